@@ -1,0 +1,49 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { readConfig } from '../config.ts';
+import { resolveDatabaseUrl } from '../db/local-cluster.ts';
+import { migrate } from '../db/migrate.ts';
+import { importOsm } from '../import/import-osm.ts';
+import { terminalProgress } from '../import/progress.ts';
+
+const USAGE = `usage:
+  npm run import -- osm <file.osm|file.osm.pbf>
+  npm run import -- facilities <file.csv|file.geojson> --category <id> --crs wgs84|gcj02|bd09 [--skip-invalid]
+  npm run import -- communities <file.geojson> [--skip-invalid]
+  npm run import -- sample-city [--nodes 10000] [--seed 1]`;
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: {
+    category: { type: 'string' },
+    crs: { type: 'string' },
+    'skip-invalid': { type: 'boolean', default: false },
+    nodes: { type: 'string' },
+    seed: { type: 'string' },
+    'no-compute': { type: 'boolean', default: false },
+  },
+});
+
+const [what, file] = positionals;
+const config = readConfig();
+const progress = terminalProgress();
+const pool = new pg.Pool({ connectionString: resolveDatabaseUrl(config), max: 2 });
+try {
+  await migrate(resolveDatabaseUrl(config));
+  switch (what) {
+    case 'osm': {
+      if (!file) throw new Error(`missing the OSM file\n${USAGE}`);
+      const r = await importOsm(pool, path.resolve(file), { progress });
+      console.log(JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), counts: r.counts }, null, 2));
+      break;
+    }
+    default:
+      throw new Error(USAGE);
+  }
+} catch (err) {
+  console.error(`error: ${(err as Error).message}`);
+  process.exitCode = 1;
+} finally {
+  await pool.end();
+}

@@ -1,0 +1,42 @@
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+/** Absolute path of the project root (the folder holding package.json). */
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Runtime configuration, read once from the environment. */
+export interface Config {
+  /** Connection string of an existing server; when absent the project-local cluster is used. */
+  databaseUrl: string | undefined;
+  /** Port of the project-local cluster under `.data/` (localhost only). */
+  localDbPort: number;
+  /** Folder of the project-local cluster. */
+  dataDir: string;
+  host: string;
+  port: number;
+  /** OSM file imported by `npm start` when no dataset is loaded. */
+  defaultOsmFile: string;
+}
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  return {
+    databaseUrl: env.DATABASE_URL || undefined,
+    localDbPort: intFromEnv(env, 'LIFE_CIRCLE_DB_PORT', 54329),
+    dataDir: env.LIFE_CIRCLE_DATA_DIR ? path.resolve(env.LIFE_CIRCLE_DATA_DIR) : path.join(projectRoot, '.data'),
+    host: env.HOST || '127.0.0.1',
+    port: intFromEnv(env, 'PORT', 8080),
+    defaultOsmFile: env.LIFE_CIRCLE_OSM_FILE
+      ? path.resolve(env.LIFE_CIRCLE_OSM_FILE)
+      : path.resolve(projectRoot, '..', 'shared', 'data', 'chengdu-central-2018.osm.pbf'),
+  };
+}
+
+function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0 || value > 65535) {
+    throw new Error(`${name} must be a port number between 1 and 65535, got "${raw}"`);
+  }
+  return value;
+}

@@ -1,0 +1,161 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Config } from '../config.ts';
+
+/** Debian packages the project-local cluster needs. */
+export const REQUIRED_PACKAGES = ['postgresql-15', 'postgresql-15-postgis-3', 'postgresql-15-pgrouting'] as const;
+
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+const PG_SHARE = '/usr/share/postgresql/15/extension';
+const SUPERUSER = 'life_circle';
+export const LOCAL_DB_NAME = 'life_circle';
+
+const isRoot = () => process.getuid?.() === 0;
+
+function missingPackages(): string[] {
+  const missing: string[] = [];
+  if (!fs.existsSync(path.join(PG_BIN, 'postgres'))) missing.push('postgresql-15');
+  if (!fs.existsSync(path.join(PG_SHARE, 'postgis.control'))) missing.push('postgresql-15-postgis-3');
+  if (!fs.existsSync(path.join(PG_SHARE, 'pgrouting.control'))) missing.push('postgresql-15-pgrouting');
+  return missing;
+}
+
+/**
+ * Make sure PostgreSQL 15 with PostGIS 3 and pgRouting 3 is installed, installing the Debian
+ * packages when running as root; otherwise fail with a message naming the packages.
+ */
+export function ensurePackages(log: (line: string) => void = console.error): void {
+  const missing = missingPackages();
+  if (missing.length === 0) return;
+  if (!isRoot()) {
+    throw new Error(
+      `PostgreSQL packages are missing: ${missing.join(', ')}. Install them with ` +
+        `"sudo apt-get install ${REQUIRED_PACKAGES.join(' ')}" or set DATABASE_URL to a server with PostGIS and pgRouting.`,
+    );
+  }
+  log(`installing ${missing.join(', ')} with apt-get (once)…`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', ...REQUIRED_PACKAGES], { stdio: 'inherit', env });
+  const still = missingPackages();
+  if (still.length) throw new Error(`apt-get finished but ${still.join(', ')} is still missing`);
+}
+
+interface Paths {
+  pgdata: string;
+  socketDir: string;
+  logFile: string;
+}
+
+function clusterPaths(config: Config): Paths {
+  return {
+    pgdata: path.join(config.dataDir, 'pg'),
+    socketDir: path.join(config.dataDir, 'run'),
+    logFile: path.join(config.dataDir, 'postgres.log'),
+  };
+}
+
+/** Run a PostgreSQL binary as the cluster owner: the `postgres` system user when we are root. */
+function runAsOwner(bin: string, args: string[], opts: { allowFail?: boolean } = {}): { status: number; output: string } {
+  const cmd = isRoot() ? 'runuser' : path.join(PG_BIN, bin);
+  const fullArgs = isRoot() ? ['-u', 'postgres', '--', path.join(PG_BIN, bin), ...args] : args;
+  const result = spawnSync(cmd, fullArgs, { encoding: 'utf8', cwd: os.tmpdir() });
+  const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim();
+  const status = result.status ?? 1;
+  if (status !== 0 && !opts.allowFail) {
+    throw new Error(`${bin} ${args.join(' ')} failed (exit ${status}): ${output || result.error?.message}`);
+  }
+  return { status, output };
+}
+
+function chownToOwner(p: string): void {
+  if (isRoot()) execFileSync('chown', ['-R', 'postgres:postgres', p]);
+}
+
+/** The connection string of the project-local cluster (TCP on 127.0.0.1, trust auth for local users only). */
+export function localDatabaseUrl(config: Config, dbName = LOCAL_DB_NAME): string {
+  return `postgres://${SUPERUSER}@127.0.0.1:${config.localDbPort}/${dbName}`;
+}
+
+export function isLocalClusterRunning(config: Config): boolean {
+  const { pgdata } = clusterPaths(config);
+  if (!fs.existsSync(path.join(pgdata, 'PG_VERSION'))) return false;
+  return runAsOwner('pg_ctl', ['status', '-D', pgdata], { allowFail: true }).status === 0;
+}
+
+/**
+ * Create (once) and start (unless running) the project-local cluster under `.data/`, listening
+ * on 127.0.0.1 and a socket in `.data/run` only. Returns its connection string.
+ */
+export function startLocalCluster(config: Config, log: (line: string) => void = console.error): string {
+  ensurePackages(log);
+  const { pgdata, socketDir, logFile } = clusterPaths(config);
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  fs.mkdirSync(socketDir, { recursive: true });
+  if (isRoot()) {
+    // The cluster owner must be able to reach .data/ through every parent folder.
+    for (let dir = config.dataDir; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+      const mode = fs.statSync(dir).mode;
+      if ((mode & 0o001) === 0) fs.chmodSync(dir, mode | 0o001);
+    }
+  }
+  if (!fs.existsSync(path.join(pgdata, 'PG_VERSION'))) {
+    log(`creating the project-local PostgreSQL cluster in ${pgdata}…`);
+    fs.mkdirSync(pgdata, { recursive: true });
+    chownToOwner(config.dataDir);
+    runAsOwner('initdb', ['-D', pgdata, '-U', SUPERUSER, '--auth=trust', '--encoding=UTF8', '--locale=C.UTF-8']);
+    fs.appendFileSync(
+      path.join(pgdata, 'postgresql.conf'),
+      [
+        '',
+        '# life-circle: project-local cluster, localhost only',
+        "listen_addresses = '127.0.0.1'",
+        `unix_socket_directories = '${socketDir}'`,
+        'max_connections = 100',
+        'shared_buffers = 256MB',
+        'work_mem = 32MB',
+        'maintenance_work_mem = 256MB',
+        'fsync = on',
+        '',
+      ].join('\n'),
+    );
+    chownToOwner(config.dataDir);
+  }
+  if (!isLocalClusterRunning(config)) {
+    chownToOwner(socketDir);
+    if (!fs.existsSync(logFile)) fs.writeFileSync(logFile, '');
+    chownToOwner(logFile);
+    log(`starting PostgreSQL on 127.0.0.1:${config.localDbPort}…`);
+    runAsOwner('pg_ctl', ['start', '-w', '-t', '60', '-D', pgdata, '-l', logFile, '-o', `-p ${config.localDbPort}`]);
+  }
+  ensureDatabase(config, LOCAL_DB_NAME);
+  return localDatabaseUrl(config);
+}
+
+/** Create a database in the local cluster if it does not exist. */
+export function ensureDatabase(config: Config, dbName: string): void {
+  const exists = runAsOwner('psql', psqlArgs(config, 'postgres', `SELECT 1 FROM pg_database WHERE datname = '${dbName}'`));
+  if (exists.output.trim() !== '1') {
+    runAsOwner('psql', psqlArgs(config, 'postgres', `CREATE DATABASE "${dbName}"`));
+  }
+}
+
+function psqlArgs(config: Config, db: string, sql: string): string[] {
+  return ['-h', '127.0.0.1', '-p', String(config.localDbPort), '-U', SUPERUSER, '-d', db, '-tA', '-v', 'ON_ERROR_STOP=1', '-c', sql];
+}
+
+export function stopLocalCluster(config: Config): boolean {
+  if (!isLocalClusterRunning(config)) return false;
+  runAsOwner('pg_ctl', ['stop', '-w', '-m', 'fast', '-D', clusterPaths(config).pgdata]);
+  return true;
+}
+
+/**
+ * The database to use: DATABASE_URL when set, otherwise the project-local cluster (started on
+ * demand).
+ */
+export function resolveDatabaseUrl(config: Config, log?: (line: string) => void): string {
+  return config.databaseUrl ?? startLocalCluster(config, log);
+}

@@ -1,0 +1,260 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { categoryOf, isGreenwayWay } from '../../geo/categories.ts';
+import { edgeDirection, splitWays } from '../../geo/split-ways.ts';
+import type { Tags } from '../../geo/walkability.ts';
+import { readOsm, type OsmData } from './read-osm.ts';
+import { DERIVE_LAYERS_SQL } from './derive-layers.ts';
+import { silentProgress, type Progress } from './progress.ts';
+import { insertBatches } from './insert-batches.ts';
+
+export interface ImportOsmOptions {
+  /** Dataset kind: 'osm' for real data, 'sample_city' for the generated demo city. */
+  kind?: 'osm' | 'sample_city';
+  isSample?: boolean;
+  /** Name recorded as the source (defaults to the file's base name). */
+  sourceName?: string;
+  progress?: Progress;
+}
+
+export interface ImportOsmResult {
+  datasetId: number;
+  counts: Record<string, unknown>;
+  seconds: number;
+}
+
+const WATER_AREA = (t: Tags) =>
+  t.natural === 'water' || t.waterway === 'riverbank' || t.landuse === 'reservoir' || t.landuse === 'basin' || t.water !== undefined;
+const GREEN_AREA = (t: Tags) =>
+  ['park', 'garden', 'pitch', 'playground', 'nature_reserve', 'common'].includes(t.leisure ?? '') ||
+  ['grass', 'forest', 'meadow', 'recreation_ground', 'village_green', 'cemetery'].includes(t.landuse ?? '') ||
+  ['wood', 'scrub', 'grassland'].includes(t.natural ?? '');
+const BARRIER_KINDS = new Set(['wall', 'fence', 'city_wall', 'retaining_wall']);
+const PLACE_KINDS = new Set(['neighbourhood', 'quarter', 'suburb']);
+const ENTRANCE = (t: Tags) => t.entrance !== undefined || t.barrier === 'gate' || t.barrier === 'entrance' || t.barrier === 'lift_gate';
+
+function sha256File(file: string): string {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+function lineWkt(coords: ArrayLike<number>, start: number, end: number): string {
+  const parts: string[] = [];
+  for (let k = start; k < end; k += 2) parts.push(`${coords[k]} ${coords[k + 1]}`);
+  return `LINESTRING(${parts.join(',')})`;
+}
+
+function wayWkt(data: OsmData, refs: ArrayLike<number>): string | null {
+  const parts: string[] = [];
+  for (let k = 0; k < refs.length; k++) {
+    const j = data.nodes.index.get(refs[k]);
+    if (j !== undefined) parts.push(`${data.nodes.lng[j]} ${data.nodes.lat[j]}`);
+  }
+  return parts.length >= 2 ? `LINESTRING(${parts.join(',')})` : null;
+}
+
+/**
+ * Import an OSM XML/PBF file as the active dataset, replacing the previous one atomically: all of
+ * it lands in one transaction, so a failed or interrupted import leaves the old data untouched.
+ */
+export async function importOsm(pool: pg.Pool, file: string, options: ImportOsmOptions = {}): Promise<ImportOsmResult> {
+  const started = performance.now();
+  const progress = options.progress ?? silentProgress;
+  const kind = options.kind ?? 'osm';
+  progress.step(`reading ${path.basename(file)} with osmium`);
+  const sha256 = sha256File(file);
+  const data = await readOsm(file, (d, t) => progress.update(d, t));
+  progress.step('splitting walkable ways into edges');
+  const net = splitWays(data.nodes, data.ways);
+  if (net.edgeFrom.length === 0) throw new Error(`no walkable ways in ${file}: nothing to import`);
+
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`SET LOCAL statement_timeout = 0`);
+    const bbox = data.fileBbox;
+    const { rows } = await client.query<{ id: number }>(
+      `INSERT INTO datasets (kind, source, sha256, bbox, is_sample)
+       VALUES ($1, $2, $3, CASE WHEN $4::float8[] IS NULL THEN NULL ELSE ST_MakeEnvelope(($4::float8[])[1], ($4::float8[])[2], ($4::float8[])[3], ($4::float8[])[4], 4326) END, $5)
+       RETURNING id`,
+      [kind, options.sourceName ?? path.basename(file), sha256, bbox, options.isSample ?? kind === 'sample_city'],
+    );
+    const datasetId = rows[0].id;
+
+    progress.step(`writing ${net.nodeOsmId.length} nodes and ${net.edgeFrom.length} edges`);
+    const gateOsm = new Set<number>();
+    for (const [id, tags] of data.nodeTags) if (ENTRANCE(tags)) gateOsm.add(id);
+    const nodeIdx = Array.from(net.nodeOsmId.keys());
+    const nodeCoord = (g: number) => data.nodes.index.get(net.nodeOsmId[g])!;
+    await insertBatches(
+      client,
+      `INSERT INTO walk_nodes (dataset_id, osm_id, is_gate, is_private, geom)
+       SELECT $1, o, g, p, ST_SetSRID(ST_MakePoint(x, y), 4326)
+       FROM unnest($2::bigint[], $3::bool[], $4::bool[], $5::float8[], $6::float8[]) AS t(o, g, p, x, y)`,
+      [datasetId],
+      nodeIdx,
+      (g) => [net.nodeOsmId[g], gateOsm.has(net.nodeOsmId[g]), net.nodeIsPrivate[g] === 1, data.nodes.lng[nodeCoord(g)], data.nodes.lat[nodeCoord(g)]],
+      (d, t) => progress.update(d, t),
+    );
+    const idRows = await client.query<{ id: string; osm_id: string }>(`SELECT id, osm_id FROM walk_nodes WHERE dataset_id = $1`, [datasetId]);
+    const dbIdOfOsm = new Map<number, string>();
+    for (const r of idRows.rows) dbIdOfOsm.set(Number(r.osm_id), r.id);
+    const edgeIdx = Array.from(net.edgeFrom.keys());
+    await insertBatches(
+      client,
+      `INSERT INTO walk_edges (dataset_id, source, target, length_m, cost, reverse_cost, highway, name, osm_way_id, is_private, geom)
+       SELECT $1, s, t, len, CASE WHEN d IN (0, 1) THEN len ELSE -1 END, CASE WHEN d IN (0, 2) THEN len ELSE -1 END, h, n, w, p, g
+       FROM (SELECT s, t, h, n, w, p, d, g, ST_Length(g::geography) AS len
+             FROM (SELECT s, t, h, n, w, p, d, ST_GeomFromText(wkt, 4326) AS g
+                   FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::bool[], $8::int[], $9::text[])
+                        AS u(s, t, h, n, w, p, d, wkt)) a) b`,
+      [datasetId],
+      edgeIdx,
+      (e) => {
+        const way = data.ways[net.edgeWay[e]];
+        const f = net.edgeFrom[e];
+        const t = net.edgeTo[e];
+        return [
+          dbIdOfOsm.get(net.nodeOsmId[f]),
+          dbIdOfOsm.get(net.nodeOsmId[t]),
+          way.tags.highway,
+          way.tags.name ?? null,
+          way.id,
+          net.edgeIsPrivate[e] === 1,
+          edgeDirection(net.edgeIsPrivate[e] === 1, net.nodeIsPrivate[f] === 1, net.nodeIsPrivate[t] === 1),
+          lineWkt(net.edgeCoords, net.edgeCoordOffset[e], net.edgeCoordOffset[e + 1]),
+        ];
+      },
+      (d, t) => progress.update(d, t),
+    );
+
+    progress.step('writing facilities, areas, buildings, barriers and basemap');
+    await writeLayers(client, datasetId, data, options.isSample ?? kind === 'sample_city');
+
+    progress.step('deriving access points, gated compounds, population estimates and community zones');
+    for (const [label, sql] of DERIVE_LAYERS_SQL) {
+      try {
+        await client.query(sql, [datasetId]);
+      } catch (err) {
+        throw new Error(`deriving ${label} failed: ${(err as Error).message}`);
+      }
+    }
+
+    progress.step('replacing the previous dataset');
+    await client.query(`DELETE FROM datasets WHERE kind IN ('osm', 'sample_city') AND id <> $1`, [datasetId]);
+    const counts = (await client.query<{ counts: Record<string, unknown> }>(DATASET_COUNTS_SQL, [datasetId])).rows[0].counts;
+    counts.walkable_ways = net.walkableWays;
+    counts.ways_with_missing_nodes = net.waysWithMissingNodes;
+    const seconds = (performance.now() - started) / 1000;
+    await client.query(`UPDATE datasets SET counts = $2, import_seconds = $3 WHERE id = $1`, [datasetId, counts, seconds]);
+    await client.query('COMMIT');
+    progress.done(`imported dataset ${datasetId} in ${seconds.toFixed(1)} s`);
+    return { datasetId, counts, seconds };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+const DATASET_COUNTS_SQL = `
+  SELECT jsonb_build_object(
+    'walk_nodes', (SELECT count(*) FROM walk_nodes WHERE dataset_id = $1),
+    'walk_edges', (SELECT count(*) FROM walk_edges WHERE dataset_id = $1),
+    'walk_length_km', (SELECT round((sum(length_m) / 1000)::numeric, 3) FROM walk_edges WHERE dataset_id = $1),
+    'facilities', (SELECT coalesce(jsonb_object_agg(category, n), '{}') FROM (SELECT category, count(*) n FROM facilities WHERE dataset_id = $1 GROUP BY category) c),
+    'residential_areas', (SELECT count(*) FROM residential_areas WHERE dataset_id = $1),
+    'gated_compounds', (SELECT count(*) FROM residential_areas WHERE dataset_id = $1 AND is_gated),
+    'buildings', (SELECT count(*) FROM buildings WHERE dataset_id = $1),
+    'barriers', (SELECT count(*) FROM barriers WHERE dataset_id = $1),
+    'places', (SELECT count(*) FROM places WHERE dataset_id = $1),
+    'approximate_communities', (SELECT count(*) FROM communities WHERE dataset_id = $1)
+  ) AS counts`;
+
+async function writeLayers(client: pg.PoolClient, datasetId: number, data: OsmData, isSample: boolean): Promise<void> {
+  const source = isSample ? 'sample' : 'osm';
+  const facilities: unknown[][] = [];
+  const residential: unknown[][] = [];
+  const buildings: unknown[][] = [];
+  const basemapAreas: unknown[][] = [];
+  for (const a of data.areas) {
+    const t = a.tags;
+    const geojson = JSON.stringify(a.geometry);
+    const cat = categoryOf(t);
+    if (cat) facilities.push([cat.category, cat.subtype, t.name ?? null, geojson, source, a.ref]);
+    if (t.landuse === 'residential') residential.push([a.ref, t.name ?? null, geojson, t.population ?? null]);
+    if (t.building && t.building !== 'no') buildings.push([a.ref, t.building, t['building:levels'] ?? null, geojson]);
+    if (WATER_AREA(t)) basemapAreas.push(['water', t.natural ?? t.waterway ?? t.landuse ?? 'water', t.name ?? null, geojson]);
+    else if (GREEN_AREA(t)) basemapAreas.push(['green', t.leisure ?? t.landuse ?? t.natural ?? 'green', t.name ?? null, geojson]);
+    else if (t.landuse) basemapAreas.push(['landuse', t.landuse, t.name ?? null, geojson]);
+  }
+  const roads: unknown[][] = [];
+  const barriers: unknown[][] = [];
+  for (const w of data.ways) {
+    const t = w.tags;
+    if (t.highway || (t.waterway && ['river', 'canal', 'stream'].includes(t.waterway)) || (t.barrier && BARRIER_KINDS.has(t.barrier)) || isGreenwayWay(t)) {
+      const wkt = wayWkt(data, w.refs);
+      if (!wkt) continue;
+      if (t.highway) roads.push([t.highway, t.name ?? null, wkt]);
+      if (t.waterway && ['river', 'canal', 'stream'].includes(t.waterway)) basemapAreas.push(['water', t.waterway, t.name ?? null, wkt]);
+      if (t.barrier && BARRIER_KINDS.has(t.barrier)) barriers.push([t.barrier, w.id, wkt]);
+      if (t.highway && isGreenwayWay(t)) facilities.push(['greenway', 'greenway', t.name ?? null, wkt, source, `w${w.id}`]);
+    }
+  }
+  const places: unknown[][] = [];
+  const entrances: unknown[][] = [];
+  for (const [id, t] of data.nodeTags) {
+    const j = data.nodes.index.get(id);
+    if (j === undefined) continue;
+    const point = `POINT(${data.nodes.lng[j]} ${data.nodes.lat[j]})`;
+    const cat = categoryOf(t);
+    if (cat) facilities.push([cat.category, cat.subtype, t.name ?? null, point, source, `n${id}`]);
+    if (t.place && PLACE_KINDS.has(t.place)) places.push([`n${id}`, t.place, t.name ?? null, point]);
+    if (ENTRANCE(t)) entrances.push([id, t.barrier ?? `entrance=${t.entrance}`, point]);
+  }
+  const geom = (col: string) => `CASE WHEN left(${col}, 1) = '{' THEN ST_SetSRID(ST_GeomFromGeoJSON(${col}), 4326) ELSE ST_GeomFromText(${col}, 4326) END`;
+  const rows = (r: unknown[][]) => Array.from(r.keys());
+  await insertBatches(client,
+    `INSERT INTO facilities (dataset_id, category, subtype, name, geom, area_m2, source, source_ref, is_sample)
+     SELECT $1, c, s, n, g, CASE WHEN ST_Dimension(g) = 2 THEN ST_Area(g::geography) END, src, ref, $2
+     FROM (SELECT c, s, n, ST_MakeValid(${geom('g')}) AS g, src, ref
+           FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS u(c, s, n, g, src, ref)) v`,
+    [datasetId, isSample], rows(facilities), (i) => facilities[i]);
+  await insertBatches(client,
+    `INSERT INTO residential_areas (dataset_id, osm_ref, name, geom, area_m2, population, population_source)
+     SELECT $1, ref, n, g, ST_Area(g::geography), pop, CASE WHEN pop IS NULL THEN 'estimate' ELSE 'osm' END
+     FROM (SELECT ref, n, ST_Multi(ST_CollectionExtract(ST_MakeValid(${geom('g')}), 3)) AS g,
+                  CASE WHEN p ~ '^[0-9]+(\\.[0-9]+)?$' THEN p::float8 END AS pop
+           FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(ref, n, g, p)) v
+     WHERE NOT ST_IsEmpty(g)`,
+    [datasetId], rows(residential), (i) => residential[i]);
+  await insertBatches(client,
+    `INSERT INTO buildings (dataset_id, osm_ref, building, levels, footprint_m2, geom)
+     SELECT $1, ref, b, CASE WHEN l ~ '^[0-9]{1,3}$' THEN l::int END, ST_Area(g::geography), g
+     FROM (SELECT ref, b, l, ST_Multi(ST_CollectionExtract(ST_MakeValid(${geom('g')}), 3)) AS g
+           FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(ref, b, l, g)) v
+     WHERE NOT ST_IsEmpty(g)`,
+    [datasetId], rows(buildings), (i) => buildings[i]);
+  await insertBatches(client,
+    `INSERT INTO basemap_areas (dataset_id, layer, class, name, geom)
+     SELECT $1, l, c, n, ST_MakeValid(${geom('g')}) FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(l, c, n, g)`,
+    [datasetId], rows(basemapAreas), (i) => basemapAreas[i]);
+  await insertBatches(client,
+    `INSERT INTO basemap_roads (dataset_id, highway, name, geom)
+     SELECT $1, h, n, ST_GeomFromText(g, 4326) FROM unnest($2::text[], $3::text[], $4::text[]) AS u(h, n, g)`,
+    [datasetId], rows(roads), (i) => roads[i]);
+  await insertBatches(client,
+    `INSERT INTO barriers (dataset_id, kind, osm_way_id, geom)
+     SELECT $1, k, w, ST_GeomFromText(g, 4326) FROM unnest($2::text[], $3::bigint[], $4::text[]) AS u(k, w, g)`,
+    [datasetId], rows(barriers), (i) => barriers[i]);
+  await insertBatches(client,
+    `INSERT INTO places (dataset_id, osm_ref, place, name, geom)
+     SELECT $1, r, p, n, ST_GeomFromText(g, 4326) FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(r, p, n, g)`,
+    [datasetId], rows(places), (i) => places[i]);
+  await client.query(`CREATE TEMP TABLE import_entrances (osm_id bigint, kind text, geom geometry(Point, 4326)) ON COMMIT DROP`);
+  await insertBatches(client,
+    `INSERT INTO import_entrances SELECT o, k, ST_GeomFromText(g, 4326) FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(o, k, g)`,
+    [], rows(entrances), (i) => entrances[i]);
+}

@@ -1,0 +1,155 @@
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import readline from 'node:readline';
+import type { OsmNodes, OsmWay } from '../../geo/split-ways.ts';
+import type { Tags } from '../../geo/walkability.ts';
+
+/** What we read from an OSM file with osmium-tool. */
+export interface OsmData {
+  nodes: OsmNodes;
+  /** Tagged nodes only (entrances, gates, amenities, places). */
+  nodeTags: Map<number, Tags>;
+  ways: OsmWay[];
+  /** Areas (closed ways and multipolygon relations) assembled by `osmium export`. */
+  areas: OsmArea[];
+  fileBbox: [number, number, number, number] | null;
+}
+
+export interface OsmArea {
+  /** 'w123' or 'r456'. */
+  ref: string;
+  tags: Tags;
+  geometry: { type: 'MultiPolygon' | 'Polygon'; coordinates: unknown };
+}
+
+/** osmium-tool does the parsing: it reads XML and PBF, checks blocks, and assembles multipolygons. */
+export function ensureOsmium(): string {
+  try {
+    execFileSync('osmium', ['--version'], { stdio: 'ignore' });
+    return 'osmium';
+  } catch {
+    if (process.getuid?.() === 0) {
+      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+      execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+      execFileSync('apt-get', ['install', '-y', '-qq', 'osmium-tool'], { stdio: 'inherit', env });
+      return 'osmium';
+    }
+    throw new Error('osmium-tool is not installed: install the Debian package osmium-tool (apt-get install osmium-tool)');
+  }
+}
+
+/** `osmium fileinfo`: object counts and header bbox; fails on a truncated or corrupt file. */
+export function osmFileInfo(file: string): { nodes: number; ways: number; relations: number; bbox: [number, number, number, number] | null } {
+  let out: string;
+  try {
+    out = execFileSync('osmium', ['fileinfo', '-e', '-j', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+  } catch (err) {
+    const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim();
+    throw new Error(`cannot read OSM file ${file}: ${stderr || (err as Error).message}`);
+  }
+  const info = JSON.parse(out) as {
+    header?: { boxes?: number[][] };
+    data: { count: { nodes: number; ways: number; relations: number }; bbox?: number[] };
+  };
+  const box = info.header?.boxes?.[0] ?? info.data.bbox;
+  return {
+    ...info.data.count,
+    bbox: box && box.length === 4 ? [box[0], box[1], box[2], box[3]] : null,
+  };
+}
+
+const OPL_ESCAPE = /%([0-9a-f]+)%/g;
+function unescapeOpl(s: string): string {
+  return s.includes('%') ? s.replace(OPL_ESCAPE, (_, hex: string) => String.fromCodePoint(parseInt(hex, 16))) : s;
+}
+
+function parseTags(field: string): Tags {
+  const tags: Record<string, string> = {};
+  if (field.length <= 1) return tags;
+  for (const kv of field.slice(1).split(',')) {
+    const eq = kv.indexOf('=');
+    if (eq < 0) continue;
+    tags[unescapeOpl(kv.slice(0, eq))] = unescapeOpl(kv.slice(eq + 1));
+  }
+  return tags;
+}
+
+async function runLines(args: string[], onLine: (line: string) => void): Promise<void> {
+  const child = spawn('osmium', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+  const rl = readline.createInterface({ input: child.stdout, crlfDelay: Infinity });
+  for await (const line of rl) onLine(line);
+  const code = await exited;
+  if (code !== 0) throw new Error(`osmium ${args[0]} failed: ${stderr.trim() || `exit ${code}`}`);
+}
+
+/**
+ * Read nodes, ways and assembled areas of an OSM XML or PBF file. Nodes and ways come from
+ * `osmium cat -f opl`, areas from `osmium export`. Throws with osmium's message on a corrupt file.
+ * `onProgress(done, total)` reports objects read.
+ */
+export async function readOsm(file: string, onProgress: (done: number, total: number) => void = () => {}): Promise<OsmData> {
+  if (!fs.existsSync(file)) throw new Error(`OSM file not found: ${file}`);
+  if (fs.statSync(file).size === 0) throw new Error(`OSM file is empty: ${file}`);
+  ensureOsmium();
+  const info = osmFileInfo(file);
+  if (info.nodes === 0 && info.ways === 0) throw new Error(`OSM file has no nodes or ways: ${file}`);
+  const total = info.nodes + info.ways;
+  const lng = new Float64Array(info.nodes);
+  const lat = new Float64Array(info.nodes);
+  const index = new Map<number, number>();
+  const nodeTags = new Map<number, Tags>();
+  const ways: OsmWay[] = [];
+  let done = 0;
+  await runLines(['cat', '-f', 'opl', '-t', 'node', '-t', 'way', '-o', '-', file], (line) => {
+    const fields = line.split(' ');
+    const type = fields[0][0];
+    const id = Number(fields[0].slice(1));
+    if (type === 'n') {
+      let x = NaN;
+      let y = NaN;
+      let tagField = '';
+      for (let k = 1; k < fields.length; k++) {
+        const f = fields[k];
+        if (f[0] === 'x') x = Number(f.slice(1));
+        else if (f[0] === 'y') y = Number(f.slice(1));
+        else if (f[0] === 'T') tagField = f;
+      }
+      if (Number.isFinite(x) && Number.isFinite(y)) {
+        const j = index.size;
+        index.set(id, j);
+        lng[j] = x;
+        lat[j] = y;
+      }
+      if (tagField.length > 1) nodeTags.set(id, parseTags(tagField));
+    } else if (type === 'w') {
+      let tags: Tags = {};
+      let refs: number[] = [];
+      for (let k = 1; k < fields.length; k++) {
+        const f = fields[k];
+        if (f[0] === 'T') tags = parseTags(f);
+        else if (f[0] === 'N' && f.length > 1) refs = f.slice(1).split(',').map((r) => Number(r.slice(1)));
+      }
+      ways.push({ id, refs, tags });
+    }
+    if (++done % 20000 === 0) onProgress(done, total);
+  });
+  onProgress(done, total);
+
+  const areas: OsmArea[] = [];
+  await runLines(
+    ['export', '-f', 'geojsonseq', '-a', 'type,id', '--geometry-types=polygon', '-x', 'print_record_separator=false', '-o', '-', file],
+    (line) => {
+      if (!line) return;
+      const f = JSON.parse(line) as { geometry: OsmArea['geometry']; properties: Record<string, string | number> };
+      const props = f.properties;
+      const ref = `${props['@type'] === 'relation' ? 'r' : 'w'}${props['@id']}`;
+      const tags: Record<string, string> = {};
+      for (const [k, v] of Object.entries(props)) if (k[0] !== '@') tags[k] = String(v);
+      areas.push({ ref, tags, geometry: f.geometry });
+    },
+  );
+  return { nodes: { index, lng: lng.subarray(0, index.size), lat: lat.subarray(0, index.size) }, nodeTags, ways, areas, fileBbox: info.bbox };
+}
