@@ -1,0 +1,265 @@
+import { CATEGORIES, type CategoryId } from './categories.ts';
+import { createSearch } from './dijkstra.ts';
+import {
+  computeDistanceField,
+  reachFromField,
+  sourceFilterKey,
+  straightDistance,
+  type DistanceField,
+  type EngineFacility,
+  type SourceFilter,
+} from './distance-field.ts';
+import { haversineM } from './geodesy.ts';
+import type { WalkGraph } from './graph.ts';
+import type { RuleSet } from './rules/index.ts';
+import { snapPoint, type BarrierIndex, type EdgeSnap, type SnapIndex, type SnapResult } from './snap.ts';
+
+export const AREA_LEVELS = ['residential_area', 'community', 'street', 'district'] as const;
+export type AreaLevel = (typeof AREA_LEVELS)[number];
+
+/** A place where residents live, carrying its share of its residential area's population. */
+export interface EngineOrigin {
+  id: number;
+  lng: number;
+  lat: number;
+  population: number;
+  /** Index into {@link EngineNetwork.compounds} when inside a gated compound, else -1. */
+  compound: number;
+  /** Area keys and names per level (null where the origin lies in no area of that level). */
+  areas: Record<AreaLevel, { key: string; name: string | null } | null>;
+}
+
+/** A gated compound: residents inside reach the street only through its gates. */
+export interface EngineCompound {
+  id: number;
+  /** Graph nodes of its gates. */
+  gateNodes: readonly number[];
+  /** Edges inside the compound (their midpoint lies in it). */
+  internalEdges: ReadonlySet<number>;
+}
+
+/** Everything the engine needs about one dataset, loaded once and kept in memory. */
+export interface EngineNetwork {
+  graph: WalkGraph;
+  snapIndex: SnapIndex;
+  barriers: BarrierIndex | undefined;
+  /** Edge ids of the graph → database ids. */
+  edgeDbId: Float64Array;
+  /** Private compound ways: facilities are never entered through them. */
+  edgeIsPrivate: Uint8Array;
+  compounds: readonly EngineCompound[];
+  facilities: readonly EngineFacility[];
+}
+
+/**
+ * Place a resident's origin on the network. Outside compounds: the nearest edge whose access leg
+ * crosses no wall. Inside a gated compound: the nearest internal edge (not crossing walls), else a
+ * straight walk to the nearest gate. O(log E) per origin.
+ */
+export function snapOrigin(net: EngineNetwork, lng: number, lat: number, compound: number, maxSnapM?: number): SnapResult {
+  const c = compound >= 0 ? net.compounds[compound] : undefined;
+  if (!c) return snapPoint(net.snapIndex, lng, lat, { barriers: net.barriers, maxSnapM });
+  if (c.internalEdges.size > 0) {
+    const inside = snapPoint(net.snapIndex, lng, lat, { barriers: net.barriers, maxSnapM, edgeFilter: (e) => c.internalEdges.has(e) });
+    if (!inside.unreachable) return inside;
+  }
+  return snapToGate(net.graph, c, lng, lat, maxSnapM ?? 200);
+}
+
+function snapToGate(graph: WalkGraph, c: EngineCompound, lng: number, lat: number, maxSnapM: number): SnapResult {
+  let best: EdgeSnap | null = null;
+  for (const node of c.gateNodes) {
+    const d = haversineM(lng, lat, graph.nodeLng[node], graph.nodeLat[node]);
+    if (best && d >= best.accessM) continue;
+    // Any edge leaving the gate node will do: the snap sits exactly on the node.
+    if (graph.arcOffset[node] === graph.arcOffset[node + 1]) continue;
+    const edge = graph.arcEdge[graph.arcOffset[node]];
+    const atFrom = graph.edgeFrom[edge] === node;
+    best = {
+      unreachable: false,
+      edge,
+      alongM: atFrom ? 0 : graph.edgeLengthM[edge],
+      accessM: d,
+      lng: graph.nodeLng[node],
+      lat: graph.nodeLat[node],
+      pointLng: lng,
+      pointLat: lat,
+    };
+  }
+  if (!best) return { unreachable: true, reason: 'blocked_by_barrier' };
+  if (best.accessM > maxSnapM * 3) return { unreachable: true, reason: 'beyond_snap_limit', nearestM: best.accessM };
+  return best;
+}
+
+/** The filters of every rule tier plus one per category (for maps and proximity). */
+export function fieldFilters(ruleSets: readonly RuleSet[]): { filter: SourceFilter; maxDistM: number }[] {
+  const byKey = new Map<string, { filter: SourceFilter; maxDistM: number }>();
+  const add = (filter: SourceFilter, maxDistM: number) => {
+    const key = sourceFilterKey(filter);
+    const cur = byKey.get(key);
+    if (!cur) byKey.set(key, { filter, maxDistM });
+    else cur.maxDistM = Math.max(cur.maxDistM, maxDistM);
+  };
+  for (const c of CATEGORIES) add({ categories: [c.id as CategoryId] }, CATEGORY_FIELD_MAX_M);
+  for (const rs of ruleSets) for (const r of rs.rules) for (const t of r.tiers) add({ categories: t.categories, minAreaM2: t.minAreaM2 }, t.maxDistanceM);
+  return [...byKey.values()].sort((a, b) => (sourceFilterKey(a.filter) < sourceFilterKey(b.filter) ? -1 : 1));
+}
+
+/**
+ * How far per-category fields (maps, proximity answers) search: 2000 m, twice the largest rule
+ * distance (15-minute life circle, 1000 m) so maps show how far beyond the limit a street is.
+ */
+export const CATEGORY_FIELD_MAX_M = 2000;
+
+/** Compute every distance field the rule sets and maps need. */
+export function computeFields(net: EngineNetwork, ruleSets: readonly RuleSet[]): Map<string, DistanceField> {
+  const search = createSearch(net.graph);
+  const publicEdge = (e: number) => net.edgeIsPrivate[e] === 0;
+  const fields = new Map<string, DistanceField>();
+  for (const { filter, maxDistM } of fieldFilters(ruleSets)) {
+    fields.set(sourceFilterKey(filter), computeDistanceField(net.graph, net.snapIndex, search, net.facilities, filter, maxDistM, publicEdge));
+  }
+  return fields;
+}
+
+export interface OriginRuleResult {
+  /** Walking distance to the nearest qualifying facility (null: none within the rule's distance). */
+  networkM: number | null;
+  straightM: number | null;
+  facilityId: number | null;
+  covered: boolean;
+  straightCovered: boolean;
+}
+
+export interface AreaRuleResult {
+  level: AreaLevel | 'city';
+  key: string;
+  name: string | null;
+  population: number;
+  coveredPopulation: number;
+  straightCoveredPopulation: number;
+  share: number | null;
+  straightShare: number | null;
+  targetShare: number;
+  passes: boolean;
+  decidingFacilityId: number | null;
+  uncoveredMeanM: number | null;
+  uncoveredUnreachablePopulation: number;
+}
+
+export interface RuleCoverage {
+  ruleSetId: string;
+  ruleId: string;
+  origins: OriginRuleResult[];
+  areas: AreaRuleResult[];
+}
+
+/**
+ * Coverage of every rule for every origin, and population-weighted aggregates per residential
+ * area, community, street, district and the whole city. Network and straight-line (buffer) shares
+ * side by side. Deterministic: same input, same numbers. O(origins × rules).
+ */
+export function evaluateCoverage(
+  net: EngineNetwork,
+  fields: ReadonlyMap<string, DistanceField>,
+  ruleSets: readonly RuleSet[],
+  origins: readonly EngineOrigin[],
+  originSnaps: readonly SnapResult[],
+): RuleCoverage[] {
+  const out: RuleCoverage[] = [];
+  const projection = net.snapIndex.projection;
+  for (const rs of ruleSets) {
+    for (const rule of rs.rules) {
+      const results: OriginRuleResult[] = new Array(origins.length);
+      for (let i = 0; i < origins.length; i++) {
+        const o = origins[i];
+        let bestRatio = Infinity;
+        let res: OriginRuleResult = { networkM: null, straightM: null, facilityId: null, covered: false, straightCovered: false };
+        let bestStraightRatio = Infinity;
+        for (const tier of rule.tiers) {
+          const field = fields.get(sourceFilterKey({ categories: tier.categories, minAreaM2: tier.minAreaM2 }))!;
+          const reach = reachFromField(net.graph, field, originSnaps[i]);
+          const straight = straightDistance(field, projection, o.lng, o.lat);
+          if (straight.distM / tier.maxDistanceM < bestStraightRatio) {
+            bestStraightRatio = straight.distM / tier.maxDistanceM;
+            res.straightM = Number.isFinite(straight.distM) ? straight.distM : null;
+          }
+          if (straight.distM <= tier.maxDistanceM) res.straightCovered = true;
+          if (reach && reach.distM / tier.maxDistanceM < bestRatio) {
+            bestRatio = reach.distM / tier.maxDistanceM;
+            res = { ...res, networkM: reach.distM, facilityId: field.facilities[reach.sourceId].id, covered: reach.distM <= tier.maxDistanceM || res.covered };
+          }
+        }
+        results[i] = res;
+      }
+      out.push({ ruleSetId: rs.id, ruleId: rule.id, origins: results, areas: aggregate(origins, results, rule.targetShare) });
+    }
+  }
+  return out;
+}
+
+function aggregate(origins: readonly EngineOrigin[], results: readonly OriginRuleResult[], targetShare: number): AreaRuleResult[] {
+  interface Acc {
+    level: AreaLevel | 'city';
+    key: string;
+    name: string | null;
+    pop: number;
+    covered: number;
+    straight: number;
+    uncoveredDistSum: number;
+    uncoveredReachPop: number;
+    unreachable: number;
+    byFacility: Map<number, number>;
+  }
+  const accs = new Map<string, Acc>();
+  const get = (level: Acc['level'], key: string, name: string | null) => {
+    const id = `${level}\u0000${key}`;
+    let a = accs.get(id);
+    if (!a) accs.set(id, (a = { level, key, name, pop: 0, covered: 0, straight: 0, uncoveredDistSum: 0, uncoveredReachPop: 0, unreachable: 0, byFacility: new Map() }));
+    return a;
+  };
+  for (let i = 0; i < origins.length; i++) {
+    const o = origins[i];
+    const r = results[i];
+    const targets: Acc[] = [get('city', 'all', null)];
+    for (const level of AREA_LEVELS) {
+      const area = o.areas[level];
+      if (area) targets.push(get(level, area.key, area.name));
+    }
+    for (const a of targets) {
+      a.pop += o.population;
+      if (r.covered) {
+        a.covered += o.population;
+        if (r.facilityId !== null) a.byFacility.set(r.facilityId, (a.byFacility.get(r.facilityId) ?? 0) + o.population);
+      } else if (r.networkM !== null) {
+        a.uncoveredDistSum += r.networkM * o.population;
+        a.uncoveredReachPop += o.population;
+      } else a.unreachable += o.population;
+      if (r.straightCovered) a.straight += o.population;
+    }
+  }
+  const areas: AreaRuleResult[] = [];
+  for (const a of accs.values()) {
+    let deciding: number | null = null;
+    let decidingPop = -1;
+    for (const [f, p] of a.byFacility) if (p > decidingPop || (p === decidingPop && f < (deciding ?? Infinity))) [deciding, decidingPop] = [f, p];
+    const share = a.pop > 0 ? a.covered / a.pop : null;
+    areas.push({
+      level: a.level,
+      key: a.key,
+      name: a.name,
+      population: a.pop,
+      coveredPopulation: a.covered,
+      straightCoveredPopulation: a.straight,
+      share,
+      straightShare: a.pop > 0 ? a.straight / a.pop : null,
+      targetShare,
+      passes: share !== null && share >= targetShare - 1e-12,
+      decidingFacilityId: deciding,
+      uncoveredMeanM: a.uncoveredReachPop > 0 ? a.uncoveredDistSum / a.uncoveredReachPop : null,
+      uncoveredUnreachablePopulation: a.unreachable,
+    });
+  }
+  areas.sort((x, y) => (x.level < y.level ? -1 : x.level > y.level ? 1 : x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+  return areas;
+}

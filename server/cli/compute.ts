@@ -1,0 +1,20 @@
+import pg from 'pg';
+import { readConfig } from '../config.ts';
+import { resolveDatabaseUrl } from '../db/local-cluster.ts';
+import { migrate } from '../db/migrate.ts';
+import { computeCoverage } from '../engine/compute-coverage.ts';
+import { terminalProgress } from '../import/progress.ts';
+
+const config = readConfig();
+const url = resolveDatabaseUrl(config);
+const pool = new pg.Pool({ connectionString: url, max: 2 });
+try {
+  await migrate(url);
+  const r = await computeCoverage(pool, { progress: terminalProgress() });
+  console.log(JSON.stringify(r, null, 2));
+} catch (err) {
+  console.error(`error: ${(err as Error).message}`);
+  process.exitCode = 1;
+} finally {
+  await pool.end();
+}

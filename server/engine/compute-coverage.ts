@@ -1,0 +1,157 @@
+import type pg from 'pg';
+import { CATEGORIES } from '../../geo/categories.ts';
+import { computeFields, evaluateCoverage, snapOrigin, type RuleCoverage } from '../../geo/coverage.ts';
+import type { DistanceField } from '../../geo/distance-field.ts';
+import type { WalkGraph } from '../../geo/graph.ts';
+import { RULE_SETS, type RuleSet } from '../../geo/rules/index.ts';
+import { silentProgress, type Progress } from '../import/progress.ts';
+import { insertBatches } from '../import/insert-batches.ts';
+import { activeDataset } from '../queries/datasets.ts';
+import { loadNetwork, loadOrigins, MAKE_ORIGINS_SQL } from './load-network.ts';
+
+export interface ComputeOptions {
+  ruleSets?: readonly RuleSet[];
+  progress?: Progress;
+  /** Keep this many finished runs per dataset (older ones are deleted). */
+  keepRuns?: number;
+}
+
+export interface ComputeResult {
+  runId: number;
+  datasetId: number;
+  timingsMs: Record<string, number>;
+  counts: Record<string, number>;
+}
+
+/**
+ * Walking distance at the midpoint of edge e from a field: through whichever end may be walked
+ * towards it. Infinity when neither end is within the field's bound.
+ */
+export function edgeMidpointDistance(graph: WalkGraph, field: DistanceField, e: number): number {
+  const half = graph.edgeLengthM[e] / 2;
+  const dir = graph.edgeDir[e];
+  const { dist } = field.result;
+  let best = Infinity;
+  if (dir !== 2) best = Math.min(best, dist[graph.edgeFrom[e]] + half);
+  if (dir !== 1) best = Math.min(best, dist[graph.edgeTo[e]] + half);
+  return best <= field.result.maxDistM ? best : Infinity;
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/**
+ * Recompute every rule set for the active dataset and persist the run in one transaction: a
+ * failed compute leaves the previous run in place, and readers never see half a run.
+ */
+export async function computeCoverage(pool: pg.Pool, options: ComputeOptions = {}): Promise<ComputeResult> {
+  const progress = options.progress ?? silentProgress;
+  const ruleSets = options.ruleSets ?? RULE_SETS;
+  const timings: Record<string, number> = {};
+  const time = async <T>(label: string, f: () => Promise<T> | T): Promise<T> => {
+    const t = performance.now();
+    const r = await f();
+    timings[label] = Math.round((performance.now() - t) * 10) / 10;
+    return r;
+  };
+  const client = await pool.connect();
+  try {
+    const ds = await activeDataset(client);
+    if (!ds) throw new Error('no dataset loaded: import one first (npm run import -- osm <file>)');
+    await client.query('BEGIN');
+    // One compute at a time per database; a second waits rather than interleaving.
+    await client.query('SELECT pg_advisory_xact_lock(15015)');
+    const hasOrigins = (await client.query('SELECT 1 FROM origins WHERE dataset_id = $1 LIMIT 1', [ds.id])).rowCount;
+    if (!hasOrigins) {
+      progress.step('placing resident origins (buildings, or sample points inside residential areas)');
+      await time('origins_sql', async () => {
+        for (const sql of MAKE_ORIGINS_SQL) await client.query(sql, [ds.id]);
+      });
+    }
+    progress.step('loading the walking network');
+    const net = await time('load', () => loadNetwork(client, ds.id));
+    const { origins, communitySource } = await time('load_origins', () => loadOrigins(client, ds.id, net.compounds));
+    progress.step(`distance fields over ${net.graph.nodeCount} nodes / ${net.graph.edgeCount} edges`);
+    const fields = await time('fields', () => computeFields(net, ruleSets));
+    const snaps = await time('snap_origins', () => origins.map((o) => snapOrigin(net, o.lng, o.lat, o.compound)));
+    progress.step(`coverage of ${origins.length} origins for ${ruleSets.length} rule sets`);
+    const coverage = await time('evaluate', () => evaluateCoverage(net, fields, ruleSets, origins, snaps));
+
+    progress.step('writing results');
+    const run = await client.query<{ id: number }>(
+      `INSERT INTO coverage_runs (dataset_id, rule_set_versions, status, community_source) VALUES ($1, $2, 'running', $3) RETURNING id`,
+      [ds.id, Object.fromEntries(ruleSets.map((r) => [r.id, r.version])), communitySource],
+    );
+    const runId = run.rows[0].id;
+    await time('persist', () => persist(client, runId, net, fields, coverage, origins.map((o) => o.id)));
+    const counts = {
+      origins: origins.length,
+      unsnapped_origins: snaps.filter((s) => s.unreachable).length,
+      fields: fields.size,
+      unsnapped_access_points: [...fields.values()].reduce((a, f) => a + f.unsnappedAccessPoints, 0),
+    };
+    await client.query(`UPDATE coverage_runs SET status = 'done', finished_at = now(), timings_ms = $2, counts = $3 WHERE id = $1`, [runId, timings, counts]);
+    await client.query(
+      `DELETE FROM coverage_runs WHERE dataset_id = $1 AND id NOT IN (SELECT id FROM coverage_runs WHERE dataset_id = $1 AND status = 'done' ORDER BY id DESC LIMIT $2)`,
+      [ds.id, options.keepRuns ?? 2],
+    );
+    await client.query('COMMIT');
+    progress.done(`coverage run ${runId}: ${origins.length} origins, ${fields.size} distance fields (${Object.entries(timings).map(([k, v]) => `${k} ${v} ms`).join(', ')})`);
+    return { runId, datasetId: ds.id, timingsMs: timings, counts };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+async function persist(
+  client: pg.ClientBase,
+  runId: number,
+  net: Awaited<ReturnType<typeof loadNetwork>>,
+  fields: ReadonlyMap<string, DistanceField>,
+  coverage: readonly RuleCoverage[],
+  originIds: readonly number[],
+): Promise<void> {
+  const originRows: unknown[][] = [];
+  const areaRows: unknown[][] = [];
+  for (const rc of coverage) {
+    rc.origins.forEach((r, i) => {
+      originRows.push([rc.ruleSetId, rc.ruleId, originIds[i], r.networkM === null ? null : round2(r.networkM), r.straightM === null ? null : round2(r.straightM), r.facilityId, r.covered, r.straightCovered]);
+    });
+    for (const a of rc.areas) {
+      areaRows.push([rc.ruleSetId, rc.ruleId, a.level, a.key, a.name, a.population, a.coveredPopulation, a.straightCoveredPopulation, a.share, a.straightShare, a.targetShare, a.passes, a.decidingFacilityId, a.uncoveredMeanM, a.uncoveredUnreachablePopulation]);
+    }
+  }
+  await insertBatches(
+    client,
+    `INSERT INTO coverage_origin_results (run_id, rule_set_id, rule_id, origin_id, network_m, straight_m, facility_id, covered, straight_covered)
+     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::float8[], $6::float8[], $7::bigint[], $8::bool[], $9::bool[])`,
+    [runId], originRows, (r) => r,
+  );
+  await insertBatches(
+    client,
+    `INSERT INTO coverage_area_results (run_id, rule_set_id, rule_id, level, area_key, area_name, population, covered_population,
+       straight_covered_population, share, straight_share, target_share, passes, deciding_facility_id, uncovered_mean_m, uncovered_unreachable_population)
+     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[], $9::float8[], $10::float8[],
+       $11::float8[], $12::float8[], $13::bool[], $14::bigint[], $15::float8[], $16::float8[])`,
+    [runId], areaRows, (r) => r,
+  );
+  const g = net.graph;
+  const categoryFields = CATEGORIES.map((c) => [c.id, fields.get(c.id)] as const).filter((x): x is [typeof x[0], DistanceField] => x[1] !== undefined);
+  const edgeIdx = Array.from({ length: g.edgeCount }, (_, e) => e);
+  await insertBatches(
+    client,
+    `INSERT INTO edge_distances (run_id, edge_id, d) SELECT $1, * FROM unnest($2::bigint[], $3::jsonb[])`,
+    [runId],
+    edgeIdx,
+    (e) => {
+      const d: Record<string, number> = {};
+      for (const [id, field] of categoryFields) {
+        const m = edgeMidpointDistance(g, field, e);
+        if (m < Infinity) d[id] = Math.round(m * 10) / 10;
+      }
+      return [net.edgeDbId[e], JSON.stringify(d)];
+    },
+  );
+}

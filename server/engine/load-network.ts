@@ -1,0 +1,207 @@
+import type pg from 'pg';
+import type { CategoryId } from '../../geo/categories.ts';
+import type { EngineCompound, EngineNetwork, EngineOrigin } from '../../geo/coverage.ts';
+import type { EngineFacility } from '../../geo/distance-field.ts';
+import { buildGraph } from '../../geo/graph.ts';
+import { buildBarrierIndex, buildSnapIndex } from '../../geo/snap.ts';
+
+/** Spacing of facility shape points for straight-line (buffer) distances. */
+export const SHAPE_SPACING_M = 25;
+
+const EDGES_SQL = `
+  SELECT e.id, e.source, e.target, e.length_m, e.cost, e.reverse_cost, e.is_private,
+         ST_AsBinary(e.geom) AS wkb
+  FROM walk_edges e WHERE e.dataset_id = $1 ORDER BY e.id`;
+const NODES_SQL = `SELECT id, ST_X(geom) AS lng, ST_Y(geom) AS lat FROM walk_nodes WHERE dataset_id = $1 ORDER BY id`;
+
+/**
+ * Facilities of the active network dataset plus every register, with access points and shape
+ * points (polygon boundaries densified to ${SHAPE_SPACING_M} m).
+ */
+const FACILITIES_SQL = `
+  SELECT f.id, f.category, f.name, f.area_m2, f.is_sample,
+         ST_X(ST_PointOnSurface(f.geom)) AS lng, ST_Y(ST_PointOnSurface(f.geom)) AS lat,
+         (SELECT coalesce(array_agg(ST_X(a.geom) ORDER BY a.id), '{}') FROM facility_access_points a WHERE a.facility_id = f.id) AS access_lng,
+         (SELECT coalesce(array_agg(ST_Y(a.geom) ORDER BY a.id), '{}') FROM facility_access_points a WHERE a.facility_id = f.id) AS access_lat,
+         (SELECT array_agg(ST_X(p.geom)) FROM ST_DumpPoints(ST_Segmentize((CASE WHEN ST_Dimension(f.geom) = 2 THEN ST_Boundary(f.geom) ELSE f.geom END)::geography, ${SHAPE_SPACING_M})::geometry) p) AS shape_lng,
+         (SELECT array_agg(ST_Y(p.geom)) FROM ST_DumpPoints(ST_Segmentize((CASE WHEN ST_Dimension(f.geom) = 2 THEN ST_Boundary(f.geom) ELSE f.geom END)::geography, ${SHAPE_SPACING_M})::geometry) p) AS shape_lat
+  FROM facilities f JOIN datasets d ON d.id = f.dataset_id
+  WHERE d.id = $1 OR d.kind = 'facility_register'
+  ORDER BY f.id`;
+
+const COMPOUNDS_SQL = `
+  SELECT ra.id,
+         (SELECT coalesce(array_agg(DISTINCT n.id), '{}') FROM compound_gates g JOIN walk_nodes n ON n.dataset_id = $1 AND n.osm_id = g.osm_node_id
+          WHERE g.residential_area_id = ra.id) AS gate_nodes,
+         (SELECT coalesce(array_agg(e.id), '{}') FROM walk_edges e
+          WHERE e.dataset_id = $1 AND e.geom && ra.geom AND ST_Contains(ra.geom, ST_LineInterpolatePoint(e.geom, 0.5))) AS internal_edges
+  FROM residential_areas ra WHERE ra.dataset_id = $1 AND ra.is_gated ORDER BY ra.id`;
+
+const BARRIERS_SQL = `SELECT ST_AsBinary(geom) AS wkb FROM barriers WHERE dataset_id = $1 ORDER BY id`;
+
+/** Parse a little-endian WKB LineString into flat lng,lat pairs. */
+function wkbLineCoords(wkb: Buffer, out: number[]): number {
+  const le = wkb[0] === 1;
+  const n = le ? wkb.readUInt32LE(5) : wkb.readUInt32BE(5);
+  for (let k = 0; k < n; k++) {
+    const off = 9 + k * 16;
+    out.push(le ? wkb.readDoubleLE(off) : wkb.readDoubleBE(off), le ? wkb.readDoubleLE(off + 8) : wkb.readDoubleBE(off + 8));
+  }
+  return n;
+}
+
+/**
+ * Load the walking network of a dataset into the engine's typed arrays: graph (CSR), snap index,
+ * wall index, gated compounds and facilities. O(E log E) for the indexes.
+ */
+export async function loadNetwork(db: pg.Pool | pg.ClientBase, datasetId: number): Promise<EngineNetwork & { nodeDbId: Float64Array }> {
+  // Sequential: `db` may be a single client inside the compute transaction.
+  const nodes = await db.query<{ id: string; lng: number; lat: number }>(NODES_SQL, [datasetId]);
+  const [edges, facilities, compounds, barriers] = [
+    await 
+db.query<{ id: string; source: string; target: string; length_m: number; cost: number; reverse_cost: number; is_private: boolean; wkb: Buffer }>(EDGES_SQL, [datasetId]),
+    await db.query<{ id: string; category: CategoryId; name: string | null; area_m2: number | null; is_sample: boolean; lng: number; lat: number; access_lng: number[]; access_lat: number[]; shape_lng: number[] | null; shape_lat: number[] | null }>(FACILITIES_SQL, [datasetId]),
+    await db.query<{ id: string; gate_nodes: string[]; internal_edges: string[] }>(COMPOUNDS_SQL, [datasetId]),
+    await db.query<{ wkb: Buffer }>(BARRIERS_SQL, [datasetId]),
+  ] as const;
+  const nodeCount = nodes.rows.length;
+  const nodeDbId = new Float64Array(nodeCount);
+  const nodeLng = new Float64Array(nodeCount);
+  const nodeLat = new Float64Array(nodeCount);
+  const nodeIndex = new Map<number, number>();
+  nodes.rows.forEach((r, i) => {
+    nodeDbId[i] = Number(r.id);
+    nodeLng[i] = r.lng;
+    nodeLat[i] = r.lat;
+    nodeIndex.set(Number(r.id), i);
+  });
+  const m = edges.rows.length;
+  const edgeFrom = new Int32Array(m);
+  const edgeTo = new Int32Array(m);
+  const edgeLengthM = new Float64Array(m);
+  const edgeDir = new Uint8Array(m);
+  const edgeDbId = new Float64Array(m);
+  const edgeIsPrivate = new Uint8Array(m);
+  const edgeCoordOffset = new Uint32Array(m + 1);
+  const coords: number[] = [];
+  const edgeIndex = new Map<number, number>();
+  edges.rows.forEach((r, e) => {
+    edgeDbId[e] = Number(r.id);
+    edgeIndex.set(Number(r.id), e);
+    edgeFrom[e] = nodeIndex.get(Number(r.source))!;
+    edgeTo[e] = nodeIndex.get(Number(r.target))!;
+    edgeLengthM[e] = r.length_m;
+    edgeIsPrivate[e] = r.is_private ? 1 : 0;
+    // cost / reverse_cost < 0 marks a forbidden direction (pgRouting's convention, see migration 0002).
+    const fwd = r.cost >= 0;
+    const back = r.reverse_cost >= 0;
+    edgeDir[e] = fwd && back ? 0 : fwd ? 1 : back ? 2 : 3;
+    wkbLineCoords(r.wkb, coords);
+    edgeCoordOffset[e + 1] = coords.length / 2;
+  });
+  const graph = buildGraph({ nodeCount, nodeLng, nodeLat, edgeFrom, edgeTo, edgeLengthM, edgeDir, edgeCoords: Float64Array.from(coords), edgeCoordOffset });
+  const snapIndex = buildSnapIndex(graph);
+
+  const barrierCoords: number[] = [];
+  const barrierOffsets: number[] = [0];
+  for (const r of barriers.rows) {
+    wkbLineCoords(r.wkb, barrierCoords);
+    barrierOffsets.push(barrierCoords.length / 2);
+  }
+  const barrierIndex = barriers.rows.length ? buildBarrierIndex(Float64Array.from(barrierCoords), Uint32Array.from(barrierOffsets)) : undefined;
+
+  const engineCompounds: EngineCompound[] = compounds.rows.map((r) => ({
+    id: Number(r.id),
+    gateNodes: r.gate_nodes.map((id) => nodeIndex.get(Number(id))!).filter((i) => i !== undefined),
+    internalEdges: new Set(r.internal_edges.map((id) => edgeIndex.get(Number(id))!)),
+  }));
+  const engineFacilities: EngineFacility[] = facilities.rows.map((r) => ({
+    id: Number(r.id),
+    category: r.category,
+    name: r.name,
+    areaM2: r.area_m2,
+    isSample: r.is_sample,
+    lng: r.lng,
+    lat: r.lat,
+    accessLng: Float64Array.from(r.access_lng),
+    accessLat: Float64Array.from(r.access_lat),
+    shapeLng: Float64Array.from(r.shape_lng ?? [r.lng]),
+    shapeLat: Float64Array.from(r.shape_lat ?? [r.lat]),
+  }));
+  return {
+    graph,
+    snapIndex,
+    barriers: barrierIndex,
+    edgeDbId,
+    edgeIsPrivate,
+    compounds: engineCompounds,
+    facilities: engineFacilities,
+    nodeDbId,
+  };
+}
+
+const ORIGINS_SQL = `
+  WITH community_source AS (
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM datasets WHERE kind = 'communities') THEN 'imported' ELSE 'approximate' END AS src
+  )
+  SELECT o.id, ST_X(o.geom) AS lng, ST_Y(o.geom) AS lat, o.population, o.residential_area_id,
+         ra.name AS ra_name, ra.is_gated, c.id AS community_id, c.name AS community_name, c.street, c.district,
+         (SELECT src FROM community_source) AS community_source
+  FROM origins o
+  JOIN residential_areas ra ON ra.id = o.residential_area_id
+  LEFT JOIN LATERAL (
+    SELECT c.id, c.name, c.street, c.district FROM communities c JOIN datasets d ON d.id = c.dataset_id
+    WHERE ST_Contains(c.geom, o.geom)
+      AND ((SELECT src FROM community_source) = 'imported' AND d.kind = 'communities'
+           OR (SELECT src FROM community_source) = 'approximate' AND d.id = $1)
+    ORDER BY c.id LIMIT 1
+  ) c ON true
+  WHERE o.dataset_id = $1
+  ORDER BY o.id`;
+
+/**
+ * Origins of a dataset with their area memberships (communities: imported ones when any are,
+ * else the approximate zones). `compoundIds` maps a gated residential area id to its compound index.
+ */
+export async function loadOrigins(db: pg.Pool | pg.ClientBase, datasetId: number, compounds: readonly EngineCompound[]): Promise<{ origins: EngineOrigin[]; communitySource: string }> {
+  const { rows } = await db.query<{
+    id: string; lng: number; lat: number; population: number; residential_area_id: string; ra_name: string | null; is_gated: boolean;
+    community_id: string | null; community_name: string | null; street: string | null; district: string | null; community_source: string;
+  }>(ORIGINS_SQL, [datasetId]);
+  const compoundIndex = new Map(compounds.map((c, i) => [c.id, i]));
+  const origins = rows.map((r) => ({
+    id: Number(r.id),
+    lng: r.lng,
+    lat: r.lat,
+    population: r.population,
+    compound: r.is_gated ? (compoundIndex.get(Number(r.residential_area_id)) ?? -1) : -1,
+    areas: {
+      residential_area: { key: r.residential_area_id, name: r.ra_name },
+      community: r.community_id ? { key: r.community_id, name: r.community_name } : null,
+      street: r.street ? { key: r.street, name: r.street } : null,
+      district: r.district ? { key: r.district, name: r.district } : null,
+    },
+  }));
+  return { origins, communitySource: rows[0]?.community_source ?? 'approximate' };
+}
+
+/**
+ * Make the origins of a dataset once: residential buildings carrying their population share where
+ * an area's buildings are mapped well enough to have given its estimate, else seeded random points
+ * inside the area (one per 2500 m², 1–200), each an equal share.
+ */
+export const MAKE_ORIGINS_SQL = [
+  `INSERT INTO origins (dataset_id, kind, residential_area_id, building_id, population, geom)
+   SELECT $1, 'building', b.residential_area_id, b.id, b.population, ST_PointOnSurface(b.geom)
+   FROM buildings b JOIN residential_areas ra ON ra.id = b.residential_area_id
+   WHERE b.dataset_id = $1 AND b.population > 0
+     AND (SELECT sum(footprint_m2 * coalesce(levels, 6)) FROM buildings b2 WHERE b2.residential_area_id = ra.id AND b2.population > 0) >= 0.3 * ra.area_m2
+   ORDER BY b.id`,
+  `INSERT INTO origins (dataset_id, kind, residential_area_id, population, geom)
+   SELECT $1, 'area_sample', ra.id, ra.population / n.k, (ST_Dump(ST_GeneratePoints(ra.geom, n.k, 15))).geom
+   FROM residential_areas ra
+   CROSS JOIN LATERAL (SELECT greatest(1, least(200, round(ra.area_m2 / 2500)))::int AS k) n
+   WHERE ra.dataset_id = $1 AND ra.population > 0
+     AND NOT EXISTS (SELECT 1 FROM origins o WHERE o.residential_area_id = ra.id)
+   ORDER BY ra.id`,
+] as const;

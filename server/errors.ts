@@ -1,0 +1,50 @@
+/** The catalogue of API error codes: HTTP status and a stable code clients can switch on. */
+export const ERRORS = {
+  bad_request: 400,
+  invalid_parameter: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  payload_too_large: 413,
+  outside_dataset: 422,
+  not_snappable: 422,
+  unknown_category: 400,
+  unknown_rule_set: 400,
+  no_dataset: 503,
+  no_results: 503,
+  database_unavailable: 503,
+  rate_limited: 429,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error the API answers with `{"error": {"code", "message"}}` and the code's status. */
+export class ApiError extends Error {
+  readonly statusCode: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.statusCode = ERRORS[code];
+  }
+}
+
+/** JSON Schema of the error body, shared by every route's response schemas. */
+export const errorSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        details: { type: 'object', additionalProperties: true },
+      },
+    },
+  },
+} as const;
