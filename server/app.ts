@@ -1,0 +1,101 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import fastifyStatic from '@fastify/static';
+import helmet from '@fastify/helmet';
+import cors from '@fastify/cors';
+import { projectRoot } from './config.ts';
+import { ApiError } from './errors.ts';
+import { dbPlugin } from './plugins/db.ts';
+import { healthRoutes } from './routes/health.ts';
+
+export interface AppOptions {
+  databaseUrl: string;
+  /** pino logger options, or false (tests). */
+  logger?: FastifyServerOptions['logger'];
+  /** Serve the built web app from this folder (default web/dist when it exists). */
+  webDist?: string | false;
+  /** Allowed CORS origins; none by default. */
+  corsOrigins?: string[];
+  /** Max request body in bytes. */
+  bodyLimit?: number;
+}
+
+/** Build the Fastify app (routes, plugins, error handling); `main.ts` only listens. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimit ?? 1_000_000,
+    genReqId: (() => {
+      let n = 0;
+      return () => `req-${(++n).toString(36)}`;
+    })(),
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    if (err instanceof ApiError) {
+      return reply.status(err.statusCode).send({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
+    }
+    const e = err as { validation?: unknown; statusCode?: number; code?: string; message: string };
+    if (e.validation) return reply.status(400).send({ error: { code: 'invalid_parameter', message: e.message } });
+    if (e.statusCode === 413 || e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.status(413).send({ error: { code: 'payload_too_large', message: 'request body is too large' } });
+    }
+    if (e.statusCode === 429) return reply.status(429).send({ error: { code: 'rate_limited', message: e.message } });
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+      return reply.status(e.statusCode).send({ error: { code: 'bad_request', message: e.message } });
+    }
+    if (isDatabaseDown(err)) {
+      request.log.warn({ err }, 'database unavailable');
+      return reply.status(503).header('retry-after', '2').send({ error: { code: 'database_unavailable', message: 'the database is unavailable; try again shortly' } });
+    }
+    request.log.error({ err }, 'unhandled error');
+    return reply.status(500).send({ error: { code: 'internal', message: 'internal error' } });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
+  );
+
+  await app.register(helmet, {
+    // The map needs blob: workers and inline styles from MapLibre; everything else stays same-origin.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        workerSrc: ["'self'", 'blob:'],
+        childSrc: ["'self'", 'blob:'],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        connectSrc: ["'self'"],
+      },
+    },
+  });
+  await app.register(cors, { origin: options.corsOrigins?.length ? options.corsOrigins : false });
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Life-circle API',
+        description: '15-minute community life circles: walking distance over the street network. Data © OpenStreetMap contributors (ODbL).',
+        version: '0.1.0',
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(dbPlugin, { databaseUrl: options.databaseUrl });
+  await app.register(healthRoutes);
+
+  const webDist = options.webDist ?? path.join(projectRoot, 'web', 'dist');
+  if (webDist && fs.existsSync(path.join(webDist, 'index.html'))) {
+    await app.register(fastifyStatic, { root: webDist, prefix: '/', wildcard: false });
+  }
+  return app;
+}
+
+const DB_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', '57P01', '57P02', '57P03', '08006', '08001', '08003']);
+function isDatabaseDown(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return (e.code !== undefined && DB_DOWN_CODES.has(e.code)) || /Connection terminated|timeout exceeded when trying to connect/i.test(e.message ?? '');
+}

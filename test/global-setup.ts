@@ -1,0 +1,53 @@
+import path from 'node:path';
+import pg from 'pg';
+import type { TestProject } from 'vitest/node';
+import { projectRoot, readConfig } from '../server/config.ts';
+import { startLocalCluster } from '../server/db/local-cluster.ts';
+import { migrate } from '../server/db/migrate.ts';
+import { importOsm } from '../server/import/import-osm.ts';
+import { prepareDataset } from '../server/import/default-data.ts';
+import { withDatabase } from './helpers/test-database.ts';
+
+export const SHARED_DATA = path.resolve(projectRoot, '..', 'shared', 'data');
+
+/**
+ * Prepare template databases once per test run: migrated and empty; with the Chenghua 双桥子 OSM
+ * cut; with central Chengdu. Test files copy them (CREATE DATABASE … TEMPLATE), so no test shares
+ * mutable state with another.
+ */
+export default async function setup(project: TestProject): Promise<void> {
+  const config = readConfig();
+  const serverUrl = process.env.TEST_DATABASE_URL ?? config.databaseUrl ?? startLocalCluster(config, () => {});
+  const adminUrl = withDatabase(serverUrl, 'postgres');
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  const { rows } = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'lc_t\\_%'`);
+  for (const r of rows) await admin.query(`DROP DATABASE IF EXISTS "${r.datname}" WITH (FORCE)`);
+  const templates: Record<string, string> = {};
+  const make = async (name: string, load: (pool: pg.Pool) => Promise<void>) => {
+    const db = `lc_tpl_${name}`;
+    await admin.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE "${db}"`);
+    const url = withDatabase(serverUrl, db);
+    await migrate(url);
+    const pool = new pg.Pool({ connectionString: url, max: 2 });
+    try {
+      await load(pool);
+    } finally {
+      await pool.end();
+    }
+    templates[name] = db;
+  };
+  await make('empty', async () => {});
+  await make('shuangqiaozi', async (pool) => {
+    await importOsm(pool, path.join(SHARED_DATA, 'chenghua-shuangqiaozi-2018.osm'));
+    await prepareDataset(pool);
+  });
+  await make('central', async (pool) => {
+    await importOsm(pool, path.join(SHARED_DATA, 'chengdu-central-2018.osm.pbf'));
+    await prepareDataset(pool);
+  });
+  await admin.end();
+  project.provide('adminUrl', adminUrl);
+  project.provide('templates', templates);
+}
