@@ -5,12 +5,14 @@ import { readConfig } from '../config.ts';
 import { resolveDatabaseUrl } from '../db/local-cluster.ts';
 import { migrate } from '../db/migrate.ts';
 import { importOsm } from '../import/import-osm.ts';
+import { formatProblem, ImportValidationError, importFacilities, parseSourceCrs } from '../import/import-facilities.ts';
+import { importCommunities } from '../import/import-communities.ts';
 import { terminalProgress } from '../import/progress.ts';
 
 const USAGE = `usage:
   npm run import -- osm <file.osm|file.osm.pbf>
   npm run import -- facilities <file.csv|file.geojson> --category <id> --crs wgs84|gcj02|bd09 [--skip-invalid]
-  npm run import -- communities <file.geojson> [--skip-invalid]
+  npm run import -- communities <file.geojson> [--crs wgs84|gcj02|bd09] [--skip-invalid]
   npm run import -- sample-city [--nodes 10000] [--seed 1]`;
 
 const { positionals, values } = parseArgs({
@@ -38,11 +40,30 @@ try {
       console.log(JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), counts: r.counts }, null, 2));
       break;
     }
+    case 'facilities': {
+      if (!file || !values.category || !values.crs) throw new Error(`facilities needs a file, --category and --crs\n${USAGE}`);
+      const r = await importFacilities(pool, path.resolve(file), {
+        category: values.category, crs: parseSourceCrs(values.crs), skipInvalid: values['skip-invalid'], progress,
+      });
+      for (const w of r.warnings) console.error(`warning: ${w}`);
+      console.log(JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), counts: r.counts }, null, 2));
+      break;
+    }
+    case 'communities': {
+      if (!file) throw new Error(`missing the GeoJSON file\n${USAGE}`);
+      const r = await importCommunities(pool, path.resolve(file), {
+        crs: values.crs === undefined ? undefined : parseSourceCrs(values.crs), skipInvalid: values['skip-invalid'], progress,
+      });
+      for (const w of r.warnings) console.error(`warning: ${w}`);
+      console.log(JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), counts: r.counts }, null, 2));
+      break;
+    }
     default:
       throw new Error(USAGE);
   }
 } catch (err) {
   console.error(`error: ${(err as Error).message}`);
+  if (err instanceof ImportValidationError) for (const p of err.problems) console.error(formatProblem(p));
   process.exitCode = 1;
 } finally {
   await pool.end();
