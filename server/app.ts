@@ -9,7 +9,15 @@ import cors from '@fastify/cors';
 import { projectRoot } from './config.ts';
 import { ApiError } from './errors.ts';
 import { dbPlugin } from './plugins/db.ts';
+import rateLimit from '@fastify/rate-limit';
+import { enginePlugin } from './plugins/engine.ts';
+import { catalogueRoutes } from './routes/catalogue.ts';
+import { coverageRoutes } from './routes/coverage.ts';
 import { healthRoutes } from './routes/health.ts';
+import { tileRoutes } from './routes/tiles.ts';
+import { isochroneRoutes } from './routes/isochrone.ts';
+import { planRoutes } from './routes/plans.ts';
+import { proximityRoutes } from './routes/proximity.ts';
 
 export interface AppOptions {
   databaseUrl: string;
@@ -21,6 +29,8 @@ export interface AppOptions {
   corsOrigins?: string[];
   /** Max request body in bytes. */
   bodyLimit?: number;
+  /** Override @fastify/rate-limit options (benchmarks raise or lift the limits). */
+  rateLimit?: Record<string, unknown>;
 }
 
 /** Build the Fastify app (routes, plugins, error handling); `main.ts` only listens. */
@@ -85,7 +95,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(dbPlugin, { databaseUrl: options.databaseUrl });
+  // Only expensive routes opt in (config.rateLimit); limits are per client address.
+  await app.register(rateLimit, { global: false, ...(options.rateLimit ?? {}) });
+  await app.register(enginePlugin);
   await app.register(healthRoutes);
+  await app.register(tileRoutes);
+  await app.register(catalogueRoutes);
+  await app.register(proximityRoutes);
+  await app.register(isochroneRoutes);
+  await app.register(coverageRoutes);
+  await app.register(planRoutes);
 
   const webDist = options.webDist ?? path.join(projectRoot, 'web', 'dist');
   if (webDist && fs.existsSync(path.join(webDist, 'index.html'))) {

@@ -1,0 +1,97 @@
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import { computeFields, type EngineNetwork } from '../../geo/coverage.ts';
+import { createSearch, type Search } from '../../geo/dijkstra.ts';
+import type { DistanceField } from '../../geo/distance-field.ts';
+import { RULE_SETS } from '../../geo/rules/index.ts';
+import { ApiError } from '../errors.ts';
+import { loadNetwork } from '../engine/load-network.ts';
+
+/** The in-memory engine of one dataset and coverage run: graph, indexes and distance fields. */
+export interface LoadedEngine {
+  datasetId: number;
+  runId: number;
+  net: EngineNetwork & { nodeDbId: Float64Array };
+  fields: Map<string, DistanceField>;
+  /** One reusable search for per-request work (isochrones); requests use it synchronously. */
+  search: Search;
+  /** Extent of the network in lng/lat, for "outside the dataset" answers. */
+  bbox: [number, number, number, number];
+  loadedAt: number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    engine: { current(): Promise<LoadedEngine>; currentRun(): Promise<{ datasetId: number; runId: number }> };
+  }
+}
+
+const CURRENT_RUN_SQL = `
+  SELECT d.id AS dataset_id, r.id AS run_id
+  FROM datasets d
+  LEFT JOIN LATERAL (SELECT id FROM coverage_runs WHERE dataset_id = d.id AND status = 'done' ORDER BY id DESC LIMIT 1) r ON true
+  WHERE d.kind IN ('osm', 'sample_city')
+  ORDER BY d.id DESC LIMIT 1`;
+
+/** The active dataset and its newest finished coverage run; throws ApiError when there is none. */
+export async function currentRun(db: pg.Pool): Promise<{ datasetId: number; runId: number }> {
+  const { rows } = await db.query<{ dataset_id: number; run_id: number | null }>(CURRENT_RUN_SQL);
+  if (!rows[0]) throw new ApiError('no_dataset', 'no dataset is loaded: import one (npm run import -- osm <file>)');
+  if (rows[0].run_id === null) throw new ApiError('no_results', 'coverage has not been computed for the loaded dataset yet (npm run compute)');
+  return { datasetId: rows[0].dataset_id, runId: rows[0].run_id };
+}
+
+async function load(db: pg.Pool, datasetId: number, runId: number): Promise<LoadedEngine> {
+  const net = await loadNetwork(db, datasetId);
+  const fields = computeFields(net, RULE_SETS);
+  let minLng = Infinity, minLat = Infinity, maxLng = -Infinity, maxLat = -Infinity;
+  const { nodeLng, nodeLat } = net.graph;
+  for (let i = 0; i < nodeLng.length; i++) {
+    if (nodeLng[i] < minLng) minLng = nodeLng[i];
+    if (nodeLng[i] > maxLng) maxLng = nodeLng[i];
+    if (nodeLat[i] < minLat) minLat = nodeLat[i];
+    if (nodeLat[i] > maxLat) maxLat = nodeLat[i];
+  }
+  return { datasetId, runId, net, fields, search: createSearch(net.graph), bbox: [minLng, minLat, maxLng, maxLat], loadedAt: Date.now() };
+}
+
+/**
+ * Keeps the engine of the active dataset in memory and rebuilds it when a newer dataset or
+ * coverage run appears (checked at most once per `recheckMs`). Concurrent callers share one load.
+ */
+export const enginePlugin = fp(
+  async (app: FastifyInstance, opts: { recheckMs?: number }) => {
+    const recheckMs = opts.recheckMs ?? 1000;
+    let engine: LoadedEngine | null = null;
+    let loading: Promise<LoadedEngine> | null = null;
+    let checkedAt = 0;
+    let checking: Promise<{ datasetId: number; runId: number }> | null = null;
+
+    const latest = async () => {
+      checking ??= currentRun(app.pg).finally(() => {
+        checking = null;
+      });
+      return checking;
+    };
+
+    async function current(): Promise<LoadedEngine> {
+      if (engine && Date.now() - checkedAt < recheckMs) return engine;
+      const { datasetId, runId } = await latest();
+      checkedAt = Date.now();
+      if (engine && engine.datasetId === datasetId && engine.runId === runId) return engine;
+      loading ??= load(app.pg, datasetId, runId)
+        .then((e) => {
+          app.log.info({ datasetId, runId, nodes: e.net.graph.nodeCount }, 'engine loaded');
+          engine = e;
+          return e;
+        })
+        .finally(() => {
+          loading = null;
+        });
+      return loading;
+    }
+    app.decorate('engine', { current, currentRun: () => currentRun(app.pg) });
+  },
+  { name: 'engine', dependencies: ['db'] },
+);

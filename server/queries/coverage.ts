@@ -1,0 +1,77 @@
+import type pg from 'pg';
+
+export type CoverageLevel = 'residential_area' | 'community' | 'street' | 'district';
+
+export interface AreaCoverageRow {
+  area_key: string;
+  area_name: string | null;
+  population: number;
+  population_estimated: boolean;
+  is_approximate: boolean;
+  rules: Record<string, {
+    share: number | null;
+    straight_share: number | null;
+    target_share: number;
+    passes: boolean;
+    population: number;
+    covered_population: number;
+    straight_covered_population: number;
+    deciding_facility_id: number | null;
+    uncovered_mean_m: number | null;
+    uncovered_unreachable_population: number;
+  }>;
+}
+
+/**
+ * Per-area coverage of one run and rule set at one level, one row per area with every rule. The
+ * caveat flags: population estimated (residential areas with population_source 'estimate' in or
+ * overlapping the area) and approximate community zones.
+ */
+const AREA_COVERAGE_SQL = `
+  WITH r AS (
+    SELECT area_key, max(area_name) AS area_name, max(population) AS population,
+           jsonb_object_agg(rule_id, jsonb_build_object(
+             'share', share, 'straight_share', straight_share, 'target_share', target_share, 'passes', passes,
+             'population', population, 'covered_population', covered_population,
+             'straight_covered_population', straight_covered_population, 'deciding_facility_id', deciding_facility_id,
+             'uncovered_mean_m', uncovered_mean_m, 'uncovered_unreachable_population', uncovered_unreachable_population)) AS rules
+    FROM coverage_area_results
+    WHERE run_id = $1 AND rule_set_id = $2 AND level = $3
+    GROUP BY area_key
+  )
+  SELECT r.area_key, r.area_name, r.population, r.rules,
+    CASE $3
+      WHEN 'residential_area' THEN (SELECT ra.population_source = 'estimate' FROM residential_areas ra WHERE ra.id::text = r.area_key)
+      WHEN 'community' THEN EXISTS (SELECT 1 FROM communities c JOIN residential_areas ra ON ST_Intersects(ra.geom, c.geom)
+                                    WHERE c.id::text = r.area_key AND ra.population_source = 'estimate' AND ra.dataset_id = (SELECT dataset_id FROM coverage_runs WHERE id = $1))
+      ELSE EXISTS (SELECT 1 FROM residential_areas ra WHERE ra.population_source = 'estimate' AND ra.dataset_id = (SELECT dataset_id FROM coverage_runs WHERE id = $1))
+    END AS population_estimated,
+    CASE $3
+      WHEN 'community' THEN coalesce((SELECT c.is_approximate FROM communities c WHERE c.id::text = r.area_key), false)
+      WHEN 'residential_area' THEN false
+      ELSE coalesce((SELECT cr.community_source = 'approximate' FROM coverage_runs cr WHERE cr.id = $1), false)
+    END AS is_approximate
+  FROM r
+  ORDER BY r.area_name NULLS LAST, r.area_key`;
+
+export async function areaCoverage(db: pg.Pool, runId: number, ruleSetId: string, level: CoverageLevel): Promise<AreaCoverageRow[]> {
+  const { rows } = await db.query<AreaCoverageRow>(AREA_COVERAGE_SQL, [runId, ruleSetId, level]);
+  return rows;
+}
+
+/** GeoJSON geometry of each area key at a level (streets and districts: union of their communities). */
+const AREA_GEOMETRY_SQL = `
+  SELECT key, ST_AsGeoJSON(geom, 6)::json AS geometry FROM (
+    SELECT ra.id::text AS key, ra.geom FROM residential_areas ra WHERE $1 = 'residential_area' AND ra.id::text = ANY($2)
+    UNION ALL
+    SELECT c.id::text, c.geom FROM communities c WHERE $1 = 'community' AND c.id::text = ANY($2)
+    UNION ALL
+    SELECT c.street, ST_Union(c.geom) FROM communities c WHERE $1 = 'street' AND c.street = ANY($2) GROUP BY c.street
+    UNION ALL
+    SELECT c.district, ST_Union(c.geom) FROM communities c WHERE $1 = 'district' AND c.district = ANY($2) GROUP BY c.district
+  ) g`;
+
+export async function areaGeometries(db: pg.Pool, level: CoverageLevel, keys: string[]): Promise<Map<string, unknown>> {
+  const { rows } = await db.query<{ key: string; geometry: unknown }>(AREA_GEOMETRY_SQL, [level, keys]);
+  return new Map(rows.map((r) => [r.key, r.geometry]));
+}

@@ -1,0 +1,102 @@
+import type { FastifyInstance } from 'fastify';
+import { CATEGORIES, TAG_CATEGORY_TABLE } from '../../geo/categories.ts';
+import { RULE_SETS } from '../../geo/rules/index.ts';
+import { activeDataset } from '../queries/datasets.ts';
+
+const categoriesResponse = {
+  type: 'object',
+  required: ['categories'],
+  properties: {
+    categories: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'zh', 'en', 'count'],
+        properties: {
+          id: { type: 'string' },
+          zh: { type: 'string' },
+          en: { type: 'string' },
+          areal: { type: 'boolean' },
+          count: { type: 'integer' },
+          osm_tags: { type: 'array', items: { type: 'string' } },
+        },
+      },
+    },
+  },
+} as const;
+
+const tier = {
+  type: 'object',
+  properties: {
+    categories: { type: 'array', items: { type: 'string' } },
+    min_area_m2: { type: ['number', 'null'] },
+    max_distance_m: { type: 'number' },
+  },
+} as const;
+
+const rulesResponse = {
+  type: 'object',
+  required: ['rule_sets'],
+  properties: {
+    rule_sets: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' },
+          version: { type: 'string' },
+          zh: { type: 'string' },
+          en: { type: 'string' },
+          citation: { type: 'string' },
+          rules: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                id: { type: 'string' },
+                zh: { type: 'string' },
+                en: { type: 'string' },
+                tiers: { type: 'array', items: tier },
+                target_share: { type: 'number' },
+                citation: { type: 'string' },
+                note: { type: ['string', 'null'] },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+/** GET /api/categories and GET /api/rules: what is measured, and against which standards. */
+export async function catalogueRoutes(app: FastifyInstance): Promise<void> {
+  app.get('/api/categories', { schema: { tags: ['catalogue'], summary: 'Facility categories with labels and counts', response: { 200: categoriesResponse } } }, async () => {
+    const ds = await activeDataset(app.pg);
+    return {
+      categories: CATEGORIES.map((c) => ({
+        ...c,
+        count: ds?.counts.facilities[c.id] ?? 0,
+        osm_tags: TAG_CATEGORY_TABLE.filter((r) => r.category === c.id).map((r) => `${r.key}=${r.values === '*' ? '*' : r.values.join('|')}`),
+      })),
+    };
+  });
+  app.get('/api/rules', { schema: { tags: ['catalogue'], summary: 'Rule sets with their numbers and citations', response: { 200: rulesResponse } } }, async () => ({
+    rule_sets: RULE_SETS.map((rs) => ({
+      id: rs.id,
+      version: rs.version,
+      zh: rs.zh,
+      en: rs.en,
+      citation: rs.citation,
+      rules: rs.rules.map((r) => ({
+        id: r.id,
+        zh: r.zh,
+        en: r.en,
+        tiers: r.tiers.map((t) => ({ categories: [...t.categories], min_area_m2: t.minAreaM2 ?? null, max_distance_m: t.maxDistanceM })),
+        target_share: r.targetShare,
+        citation: r.citation,
+        note: r.note ?? null,
+      })),
+    })),
+  }));
+}

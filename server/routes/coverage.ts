@@ -1,0 +1,250 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { toCsv } from '../csv.ts';
+import { errorSchema } from '../errors.ts';
+import { areaCoverage, areaGeometries, type AreaCoverageRow, type CoverageLevel } from '../queries/coverage.ts';
+import { requireRuleSet } from './proximity.ts';
+
+const LEVELS = ['residential_area', 'community', 'street', 'district'] as const;
+const FORMATS = ['json', 'geojson', 'csv'] as const;
+
+const coverageQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    rule_set: { type: 'string', maxLength: 64, default: 'chengdu-park-city' },
+    level: { type: 'string', enum: LEVELS, default: 'community' },
+    format: { type: 'string', enum: FORMATS, default: 'json' },
+  },
+} as const;
+
+const ruleResult = {
+  type: 'object',
+  properties: {
+    share: { type: ['number', 'null'] },
+    straight_share: { type: ['number', 'null'] },
+    target_share: { type: 'number' },
+    passes: { type: 'boolean' },
+    population: { type: 'number' },
+    covered_population: { type: 'number' },
+    straight_covered_population: { type: 'number' },
+    deciding_facility_id: { type: ['integer', 'null'] },
+    uncovered_mean_m: { type: ['number', 'null'] },
+    uncovered_unreachable_population: { type: 'number' },
+  },
+} as const;
+
+const coverageJson = {
+  type: 'object',
+  required: ['rule_set', 'level', 'run_id', 'areas'],
+  properties: {
+    rule_set: { type: 'string' },
+    level: { type: 'string' },
+    run_id: { type: 'integer' },
+    dataset_id: { type: 'integer' },
+    caveats: { type: 'array', items: { type: 'string' } },
+    areas: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          area_key: { type: 'string' },
+          area_name: { type: ['string', 'null'] },
+          population: { type: 'number' },
+          population_estimated: { type: 'boolean' },
+          is_approximate: { type: 'boolean' },
+          rules: { type: 'object', additionalProperties: ruleResult },
+        },
+      },
+    },
+  },
+} as const;
+
+const auditQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    rule_set: { type: 'string', maxLength: 64, default: 'chengdu-park-city' },
+    level: { type: 'string', enum: ['community', 'residential_area'], default: 'community' },
+    format: { type: 'string', enum: FORMATS, default: 'json' },
+  },
+} as const;
+
+const auditJson = {
+  type: 'object',
+  required: ['rule_set', 'level', 'run_id', 'areas'],
+  properties: {
+    rule_set: { type: 'string' },
+    level: { type: 'string' },
+    run_id: { type: 'integer' },
+    dataset_id: { type: 'integer' },
+    areas: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          area_key: { type: 'string' },
+          area_name: { type: ['string', 'null'] },
+          population: { type: 'number' },
+          worst_shortfall: { type: 'number' },
+          residents_not_covered: { type: 'number' },
+          caveats: { type: 'array', items: { type: 'string' } },
+          failed_rules: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                rule_id: { type: 'string' },
+                share: { type: ['number', 'null'] },
+                straight_share: { type: ['number', 'null'] },
+                target_share: { type: 'number' },
+                residents_not_covered: { type: 'number' },
+                uncovered_mean_m: { type: ['number', 'null'] },
+                uncovered_unreachable_population: { type: 'number' },
+                depends_on_sample_facilities: { type: 'boolean' },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+function sendCsv(reply: FastifyReply, filename: string, csv: string) {
+  return reply
+    .header('content-type', 'text/csv; charset=utf-8')
+    .header('content-disposition', `attachment; filename="${filename}"`)
+    .send(csv);
+}
+
+export interface AuditArea {
+  area_key: string;
+  area_name: string | null;
+  population: number;
+  worst_shortfall: number;
+  residents_not_covered: number;
+  caveats: string[];
+  failed_rules: {
+    rule_id: string;
+    share: number | null;
+    straight_share: number | null;
+    target_share: number;
+    residents_not_covered: number;
+    uncovered_mean_m: number | null;
+    uncovered_unreachable_population: number;
+    depends_on_sample_facilities: boolean;
+  }[];
+}
+
+const round = (x: number | null, digits = 4) => (x === null ? null : Math.round(x * 10 ** digits) / 10 ** digits);
+
+/** Areas that miss any target, worst first (largest shortfall below target, then most residents not covered). */
+export function auditAreas(rows: readonly AreaCoverageRow[], sampleRules: ReadonlySet<string>): AuditArea[] {
+  const out: AuditArea[] = [];
+  for (const row of rows) {
+    const failed = Object.entries(row.rules)
+      .filter(([, r]) => !r.passes && r.population > 0)
+      .map(([rule_id, r]) => ({
+        rule_id,
+        share: round(r.share),
+        straight_share: round(r.straight_share),
+        target_share: r.target_share,
+        residents_not_covered: Math.round(r.population - r.covered_population),
+        uncovered_mean_m: round(r.uncovered_mean_m, 1),
+        uncovered_unreachable_population: Math.round(r.uncovered_unreachable_population),
+        depends_on_sample_facilities: sampleRules.has(rule_id),
+      }))
+      .sort((a, b) => (b.target_share - (b.share ?? 0)) - (a.target_share - (a.share ?? 0)) || (a.rule_id < b.rule_id ? -1 : 1));
+    if (!failed.length) continue;
+    const caveats: string[] = [];
+    if (row.population_estimated) caveats.push('estimated_population');
+    if (failed.some((f) => f.depends_on_sample_facilities)) caveats.push('sample_facilities');
+    if (row.is_approximate) caveats.push('approximate_zone');
+    out.push({
+      area_key: row.area_key,
+      area_name: row.area_name,
+      population: Math.round(row.population),
+      worst_shortfall: round(failed[0].target_share - (failed[0].share ?? 0))!,
+      residents_not_covered: Math.max(...failed.map((f) => f.residents_not_covered)),
+      caveats,
+      failed_rules: failed,
+    });
+  }
+  return out.sort((a, b) => b.worst_shortfall - a.worst_shortfall || b.residents_not_covered - a.residents_not_covered || (a.area_key < b.area_key ? -1 : 1));
+}
+
+/** GET /api/coverage and GET /api/audit, in JSON, GeoJSON or CSV. */
+export async function coverageRoutes(app: FastifyInstance): Promise<void> {
+  app.get<{ Querystring: { rule_set: string; level: CoverageLevel; format: (typeof FORMATS)[number] } }>(
+    '/api/coverage',
+    {
+      schema: {
+        tags: ['coverage'],
+        summary: 'Population-weighted network and straight-line coverage per area and rule',
+        querystring: coverageQuery,
+        response: { 200: { anyOf: [coverageJson, { type: 'object', additionalProperties: true }, { type: 'string' }] }, 400: errorSchema, 503: errorSchema },
+      },
+    },
+    async (req, reply) => {
+      const rs = requireRuleSet(req.query.rule_set);
+      const { level, format } = req.query;
+      const { datasetId, runId } = await app.engine.currentRun();
+      const rows = await areaCoverage(app.pg, runId, rs.id, level);
+      if (format === 'csv') {
+        const body = rows.flatMap((a) =>
+          rs.rules.filter((r) => a.rules[r.id]).map((r) => {
+            const x = a.rules[r.id];
+            return [level, a.area_key, a.area_name, Math.round(a.population), r.id, round(x.share), round(x.straight_share), x.target_share, x.passes ? 'pass' : 'fail', Math.round(x.covered_population), a.population_estimated ? 'estimate' : '', a.is_approximate ? 'approximate' : ''];
+          }),
+        );
+        return sendCsv(reply, `coverage-${rs.id}-${level}.csv`, toCsv(['level', 'area_key', 'area_name', 'population', 'rule_id', 'network_share', 'straight_share', 'target_share', 'result', 'covered_population', 'population_source', 'zone'], body));
+      }
+      if (format === 'geojson') {
+        const geoms = await areaGeometries(app.pg, level, rows.map((r) => r.area_key));
+        return {
+          type: 'FeatureCollection',
+          properties: { rule_set: rs.id, level, run_id: runId, dataset_id: datasetId, attribution: '© OpenStreetMap contributors' },
+          features: rows.map((a) => ({ type: 'Feature', id: a.area_key, geometry: geoms.get(a.area_key) ?? null, properties: { ...a } })),
+        };
+      }
+      return { rule_set: rs.id, level, run_id: runId, dataset_id: datasetId, areas: rows };
+    },
+  );
+
+  app.get<{ Querystring: { rule_set: string; level: 'community' | 'residential_area'; format: (typeof FORMATS)[number] } }>(
+    '/api/audit',
+    {
+      schema: {
+        tags: ['coverage'],
+        summary: 'Areas that miss any target, worst first, with the evidence and data caveats',
+        querystring: auditQuery,
+        response: { 200: { anyOf: [auditJson, { type: 'object', additionalProperties: true }, { type: 'string' }] }, 400: errorSchema, 503: errorSchema },
+      },
+    },
+    async (req, reply) => {
+      const rs = requireRuleSet(req.query.rule_set);
+      const { level, format } = req.query;
+      const engine = await app.engine.current();
+      const rows = await areaCoverage(app.pg, engine.runId, rs.id, level);
+      const sampleCategories = new Set(engine.net.facilities.filter((f) => f.isSample).map((f) => f.category));
+      const sampleRules = new Set(rs.rules.filter((r) => r.tiers.some((t) => t.categories.some((c) => sampleCategories.has(c)))).map((r) => r.id));
+      const areas = auditAreas(rows, sampleRules);
+      if (format === 'csv') {
+        const body = areas.flatMap((a) =>
+          a.failed_rules.map((f) => [a.area_key, a.area_name, a.population, f.rule_id, f.share, f.straight_share, f.target_share, f.residents_not_covered, f.uncovered_mean_m, f.uncovered_unreachable_population, a.caveats.join(' ')]),
+        );
+        return sendCsv(reply, `audit-${rs.id}-${level}.csv`, toCsv(['area_key', 'area_name', 'population', 'rule_id', 'network_share', 'straight_share', 'target_share', 'residents_not_covered', 'uncovered_mean_distance_m', 'uncovered_unreachable', 'caveats'], body));
+      }
+      if (format === 'geojson') {
+        const geoms = await areaGeometries(app.pg, level, areas.map((a) => a.area_key));
+        return {
+          type: 'FeatureCollection',
+          properties: { rule_set: rs.id, level, run_id: engine.runId, attribution: '© OpenStreetMap contributors' },
+          features: areas.map((a) => ({ type: 'Feature', id: a.area_key, geometry: geoms.get(a.area_key) ?? null, properties: { ...a } })),
+        };
+      }
+      return { rule_set: rs.id, level, run_id: engine.runId, dataset_id: engine.datasetId, areas };
+    },
+  );
+}
+
