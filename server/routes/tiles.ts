@@ -1,0 +1,124 @@
+import crypto from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { RULE_SETS, ruleSetById } from '../../geo/rules/index.ts';
+import { ApiError, errorSchema } from '../errors.ts';
+
+/** The rule set the areas tiles show when the request names none. */
+export const DEFAULT_TILE_RULE_SET = 'chengdu-park-city';
+
+/** Max zoom served; beyond it clients overzoom. */
+export const MAX_TILE_ZOOM = 22;
+
+interface TileLayer {
+  sql: string;
+  /** Cache-Control of its tiles. */
+  cacheControl: string;
+  /** Whether `rule_set` is passed as the fourth parameter. */
+  takesRuleSet: boolean;
+}
+
+const DATA_CACHE = 'public, max-age=60';
+
+// The tile functions of migrations/0005_create_tile_functions.sql.
+const TILE_LAYERS: Record<string, TileLayer> = {
+  basemap: { sql: 'SELECT tile_basemap($1, $2, $3) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: false },
+  network: { sql: 'SELECT tile_network($1, $2, $3) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: false },
+  facilities: { sql: 'SELECT tile_facilities($1, $2, $3) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: false },
+  areas: { sql: 'SELECT tile_areas($1, $2, $3, $4) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: true },
+  // A plan edit must show on the next fetch; clients revalidate with the ETag instead.
+  plans: { sql: 'SELECT tile_plans($1, $2, $3) AS mvt', cacheControl: 'no-cache', takesRuleSet: false },
+};
+
+const tileParams = {
+  type: 'object',
+  required: ['layer', 'z', 'x', 'y'],
+  properties: {
+    layer: { type: 'string', description: Object.keys(TILE_LAYERS).join(' | ') },
+    z: { type: 'integer', minimum: 0, maximum: MAX_TILE_ZOOM },
+    x: { type: 'integer', minimum: 0, description: '0 … 2^z − 1' },
+    y: { type: 'integer', minimum: 0, description: '0 … 2^z − 1' },
+  },
+} as const;
+
+const tileQuery = {
+  type: 'object',
+  properties: {
+    rule_set: {
+      type: 'string',
+      pattern: '^[a-z0-9][a-z0-9.-]*$',
+      maxLength: 64,
+      default: DEFAULT_TILE_RULE_SET,
+      description: `areas only: ${RULE_SETS.map((r) => r.id).join(' | ')}`,
+    },
+  },
+} as const;
+
+const tileResponses = {
+  200: {
+    description: 'Mapbox Vector Tile',
+    content: { 'application/vnd.mapbox-vector-tile': { schema: { type: 'string', format: 'binary' } } },
+  },
+  204: { description: 'Empty tile', type: 'null' },
+  304: { description: 'Not modified (If-None-Match matched the ETag)', type: 'null' },
+  400: errorSchema,
+  404: errorSchema,
+} as const;
+
+interface TileRequest {
+  Params: { layer: string; z: number; x: number; y: number };
+  Querystring: { rule_set: string };
+}
+
+/** Strong ETag of a tile: quoted base64url SHA-1 of its bytes. */
+export function tileEtag(bytes: Buffer): string {
+  return `"${crypto.createHash('sha1').update(bytes).digest('base64url')}"`;
+}
+
+/** Whether an If-None-Match header value matches the ETag (weak comparison, RFC 9110 §13.1.2). */
+export function ifNoneMatchMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((tag) => {
+    const t = tag.trim();
+    return t === '*' || (t.startsWith('W/') ? t.slice(2) : t) === etag;
+  });
+}
+
+/**
+ * GET /tiles/:layer/:z/:x/:y.pbf: a vector tile made by the layer's PostGIS tile function.
+ * 204 when the tile is empty; ETag on every tile, 304 when If-None-Match matches.
+ */
+export async function tileRoutes(app: FastifyInstance): Promise<void> {
+  app.get<TileRequest>(
+    '/tiles/:layer/:z/:x/:y.pbf',
+    {
+      schema: {
+        tags: ['tiles'],
+        summary: 'Vector tile (basemap, network, facilities, areas, plans)',
+        params: tileParams,
+        querystring: tileQuery,
+        response: tileResponses,
+      },
+    },
+    async (request, reply) => {
+      const { layer: name, z, x, y } = request.params;
+      const layer = Object.hasOwn(TILE_LAYERS, name) ? TILE_LAYERS[name] : undefined;
+      if (!layer) throw new ApiError('not_found', `no tile layer "${name}"; one of ${Object.keys(TILE_LAYERS).join(', ')}`);
+      const tiles = 2 ** z;
+      if (x >= tiles || y >= tiles) throw new ApiError('invalid_parameter', `tile ${z}/${x}/${y} does not exist: x and y must be below ${tiles} at zoom ${z}`);
+      const ruleSet = request.query.rule_set;
+      if (layer.takesRuleSet && !ruleSetById(ruleSet)) {
+        throw new ApiError('unknown_rule_set', `unknown rule set "${ruleSet}"; one of ${RULE_SETS.map((r) => r.id).join(', ')}`);
+      }
+
+      const { rows } = await app.pg.query<{ mvt: Buffer | null }>(layer.sql, layer.takesRuleSet ? [z, x, y, ruleSet] : [z, x, y]);
+      const mvt = rows[0]?.mvt;
+      reply.header('cache-control', layer.cacheControl);
+      if (!mvt || mvt.length === 0) return reply.status(204).send();
+
+      const etag = tileEtag(mvt);
+      reply.header('etag', etag);
+      if (ifNoneMatchMatches(request.headers['if-none-match'], etag)) return reply.status(304).send();
+      return reply.type('application/vnd.mapbox-vector-tile').send(mvt);
+    },
+  );
+}
