@@ -1,0 +1,345 @@
+import FlatQueue from 'flatqueue';
+import { lineSliceAtFractions } from './geodesy.ts';
+import { DIR_BACKWARD, DIR_FORWARD, type WalkGraph } from './graph.ts';
+import type { EdgeSnap, SnapResult } from './snap.ts';
+
+/** A start node for a search: the walk to `node` has already cost `initialDistM` metres. */
+export interface Seed {
+    node: number;
+    initialDistM: number;
+    sourceId: number;
+    /** index into {@link Sources.edgeSources} of the snapped point this seed comes from, if any */
+    edgeSource?: number;
+}
+
+/** A source placed mid-edge: it also reaches points on its own edge without passing a node. */
+export interface EdgeSource {
+    snap: EdgeSnap;
+    sourceId: number;
+}
+
+/** Seeds together with the snapped points they come from. */
+export interface Sources {
+    seeds: Seed[];
+    edgeSources: EdgeSource[];
+}
+
+/**
+ * The labels of the last {@link Search.run}: views on the search's buffers, overwritten by the next
+ * run. For every node whose walking distance from the nearest source is at most `maxDistM`,
+ * `dist` is that distance in metres (else Infinity), `source` the sourceId of the nearest source
+ * (lowest sourceId among equals, else -1) and `predArc` the arc it was reached by (-1 for seeds).
+ */
+export interface SearchResult {
+    dist: Float64Array;
+    source: Int32Array;
+    predArc: Int32Array;
+    maxDistM: number;
+    /** the nodes with a finite `dist`, in no particular order */
+    reached: Int32Array;
+    seeds: readonly Seed[];
+    edgeSources: readonly EdgeSource[];
+    /** edge id → indices into `edgeSources` on that edge */
+    edgeSourcesByEdge: Map<number, number[]>;
+}
+
+/** A multi-source bounded Dijkstra over one graph, with its buffers allocated once. */
+export interface Search {
+    graph: WalkGraph;
+    /**
+     * Labels every node within `maxDistM` of the nearest seed. Distances are walked along arcs,
+     * i.e. away from the sources; use `reverseGraph` for distances towards them.
+     * Deterministic: equal distances go to the lowest sourceId.
+     * O((V' + E') log V') for the V' nodes and E' arcs within reach; resets only what the previous
+     * run touched.
+     */
+    run(sources: Sources | readonly Seed[], maxDistM?: number): SearchResult;
+}
+
+/**
+ * Allocates the buffers for searches over `graph`: 21 bytes per node plus a queue that grows to the
+ * largest frontier seen. O(V).
+ */
+export function createSearch(graph: WalkGraph): Search {
+    const n = graph.nodeCount;
+    const dist = new Float64Array(n).fill(Infinity);
+    const source = new Int32Array(n).fill(-1);
+    const predArc = new Int32Array(n).fill(-1);
+    const touched = new Int32Array(n);
+    // cleared when a node's label improves, so a stale queue entry is skipped and a label that only
+    // improved its sourceId (same distance) is expanded again
+    const done = new Uint8Array(n);
+    const queue = new FlatQueue<number>();
+    let touchedCount = 0;
+
+    const result: SearchResult = {
+        dist, source, predArc, maxDistM: Infinity, reached: touched.subarray(0, 0),
+        seeds: [], edgeSources: [], edgeSourcesByEdge: new Map()
+    };
+
+    function run(sources: Sources | readonly Seed[], maxDistM = Infinity): SearchResult {
+        if (!(maxDistM >= 0)) throw new RangeError(`maxDistM ${maxDistM} must be ≥ 0`);
+        for (let i = 0; i < touchedCount; i++) {
+            const u = touched[i];
+            dist[u] = Infinity; source[u] = -1; predArc[u] = -1; done[u] = 0;
+        }
+        touchedCount = 0;
+        queue.clear();
+
+        const seeds = isSeedList(sources) ? sources : sources.seeds;
+        const edgeSources = isSeedList(sources) ? [] : sources.edgeSources;
+        // seeds in a canonical order, so that equal-cost arcs are expanded in the same order (and
+        // predArc comes out the same) whatever order the caller listed the sources in
+        const order = seeds.map((_, i) => i).sort((i, j) => compareSeeds(seeds[i], seeds[j]));
+        for (const i of order) {
+            const { node, initialDistM: d, sourceId } = seeds[i];
+            if (!(node >= 0 && node < n)) throw new RangeError(`seed node ${node} outside 0..${n - 1}`);
+            if (!(d >= 0)) throw new RangeError(`seed distance ${d} must be ≥ 0`);
+            if (d > maxDistM) continue;
+            if (d < dist[node] || (d === dist[node] && sourceId < source[node])) {
+                if (dist[node] === Infinity) touched[touchedCount++] = node;
+                dist[node] = d; source[node] = sourceId; predArc[node] = -1;
+                queue.push(node, d);
+            }
+        }
+
+        const { arcOffset, arcTo, arcLengthM } = graph;
+        while (queue.length > 0) {
+            const u = queue.pop()!;
+            if (done[u]) continue;
+            done[u] = 1;
+            const du = dist[u], su = source[u];
+            for (let a = arcOffset[u], end = arcOffset[u + 1]; a < end; a++) {
+                const nd = du + arcLengthM[a];
+                if (nd > maxDistM) continue;
+                const v = arcTo[a];
+                const dv = dist[v];
+                if (nd < dv || (nd === dv && su < source[v])) {
+                    if (dv === Infinity) touched[touchedCount++] = v;
+                    dist[v] = nd; source[v] = su; predArc[v] = a; done[v] = 0;
+                    queue.push(v, nd);
+                }
+            }
+        }
+
+        const byEdge = new Map<number, number[]>();
+        edgeSources.forEach((s, i) => {
+            const list = byEdge.get(s.snap.edge);
+            if (list) list.push(i); else byEdge.set(s.snap.edge, [i]);
+        });
+        result.maxDistM = maxDistM;
+        result.reached = touched.subarray(0, touchedCount);
+        result.seeds = seeds;
+        result.edgeSources = edgeSources;
+        result.edgeSourcesByEdge = byEdge;
+        return result;
+    }
+
+    return { graph, run };
+}
+
+function compareSeeds(a: Seed, b: Seed): number {
+    return a.initialDistM - b.initialDistM || a.sourceId - b.sourceId || a.node - b.node ||
+        (a.edgeSource ?? -1) - (b.edgeSource ?? -1);
+}
+
+function isSeedList(sources: Sources | readonly Seed[]): sources is readonly Seed[] {
+    return Array.isArray(sources);
+}
+
+/**
+ * Turns snapped source points into seeds: a point at `alongM` on edge e with access leg `accessM`
+ * seeds e's `from` node with `accessM + alongM` and its `to` node with
+ * `accessM + lengthM − alongM`, each only if the edge may be walked that way (a point exactly at
+ * an end node seeds it whatever the direction: walking zero metres needs no permission). Failed
+ * snaps are skipped. O(number of snaps).
+ */
+export function seedsFromSnaps(graph: WalkGraph, snaps: readonly SnapResult[], sourceIds: ArrayLike<number>): Sources {
+    if (sourceIds.length !== snaps.length) throw new RangeError('snaps and sourceIds must have the same length');
+    const seeds: Seed[] = [];
+    const edgeSources: EdgeSource[] = [];
+    for (let i = 0; i < snaps.length; i++) {
+        const snap = snaps[i];
+        if (snap.unreachable) continue;
+        const e = snap.edge;
+        const sourceId = sourceIds[i];
+        const k = edgeSources.push({ snap, sourceId }) - 1;
+        const dir = graph.edgeDir[e];
+        if (dir !== DIR_FORWARD || snap.alongM === 0) {
+            seeds.push({ node: graph.edgeFrom[e], initialDistM: snap.accessM + snap.alongM, sourceId, edgeSource: k });
+        }
+        if (dir !== DIR_BACKWARD || snap.alongM === graph.edgeLengthM[e]) {
+            seeds.push({
+                node: graph.edgeTo[e], initialDistM: snap.accessM + (graph.edgeLengthM[e] - snap.alongM), sourceId, edgeSource: k
+            });
+        }
+    }
+    return { seeds, edgeSources };
+}
+
+/** How a point is reached: its distance, nearest source and the way in. */
+export interface PointReach {
+    distM: number;
+    sourceId: number;
+    /** 'from' / 'to': through that end node of the point's edge; 'edge': from `edgeSource` on the same edge */
+    via: 'from' | 'to' | 'edge';
+    /** index into `result.edgeSources` when `via` is 'edge' */
+    edgeSource: number;
+}
+
+const scratchReach: PointReach = { distM: Infinity, sourceId: -1, via: 'from', edgeSource: -1 };
+
+/** Best way to a snapped point, written into `out`; distM is Infinity when none is within maxDistM. */
+function bestReach(graph: WalkGraph, result: SearchResult, snap: EdgeSnap, out: PointReach): PointReach {
+    const e = snap.edge;
+    const dir = graph.edgeDir[e];
+    const lengthM = graph.edgeLengthM[e];
+    const { dist, source } = result;
+    out.distM = Infinity; out.sourceId = -1; out.via = 'from'; out.edgeSource = -1;
+    const offer = (d: number, s: number, via: PointReach['via'], k: number) => {
+        if (d < out.distM || (d === out.distM && s < out.sourceId)) {
+            out.distM = d; out.sourceId = s; out.via = via; out.edgeSource = k;
+        }
+    };
+    const from = graph.edgeFrom[e], to = graph.edgeTo[e];
+    if ((dir !== DIR_BACKWARD || snap.alongM === 0) && dist[from] < Infinity) offer(dist[from] + snap.alongM + snap.accessM, source[from], 'from', -1);
+    if ((dir !== DIR_FORWARD || snap.alongM === lengthM) && dist[to] < Infinity) offer(dist[to] + (lengthM - snap.alongM) + snap.accessM, source[to], 'to', -1);
+    const onEdge = result.edgeSourcesByEdge.get(e);
+    if (onEdge) {
+        for (const k of onEdge) {
+            const { snap: s, sourceId } = result.edgeSources[k];
+            const deltaM = snap.alongM - s.alongM;
+            if ((deltaM > 0 && dir === DIR_BACKWARD) || (deltaM < 0 && dir === DIR_FORWARD)) continue;
+            offer(s.accessM + Math.abs(deltaM) + snap.accessM, sourceId, 'edge', k);
+        }
+    }
+    if (out.distM > result.maxDistM) { out.distM = Infinity; out.sourceId = -1; }
+    return out;
+}
+
+/**
+ * Walking distance in metres from the nearest source of `result` to a snapped point, access legs
+ * included: through either end of the point's edge (where the edge may be walked towards the
+ * point, or the point is exactly at that end), or straight along the edge from a source snapped
+ * onto the same edge (in a direction the edge allows). Exact when at most
+ * `result.maxDistM`, otherwise Infinity. O(1 + sources on that edge).
+ */
+export function distanceToPoint(graph: WalkGraph, result: SearchResult, snap: SnapResult): number {
+    if (snap.unreachable) return Infinity;
+    return bestReach(graph, result, snap, scratchReach).distM;
+}
+
+/** Like {@link distanceToPoint}, also telling which source and which way; null if out of reach. */
+export function reachPoint(graph: WalkGraph, result: SearchResult, snap: SnapResult): PointReach | null {
+    if (snap.unreachable) return null;
+    const reach = bestReach(graph, result, snap, { distM: Infinity, sourceId: -1, via: 'from', edgeSource: -1 });
+    return reach.distM < Infinity ? reach : null;
+}
+
+/** The walk from a seed to a node, as found by a search. */
+export interface NodePath {
+    sourceId: number;
+    distM: number;
+    seedNode: number;
+    /** edge ids in walking order, from the seed node to the node */
+    edges: number[];
+    /** per edge: true where the walk goes from its `from` node to its `to` node */
+    forward: boolean[];
+}
+
+/**
+ * Follows `predArc` back from `node` to the seed that labelled it. Null if `node` was not reached.
+ * O(path length).
+ */
+export function pathToSource(graph: WalkGraph, result: SearchResult, node: number): NodePath | null {
+    const { dist, predArc } = result;
+    if (!(dist[node] < Infinity)) return null;
+    const edges: number[] = [];
+    const forward: boolean[] = [];
+    let v = node;
+    // the search never takes a self-loop (it cannot shorten anything), so each arc's tail is the other end
+    for (let a = predArc[v]; a !== -1; a = predArc[v]) {
+        const e = graph.arcEdge[a];
+        const isForward = graph.edgeTo[e] === v && graph.edgeFrom[e] !== v;
+        edges.push(e);
+        forward.push(isForward);
+        v = isForward ? graph.edgeFrom[e] : graph.edgeTo[e];
+        if (edges.length > graph.nodeCount) throw new Error('predArc has a cycle: the result is stale');
+    }
+    edges.reverse();
+    forward.reverse();
+    return { sourceId: result.source[node], distM: dist[node], seedNode: v, edges, forward };
+}
+
+/** A walk between two points, as GeoJSON positions. */
+export interface PointWalk {
+    sourceId: number;
+    distM: number;
+    /** `[lng, lat]` positions from the source's query point, along the network, to the target point */
+    coordinates: [number, number][];
+}
+
+/**
+ * The walk from the nearest source to a snapped point as a GeoJSON LineString coordinate list:
+ * the source's access leg, the part of its edge up to the seed node, the edges in between, the
+ * part of the target's edge up to the snapped point and the target's access leg. Edges are cut at
+ * the snap points in proportion to their haversine length. Null if out of reach, or if the
+ * winning seed did not come from a snapped point. O(path length + polyline points on it).
+ */
+export function walkToPoint(graph: WalkGraph, result: SearchResult, snap: SnapResult): PointWalk | null {
+    const reach = reachPoint(graph, result, snap);
+    if (!reach || snap.unreachable) return null;
+    const e = snap.edge;
+    const lengthM = graph.edgeLengthM[e];
+    const targetFraction = lengthM > 0 ? snap.alongM / lengthM : 0;
+    const coordinates: [number, number][] = [];
+
+    let sourceSnap: EdgeSnap;
+    if (reach.via === 'edge') {
+        sourceSnap = result.edgeSources[reach.edgeSource].snap;
+        coordinates.push([sourceSnap.pointLng, sourceSnap.pointLat]);
+        appendSlice(graph, coordinates, e, lengthM > 0 ? sourceSnap.alongM / lengthM : 0, targetFraction);
+    } else {
+        const node = reach.via === 'from' ? graph.edgeFrom[e] : graph.edgeTo[e];
+        const path = pathToSource(graph, result, node)!;
+        const seed = findSeed(result, path.seedNode);
+        if (!seed || seed.edgeSource === undefined) return null;
+        sourceSnap = result.edgeSources[seed.edgeSource].snap;
+        const se = sourceSnap.edge;
+        const seLengthM = graph.edgeLengthM[se];
+        coordinates.push([sourceSnap.pointLng, sourceSnap.pointLat]);
+        // which end the seed is; on a loop both ends are one node, so tell them apart by distance
+        const seedAtFrom = seed.node === graph.edgeFrom[se] &&
+            (graph.edgeFrom[se] !== graph.edgeTo[se] || seed.initialDistM === sourceSnap.accessM + sourceSnap.alongM);
+        appendSlice(graph, coordinates, se, seLengthM > 0 ? sourceSnap.alongM / seLengthM : 0, seedAtFrom ? 0 : 1);
+        for (let i = 0; i < path.edges.length; i++) {
+            appendSlice(graph, coordinates, path.edges[i], path.forward[i] ? 0 : 1, path.forward[i] ? 1 : 0);
+        }
+        appendSlice(graph, coordinates, e, reach.via === 'from' ? 0 : 1, targetFraction);
+    }
+    appendPosition(coordinates, snap.pointLng, snap.pointLat);
+    return { sourceId: reach.sourceId, distM: reach.distM, coordinates };
+}
+
+/** The seed that gave `node` its label (it set dist and source exactly). */
+function findSeed(result: SearchResult, node: number): Seed | undefined {
+    let best: Seed | undefined;
+    for (const seed of result.seeds) {
+        if (seed.node === node && seed.initialDistM === result.dist[node] && seed.sourceId === result.source[node]) {
+            if (!best || (best.edgeSource === undefined && seed.edgeSource !== undefined)) best = seed;
+        }
+    }
+    return best;
+}
+
+function appendSlice(graph: WalkGraph, out: [number, number][], e: number, fromFraction: number, toFraction: number): void {
+    const start = graph.edgeCoordOffset[e], end = graph.edgeCoordOffset[e + 1];
+    for (const [lng, lat] of lineSliceAtFractions(graph.edgeCoords, start, end, fromFraction, toFraction)) {
+        appendPosition(out, lng, lat);
+    }
+}
+
+function appendPosition(out: [number, number][], lng: number, lat: number): void {
+    const last = out[out.length - 1];
+    if (!last || last[0] !== lng || last[1] !== lat) out.push([lng, lat]);
+}
