@@ -15,17 +15,22 @@ export const SHARED_DATA = path.resolve(projectRoot, '..', 'shared', 'data');
  * cut; with central Chengdu. Test files copy them (CREATE DATABASE … TEMPLATE), so no test shares
  * mutable state with another.
  */
-export default async function setup(project: TestProject): Promise<void> {
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const config = readConfig();
   const serverUrl = process.env.TEST_DATABASE_URL ?? config.databaseUrl ?? startLocalCluster(config, () => {});
   const adminUrl = withDatabase(serverUrl, 'postgres');
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
-  const { rows } = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'lc_t\\_%'`);
-  for (const r of rows) await admin.query(`DROP DATABASE IF EXISTS "${r.datname}" WITH (FORCE)`);
+  // Names carry the test run's pid, so concurrent runs never touch each other's databases;
+  // databases left behind by runs that are gone are dropped.
+  const { rows } = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname ~ '^lc_(t|tpl)_[0-9]+_'`);
+  for (const r of rows) {
+    const pid = Number(r.datname.split('_')[2]);
+    if (!isAlive(pid)) await admin.query(`DROP DATABASE IF EXISTS "${r.datname}" WITH (FORCE)`);
+  }
   const templates: Record<string, string> = {};
   const make = async (name: string, load: (pool: pg.Pool) => Promise<void>) => {
-    const db = `lc_tpl_${name}`;
+    const db = `lc_tpl_${process.pid}_${name}`;
     await admin.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
     await admin.query(`CREATE DATABASE "${db}"`);
     const url = withDatabase(serverUrl, db);
@@ -50,4 +55,21 @@ export default async function setup(project: TestProject): Promise<void> {
   await admin.end();
   project.provide('adminUrl', adminUrl);
   project.provide('templates', templates);
+  project.provide('runId', String(process.pid));
+  return async () => {
+    const c = new pg.Client({ connectionString: adminUrl });
+    await c.connect();
+    const left = await c.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`lc\\_%\\_${process.pid}\\_%`]);
+    for (const r of left.rows) await c.query(`DROP DATABASE IF EXISTS "${r.datname}" WITH (FORCE)`);
+    await c.end();
+  };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -63,6 +63,7 @@ export async function importOsm(pool: pg.Pool, file: string, options: ImportOsmO
   const progress = options.progress ?? silentProgress;
   const kind = options.kind ?? 'osm';
   progress.step(`reading ${path.basename(file)} with osmium`);
+  if (!fs.existsSync(file)) throw new Error(`OSM file not found: ${file}`);
   const sha256 = sha256File(file);
   const data = await readOsm(file, (d, t) => progress.update(d, t));
   progress.step('splitting walkable ways into edges');

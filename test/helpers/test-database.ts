@@ -6,6 +6,7 @@ declare module 'vitest' {
   export interface ProvidedContext {
     adminUrl: string;
     templates: Record<string, string>;
+    runId: string;
   }
 }
 
@@ -26,6 +27,7 @@ export function withDatabase(url: string, database: string): string {
 
 export async function adminQuery(sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: inject('adminUrl') });
+  client.on('error', () => {});
   await client.connect();
   try {
     await client.query(sql);
@@ -39,7 +41,7 @@ export async function createTestDatabase(template: TemplateName): Promise<TestDa
   const templates = inject('templates');
   const source = templates[template];
   if (!source) throw new Error(`no test template ${template}`);
-  const name = `lc_t_${template}_${crypto.randomBytes(4).toString('hex')}`;
+  const name = `lc_t_${inject('runId')}_${template}_${crypto.randomBytes(4).toString('hex')}`;
   await adminQuery(`CREATE DATABASE "${name}" TEMPLATE "${source}"`);
   return {
     name,
