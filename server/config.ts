@@ -16,6 +16,8 @@ export interface Config {
   port: number;
   /** OSM file imported by `npm start` when no dataset is loaded. */
   defaultOsmFile: string;
+  /** Origins allowed by CORS (CORS_ORIGINS, comma-separated); none by default. */
+  corsOrigins: string[];
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -28,6 +30,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultOsmFile: env.LIFE_CIRCLE_OSM_FILE
       ? path.resolve(env.LIFE_CIRCLE_OSM_FILE)
       : path.resolve(projectRoot, '..', 'shared', 'data', 'chengdu-central-2018.osm.pbf'),
+    corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
   };
 }
 

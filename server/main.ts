@@ -3,7 +3,7 @@ import type { Config } from './config.ts';
 
 /** Listen on the configured host and port (127.0.0.1 unless told otherwise). */
 export async function listen(config: Config, databaseUrl: string): Promise<() => Promise<void>> {
-  const app = await buildApp({ databaseUrl, logger: { level: process.env.LOG_LEVEL ?? 'info' } });
+  const app = await buildApp({ databaseUrl, logger: { level: process.env.LOG_LEVEL ?? 'info' }, corsOrigins: config.corsOrigins });
   await app.listen({ host: config.host, port: config.port });
   return () => app.close();
 }

@@ -8,12 +8,15 @@ import { importOsm } from '../import/import-osm.ts';
 import { formatProblem, ImportValidationError, importFacilities, parseSourceCrs } from '../import/import-facilities.ts';
 import { importCommunities } from '../import/import-communities.ts';
 import { terminalProgress } from '../import/progress.ts';
+import { importSampleCity, prepareDataset, SAMPLE_CITY_NODES, SAMPLE_CITY_SEED } from '../import/default-data.ts';
+import { computeCoverage } from '../engine/compute-coverage.ts';
 
 const USAGE = `usage:
   npm run import -- osm <file.osm|file.osm.pbf>
   npm run import -- facilities <file.csv|file.geojson> --category <id> --crs wgs84|gcj02|bd09 [--skip-invalid]
   npm run import -- communities <file.geojson> [--crs wgs84|gcj02|bd09] [--skip-invalid]
-  npm run import -- sample-city [--nodes 10000] [--seed 1]`;
+  npm run import -- sample-city [--nodes 20000] [--seed 15]
+An import recomputes coverage afterwards unless --no-compute is given.`;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -38,6 +41,17 @@ try {
       if (!file) throw new Error(`missing the OSM file\n${USAGE}`);
       const r = await importOsm(pool, path.resolve(file), { progress });
       console.log(JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), counts: r.counts }, null, 2));
+      if (!values['no-compute']) await prepareDataset(pool, progress);
+      break;
+    }
+    case 'sample-city': {
+      const nodes = values.nodes ? Number(values.nodes) : SAMPLE_CITY_NODES;
+      const seed = values.seed ? Number(values.seed) : SAMPLE_CITY_SEED;
+      if (!Number.isInteger(nodes) || nodes < 1000 || nodes > 2_000_000) throw new Error(`--nodes must be a whole number from 1000 to 2000000, got ${values.nodes}`);
+      if (!Number.isInteger(seed)) throw new Error(`--seed must be a whole number, got ${values.seed}`);
+      const r = await importSampleCity(pool, config, { nodes, seed, progress });
+      console.log(JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), counts: r.counts }, null, 2));
+      if (!values['no-compute']) await prepareDataset(pool, progress);
       break;
     }
     case 'facilities': {
@@ -47,6 +61,7 @@ try {
       });
       for (const w of r.warnings) console.error(`warning: ${w}`);
       console.log(JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), counts: r.counts }, null, 2));
+      if (!values['no-compute']) await computeCoverage(pool, { progress });
       break;
     }
     case 'communities': {
@@ -56,6 +71,7 @@ try {
       });
       for (const w of r.warnings) console.error(`warning: ${w}`);
       console.log(JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), counts: r.counts }, null, 2));
+      if (!values['no-compute']) await computeCoverage(pool, { progress });
       break;
     }
     default:

@@ -125,8 +125,9 @@ db.query<{ id: string; source: string; target: string; length_m: number; cost: n
     lat: r.lat,
     accessLng: Float64Array.from(r.access_lng),
     accessLat: Float64Array.from(r.access_lat),
-    shapeLng: Float64Array.from(r.shape_lng ?? [r.lng]),
-    shapeLat: Float64Array.from(r.shape_lat ?? [r.lat]),
+    // Access points join the shape so no walk can be shorter than the straight line reported beside it.
+    shapeLng: Float64Array.from([...(r.shape_lng ?? [r.lng]), ...r.access_lng]),
+    shapeLat: Float64Array.from([...(r.shape_lat ?? [r.lat]), ...r.access_lat]),
   }));
   return {
     graph,

@@ -26,12 +26,17 @@ export async function loadDefaultData(pool: pg.Pool, config: Config, progress: P
     await importOsm(pool, config.defaultOsmFile, { progress });
   } else {
     progress.step(`no dataset loaded and ${config.defaultOsmFile} is absent: generating a sample city`);
-    fs.mkdirSync(config.dataDir, { recursive: true });
-    const file = path.join(config.dataDir, `sample-city-${SAMPLE_CITY_SEED}-${SAMPLE_CITY_NODES}.osm`);
-    await writeOsmXml(generateSampleCity({ seed: SAMPLE_CITY_SEED, targetNodes: SAMPLE_CITY_NODES }), file);
-    await importOsm(pool, file, { progress, kind: 'sample_city', isSample: true, sourceName: 'generated sample city (示例)' });
+    await importSampleCity(pool, config, { nodes: SAMPLE_CITY_NODES, seed: SAMPLE_CITY_SEED, progress });
   }
   await prepareDataset(pool, progress);
+}
+
+/** Generate the seeded sample city as OSM XML under the data folder and import it, flagged sample. */
+export async function importSampleCity(pool: pg.Pool, config: Config, o: { nodes: number; seed: number; progress?: Progress }) {
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const file = path.join(config.dataDir, `sample-city-${o.seed}-${o.nodes}.osm`);
+  await writeOsmXml(generateSampleCity({ seed: o.seed, targetNodes: o.nodes }), file);
+  return importOsm(pool, file, { progress: o.progress, kind: 'sample_city', isSample: true, sourceName: `generated sample city (示例), seed ${o.seed}, ${o.nodes} nodes` });
 }
 
 /**
@@ -42,11 +47,10 @@ export async function prepareDataset(pool: pg.Pool, progress: Progress = silentP
   const ds = await activeDataset(pool);
   if (!ds) throw new Error('no dataset loaded');
   if (ds.kind === 'osm') {
-    const missing = ['elderly_care', 'community_service'].filter((c) => !(ds.counts.facilities[c] > 0));
-    if (missing.length) {
-      progress.step(`the data has no ${missing.join(' / ')}: adding the shipped sample registers (示例 / sample)`);
-      await importDefaultSampleRegisters(pool, missing);
-    }
+    // OSM Chengdu has no elderly care, and its few community_service hits are government offices,
+    // not 社区综合服务中心: the shipped sample registers fill in (never over a real register).
+    progress.step('adding the shipped sample registers of elderly care and community service (示例 / sample) where no real register exists');
+    await importDefaultSampleRegisters(pool, ['elderly_care', 'community_service']);
   }
   await computeCoverage(pool, { progress });
 }
