@@ -1,0 +1,259 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { computeFields, type EngineNetwork } from '../geo/coverage.ts';
+import { createSearch, seedsFromSnaps, type EdgeSource, type Seed } from '../geo/dijkstra.ts';
+import { randomWalkGraph, testRandom } from '../geo/fixtures/random-walk-graph.ts';
+import { buildGraph, DIR_BACKWARD, DIR_FORWARD, type WalkGraph } from '../geo/graph.ts';
+import { RULE_SETS } from '../geo/rules/index.ts';
+import type { EdgeSnap } from '../geo/snap.ts';
+import { loadNetwork } from '../server/engine/load-network.ts';
+import { activeDataset } from '../server/queries/datasets.ts';
+import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
+
+/** The claim under test: our network distances agree with pgRouting's to the centimetre. */
+const TOLERANCE_M = 0.01;
+/** A node this close to the search bound may be reached by one side and not the other (rounding). */
+const BOUND_SLACK_M = 1e-6;
+/** pgr_drivingDistance needs a bound; this one is beyond any walk in the test graphs. */
+const UNBOUNDED_M = 1e9;
+
+// One client for the whole file: the temp tables below live in its session, and pgRouting's
+// edges query (run through SPI in the same session) reads them.
+const SETUP_SQL = [
+    `CREATE TEMP TABLE agreement_edges (id bigint PRIMARY KEY, source bigint NOT NULL, target bigint NOT NULL,
+       length_m float8 NOT NULL, cost float8 NOT NULL, reverse_cost float8 NOT NULL)`,
+    `CREATE TEMP TABLE agreement_graph (id bigint, source bigint, target bigint, cost float8, reverse_cost float8)`,
+];
+const EDGES_FROM_DATASET_SQL = `
+  INSERT INTO agreement_edges SELECT id, source, target, length_m, cost, reverse_cost FROM walk_edges WHERE dataset_id = $1`;
+const EDGES_FROM_ARRAYS_SQL = `
+  INSERT INTO agreement_edges SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::float8[], $5::float8[], $6::float8[])`;
+
+/** The network plus one super-source `$1` with an edge to every seed node (cost = the seed's distance). */
+const GRAPH_FROM_SEEDS_SQL = `
+  INSERT INTO agreement_graph
+  SELECT id, source, target, cost, reverse_cost FROM agreement_edges
+  UNION ALL
+  SELECT $2::bigint + k, $1::bigint, node, dist, -1
+  FROM unnest($3::bigint[], $4::float8[]) WITH ORDINALITY AS s(node, dist, k)`;
+
+/**
+ * The network with every snapped source point made a node of its own, independently of the
+ * engine's seeding: an edge holding points strictly inside it is cut into pieces at them, each
+ * piece keeping the edge's permitted directions (cost / reverse_cost ≥ 0), and the super-source `$1`
+ * gets an edge of the access-leg length to each point. A point exactly at an end node is that
+ * node (walking zero metres needs no permission), so the super-source links to the node instead.
+ * Points: edge ids `$3`, metres along `$4`, access legs `$5`; virtual nodes are `$1 + k`, new edge
+ * ids start after `$2`.
+ */
+const GRAPH_FROM_POINTS_SQL = `
+  WITH pts AS (
+    SELECT $1::bigint + k AS node, edge_id, along_m, access_m
+    FROM unnest($3::bigint[], $4::float8[], $5::float8[]) WITH ORDINALITY AS p(edge_id, along_m, access_m, k)
+  ),
+  inner_pts AS (
+    SELECT p.* FROM pts p JOIN agreement_edges e ON e.id = p.edge_id WHERE p.along_m > 0 AND p.along_m < e.length_m
+  ),
+  stops AS (
+    SELECT e.id AS edge_id, e.source AS node, 0::float8 AS along_m, 0 AS ord FROM agreement_edges e
+    WHERE e.id IN (SELECT edge_id FROM inner_pts)
+    UNION ALL SELECT edge_id, node, along_m, 1 FROM inner_pts
+    UNION ALL SELECT e.id, e.target, e.length_m, 2 FROM agreement_edges e WHERE e.id IN (SELECT edge_id FROM inner_pts)
+  ),
+  pieces AS (
+    SELECT edge_id, lag(node) OVER w AS a, node AS b, along_m - lag(along_m) OVER w AS len
+    FROM stops WINDOW w AS (PARTITION BY edge_id ORDER BY along_m, ord, node)
+  ),
+  virtual_edges AS (
+    SELECT p.a AS source, p.b AS target,
+           CASE WHEN e.cost >= 0 THEN p.len ELSE -1 END AS cost,
+           CASE WHEN e.reverse_cost >= 0 THEN p.len ELSE -1 END AS reverse_cost
+    FROM pieces p JOIN agreement_edges e ON e.id = p.edge_id WHERE p.a IS NOT NULL
+    UNION ALL SELECT $1, node, access_m, -1 FROM inner_pts
+    UNION ALL SELECT $1, e.source, p.access_m, -1 FROM pts p JOIN agreement_edges e ON e.id = p.edge_id WHERE p.along_m = 0
+    UNION ALL SELECT $1, e.target, p.access_m, -1 FROM pts p JOIN agreement_edges e ON e.id = p.edge_id WHERE p.along_m = e.length_m
+  )
+  INSERT INTO agreement_graph
+  SELECT id, source, target, cost, reverse_cost FROM agreement_edges WHERE id NOT IN (SELECT edge_id FROM inner_pts)
+  UNION ALL
+  SELECT $2::bigint + row_number() OVER (), source, target, cost, reverse_cost FROM virtual_edges`;
+
+const DRIVING_DISTANCE_SQL = `
+  SELECT node, agg_cost FROM pgr_drivingDistance(
+    'SELECT id, source, target, cost, reverse_cost FROM agreement_graph', $1::bigint, $2::float8, directed := true)`;
+
+interface Agreement {
+    /** largest |ours − pgRouting| over nodes both reached, metres */
+    maxDiffM: number;
+    /** nodes both reached */
+    compared: number;
+    /** node ids reached by one side only (beyond the bound slack) */
+    onlyOurs: number[];
+    onlyPgr: number[];
+}
+
+let db: TestDatabase;
+let client: pg.Client;
+
+beforeAll(async () => {
+    db = await createTestDatabase('central');
+    client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    for (const sql of SETUP_SQL) await client.query(sql);
+});
+
+afterAll(async () => {
+    await client?.end();
+    await db?.drop();
+});
+
+async function pgrDistances(superId: number, boundM: number): Promise<Map<number, number>> {
+    const { rows } = await client.query<{ node: string; agg_cost: number }>(DRIVING_DISTANCE_SQL, [superId, boundM]);
+    return new Map(rows.map((r) => [Number(r.node), r.agg_cost]));
+}
+
+/** pgRouting from a super-source linked to the engine's own seeds. */
+async function pgrFromSeeds(seeds: readonly Seed[], nodeDbId: ArrayLike<number>, superId: number, edgeIdBase: number, boundM: number) {
+    await client.query('TRUNCATE agreement_graph');
+    await client.query(GRAPH_FROM_SEEDS_SQL, [superId, edgeIdBase, seeds.map((s) => nodeDbId[s.node]), seeds.map((s) => s.initialDistM)]);
+    return pgrDistances(superId, boundM);
+}
+
+/** pgRouting from a super-source linked to the snapped points themselves (edges cut at them). */
+async function pgrFromPoints(points: readonly EdgeSource[], edgeDbId: ArrayLike<number>, superId: number, edgeIdBase: number, boundM: number) {
+    await client.query('TRUNCATE agreement_graph');
+    await client.query(GRAPH_FROM_POINTS_SQL, [
+        superId, edgeIdBase,
+        points.map((p) => edgeDbId[p.snap.edge]), points.map((p) => p.snap.alongM), points.map((p) => p.snap.accessM),
+    ]);
+    return pgrDistances(superId, boundM);
+}
+
+/** Compares every graph node's distance; pgRouting's super-source and virtual nodes are ignored. */
+function compare(dist: Float64Array, nodeDbId: ArrayLike<number>, pgr: ReadonlyMap<number, number>, boundM: number): Agreement {
+    const out: Agreement = { maxDiffM: 0, compared: 0, onlyOurs: [], onlyPgr: [] };
+    const nearBound = (d: number) => Math.abs(d - boundM) <= BOUND_SLACK_M;
+    const graphNodes = new Set<number>();
+    for (let i = 0; i < dist.length; i++) {
+        const id = nodeDbId[i];
+        graphNodes.add(id);
+        const theirs = pgr.get(id);
+        const ours = dist[i];
+        if (ours < Infinity && theirs !== undefined) {
+            out.compared++;
+            out.maxDiffM = Math.max(out.maxDiffM, Math.abs(ours - theirs));
+        } else if (ours < Infinity && !nearBound(ours)) out.onlyOurs.push(id);
+    }
+    for (const [id, d] of pgr) {
+        if (!graphNodes.has(id)) continue;
+        const i = indexOf(nodeDbId, id);
+        if (!(dist[i] < Infinity) && !nearBound(d)) out.onlyPgr.push(id);
+    }
+    return out;
+}
+
+const indexCache = new WeakMap<object, Map<number, number>>();
+function indexOf(ids: ArrayLike<number>, id: number): number {
+    let m = indexCache.get(ids);
+    if (!m) {
+        m = new Map();
+        for (let i = 0; i < ids.length; i++) m.set(ids[i], i);
+        indexCache.set(ids, m);
+    }
+    return m.get(id)!;
+}
+
+function expectAgreement(a: Agreement, label: string): void {
+    expect(a.onlyOurs, `${label}: nodes only we reach`).toEqual([]);
+    expect(a.onlyPgr, `${label}: nodes only pgRouting reaches`).toEqual([]);
+    expect(a.maxDiffM, `${label}: max |ours − pgRouting| m`).toBeLessThanOrEqual(TOLERANCE_M);
+}
+
+const fmt = (m: number) => m.toExponential(2);
+
+describe('multi-source distances agree with pgRouting on central Chengdu', () => {
+    let net: EngineNetwork & { nodeDbId: Float64Array };
+    let superId: number;
+    let edgeIdBase: number;
+
+    beforeAll(async () => {
+        const ds = await activeDataset(client);
+        if (!ds) throw new Error('the central template has no dataset');
+        net = await loadNetwork(client, ds.id);
+        await client.query(EDGES_FROM_DATASET_SQL, [ds.id]);
+        // fresh ids above every real one: the super-source, then one virtual node per snapped point
+        superId = Math.max(...net.nodeDbId) + 1;
+        edgeIdBase = Math.max(...net.edgeDbId) + 1;
+    });
+
+    it('for every category and every rule-tier filter, at every node, bounded and unbounded', async () => {
+        const fields = computeFields(net, RULE_SETS);
+        const search = createSearch(net.graph);
+        const lines: string[] = [];
+        let checked = 0;
+        for (const [key, field] of fields) {
+            const { seeds, edgeSources, maxDistM } = field.result;
+            if (field.facilities.length === 0) {
+                lines.push(`${key.padEnd(44)} no facilities`);
+                continue;
+            }
+            // the field as computed (its own bound), from pgRouting's own cut of the edges at the points
+            const dist = field.result.dist;
+            const fromPoints = compare(dist, net.nodeDbId, await pgrFromPoints(edgeSources, net.edgeDbId, superId, edgeIdBase, maxDistM), maxDistM);
+            const fromSeeds = compare(dist, net.nodeDbId, await pgrFromSeeds(seeds, net.nodeDbId, superId, edgeIdBase, maxDistM), maxDistM);
+            // and the whole network, unbounded
+            const all = search.run(seeds).dist.slice();
+            const unbounded = compare(all, net.nodeDbId, await pgrFromSeeds(seeds, net.nodeDbId, superId, edgeIdBase, UNBOUNDED_M), UNBOUNDED_M);
+            lines.push(`${key.padEnd(44)} ${String(field.facilities.length).padStart(4)} fac ${String(seeds.length).padStart(5)} seeds ` +
+                `bound ${String(maxDistM).padStart(4)} m: ${String(fromPoints.compared).padStart(5)} nodes, max diff ${fmt(Math.max(fromPoints.maxDiffM, fromSeeds.maxDiffM))} m; ` +
+                `unbounded: ${unbounded.compared} nodes, max diff ${fmt(unbounded.maxDiffM)} m`);
+            expectAgreement(fromPoints, `${key} (points, ${maxDistM} m)`);
+            expectAgreement(fromSeeds, `${key} (seeds, ${maxDistM} m)`);
+            expectAgreement(unbounded, `${key} (unbounded)`);
+            expect(fromPoints.compared).toBeGreaterThan(0);
+            checked++;
+        }
+        console.log(`pgRouting agreement, central Chengdu (${net.graph.nodeCount} nodes, ${net.graph.edgeCount} edges):\n${lines.join('\n')}`);
+        expect(checked).toBeGreaterThan(10);
+    });
+});
+
+describe('one-way edges agree with pgRouting (seeded random graphs)', () => {
+    // pgRouting's own convention, which walk_edges follows: -1 marks a forbidden direction.
+    const costOf = (g: WalkGraph, e: number) => (g.edgeDir[e] === DIR_BACKWARD ? -1 : g.edgeLengthM[e]);
+    const reverseCostOf = (g: WalkGraph, e: number) => (g.edgeDir[e] === DIR_FORWARD ? -1 : g.edgeLengthM[e]);
+
+    it.each([1, 2, 3, 4, 5, 6])('seed %i', async (seed) => {
+        const random = testRandom(seed);
+        const graph = buildGraph(randomWalkGraph(random, { nodeCount: 400, edgeCount: 900, components: 2, oneWayShare: 0.5, integerLengths: seed % 2 === 0 }));
+        const nodeDbId = Float64Array.from({ length: graph.nodeCount }, (_, i) => i + 1);
+        const edgeDbId = Float64Array.from({ length: graph.edgeCount }, (_, e) => e + 1);
+        await client.query('TRUNCATE agreement_edges');
+        await client.query(EDGES_FROM_ARRAYS_SQL, [
+            edgeDbId, Array.from(graph.edgeFrom, (u) => u + 1), Array.from(graph.edgeTo, (u) => u + 1), graph.edgeLengthM,
+            Array.from(edgeDbId, (_, e) => costOf(graph, e)), Array.from(edgeDbId, (_, e) => reverseCostOf(graph, e)),
+        ].map((a) => Array.from(a)));
+
+        // points on random edges, some exactly at an end, several on one edge
+        const snaps: EdgeSnap[] = [];
+        for (let k = 0; k < 40; k++) {
+            const edge = k % 4 === 3 && snaps.length ? snaps[snaps.length - 1].edge : random.int(0, graph.edgeCount - 1);
+            const lengthM = graph.edgeLengthM[edge];
+            const r = random.float();
+            const alongM = r < 0.15 ? 0 : r < 0.3 ? lengthM : lengthM * random.float();
+            snaps.push({ unreachable: false, edge, alongM, accessM: 30 * random.float(), lng: 0, lat: 0, pointLng: 0, pointLat: 0 });
+        }
+        const sources = seedsFromSnaps(graph, snaps, snaps.map((_, k) => k));
+        const search = createSearch(graph);
+        const superId = graph.nodeCount + 1;
+        const edgeIdBase = graph.edgeCount + 1;
+        for (const boundM of [150, 600, UNBOUNDED_M]) {
+            const dist = search.run(sources, boundM).dist.slice();
+            const fromPoints = compare(dist, nodeDbId, await pgrFromPoints(sources.edgeSources, edgeDbId, superId, edgeIdBase, boundM), boundM);
+            const fromSeeds = compare(dist, nodeDbId, await pgrFromSeeds(sources.seeds, nodeDbId, superId, edgeIdBase, boundM), boundM);
+            expectAgreement(fromPoints, `seed ${seed} points ${boundM} m`);
+            expectAgreement(fromSeeds, `seed ${seed} seeds ${boundM} m`);
+            expect(fromPoints.compared).toBeGreaterThan(0);
+        }
+    });
+});
