@@ -10,6 +10,7 @@ import { importCommunities } from '../import/import-communities.ts';
 import { terminalProgress } from '../import/progress.ts';
 import { importSampleCity, prepareDataset, SAMPLE_CITY_NODES, SAMPLE_CITY_SEED } from '../import/default-data.ts';
 import { computeCoverage } from '../engine/compute-coverage.ts';
+import { activeDataset } from '../queries/datasets.ts';
 
 const USAGE = `usage:
   npm run import -- osm <file.osm|file.osm.pbf>
@@ -61,7 +62,7 @@ try {
       });
       for (const w of r.warnings) console.error(`warning: ${w}`);
       console.log(JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), counts: r.counts }, null, 2));
-      if (!values['no-compute']) await computeCoverage(pool, { progress });
+      if (!values['no-compute'] && (await activeDataset(pool))) await computeCoverage(pool, { progress });
       break;
     }
     case 'communities': {
@@ -71,7 +72,7 @@ try {
       });
       for (const w of r.warnings) console.error(`warning: ${w}`);
       console.log(JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), counts: r.counts }, null, 2));
-      if (!values['no-compute']) await computeCoverage(pool, { progress });
+      if (!values['no-compute'] && (await activeDataset(pool))) await computeCoverage(pool, { progress });
       break;
     }
     default:
