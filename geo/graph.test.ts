@@ -13,8 +13,8 @@ function csrArcs(g: ReturnType<typeof buildGraph>): string[] {
 function edgeListArcs(g: WalkGraphInput): string[] {
     const out: string[] = [];
     for (let e = 0; e < g.edgeFrom.length; e++) {
-        if (g.edgeDir[e] !== 2) out.push(`${g.edgeFrom[e]}>${g.edgeTo[e]}@${e}:${g.edgeLengthM[e]}`);
-        if (g.edgeDir[e] !== 1) out.push(`${g.edgeTo[e]}>${g.edgeFrom[e]}@${e}:${g.edgeLengthM[e]}`);
+        if (g.edgeDir[e] === 0 || g.edgeDir[e] === 1) out.push(`${g.edgeFrom[e]}>${g.edgeTo[e]}@${e}:${g.edgeLengthM[e]}`);
+        if (g.edgeDir[e] === 0 || g.edgeDir[e] === 2) out.push(`${g.edgeTo[e]}>${g.edgeFrom[e]}@${e}:${g.edgeLengthM[e]}`);
     }
     return out.sort();
 }
@@ -44,8 +44,41 @@ describe('buildGraph', () => {
         const input = randomWalkGraph(testRandom(5), { nodeCount: 5, edgeCount: 6 });
         expect(() => buildGraph({ ...input, edgeTo: Int32Array.from(input.edgeTo, (v, i) => (i === 2 ? 5 : v)) })).toThrow(/edge 2/);
         expect(() => buildGraph({ ...input, edgeLengthM: Float64Array.from(input.edgeLengthM, (v, i) => (i === 1 ? NaN : v)) })).toThrow(/edge 1/);
-        expect(() => buildGraph({ ...input, edgeDir: Uint8Array.from(input.edgeDir, (v, i) => (i === 0 ? 3 : v)) })).toThrow(/direction/);
+        expect(() => buildGraph({ ...input, edgeDir: Uint8Array.from(input.edgeDir, (v, i) => (i === 0 ? 4 : v)) })).toThrow(/direction/);
         expect(() => buildGraph({ ...input, edgeCoordOffset: input.edgeCoordOffset.subarray(1) })).toThrow(RangeError);
         expect(() => buildGraph({ ...input, nodeLat: new Float64Array(4) })).toThrow(RangeError);
+    });
+});
+
+describe('DIR_NONE edges (private ways between two public nodes)', () => {
+    // 0 —(public, 100 m)— 1 —(private, no through route, 50 m)— 2 —(public, 100 m)— 3, and 0 — 3 directly (500 m)
+    const input: WalkGraphInput = {
+        nodeCount: 4,
+        nodeLng: Float64Array.from([104.0, 104.001, 104.0015, 104.0025]),
+        nodeLat: Float64Array.from([30.6, 30.6, 30.6, 30.6]),
+        edgeFrom: Int32Array.from([0, 1, 2, 0]),
+        edgeTo: Int32Array.from([1, 2, 3, 3]),
+        edgeLengthM: Float64Array.from([100, 50, 100, 500]),
+        edgeDir: Uint8Array.from([0, 3, 0, 0]),
+        edgeCoords: Float64Array.from([104.0, 30.6, 104.001, 30.6, 104.001, 30.6, 104.0015, 30.6, 104.0015, 30.6, 104.0025, 30.6, 104.0, 30.6, 104.0025, 30.6]),
+        edgeCoordOffset: Uint32Array.from([0, 2, 4, 6, 8]),
+    };
+
+    it('have no arcs, so a search never walks through them', async () => {
+        const g = buildGraph(input);
+        expect(csrArcs(g).filter((a) => a.includes('@1:'))).toEqual([]);
+        const { createSearch } = await import('./dijkstra.ts');
+        const r = createSearch(g).run([{ node: 0, initialDistM: 0, sourceId: 0 }], 10_000);
+        expect(r.dist[3]).toBe(500); // around by the public edge, not 250 through the private one
+        expect(r.dist[2]).toBe(600);
+    });
+
+    it('are still reached from either end by a point on them', async () => {
+        const g = buildGraph(input);
+        const { createSearch, distanceToPoint } = await import('./dijkstra.ts');
+        const r = createSearch(g).run([{ node: 0, initialDistM: 0, sourceId: 0 }], 10_000);
+        const snap = { unreachable: false as const, edge: 1, alongM: 10, accessM: 5, lng: 104.0011, lat: 30.6, pointLng: 104.0011, pointLat: 30.6001 };
+        expect(distanceToPoint(g, r, snap)).toBeCloseTo(100 + 10 + 5, 9);
+        expect(reverseGraph(g).edgeDir[1]).toBe(3);
     });
 });

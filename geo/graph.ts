@@ -4,6 +4,11 @@ export const DIR_BOTH = 0;
 export const DIR_FORWARD = 1;
 /** Edge walkable only from its `to` node to its `from` node. */
 export const DIR_BACKWARD = 2;
+/**
+ * Edge that is no through route in either direction (a private compound way between two public
+ * nodes): it has no arcs, but points on it are still reached from either end.
+ */
+export const DIR_NONE = 3;
 
 /**
  * A street network as parallel typed arrays, as it comes out of the database.
@@ -21,7 +26,7 @@ export interface WalkGraphInput {
      */
     edgeLengthM: Float64Array;
     /**
-     * {@link DIR_BOTH}, {@link DIR_FORWARD} or {@link DIR_BACKWARD}; one-direction edges model
+     * {@link DIR_BOTH}, {@link DIR_FORWARD}, {@link DIR_BACKWARD} or {@link DIR_NONE}; one-direction edges model
      * private compound ways that may be entered but not used as shortcuts.
      */
     edgeDir: Uint8Array;
@@ -80,10 +85,10 @@ export function buildGraph(input: WalkGraphInput): WalkGraph {
             throw new RangeError(`edge ${e} joins nodes ${from} and ${to}, outside 0..${nodeCount - 1}`);
         }
         if (!(lengthM >= 0 && lengthM < Infinity)) throw new RangeError(`edge ${e} has length ${lengthM} m`);
-        if (dir > DIR_BACKWARD) throw new RangeError(`edge ${e} has direction ${dir}`);
+        if (dir > DIR_NONE) throw new RangeError(`edge ${e} has direction ${dir}`);
         if (edgeCoordOffset[e + 1] < edgeCoordOffset[e] + 2) throw new RangeError(`edge ${e} has fewer than two points`);
-        if (dir !== DIR_BACKWARD) { arcOffset[from + 1]++; arcCount++; }
-        if (dir !== DIR_FORWARD) { arcOffset[to + 1]++; arcCount++; }
+        if (dir === DIR_BOTH || dir === DIR_FORWARD) { arcOffset[from + 1]++; arcCount++; }
+        if (dir === DIR_BOTH || dir === DIR_BACKWARD) { arcOffset[to + 1]++; arcCount++; }
     }
     for (let u = 0; u < nodeCount; u++) arcOffset[u + 1] += arcOffset[u];
 
@@ -95,11 +100,11 @@ export function buildGraph(input: WalkGraphInput): WalkGraph {
         const from = edgeFrom[e];
         const to = edgeTo[e];
         const dir = edgeDir[e];
-        if (dir !== DIR_BACKWARD) {
+        if (dir === DIR_BOTH || dir === DIR_FORWARD) {
             const a = arcOffset[from]++;
             arcTo[a] = to; arcEdge[a] = e; arcLengthM[a] = edgeLengthM[e];
         }
-        if (dir !== DIR_FORWARD) {
+        if (dir === DIR_BOTH || dir === DIR_BACKWARD) {
             const a = arcOffset[to]++;
             arcTo[a] = from; arcEdge[a] = e; arcLengthM[a] = edgeLengthM[e];
         }
@@ -124,7 +129,7 @@ export function reverseGraph(graph: WalkGraph): WalkGraph {
     const reversedDir = new Uint8Array(edgeCount);
     for (let e = 0; e < edgeCount; e++) {
         const dir = edgeDir[e];
-        reversedDir[e] = dir === DIR_FORWARD ? DIR_BACKWARD : dir === DIR_BACKWARD ? DIR_FORWARD : DIR_BOTH;
+        reversedDir[e] = dir === DIR_FORWARD ? DIR_BACKWARD : dir === DIR_BACKWARD ? DIR_FORWARD : dir;
     }
     return buildGraph({
         nodeCount: graph.nodeCount,
