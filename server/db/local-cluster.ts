@@ -128,7 +128,12 @@ export function startLocalCluster(config: Config, log: (line: string) => void = 
     if (!fs.existsSync(logFile)) fs.writeFileSync(logFile, '');
     chownToOwner(logFile);
     log(`starting PostgreSQL on 127.0.0.1:${config.localDbPort}…`);
-    runAsOwner('pg_ctl', ['start', '-w', '-t', '60', '-D', pgdata, '-l', logFile, '-o', `-p ${config.localDbPort}`]);
+    try {
+      runAsOwner('pg_ctl', ['start', '-w', '-t', '60', '-D', pgdata, '-l', logFile, '-o', `-p ${config.localDbPort}`]);
+    } catch (err) {
+      const tail = fs.readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join('\n');
+      throw new Error(`PostgreSQL did not start on 127.0.0.1:${config.localDbPort} (is the port taken? set LIFE_CIRCLE_DB_PORT): ${(err as Error).message}\n${tail}`);
+    }
   }
   ensureDatabase(config, LOCAL_DB_NAME);
   return localDatabaseUrl(config);
