@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
@@ -18,6 +18,7 @@ import { tileRoutes } from './routes/tiles.ts';
 import { isochroneRoutes } from './routes/isochrone.ts';
 import { planRoutes } from './routes/plans.ts';
 import { proximityRoutes } from './routes/proximity.ts';
+import { scenarioRoutes } from './routes/scenarios.ts';
 
 export interface AppOptions {
   databaseUrl: string;
@@ -43,6 +44,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return () => `req-${(++n).toString(36)}`;
     })(),
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    // The router answers a bad percent-escape or an over-long path parameter itself, bypassing the
+    // error handler; keep the {"error": {"code", "message"}} form there too.
+    frameworkErrors: (err, _request, reply: FastifyReply) => {
+      const status = err.statusCode && err.statusCode < 500 ? err.statusCode : 400;
+      return reply.status(status).send({ error: { code: 'bad_request', message: err.message } });
+    },
   });
 
   app.setErrorHandler((err, request, reply) => {
@@ -105,6 +112,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(isochroneRoutes);
   await app.register(coverageRoutes);
   await app.register(planRoutes);
+  await app.register(scenarioRoutes);
 
   const webDist = options.webDist ?? path.join(projectRoot, 'web', 'dist');
   if (webDist && fs.existsSync(path.join(webDist, 'index.html'))) {
