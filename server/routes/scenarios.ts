@@ -1,0 +1,590 @@
+import type { FastifyInstance } from 'fastify';
+import { pointOnFeature } from '@turf/turf';
+import type { LineString, MultiPolygon, Polygon } from 'geojson';
+import { evaluateCoverage, snapOrigin, type EngineOrigin, type RuleCoverage } from '../../geo/coverage.ts';
+import { makeLocalProjection } from '../../geo/geodesy.ts';
+import { RULE_SETS, type RuleSet } from '../../geo/rules/index.ts';
+import {
+  evaluateScenario,
+  PARK_MIN_AREA_M2,
+  suggestPlans,
+  type RuleImpact,
+  type ScenarioEvaluation,
+  type ScenarioPlan,
+} from '../../geo/scenario.ts';
+import type { SnapResult } from '../../geo/snap.ts';
+import { loadOrigins } from '../engine/load-network.ts';
+import { ApiError, errorSchema } from '../errors.ts';
+import type { LoadedEngine } from '../plugins/engine.ts';
+import { checkPlanGeometry, MAX_PLAN_VERTICES, PLAN_KINDS } from './plans.ts';
+import { requireRuleSet } from './proximity.ts';
+
+/** Plans in one evaluation: a district's 两拆一增 programme is tens of sites, not hundreds. */
+export const MAX_SCENARIO_PLANS = 50;
+/** Largest k for suggestions: beyond ten sites a programme is planned, not suggested. */
+export const MAX_SUGGEST_K = 10;
+/** Grid spacing for vacant-land candidates, metres. Chosen: about one site per Chengdu block side (150 m). */
+export const GRID_SPACING_M = 150;
+/** Grid candidates must lie this close to the walking network, metres: a site nobody can walk to is no site. */
+export const GRID_MAX_NETWORK_M = 100;
+/** Default size of a grid candidate open space: a 50 m × 50 m square (2500 m²), a 小游园 / pocket park. */
+export const GRID_SITE_M2 = 2500;
+/** Grid points examined before filtering, at most; a finer grid over a whole city is a batch job. */
+export const MAX_GRID_POINTS = 40_000;
+
+/**
+ * A stored demolish_illegal plan becomes an open space when its notes say so: the token
+ * `becomes_open_space`, or the usual phrasing 拆违增绿 / 拆违建绿 / 增绿 / 建绿 / 还绿 (green after clearing).
+ */
+export const BECOMES_OPEN_SPACE_NOTE = /becomes_open_space|增绿|建绿|还绿/i;
+
+const geometry = {
+  type: 'object',
+  required: ['type', 'coordinates'],
+  additionalProperties: false,
+  properties: {
+    type: { type: 'string', enum: ['Polygon', 'MultiPolygon', 'LineString'] },
+    coordinates: { type: 'array', maxItems: MAX_PLAN_VERTICES },
+  },
+} as const;
+
+const inlinePlan = {
+  type: 'object',
+  required: ['kind', 'geometry'],
+  additionalProperties: false,
+  properties: {
+    kind: { type: 'string', enum: PLAN_KINDS },
+    name: { type: 'string', minLength: 1, maxLength: 200 },
+    geometry,
+    becomes_open_space: { type: 'boolean', description: 'demolish_illegal only: the cleared land also becomes an open space' },
+  },
+} as const;
+
+const evaluateBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    plan_ids: { type: 'array', maxItems: MAX_SCENARIO_PLANS, uniqueItems: true, items: { type: 'integer', minimum: 1, maximum: 2147483647 } },
+    plans: { type: 'array', maxItems: MAX_SCENARIO_PLANS, items: inlinePlan },
+    rule_set: { type: 'string', maxLength: 64, default: 'chengdu-park-city', description: "a rule set id, or 'all'" },
+    include_changed_edges: { type: 'boolean', default: false },
+    marginal: { type: 'boolean', default: true, description: 'per-plan marginal gains (one extra scenario per plan)' },
+  },
+} as const;
+
+const flips = {
+  type: 'object',
+  properties: {
+    community: { type: 'object', properties: { fail_to_pass: { type: 'integer' }, pass_to_fail: { type: 'integer' } } },
+    residential_area: { type: 'object', properties: { fail_to_pass: { type: 'integer' }, pass_to_fail: { type: 'integer' } } },
+  },
+} as const;
+
+const areaImpact = {
+  type: 'object',
+  properties: {
+    key: { type: 'string' },
+    name: { type: ['string', 'null'] },
+    population: { type: 'number' },
+    covered_before: { type: 'number' },
+    covered_after: { type: 'number' },
+    share_before: { type: ['number', 'null'] },
+    share_after: { type: ['number', 'null'] },
+    delta_share: { type: ['number', 'null'] },
+    passes_before: { type: 'boolean' },
+    passes_after: { type: 'boolean' },
+    flip: { type: ['string', 'null'], enum: ['fail_to_pass', 'pass_to_fail', null] },
+  },
+} as const;
+
+const ruleImpact = {
+  type: 'object',
+  required: ['rule_set', 'rule_id', 'covered_before', 'covered_after', 'newly_covered', 'marginal'],
+  properties: {
+    rule_set: { type: 'string' },
+    rule_id: { type: 'string' },
+    target_share: { type: 'number' },
+    population: { type: 'number' },
+    covered_before: { type: 'number' },
+    covered_after: { type: 'number' },
+    share_before: { type: ['number', 'null'] },
+    share_after: { type: ['number', 'null'] },
+    newly_covered: { type: 'number' },
+    newly_uncovered: { type: 'number' },
+    flips,
+    communities: { type: 'array', items: areaImpact },
+    residential_areas: { type: 'array', items: areaImpact },
+    marginal: { type: ['array', 'null'], items: { type: 'object', properties: { plan: { type: 'string' }, gain: { type: 'number' } } } },
+    marginal_sum: { type: ['number', 'null'] },
+  },
+} as const;
+
+const planEffect = {
+  type: 'object',
+  properties: {
+    ref: { type: 'string' },
+    id: { type: ['integer', 'null'] },
+    kind: { type: 'string' },
+    name: { type: 'string' },
+    becomes_open_space: { type: 'boolean' },
+    links_added: { type: 'integer' },
+    link_length_m: { type: 'number' },
+    barrier_removed_m: { type: 'number' },
+    edges_opened: { type: 'integer' },
+    compounds_opened: { type: 'integer' },
+    open_space: {
+      type: ['object', 'null'],
+      properties: { facility_id: { type: 'integer' }, area_m2: { type: 'number' }, category: { type: 'string' }, access_points: { type: 'integer' } },
+    },
+  },
+} as const;
+
+const featureCollection = {
+  type: 'object',
+  required: ['type', 'features'],
+  properties: {
+    type: { type: 'string', enum: ['FeatureCollection'] },
+    features: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['type', 'geometry', 'properties'],
+        properties: {
+          type: { type: 'string', enum: ['Feature'] },
+          geometry: { type: 'object', additionalProperties: true },
+          properties: { type: 'object', additionalProperties: true },
+        },
+      },
+    },
+  },
+} as const;
+
+const evaluateResponse = {
+  type: 'object',
+  required: ['dataset_id', 'run_id', 'rule_set', 'network_changed', 'plans', 'rules'],
+  properties: {
+    dataset_id: { type: 'integer' },
+    run_id: { type: 'integer' },
+    rule_set: { type: 'string' },
+    network_changed: { type: 'boolean' },
+    origins: { type: 'integer' },
+    origins_resnapped: { type: 'integer' },
+    plans: { type: 'array', items: planEffect },
+    rules: { type: 'array', items: ruleImpact },
+    changed_edges: featureCollection,
+  },
+} as const;
+
+const suggestQuery = {
+  type: 'object',
+  required: ['rule'],
+  additionalProperties: false,
+  properties: {
+    rule: { type: 'string', maxLength: 130, pattern: '^[a-z0-9._-]+/[a-z0-9._-]+$', description: '<rule_set>/<rule_id>, e.g. chengdu-park-city/green_300' },
+    k: { type: 'integer', minimum: 1, maximum: MAX_SUGGEST_K, default: 3 },
+    candidates: { type: 'string', enum: ['plans', 'grid'], default: 'grid' },
+    spacing_m: { type: 'number', minimum: 50, maximum: 2000, default: GRID_SPACING_M },
+    site_m2: { type: 'number', minimum: 100, maximum: 200_000, description: 'grid site size; default the larger of 2500 m² and the smallest the rule accepts' },
+    bbox: { type: 'string', maxLength: 100, pattern: '^-?[0-9.]+,-?[0-9.]+,-?[0-9.]+,-?[0-9.]+$', description: 'grid extent minLng,minLat,maxLng,maxLat (default the dataset)' },
+  },
+} as const;
+
+const suggestResponse = {
+  type: 'object',
+  required: ['rule_set', 'rule_id', 'k', 'candidates', 'picks', 'greedy_total', 'optimality_gap'],
+  properties: {
+    rule_set: { type: 'string' },
+    rule_id: { type: 'string' },
+    k: { type: 'integer' },
+    candidates: { type: 'string' },
+    candidate_count: { type: 'integer' },
+    candidates_truncated: { type: 'boolean' },
+    site_area_m2: { type: ['number', 'null'] },
+    population: { type: 'number' },
+    baseline_covered: { type: 'number' },
+    picks: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          rank: { type: 'integer' },
+          ref: { type: 'string' },
+          plan_id: { type: ['integer', 'null'] },
+          kind: { type: 'string' },
+          name: { type: 'string' },
+          lng: { type: 'number' },
+          lat: { type: 'number' },
+          gain: { type: 'number' },
+          standalone_gain: { type: 'number' },
+          cumulative: { type: 'number' },
+        },
+      },
+    },
+    greedy_total: { type: 'number' },
+    optimum: { type: ['object', 'null'], properties: { total: { type: 'number' }, refs: { type: 'array', items: { type: 'string' } } } },
+    optimality_gap: { type: ['number', 'null'] },
+    enumeration: { type: 'string', enum: ['done', 'skipped'] },
+    subsets_enumerated: { type: 'integer' },
+  },
+} as const;
+
+type Geometry = LineString | Polygon | MultiPolygon;
+interface InlinePlan { kind: ScenarioPlan['kind']; name?: string; geometry: Geometry; becomes_open_space?: boolean }
+interface EvaluateBody { plan_ids?: number[]; plans?: InlinePlan[]; rule_set: string; include_changed_edges: boolean; marginal: boolean }
+interface SuggestQuery { rule: string; k: number; candidates: 'plans' | 'grid'; spacing_m: number; site_m2?: number; bbox?: string }
+
+const PLANS_SQL = `SELECT id, kind, name, notes, ST_AsGeoJSON(geom)::json AS geometry FROM plans WHERE id = ANY($1::bigint[]) ORDER BY id`;
+const CANDIDATE_PLANS_SQL = `SELECT id, kind, name, notes, ST_AsGeoJSON(geom)::json AS geometry FROM plans WHERE status = 'proposed' ORDER BY id LIMIT $1`;
+/** Why PostGIS finds each geometry invalid (null when valid), in input order. */
+const INVALID_REASONS_SQL = `SELECT CASE WHEN ST_IsEmpty(g) THEN 'empty' WHEN ST_IsValid(g) THEN NULL ELSE ST_IsValidReason(g) END AS reason
+  FROM unnest($1::text[]) WITH ORDINALITY AS u(j, n), LATERAL (SELECT ST_SetSRID(ST_GeomFromGeoJSON(j), 4326) AS g) x ORDER BY n`;
+
+/**
+ * Vacant-land candidates: grid points over the extent, kept when they are inside no residential
+ * area, building, park or green space of the dataset and within GRID_MAX_NETWORK_M of a walkable
+ * edge — an approximation of cleared or unbuilt land, since OSM maps no vacancy. Row order is the
+ * grid order (south to north, west to east), so candidate indexes are stable.
+ */
+const GRID_SQL = `
+  WITH g AS (
+    SELECT j * $5::int + i AS n, $1::float8 + i * $3::float8 AS x, $2::float8 + j * $4::float8 AS y
+    FROM generate_series(0, $5::int - 1) AS i, generate_series(0, $6::int - 1) AS j
+  ), p AS (SELECT n, x, y, ST_SetSRID(ST_MakePoint(x, y), 4326) AS geom FROM g)
+  SELECT p.x AS lng, p.y AS lat FROM p
+  WHERE NOT EXISTS (SELECT 1 FROM residential_areas ra WHERE ra.dataset_id = $7 AND ra.geom && p.geom AND ST_Intersects(ra.geom, p.geom))
+    AND NOT EXISTS (SELECT 1 FROM buildings b WHERE b.dataset_id = $7 AND b.geom && p.geom AND ST_Intersects(b.geom, p.geom))
+    AND NOT EXISTS (SELECT 1 FROM facilities f WHERE f.dataset_id = $7 AND f.category IN ('park', 'green_space') AND f.geom && p.geom AND ST_Intersects(f.geom, p.geom))
+    AND EXISTS (SELECT 1 FROM walk_edges e WHERE e.dataset_id = $7 AND e.geom && ST_Expand(p.geom, $9::float8)
+                AND ST_DWithin(e.geom::geography, p.geom::geography, $8::float8))
+  ORDER BY p.n`;
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+const round4 = (x: number | null) => (x === null ? null : Math.round(x * 1e4) / 1e4);
+
+interface EngineOrigins {
+  origins: EngineOrigin[];
+  snaps: SnapResult[];
+  coverage: Map<string, RuleCoverage[]>;
+}
+
+function ruleSetsOf(id: string): RuleSet[] {
+  return id === 'all' ? [...RULE_SETS] : [requireRuleSet(id)];
+}
+
+/** A stored or inline plan as the scenario engine takes it; 400 for a geometry that does not fit the kind. */
+function toScenarioPlan(ref: string, kind: ScenarioPlan['kind'], name: string, g: Geometry, becomesOpenSpace: boolean): ScenarioPlan {
+  checkPlanGeometry(kind, g as Parameters<typeof checkPlanGeometry>[1]);
+  return { ref, kind, name, geometry: g, becomesOpenSpace: kind === 'demolish_illegal' ? becomesOpenSpace : undefined };
+}
+
+function areaRows(r: RuleImpact, level: 'community' | 'residential_area') {
+  return r.areas.filter((a) => a.level === level).map((a) => ({
+    key: a.key,
+    name: a.name,
+    population: round2(a.population),
+    covered_before: round2(a.coveredBefore),
+    covered_after: round2(a.coveredAfter),
+    share_before: round4(a.shareBefore),
+    share_after: round4(a.shareAfter),
+    delta_share: a.shareBefore === null || a.shareAfter === null ? null : round4(a.shareAfter - a.shareBefore),
+    passes_before: a.passesBefore,
+    passes_after: a.passesAfter,
+    flip: a.flip,
+  }));
+}
+
+function impactJson(ev: ScenarioEvaluation, plans: readonly ScenarioPlan[], ids: readonly (number | null)[], withEdges: boolean) {
+  const body: Record<string, unknown> = {
+    network_changed: ev.scenario.graphChanged || ev.scenario.barriersChanged,
+    origins: ev.originSnaps.length,
+    plans: ev.scenario.effects.map((e, i) => ({
+      ref: e.ref,
+      id: ids[i],
+      kind: e.kind,
+      name: e.name,
+      becomes_open_space: plans[i].becomesOpenSpace === true,
+      links_added: e.linksAdded,
+      link_length_m: round2(e.linkLengthM),
+      barrier_removed_m: round2(e.barrierRemovedM),
+      edges_opened: e.edgesOpened,
+      compounds_opened: e.compoundsOpened,
+      open_space: e.openSpace && {
+        facility_id: e.openSpace.facilityId,
+        area_m2: round2(e.openSpace.areaM2),
+        category: e.openSpace.category,
+        access_points: e.openSpace.accessPoints,
+      },
+    })),
+    rules: ev.rules.map((r) => ({
+      rule_set: r.ruleSetId,
+      rule_id: r.ruleId,
+      target_share: r.targetShare,
+      population: round2(r.population),
+      covered_before: round2(r.coveredBefore),
+      covered_after: round2(r.coveredAfter),
+      share_before: r.population > 0 ? round4(r.coveredBefore / r.population) : null,
+      share_after: r.population > 0 ? round4(r.coveredAfter / r.population) : null,
+      newly_covered: round2(r.newlyCovered),
+      newly_uncovered: round2(r.newlyUncovered),
+      flips: {
+        community: { fail_to_pass: r.flips.community.failToPass, pass_to_fail: r.flips.community.passToFail },
+        residential_area: { fail_to_pass: r.flips.residential_area.failToPass, pass_to_fail: r.flips.residential_area.passToFail },
+      },
+      communities: areaRows(r, 'community'),
+      residential_areas: areaRows(r, 'residential_area'),
+      marginal: r.marginal && r.marginal.map((m) => ({ plan: m.ref, gain: round2(m.gain) })),
+      marginal_sum: r.marginal && round2(r.marginal.reduce((s, m) => s + m.gain, 0)),
+    })),
+  };
+  if (withEdges) {
+    const g = ev.scenario.net.graph;
+    body.changed_edges = {
+      type: 'FeatureCollection',
+      features: (ev.changedEdges ?? []).map((c) => {
+        const coordinates: number[][] = [];
+        for (let i = g.edgeCoordOffset[c.edge]; i < g.edgeCoordOffset[c.edge + 1]; i++) {
+          coordinates.push([Math.round(g.edgeCoords[2 * i] * 1e7) / 1e7, Math.round(g.edgeCoords[2 * i + 1] * 1e7) / 1e7]);
+        }
+        const before: Record<string, number | null> = {};
+        const after: Record<string, number> = {};
+        for (const [cat, d] of Object.entries(c.distances)) {
+          before[cat] = d.before === null ? null : round2(d.before);
+          after[cat] = round2(d.after);
+        }
+        return {
+          type: 'Feature',
+          geometry: { type: 'LineString', coordinates },
+          properties: { edge: c.edge, street_id: c.dbId >= 0 ? c.dbId : null, is_link: c.isLink, before, after },
+        };
+      }),
+    };
+  }
+  return body;
+}
+
+/**
+ * POST /api/scenarios/evaluate: the coverage effect of 两拆一增 plans, stored or drawn; and
+ * GET /api/suggest: where to put new open spaces (or which proposed plans to do first) for a rule.
+ */
+export async function scenarioRoutes(app: FastifyInstance): Promise<void> {
+  const originCache = new WeakMap<LoadedEngine, Promise<EngineOrigins>>();
+
+  const originsOf = (engine: LoadedEngine): Promise<EngineOrigins> => {
+    let p = originCache.get(engine);
+    if (!p) {
+      p = loadOrigins(app.pg, engine.datasetId, engine.net.compounds).then(({ origins }) => ({
+        origins,
+        snaps: origins.map((o) => {
+          const s = snapOrigin(engine.net, o.lng, o.lat, o.compound);
+          return s.unreachable ? s : { ...s };
+        }),
+        coverage: new Map(),
+      }));
+      p.catch(() => originCache.delete(engine));
+      originCache.set(engine, p);
+    }
+    return p;
+  };
+  const baselineCoverage = (engine: LoadedEngine, o: EngineOrigins, ruleSets: readonly RuleSet[]): RuleCoverage[] =>
+    ruleSets.flatMap((rs) => {
+      let c = o.coverage.get(rs.id);
+      if (!c) o.coverage.set(rs.id, (c = evaluateCoverage(engine.net, engine.fields, [rs], o.origins, o.snaps)));
+      return c;
+    });
+
+  const checkValid = async (geometries: readonly Geometry[]) => {
+    if (!geometries.length) return;
+    let rows: { reason: string | null }[];
+    try {
+      ({ rows } = await app.pg.query<{ reason: string | null }>(INVALID_REASONS_SQL, [geometries.map((g) => JSON.stringify(g))]));
+    } catch (err) {
+      // PostGIS refuses some malformed GeoJSON outright (class 22 / XX000 "geometry requires more points")
+      if ((err as { code?: string }).code?.startsWith('22') || (err as { code?: string }).code === 'XX000') {
+        throw new ApiError('invalid_parameter', `a plan geometry is not valid GeoJSON: ${(err as Error).message}`);
+      }
+      throw err;
+    }
+    rows.forEach((r, i) => {
+      if (r.reason) throw new ApiError('invalid_parameter', `plan geometry ${i + 1} is invalid: ${r.reason}`);
+    });
+  };
+
+  const storedPlans = async (rows: { id: string; kind: ScenarioPlan['kind']; name: string; notes: string | null; geometry: Geometry }[]) =>
+    rows.map((r) => toScenarioPlan(`plan:${r.id}`, r.kind, r.name, r.geometry, BECOMES_OPEN_SPACE_NOTE.test(r.notes ?? '')));
+
+  app.post<{ Body: EvaluateBody }>(
+    '/api/scenarios/evaluate',
+    {
+      schema: {
+        tags: ['analysis'],
+        summary: 'Coverage effect of 两拆一增 plans (stored by id, or drawn inline)',
+        description:
+          `At most ${MAX_SCENARIO_PLANS} plans. Answers covered population before and after per rule, the communities and residential ` +
+          'areas whose share or pass/fail changed, each plan\'s marginal gain (total with all plans minus total without it), and ' +
+          'optionally the edges whose walking distance fell. Nothing is stored.',
+        body: evaluateBody,
+        response: { 200: evaluateResponse, 400: errorSchema, 404: errorSchema, 413: errorSchema, 503: errorSchema },
+      },
+      config: { rateLimit: { max: 120, timeWindow: '1 minute' } },
+    },
+    async (req, reply) => {
+      const b = req.body;
+      const ids = b.plan_ids ?? [];
+      const inline = b.plans ?? [];
+      if (ids.length + inline.length === 0) throw new ApiError('invalid_parameter', 'give plan_ids, plans or both');
+      if (ids.length + inline.length > MAX_SCENARIO_PLANS) throw new ApiError('invalid_parameter', `at most ${MAX_SCENARIO_PLANS} plans in one scenario`);
+      const ruleSets = ruleSetsOf(b.rule_set);
+      const t0 = performance.now();
+
+      const inlinePlans = inline.map((p, i) => toScenarioPlan(`inline:${i}`, p.kind, p.name ?? `inline ${i + 1}`, p.geometry, p.becomes_open_space === true));
+      await checkValid(inline.map((p) => p.geometry));
+      const { rows } = ids.length ? await app.pg.query(PLANS_SQL, [ids]) : { rows: [] };
+      const found = new Set(rows.map((r: { id: string }) => Number(r.id)));
+      const missing = ids.filter((id) => !found.has(id));
+      if (missing.length) throw new ApiError('not_found', `no plan ${missing.join(', ')}`, { missing });
+      const byId = new Map((await storedPlans(rows)).map((p) => [Number(p.ref.slice(5)), p]));
+      const plans = [...ids.map((id) => byId.get(id)!), ...inlinePlans];
+      const planIds = [...ids, ...inlinePlans.map(() => null)];
+
+      const engine = await app.engine.current();
+      const o = await originsOf(engine);
+      const t1 = performance.now();
+      const before = baselineCoverage(engine, o, ruleSets);
+      let ev: ScenarioEvaluation;
+      try {
+        // synchronous from here to the answer: the engine's shared search is not re-entered
+        ev = evaluateScenario(engine.net, engine.fields, ruleSets, o.origins, o.snaps, plans, {
+          baselineCoverage: before,
+          includeChangedEdges: b.include_changed_edges,
+          marginal: b.marginal,
+          baselineSearch: engine.search,
+        });
+      } catch (err) {
+        if (err instanceof RangeError) throw new ApiError('invalid_parameter', err.message);
+        throw err;
+      }
+      const t2 = performance.now();
+      let resnapped = 0;
+      ev.originSnaps.forEach((s, i) => { if (s !== o.snaps[i]) resnapped++; });
+      reply.header('server-timing', `load;dur=${(t1 - t0).toFixed(1)}, evaluate;dur=${(t2 - t1).toFixed(1)}`);
+      return {
+        dataset_id: engine.datasetId,
+        run_id: engine.runId,
+        rule_set: b.rule_set,
+        origins_resnapped: resnapped,
+        ...impactJson(ev, plans, planIds, b.include_changed_edges),
+      };
+    },
+  );
+
+  app.get<{ Querystring: SuggestQuery }>(
+    '/api/suggest',
+    {
+      schema: {
+        tags: ['analysis'],
+        summary: 'Greedy maximal covering: where new open spaces (or which proposed plans) cover the most residents for a rule',
+        description:
+          `candidates=plans: the proposed plans (at most ${MAX_SCENARIO_PLANS}); candidates=grid: points every spacing_m (default ` +
+          `${GRID_SPACING_M} m) over the dataset or bbox, outside residential areas, buildings, parks and green spaces and within ` +
+          `${GRID_MAX_NETWORK_M} m of the network (vacant-land approximation), each a square open space of site_m2. ` +
+          'Greedy with recomputed marginal gains; when the subsets are few the exact optimum is enumerated and optimality_gap reported.',
+        querystring: suggestQuery,
+        response: { 200: suggestResponse, 400: errorSchema, 503: errorSchema },
+      },
+      config: { rateLimit: { max: 30, timeWindow: '1 minute' } },
+    },
+    async (req, reply) => {
+      const q = req.query;
+      const [ruleSetId, ruleId] = q.rule.split('/');
+      const ruleSet = requireRuleSet(ruleSetId);
+      const rule = ruleSet.rules.find((r) => r.id === ruleId);
+      if (!rule) throw new ApiError('invalid_parameter', `rule set ${ruleSetId} has no rule "${ruleId}"; see /api/rules`);
+      const engine = await app.engine.current();
+      const o = await originsOf(engine);
+      const t0 = performance.now();
+
+      let candidates: ScenarioPlan[];
+      let planIds: (number | null)[];
+      let truncated = false;
+      let siteAreaM2: number | null = null;
+      if (q.candidates === 'plans') {
+        const { rows } = await app.pg.query(CANDIDATE_PLANS_SQL, [MAX_SCENARIO_PLANS + 1]);
+        truncated = rows.length > MAX_SCENARIO_PLANS;
+        candidates = await storedPlans(rows.slice(0, MAX_SCENARIO_PLANS));
+        planIds = candidates.map((c) => Number(c.ref.slice(5)));
+      } else {
+        siteAreaM2 = q.site_m2 ?? gridSiteAreaM2(rule);
+        if (siteAreaM2 === null) throw new ApiError('invalid_parameter', `rule ${q.rule} is not served by parks or green spaces: grid candidates are open spaces`);
+        const [minLng, minLat, maxLng, maxLat] = q.bbox ? q.bbox.split(',').map(Number) : engine.bbox;
+        if (!(minLng < maxLng && minLat < maxLat)) throw new ApiError('invalid_parameter', 'bbox must be minLng,minLat,maxLng,maxLat with min < max');
+        const { metresPerDegLng, metresPerDegLat } = makeLocalProjection((minLng + maxLng) / 2, (minLat + maxLat) / 2);
+        const stepLng = q.spacing_m / metresPerDegLng;
+        const stepLat = q.spacing_m / metresPerDegLat;
+        const nx = Math.floor((maxLng - minLng) / stepLng) + 1;
+        const ny = Math.floor((maxLat - minLat) / stepLat) + 1;
+        if (nx * ny > MAX_GRID_POINTS) throw new ApiError('invalid_parameter', `the grid would have ${nx * ny} points (at most ${MAX_GRID_POINTS}): raise spacing_m or narrow bbox`);
+        const { rows } = await app.pg.query<{ lng: number; lat: number }>(GRID_SQL, [
+          minLng + stepLng / 2, minLat + stepLat / 2, stepLng, stepLat, nx, ny, engine.datasetId, GRID_MAX_NETWORK_M, (GRID_MAX_NETWORK_M * 1.5) / metresPerDegLat,
+        ]);
+        candidates = rows.map((r, i) => ({ ref: `grid:${i}`, kind: 'add_open_space', name: `grid site ${i}`, geometry: squareAround(r.lng, r.lat, siteAreaM2!) }));
+        planIds = candidates.map(() => null);
+      }
+      const s = suggestPlans(engine.net, engine.fields, ruleSet, rule, o.origins, o.snaps, candidates, q.k, { baselineSearch: engine.search });
+      reply.header('server-timing', `suggest;dur=${(performance.now() - t0).toFixed(1)}`);
+      const index = new Map(candidates.map((c, i) => [c.ref, i]));
+      const population = o.origins.reduce((sum, x) => sum + x.population, 0);
+      return {
+        rule_set: ruleSet.id,
+        rule_id: rule.id,
+        k: q.k,
+        candidates: q.candidates,
+        candidate_count: candidates.length,
+        candidates_truncated: truncated,
+        site_area_m2: siteAreaM2,
+        population: round2(population),
+        baseline_covered: round2(s.baselineCovered),
+        picks: s.picks.map((p, rank) => {
+          const i = index.get(p.ref)!;
+          const c = candidates[i];
+          const [lng, lat] = pointOnFeature(c.geometry).geometry.coordinates;
+          return {
+            rank: rank + 1, ref: p.ref, plan_id: planIds[i], kind: c.kind, name: c.name,
+            lng: Math.round(lng * 1e7) / 1e7, lat: Math.round(lat * 1e7) / 1e7,
+            gain: round2(p.gain), standalone_gain: round2(p.standaloneGain), cumulative: round2(p.cumulative),
+          };
+        }),
+        greedy_total: round2(s.greedyTotal),
+        optimum: s.optimum && { total: round2(s.optimum.total), refs: s.optimum.refs },
+        optimality_gap: s.optimalityGap === null ? null : round2(s.optimalityGap),
+        enumeration: s.enumeration,
+        subsets_enumerated: s.subsetsEnumerated,
+      };
+    },
+  );
+}
+
+/**
+ * The site size grid candidates get for a rule: the larger of GRID_SITE_M2 and the smallest size
+ * some tier accepts (a tier counting only parks needs PARK_MIN_AREA_M2); null when no tier counts
+ * parks or green spaces.
+ */
+export function gridSiteAreaM2(rule: RuleSet['rules'][number]): number | null {
+  let smallest = Infinity;
+  for (const t of rule.tiers) {
+    if (t.categories.includes('green_space')) smallest = Math.min(smallest, t.minAreaM2 ?? 0);
+    else if (t.categories.includes('park')) smallest = Math.min(smallest, Math.max(PARK_MIN_AREA_M2, t.minAreaM2 ?? 0));
+  }
+  return smallest === Infinity ? null : Math.max(GRID_SITE_M2, smallest);
+}
+
+/** A square of `areaM2` centred on a point, sides along the meridian and parallel. */
+export function squareAround(lng: number, lat: number, areaM2: number): Polygon {
+  const half = Math.sqrt(areaM2) / 2;
+  const { metresPerDegLng, metresPerDegLat } = makeLocalProjection(lng, lat);
+  const dLat = half / metresPerDegLat;
+  const dLng = half / metresPerDegLng;
+  return {
+    type: 'Polygon',
+    coordinates: [[[lng - dLng, lat - dLat], [lng + dLng, lat - dLat], [lng + dLng, lat + dLat], [lng - dLng, lat + dLat], [lng - dLng, lat - dLat]]],
+  };
+}
