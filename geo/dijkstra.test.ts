@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-    createSearch, distanceToPoint, pathToSource, reachPoint, seedsFromSnaps, walkToPoint,
+    createSearch, DEFAULT_BUCKET_WIDTH_M, distanceToPoint, pathToSource, reachPoint, seedsFromSnaps, walkToPoint,
     type Seed
 } from './dijkstra.ts';
 import { randomEdgeSnap, randomWalkGraph, testRandom } from './fixtures/random-walk-graph.ts';
@@ -108,12 +108,15 @@ describe('createSearch().run', () => {
             });
             const g = buildGraph(input);
             const arcs = naiveArcs(input);
-            const search = createSearch(g);
+            // tiny buckets, the default, and buckets wider than any arc (everything re-expanded in one bucket)
+            const search = createSearch(g, { bucketWidthM: [0.5, DEFAULT_BUCKET_WIDTH_M, 5000][seed % 3] });
             for (let round = 0; round < 4; round++) {
                 const seeds: Seed[] = [];
                 const seedCount = random.int(1, 6);
+                // in odd rounds some seeds start farther out than the bucket ring spans
+                const spreadM = round % 2 === 0 ? 100 : 20_000;
                 for (let i = 0; i < seedCount; i++) {
-                    seeds.push({ node: random.int(0, g.nodeCount - 1), initialDistM: random.float() < 0.5 ? 0 : 100 * random.float(), sourceId: random.int(0, 9) });
+                    seeds.push({ node: random.int(0, g.nodeCount - 1), initialDistM: random.float() < 0.5 ? 0 : spreadM * random.float(), sourceId: random.int(0, 9) });
                 }
                 const perSource = new Map<number, [number, number][]>();
                 for (const s of seeds) {
@@ -121,7 +124,7 @@ describe('createSearch().run', () => {
                     perSource.get(s.sourceId)!.push([s.node, s.initialDistM]);
                 }
                 const oracle = naiveMultiSource(g.nodeCount, arcs, perSource);
-                const maxDistM = round % 2 === 0 ? Infinity : 1500 * random.float();
+                const maxDistM = round < 2 ? Infinity : 1500 * random.float();
                 const result = search.run(seeds, maxDistM);
                 let reached = 0;
                 for (let v = 0; v < g.nodeCount; v++) {
@@ -144,7 +147,7 @@ describe('createSearch().run', () => {
             const random = testRandom(seed);
             const input = randomWalkGraph(random, { nodeCount: 40, edgeCount: 90, integerLengths: true });
             const g = buildGraph(input);
-            const search = createSearch(g);
+            const search = createSearch(g, { bucketWidthM: seed % 2 ? 1 : 3 });
             const seeds: Seed[] = [];
             for (let i = 0; i < 8; i++) seeds.push({ node: random.int(0, 39), initialDistM: random.int(0, 3), sourceId: random.int(0, 20) });
             const perSource = new Map<number, [number, number][]>();
@@ -162,6 +165,20 @@ describe('createSearch().run', () => {
             expect(again.dist).toEqual(snapshot.dist);
             expect(again.source).toEqual(snapshot.source);
             expect(again.predArc).toEqual(snapshot.predArc);
+        }
+    });
+
+    it('expands each node once when no arc is shorter than a bucket', () => {
+        for (let seed = 50; seed < 60; seed++) {
+            const random = testRandom(seed);
+            const input = randomWalkGraph(random, { nodeCount: 200, edgeCount: 400, oneWayShare: 0.2 });
+            input.edgeLengthM = input.edgeLengthM.map(() => DEFAULT_BUCKET_WIDTH_M + 300 * random.float());
+            const g = buildGraph(input);
+            const seeds: Seed[] = [];
+            for (let i = 0; i < 5; i++) seeds.push({ node: random.int(0, 199), initialDistM: 3000 * random.float(), sourceId: i });
+            const result = createSearch(g).run(seeds);
+            expect(result.reached.length).toBeGreaterThan(100);
+            expect(result.expandedCount).toBe(result.reached.length);
         }
     });
 

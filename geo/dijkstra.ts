@@ -1,4 +1,3 @@
-import FlatQueue from 'flatqueue';
 import { lineSliceAtFractions } from './geodesy.ts';
 import { DIR_BACKWARD, DIR_FORWARD, type WalkGraph } from './graph.ts';
 import type { EdgeSnap, SnapResult } from './snap.ts';
@@ -37,6 +36,8 @@ export interface SearchResult {
     maxDistM: number;
     /** the nodes with a finite `dist`, in no particular order */
     reached: Int32Array;
+    /** node expansions the run made: `reached.length` plus re-expansions (a cost diagnostic) */
+    expandedCount: number;
     seeds: readonly Seed[];
     edgeSources: readonly EdgeSource[];
     /** edge id → indices into `edgeSources` on that edge */
@@ -46,78 +47,144 @@ export interface SearchResult {
 /** A multi-source bounded Dijkstra over one graph, with its buffers allocated once. */
 export interface Search {
     graph: WalkGraph;
+    bucketWidthM: number;
     /**
      * Labels every node within `maxDistM` of the nearest seed. Distances are walked along arcs,
      * i.e. away from the sources; use `reverseGraph` for distances towards them.
-     * Deterministic: equal distances go to the lowest sourceId.
-     * O((V' + E') log V') for the V' nodes and E' arcs within reach; resets only what the previous
-     * run touched.
+     * Deterministic: equal distances go to the lowest sourceId, and the whole result (predArc
+     * included) does not depend on the order the seeds are listed in.
+     * O(V' + E' + maxDist / bucketWidthM) for the V' nodes and E' arcs within reach, plus
+     * re-expansions of nodes improved inside their own bucket (rare when most arcs are longer than
+     * bucketWidthM); resets only what the previous run touched.
      */
     run(sources: Sources | readonly Seed[], maxDistM?: number): SearchResult;
 }
 
+export interface SearchOptions {
+    /** width of a bucket of the queue, metres; default {@link DEFAULT_BUCKET_WIDTH_M} */
+    bucketWidthM?: number;
+}
+
 /**
- * Allocates the buffers for searches over `graph`: 21 bytes per node plus a queue that grows to the
- * largest frontier seen. O(V).
+ * Default queue bucket width. Measured, not from a standard: on a 1M-node grid with 500 sources,
+ * 5 m ran fastest among 2, 5 and 10 m, for 70–90 m arcs and for arcs of 1–300 m alike.
  */
-export function createSearch(graph: WalkGraph): Search {
+export const DEFAULT_BUCKET_WIDTH_M = 5;
+
+// bound on the bucket ring, so a graph with one absurdly long arc gets wider buckets instead
+const MAX_RING_SIZE = 1 << 20;
+
+/**
+ * Allocates the buffers for searches over `graph`: 20 bytes per node, plus a bucket ring and an
+ * entry pool that grows to the largest number of queued labels seen. O(V + E).
+ *
+ * The queue is a ring of distance buckets (Dial's algorithm, widened as in Δ-stepping): a node is
+ * expanded when the scan reaches the bucket of its distance, and a node improved by an arc shorter
+ * than the bucket width, inside the current bucket, is simply expanded again. Labels are exact; on
+ * street networks it beat a binary heap (flatqueue) by 1.5–2× because nodes of one wavefront are
+ * expanded together, which keeps their memory in cache.
+ */
+export function createSearch(graph: WalkGraph, options: SearchOptions = {}): Search {
     const n = graph.nodeCount;
+    const { arcOffset, arcTo, arcLengthM, arcCount } = graph;
+    let maxArcM = 0;
+    for (let a = 0; a < arcCount; a++) if (arcLengthM[a] > maxArcM) maxArcM = arcLengthM[a];
+    let bucketWidthM = options.bucketWidthM ?? DEFAULT_BUCKET_WIDTH_M;
+    if (!(bucketWidthM > 0 && bucketWidthM < Infinity)) throw new RangeError(`bucketWidthM ${bucketWidthM} must be > 0`);
+    bucketWidthM = Math.max(bucketWidthM, maxArcM / (MAX_RING_SIZE - 2));
+    // pushes land at most floor(maxArcM / width) + 1 buckets ahead of the current one
+    let ringSize = 2;
+    while (ringSize < Math.floor(maxArcM / bucketWidthM) + 2) ringSize *= 2;
+    const ringMask = ringSize - 1;
+    const perBucket = 1 / bucketWidthM;
+
     const dist = new Float64Array(n).fill(Infinity);
     const source = new Int32Array(n).fill(-1);
     const predArc = new Int32Array(n).fill(-1);
     const touched = new Int32Array(n);
-    // cleared when a node's label improves, so a stale queue entry is skipped and a label that only
-    // improved its sourceId (same distance) is expanded again
-    const done = new Uint8Array(n);
-    const queue = new FlatQueue<number>();
     let touchedCount = 0;
+    const head = new Int32Array(ringSize).fill(-1);
+    // queued labels: node, its distance when queued (stale once the node improves), next in bucket
+    let entryNode = new Int32Array(1024);
+    let entryDistM = new Float64Array(1024);
+    let entryNext = new Int32Array(1024);
 
     const result: SearchResult = {
-        dist, source, predArc, maxDistM: Infinity, reached: touched.subarray(0, 0),
+        dist, source, predArc, maxDistM: Infinity, reached: touched.subarray(0, 0), expandedCount: 0,
         seeds: [], edgeSources: [], edgeSourcesByEdge: new Map()
     };
 
+    function grow(): void {
+        const size = entryNode.length * 2;
+        const nodes = new Int32Array(size); nodes.set(entryNode); entryNode = nodes;
+        const dists = new Float64Array(size); dists.set(entryDistM); entryDistM = dists;
+        const next = new Int32Array(size); next.set(entryNext); entryNext = next;
+    }
+
     function run(sources: Sources | readonly Seed[], maxDistM = Infinity): SearchResult {
         if (!(maxDistM >= 0)) throw new RangeError(`maxDistM ${maxDistM} must be ≥ 0`);
-        for (let i = 0; i < touchedCount; i++) {
-            const u = touched[i];
-            dist[u] = Infinity; source[u] = -1; predArc[u] = -1; done[u] = 0;
-        }
-        touchedCount = 0;
-        queue.clear();
-
         const seeds = isSeedList(sources) ? sources : sources.seeds;
         const edgeSources = isSeedList(sources) ? [] : sources.edgeSources;
-        // seeds in a canonical order, so that equal-cost arcs are expanded in the same order (and
-        // predArc comes out the same) whatever order the caller listed the sources in
-        const order = seeds.map((_, i) => i).sort((i, j) => compareSeeds(seeds[i], seeds[j]));
-        for (const i of order) {
-            const { node, initialDistM: d, sourceId } = seeds[i];
+        for (const { node, initialDistM } of seeds) {
             if (!(node >= 0 && node < n)) throw new RangeError(`seed node ${node} outside 0..${n - 1}`);
-            if (!(d >= 0)) throw new RangeError(`seed distance ${d} must be ≥ 0`);
-            if (d > maxDistM) continue;
-            if (d < dist[node] || (d === dist[node] && sourceId < source[node])) {
-                if (dist[node] === Infinity) touched[touchedCount++] = node;
-                dist[node] = d; source[node] = sourceId; predArc[node] = -1;
-                queue.push(node, d);
-            }
+            if (!(initialDistM >= 0 && initialDistM < Infinity)) throw new RangeError(`seed distance ${initialDistM} must be finite and ≥ 0`);
         }
 
-        const { arcOffset, arcTo, arcLengthM } = graph;
-        while (queue.length > 0) {
-            const u = queue.pop()!;
-            if (done[u]) continue;
-            done[u] = 1;
-            const du = dist[u], su = source[u];
-            for (let a = arcOffset[u], end = arcOffset[u + 1]; a < end; a++) {
-                const nd = du + arcLengthM[a];
-                if (nd > maxDistM) continue;
-                const v = arcTo[a];
-                const dv = dist[v];
-                if (nd < dv || (nd === dv && su < source[v])) {
-                    if (dv === Infinity) touched[touchedCount++] = v;
-                    dist[v] = nd; source[v] = su; predArc[v] = a; done[v] = 0;
-                    queue.push(v, nd);
+        for (let i = 0; i < touchedCount; i++) {
+            const u = touched[i];
+            dist[u] = Infinity; source[u] = -1; predArc[u] = -1;
+        }
+        touchedCount = 0;
+        head.fill(-1);
+        let used = 0, free = -1, pending = 0, expandedCount = 0;
+
+        // seeds in a canonical order, so that equal-cost arcs are expanded in the same order (and
+        // predArc comes out the same) whatever order the caller listed the sources in; each is
+        // queued when the scan reaches its bucket, as seeds may lie farther apart than the ring
+        const order = seeds.map((_, i) => i).sort((i, j) => compareSeeds(seeds[i], seeds[j]));
+        let nextSeed = 0;
+
+        for (let bucket = 0; ; bucket++) {
+            if (pending === 0) {
+                if (nextSeed === order.length || seeds[order[nextSeed]].initialDistM > maxDistM) break;
+                bucket = Math.max(bucket, Math.floor(seeds[order[nextSeed]].initialDistM * perBucket));
+            }
+            for (; nextSeed < order.length; nextSeed++) {
+                const { node, initialDistM: d, sourceId } = seeds[order[nextSeed]];
+                if (d > maxDistM || Math.floor(d * perBucket) > bucket) break;
+                const dv = dist[node];
+                if (d < dv || (d === dv && sourceId < source[node])) {
+                    if (dv === Infinity) touched[touchedCount++] = node;
+                    dist[node] = d; source[node] = sourceId; predArc[node] = -1;
+                    let k = free;
+                    if (k !== -1) free = entryNext[k]; else { if (used === entryNode.length) grow(); k = used++; }
+                    const slot = bucket & ringMask;
+                    entryNode[k] = node; entryDistM[k] = d; entryNext[k] = head[slot]; head[slot] = k; pending++;
+                }
+            }
+
+            const slot = bucket & ringMask;
+            while (head[slot] !== -1) {
+                const k = head[slot];
+                head[slot] = entryNext[k]; entryNext[k] = free; free = k; pending--;
+                const u = entryNode[k];
+                const du = dist[u];
+                if (entryDistM[k] !== du) continue;
+                expandedCount++;
+                const su = source[u];
+                for (let a = arcOffset[u], end = arcOffset[u + 1]; a < end; a++) {
+                    const nd = du + arcLengthM[a];
+                    if (nd > maxDistM) continue;
+                    const v = arcTo[a];
+                    const dv = dist[v];
+                    if (nd < dv || (nd === dv && su < source[v])) {
+                        if (dv === Infinity) touched[touchedCount++] = v;
+                        dist[v] = nd; source[v] = su; predArc[v] = a;
+                        let e = free;
+                        if (e !== -1) free = entryNext[e]; else { if (used === entryNode.length) grow(); e = used++; }
+                        const s = Math.floor(nd * perBucket) & ringMask;
+                        entryNode[e] = v; entryDistM[e] = nd; entryNext[e] = head[s]; head[s] = e; pending++;
+                    }
                 }
             }
         }
@@ -129,13 +196,14 @@ export function createSearch(graph: WalkGraph): Search {
         });
         result.maxDistM = maxDistM;
         result.reached = touched.subarray(0, touchedCount);
+        result.expandedCount = expandedCount;
         result.seeds = seeds;
         result.edgeSources = edgeSources;
         result.edgeSourcesByEdge = byEdge;
         return result;
     }
 
-    return { graph, run };
+    return { graph, bucketWidthM, run };
 }
 
 function compareSeeds(a: Seed, b: Seed): number {
@@ -196,25 +264,30 @@ function bestReach(graph: WalkGraph, result: SearchResult, snap: EdgeSnap, out: 
     const lengthM = graph.edgeLengthM[e];
     const { dist, source } = result;
     out.distM = Infinity; out.sourceId = -1; out.via = 'from'; out.edgeSource = -1;
-    const offer = (d: number, s: number, via: PointReach['via'], k: number) => {
-        if (d < out.distM || (d === out.distM && s < out.sourceId)) {
-            out.distM = d; out.sourceId = s; out.via = via; out.edgeSource = k;
-        }
-    };
     const from = graph.edgeFrom[e], to = graph.edgeTo[e];
-    if ((dir !== DIR_BACKWARD || snap.alongM === 0) && dist[from] < Infinity) offer(dist[from] + snap.alongM + snap.accessM, source[from], 'from', -1);
-    if ((dir !== DIR_FORWARD || snap.alongM === lengthM) && dist[to] < Infinity) offer(dist[to] + (lengthM - snap.alongM) + snap.accessM, source[to], 'to', -1);
+    if ((dir !== DIR_BACKWARD || snap.alongM === 0) && dist[from] < Infinity) {
+        offer(out, dist[from] + snap.alongM + snap.accessM, source[from], 'from', -1);
+    }
+    if ((dir !== DIR_FORWARD || snap.alongM === lengthM) && dist[to] < Infinity) {
+        offer(out, dist[to] + (lengthM - snap.alongM) + snap.accessM, source[to], 'to', -1);
+    }
     const onEdge = result.edgeSourcesByEdge.get(e);
     if (onEdge) {
         for (const k of onEdge) {
             const { snap: s, sourceId } = result.edgeSources[k];
             const deltaM = snap.alongM - s.alongM;
             if ((deltaM > 0 && dir === DIR_BACKWARD) || (deltaM < 0 && dir === DIR_FORWARD)) continue;
-            offer(s.accessM + Math.abs(deltaM) + snap.accessM, sourceId, 'edge', k);
+            offer(out, s.accessM + Math.abs(deltaM) + snap.accessM, sourceId, 'edge', k);
         }
     }
     if (out.distM > result.maxDistM) { out.distM = Infinity; out.sourceId = -1; }
     return out;
+}
+
+function offer(out: PointReach, distM: number, sourceId: number, via: PointReach['via'], edgeSource: number): void {
+    if (distM < out.distM || (distM === out.distM && sourceId < out.sourceId)) {
+        out.distM = distM; out.sourceId = sourceId; out.via = via; out.edgeSource = edgeSource;
+    }
 }
 
 /**
