@@ -103,6 +103,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(dbPlugin, { databaseUrl: options.databaseUrl });
   // Only expensive routes opt in (config.rateLimit); limits are per client address.
+  if (options.rateLimit) {
+    // @fastify/rate-limit lets a route's own config win over the plugin options, so the override
+    // is merged into each route's limit too (registered before the plugin's own onRoute hook).
+    const override = options.rateLimit;
+    app.addHook('onRoute', (route) => {
+      const own = route.config?.rateLimit;
+      if (own && typeof own === 'object') route.config = { ...route.config, rateLimit: { ...own, ...override } };
+    });
+  }
   await app.register(rateLimit, { global: false, ...(options.rateLimit ?? {}) });
   await app.register(enginePlugin);
   await app.register(healthRoutes);
