@@ -21,7 +21,7 @@ import {
     type EngineFacility,
     type SourceFilter,
 } from './distance-field.ts';
-import { haversineM, lineSliceAtFractions, type LocalProjection } from './geodesy.ts';
+import { haversineM, lineSliceAtFractions, makeLocalProjection, type LocalProjection } from './geodesy.ts';
 import { buildGraph, DIR_BACKWARD, DIR_BOTH, DIR_FORWARD, type WalkGraph } from './graph.ts';
 import type { Rule, RuleSet } from './rules/index.ts';
 import { buildBarrierIndex, buildSnapIndex, crossesBarrier, DEFAULT_MAX_SNAP_M, snapPoint, type BarrierIndex, type SnapIndex, type SnapResult } from './snap.ts';
@@ -62,6 +62,10 @@ export const PARK_MIN_AREA_M2 = 4000;
 export const OPEN_SPACE_ACCESS_SPACING_M = 50;
 /** Shape points of a new open space for straight-line distances, as the loader densifies facilities (25 m). */
 export const OPEN_SPACE_SHAPE_SPACING_M = 25;
+/** A plan's extent, metres, at most: a 两拆一增 plan is a site or a wall, not a district. */
+export const MAX_PLAN_EXTENT_M = 5000;
+/** A plan's outline (or wall) length, metres, at most: bounds the points sampled along it. */
+export const MAX_PLAN_OUTLINE_M = 20_000;
 /** Split points closer than 1 m to an edge's end node, or to each other, are merged into it. */
 const SPLIT_MERGE_M = 1;
 
@@ -190,6 +194,12 @@ function preparePlan(projection: LocalProjection, plan: ScenarioPlan): PreparedP
             minY = Math.min(minY, l[i + 1]); maxY = Math.max(maxY, l[i + 1]);
         }
     }
+    if (maxX - minX > MAX_PLAN_EXTENT_M || maxY - minY > MAX_PLAN_EXTENT_M) {
+        throw new RangeError(`plan ${plan.ref} spans ${Math.round(Math.max(maxX - minX, maxY - minY))} m; a plan is a site of at most ${MAX_PLAN_EXTENT_M} m`);
+    }
+    let outlineM = 0;
+    for (const l of lines) for (let i = 0; i + 3 < l.length; i += 2) outlineM += Math.hypot(l[i + 2] - l[i], l[i + 3] - l[i + 1]);
+    if (outlineM > MAX_PLAN_OUTLINE_M) throw new RangeError(`plan ${plan.ref} has ${Math.round(outlineM)} m of outline; at most ${MAX_PLAN_OUTLINE_M} m`);
     const openSpace = plan.kind === 'add_open_space' || (plan.kind === 'demolish_illegal' && plan.becomesOpenSpace === true);
     return { plan, lines, polygons, bbox: [minX, minY, maxX, maxY], openSpace };
 }
@@ -880,6 +890,8 @@ function sampleLngLatLine(positions: readonly number[][], spacingM: number): [nu
 export function openSpaceFacility(plan: ScenarioPlan, facilityId: number): EngineFacility {
     const g = plan.geometry;
     if (g.type === 'LineString') throw new RangeError(`plan ${plan.ref}: an open space needs a Polygon or MultiPolygon`);
+    const [lng0, lat0] = polygonsOf(g)[0]?.[0]?.[0] ?? [0, 0];
+    preparePlan(makeLocalProjection(lng0, lat0), { ...plan, kind: 'add_open_space' });
     const areaM2 = turfArea(g);
     const access: [number, number][] = [];
     const shape: [number, number][] = [];

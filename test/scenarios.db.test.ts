@@ -1,7 +1,9 @@
+import fc from 'fast-check';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../server/app.ts';
+import { ERRORS } from '../server/errors.ts';
 import { squareAround } from '../server/routes/scenarios.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 
@@ -148,12 +150,56 @@ describe('scenarios on central Chengdu', () => {
         ['51 plans', { plans: Array.from({ length: 51 }, () => park('south')) }],
         ['unknown rule set', { plans: [park('south')], rule_set: 'nope' }],
         ['unknown field', { plans: [park('south')], colour: 'red' }],
+        ['a site wider than 5 km', { plans: [{ kind: 'add_open_space', geometry: squareAround(lng, lat, 6000 * 6000) }] }],
+        ['a continent-sized cleared site', { plans: [{ kind: 'demolish_illegal', geometry: { type: 'Polygon', coordinates: [[[0, -60], [170, -60], [170, 60], [0, 60], [0, -60]]] } }] }],
       ];
       for (const [what, body] of cases) {
         const r = await evaluate(body);
         expect(r.statusCode, what).toBe(400);
         expect(r.json().error.code, what).toMatch(/invalid_parameter|unknown_rule_set/);
       }
+    });
+
+    it('seeded garbage never gets a 5xx, and every 4xx is a catalogued error', async () => {
+      const [lng, lat] = SITES.middle;
+      const position = fc.oneof(
+        fc.tuple(fc.double({ min: lng - 0.01, max: lng + 0.01, noNaN: true }), fc.double({ min: lat - 0.01, max: lat + 0.01, noNaN: true })),
+        fc.array(fc.oneof(fc.double(), fc.string(), fc.constant(null)), { maxLength: 4 }),
+      );
+      const ring = fc.array(position, { maxLength: 8 }).map((r) => (r.length > 2 && fc.sample(fc.boolean(), 1)[0] ? [...r, r[0]] : r));
+      const geometry = fc.oneof(
+        fc.record({ type: fc.constant('Polygon'), coordinates: fc.array(ring, { maxLength: 2 }) }),
+        fc.record({ type: fc.constant('MultiPolygon'), coordinates: fc.array(fc.array(ring, { maxLength: 2 }), { maxLength: 2 }) }),
+        fc.record({ type: fc.constant('LineString'), coordinates: fc.array(position, { maxLength: 6 }) }),
+        fc.anything(),
+      );
+      const plan = fc.record({ kind: fc.constantFrom('add_open_space', 'demolish_wall', 'demolish_illegal', 'other'), geometry, becomes_open_space: fc.boolean() }, { requiredKeys: ['kind', 'geometry'] });
+      const body = fc.oneof(
+        fc.record({ plans: fc.array(plan, { maxLength: 3 }), plan_ids: fc.array(fc.integer({ min: -5, max: 5 }), { maxLength: 3 }), rule_set: fc.constantFrom('chengdu-park-city', 'all', 'x') }, { requiredKeys: [] }),
+        fc.anything(),
+      );
+      const catalogued = new Set(Object.keys(ERRORS));
+      // limits are per client address: each garbage request comes from its own, so the fuzz
+      // neither meets the limiter nor uses up the other tests' budget
+      let n = 0;
+      const remoteAddress = () => `10.15.${(++n >> 8) & 255}.${n & 255}`;
+      await fc.assert(
+        fc.asyncProperty(body, async (b) => {
+          const r = await app.inject({ method: 'POST', url: '/api/scenarios/evaluate', payload: JSON.stringify(b) ?? 'null', headers: { 'content-type': 'application/json' }, remoteAddress: remoteAddress() });
+          expect(r.statusCode, JSON.stringify(b)).toBeLessThan(500);
+          if (r.statusCode >= 400) expect(catalogued.has(r.json().error.code), r.body).toBe(true);
+        }),
+        { seed: 15015, numRuns: 150 },
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.string({ maxLength: 40 }), fc.string({ maxLength: 6 }), fc.constantFrom('plans', 'grid', 'x'), fc.string({ maxLength: 30 }), async (rule, k, candidates, bbox) => {
+          const q = new URLSearchParams({ rule, k, candidates, bbox });
+          const r = await app.inject({ method: 'GET', url: `/api/suggest?${q}`, remoteAddress: remoteAddress() });
+          expect(r.statusCode, q.toString()).toBeLessThan(500);
+          if (r.statusCode >= 400) expect(catalogued.has(r.json().error.code), r.body).toBe(true);
+        }),
+        { seed: 15015, numRuns: 100 },
+      );
     });
 
     it('one plan answers well under a second (median of 20)', async () => {
