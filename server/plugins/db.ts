@@ -19,6 +19,10 @@ export const dbPlugin = fp(
       idleTimeoutMillis: 30_000,
     });
     pool.on('error', (err) => app.log.warn({ err }, 'idle database client failed'));
+    // A checked-out client (a transaction in progress) also emits 'error' when the server goes away.
+    // Its pending query rejects with the same error, so the request still answers 503, but an
+    // 'error' event without a listener would crash the process.
+    pool.on('connect', (client) => client.on('error', (err) => app.log.debug({ err }, 'database connection lost')));
     app.decorate('pg', pool);
     app.addHook('onClose', async () => {
       await pool.end();
