@@ -14,8 +14,8 @@ interface Arc { from: number; to: number; w: number }
 function naiveArcs(g: WalkGraphInput): Arc[] {
     const arcs: Arc[] = [];
     for (let e = 0; e < g.edgeFrom.length; e++) {
-        if (g.edgeDir[e] !== 2) arcs.push({ from: g.edgeFrom[e], to: g.edgeTo[e], w: g.edgeLengthM[e] });
-        if (g.edgeDir[e] !== 1) arcs.push({ from: g.edgeTo[e], to: g.edgeFrom[e], w: g.edgeLengthM[e] });
+        if (g.edgeDir[e] === 0 || g.edgeDir[e] === 1) arcs.push({ from: g.edgeFrom[e], to: g.edgeTo[e], w: g.edgeLengthM[e] });
+        if (g.edgeDir[e] === 0 || g.edgeDir[e] === 2) arcs.push({ from: g.edgeTo[e], to: g.edgeFrom[e], w: g.edgeLengthM[e] });
     }
     return arcs;
 }
@@ -51,7 +51,9 @@ function naiveMultiSource(n: number, arcs: Arc[], perSource: Map<number, [number
  * Oracle for snapped sources and targets: split every edge into real nodes at each distinct snap
  * position ("spots"), hang each source off its spot by a one-way access arc (and each target the
  * other way), and run Bellman-Ford per source on that refined graph. A snap exactly at an end
- * node is also joined to that node directly, whatever the edge's direction.
+ * node is also joined to that node directly, whatever the edge's direction. A no-through edge
+ * (dir 3) becomes two two-way chains, one hanging off each end and not joined to the other, with
+ * every snap on both: reachable from either end, no way through.
  */
 function refinedOracle(g: WalkGraph, sources: EdgeSnap[], sourceIds: number[], targets: EdgeSnap[]) {
     const snapsByEdge = new Map<number, EdgeSnap[]>();
@@ -60,23 +62,31 @@ function refinedOracle(g: WalkGraph, sources: EdgeSnap[], sourceIds: number[], t
         snapsByEdge.get(s.edge)!.push(s);
     }
     let n = g.nodeCount;
-    const spotOf = new Map<EdgeSnap, number>();
     const arcs: Arc[] = [];
-    for (let e = 0; e < g.edgeCount; e++) {
-        const chain: { alongM: number; node: number }[] = [{ alongM: 0, node: g.edgeFrom[e] }];
+    const spotsOf = new Map<EdgeSnap, number[]>();
+    const addChain = (e: number, withFrom: boolean, withTo: boolean, dir: number) => {
+        const chain: { alongM: number; node: number }[] = withFrom ? [{ alongM: 0, node: g.edgeFrom[e] }] : [];
         let last: { alongM: number; node: number } | undefined;
-        for (const s of (snapsByEdge.get(e) ?? []).sort((a, b) => a.alongM - b.alongM)) {
+        for (const s of [...(snapsByEdge.get(e) ?? [])].sort((a, b) => a.alongM - b.alongM)) {
             if (!last || last.alongM !== s.alongM) {
                 last = { alongM: s.alongM, node: n++ };
                 chain.push(last);
             }
-            spotOf.set(s, last.node);
+            spotsOf.set(s, [...(spotsOf.get(s) ?? []), last.node]);
         }
-        chain.push({ alongM: g.edgeLengthM[e], node: g.edgeTo[e] });
+        if (withTo) chain.push({ alongM: g.edgeLengthM[e], node: g.edgeTo[e] });
         for (let i = 0; i + 1 < chain.length; i++) {
             const w = chain[i + 1].alongM - chain[i].alongM;
-            if (g.edgeDir[e] !== 2) arcs.push({ from: chain[i].node, to: chain[i + 1].node, w });
-            if (g.edgeDir[e] !== 1) arcs.push({ from: chain[i + 1].node, to: chain[i].node, w });
+            if (dir !== 2) arcs.push({ from: chain[i].node, to: chain[i + 1].node, w });
+            if (dir !== 1) arcs.push({ from: chain[i + 1].node, to: chain[i].node, w });
+        }
+    };
+    for (let e = 0; e < g.edgeCount; e++) {
+        if (g.edgeDir[e] === 3) {
+            addChain(e, true, false, 0);
+            addChain(e, false, true, 0);
+        } else {
+            addChain(e, true, true, g.edgeDir[e]);
         }
     }
     const endNodes = (s: EdgeSnap) => [
@@ -86,13 +96,13 @@ function refinedOracle(g: WalkGraph, sources: EdgeSnap[], sourceIds: number[], t
     const perSource = new Map<number, [number, number][]>();
     sources.forEach((s, i) => {
         const virtual = n++;
-        for (const to of [spotOf.get(s)!, ...endNodes(s)]) arcs.push({ from: virtual, to, w: s.accessM });
+        for (const to of [...spotsOf.get(s)!, ...endNodes(s)]) arcs.push({ from: virtual, to, w: s.accessM });
         if (!perSource.has(sourceIds[i])) perSource.set(sourceIds[i], []);
         perSource.get(sourceIds[i])!.push([virtual, 0]);
     });
     const targetNode = targets.map((t) => {
         const virtual = n++;
-        for (const from of [spotOf.get(t)!, ...endNodes(t)]) arcs.push({ from, to: virtual, w: t.accessM });
+        for (const from of [...spotsOf.get(t)!, ...endNodes(t)]) arcs.push({ from, to: virtual, w: t.accessM });
         return virtual;
     });
     const best = naiveMultiSource(n, arcs, perSource);
@@ -104,7 +114,7 @@ describe('createSearch().run', () => {
         for (let seed = 1; seed <= 25; seed++) {
             const random = testRandom(seed);
             const input = randomWalkGraph(random, {
-                nodeCount: random.int(1, 60), edgeCount: random.int(0, 120), components: random.int(1, 3)
+                nodeCount: random.int(1, 60), edgeCount: random.int(0, 120), components: random.int(1, 3), noThroughShare: 0.1
             });
             const g = buildGraph(input);
             const arcs = naiveArcs(input);
@@ -199,7 +209,7 @@ describe('seedsFromSnaps + distanceToPoint', () => {
         for (let seed = 200; seed < 240; seed++) {
             const random = testRandom(seed);
             const input = randomWalkGraph(random, {
-                nodeCount: random.int(2, 40), edgeCount: random.int(1, 70), components: random.int(1, 2), oneWayShare: 0.4
+                nodeCount: random.int(2, 40), edgeCount: random.int(1, 70), components: random.int(1, 2), oneWayShare: 0.4, noThroughShare: 0.15
             });
             const g = buildGraph(input);
             const search = createSearch(g);

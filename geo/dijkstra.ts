@@ -121,22 +121,16 @@ export function createSearch(graph: WalkGraph, options: SearchOptions = {}): Sea
         const next = new Int32Array(size); next.set(entryNext); entryNext = next;
     }
 
-    function run(sources: Sources | readonly Seed[], maxDistM = Infinity): SearchResult {
-        if (!(maxDistM >= 0)) throw new RangeError(`maxDistM ${maxDistM} must be ≥ 0`);
-        const seeds = isSeedList(sources) ? sources : sources.seeds;
-        const edgeSources = isSeedList(sources) ? [] : sources.edgeSources;
-        for (const { node, initialDistM } of seeds) {
-            if (!(node >= 0 && node < n)) throw new RangeError(`seed node ${node} outside 0..${n - 1}`);
-            if (!(initialDistM >= 0 && initialDistM < Infinity)) throw new RangeError(`seed distance ${initialDistM} must be finite and ≥ 0`);
-        }
+    let lastExpandedCount = 0;
 
-        for (let i = 0; i < touchedCount; i++) {
-            const u = touched[i];
-            dist[u] = Infinity; source[u] = -1; predArc[u] = -1;
-        }
-        touchedCount = 0;
-        head.fill(-1);
-        let used = 0, free = -1, pending = 0, expandedCount = 0;
+    /**
+     * The bucket scan proper; returns the number of touched nodes. Everything the loop reads is in a
+     * local, which keeps V8 from reloading closure slots on every arc.
+     */
+    function searchBuckets(seeds: readonly Seed[], maxDistM: number): number {
+        const dist_ = dist, source_ = source, predArc_ = predArc, touched_ = touched, head_ = head;
+        let nodes = entryNode, dists = entryDistM, next = entryNext;
+        let touchedN = 0, used = 0, free = -1, pending = 0, expanded = 0;
 
         // seeds in a canonical order, so that equal-cost arcs are expanded in the same order (and
         // predArc comes out the same) whatever order the caller listed the sources in; each is
@@ -152,42 +146,69 @@ export function createSearch(graph: WalkGraph, options: SearchOptions = {}): Sea
             for (; nextSeed < order.length; nextSeed++) {
                 const { node, initialDistM: d, sourceId } = seeds[order[nextSeed]];
                 if (d > maxDistM || Math.floor(d * perBucket) > bucket) break;
-                const dv = dist[node];
-                if (d < dv || (d === dv && sourceId < source[node])) {
-                    if (dv === Infinity) touched[touchedCount++] = node;
-                    dist[node] = d; source[node] = sourceId; predArc[node] = -1;
+                const dv = dist_[node];
+                if (d < dv || (d === dv && sourceId < source_[node])) {
+                    if (dv === Infinity) touched_[touchedN++] = node;
+                    dist_[node] = d; source_[node] = sourceId; predArc_[node] = -1;
                     let k = free;
-                    if (k !== -1) free = entryNext[k]; else { if (used === entryNode.length) grow(); k = used++; }
+                    if (k !== -1) free = next[k];
+                    else {
+                        if (used === nodes.length) { grow(); nodes = entryNode; dists = entryDistM; next = entryNext; }
+                        k = used++;
+                    }
                     const slot = bucket & ringMask;
-                    entryNode[k] = node; entryDistM[k] = d; entryNext[k] = head[slot]; head[slot] = k; pending++;
+                    nodes[k] = node; dists[k] = d; next[k] = head_[slot]; head_[slot] = k; pending++;
                 }
             }
 
             const slot = bucket & ringMask;
-            while (head[slot] !== -1) {
-                const k = head[slot];
-                head[slot] = entryNext[k]; entryNext[k] = free; free = k; pending--;
-                const u = entryNode[k];
-                const du = dist[u];
-                if (entryDistM[k] !== du) continue;
-                expandedCount++;
-                const su = source[u];
+            while (head_[slot] !== -1) {
+                const k = head_[slot];
+                head_[slot] = next[k]; next[k] = free; free = k; pending--;
+                const u = nodes[k];
+                const du = dist_[u];
+                if (dists[k] !== du) continue;
+                expanded++;
+                const su = source_[u];
                 for (let a = arcOffset[u], end = arcOffset[u + 1]; a < end; a++) {
                     const nd = du + arcLengthM[a];
                     if (nd > maxDistM) continue;
                     const v = arcTo[a];
-                    const dv = dist[v];
-                    if (nd < dv || (nd === dv && su < source[v])) {
-                        if (dv === Infinity) touched[touchedCount++] = v;
-                        dist[v] = nd; source[v] = su; predArc[v] = a;
+                    const dv = dist_[v];
+                    if (nd < dv || (nd === dv && su < source_[v])) {
+                        if (dv === Infinity) touched_[touchedN++] = v;
+                        dist_[v] = nd; source_[v] = su; predArc_[v] = a;
                         let e = free;
-                        if (e !== -1) free = entryNext[e]; else { if (used === entryNode.length) grow(); e = used++; }
+                        if (e !== -1) free = next[e];
+                        else {
+                            if (used === nodes.length) { grow(); nodes = entryNode; dists = entryDistM; next = entryNext; }
+                            e = used++;
+                        }
                         const s = Math.floor(nd * perBucket) & ringMask;
-                        entryNode[e] = v; entryDistM[e] = nd; entryNext[e] = head[s]; head[s] = e; pending++;
+                        nodes[e] = v; dists[e] = nd; next[e] = head_[s]; head_[s] = e; pending++;
                     }
                 }
             }
         }
+        lastExpandedCount = expanded;
+        return touchedN;
+    }
+
+    function run(sources: Sources | readonly Seed[], maxDistM = Infinity): SearchResult {
+        if (!(maxDistM >= 0)) throw new RangeError(`maxDistM ${maxDistM} must be ≥ 0`);
+        const seeds = isSeedList(sources) ? sources : sources.seeds;
+        const edgeSources = isSeedList(sources) ? [] : sources.edgeSources;
+        for (const { node, initialDistM } of seeds) {
+            if (!(node >= 0 && node < n)) throw new RangeError(`seed node ${node} outside 0..${n - 1}`);
+            if (!(initialDistM >= 0 && initialDistM < Infinity)) throw new RangeError(`seed distance ${initialDistM} must be finite and ≥ 0`);
+        }
+
+        for (let i = 0; i < touchedCount; i++) {
+            const u = touched[i];
+            dist[u] = Infinity; source[u] = -1; predArc[u] = -1;
+        }
+        head.fill(-1);
+        touchedCount = searchBuckets(seeds, maxDistM);
 
         const byEdge = new Map<number, number[]>();
         edgeSources.forEach((s, i) => {
@@ -196,7 +217,7 @@ export function createSearch(graph: WalkGraph, options: SearchOptions = {}): Sea
         });
         result.maxDistM = maxDistM;
         result.reached = touched.subarray(0, touchedCount);
-        result.expandedCount = expandedCount;
+        result.expandedCount = lastExpandedCount;
         result.seeds = seeds;
         result.edgeSources = edgeSources;
         result.edgeSourcesByEdge = byEdge;
@@ -219,7 +240,8 @@ function isSeedList(sources: Sources | readonly Seed[]): sources is readonly See
  * Turns snapped source points into seeds: a point at `alongM` on edge e with access leg `accessM`
  * seeds e's `from` node with `accessM + alongM` and its `to` node with
  * `accessM + lengthM − alongM`, each only if the edge may be walked that way (a point exactly at
- * an end node seeds it whatever the direction: walking zero metres needs no permission). Failed
+ * an end node seeds it whatever the direction: walking zero metres needs no permission). A point
+ * on a `DIR_NONE` edge (no through route, but entered from either end) seeds both ends. Failed
  * snaps are skipped. O(number of snaps).
  */
 export function seedsFromSnaps(graph: WalkGraph, snaps: readonly SnapResult[], sourceIds: ArrayLike<number>): Sources {
@@ -293,8 +315,9 @@ function offer(out: PointReach, distM: number, sourceId: number, via: PointReach
 /**
  * Walking distance in metres from the nearest source of `result` to a snapped point, access legs
  * included: through either end of the point's edge (where the edge may be walked towards the
- * point, or the point is exactly at that end), or straight along the edge from a source snapped
- * onto the same edge (in a direction the edge allows). Exact when at most
+ * point, or the point is exactly at that end; both ends of a `DIR_NONE` edge), or straight along
+ * the edge from a source snapped onto the same edge (in a direction the edge allows; either way
+ * on a `DIR_NONE` edge). Exact when at most
  * `result.maxDistM`, otherwise Infinity. O(1 + sources on that edge).
  */
 export function distanceToPoint(graph: WalkGraph, result: SearchResult, snap: SnapResult): number {

@@ -37,12 +37,12 @@ function reachedOnEdgeNaive(g: WalkGraph, r: SearchResult, sources: EdgeSnap[], 
 }
 
 describe('isochrone', () => {
-    it('reaches the same length per edge as brute force, with sources mid-edge and one-way edges', () => {
+    it('reaches the same length per edge as brute force, with sources mid-edge, one-way and no-through edges', () => {
         let partialPieces = 0;
         for (let seed = 1; seed <= 40; seed++) {
             const random = testRandom(seed);
             const g = buildGraph(randomWalkGraph(random, {
-                nodeCount: random.int(2, 40), edgeCount: random.int(1, 80), components: random.int(1, 2), oneWayShare: 0.4
+                nodeCount: random.int(2, 40), edgeCount: random.int(1, 80), components: random.int(1, 2), oneWayShare: 0.4, noThroughShare: 0.15
             }));
             const sources: EdgeSnap[] = [];
             for (let i = random.int(1, 4); i > 0; i--) sources.push(randomEdgeSnap(random, g, random.int(0, g.edgeCount - 1)));

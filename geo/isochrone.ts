@@ -1,7 +1,7 @@
 import { isobands } from '@turf/turf';
 import type { Feature, MultiLineString, MultiPolygon, Point } from 'geojson';
 import { lineSliceAtFractions, makeLocalProjection } from './geodesy.ts';
-import { DIR_BACKWARD, DIR_FORWARD, type WalkGraph } from './graph.ts';
+import { DIR_BACKWARD, DIR_FORWARD, DIR_NONE, type WalkGraph } from './graph.ts';
 import type { SearchResult } from './dijkstra.ts';
 
 /**
@@ -30,8 +30,10 @@ export interface Isochrone {
  * Everything reachable within `maxDistM` (≤ `result.maxDistM`): each edge contributes the union of
  * the stretch walked in from its `from` node (`maxDistM − dist[from]`, if the edge may be walked
  * from→to), the stretch walked in from its `to` node, and the stretch around each source snapped
- * onto it (`maxDistM − accessM` either way, as the edge's direction allows). Access legs are not
- * drawn. O(R log R + points on reached edges) for the R arcs leaving reached nodes.
+ * onto it (`maxDistM − accessM` either way, as the edge's direction allows). A {@link DIR_NONE}
+ * edge is walked into from both ends, as points on it are reached. Access legs are not drawn.
+ * O(R log R + N + points on reached edges) for the R arcs leaving reached nodes and N no-through
+ * edges.
  */
 export function isochrone(graph: WalkGraph, result: SearchResult, maxDistM: number): Isochrone {
     if (!(maxDistM <= result.maxDistM)) {
@@ -40,14 +42,18 @@ export function isochrone(graph: WalkGraph, result: SearchResult, maxDistM: numb
     const { arcOffset, arcEdge, edgeFrom, edgeTo, edgeDir, edgeLengthM, edgeCoords, edgeCoordOffset } = graph;
     const { dist, reached } = result;
 
-    let count = 0;
+    // candidate edges: those leaving reached nodes, no-through edges at reached nodes (they have
+    // no arcs), and those with a source on them
+    const noThrough = noThroughEdges(graph);
+    let count = noThrough.length + result.edgeSources.length;
     for (const u of reached) count += arcOffset[u + 1] - arcOffset[u];
-    const candidates = new Int32Array(count + result.edgeSources.length);
+    const candidates = new Int32Array(count);
     let c = 0;
     for (const u of reached) {
         if (dist[u] > maxDistM) continue;
         for (let a = arcOffset[u]; a < arcOffset[u + 1]; a++) candidates[c++] = arcEdge[a];
     }
+    for (const e of noThrough) if (dist[edgeFrom[e]] <= maxDistM || dist[edgeTo[e]] <= maxDistM) candidates[c++] = e;
     for (const s of result.edgeSources) candidates[c++] = s.snap.edge;
     const edges = candidates.subarray(0, c).sort();
 
@@ -90,6 +96,20 @@ export function isochrone(graph: WalkGraph, result: SearchResult, maxDistM: numb
             geometry: { type: 'MultiLineString', coordinates }
         }
     };
+}
+
+const noThroughCache = new WeakMap<WalkGraph, Int32Array>();
+
+/** The {@link DIR_NONE} edges of a graph, found once per graph. O(E) the first time. */
+function noThroughEdges(graph: WalkGraph): Int32Array {
+    let edges = noThroughCache.get(graph);
+    if (!edges) {
+        const list: number[] = [];
+        for (let e = 0; e < graph.edgeCount; e++) if (graph.edgeDir[e] === DIR_NONE) list.push(e);
+        edges = Int32Array.from(list);
+        noThroughCache.set(graph, edges);
+    }
+    return edges;
 }
 
 /** Sorts intervals by start and merges overlapping or touching ones, in place. O(k log k), k small. */
