@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { randomWalkGraph, testRandom } from './fixtures/random-walk-graph.ts';
-import { buildGraph, graphMemoryBytes, reverseGraph, type WalkGraphInput } from './graph.ts';
+import { buildGraph, graphMemoryBytes, hilbertNodeOrder, renumberNodes, reverseGraph, type WalkGraphInput } from './graph.ts';
 
 /** Sorted "from>to@edge:length" strings of the arcs, from the CSR or straight from the edge list. */
 function csrArcs(g: ReturnType<typeof buildGraph>): string[] {
@@ -80,5 +80,34 @@ describe('DIR_NONE edges (private ways between two public nodes)', () => {
         const snap = { unreachable: false as const, edge: 1, alongM: 10, accessM: 5, lng: 104.0011, lat: 30.6, pointLng: 104.0011, pointLat: 30.6001 };
         expect(distanceToPoint(g, r, snap)).toBeCloseTo(100 + 10 + 5, 9);
         expect(reverseGraph(g).edgeDir[1]).toBe(3);
+    });
+});
+
+describe('hilbertNodeOrder and renumberNodes', () => {
+    it('renumber into a permutation that keeps every distance, with neighbours near in memory', async () => {
+        const { createSearch } = await import('./dijkstra.ts');
+        const random = testRandom(11);
+        const input = randomWalkGraph(random, { nodeCount: 300, edgeCount: 600, components: 2, oneWayShare: 0.3, noThroughShare: 0.1 });
+        const order = hilbertNodeOrder(input.nodeLng, input.nodeLat);
+        expect([...order].sort((a, b) => a - b)).toEqual([...Array(300).keys()]);
+        const { input: renumbered, oldToNew } = renumberNodes(input, order);
+        for (let i = 0; i < 300; i++) {
+            expect(oldToNew[order[i]]).toBe(i);
+            expect(renumbered.nodeLng[i]).toBe(input.nodeLng[order[i]]);
+        }
+        const before = createSearch(buildGraph(input)).run([{ node: 5, initialDistM: 0, sourceId: 0 }, { node: 77, initialDistM: 10, sourceId: 1 }]);
+        const after = createSearch(buildGraph(renumbered)).run([{ node: oldToNew[5], initialDistM: 0, sourceId: 0 }, { node: oldToNew[77], initialDistM: 10, sourceId: 1 }]);
+        for (let v = 0; v < 300; v++) {
+            expect(after.dist[oldToNew[v]]).toBe(before.dist[v]);
+            expect(after.source[oldToNew[v]]).toBe(before.source[v]);
+        }
+        // consecutive nodes along the curve are far closer than consecutive nodes in input order
+        const step = (ids: ArrayLike<number>) => {
+            let sum = 0;
+            for (let i = 1; i < ids.length; i++) sum += Math.hypot(input.nodeLng[ids[i]] - input.nodeLng[ids[i - 1]], input.nodeLat[ids[i]] - input.nodeLat[ids[i - 1]]);
+            return sum;
+        };
+        expect(step(order)).toBeLessThan(step([...Array(300).keys()]) / 4);
+        expect(() => renumberNodes(input, order.map((v, i) => (i === 0 ? order[1] : v)))).toThrow(RangeError);
     });
 });

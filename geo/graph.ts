@@ -150,3 +150,92 @@ export function graphMemoryBytes(g: WalkGraph): number {
         g.edgeLengthM.byteLength + g.edgeDir.byteLength + g.edgeCoords.byteLength + g.edgeCoordOffset.byteLength +
         g.arcOffset.byteLength + g.arcTo.byteLength + g.arcEdge.byteLength + g.arcLengthM.byteLength;
 }
+
+/**
+ * A node order along a Hilbert curve over the nodes' bounding box (16 bits per axis), as
+ * `order[newIndex] = oldIndex`. Numbering nodes this way puts nodes that are near on the ground
+ * near in memory, which roughly halves the time of a city-wide search compared with an arbitrary
+ * numbering (cache misses dominate it). O(V log V).
+ */
+export function hilbertNodeOrder(nodeLng: Float64Array, nodeLat: Float64Array): Int32Array {
+    const n = nodeLng.length;
+    let minLng = Infinity, minLat = Infinity, maxLng = -Infinity, maxLat = -Infinity;
+    for (let i = 0; i < n; i++) {
+        if (nodeLng[i] < minLng) minLng = nodeLng[i];
+        if (nodeLng[i] > maxLng) maxLng = nodeLng[i];
+        if (nodeLat[i] < minLat) minLat = nodeLat[i];
+        if (nodeLat[i] > maxLat) maxLat = nodeLat[i];
+    }
+    const sx = 0xffff / ((maxLng - minLng) || 1), sy = 0xffff / ((maxLat - minLat) || 1);
+    // key and index packed in one exactly representable double, so that a plain numeric sort works
+    const indexBits = Math.max(1, Math.ceil(Math.log2(n + 1)));
+    const keyShift = Math.max(0, 32 + indexBits - 53);
+    const indexScale = 2 ** indexBits;
+    const packed = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+        const key = hilbert(Math.floor((nodeLng[i] - minLng) * sx), Math.floor((nodeLat[i] - minLat) * sy)) >>> keyShift;
+        packed[i] = key * indexScale + i;
+    }
+    packed.sort();
+    const order = new Int32Array(n);
+    for (let i = 0; i < n; i++) order[i] = packed[i] % indexScale;
+    return order;
+}
+
+/**
+ * The same network with node `order[i]` renumbered to `i` (see {@link hilbertNodeOrder}); edges keep
+ * their ids and coordinates. Returns the new input and `oldToNew` for translating node ids.
+ * O(V + E).
+ */
+export function renumberNodes(input: WalkGraphInput, order: Int32Array): { input: WalkGraphInput; oldToNew: Int32Array } {
+    const n = input.nodeCount;
+    if (order.length !== n) throw new RangeError('order must list every node once');
+    const oldToNew = new Int32Array(n).fill(-1);
+    const nodeLng = new Float64Array(n), nodeLat = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+        const old = order[i];
+        if (!(old >= 0 && old < n) || oldToNew[old] !== -1) throw new RangeError('order must list every node once');
+        oldToNew[old] = i;
+        nodeLng[i] = input.nodeLng[old];
+        nodeLat[i] = input.nodeLat[old];
+    }
+    const edgeFrom = input.edgeFrom.map((u) => oldToNew[u]);
+    const edgeTo = input.edgeTo.map((u) => oldToNew[u]);
+    return { input: { ...input, nodeLng, nodeLat, edgeFrom, edgeTo }, oldToNew };
+}
+
+// Hilbert index of (x, y) in [0, 65535]², after "Fast Hilbert curve generation" by rawrunprotected
+// (public domain), as in flatbush.
+function hilbert(x: number, y: number): number {
+    let a = x ^ y;
+    let b = 0xffff ^ a;
+    let c = 0xffff ^ (x | y);
+    let d = x & (y ^ 0xffff);
+    let A = a | (b >> 1);
+    let B = (a >> 1) ^ a;
+    let C = c ^ ((c >> 1) ^ (b & (d >> 1)));
+    let D = d ^ ((a & (c >> 1)) ^ (d >> 1));
+    a = (A & (A >> 2)) ^ (B & (B >> 2));
+    b = (A & (B >> 2)) ^ (B & ((A ^ B) >> 2));
+    c = C ^ ((A & (C >> 2)) ^ (B & (D >> 2)));
+    d = D ^ ((B & (C >> 2)) ^ ((A ^ B) & (D >> 2)));
+    A = (a & (a >> 4)) ^ (b & (b >> 4));
+    B = (a & (b >> 4)) ^ (b & ((a ^ b) >> 4));
+    C = c ^ ((a & (c >> 4)) ^ (b & (d >> 4)));
+    D = d ^ ((b & (c >> 4)) ^ ((a ^ b) & (d >> 4)));
+    c = C ^ ((A & (C >> 8)) ^ (B & (D >> 8)));
+    d = D ^ ((B & (C >> 8)) ^ ((A ^ B) & (D >> 8)));
+    c ^= c >> 1;
+    d ^= d >> 1;
+    a = x ^ y;
+    b = d | (0xffff ^ (a | c));
+    a = (a | (a << 8)) & 0x00ff00ff;
+    a = (a | (a << 4)) & 0x0f0f0f0f;
+    a = (a | (a << 2)) & 0x33333333;
+    a = (a | (a << 1)) & 0x55555555;
+    b = (b | (b << 8)) & 0x00ff00ff;
+    b = (b | (b << 4)) & 0x0f0f0f0f;
+    b = (b | (b << 2)) & 0x33333333;
+    b = (b | (b << 1)) & 0x55555555;
+    return ((b << 1) | a) >>> 0;
+}
