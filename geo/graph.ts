@@ -155,7 +155,7 @@ export function graphMemoryBytes(g: WalkGraph): number {
  * A node order along a Hilbert curve over the nodes' bounding box (16 bits per axis), as
  * `order[newIndex] = oldIndex`. Numbering nodes this way puts nodes that are near on the ground
  * near in memory, which roughly halves the time of a city-wide search compared with an arbitrary
- * numbering (cache misses dominate it). O(V log V).
+ * numbering (cache misses dominate it). O(V): radix sort on the 32-bit curve index.
  */
 export function hilbertNodeOrder(nodeLng: Float64Array, nodeLat: Float64Array): Int32Array {
     const n = nodeLng.length;
@@ -167,18 +167,28 @@ export function hilbertNodeOrder(nodeLng: Float64Array, nodeLat: Float64Array): 
         if (nodeLat[i] > maxLat) maxLat = nodeLat[i];
     }
     const sx = 0xffff / ((maxLng - minLng) || 1), sy = 0xffff / ((maxLat - minLat) || 1);
-    // key and index packed in one exactly representable double, so that a plain numeric sort works
-    const indexBits = Math.max(1, Math.ceil(Math.log2(n + 1)));
-    const keyShift = Math.max(0, 32 + indexBits - 53);
-    const indexScale = 2 ** indexBits;
-    const packed = new Float64Array(n);
+    let keys = new Uint32Array(n);
+    let order = new Int32Array(n);
     for (let i = 0; i < n; i++) {
-        const key = hilbert(Math.floor((nodeLng[i] - minLng) * sx), Math.floor((nodeLat[i] - minLat) * sy)) >>> keyShift;
-        packed[i] = key * indexScale + i;
+        keys[i] = hilbert(Math.floor((nodeLng[i] - minLng) * sx), Math.floor((nodeLat[i] - minLat) * sy));
+        order[i] = i;
     }
-    packed.sort();
-    const order = new Int32Array(n);
-    for (let i = 0; i < n; i++) order[i] = packed[i] % indexScale;
+    // stable LSD radix sort on 16-bit digits: O(V), several times faster than a comparison sort here
+    let keysOut = new Uint32Array(n);
+    let orderOut = new Int32Array(n);
+    const counts = new Uint32Array(0x10000);
+    for (let shift = 0; shift < 32; shift += 16) {
+        counts.fill(0);
+        for (let i = 0; i < n; i++) counts[(keys[i] >>> shift) & 0xffff]++;
+        for (let d = 0, sum = 0; d < 0x10000; d++) { const c = counts[d]; counts[d] = sum; sum += c; }
+        for (let i = 0; i < n; i++) {
+            const j = counts[(keys[i] >>> shift) & 0xffff]++;
+            keysOut[j] = keys[i];
+            orderOut[j] = order[i];
+        }
+        [keys, keysOut] = [keysOut, keys];
+        [order, orderOut] = [orderOut, order];
+    }
     return order;
 }
 
