@@ -75,6 +75,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
   );
+  // Ajv coerces the strings "Infinity" and "1e999" to Infinity and then skips minimum/maximum,
+  // which only test finite numbers (ajv-validator/ajv#2212), so query and path numbers are checked
+  // again here: a distance_m=1e999 isochrone would otherwise walk the whole network.
+  app.addHook('preHandler', (request, _reply, done) => {
+    for (const part of [request.query, request.params]) {
+      if (!part || typeof part !== 'object') continue;
+      for (const [key, value] of Object.entries(part)) {
+        if ((Array.isArray(value) ? value : [value]).some((v) => typeof v === 'number' && !Number.isFinite(v))) {
+          return done(new ApiError('invalid_parameter', `${key} must be a finite number`));
+        }
+      }
+    }
+    done();
+  });
 
   await app.register(helmet, {
     // The map needs blob: workers and inline styles from MapLibre; everything else stays same-origin.

@@ -144,11 +144,11 @@ describe('SQL injection strings in every parameter are harmless', () => {
       for (const [route, params] of Object.entries(valid)) {
         for (const key of Object.keys(params)) {
           const q = new URLSearchParams({ ...params, [key]: inj });
-          await check(`${route} ${key}=${inj}`, { url: `${route.replace('{z}/{x}/{y}', '15/26823/13616')}?${q}` });
+          await check(`${route} ${key}=${inj}`, { url: `${route.replace('{z}/{x}/{y}', '15/25855/13449')}?${q}` });
         }
       }
       const seg = encodeURIComponent(inj);
-      for (const url of [`/tiles/${seg}/15/26823/13616.pbf`, `/tiles/network/${seg}/26823/13616.pbf`, `/tiles/network/15/${seg}/13616.pbf`, `/tiles/network/15/26823/${seg}.pbf`, `/api/plans/${seg}`]) {
+      for (const url of [`/tiles/${seg}/15/25855/13449.pbf`, `/tiles/network/${seg}/25855/13449.pbf`, `/tiles/network/15/${seg}/13449.pbf`, `/tiles/network/15/25855/${seg}.pbf`, `/api/plans/${seg}`]) {
         await check(url, { url });
       }
       for (const method of ['PATCH', 'DELETE'] as const) {
