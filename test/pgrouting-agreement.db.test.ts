@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeFields, type EngineNetwork } from '../geo/coverage.ts';
 import { createSearch, seedsFromSnaps, type EdgeSource, type Seed } from '../geo/dijkstra.ts';
 import { randomWalkGraph, testRandom } from '../geo/fixtures/random-walk-graph.ts';
-import { buildGraph, DIR_BACKWARD, DIR_FORWARD, type WalkGraph } from '../geo/graph.ts';
+import { buildGraph, DIR_BACKWARD, DIR_BOTH, DIR_FORWARD, DIR_NONE, type WalkGraph } from '../geo/graph.ts';
 import { RULE_SETS } from '../geo/rules/index.ts';
 import type { EdgeSnap } from '../geo/snap.ts';
 import { loadNetwork } from '../server/engine/load-network.ts';
@@ -43,22 +43,25 @@ const GRAPH_FROM_SEEDS_SQL = `
  * piece keeping the edge's permitted directions (cost / reverse_cost ≥ 0), and the super-source `$1`
  * gets an edge of the access-leg length to each point. A point exactly at an end node is that
  * node (walking zero metres needs no permission), so the super-source links to the node instead.
+ * A no-through edge (both −1, DIR_NONE) stays out of the graph, and a point on it, even at an
+ * end, gets one-way spokes to both ends: the engine lets a walk that starts on such a way leave it
+ * at either end, though no walk passes through it (geo/dijkstra.ts, seedsFromSnaps).
  * Points: edge ids `$3`, metres along `$4`, access legs `$5`; virtual nodes are `$1 + k`, new edge
  * ids start after `$2`.
  */
 const GRAPH_FROM_POINTS_SQL = `
   WITH pts AS (
-    SELECT $1::bigint + k AS node, edge_id, along_m, access_m
+    SELECT $1::bigint + k AS node, p.edge_id, p.along_m, p.access_m, e.source, e.target, e.length_m, e.cost, e.reverse_cost,
+           e.cost < 0 AND e.reverse_cost < 0 AS no_through
     FROM unnest($3::bigint[], $4::float8[], $5::float8[]) WITH ORDINALITY AS p(edge_id, along_m, access_m, k)
+    JOIN agreement_edges e ON e.id = p.edge_id
   ),
-  inner_pts AS (
-    SELECT p.* FROM pts p JOIN agreement_edges e ON e.id = p.edge_id WHERE p.along_m > 0 AND p.along_m < e.length_m
-  ),
+  cut_pts AS (SELECT * FROM pts WHERE NOT no_through AND along_m > 0 AND along_m < length_m),
+  spoke_pts AS (SELECT * FROM pts WHERE no_through),
   stops AS (
-    SELECT e.id AS edge_id, e.source AS node, 0::float8 AS along_m, 0 AS ord FROM agreement_edges e
-    WHERE e.id IN (SELECT edge_id FROM inner_pts)
-    UNION ALL SELECT edge_id, node, along_m, 1 FROM inner_pts
-    UNION ALL SELECT e.id, e.target, e.length_m, 2 FROM agreement_edges e WHERE e.id IN (SELECT edge_id FROM inner_pts)
+    SELECT DISTINCT edge_id, source AS node, 0::float8 AS along_m, 0 AS ord FROM cut_pts
+    UNION ALL SELECT edge_id, node, along_m, 1 FROM cut_pts
+    UNION ALL SELECT DISTINCT edge_id, target, length_m, 2 FROM cut_pts
   ),
   pieces AS (
     SELECT edge_id, lag(node) OVER w AS a, node AS b, along_m - lag(along_m) OVER w AS len
@@ -69,12 +72,15 @@ const GRAPH_FROM_POINTS_SQL = `
            CASE WHEN e.cost >= 0 THEN p.len ELSE -1 END AS cost,
            CASE WHEN e.reverse_cost >= 0 THEN p.len ELSE -1 END AS reverse_cost
     FROM pieces p JOIN agreement_edges e ON e.id = p.edge_id WHERE p.a IS NOT NULL
-    UNION ALL SELECT $1, node, access_m, -1 FROM inner_pts
-    UNION ALL SELECT $1, e.source, p.access_m, -1 FROM pts p JOIN agreement_edges e ON e.id = p.edge_id WHERE p.along_m = 0
-    UNION ALL SELECT $1, e.target, p.access_m, -1 FROM pts p JOIN agreement_edges e ON e.id = p.edge_id WHERE p.along_m = e.length_m
+    UNION ALL SELECT $1, node, access_m, -1 FROM cut_pts
+    UNION ALL SELECT $1, node, access_m, -1 FROM spoke_pts
+    UNION ALL SELECT node, source, along_m, -1 FROM spoke_pts
+    UNION ALL SELECT node, target, length_m - along_m, -1 FROM spoke_pts
+    UNION ALL SELECT $1, source, access_m, -1 FROM pts WHERE NOT no_through AND along_m = 0
+    UNION ALL SELECT $1, target, access_m, -1 FROM pts WHERE NOT no_through AND along_m = length_m
   )
   INSERT INTO agreement_graph
-  SELECT id, source, target, cost, reverse_cost FROM agreement_edges WHERE id NOT IN (SELECT edge_id FROM inner_pts)
+  SELECT id, source, target, cost, reverse_cost FROM agreement_edges WHERE id NOT IN (SELECT edge_id FROM cut_pts)
   UNION ALL
   SELECT $2::bigint + row_number() OVER (), source, target, cost, reverse_cost FROM virtual_edges`;
 
@@ -218,14 +224,18 @@ describe('multi-source distances agree with pgRouting on central Chengdu', () =>
     });
 });
 
-describe('one-way edges agree with pgRouting (seeded random graphs)', () => {
-    // pgRouting's own convention, which walk_edges follows: -1 marks a forbidden direction.
-    const costOf = (g: WalkGraph, e: number) => (g.edgeDir[e] === DIR_BACKWARD ? -1 : g.edgeLengthM[e]);
-    const reverseCostOf = (g: WalkGraph, e: number) => (g.edgeDir[e] === DIR_FORWARD ? -1 : g.edgeLengthM[e]);
+describe('one-way and no-through edges agree with pgRouting (seeded random graphs)', () => {
+    // pgRouting's own convention, which walk_edges follows: -1 marks a forbidden direction, and an
+    // edge with both -1 (DIR_NONE, a private way between two public nodes) is no way out at all.
+    const costOf = (g: WalkGraph, e: number) => (g.edgeDir[e] === DIR_BOTH || g.edgeDir[e] === DIR_FORWARD ? g.edgeLengthM[e] : -1);
+    const reverseCostOf = (g: WalkGraph, e: number) => (g.edgeDir[e] === DIR_BOTH || g.edgeDir[e] === DIR_BACKWARD ? g.edgeLengthM[e] : -1);
 
     it.each([1, 2, 3, 4, 5, 6])('seed %i', async (seed) => {
         const random = testRandom(seed);
-        const graph = buildGraph(randomWalkGraph(random, { nodeCount: 400, edgeCount: 900, components: 2, oneWayShare: 0.5, integerLengths: seed % 2 === 0 }));
+        const graph = buildGraph(randomWalkGraph(random, {
+            nodeCount: 400, edgeCount: 900, components: 2, oneWayShare: 0.5, noThroughShare: 0.1, integerLengths: seed % 2 === 0,
+        }));
+        expect(graph.edgeDir.includes(DIR_NONE)).toBe(true);
         const nodeDbId = Float64Array.from({ length: graph.nodeCount }, (_, i) => i + 1);
         const edgeDbId = Float64Array.from({ length: graph.edgeCount }, (_, e) => e + 1);
         await client.query('TRUNCATE agreement_edges');
