@@ -1,0 +1,162 @@
+import type { Feature, FeatureCollection, Geometry, LineString, Polygon, MultiPolygon } from 'geojson';
+
+/** A label in both languages, as every API catalogue entry carries. */
+export interface Bilingual {
+  zh: string;
+  en: string;
+}
+
+export interface Health {
+  status: 'ok' | 'degraded';
+  database: 'reachable' | 'unreachable';
+  dataset: {
+    id: number;
+    kind: string;
+    source: string;
+    is_sample: boolean;
+    imported_at: string;
+    counts: { facilities: Record<string, number>; residential_areas: number; communities: number; [k: string]: unknown };
+  } | null;
+  attribution: string;
+}
+
+export interface Category extends Bilingual {
+  id: string;
+  areal?: boolean;
+  count: number;
+}
+
+export interface RuleTier {
+  categories: string[];
+  min_area_m2: number | null;
+  max_distance_m: number;
+}
+
+export interface Rule extends Bilingual {
+  id: string;
+  tiers: RuleTier[];
+  target_share: number;
+  citation: string;
+  note: string | null;
+}
+
+export interface RuleSet extends Bilingual {
+  id: string;
+  version: string;
+  citation: string;
+  rules: Rule[];
+}
+
+export interface ProximityResult {
+  category: string;
+  label: Bilingual;
+  facility: { id: number; name: string | null; lng: number; lat: number; is_sample: boolean } | null;
+  network_distance_m: number | null;
+  straight_distance_m: number | null;
+  walk_minutes: number | null;
+  rule_id: string | null;
+  max_distance_m: number | null;
+  meets_target: boolean | null;
+  path: LineString | null;
+}
+
+export interface Proximity {
+  point: { lng: number; lat: number };
+  snap: { lng: number; lat: number; distance_m: number };
+  rule_set: string;
+  walk_speed_m_per_min?: number;
+  results: ProximityResult[];
+}
+
+export type Isochrone = FeatureCollection<Geometry, { kind: 'polygon' | 'lines'; distance_m: number; [k: string]: unknown }>;
+
+export type CoverageLevel = 'residential_area' | 'community' | 'street' | 'district';
+export type AuditLevel = 'community' | 'residential_area';
+
+export interface RuleCoverage {
+  share: number | null;
+  straight_share: number | null;
+  target_share: number;
+  passes: boolean;
+  population: number;
+  covered_population: number;
+  straight_covered_population: number;
+  uncovered_mean_m: number | null;
+  uncovered_unreachable_population: number;
+}
+
+export interface AreaCoverage {
+  area_key: string;
+  area_name: string | null;
+  population: number;
+  population_estimated: boolean;
+  is_approximate: boolean;
+  rules: Record<string, RuleCoverage>;
+}
+
+export interface Coverage {
+  rule_set: string;
+  level: CoverageLevel;
+  run_id: number;
+  areas: AreaCoverage[];
+}
+
+export type CoverageGeoJson = FeatureCollection<Polygon | MultiPolygon | null, AreaCoverage>;
+
+export type AuditCaveat = 'estimated_population' | 'sample_facilities' | 'approximate_zone';
+
+export interface AuditArea {
+  area_key: string;
+  area_name: string | null;
+  population: number;
+  worst_shortfall: number;
+  residents_not_covered: number;
+  caveats: AuditCaveat[];
+  failed_rules: {
+    rule_id: string;
+    share: number | null;
+    straight_share: number | null;
+    target_share: number;
+    residents_not_covered: number;
+    uncovered_mean_m: number | null;
+    uncovered_unreachable_population: number;
+    depends_on_sample_facilities: boolean;
+  }[];
+}
+
+export interface Audit {
+  rule_set: string;
+  level: AuditLevel;
+  run_id: number;
+  areas: AuditArea[];
+}
+
+export const PLAN_KINDS = ['demolish_illegal', 'demolish_wall', 'add_open_space'] as const;
+export const PLAN_STATUSES = ['proposed', 'approved', 'done'] as const;
+export type PlanKind = (typeof PLAN_KINDS)[number];
+export type PlanStatus = (typeof PLAN_STATUSES)[number];
+export type PlanGeometry = Polygon | MultiPolygon | LineString;
+
+export interface Plan {
+  id: number;
+  kind: PlanKind;
+  name: string;
+  status: PlanStatus;
+  geometry: PlanGeometry;
+  notes: string | null;
+  area_m2: number | null;
+  length_m: number | null;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PlanInput {
+  kind: PlanKind;
+  name: string;
+  status?: PlanStatus;
+  geometry: PlanGeometry;
+  notes?: string | null;
+}
+
+export type { Feature };

@@ -1,0 +1,22 @@
+import type { Map as MapLibreMap } from 'maplibre-gl';
+import type { Category, Health, RuleSet } from './api/types.ts';
+import type { Store } from './state.ts';
+
+export type LayerToggle = 'network' | 'areas' | 'facilities' | 'plans';
+
+/** What every panel shares: the state store, the map and the catalogues fetched at start. */
+export interface AppContext {
+  store: Store;
+  map: MapLibreMap;
+  health: Health;
+  categories: Category[];
+  ruleSets: RuleSet[];
+  /** The rule set in force (falls back to the first one when the hash names an unknown one). */
+  ruleSet(): RuleSet;
+  category(id: string): Category | undefined;
+  layers: Record<LayerToggle, boolean>;
+  /** True while a plan is being drawn: map clicks then belong to the drawing. */
+  drawing: boolean;
+  /** Re-apply the map layers after a state or layer-toggle change. */
+  refreshMap(): void;
+}

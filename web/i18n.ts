@@ -1,0 +1,178 @@
+import type { Bilingual } from './api/types.ts';
+
+export type Lang = 'zh' | 'en';
+export const LANGS: readonly Lang[] = ['zh', 'en'];
+
+/** Every UI label in Chinese (default) and English. */
+const STRINGS = {
+  title: { zh: '成都15分钟社区生活圈', en: 'Chengdu 15-minute life circles' },
+  subtitle: { zh: '沿真实街道网络的步行距离', en: 'Walking distance over the real street network' },
+  ruleSet: { zh: '标准', en: 'Standard' },
+  category: { zh: '设施', en: 'Facility' },
+  worstOfAll: { zh: '全部（最差项）', en: 'Worst of all' },
+  level: { zh: '统计单元', en: 'Areas' },
+  level_community: { zh: '社区', en: 'Communities' },
+  level_residential_area: { zh: '小区', en: 'Residential areas' },
+  level_street: { zh: '街道', en: 'Streets' },
+  level_district: { zh: '区', en: 'Districts' },
+  levelNone: { zh: '无数据', en: 'no data' },
+  language: { zh: 'English', en: '中文' },
+  languageSwitch: { zh: '切换语言', en: 'Switch language' },
+  tab_point: { zh: '点查询', en: 'Point' },
+  tab_audit: { zh: '达标审计', en: 'Audit' },
+  tab_plans: { zh: '两拆一增', en: 'Plans' },
+  tab_impact: { zh: '情景评估', en: 'Scenario' },
+  loading: { zh: '加载中…', en: 'Loading…' },
+  loadingMap: { zh: '地图加载中…', en: 'Loading map…' },
+  error: { zh: '出错', en: 'Error' },
+  sample: { zh: '示例', en: 'sample' },
+  estimate: { zh: '估算', en: 'estimate' },
+  approximate: { zh: '近似', en: 'approx.' },
+  sampleData: { zh: '示例数据：非真实城市', en: 'Sample data: not a real city' },
+  sampleFacilitiesNote: { zh: '依赖示例设施', en: 'depends on sample facilities' },
+  unnamed: { zh: '未命名', en: 'unnamed' },
+  layers: { zh: '图层', en: 'Layers' },
+  layer_network: { zh: '街道步行距离', en: 'Street walking distance' },
+  layer_areas: { zh: '达标情况', en: 'Coverage of areas' },
+  layer_facilities: { zh: '设施', en: 'Facilities' },
+  layer_plans: { zh: '规划', en: 'Plans' },
+  legend: { zh: '图例', en: 'Legend' },
+  ruleInForce: { zh: '适用规则', en: 'Rule in force' },
+  noRuleForCategory: { zh: '该标准未对此类设施设定距离；以15分钟步行 1000 米为参考', en: 'This standard sets no distance for this facility; the 15-minute walk (1000 m) is shown for reference' },
+  target: { zh: '目标', en: 'target' },
+  limit: { zh: '限值', en: 'limit' },
+  walkToNearest: { zh: '到最近设施的步行距离', en: 'Walk to the nearest facility' },
+  worstRatio: { zh: '各规则中最差的 距离÷限值', en: 'Worst distance ÷ limit over the rules' },
+  unreachable: { zh: '不可达 / 无设施', en: 'unreachable / none' },
+  networkNote: { zh: '街道着色不计最小面积要求', en: 'Street colours ignore minimum-size tiers' },
+  areaShare: { zh: '覆盖人口比例', en: 'Share of residents covered' },
+  passes: { zh: '达标', en: 'meets' },
+  fails: { zh: '未达标', en: 'below' },
+  failsCount: { zh: '未达标规则数', en: 'rules failed' },
+  facilitiesSampleRing: { zh: '空心圆 = 示例设施', en: 'hollow ring = sample facility' },
+  plan_kind_demolish_illegal: { zh: '拆除违建', en: 'Demolish illegal building' },
+  plan_kind_demolish_wall: { zh: '拆除围墙', en: 'Remove wall' },
+  plan_kind_add_open_space: { zh: '增加开敞空间', en: 'Add open space' },
+  plan_status_proposed: { zh: '拟议', en: 'proposed' },
+  plan_status_approved: { zh: '已批准', en: 'approved' },
+  plan_status_done: { zh: '已完成', en: 'done' },
+  // Point panel
+  clickHint: { zh: '点击地图任意位置，查看到各类设施的步行距离。', en: 'Click anywhere on the map to see walking distances to each kind of facility.' },
+  snapped: { zh: '已吸附到街道，偏移', en: 'Snapped to the street network,' },
+  facility: { zh: '最近设施', en: 'Nearest facility' },
+  network: { zh: '路网', en: 'network' },
+  straight: { zh: '直线', en: 'straight' },
+  minutes: { zh: '分钟', en: 'min' },
+  meets: { zh: '达标', en: 'Target' },
+  noFacility: { zh: '步行不可达或无此类设施', en: 'none reachable on foot' },
+  noRule: { zh: '无规则', en: 'no rule' },
+  isochrone: { zh: '等时圈', en: 'Isochrone' },
+  off: { zh: '关', en: 'off' },
+  reachedLength: { zh: '可达街道长度', en: 'reached street length' },
+  walkSpeedNote: { zh: '按步速 4 km/h（66.7 米/分钟）计', en: 'at 4 km/h (66.7 m/min)' },
+  // Audit
+  failingOnly: { zh: '只看未达标', en: 'Failing only' },
+  name: { zh: '名称', en: 'Name' },
+  population: { zh: '人口', en: 'Population' },
+  notCovered: { zh: '未覆盖居民', en: 'Residents not covered' },
+  export: { zh: '导出', en: 'Export' },
+  auditCsv: { zh: '审计 CSV', en: 'Audit CSV' },
+  auditGeoJson: { zh: '审计 GeoJSON', en: 'Audit GeoJSON' },
+  coverageCsv: { zh: '覆盖 CSV', en: 'Coverage CSV' },
+  coverageGeoJson: { zh: '覆盖 GeoJSON', en: 'Coverage GeoJSON' },
+  citySummary: { zh: '全市人口加权覆盖率（小区汇总）', en: 'City-wide population-weighted coverage (from residential areas)' },
+  networkVsStraight: { zh: '路网 / 直线', en: 'network / straight line' },
+  rows: { zh: '行', en: 'rows' },
+  noRows: { zh: '没有符合条件的区域', en: 'No areas match' },
+  sortHint: { zh: '点击表头排序；点击行定位', en: 'Click a header to sort; click a row to zoom to it' },
+  straightGap: { zh: '直线距离会高估覆盖', en: 'Straight-line distance overstates coverage' },
+  // Plans
+  token: { zh: '规划令牌', en: 'Planner token' },
+  tokenPlaceholder: { zh: '粘贴令牌（仅保存在本标签页）', en: 'Paste a token (kept in this tab only)' },
+  tokenSave: { zh: '使用', en: 'Use' },
+  tokenClear: { zh: '清除', en: 'Clear' },
+  tokenSet: { zh: '已设置令牌', en: 'Token set' },
+  tokenNeeded: { zh: '需要规划令牌才能新增、修改或删除。', en: 'A planner token is needed to add, change or delete.' },
+  drawPolygon: { zh: '画地块', en: 'Draw site' },
+  drawLine: { zh: '画围墙线', en: 'Draw wall' },
+  drawHintPolygon: { zh: '依次点击顶点；点击第一个顶点闭合，Esc 取消。', en: 'Click the corners; click the first corner to close, Esc to cancel.' },
+  drawHintLine: { zh: '依次点击各点；再次点击最后一点结束，Esc 取消。', en: 'Click the points; click the last point again to finish, Esc to cancel.' },
+  cancel: { zh: '取消', en: 'Cancel' },
+  save: { zh: '保存', en: 'Save' },
+  saving: { zh: '保存中…', en: 'Saving…' },
+  planName: { zh: '名称', en: 'Name' },
+  planKind: { zh: '类型', en: 'Kind' },
+  planStatus: { zh: '状态', en: 'Status' },
+  planNotes: { zh: '备注', en: 'Notes' },
+  planSaved: { zh: '已保存', en: 'Saved' },
+  planDeleted: { zh: '已删除', en: 'Deleted' },
+  delete: { zh: '删除', en: 'Delete' },
+  confirmDelete: { zh: '确认删除', en: 'Confirm delete' },
+  noPlans: { zh: '暂无规划', en: 'No plans yet' },
+  plansList: { zh: '规划列表', en: 'Plans' },
+  nameRequired: { zh: '请填写名称', en: 'Enter a name' },
+  // Impact
+  impactTitle: { zh: '规划情景评估', en: 'Scenario evaluation' },
+  impactUnavailable: { zh: '情景评估暂不可用（服务器尚未提供 /api/scenarios/evaluate）。', en: 'Scenario evaluation not available (the server has no /api/scenarios/evaluate yet).' },
+  impactEvaluate: { zh: '评估全部规划', en: 'Evaluate all plans' },
+  impactIntro: { zh: '估算已绘制规划对覆盖率的影响。', en: 'Estimates how the drawn plans change coverage.' },
+  impactBefore: { zh: '现状', en: 'Now' },
+  impactAfter: { zh: '实施后', en: 'After' },
+  impactNewlyCovered: { zh: '新覆盖居民', en: 'Newly covered' },
+  impactFlips: { zh: '转达标社区', en: 'Now passing' },
+  // Errors by API code
+  err_unauthorized: { zh: '令牌缺失、无效或已吊销', en: 'The token is missing, unknown or revoked' },
+  err_forbidden: { zh: '此令牌无权执行该操作', en: 'This token may not do that' },
+  err_outside_dataset: { zh: '该点在已加载数据范围之外', en: 'That point is outside the loaded data' },
+  err_not_snappable: { zh: '该点附近没有可步行的街道', en: 'No walkable street near that point' },
+  err_invalid_parameter: { zh: '输入无效', en: 'Invalid input' },
+  err_rate_limited: { zh: '请求过于频繁，请稍后再试', en: 'Too many requests; try again shortly' },
+  err_database_unavailable: { zh: '数据库暂不可用', en: 'The database is unavailable' },
+  err_network: { zh: '无法连接服务器', en: 'Cannot reach the server' },
+  err_not_found: { zh: '未找到', en: 'Not found' },
+  err_payload_too_large: { zh: '几何图形过大', en: 'The geometry is too large' },
+  attribution: { zh: '© OpenStreetMap contributors', en: '© OpenStreetMap contributors' },
+} as const satisfies Record<string, Bilingual>;
+
+export type StringKey = keyof typeof STRINGS;
+
+let current: Lang = 'zh';
+
+export function setLang(lang: Lang): void {
+  current = lang;
+  document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
+}
+
+export function getLang(): Lang {
+  return current;
+}
+
+/** The UI string `key` in the current language. */
+export function t(key: StringKey): string {
+  return STRINGS[key][current];
+}
+
+/** Whether `key` names a UI string (for keys built at run time, e.g. `err_${code}`). */
+export function hasString(key: string): key is StringKey {
+  return Object.hasOwn(STRINGS, key);
+}
+
+/** An API label ({zh, en}) in the current language. */
+export function label(x: Bilingual): string {
+  return x[current];
+}
+
+/** Integer with thousands separators in the current locale. */
+export function formatInt(n: number): string {
+  return Math.round(n).toLocaleString(current === 'zh' ? 'zh-CN' : 'en-GB');
+}
+
+/** A 0–1 share as a whole percentage. */
+export function formatShare(share: number | null): string {
+  return share === null ? '—' : `${Math.round(share * 100)}%`;
+}
+
+/** Metres rounded to the metre; the unit is the same in both languages. */
+export function formatMetres(m: number | null): string {
+  return m === null ? '—' : `${Math.round(m)} m`;
+}
