@@ -1,0 +1,91 @@
+import type { ExpressionSpecification, LayerSpecification, Map as MapLibreMap, VectorSourceSpecification, VectorTileSource } from 'maplibre-gl';
+import { tileUrl } from '../api/client.ts';
+import type { CoverageLevel, RuleSet } from '../api/types.ts';
+import { NO_RESULT_COLOR, PASS_COLOR, SHARE_CLASSES } from '../map/palette.ts';
+import { ruleForCategory } from '../rules.ts';
+import { WORST } from '../state.ts';
+
+export const AREAS_SOURCE = 'areas';
+/** Source layers of the areas tiles; streets and districts are unions of communities, shown by them. */
+const SOURCE_LAYERS = { residential_area: 'residential_areas', community: 'communities' } as const;
+type AreaKind = keyof typeof SOURCE_LAYERS;
+const KINDS: readonly AreaKind[] = ['community', 'residential_area'];
+
+export const areaFillLayer = (k: AreaKind) => `areas-${k}-fill`;
+const outlineLayer = (k: AreaKind) => `areas-${k}-outline`;
+const labelLayer = (k: AreaKind) => `areas-${k}-label`;
+
+export function areasSource(ruleSetId: string): VectorSourceSpecification {
+  return { type: 'vector', tiles: [tileUrl('areas', { rule_set: ruleSetId })], minzoom: 9, maxzoom: 16 };
+}
+
+/** What colours the areas: one rule's share and pass flag, or the worst share and the count of failed rules. */
+export interface AreaColouring {
+  shareKey: string | null;
+  passExpr: ExpressionSpecification | null;
+}
+
+export function areaColouring(ruleSet: RuleSet, category: string): AreaColouring {
+  if (category === WORST) return { shareKey: 'worst_share', passExpr: ['==', ['get', 'fails'], 0] };
+  const rule = ruleForCategory(ruleSet, category);
+  if (!rule) return { shareKey: null, passExpr: null };
+  return { shareKey: `${rule.id}_share`, passExpr: ['==', ['get', `${rule.id}_pass`], true] };
+}
+
+function fillColour(c: AreaColouring): ExpressionSpecification | string {
+  if (!c.shareKey || !c.passExpr) return NO_RESULT_COLOR;
+  const steps: (number | string)[] = [SHARE_CLASSES[0].color];
+  for (let i = 1; i < SHARE_CLASSES.length; i++) steps.push(SHARE_CLASSES[i - 1].below, SHARE_CLASSES[i].color);
+  return [
+    'case',
+    ['!', ['has', c.shareKey]], NO_RESULT_COLOR,
+    c.passExpr, PASS_COLOR,
+    ['step', ['to-number', ['get', c.shareKey]], ...steps] as unknown as ExpressionSpecification,
+  ];
+}
+
+const kindOf = (level: CoverageLevel): AreaKind => (level === 'residential_area' ? 'residential_area' : 'community');
+
+/** Fill, outline and name layers for residential areas and for communities; one pair is visible at a time. */
+export function areasLayers(c: AreaColouring, level: CoverageLevel): LayerSpecification[] {
+  const out: LayerSpecification[] = [];
+  for (const k of KINDS) {
+    const visibility = k === kindOf(level) ? 'visible' : 'none';
+    out.push(
+      {
+        id: areaFillLayer(k), type: 'fill', source: AREAS_SOURCE, 'source-layer': SOURCE_LAYERS[k],
+        layout: { visibility },
+        paint: { 'fill-color': fillColour(c), 'fill-opacity': ['interpolate', ['linear'], ['zoom'], 11, 0.42, 14, 0.26, 17, 0.18] },
+      },
+      {
+        id: outlineLayer(k), type: 'line', source: AREAS_SOURCE, 'source-layer': SOURCE_LAYERS[k],
+        layout: { visibility },
+        paint: { 'line-color': '#5f5b55', 'line-width': ['interpolate', ['linear'], ['zoom'], 10, 0.6, 15, 1.3], 'line-opacity': 0.75 },
+      },
+    );
+  }
+  return out;
+}
+
+/** Area names, drawn above the streets so they stay readable. */
+export function areasLabelLayers(level: CoverageLevel): LayerSpecification[] {
+  return KINDS.map((k) => ({
+    id: labelLayer(k), type: 'symbol', source: AREAS_SOURCE, 'source-layer': SOURCE_LAYERS[k],
+    minzoom: k === 'residential_area' ? 15 : 12,
+    filter: ['has', 'name'],
+    layout: { visibility: k === kindOf(level) ? 'visible' : 'none', 'text-field': ['get', 'name'], 'text-size': 12, 'text-padding': 6, 'text-max-width': 8 },
+    paint: { 'text-color': '#2f2c28', 'text-halo-color': 'rgba(255,255,255,0.92)', 'text-halo-width': 1.5 },
+  }) as LayerSpecification);
+}
+
+/** Recolour for a category or rule set, show the chosen level, or hide the areas. */
+export function updateAreas(map: MapLibreMap, c: AreaColouring, level: CoverageLevel, ruleSetId: string, visible: boolean): void {
+  const source = map.getSource<VectorTileSource>(AREAS_SOURCE);
+  const url = tileUrl('areas', { rule_set: ruleSetId });
+  if (source && source.tiles?.[0] !== url) source.setTiles([url]);
+  for (const k of KINDS) {
+    const v = visible && k === kindOf(level) ? 'visible' : 'none';
+    for (const id of [areaFillLayer(k), outlineLayer(k), labelLayer(k)]) map.setLayoutProperty(id, 'visibility', v);
+    map.setPaintProperty(areaFillLayer(k), 'fill-color', fillColour(c));
+  }
+}

@@ -1,0 +1,152 @@
+import type { Map as MapLibreMap } from 'maplibre-gl';
+import { api } from './api/client.ts';
+import type { CoverageLevel } from './api/types.ts';
+import type { AppContext } from './context.ts';
+import { setLang, t } from './i18n.ts';
+import { updateAreas, areaColouring } from './layers/areas.ts';
+import { shownCategories, updateFacilities } from './layers/facilities.ts';
+import { showHighlight } from './layers/highlight.ts';
+import { NETWORK_LAYER, networkColouring, updateNetwork } from './layers/network.ts';
+import { setPlansVisible } from './layers/plans.ts';
+import { buildStyle, createMap } from './map/create-map.ts';
+import { DEFAULT_STATE, hashHasView, parseHash, Store, WORST, type AppState } from './state.ts';
+import { AuditPanel, bboxOf } from './ui/audit-panel.ts';
+import { h, mount } from './ui/dom.ts';
+import { describeError } from './ui/errors.ts';
+import { renderHeader } from './ui/header.ts';
+import { ImpactPanel } from './ui/impact-panel.ts';
+import { renderLegend } from './ui/legend.ts';
+import { PlansPanel } from './ui/plans-panel.ts';
+import { ProximityPanel } from './ui/proximity-panel.ts';
+import { renderSidebar, type Panel } from './ui/sidebar.ts';
+import './style.css';
+
+declare global {
+  interface Window {
+    /** The MapLibre map, for debugging in the console and for the browser tests. */
+    __map?: MapLibreMap;
+    /** Set once the map has loaded its style and the panels are wired. */
+    __appReady?: boolean;
+  }
+}
+
+const $ = (id: string) => document.getElementById(id)!;
+
+/** A short message over the map for failures that have no panel of their own. */
+function showToast(text: string): void {
+  const toast = h('div', { class: 'toast', role: 'alert' }, text);
+  $('map-wrap').append(toast);
+  setTimeout(() => toast.remove(), 6000);
+}
+
+async function start(): Promise<void> {
+  const initial = parseHash(window.location.hash);
+  const fitToData = !hashHasView(window.location.hash);
+  setLang(initial.lang);
+  const loading = $('map-loading');
+  mount(loading, t('loadingMap'));
+  mount($('header'), h('div', { class: 'brand' }, h('h1', {}, t('title'))));
+
+  const [health, categories, ruleSets] = await Promise.all([api.health(), api.categories(), api.ruleSets()]);
+  if (!ruleSets.some((r) => r.id === initial.ruleSetId)) initial.ruleSetId = ruleSets[0]?.id ?? DEFAULT_STATE.ruleSetId;
+  if (initial.category !== WORST && !categories.some((c) => c.id === initial.category)) initial.category = DEFAULT_STATE.category;
+
+  const store = new Store(initial);
+  store.set({});
+  const ruleSet = () => ruleSets.find((r) => r.id === store.get().ruleSetId) ?? ruleSets[0];
+  const map = createMap($('map'), initial.view, buildStyle({ ruleSet: ruleSet(), category: initial.category, level: initial.level, sampleWord: t('sample') }));
+  window.__map = map;
+
+  const ctx: AppContext = {
+    store, map, health, categories, ruleSets, ruleSet,
+    category: (id) => categories.find((c) => c.id === id),
+    layers: { network: true, areas: true, facilities: true, plans: true },
+    drawing: false,
+    refreshMap: () => applyMap(),
+  };
+
+  // Which levels have rows (streets and districts need imported communities with those fields).
+  const levelsWithData = new Set<CoverageLevel>(['community', 'residential_area']);
+  const probes = (['street', 'district'] as const).map(async (level) => {
+    try {
+      if ((await api.coverage(ruleSet().id, level)).areas.length) levelsWithData.add(level);
+    } catch {
+      // unavailable level: left disabled
+    }
+  });
+
+  const panels = {
+    point: new ProximityPanel(ctx),
+    audit: new AuditPanel(ctx),
+    plans: new PlansPanel(ctx),
+    impact: new ImpactPanel(ctx),
+  } satisfies Record<AppState['tab'], Panel>;
+
+  let styleReady = false;
+  function applyMap(): void {
+    if (!styleReady) return;
+    const s = store.get();
+    const rs = ruleSet();
+    updateNetwork(map, networkColouring(rs, s.category));
+    map.setLayoutProperty(NETWORK_LAYER, 'visibility', ctx.layers.network ? 'visible' : 'none');
+    updateAreas(map, areaColouring(rs, s.category), s.level, rs.id, ctx.layers.areas);
+    updateFacilities(map, shownCategories(rs, s.category), t('sample'), ctx.layers.facilities);
+    setPlansVisible(map, ctx.layers.plans);
+    renderLegend($('legend'), ctx);
+  }
+
+  function renderChrome(): void {
+    $('main').dataset.tab = store.get().tab;
+    renderHeader($('header'), ctx, levelsWithData);
+    renderLegend($('legend'), ctx);
+    renderSidebar($('sidebar'), ctx, panels);
+  }
+
+  store.subscribe((s, prev) => {
+    if (s.lang !== prev.lang) setLang(s.lang);
+    const ruleSetChanged = s.ruleSetId !== prev.ruleSetId;
+    const chromeChanged = s.lang !== prev.lang || ruleSetChanged || s.category !== prev.category || s.level !== prev.level || s.tab !== prev.tab;
+    if (s.view !== prev.view && !chromeChanged) return;
+    applyMap();
+    renderChrome();
+    if (s.level !== prev.level || ruleSetChanged) showHighlight(map, null);
+    if (ruleSetChanged) panels.point.refresh();
+    if (s.lang !== prev.lang) for (const p of Object.values(panels)) p.render();
+    const panel: Panel = panels[s.tab];
+    if (s.tab !== prev.tab || ruleSetChanged || s.level !== prev.level) void panel.load?.();
+  });
+
+  map.on('moveend', () => {
+    const c = map.getCenter();
+    store.set({ view: { lng: c.lng, lat: c.lat, zoom: map.getZoom() } });
+  });
+  map.once('load', () => {
+    styleReady = true;
+    applyMap();
+  });
+  map.once('idle', () => loading.remove());
+  map.on('error', (e) => {
+    // Shown to the reader and still logged (MapLibre logs nothing itself once a listener exists).
+    console.error(e.error);
+    showToast(`${t('error')}: ${e.error?.message ?? 'map'}`);
+  });
+
+  if (fitToData) {
+    // No view in the link: show the whole loaded data set (its communities), wherever it is.
+    api.coverageGeoJson(ruleSet().id, 'community').then((fc) => {
+      const box = bboxOf(fc.features.map((f) => f.geometry?.coordinates ?? []));
+      if (box) map.fitBounds(box, { padding: 20, duration: 0 });
+    }).catch(() => {});
+  }
+
+  renderChrome();
+  const first: Panel = panels[initial.tab];
+  void first.load?.();
+  await Promise.all(probes);
+  renderHeader($('header'), ctx, levelsWithData);
+  window.__appReady = true;
+}
+
+start().catch((err: unknown) => {
+  mount($('map-loading'), h('p', { class: 'error', role: 'alert' }, describeError(err)));
+});

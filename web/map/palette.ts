@@ -1,0 +1,55 @@
+/** Colours shared by the map layers and the legend. */
+
+/** One distinct colour per facility category (circle fill, route line). */
+export const CATEGORY_COLORS: Record<string, string> = {
+  park: '#2e7d32',
+  green_space: '#7cb342',
+  greenway: '#00897b',
+  elderly_care: '#8e24aa',
+  community_service: '#1e88e5',
+  health: '#e53935',
+  education: '#fb8c00',
+  kindergarten: '#ec407a',
+  primary_school: '#c49000',
+  middle_school: '#6d4c41',
+  market: '#f4511e',
+  sports: '#3949ab',
+};
+export const FALLBACK_CATEGORY_COLOR = '#616161';
+
+export function categoryColor(id: string): string {
+  return CATEGORY_COLORS[id] ?? FALLBACK_CATEGORY_COLOR;
+}
+
+/**
+ * Walking distance as a fraction of the rule's limit: two greens up to the limit, then warm
+ * colours, so the limit itself is the one hue break a reader sees. Upper bounds of each class.
+ */
+export const DISTANCE_CLASSES: readonly { upTo: number; color: string }[] = [
+  { upTo: 0.5, color: '#1b7a4a' },
+  { upTo: 1, color: '#74c69d' },
+  { upTo: 1.5, color: '#f6b26b' },
+  { upTo: 2, color: '#e06636' },
+  { upTo: Infinity, color: '#9b1c1c' },
+];
+/** Streets with no facility of the kind in walking reach. */
+export const UNREACHABLE_COLOR = '#8d8d8d';
+
+/** Share of residents covered, for areas below target; areas at or above target are PASS_COLOR. */
+export const SHARE_CLASSES: readonly { below: number; color: string }[] = [
+  { below: 0.25, color: '#9b1c1c' },
+  { below: 0.5, color: '#e06636' },
+  { below: 0.75, color: '#f6b26b' },
+  { below: 1.01, color: '#fde4b8' },
+];
+export const PASS_COLOR = '#52b788';
+export const NO_RESULT_COLOR = '#bdbdbd';
+
+export const PLAN_COLORS: Record<string, string> = {
+  demolish_illegal: '#c62828',
+  demolish_wall: '#6a1b9a',
+  add_open_space: '#2e7d32',
+};
+
+export const ISOCHRONE_COLOR = '#3949ab';
+export const HIGHLIGHT_COLOR = '#ff8f00';

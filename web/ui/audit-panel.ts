@@ -1,0 +1,226 @@
+import type { LngLatBoundsLike } from 'maplibre-gl';
+import type { Feature, Position } from 'geojson';
+import { api, exportUrl } from '../api/client.ts';
+import type { AuditArea, AuditLevel, AreaCoverage, CoverageGeoJson, CoverageLevel, Rule } from '../api/types.ts';
+import type { AppContext } from '../context.ts';
+import { formatInt, formatShare, label, t, type StringKey } from '../i18n.ts';
+import { showHighlight } from '../layers/highlight.ts';
+import { badge, h, mount } from './dom.ts';
+import { describeError } from './errors.ts';
+import { SummaryStrip } from './summary-strip.ts';
+
+type SortKey = 'name' | 'population' | 'notCovered' | `rule:${string}`;
+
+interface Row {
+  key: string;
+  name: string;
+  population: number;
+  populationEstimated: boolean;
+  approximate: boolean;
+  sampleDependent: boolean;
+  failing: boolean;
+  notCovered: number;
+  rules: AreaCoverage['rules'];
+}
+
+const AUDIT_LEVELS: readonly CoverageLevel[] = ['community', 'residential_area'];
+
+/** Residents not covered as the audit counts them: the largest gap over the failed rules. */
+function notCoveredOf(a: AreaCoverage): { failing: boolean; notCovered: number } {
+  let failing = false, notCovered = 0;
+  for (const r of Object.values(a.rules)) {
+    if (r.passes || r.population <= 0) continue;
+    failing = true;
+    notCovered = Math.max(notCovered, Math.round(r.population - r.covered_population));
+  }
+  return { failing, notCovered };
+}
+
+/** Bounding box of any GeoJSON geometry's positions, [[w, s], [e, n]]. */
+export function bboxOf(coords: unknown): [[number, number], [number, number]] | null {
+  let w = Infinity, s = Infinity, e = -Infinity, n = -Infinity;
+  const walk = (c: unknown): void => {
+    if (!Array.isArray(c)) return;
+    if (typeof c[0] === 'number') {
+      const [x, y] = c as Position;
+      w = Math.min(w, x); e = Math.max(e, x); s = Math.min(s, y); n = Math.max(n, y);
+    } else for (const x of c) walk(x);
+  };
+  walk(coords);
+  return Number.isFinite(w) ? [[w, s], [e, n]] : null;
+}
+
+/**
+ * The audit view: every area of a level with population, covered share per rule (network and
+ * straight line), pass/fail and residents not covered; sortable, filterable to failing areas;
+ * a row click zooms to the area and outlines it.
+ */
+export class AuditPanel {
+  readonly element = h('section', { class: 'panel', id: 'panel-audit' });
+  private readonly strip: SummaryStrip;
+  private key = '';
+  private rows: Row[] | null = null;
+  private error: string | null = null;
+  private failingOnly = false;
+  private sort: { key: SortKey; desc: boolean } = { key: 'notCovered', desc: true };
+  private selected: string | null = null;
+  private readonly geometries = new Map<string, Promise<CoverageGeoJson>>();
+  private sampleRules = new Set<string>();
+
+  constructor(private readonly ctx: AppContext) {
+    this.strip = new SummaryStrip(() => ctx.ruleSet(), () => this.sampleRules);
+  }
+
+  /** Fetch coverage (and the audit, for its caveats) of the current rule set and level when they changed. */
+  async load(): Promise<void> {
+    const { level } = this.ctx.store.get();
+    const rs = this.ctx.ruleSet();
+    const key = `${rs.id}|${level}`;
+    if (key === this.key && (this.rows || this.error)) {
+      this.render();
+      return;
+    }
+    this.key = key;
+    this.rows = null;
+    this.error = null;
+    this.render();
+    try {
+      const [cov, audit] = await Promise.all([
+        api.coverage(rs.id, level),
+        AUDIT_LEVELS.includes(level) ? api.audit(rs.id, level as AuditLevel) : Promise.resolve(null),
+      ]);
+      if (key !== this.key) return;
+      const audited = new Map<string, AuditArea>((audit?.areas ?? []).map((a) => [a.area_key, a]));
+      this.sampleRules = new Set((audit?.areas ?? []).flatMap((a) => a.failed_rules.filter((f) => f.depends_on_sample_facilities).map((f) => f.rule_id)));
+      this.rows = cov.areas.map((a) => {
+        const au = audited.get(a.area_key);
+        const own = notCoveredOf(a);
+        return {
+          key: a.area_key,
+          name: a.area_name ?? a.area_key,
+          population: a.population,
+          populationEstimated: a.population_estimated,
+          approximate: a.is_approximate,
+          sampleDependent: au ? au.caveats.includes('sample_facilities') : false,
+          // The audit endpoint is the authority on failing areas where it exists.
+          failing: audit ? Boolean(au) : own.failing,
+          notCovered: au ? au.residents_not_covered : own.failing ? own.notCovered : 0,
+          rules: a.rules,
+        };
+      });
+    } catch (err) {
+      if (key !== this.key) return;
+      this.error = describeError(err);
+    }
+    this.render();
+    void this.strip.load();
+  }
+
+  private sorted(rows: Row[]): Row[] {
+    const { key, desc } = this.sort;
+    const value = (r: Row): number | string => {
+      if (key === 'name') return r.name;
+      if (key === 'population') return r.population;
+      if (key === 'notCovered') return r.notCovered;
+      return r.rules[key.slice(5)]?.share ?? -1;
+    };
+    const sign = desc ? -1 : 1;
+    return [...rows].sort((a, b) => {
+      const va = value(a), vb = value(b);
+      const cmp = typeof va === 'string' ? va.localeCompare(vb as string, 'zh-CN') : va - (vb as number);
+      return sign * cmp || a.key.localeCompare(b.key);
+    });
+  }
+
+  private header(text: string | Node, key: SortKey, cls?: string): HTMLTableCellElement {
+    const active = this.sort.key === key;
+    return h('th', {
+      class: [cls, 'sortable', active ? 'sorted' : ''].filter(Boolean).join(' '), 'data-sort': key, 'aria-sort': active ? (this.sort.desc ? 'descending' : 'ascending') : 'none',
+      onclick: () => {
+        this.sort = { key, desc: active ? !this.sort.desc : key !== 'name' };
+        this.render();
+      },
+    }, text, active ? (this.sort.desc ? ' ▼' : ' ▲') : '');
+  }
+
+  private async zoomTo(row: Row): Promise<void> {
+    this.selected = row.key;
+    this.render();
+    const { level } = this.ctx.store.get();
+    let pending = this.geometries.get(level);
+    if (!pending) {
+      pending = api.coverageGeoJson(this.ctx.ruleSet().id, level);
+      this.geometries.set(level, pending);
+      pending.catch(() => this.geometries.delete(level));
+    }
+    try {
+      const fc = await pending;
+      const f = fc.features.find((x) => String(x.id ?? x.properties.area_key) === row.key);
+      if (!f?.geometry || this.selected !== row.key) return;
+      const box = bboxOf(f.geometry.coordinates);
+      if (box) this.ctx.map.fitBounds(box as LngLatBoundsLike, { padding: 48, maxZoom: 16.5, duration: 600 });
+      showHighlight(this.ctx.map, { type: 'Feature', geometry: f.geometry, properties: { key: row.key } } as Feature);
+    } catch (err) {
+      this.error = describeError(err);
+      this.render();
+    }
+  }
+
+  private ruleCell(row: Row, rule: Rule): HTMLTableCellElement {
+    const r = row.rules[rule.id];
+    if (!r) return h('td', { class: 'num' }, '—');
+    return h('td', { class: `num ${r.passes ? 'pass' : 'fail'}`, 'data-rule': rule.id },
+      h('span', { class: r.passes ? 'yes' : 'no' }, r.passes ? '✓ ' : '✗ '),
+      h('strong', {}, formatShare(r.share)),
+      h('small', { class: 'straight', title: t('straight') }, ` / ${formatShare(r.straight_share)}`));
+  }
+
+  render(): void {
+    const s = this.ctx.store.get();
+    const rs = this.ctx.ruleSet();
+    const controls = h('div', { class: 'audit-controls' },
+      h('label', { class: 'toggle' },
+        h('input', { type: 'checkbox', id: 'failing-only', checked: this.failingOnly, onchange: (e: Event) => { this.failingOnly = (e.target as HTMLInputElement).checked; this.render(); } }),
+        t('failingOnly')),
+      h('span', { class: 'level-name' }, t(`level_${s.level}` as StringKey)),
+    );
+    const exports = h('div', { class: 'exports' }, h('span', {}, `${t('export')}: `),
+      AUDIT_LEVELS.includes(s.level) ? [
+        h('a', { href: exportUrl('audit', rs.id, s.level, 'csv'), download: '' }, t('auditCsv')),
+        h('a', { href: exportUrl('audit', rs.id, s.level, 'geojson'), download: '' }, t('auditGeoJson')),
+      ] : null,
+      h('a', { href: exportUrl('coverage', rs.id, s.level, 'csv'), download: '' }, t('coverageCsv')),
+      h('a', { href: exportUrl('coverage', rs.id, s.level, 'geojson'), download: '' }, t('coverageGeoJson')));
+
+    let body: Node;
+    if (this.error) body = h('p', { class: 'error', role: 'alert' }, this.error);
+    else if (!this.rows) body = h('p', { class: 'loading' }, t('loading'));
+    else {
+      const rows = this.sorted(this.failingOnly ? this.rows.filter((r) => r.failing) : this.rows);
+      body = h('div', { class: 'table-wrap' },
+        h('table', { class: 'audit', id: 'audit-table' },
+          h('thead', {}, h('tr', {},
+            this.header(t('name'), 'name'),
+            this.header(t('population'), 'population', 'num'),
+            this.header(t('notCovered'), 'notCovered', 'num'),
+            rs.rules.map((rule) => this.header(h('span', { title: `${label(rule)} · ${t('target')} ${formatShare(rule.target_share)}` }, label(rule),
+              this.sampleRules.has(rule.id) ? badge(t('sample'), 'sample', t('sampleFacilitiesNote')) : null), `rule:${rule.id}`, 'num')),
+            )),
+          h('tbody', {}, rows.length ? rows.map((row) => h('tr', {
+            'data-area-key': row.key, 'data-failing': String(row.failing), class: row.key === this.selected ? 'selected' : undefined,
+            tabindex: 0,
+            onclick: () => void this.zoomTo(row),
+            onkeydown: (e: Event) => { if ((e as KeyboardEvent).key === 'Enter') void this.zoomTo(row); },
+          },
+          h('td', { class: 'name' }, row.name,
+            row.approximate ? badge(t('approximate'), 'approx') : null,
+            row.sampleDependent ? badge(t('sample'), 'sample', t('sampleFacilitiesNote')) : null),
+          h('td', { class: 'num' }, formatInt(row.population), row.populationEstimated ? badge(t('estimate'), 'estimate') : null),
+          h('td', { class: 'num', 'data-field': 'not-covered' }, row.failing ? formatInt(row.notCovered) : '0'),
+          rs.rules.map((rule) => this.ruleCell(row, rule)),
+          )) : h('tr', {}, h('td', { colspan: rs.rules.length + 3 }, t('noRows'))))),
+        h('div', { class: 'note' }, `${rows.length} ${t('rows')} · ${t('sortHint')} · ${t('straightGap')}`));
+    }
+    mount(this.element, this.strip.element, controls, body, exports);
+  }
+}

@@ -1,0 +1,57 @@
+import type { AppContext } from '../context.ts';
+import type { CoverageLevel } from '../api/types.ts';
+import { label, t, type StringKey } from '../i18n.ts';
+import { ruleForCategory } from '../rules.ts';
+import { WORST } from '../state.ts';
+import { h, mount } from './dom.ts';
+
+const LEVELS: CoverageLevel[] = ['community', 'residential_area', 'street', 'district'];
+
+/**
+ * Title bar with the rule-set, category and area-level selectors and the language switch.
+ * `levelsWithData` lists the levels the coverage run has rows for (streets and districts need
+ * imported communities).
+ */
+export function renderHeader(el: HTMLElement, ctx: AppContext, levelsWithData: ReadonlySet<CoverageLevel>): void {
+  const s = ctx.store.get();
+  const rs = ctx.ruleSet();
+
+  const ruleSetSelect = h('select', {
+    id: 'rule-set', 'aria-label': t('ruleSet'),
+    onchange: (e: Event) => ctx.store.set({ ruleSetId: (e.target as HTMLSelectElement).value }),
+  }, ctx.ruleSets.map((r) => h('option', { value: r.id, selected: r.id === rs.id }, label(r))));
+
+  const measured = ctx.categories.filter((c) => ruleForCategory(rs, c.id));
+  const other = ctx.categories.filter((c) => !ruleForCategory(rs, c.id));
+  const option = (id: string, text: string) => h('option', { value: id, selected: id === s.category }, text);
+  const categorySelect = h('select', {
+    id: 'category', 'aria-label': t('category'),
+    onchange: (e: Event) => ctx.store.set({ category: (e.target as HTMLSelectElement).value }),
+  },
+  option(WORST, t('worstOfAll')),
+  h('optgroup', { label: label(rs) }, measured.map((c) => option(c.id, label(c)))),
+  other.length ? h('optgroup', { label: t('noRule') }, other.map((c) => option(c.id, label(c)))) : null);
+
+  const levelSelect = h('select', {
+    id: 'level', 'aria-label': t('level'),
+    onchange: (e: Event) => ctx.store.set({ level: (e.target as HTMLSelectElement).value as CoverageLevel }),
+  }, LEVELS.map((l) => {
+    const has = levelsWithData.has(l);
+    return h('option', { value: l, selected: l === s.level, disabled: !has }, `${t(`level_${l}` as StringKey)}${has ? '' : ` (${t('levelNone')})`}`);
+  }));
+
+  mount(el,
+    h('div', { class: 'brand' },
+      h('h1', {}, t('title')),
+      h('div', { class: 'subtitle' }, t('subtitle')),
+      ctx.health.dataset?.is_sample ? h('span', { class: 'badge badge-sample' }, t('sampleData')) : null),
+    h('div', { class: 'controls' },
+      h('label', {}, h('span', {}, t('ruleSet')), ruleSetSelect),
+      h('label', {}, h('span', {}, t('category')), categorySelect),
+      h('label', {}, h('span', {}, t('level')), levelSelect),
+      h('button', {
+        id: 'lang-switch', type: 'button', class: 'lang', title: t('languageSwitch'),
+        onclick: () => ctx.store.set({ lang: s.lang === 'zh' ? 'en' : 'zh' }),
+      }, t('language'))),
+  );
+}

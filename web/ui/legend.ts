@@ -1,0 +1,87 @@
+import type { AppContext, LayerToggle } from '../context.ts';
+import { label, t, type StringKey } from '../i18n.ts';
+import { shownCategories } from '../layers/facilities.ts';
+import { networkColouring } from '../layers/network.ts';
+import { categoryColor, DISTANCE_CLASSES, NO_RESULT_COLOR, PASS_COLOR, PLAN_COLORS, SHARE_CLASSES, UNREACHABLE_COLOR } from '../map/palette.ts';
+import { limitForCategory, ruleForCategory } from '../rules.ts';
+import { WORST } from '../state.ts';
+import { h, mount } from './dom.ts';
+
+const swatch = (color: string, kind: 'line' | 'fill' | 'dot' | 'ring' = 'fill') => h('span', { class: `sw sw-${kind}`, style: `--c:${color}` });
+
+/** The legend: the rule in force, what the street, area and facility colours mean, and layer toggles. */
+export function renderLegend(el: HTMLElement, ctx: AppContext): void {
+  const s = ctx.store.get();
+  const rs = ctx.ruleSet();
+  const worst = s.category === WORST;
+  const rule = worst ? null : ruleForCategory(rs, s.category);
+  const c = networkColouring(rs, s.category);
+
+  const ruleBlock = worst
+    ? h('div', { class: 'legend-rule' },
+      h('strong', {}, label(rs)),
+      h('ul', {}, rs.rules.map((r) => h('li', {}, `${label(r)} · ${t('target')} ${Math.round(r.target_share * 100)}%`))))
+    : rule
+      ? h('div', { class: 'legend-rule' },
+        h('strong', {}, label(rule)),
+        h('div', {}, `≤ ${limitForCategory(rule, s.category)} m · ${t('target')} ${Math.round(rule.target_share * 100)}%`),
+        h('div', { class: 'cite' }, rule.citation))
+      : h('div', { class: 'legend-rule' }, h('strong', {}, label(ctx.category(s.category) ?? { zh: s.category, en: s.category })), h('div', { class: 'note' }, t('noRuleForCategory')));
+
+  const distanceRows = DISTANCE_CLASSES.map((cls, i) => {
+    const lower = i === 0 ? 0 : DISTANCE_CLASSES[i - 1].upTo;
+    let text: string;
+    if (c.limitM !== null) {
+      text = cls.upTo === Infinity ? `> ${Math.round(lower * c.limitM)} m` : `≤ ${Math.round(cls.upTo * c.limitM)} m`;
+    } else {
+      text = cls.upTo === Infinity ? `> ${lower}×` : `≤ ${cls.upTo}×`;
+    }
+    const isLimit = cls.upTo === 1;
+    return h('li', { class: isLimit ? 'limit' : undefined }, swatch(cls.color, 'line'), text, isLimit ? h('em', {}, ` ← ${t('limit')}`) : null);
+  });
+  distanceRows.push(h('li', {}, swatch(UNREACHABLE_COLOR, 'line'), t('unreachable')));
+
+  const target = rule ? Math.round(rule.target_share * 100) : null;
+  const shareRows = [
+    h('li', {}, swatch(PASS_COLOR), `${t('passes')}${target !== null ? ` (≥ ${target}%)` : ''}`),
+    ...SHARE_CLASSES.map((cls, i) => {
+      const lo = i === 0 ? 0 : SHARE_CLASSES[i - 1].below;
+      const hi = Math.min(cls.below, 1);
+      return h('li', {}, swatch(cls.color), `${t('fails')} ${Math.round(lo * 100)}–${Math.round(hi * 100)}%`);
+    }),
+  ];
+
+  const facilityRows = shownCategories(rs, s.category).map((id) => {
+    const cat = ctx.category(id);
+    return h('li', {}, swatch(categoryColor(id), 'dot'), cat ? label(cat) : id);
+  });
+  facilityRows.push(h('li', {}, swatch('#757575', 'ring'), t('facilitiesSampleRing')));
+
+  const toggle = (key: LayerToggle) => h('label', { class: 'toggle' },
+    h('input', {
+      type: 'checkbox', checked: ctx.layers[key], 'data-layer': key,
+      onchange: (e: Event) => {
+        ctx.layers[key] = (e.target as HTMLInputElement).checked;
+        ctx.refreshMap();
+      },
+    }),
+    t(`layer_${key}` as StringKey));
+
+  const details = el.querySelector('details');
+  const open = details ? details.open : window.innerWidth > 900;
+  mount(el,
+    h('details', { open },
+      h('summary', {}, t('legend')),
+      ruleBlock,
+      h('h4', {}, worst ? t('worstRatio') : t('walkToNearest')),
+      h('ul', { class: 'legend-list cols' }, distanceRows),
+      h('div', { class: 'note' }, t('networkNote')),
+      h('h4', {}, `${t('areaShare')}${worst ? ` · ${t('worstOfAll')}` : ''}`),
+      rule || worst ? h('ul', { class: 'legend-list cols' }, shareRows) : h('ul', { class: 'legend-list' }, h('li', {}, swatch(NO_RESULT_COLOR), t('noRule'))),
+      h('h4', {}, t('layer_facilities')),
+      h('ul', { class: 'legend-list inline' }, facilityRows),
+      h('h4', {}, t('layer_plans')),
+      h('ul', { class: 'legend-list inline' }, Object.entries(PLAN_COLORS).map(([k, col]) => h('li', {}, swatch(col), t(`plan_kind_${k}` as StringKey)))),
+      h('div', { class: 'toggles', title: t('layers') }, (['network', 'areas', 'facilities', 'plans'] as LayerToggle[]).map(toggle)),
+    ));
+}

@@ -1,0 +1,172 @@
+import type { MapMouseEvent } from 'maplibre-gl';
+import { api } from '../api/client.ts';
+import type { Isochrone, Proximity, ProximityResult } from '../api/types.ts';
+import type { AppContext } from '../context.ts';
+import { formatMetres, label, t } from '../i18n.ts';
+import { showIsochrone } from '../layers/isochrone.ts';
+import { showRoutes } from '../layers/routes.ts';
+import { categoryColor } from '../map/palette.ts';
+import { ruleSetCategories } from '../rules.ts';
+import { badge, h, mount } from './dom.ts';
+import { describeError } from './errors.ts';
+
+/** Isochrone distances offered: the 5-minute (300 m), 10-minute (500 m) and 15-minute (1000 m) life circles of GB 50180-2018 §3.0.4. */
+export const ISOCHRONE_OPTIONS_M = [300, 500, 1000] as const;
+
+interface PointState {
+  lng: number;
+  lat: number;
+  proximity: Proximity | null;
+  error: string | null;
+  loading: boolean;
+  isochrone: Isochrone | null;
+  isochroneError: string | null;
+}
+
+/**
+ * Click anywhere: the nearest facility of each category by walking, network vs straight-line
+ * distance, minutes and whether the rule's limit is met; the walks drawn on the map; optional isochrone.
+ */
+export class ProximityPanel {
+  readonly element = h('section', { class: 'panel', id: 'panel-point' });
+  private point: PointState | null = null;
+  private isochroneM: number | null = null;
+  private seq = 0;
+  private focus: string | null = null;
+
+  constructor(private readonly ctx: AppContext) {
+    ctx.map.on('click', (e: MapMouseEvent) => {
+      if (ctx.drawing) return;
+      if (ctx.store.get().tab !== 'point') ctx.store.set({ tab: 'point' });
+      void this.query(e.lngLat.lng, e.lngLat.lat);
+    });
+    this.render();
+  }
+
+  /** Ask the API about a point (also used by tests and shared links). */
+  async query(lng: number, lat: number): Promise<void> {
+    const seq = ++this.seq;
+    this.point = { lng, lat, proximity: null, error: null, loading: true, isochrone: null, isochroneError: null };
+    this.focus = null;
+    this.render();
+    const rs = this.ctx.store.get().ruleSetId;
+    try {
+      const p = await api.proximity(lng, lat, rs);
+      if (seq !== this.seq) return;
+      this.point = { ...this.point, proximity: p, loading: false };
+    } catch (err) {
+      if (seq !== this.seq) return;
+      this.point = { ...this.point, error: describeError(err), loading: false };
+    }
+    this.drawRoutes();
+    this.render();
+    await this.loadIsochrone();
+  }
+
+  /** The rule set changed: targets change with it. */
+  refresh(): void {
+    if (this.point) void this.query(this.point.lng, this.point.lat);
+    else this.render();
+  }
+
+  private async loadIsochrone(): Promise<void> {
+    const p = this.point;
+    if (!p || !this.isochroneM || p.error) {
+      showIsochrone(this.ctx.map, null);
+      return;
+    }
+    const seq = this.seq;
+    const distance = this.isochroneM;
+    try {
+      const iso = await api.isochrone(p.lng, p.lat, distance);
+      if (seq !== this.seq || distance !== this.isochroneM) return;
+      p.isochrone = iso;
+      p.isochroneError = null;
+      showIsochrone(this.ctx.map, iso);
+    } catch (err) {
+      if (seq !== this.seq) return;
+      p.isochroneError = describeError(err);
+      showIsochrone(this.ctx.map, null);
+    }
+    this.render();
+  }
+
+  private drawRoutes(): void {
+    showRoutes(this.ctx.map, this.point?.proximity ?? null, this.focus);
+  }
+
+  private ordered(results: ProximityResult[]): ProximityResult[] {
+    const measured = ruleSetCategories(this.ctx.ruleSet());
+    const rank = (c: string) => (measured.includes(c) ? measured.indexOf(c) : 100);
+    return [...results].sort((a, b) => rank(a.category) - rank(b.category));
+  }
+
+  render(): void {
+    const p = this.point;
+    const isoButtons = h('div', { class: 'segmented', role: 'group', 'aria-label': t('isochrone') },
+      h('span', { class: 'seg-label' }, t('isochrone')),
+      [null, ...ISOCHRONE_OPTIONS_M].map((m) => h('button', {
+        type: 'button', class: m === this.isochroneM ? 'on' : undefined, 'data-isochrone': m ?? 0, 'aria-pressed': String(m === this.isochroneM),
+        onclick: () => {
+          this.isochroneM = m;
+          this.render();
+          void this.loadIsochrone();
+        },
+      }, m === null ? t('off') : `${m} m`)));
+
+    if (!p) {
+      mount(this.element, h('p', { class: 'hint' }, t('clickHint')), isoButtons);
+      return;
+    }
+    const coords = h('div', { class: 'coords' }, `${p.lng.toFixed(5)}, ${p.lat.toFixed(5)}`);
+    if (p.loading) {
+      mount(this.element, coords, isoButtons, h('p', { class: 'loading' }, t('loading')));
+      return;
+    }
+    if (p.error || !p.proximity) {
+      mount(this.element, coords, isoButtons, h('p', { class: 'error', role: 'alert' }, p.error ?? t('error')));
+      return;
+    }
+    const prox = p.proximity;
+    const rows = this.ordered(prox.results).map((r) => this.row(r));
+    const isoLines = p.isochrone?.features.find((f) => f.properties.kind === 'lines');
+    mount(this.element,
+      coords,
+      h('div', { class: 'snap' }, `${t('snapped')} ${formatMetres(prox.snap.distance_m)}`),
+      isoButtons,
+      p.isochroneError ? h('p', { class: 'error', role: 'alert' }, p.isochroneError) : null,
+      isoLines ? h('div', { class: 'note' }, `${t('reachedLength')}: ${Math.round(Number(isoLines.properties.reached_length_m ?? 0))} m`) : null,
+      h('table', { class: 'proximity', id: 'proximity-table' },
+        h('thead', {}, h('tr', {},
+          h('th', {}, t('facility')),
+          h('th', { class: 'num' }, t('network')),
+          h('th', { class: 'num' }, t('straight')),
+          h('th', { class: 'num' }, t('minutes')),
+          h('th', { class: 'ok' }, t('meets')))),
+        h('tbody', {}, rows)),
+      h('div', { class: 'note' }, t('walkSpeedNote')),
+    );
+  }
+
+  private row(r: ProximityResult): HTMLTableRowElement {
+    const cat = this.ctx.category(r.category);
+    const name = r.facility ? (r.facility.name ?? t('unnamed')) : t('noFacility');
+    const ok = r.meets_target === null ? h('span', { class: 'na', title: t('noRule') }, '—')
+      : r.meets_target ? h('span', { class: 'yes', title: t('passes') }, '✓') : h('span', { class: 'no', title: t('fails') }, '✗');
+    const tr = h('tr', {
+      'data-category': r.category,
+      class: r.facility ? undefined : 'none',
+      onmouseenter: () => { this.focus = r.category; this.drawRoutes(); },
+      onmouseleave: () => { this.focus = null; this.drawRoutes(); },
+    },
+    h('td', {},
+      h('div', { class: 'cat' }, h('span', { class: 'sw sw-dot', style: `--c:${categoryColor(r.category)}` }), cat ? label(cat) : label(r.label),
+        r.max_distance_m !== null ? h('small', {}, ` ≤ ${r.max_distance_m} m`) : null),
+      h('div', { class: 'fac' }, name, r.facility?.is_sample ? badge(t('sample'), 'sample') : null)),
+    h('td', { class: 'num', 'data-field': 'network' }, formatMetres(r.network_distance_m)),
+    h('td', { class: 'num', 'data-field': 'straight' }, formatMetres(r.straight_distance_m)),
+    h('td', { class: 'num', 'data-field': 'minutes' }, r.walk_minutes === null ? '—' : r.walk_minutes.toFixed(1)),
+    h('td', { class: 'ok', 'data-field': 'meets' }, ok));
+    return tr;
+  }
+}
