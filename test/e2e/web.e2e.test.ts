@@ -1,0 +1,326 @@
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../server/app.ts';
+import { createToken } from '../../server/auth.ts';
+import { projectRoot } from '../../server/config.ts';
+import { buildWebIfStale } from '../../server/web-build.ts';
+import type { Audit, Plan, Proximity, ProximityResult } from '../../web/api/types.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
+
+/** The flags of shared/STYLE.md "Browser checks": Debian's chromium, software WebGL, no network chatter. */
+const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+];
+const ARTIFACTS = path.join(projectRoot, 'test', 'artifacts');
+/** A view of central Chengdu with streets, parks and communities, zoomed in far enough for labels. */
+const CENTRE_VIEW = 'map=14.50/30.66200/104.06200';
+
+let db: TestDatabase;
+let app: FastifyInstance;
+let base: string;
+let browser: Browser;
+
+beforeAll(async () => {
+  await buildWebIfStale(() => {});
+  db = await createTestDatabase('central');
+  app = await buildApp({ databaseUrl: db.url });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  await db?.drop();
+});
+
+async function getJson<T>(url: string): Promise<T> {
+  const res = await fetch(new URL(url, base));
+  expect(res.status, url).toBe(200);
+  return (await res.json()) as T;
+}
+
+interface OpenPage {
+  page: Page;
+  /** Console errors and uncaught page errors seen so far. */
+  errors: string[];
+  close(): Promise<void>;
+}
+
+/** Open the app at `hash` and wait until it is wired and the map has drawn every tile. */
+async function open(hash: string, viewport = { width: 1280, height: 800 }): Promise<OpenPage> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()} (${m.location().url})`);
+  });
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  await page.goto(`${base}/#${hash}`);
+  await page.waitForFunction(() => window.__appReady === true, null, { timeout: 30_000 });
+  await mapIdle(page);
+  return { page, errors, close: () => context.close() };
+}
+
+/** Wait until the map has loaded its style and every visible tile, and is not moving. */
+async function mapIdle(page: Page): Promise<void> {
+  await page.waitForFunction(() => {
+    const map = window.__map;
+    return Boolean(map && map.loaded() && map.areTilesLoaded() && !map.isMoving());
+  }, null, { timeout: 30_000, polling: 200 });
+}
+
+async function renderedCount(page: Page, layers: string[]): Promise<number> {
+  return page.evaluate((ids) => window.__map!.queryRenderedFeatures({ layers: ids }).length, layers);
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+}
+
+const metres = (m: number | null) => (m === null ? '—' : `${Math.round(m)} m`);
+const minutes = (x: number | null) => (x === null ? '—' : x.toFixed(1));
+const tick = (r: ProximityResult) => (r.meets_target === null ? '—' : r.meets_target ? '✓' : '✗');
+
+describe('web app in Chromium against the real server', () => {
+  it('loads with no console errors and renders our own basemap, network and labels', async () => {
+    const { page, errors, close } = await open(`${CENTRE_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=point`);
+    try {
+      expect(await renderedCount(page, ['network-lines'])).toBeGreaterThan(50);
+      expect(await renderedCount(page, ['roads'])).toBeGreaterThan(50);
+      expect(await renderedCount(page, ['landuse', 'green', 'water'])).toBeGreaterThan(0);
+      expect(await renderedCount(page, ['areas-community-fill'])).toBeGreaterThan(0);
+      expect(await renderedCount(page, ['facility-points'])).toBeGreaterThan(0);
+      // Chinese road names drawn from local fonts, no glyph server.
+      const names = await page.evaluate(() => window.__map!.queryRenderedFeatures({ layers: ['road-labels'] }).map((f) => String(f.properties.name)));
+      expect(names.length).toBeGreaterThan(5);
+      expect(names.some((n) => /[\u4e00-\u9fff]/.test(n))).toBe(true);
+      const style = await page.evaluate(() => window.__map!.getStyle());
+      expect(style.glyphs).toBeUndefined();
+      const urls = Object.values(style.sources).flatMap((s) => ('tiles' in s && s.tiles ? s.tiles : []));
+      expect(urls.every((u) => u.startsWith(base))).toBe(true);
+      await expect.poll(() => page.locator('.maplibregl-ctrl-attrib').innerText()).toContain('© OpenStreetMap contributors');
+      expect(await page.locator('.maplibregl-ctrl-attrib').isVisible()).toBe(true);
+      await shot(page, 'main-zh');
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('shows for a clicked point the distances /api/proximity gives, draws the walks and an isochrone', async () => {
+    const { page, errors, close } = await open(`${CENTRE_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=point`);
+    try {
+      const box = (await page.locator('#map').boundingBox())!;
+      const answer = page.waitForResponse((r) => r.url().includes('/api/proximity'));
+      await page.mouse.click(box.x + box.width * 0.6, box.y + box.height * 0.45);
+      const url = (await answer).url();
+      await page.waitForSelector('#proximity-table');
+      const api = await getJson<Proximity>(url);
+      expect(api.results.length).toBeGreaterThan(5);
+      for (const r of api.results) {
+        const row = page.locator(`#proximity-table tr[data-category="${r.category}"]`);
+        expect(await row.locator('[data-field=network]').innerText(), r.category).toBe(metres(r.network_distance_m));
+        expect(await row.locator('[data-field=straight]').innerText(), r.category).toBe(metres(r.straight_distance_m));
+        expect(await row.locator('[data-field=minutes]').innerText(), r.category).toBe(minutes(r.walk_minutes));
+        expect(await row.locator('[data-field=meets]').innerText(), r.category).toBe(tick(r));
+        if (r.facility?.is_sample) expect(await row.locator('.badge-sample').count()).toBe(1);
+        if (r.facility?.name) expect(await row.innerText()).toContain(r.facility.name);
+      }
+      await mapIdle(page);
+      if (api.results.some((r) => r.path)) expect(await renderedCount(page, ['routes-line'])).toBeGreaterThan(0);
+      expect(await renderedCount(page, ['routes-origin'])).toBe(1);
+
+      const iso = page.waitForResponse((r) => r.url().includes('/api/isochrone') && r.url().includes('distance_m=500'));
+      await page.click('button[data-isochrone="500"]');
+      expect((await iso).status()).toBe(200);
+      await mapIdle(page);
+      await expect.poll(() => renderedCount(page, ['isochrone-fill'])).toBeGreaterThan(0);
+      await shot(page, 'point-zh');
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('lists in the audit table the failing communities /api/audit lists, and zooms to a clicked one', async () => {
+    const { page, errors, close } = await open('rs=chengdu-park-city&cat=worst&lvl=community&lang=zh&tab=audit');
+    try {
+      await page.waitForSelector('#audit-table tbody tr[data-area-key]');
+      await page.check('#failing-only');
+      const audit = await getJson<Audit>('/api/audit?rule_set=chengdu-park-city&level=community');
+      expect(audit.areas.length).toBeGreaterThan(0);
+      const rows = page.locator('#audit-table tbody tr[data-area-key]');
+      const shown = await rows.evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('data-area-key')!, tr.querySelector('[data-field=not-covered]')!.textContent!]));
+      expect(shown.map(([k]) => k).sort()).toEqual(audit.areas.map((a) => a.area_key).sort());
+      for (const a of audit.areas) {
+        const text = shown.find(([k]) => k === a.area_key)![1];
+        expect(Number(text.replace(/[^\d]/g, '')), a.area_key).toBe(a.residents_not_covered);
+      }
+      // City-wide strip: one chip per rule of the rule set.
+      const rules = await getJson<{ rule_sets: { id: string; rules: unknown[] }[] }>('/api/rules');
+      await page.waitForSelector('#summary-strip .chip');
+      expect(await page.locator('#summary-strip .chip').count()).toBe(rules.rule_sets.find((r) => r.id === 'chengdu-park-city')!.rules.length);
+
+      // Sorting by population puts the largest first.
+      await page.click('#audit-table th[data-sort=population]');
+      const firstKey = await rows.first().getAttribute('data-area-key');
+      const coverage = await getJson<{ areas: { area_key: string; population: number }[] }>('/api/coverage?rule_set=chengdu-park-city&level=community');
+      const failing = new Set(audit.areas.map((a) => a.area_key));
+      const largest = coverage.areas.filter((a) => failing.has(a.area_key)).sort((a, b) => b.population - a.population)[0];
+      expect(firstKey).toBe(largest.area_key);
+
+      const zoomBefore = await page.evaluate(() => window.__map!.getZoom());
+      await rows.first().click();
+      await page.waitForFunction((z) => Math.abs(window.__map!.getZoom() - z) > 0.01, zoomBefore, { timeout: 10_000 });
+      await mapIdle(page);
+      await expect.poll(() => renderedCount(page, ['highlight-line'])).toBeGreaterThan(0);
+      expect(await page.locator('#audit-table tr.selected').getAttribute('data-area-key')).toBe(largest.area_key);
+      const csv = await page.locator('.exports a').first().getAttribute('href');
+      expect(csv).toContain('/api/audit?rule_set=chengdu-park-city&level=community&format=csv');
+      await shot(page, 'audit-zh');
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('switches every label to English and keeps the view, rule set and language in the URL', async () => {
+    const { page, errors, close } = await open(`${CENTRE_VIEW}&rs=gb50180-2018&cat=kindergarten&lvl=community&lang=zh&tab=point`);
+    try {
+      expect(await page.locator('h1').innerText()).toBe('成都15分钟社区生活圈');
+      expect(await page.locator('#tab-audit').innerText()).toBe('达标审计');
+      expect(await page.locator('#rule-set').inputValue()).toBe('gb50180-2018');
+      expect(await page.locator('#category').inputValue()).toBe('kindergarten');
+      expect(await page.evaluate(() => window.__map!.getZoom())).toBeCloseTo(14.5, 1);
+      const legendZh = await page.locator('#legend').innerText();
+      expect(legendZh).toContain('幼儿园');
+
+      await page.click('#lang-switch');
+      expect(await page.locator('h1').innerText()).toBe('Chengdu 15-minute life circles');
+      expect(await page.locator('#tab-audit').innerText()).toBe('Audit');
+      expect(await page.locator('#tab-point').innerText()).toBe('Point');
+      expect(await page.locator('html').getAttribute('lang')).toBe('en');
+      const legendEn = await page.locator('#legend').innerText();
+      expect(legendEn).toContain('Kindergarten');
+      expect(legendEn).not.toMatch(/图例|到最近设施的步行距离|空心圆|覆盖人口比例/);
+      expect(await page.locator('#category option:checked').innerText()).toBe('Kindergarten');
+      expect(page.url()).toContain('lang=en');
+      expect(page.url()).toContain('rs=gb50180-2018');
+      expect(page.url()).toContain('cat=kindergarten');
+      await mapIdle(page);
+      await shot(page, 'main-en');
+
+      // A reload of the shared link comes back in English.
+      await page.reload();
+      await page.waitForFunction(() => window.__appReady === true);
+      expect(await page.locator('#tab-point').innerText()).toBe('Point');
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('lets a planner with a token draw a site with clicks, save it, change its status and delete it', async () => {
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    const { token } = await createToken(pool, 'e2e', 'planner');
+    await pool.end();
+    const { page, errors, close } = await open(`${CENTRE_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=plans`);
+    try {
+      await page.fill('#plan-token', token);
+      await page.click('#token-save');
+      await page.click('#draw-polygon');
+      const box = (await page.locator('#map').boundingBox())!;
+      // Right of the legend; the last click lands on the first corner and closes the ring.
+      const corners = [[0.55, 0.3], [0.75, 0.28], [0.78, 0.5], [0.58, 0.52], [0.551, 0.301]];
+      for (const [fx, fy] of corners) {
+        await page.mouse.move(box.x + box.width * fx, box.y + box.height * fy, { steps: 4 });
+        await page.mouse.down();
+        await page.mouse.up();
+        await page.waitForTimeout(250);
+      }
+      await page.waitForSelector('#plan-form');
+      await page.fill('#plan-name', 'e2e 口袋公园');
+      await page.selectOption('#plan-kind', 'add_open_space');
+      const created = page.waitForResponse((r) => r.url().endsWith('/api/plans') && r.request().method() === 'POST');
+      await page.click('#plan-save');
+      expect((await created).status()).toBe(201);
+      await expect.poll(() => page.locator('#plan-message').innerText()).toContain('e2e 口袋公园');
+
+      const plans = (await getJson<{ plans: Plan[] }>('/api/plans')).plans;
+      expect(plans).toHaveLength(1);
+      expect(plans[0]).toMatchObject({ name: 'e2e 口袋公园', kind: 'add_open_space', status: 'proposed', created_by: 'e2e' });
+      expect(plans[0].geometry.type).toBe('Polygon');
+      const ring = (plans[0].geometry as { coordinates: number[][][] }).coordinates[0];
+      expect(ring).toHaveLength(5);
+      await mapIdle(page);
+      await expect.poll(() => renderedCount(page, ['plans-fill'])).toBeGreaterThan(0);
+      await shot(page, 'plans-zh');
+
+      const id = plans[0].id;
+      const patched = page.waitForResponse((r) => r.url().endsWith(`/api/plans/${id}`) && r.request().method() === 'PATCH');
+      await page.selectOption(`#plan-list li[data-plan-id="${id}"] select`, 'approved');
+      expect((await patched).status()).toBe(200);
+      expect((await getJson<Plan>(`/api/plans/${id}`)).status).toBe('approved');
+
+      await page.click(`#plan-list li[data-plan-id="${id}"] button:has-text("删除")`);
+      const deleted = page.waitForResponse((r) => r.url().endsWith(`/api/plans/${id}`) && r.request().method() === 'DELETE');
+      await page.click(`#plan-list li[data-plan-id="${id}"] button.danger`);
+      expect((await deleted).status()).toBe(204);
+      expect((await getJson<{ plans: Plan[] }>('/api/plans')).plans).toEqual([]);
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('explains an API refusal in words when the token is wrong', async () => {
+    const { page, errors, close } = await open(`${CENTRE_VIEW}&lang=en&tab=plans`);
+    try {
+      await page.fill('#plan-token', 'lc_not-a-real-token');
+      await page.click('#token-save');
+      await page.click('#draw-line');
+      const box = (await page.locator('#map').boundingBox())!;
+      for (const [fx, fy] of [[0.55, 0.4], [0.7, 0.45], [0.7, 0.45]]) {
+        await page.mouse.move(box.x + box.width * fx, box.y + box.height * fy, { steps: 4 });
+        await page.mouse.down();
+        await page.mouse.up();
+        await page.waitForTimeout(250);
+      }
+      await page.waitForSelector('#plan-form');
+      expect(await page.locator('#plan-kind').inputValue()).toBe('demolish_wall');
+      await page.fill('#plan-name', 'wall');
+      await page.click('#plan-save');
+      await expect.poll(() => page.locator('#plan-message').innerText()).toContain('The token is missing, unknown or revoked');
+      // The browser logs the refused request itself; nothing else may fail.
+      expect(errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
+      expect((await getJson<{ plans: Plan[] }>('/api/plans')).plans).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('fits a tablet-width window without sideways scrolling', async () => {
+    const { page, errors, close } = await open(`${CENTRE_VIEW}&rs=chengdu-park-city&cat=worst&lvl=residential_area&lang=zh&tab=audit`, { width: 800, height: 1100 });
+    try {
+      await page.waitForSelector('#audit-table tbody tr[data-area-key]');
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(800);
+      const mapBox = (await page.locator('#map').boundingBox())!;
+      expect(mapBox.width).toBeGreaterThan(700);
+      expect(mapBox.height).toBeGreaterThan(350);
+      expect(await renderedCount(page, ['areas-residential_area-fill'])).toBeGreaterThan(0);
+      await shot(page, 'tablet-audit-zh');
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+});
