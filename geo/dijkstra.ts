@@ -36,8 +36,11 @@ export interface SearchResult {
     maxDistM: number;
     /** the nodes with a finite `dist`, in no particular order */
     reached: Int32Array;
-    /** node expansions the run made: `reached.length` plus re-expansions (a cost diagnostic) */
-    expandedCount: number;
+    /**
+     * node expansions the run made: `reached.length` plus re-expansions (a cost diagnostic; absent
+     * on results copied or assembled elsewhere)
+     */
+    expandedCount?: number;
     seeds: readonly Seed[];
     edgeSources: readonly EdgeSource[];
     /** edge id → indices into `edgeSources` on that edge */
