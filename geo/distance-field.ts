@@ -58,6 +58,7 @@ export interface DistanceField {
 
 function copyResult(r: SearchResult): SearchResult {
   return {
+    ...r,
     dist: r.dist.slice(),
     source: r.source.slice(),
     predArc: r.predArc.slice(),

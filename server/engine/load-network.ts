@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { CategoryId } from '../../geo/categories.ts';
 import type { EngineCompound, EngineNetwork, EngineOrigin } from '../../geo/coverage.ts';
 import type { EngineFacility } from '../../geo/distance-field.ts';
+import { nodesInLargeComponents } from '../../geo/components.ts';
 import { buildGraph } from '../../geo/graph.ts';
 import { buildBarrierIndex, buildSnapIndex } from '../../geo/snap.ts';
 
@@ -64,18 +65,29 @@ db.query<{ id: string; source: string; target: string; length_m: number; cost: n
     await db.query<{ id: string; gate_nodes: string[]; internal_edges: string[] }>(COMPOUNDS_SQL, [datasetId]),
     await db.query<{ wkb: Buffer }>(BARRIERS_SQL, [datasetId]),
   ] as const;
-  const nodeCount = nodes.rows.length;
+  // Fragments (pieces of fewer than MIN_COMPONENT_NODES nodes) are left out of the engine so
+  // nobody is snapped onto a stub that reaches nothing; see geo/components.ts.
+  const rawIndex = new Map<number, number>();
+  nodes.rows.forEach((r, i) => rawIndex.set(Number(r.id), i));
+  const keep = nodesInLargeComponents(
+    nodes.rows.length,
+    edges.rows.map((r) => rawIndex.get(Number(r.source))!),
+    edges.rows.map((r) => rawIndex.get(Number(r.target))!),
+  );
+  const keptNodes = nodes.rows.filter((_, i) => keep[i] === 1);
+  const keptEdges = edges.rows.filter((r) => keep[rawIndex.get(Number(r.source))!] === 1);
+  const nodeCount = keptNodes.length;
   const nodeDbId = new Float64Array(nodeCount);
   const nodeLng = new Float64Array(nodeCount);
   const nodeLat = new Float64Array(nodeCount);
   const nodeIndex = new Map<number, number>();
-  nodes.rows.forEach((r, i) => {
+  keptNodes.forEach((r, i) => {
     nodeDbId[i] = Number(r.id);
     nodeLng[i] = r.lng;
     nodeLat[i] = r.lat;
     nodeIndex.set(Number(r.id), i);
   });
-  const m = edges.rows.length;
+  const m = keptEdges.length;
   const edgeFrom = new Int32Array(m);
   const edgeTo = new Int32Array(m);
   const edgeLengthM = new Float64Array(m);
@@ -85,7 +97,7 @@ db.query<{ id: string; source: string; target: string; length_m: number; cost: n
   const edgeCoordOffset = new Uint32Array(m + 1);
   const coords: number[] = [];
   const edgeIndex = new Map<number, number>();
-  edges.rows.forEach((r, e) => {
+  keptEdges.forEach((r, e) => {
     edgeDbId[e] = Number(r.id);
     edgeIndex.set(Number(r.id), e);
     edgeFrom[e] = nodeIndex.get(Number(r.source))!;
@@ -112,8 +124,8 @@ db.query<{ id: string; source: string; target: string; length_m: number; cost: n
 
   const engineCompounds: EngineCompound[] = compounds.rows.map((r) => ({
     id: Number(r.id),
-    gateNodes: r.gate_nodes.map((id) => nodeIndex.get(Number(id))!).filter((i) => i !== undefined),
-    internalEdges: new Set(r.internal_edges.map((id) => edgeIndex.get(Number(id))!)),
+    gateNodes: r.gate_nodes.map((id) => nodeIndex.get(Number(id))).filter((i): i is number => i !== undefined),
+    internalEdges: new Set(r.internal_edges.map((id) => edgeIndex.get(Number(id))).filter((e): e is number => e !== undefined)),
   }));
   const engineFacilities: EngineFacility[] = facilities.rows.map((r) => ({
     id: Number(r.id),
