@@ -15,6 +15,8 @@ export interface AppContext {
   ruleSet(): RuleSet;
   category(id: string): Category | undefined;
   layers: Record<LayerToggle, boolean>;
+  /** Rules of the rule set in force that cover nobody anywhere (no facility data); WORST leaves them out. */
+  emptyRules: Set<string>;
   /** True while a plan is being drawn: map clicks then belong to the drawing. */
   drawing: boolean;
   /** Re-apply the map layers after a state or layer-toggle change. */

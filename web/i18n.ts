@@ -44,6 +44,7 @@ const STRINGS = {
   walkToNearest: { zh: '到最近设施的步行距离', en: 'Walk to the nearest facility' },
   worstRatio: { zh: '各规则中最差的 距离÷限值', en: 'Worst distance ÷ limit over the rules' },
   unreachable: { zh: '不可达 / 无设施', en: 'unreachable / none' },
+  skippedRules: { zh: '无人覆盖（数据中无此类设施），着色时不计', en: 'Cover nobody (no such facilities in the data), left out of the colours' },
   networkNote: { zh: '街道着色不计最小面积要求', en: 'Street colours ignore minimum-size tiers' },
   areaShare: { zh: '覆盖人口比例', en: 'Share of residents covered' },
   passes: { zh: '达标', en: 'meets' },

@@ -19,6 +19,7 @@ import { renderLegend } from './ui/legend.ts';
 import { PlansPanel } from './ui/plans-panel.ts';
 import { ProximityPanel } from './ui/proximity-panel.ts';
 import { renderSidebar, type Panel } from './ui/sidebar.ts';
+import { citySummaryOf } from './ui/summary-strip.ts';
 import './style.css';
 
 declare global {
@@ -61,6 +62,7 @@ async function start(): Promise<void> {
     store, map, health, categories, ruleSets, ruleSet,
     category: (id) => categories.find((c) => c.id === id),
     layers: { network: true, areas: true, facilities: true, plans: true },
+    emptyRules: new Set(),
     drawing: false,
     refreshMap: () => applyMap(),
   };
@@ -87,9 +89,9 @@ async function start(): Promise<void> {
     if (!styleReady) return;
     const s = store.get();
     const rs = ruleSet();
-    updateNetwork(map, networkColouring(rs, s.category));
+    updateNetwork(map, networkColouring(rs, s.category, ctx.emptyRules));
     map.setLayoutProperty(NETWORK_LAYER, 'visibility', ctx.layers.network ? 'visible' : 'none');
-    updateAreas(map, areaColouring(rs, s.category), s.level, rs.id, ctx.layers.areas);
+    updateAreas(map, areaColouring(rs, s.category, ctx.emptyRules), s.level, rs.id, ctx.layers.areas);
     updateFacilities(map, shownCategories(rs, s.category), t('sample'), ctx.layers.facilities);
     setPlansVisible(map, ctx.layers.plans);
     renderLegend($('legend'), ctx);
@@ -102,6 +104,19 @@ async function start(): Promise<void> {
     renderSidebar($('sidebar'), ctx, panels);
   }
 
+  /** Find the rules that cover nobody in the city, then recolour (WORST leaves them out). */
+  async function loadEmptyRules(): Promise<void> {
+    const rs = ruleSet();
+    try {
+      const rows = await citySummaryOf(rs);
+      if (rs.id !== ruleSet().id) return;
+      ctx.emptyRules = new Set(rows.filter((r) => r.population > 0 && (r.share ?? 0) === 0 && (r.straightShare ?? 0) === 0).map((r) => r.ruleId));
+    } catch {
+      ctx.emptyRules = new Set();
+    }
+    applyMap();
+  }
+
   store.subscribe((s, prev) => {
     if (s.lang !== prev.lang) setLang(s.lang);
     const ruleSetChanged = s.ruleSetId !== prev.ruleSetId;
@@ -110,7 +125,11 @@ async function start(): Promise<void> {
     applyMap();
     renderChrome();
     if (s.level !== prev.level || ruleSetChanged) showHighlight(map, null);
-    if (ruleSetChanged) panels.point.refresh();
+    if (ruleSetChanged) {
+      ctx.emptyRules = new Set();
+      panels.point.refresh();
+      void loadEmptyRules();
+    }
     if (s.lang !== prev.lang) for (const p of Object.values(panels)) p.render();
     const panel: Panel = panels[s.tab];
     if (s.tab !== prev.tab || ruleSetChanged || s.level !== prev.level) void panel.load?.();
@@ -123,6 +142,7 @@ async function start(): Promise<void> {
   map.once('load', () => {
     styleReady = true;
     applyMap();
+    void loadEmptyRules();
   });
   map.once('idle', () => loading.remove());
   map.on('error', (e) => {

@@ -19,7 +19,7 @@ const CHROMIUM_ARGS = [
 ];
 const ARTIFACTS = path.join(projectRoot, 'test', 'artifacts');
 /** A view of central Chengdu with streets, parks and communities, zoomed in far enough for labels. */
-const CENTRE_VIEW = 'map=14.50/30.66200/104.06200';
+const CENTRE_VIEW = 'map=14.50/30.66200/104.05800';
 
 let db: TestDatabase;
 let app: FastifyInstance;

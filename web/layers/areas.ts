@@ -21,15 +21,28 @@ export function areasSource(ruleSetId: string): VectorSourceSpecification {
 
 /** What colours the areas: one rule's share and pass flag, or the worst share and the count of failed rules. */
 export interface AreaColouring {
+  /** Attribute whose presence says the area has results. */
   shareKey: string | null;
+  /** The share shown, when not simply `shareKey`. */
+  shareExpr?: ExpressionSpecification | null;
   passExpr: ExpressionSpecification | null;
 }
 
-export function areaColouring(ruleSet: RuleSet, category: string): AreaColouring {
-  if (category === WORST) return { shareKey: 'worst_share', passExpr: ['==', ['get', 'fails'], 0] };
+/** For WORST, the lowest share and all passes over the rules not in `skipRules` (see networkColouring). */
+export function areaColouring(ruleSet: RuleSet, category: string, skipRules: ReadonlySet<string> = new Set()): AreaColouring {
+  if (category === WORST) {
+    const rules = ruleSet.rules.filter((r) => !skipRules.has(r.id));
+    if (!rules.length || rules.length === ruleSet.rules.length) return { shareKey: 'worst_share', shareExpr: null, passExpr: ['==', ['get', 'fails'], 0] };
+    const shares = rules.map((r) => ['to-number', ['coalesce', ['get', `${r.id}_share`], 0]] as ExpressionSpecification);
+    return {
+      shareKey: 'worst_share',
+      shareExpr: shares.length === 1 ? shares[0] : (['min', ...shares] as unknown as ExpressionSpecification),
+      passExpr: ['all', ...rules.map((r) => ['==', ['get', `${r.id}_pass`], true])] as unknown as ExpressionSpecification,
+    };
+  }
   const rule = ruleForCategory(ruleSet, category);
-  if (!rule) return { shareKey: null, passExpr: null };
-  return { shareKey: `${rule.id}_share`, passExpr: ['==', ['get', `${rule.id}_pass`], true] };
+  if (!rule) return { shareKey: null, shareExpr: null, passExpr: null };
+  return { shareKey: `${rule.id}_share`, shareExpr: null, passExpr: ['==', ['get', `${rule.id}_pass`], true] };
 }
 
 function fillColour(c: AreaColouring): ExpressionSpecification | string {
@@ -40,7 +53,7 @@ function fillColour(c: AreaColouring): ExpressionSpecification | string {
     'case',
     ['!', ['has', c.shareKey]], NO_RESULT_COLOR,
     c.passExpr, PASS_COLOR,
-    ['step', ['to-number', ['get', c.shareKey]], ...steps] as unknown as ExpressionSpecification,
+    ['step', c.shareExpr ?? ['to-number', ['get', c.shareKey]], ...steps] as unknown as ExpressionSpecification,
   ];
 }
 

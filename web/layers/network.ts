@@ -36,10 +36,15 @@ function maxOf(exprs: ExpressionSpecification[]): ExpressionSpecification {
   return exprs.length === 1 ? exprs[0] : (['max', ...exprs] as unknown as ExpressionSpecification);
 }
 
-export function networkColouring(ruleSet: RuleSet, category: string): NetworkColouring {
+/**
+ * `skipRules`: rules left out of WORST because nobody anywhere is covered (no facility of the kind
+ * in the data, e.g. greenways in OSM Chengdu 2018); they would paint every street "unreachable".
+ */
+export function networkColouring(ruleSet: RuleSet, category: string, skipRules: ReadonlySet<string> = new Set()): NetworkColouring {
   if (category === WORST) {
+    const rules = ruleSet.rules.filter((r) => !skipRules.has(r.id));
     // A rule is met when any tier is: the best tier ratio; the street shows its worst rule.
-    const perRule = ruleSet.rules.map((rule) =>
+    const perRule = (rules.length ? rules : ruleSet.rules).map((rule) =>
       minOf(rule.tiers.map((tier) => ['/', minOf(tier.categories.map(distanceOf)), tier.max_distance_m] as ExpressionSpecification)),
     );
     return { ratio: maxOf(perRule), limitM: null, fromRule: true };

@@ -15,12 +15,14 @@ export function renderLegend(el: HTMLElement, ctx: AppContext): void {
   const rs = ctx.ruleSet();
   const worst = s.category === WORST;
   const rule = worst ? null : ruleForCategory(rs, s.category);
-  const c = networkColouring(rs, s.category);
+  const c = networkColouring(rs, s.category, ctx.emptyRules);
+  const skipped = worst ? rs.rules.filter((r) => ctx.emptyRules.has(r.id)) : [];
 
   const ruleBlock = worst
     ? h('div', { class: 'legend-rule' },
       h('strong', {}, label(rs)),
-      h('ul', {}, rs.rules.map((r) => h('li', {}, `${label(r)} · ${t('target')} ${Math.round(r.target_share * 100)}%`))))
+      h('ul', {}, rs.rules.map((r) => h('li', { class: ctx.emptyRules.has(r.id) ? 'skipped' : undefined }, `${label(r)} · ${t('target')} ${Math.round(r.target_share * 100)}%`))),
+      skipped.length ? h('div', { class: 'note' }, `${t('skippedRules')}: ${skipped.map((r) => label(r)).join('、')}`) : null)
     : rule
       ? h('div', { class: 'legend-rule' },
         h('strong', {}, label(rule)),

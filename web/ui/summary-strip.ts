@@ -30,6 +30,21 @@ export function citySummary(ruleSet: RuleSet, areas: readonly AreaCoverage[]): C
   });
 }
 
+const summaries = new Map<string, Promise<{ rows: CitySummaryRow[]; estimated: boolean }>>();
+
+/** City summary of a rule set, fetched once per page (the coverage run does not change under it). */
+export function citySummaryWithFlags(ruleSet: RuleSet): Promise<{ rows: CitySummaryRow[]; estimated: boolean }> {
+  let p = summaries.get(ruleSet.id);
+  if (!p) {
+    p = api.coverage(ruleSet.id, 'residential_area').then((cov) => ({ rows: citySummary(ruleSet, cov.areas), estimated: cov.areas.some((a) => a.population_estimated) }));
+    p.catch(() => summaries.delete(ruleSet.id));
+    summaries.set(ruleSet.id, p);
+  }
+  return p;
+}
+
+export const citySummaryOf = (ruleSet: RuleSet) => citySummaryWithFlags(ruleSet).then((s) => s.rows);
+
 /** The strip over the audit table: one chip per rule, network vs straight line, against the target. */
 export class SummaryStrip {
   readonly element = h('div', { class: 'summary-strip', id: 'summary-strip' });
@@ -48,10 +63,10 @@ export class SummaryStrip {
     this.error = null;
     this.render();
     try {
-      const cov = await api.coverage(rs.id, 'residential_area');
+      const summary = await citySummaryWithFlags(rs);
       if (this.key !== rs.id) return;
-      this.rows = citySummary(rs, cov.areas);
-      this.estimated = cov.areas.some((a) => a.population_estimated);
+      this.rows = summary.rows;
+      this.estimated = summary.estimated;
     } catch (err) {
       this.error = describeError(err);
     }
