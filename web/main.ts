@@ -143,6 +143,8 @@ async function start(): Promise<void> {
     styleReady = true;
     applyMap();
     void loadEmptyRules();
+    // Plan names on the map come from the list (one label per plan).
+    void panels.plans.load();
   });
   map.once('idle', () => loading.remove());
   map.on('error', (e) => {

@@ -1,4 +1,6 @@
-import type { ExpressionSpecification, LayerSpecification, Map as MapLibreMap, VectorSourceSpecification, VectorTileSource } from 'maplibre-gl';
+import type { ExpressionSpecification, GeoJSONSource, GeoJSONSourceSpecification, LayerSpecification, Map as MapLibreMap, VectorSourceSpecification, VectorTileSource } from 'maplibre-gl';
+import type { Feature, Position } from 'geojson';
+import type { Plan } from '../api/types.ts';
 import { tileUrl } from '../api/client.ts';
 import { PLAN_COLORS } from '../map/palette.ts';
 
@@ -8,6 +10,26 @@ const PLANS_OUTLINE = 'plans-outline';
 const PLANS_OUTLINE_PROPOSED = 'plans-outline-proposed';
 const PLANS_LABEL = 'plans-label';
 export const PLAN_LAYER_IDS = [PLANS_FILL, PLANS_OUTLINE, PLANS_OUTLINE_PROPOSED, PLANS_LABEL];
+
+/** One label point per plan (tiles would label a site once per tile it spans). */
+export const PLAN_LABELS_SOURCE = 'plan-labels';
+
+export function planLabelsSource(): GeoJSONSourceSpecification {
+  return { type: 'geojson', data: { type: 'FeatureCollection', features: [] } };
+}
+
+function labelPoint(plan: Plan): Position {
+  const g = plan.geometry;
+  const ring: Position[] = g.type === 'LineString' ? g.coordinates : g.type === 'Polygon' ? g.coordinates[0] : g.coordinates[0][0];
+  if (g.type === 'LineString') return ring[Math.floor(ring.length / 2)];
+  const pts = ring.slice(0, -1);
+  return [pts.reduce((a, p) => a + p[0], 0) / pts.length, pts.reduce((a, p) => a + p[1], 0) / pts.length];
+}
+
+export function showPlanLabels(map: MapLibreMap, plans: readonly Plan[]): void {
+  const features: Feature[] = plans.map((p) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: labelPoint(p) }, properties: { name: p.name, kind: p.kind } }));
+  map.getSource<GeoJSONSource>(PLAN_LABELS_SOURCE)?.setData({ type: 'FeatureCollection', features });
+}
 
 export function plansSource(): VectorSourceSpecification {
   return { type: 'vector', tiles: [tileUrl('plans')], minzoom: 9, maxzoom: 16 };
@@ -43,9 +65,8 @@ export function plansLayers(): LayerSpecification[] {
 export function plansLabelLayers(): LayerSpecification[] {
   return [
     {
-      id: PLANS_LABEL, type: 'symbol', source: PLANS_SOURCE, 'source-layer': 'plans', minzoom: 14,
-      filter: ['has', 'name'],
-      layout: { 'text-field': ['get', 'name'], 'text-size': 12, 'symbol-placement': 'point', 'text-max-width': 10 },
+      id: PLANS_LABEL, type: 'symbol', source: PLAN_LABELS_SOURCE, minzoom: 13,
+      layout: { 'text-field': ['get', 'name'], 'text-size': 12, 'text-max-width': 10 },
       paint: { 'text-color': colourByKind, 'text-halo-color': '#ffffff', 'text-halo-width': 1.8 },
     },
   ];

@@ -8,7 +8,7 @@ import { FACILITIES_SOURCE, facilitiesLabelLayers, facilitiesLayers, facilitiesS
 import { HIGHLIGHT_SOURCE, highlightLayers, highlightSource } from '../layers/highlight.ts';
 import { ISOCHRONE_SOURCE, isochroneLayers, isochroneSource } from '../layers/isochrone.ts';
 import { NETWORK_SOURCE, networkColouring, networkLayers, networkSource } from '../layers/network.ts';
-import { PLANS_SOURCE, plansLabelLayers, plansLayers, plansSource } from '../layers/plans.ts';
+import { PLAN_LABELS_SOURCE, PLANS_SOURCE, planLabelsSource, plansLabelLayers, plansLayers, plansSource } from '../layers/plans.ts';
 import { ROUTES_SOURCE, routesLayers, routesSource } from '../layers/routes.ts';
 import type { MapView } from '../state.ts';
 
@@ -44,6 +44,7 @@ export function buildStyle(o: StyleOptions): StyleSpecification {
       [NETWORK_SOURCE]: networkSource(),
       [FACILITIES_SOURCE]: facilitiesSource(),
       [PLANS_SOURCE]: plansSource(),
+      [PLAN_LABELS_SOURCE]: planLabelsSource(),
       [ISOCHRONE_SOURCE]: isochroneSource(),
       [ROUTES_SOURCE]: routesSource(),
       [HIGHLIGHT_SOURCE]: highlightSource(),

@@ -4,7 +4,7 @@ import { api } from '../api/client.ts';
 import { PLAN_KINDS, PLAN_STATUSES, type Plan, type PlanGeometry, type PlanKind, type PlanStatus } from '../api/types.ts';
 import type { AppContext } from '../context.ts';
 import { formatInt, t, type StringKey } from '../i18n.ts';
-import { reloadPlans } from '../layers/plans.ts';
+import { reloadPlans, showPlanLabels } from '../layers/plans.ts';
 import { MapLibreDrawAdapter } from '../map/draw-adapter.ts';
 import { bboxOf } from './audit-panel.ts';
 import { h, mount } from './dom.ts';
@@ -46,6 +46,7 @@ export class PlansPanel {
     try {
       this.plans = await api.plans();
       this.listError = null;
+      showPlanLabels(this.ctx.map, this.plans);
     } catch (err) {
       this.listError = describeError(err);
     }
