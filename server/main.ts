@@ -5,5 +5,7 @@ import type { Config } from './config.ts';
 export async function listen(config: Config, databaseUrl: string): Promise<() => Promise<void>> {
   const app = await buildApp({ databaseUrl, logger: { level: process.env.LOG_LEVEL ?? 'info' }, corsOrigins: config.corsOrigins });
   await app.listen({ host: config.host, port: config.port });
+  // Load the engine now rather than on the first click; failures surface on requests instead.
+  app.engine.current().catch((err) => app.log.warn({ err }, 'engine warm-up failed'));
   return () => app.close();
 }
