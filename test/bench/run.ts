@@ -20,7 +20,7 @@ import { computeCoverage } from '../../server/engine/compute-coverage.ts';
 import { loadNetwork } from '../../server/engine/load-network.ts';
 import { importOsm } from '../../server/import/import-osm.ts';
 import { insertBatches } from '../../server/import/insert-batches.ts';
-import { importDefaultSampleRegisters } from '../../server/import/sample-registers.ts';
+import { importDefaultSampleRegisters, SAMPLE_REGISTERS } from '../../server/import/sample-registers.ts';
 import { activeDataset } from '../../server/queries/datasets.ts';
 
 const CACHE_DIR = path.join(os.tmpdir(), 'life-circle-bench');
@@ -515,7 +515,7 @@ async function main(): Promise<void> {
       label: 'central Chengdu',
       categories: ['park', 'elderly_care', 'health', 'market'],
       coverage: true,
-      inputKey: () => `chengdu central ${sha256File(centralFile)}`,
+      inputKey: () => `chengdu central ${[centralFile, ...SAMPLE_REGISTERS.map((r) => r.file)].map(sha256File).join(' ')}`,
       async load(pool) {
         await importOsm(pool, centralFile);
         // as npm start does: the shipped sample registers fill OSM's gaps (elderly care, service centres)
