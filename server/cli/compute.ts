@@ -1,4 +1,4 @@
-import pg from 'pg';
+import { createPool } from '../db/pool.ts';
 import { readConfig } from '../config.ts';
 import { resolveDatabaseUrl } from '../db/local-cluster.ts';
 import { migrate } from '../db/migrate.ts';
@@ -7,7 +7,7 @@ import { terminalProgress } from '../import/progress.ts';
 
 const config = readConfig();
 const url = resolveDatabaseUrl(config);
-const pool = new pg.Pool({ connectionString: url, max: 2 });
+const pool = createPool(url, { max: 2 });
 try {
   await migrate(url);
   const r = await computeCoverage(pool, { progress: terminalProgress() });

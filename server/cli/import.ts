@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
+import { createPool } from '../db/pool.ts';
 import { readConfig } from '../config.ts';
 import { resolveDatabaseUrl } from '../db/local-cluster.ts';
 import { migrate } from '../db/migrate.ts';
@@ -34,7 +34,7 @@ const { positionals, values } = parseArgs({
 const [what, file] = positionals;
 const config = readConfig();
 const progress = terminalProgress();
-const pool = new pg.Pool({ connectionString: resolveDatabaseUrl(config), max: 2 });
+const pool = createPool(resolveDatabaseUrl(config), { max: 2 });
 try {
   await migrate(resolveDatabaseUrl(config));
   switch (what) {

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import { createPool } from '../db/pool.ts';
 import { readConfig } from '../config.ts';
 import { resolveDatabaseUrl } from '../db/local-cluster.ts';
 import { migrate } from '../db/migrate.ts';
@@ -12,7 +12,7 @@ try {
   const started = performance.now();
   const databaseUrl = resolveDatabaseUrl(config, (line) => console.error(line));
   await migrate(databaseUrl, (line) => console.error(line));
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  const pool = createPool(databaseUrl, { max: 2 });
   try {
     await loadDefaultData(pool, config, terminalProgress());
   } finally {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import pg from 'pg';
+import { createPool } from '../db/pool.ts';
 import { createToken, revokeToken, type Role } from '../auth.ts';
 import { readConfig } from '../config.ts';
 import { resolveDatabaseUrl } from '../db/local-cluster.ts';
@@ -12,7 +12,7 @@ const USAGE = `usage:
 
 const { positionals, values } = parseArgs({ allowPositionals: true, options: { name: { type: 'string' }, role: { type: 'string' }, id: { type: 'string' } } });
 const url = resolveDatabaseUrl(readConfig());
-const pool = new pg.Pool({ connectionString: url, max: 1 });
+const pool = createPool(url, { max: 1 });
 try {
   await migrate(url);
   switch (positionals[0]) {

@@ -90,8 +90,12 @@ export async function computeCoverage(pool: pg.Pool, options: ComputeOptions = {
       unsnapped_access_points: [...fields.values()].reduce((a, f) => a + f.unsnappedAccessPoints, 0),
     };
     await client.query(`UPDATE coverage_runs SET status = 'done', finished_at = now(), timings_ms = $2, counts = $3 WHERE id = $1`, [runId, timings, counts]);
+    // Runs that finished in the last 10 minutes are kept too, so a reader that looked up the
+    // current run a moment ago still finds its results.
     await client.query(
-      `DELETE FROM coverage_runs WHERE dataset_id = $1 AND id NOT IN (SELECT id FROM coverage_runs WHERE dataset_id = $1 AND status = 'done' ORDER BY id DESC LIMIT $2)`,
+      `DELETE FROM coverage_runs WHERE dataset_id = $1
+         AND id NOT IN (SELECT id FROM coverage_runs WHERE dataset_id = $1 AND status = 'done' ORDER BY id DESC LIMIT $2)
+         AND (finished_at IS NULL OR finished_at < now() - interval '10 minutes')`,
       [ds.id, options.keepRuns ?? 2],
     );
     await client.query('COMMIT');
