@@ -22,6 +22,12 @@ export const ACCESS_SAMPLE_SPACING_M = 50;
 export const ACCESS_SAMPLE_MAX_TO_NETWORK_M = 100;
 
 const P = POPULATION_ESTIMATE;
+
+/**
+ * A bounding-box margin in degrees that covers `m` metres anywhere up to 70° latitude (cos 70° ≈ 0.34),
+ * so `&&` can use the spatial index before the exact geodesic test.
+ */
+const degreesFor = (m: number) => ((m / 111_320 / 0.34) * 1.01).toFixed(7);
 const RESIDENTIAL_BUILDINGS = `('residential', 'apartments', 'house', 'yes', 'dormitory', 'terrace', 'detached', 'semidetached_house')`;
 
 /**
@@ -29,6 +35,8 @@ const RESIDENTIAL_BUILDINGS = `('residential', 'apartments', 'house', 'yes', 'do
  * dataset id as $1. Order matters.
  */
 export const DERIVE_LAYERS_SQL: ReadonlyArray<readonly [label: string, sql: string]> = [
+  ['index the entrances', `CREATE INDEX ON import_entrances USING gist (geom)`],
+  ['analyse the new rows', `ANALYZE import_entrances`],
   [
     'access points of point facilities',
     `INSERT INTO facility_access_points (facility_id, kind, geom)
@@ -38,7 +46,8 @@ export const DERIVE_LAYERS_SQL: ReadonlyArray<readonly [label: string, sql: stri
     'access points at mapped entrances on facility boundaries',
     `INSERT INTO facility_access_points (facility_id, kind, geom)
      SELECT DISTINCT f.id, 'entrance', e.geom
-     FROM facilities f JOIN import_entrances e ON ST_DWithin(ST_Boundary(f.geom)::geography, e.geom::geography, 2)
+     FROM facilities f JOIN import_entrances e
+       ON e.geom && ST_Expand(f.geom, ${degreesFor(2)}) AND ST_DWithin(ST_Boundary(f.geom)::geography, e.geom::geography, 2)
      WHERE f.dataset_id = $1 AND ST_Dimension(f.geom) = 2`,
   ],
   [
@@ -91,7 +100,7 @@ export const DERIVE_LAYERS_SQL: ReadonlyArray<readonly [label: string, sql: stri
     `UPDATE residential_areas ra SET is_gated = true, gated_reason = CASE WHEN ra.is_gated THEN 'wall+private_ways' ELSE 'private_ways' END
      FROM (
        SELECT ra2.id, sum(e.length_m) FILTER (WHERE e.is_private) AS private_m, sum(e.length_m) AS total_m
-       FROM residential_areas ra2 JOIN walk_edges e ON e.dataset_id = $1 AND ST_Contains(ra2.geom, ST_LineInterpolatePoint(e.geom, 0.5))
+       FROM residential_areas ra2 JOIN walk_edges e ON e.dataset_id = $1 AND e.geom && ra2.geom AND ST_Contains(ra2.geom, ST_LineInterpolatePoint(e.geom, 0.5))
        WHERE ra2.dataset_id = $1
        GROUP BY ra2.id
      ) w
@@ -101,7 +110,8 @@ export const DERIVE_LAYERS_SQL: ReadonlyArray<readonly [label: string, sql: stri
     'gates of gated compounds: mapped gates on the boundary or walls',
     `INSERT INTO compound_gates (residential_area_id, osm_node_id, kind, geom)
      SELECT DISTINCT ON (ra.id, e.osm_id) ra.id, e.osm_id, 'mapped_gate', e.geom
-     FROM residential_areas ra JOIN import_entrances e ON ST_DWithin(ST_Boundary(ra.geom)::geography, e.geom::geography, 20)
+     FROM residential_areas ra JOIN import_entrances e
+       ON e.geom && ST_Expand(ra.geom, ${degreesFor(20)}) AND ST_DWithin(ST_Boundary(ra.geom)::geography, e.geom::geography, 20)
      WHERE ra.dataset_id = $1 AND ra.is_gated`,
   ],
   [
@@ -109,7 +119,7 @@ export const DERIVE_LAYERS_SQL: ReadonlyArray<readonly [label: string, sql: stri
     `INSERT INTO compound_gates (residential_area_id, osm_node_id, kind, geom)
      SELECT DISTINCT ON (ra.id, n.id) ra.id, n.osm_id, 'way_junction', n.geom
      FROM residential_areas ra
-     JOIN walk_edges e ON e.dataset_id = $1 AND e.is_private AND ST_Contains(ra.geom, ST_LineInterpolatePoint(e.geom, 0.5))
+     JOIN walk_edges e ON e.dataset_id = $1 AND e.is_private AND e.geom && ra.geom AND ST_Contains(ra.geom, ST_LineInterpolatePoint(e.geom, 0.5))
      JOIN walk_nodes n ON n.id IN (e.source, e.target) AND NOT n.is_private
      WHERE ra.dataset_id = $1 AND ra.is_gated
        AND NOT EXISTS (SELECT 1 FROM compound_gates g WHERE g.residential_area_id = ra.id AND g.osm_node_id = n.osm_id)`,
@@ -118,7 +128,7 @@ export const DERIVE_LAYERS_SQL: ReadonlyArray<readonly [label: string, sql: stri
     'buildings to residential areas',
     `UPDATE buildings b SET residential_area_id = ra.id
      FROM residential_areas ra
-     WHERE b.dataset_id = $1 AND ra.dataset_id = $1 AND ST_Contains(ra.geom, ST_PointOnSurface(b.geom))`,
+     WHERE b.dataset_id = $1 AND ra.dataset_id = $1 AND b.geom && ra.geom AND ST_Contains(ra.geom, ST_PointOnSurface(b.geom))`,
   ],
   [
     'population estimates of residential areas without figures',

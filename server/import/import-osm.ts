@@ -136,7 +136,7 @@ export async function importOsm(pool: pg.Pool, file: string, options: ImportOsmO
     progress.step('deriving access points, gated compounds, population estimates and community zones');
     for (const [label, sql] of DERIVE_LAYERS_SQL) {
       try {
-        await client.query(sql, [datasetId]);
+        await client.query(sql, sql.includes('$1') ? [datasetId] : []);
       } catch (err) {
         throw new Error(`deriving ${label} failed: ${(err as Error).message}`);
       }
