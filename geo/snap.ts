@@ -194,8 +194,9 @@ function collectCandidates(index: SnapIndex, qx: number, qy: number, radiusM: nu
  * Places a WGS 84 point on the nearest edge segment (planar distance in local metres; ties go to
  * the lowest segment id). A candidate whose access leg properly crosses a barrier segment is
  * rejected and the next nearest segment is tried; each segment offers only its own nearest point.
- * Cost: O(log S + k log k) for k segments within `maxSnapM`, no allocation beyond the result
- * (scratch lives in the index, so one index must not serve two queries at once).
+ * Cost: O(log S + k) for the k segments within `maxSnapM`, plus O(k) per rejected candidate; no
+ * buffers beyond flatbush's (empty) result array and the returned object. Scratch lives in the
+ * index, so one index must not serve two queries at once (fine in one Node.js thread).
  */
 export function snapPoint(index: SnapIndex, lng: number, lat: number, options: SnapOptions = {}): SnapResult {
     const maxSnapM = options.maxSnapM ?? DEFAULT_MAX_SNAP_M;
