@@ -3,7 +3,7 @@ import type { CategoryId } from '../../geo/categories.ts';
 import type { EngineCompound, EngineNetwork, EngineOrigin } from '../../geo/coverage.ts';
 import type { EngineFacility } from '../../geo/distance-field.ts';
 import { nodesInLargeComponents } from '../../geo/components.ts';
-import { buildGraph } from '../../geo/graph.ts';
+import { buildGraph, hilbertNodeOrder } from '../../geo/graph.ts';
 import { buildBarrierIndex, buildSnapIndex } from '../../geo/snap.ts';
 
 /** Spacing of facility shape points for straight-line (buffer) distances. */
@@ -74,7 +74,11 @@ db.query<{ id: string; source: string; target: string; length_m: number; cost: n
     edges.rows.map((r) => rawIndex.get(Number(r.source))!),
     edges.rows.map((r) => rawIndex.get(Number(r.target))!),
   );
-  const keptNodes = nodes.rows.filter((_, i) => keep[i] === 1);
+  const unordered = nodes.rows.filter((_, i) => keep[i] === 1);
+  // Nodes numbered along a Hilbert curve: neighbours in space sit near each other in the typed
+  // arrays, which makes the Dijkstra about twice as fast on large networks (cache locality).
+  const order = hilbertNodeOrder(Float64Array.from(unordered, (r) => r.lng), Float64Array.from(unordered, (r) => r.lat));
+  const keptNodes = Array.from(order, (i) => unordered[i]);
   const keptEdges = edges.rows.filter((r) => keep[rawIndex.get(Number(r.source))!] === 1);
   const nodeCount = keptNodes.length;
   const nodeDbId = new Float64Array(nodeCount);

@@ -36,7 +36,8 @@ const RESIDENTIAL_BUILDINGS = `('residential', 'apartments', 'house', 'yes', 'do
  */
 export const DERIVE_LAYERS_SQL: ReadonlyArray<readonly [label: string, sql: string]> = [
   ['index the entrances', `CREATE INDEX ON import_entrances USING gist (geom)`],
-  ['analyse the new rows', `ANALYZE import_entrances`],
+  // Fresh statistics, or the planner guesses nested loops over hundreds of thousands of rows.
+  ['analyse the new rows', `ANALYZE import_entrances, walk_nodes, walk_edges, facilities, residential_areas, buildings, barriers, places`],
   [
     'access points of point facilities',
     `INSERT INTO facility_access_points (facility_id, kind, geom)
