@@ -6,6 +6,7 @@ import type { WalkGraph } from '../../geo/graph.ts';
 import { RULE_SETS, type RuleSet } from '../../geo/rules/index.ts';
 import { silentProgress, type Progress } from '../import/progress.ts';
 import { insertBatches } from '../import/insert-batches.ts';
+import { copyRows } from '../db/copy-rows.ts';
 import { activeDataset } from '../queries/datasets.ts';
 import { loadNetwork, loadOrigins, MAKE_ORIGINS_SQL } from './load-network.ts';
 
@@ -110,29 +111,28 @@ export async function computeCoverage(pool: pg.Pool, options: ComputeOptions = {
 }
 
 async function persist(
-  client: pg.ClientBase,
+  client: pg.PoolClient,
   runId: number,
   net: Awaited<ReturnType<typeof loadNetwork>>,
   fields: ReadonlyMap<string, DistanceField>,
   coverage: readonly RuleCoverage[],
   originIds: readonly number[],
 ): Promise<void> {
-  const originRows: unknown[][] = [];
+  function* originRows() {
+    for (const rc of coverage) {
+      for (let i = 0; i < rc.origins.length; i++) {
+        const r = rc.origins[i];
+        yield [runId, rc.ruleSetId, rc.ruleId, originIds[i], r.networkM === null ? null : round2(r.networkM), r.straightM === null ? null : round2(r.straightM), r.facilityId, r.covered, r.straightCovered];
+      }
+    }
+  }
   const areaRows: unknown[][] = [];
   for (const rc of coverage) {
-    rc.origins.forEach((r, i) => {
-      originRows.push([rc.ruleSetId, rc.ruleId, originIds[i], r.networkM === null ? null : round2(r.networkM), r.straightM === null ? null : round2(r.straightM), r.facilityId, r.covered, r.straightCovered]);
-    });
     for (const a of rc.areas) {
       areaRows.push([rc.ruleSetId, rc.ruleId, a.level, a.key, a.name, a.population, a.coveredPopulation, a.straightCoveredPopulation, a.share, a.straightShare, a.targetShare, a.passes, a.decidingFacilityId, a.uncoveredMeanM, a.uncoveredUnreachablePopulation]);
     }
   }
-  await insertBatches(
-    client,
-    `INSERT INTO coverage_origin_results (run_id, rule_set_id, rule_id, origin_id, network_m, straight_m, facility_id, covered, straight_covered)
-     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::float8[], $6::float8[], $7::bigint[], $8::bool[], $9::bool[])`,
-    [runId], originRows, (r) => r,
-  );
+  await copyRows(client, 'coverage_origin_results', ['run_id', 'rule_set_id', 'rule_id', 'origin_id', 'network_m', 'straight_m', 'facility_id', 'covered', 'straight_covered'], originRows());
   await insertBatches(
     client,
     `INSERT INTO coverage_area_results (run_id, rule_set_id, rule_id, level, area_key, area_name, population, covered_population,
@@ -143,19 +143,15 @@ async function persist(
   );
   const g = net.graph;
   const categoryFields = CATEGORIES.map((c) => [c.id, fields.get(c.id)] as const).filter((x): x is [typeof x[0], DistanceField] => x[1] !== undefined);
-  const edgeIdx = Array.from({ length: g.edgeCount }, (_, e) => e);
-  await insertBatches(
-    client,
-    `INSERT INTO edge_distances (run_id, edge_id, d) SELECT $1, * FROM unnest($2::bigint[], $3::jsonb[])`,
-    [runId],
-    edgeIdx,
-    (e) => {
+  function* edgeRows() {
+    for (let e = 0; e < g.edgeCount; e++) {
       const d: Record<string, number> = {};
       for (const [id, field] of categoryFields) {
         const m = edgeMidpointDistance(g, field, e);
         if (m < Infinity) d[id] = Math.round(m * 10) / 10;
       }
-      return [net.edgeDbId[e], JSON.stringify(d)];
-    },
-  );
+      yield [runId, net.edgeDbId[e], JSON.stringify(d)];
+    }
+  }
+  await copyRows(client, 'edge_distances', ['run_id', 'edge_id', 'd'], edgeRows());
 }
