@@ -89,7 +89,7 @@ const NOTCH_SHARE_DEFAULT = 0.6;
 const NOTCH_SHARE_MIN = 0.2;
 const NOTCH_SHARE_MAX = 1;
 const MIN_TARGET_NODES = 2_000;
-const MAX_TARGET_NODES = 5_000_000;
+const MAX_TARGET_NODES = 8_000_000;
 
 // The brief: streets in ~50–100 m segments (ceil(d / 100) pieces of one gap).
 const MAX_SEGMENT_M = 100;

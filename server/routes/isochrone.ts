@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { seedsFromSnaps } from '../../geo/dijkstra.ts';
 import { isochrone, ISOCHRONE_BUFFER_M } from '../../geo/isochrone.ts';
 import { errorSchema } from '../errors.ts';
+import { featureCollectionSchema } from '../schemas.ts';
 import { snapRequestPoint } from './proximity.ts';
 
 /** Largest isochrone distance served: 3000 m, three 15-minute life circles; larger ones are city-scale work, not a click. */
@@ -18,26 +19,6 @@ const query = {
   },
 } as const;
 
-const featureCollection = {
-  type: 'object',
-  required: ['type', 'features'],
-  properties: {
-    type: { type: 'string', enum: ['FeatureCollection'] },
-    properties: { type: 'object', additionalProperties: true },
-    features: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['type', 'geometry', 'properties'],
-        properties: {
-          type: { type: 'string', enum: ['Feature'] },
-          geometry: { type: 'object', additionalProperties: true },
-          properties: { type: 'object', additionalProperties: true },
-        },
-      },
-    },
-  },
-} as const;
 
 /**
  * The isochrone polygon: reached lines (simplified to 1 m) buffered piece by piece by
@@ -62,7 +43,7 @@ export async function isochroneRoutes(app: FastifyInstance): Promise<void> {
         summary: 'Walking isochrone from a point',
         description: `Reached edges cut at distance_m (≤ ${MAX_ISOCHRONE_M} m), and a polygon: the reached lines buffered by ${ISOCHRONE_BUFFER_M} m and dissolved.`,
         querystring: query,
-        response: { 200: featureCollection, 400: errorSchema, 422: errorSchema, 503: errorSchema },
+        response: { 200: featureCollectionSchema, 400: errorSchema, 422: errorSchema, 503: errorSchema },
       },
       config: { rateLimit: { max: 600, timeWindow: '1 minute' } },
     },

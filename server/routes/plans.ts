@@ -1,22 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { makeAuthorizer } from '../auth.ts';
 import { ApiError, errorSchema } from '../errors.ts';
+import { MAX_PLAN_VERTICES, planGeometrySchema } from '../schemas.ts';
 
 export const PLAN_KINDS = ['demolish_illegal', 'demolish_wall', 'add_open_space'] as const;
 export const PLAN_STATUSES = ['proposed', 'approved', 'done'] as const;
-/** Vertices allowed in one plan geometry: a block-sized site needs tens, not thousands. */
-export const MAX_PLAN_VERTICES = 2000;
-
-const position = { type: 'array', minItems: 2, maxItems: 3, items: { type: 'number', minimum: -180, maximum: 180 } } as const;
-const geometry = {
-  type: 'object',
-  required: ['type', 'coordinates'],
-  additionalProperties: false,
-  properties: {
-    type: { type: 'string', enum: ['Polygon', 'MultiPolygon', 'LineString'] },
-    coordinates: { type: 'array', maxItems: MAX_PLAN_VERTICES },
-  },
-} as const;
 
 const planBody = {
   type: 'object',
@@ -26,7 +14,7 @@ const planBody = {
     kind: { type: 'string', enum: PLAN_KINDS },
     name: { type: 'string', minLength: 1, maxLength: 200 },
     status: { type: 'string', enum: PLAN_STATUSES, default: 'proposed' },
-    geometry,
+    geometry: planGeometrySchema,
     notes: { type: ['string', 'null'], maxLength: 5000 },
   },
 } as const;
@@ -39,7 +27,7 @@ const planPatch = {
     kind: { type: 'string', enum: PLAN_KINDS },
     name: { type: 'string', minLength: 1, maxLength: 200 },
     status: { type: 'string', enum: PLAN_STATUSES },
-    geometry,
+    geometry: planGeometrySchema,
     notes: { type: ['string', 'null'], maxLength: 5000 },
   },
 } as const;

@@ -16,7 +16,8 @@ import type { SnapResult } from '../../geo/snap.ts';
 import { loadOrigins } from '../engine/load-network.ts';
 import { ApiError, errorSchema } from '../errors.ts';
 import type { LoadedEngine } from '../plugins/engine.ts';
-import { checkPlanGeometry, MAX_PLAN_VERTICES, PLAN_KINDS } from './plans.ts';
+import { checkPlanGeometry, PLAN_KINDS } from './plans.ts';
+import { featureCollectionSchema, MAX_PLAN_VERTICES, planGeometrySchema } from '../schemas.ts';
 import { requireRuleSet } from './proximity.ts';
 
 /** Plans in one evaluation: a district's 两拆一增 programme is tens of sites, not hundreds. */
@@ -38,16 +39,6 @@ export const MAX_GRID_POINTS = 40_000;
  */
 export const BECOMES_OPEN_SPACE_NOTE = /becomes_open_space|增绿|建绿|还绿/i;
 
-const geometry = {
-  type: 'object',
-  required: ['type', 'coordinates'],
-  additionalProperties: false,
-  properties: {
-    type: { type: 'string', enum: ['Polygon', 'MultiPolygon', 'LineString'] },
-    coordinates: { type: 'array', maxItems: MAX_PLAN_VERTICES },
-  },
-} as const;
-
 const inlinePlan = {
   type: 'object',
   required: ['kind', 'geometry'],
@@ -55,7 +46,7 @@ const inlinePlan = {
   properties: {
     kind: { type: 'string', enum: PLAN_KINDS },
     name: { type: 'string', minLength: 1, maxLength: 200 },
-    geometry,
+    geometry: planGeometrySchema,
     becomes_open_space: { type: 'boolean', description: 'demolish_illegal only: the cleared land also becomes an open space' },
   },
 } as const;
@@ -139,26 +130,6 @@ const planEffect = {
   },
 } as const;
 
-const featureCollection = {
-  type: 'object',
-  required: ['type', 'features'],
-  properties: {
-    type: { type: 'string', enum: ['FeatureCollection'] },
-    features: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['type', 'geometry', 'properties'],
-        properties: {
-          type: { type: 'string', enum: ['Feature'] },
-          geometry: { type: 'object', additionalProperties: true },
-          properties: { type: 'object', additionalProperties: true },
-        },
-      },
-    },
-  },
-} as const;
-
 const evaluateResponse = {
   type: 'object',
   required: ['dataset_id', 'run_id', 'rule_set', 'network_changed', 'plans', 'rules'],
@@ -171,7 +142,7 @@ const evaluateResponse = {
     origins_resnapped: { type: 'integer' },
     plans: { type: 'array', items: planEffect },
     rules: { type: 'array', items: ruleImpact },
-    changed_edges: featureCollection,
+    changed_edges: featureCollectionSchema,
   },
 } as const;
 

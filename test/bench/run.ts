@@ -526,8 +526,8 @@ async function main(): Promise<void> {
     sample(100_000, 'sample city 100k', ['park', 'elderly_care'], false),
     sample(1_000_000, 'sample city 1M', ['park', 'elderly_care'], true),
   ];
-  // the generator's largest size: about 5 graph nodes per 37 OSM nodes, so ~0.7 M graph nodes
-  if (process.argv.includes('--large')) specs.push(sample(5_000_000, 'sample city 5M', ['park', 'elderly_care'], true));
+  // about 5 graph nodes per 37 OSM nodes: 7.5M OSM nodes give about 1 million graph nodes
+  if (process.argv.includes('--large')) specs.push(sample(7_500_000, 'sample city 7.5M (~1M graph nodes)', ['park', 'elderly_care'], true));
 
   const loadStart = loadAverage();
   const info = await machineInfo(serverUrl);
