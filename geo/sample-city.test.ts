@@ -1,18 +1,18 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Flatbush from 'flatbush';
 import { describe, expect, it } from 'vitest';
 import { generateSampleCity, type OsmModel, type OsmWay } from './sample-city.ts';
-import { writeOsmXml } from './write-osm-xml.ts';
+import { osmXmlChunks } from './osm-xml.ts';
 
 const METRES_PER_DEG_LAT = (6_371_008.8 * Math.PI) / 180;
 
 async function xmlSha256(model: OsmModel): Promise<string> {
   const hash = createHash('sha256');
-  await writeOsmXml(model, { write: (chunk: string) => (hash.update(chunk), true), once: () => undefined });
+  for (const chunk of osmXmlChunks(model)) hash.update(chunk);
   return hash.digest('hex');
 }
 
@@ -352,7 +352,7 @@ describe('generateSampleCity', () => {
       bbox: [104.06, 30.66, 104.06, 30.66],
     };
     let xml = '';
-    await writeOsmXml(model, { write: (chunk: string) => ((xml += chunk), true), once: () => undefined });
+    for (const chunk of osmXmlChunks(model)) xml += chunk;
     expect(xml).toContain('<tag k="name" v="a&amp;b&lt;c&gt;&quot;d&apos;e&#10;f"/>');
     expect(xml).toContain('<node id="1" version="1" timestamp="2024-01-01T00:00:00Z" lat="30.6600000" lon="104.0600000">');
     expect(xml.endsWith('</osm>\n')).toBe(true);
@@ -364,7 +364,7 @@ describe('generateSampleCity', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sample-city-'));
     try {
       const file = path.join(dir, 'city.osm');
-      await writeOsmXml(m, file);
+      writeFileSync(file, [...osmXmlChunks(m)].join(''));
       const info = JSON.parse(execFileSync('osmium', ['fileinfo', '-e', '-j', file], { encoding: 'utf8' }));
       expect(info.data.count.nodes).toBe(m.nodes.id.length);
       expect(info.data.count.ways).toBe(m.ways.length);
@@ -384,7 +384,7 @@ describe('generateSampleCity', () => {
     const after = process.memoryUsage();
     let xmlBytes = 0;
     const t1 = performance.now();
-    await writeOsmXml(city, { write: (chunk: string) => ((xmlBytes += Buffer.byteLength(chunk)), true), once: () => undefined });
+    for (const chunk of osmXmlChunks(city)) xmlBytes += Buffer.byteLength(chunk);
     const writeMs = performance.now() - t1;
     const mb = (x: number) => `${Math.round(x / 2 ** 20)} MiB`;
     console.log(

@@ -7,7 +7,7 @@ import { importOsm } from './import-osm.ts';
 import { silentProgress, type Progress } from './progress.ts';
 import { importDefaultSampleRegisters } from './sample-registers.ts';
 import { generateSampleCity } from '../../geo/sample-city.ts';
-import { writeOsmXml } from '../../geo/write-osm-xml.ts';
+import { writeOsmXml } from './write-osm-xml.ts';
 import { computeCoverage } from '../engine/compute-coverage.ts';
 
 /** Size of the generated sample city when the real Chengdu file is absent. */

@@ -12,7 +12,7 @@ import { computeDistanceField } from '../../geo/distance-field.ts';
 import { buildGraph, type WalkGraphInput } from '../../geo/graph.ts';
 import { generateSampleCity, type SampleCity } from '../../geo/sample-city.ts';
 import { edgeDirection, splitWays } from '../../geo/split-ways.ts';
-import { writeOsmXml } from '../../geo/write-osm-xml.ts';
+import { writeOsmXml } from '../../server/import/write-osm-xml.ts';
 import { projectRoot, readConfig } from '../../server/config.ts';
 import { resolveDatabaseUrl } from '../../server/db/local-cluster.ts';
 import { migrate } from '../../server/db/migrate.ts';

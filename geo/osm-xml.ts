@@ -1,21 +1,11 @@
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { OsmModel, OsmTags } from './sample-city.ts';
 
-/** Options of {@link writeOsmXml} and {@link osmXmlChunks}. */
+/** Options of {@link osmXmlChunks}. */
 export interface OsmXmlOptions {
   /** `generator` attribute of the `<osm>` element. */
   generator?: string;
   /** Timestamp written on every element (OSM wants one; ours are made up), ISO 8601 UTC. */
   timestamp?: string;
-}
-
-/** Anything with a Node-stream `write` and a `drain` event, e.g. a fs.WriteStream or process.stdout. */
-export interface OsmXmlSink {
-  write(chunk: string): boolean;
-  once(event: 'drain', listener: () => void): unknown;
 }
 
 // Local choice: flush the text in pieces of about 64 KiB, the default highWaterMark of fs streams.
@@ -82,27 +72,4 @@ export function* osmXmlChunks(model: OsmModel, options: OsmXmlOptions = {}): Gen
     }
   }
   yield `${buf}</osm>\n`;
-}
-
-/**
- * Streams the model as OSM XML 0.6 (see {@link osmXmlChunks}) to a file path, which it creates
- * and closes, or to a writable stream, which it leaves open, waiting for `drain` whenever the
- * stream asks, so a million nodes never become one giant string. Resolves when written.
- */
-export async function writeOsmXml(model: OsmModel, target: string | OsmXmlSink, options: OsmXmlOptions = {}): Promise<void> {
-  if (typeof target === 'string') {
-    await pipeline(Readable.from(osmXmlChunks(model, options)), createWriteStream(target));
-    return;
-  }
-  await writeChunks(model, target, options);
-}
-
-async function writeChunks(model: OsmModel, sink: OsmXmlSink, options: OsmXmlOptions): Promise<void> {
-  // A real emitter also gets its 'error' watched while waiting, so a failing stream rejects.
-  const emitter = typeof (sink as Partial<NodeJS.EventEmitter>).removeListener === 'function' ? (sink as unknown as NodeJS.EventEmitter) : null;
-  for (const chunk of osmXmlChunks(model, options)) {
-    if (sink.write(chunk)) continue;
-    if (emitter) await once(emitter, 'drain');
-    else await new Promise<void>((resolve) => sink.once('drain', resolve));
-  }
 }
