@@ -1,5 +1,6 @@
 import type { Map as MapLibreMap } from 'maplibre-gl';
 import type { Category, Health, RuleSet } from './api/types.ts';
+import type { PlanDraw } from './map/plan-draw.ts';
 import type { Store } from './state.ts';
 
 export type LayerToggle = 'network' | 'areas' | 'facilities' | 'plans';
@@ -21,4 +22,6 @@ export interface AppContext {
   drawing: boolean;
   /** Re-apply the map layers after a state or layer-toggle change. */
   refreshMap(): void;
+  /** The map's one drawing tool, shared by the panels that draw plans. */
+  draw: PlanDraw;
 }

@@ -9,6 +9,7 @@ import { showHighlight } from './layers/highlight.ts';
 import { NETWORK_LAYER, networkColouring, updateNetwork } from './layers/network.ts';
 import { setPlansVisible } from './layers/plans.ts';
 import { buildStyle, createMap } from './map/create-map.ts';
+import { PlanDraw } from './map/plan-draw.ts';
 import { DEFAULT_STATE, hashHasView, parseHash, Store, WORST, type AppState } from './state.ts';
 import { AuditPanel, bboxOf } from './ui/audit-panel.ts';
 import { h, mount } from './ui/dom.ts';
@@ -65,6 +66,7 @@ async function start(): Promise<void> {
     emptyRules: new Set(),
     drawing: false,
     refreshMap: () => applyMap(),
+    draw: new PlanDraw(map),
   };
 
   // Which levels have rows (streets and districts need imported communities with those fields).

@@ -1,17 +1,15 @@
-import { TerraDraw, TerraDrawLineStringMode, TerraDrawPolygonMode, ValidateNotSelfIntersecting } from 'terra-draw';
 import type { LngLatBoundsLike } from 'maplibre-gl';
 import { api } from '../api/client.ts';
 import { PLAN_KINDS, PLAN_STATUSES, type Plan, type PlanGeometry, type PlanKind, type PlanStatus } from '../api/types.ts';
 import type { AppContext } from '../context.ts';
 import { formatInt, t, type StringKey } from '../i18n.ts';
 import { reloadPlans, showPlanLabels } from '../layers/plans.ts';
-import { MapLibreDrawAdapter } from '../map/draw-adapter.ts';
+import type { DrawKind, DrawSession } from '../map/plan-draw.ts';
 import { bboxOf } from './audit-panel.ts';
 import { h, mount } from './dom.ts';
 import { describeError } from './errors.ts';
 
 const TOKEN_KEY = 'life-circle.token';
-type DrawKind = 'polygon' | 'linestring';
 
 const kindLabel = (k: PlanKind) => t(`plan_kind_${k}` as StringKey);
 const statusLabel = (s: PlanStatus) => t(`plan_status_${s}` as StringKey);
@@ -25,7 +23,6 @@ export class PlansPanel {
   private plans: Plan[] | null = null;
   private listError: string | null = null;
   private message: { text: string; error: boolean } | null = null;
-  private draw: TerraDraw | null = null;
   private drawing: DrawKind | null = null;
   private pending: PlanGeometry | null = null;
   private saving = false;
@@ -53,50 +50,33 @@ export class PlansPanel {
     this.render();
   }
 
-  private ensureDraw(): TerraDraw {
-    if (this.draw) return this.draw;
-    const draw = new TerraDraw({
-      adapter: new MapLibreDrawAdapter({ map: this.ctx.map, coordinatePrecision: 7 }),
-      modes: [
-        new TerraDrawPolygonMode({
-          validation: (feature: unknown, { updateType }: { updateType: string }) => (updateType === 'finish' || updateType === 'commit' ? ValidateNotSelfIntersecting(feature) : { valid: true }),
-          styles: { fillColor: '#ff8f00', fillOpacity: 0.25, outlineColor: '#e65100', outlineWidth: 2.5, closingPointColor: '#ffffff', closingPointOutlineColor: '#e65100', closingPointWidth: 6, closingPointOutlineWidth: 2 },
-        }),
-        new TerraDrawLineStringMode({ styles: { lineStringColor: '#6a1b9a', lineStringWidth: 4, closingPointColor: '#ffffff', closingPointOutlineColor: '#6a1b9a', closingPointWidth: 6, closingPointOutlineWidth: 2 } }),
-      ],
-    });
-    draw.start();
-    draw.on('finish', (id, context) => {
-      if (context.action !== 'draw') return;
-      const feature = draw.getSnapshotFeature(id);
-      if (!feature) return;
-      this.pending = feature.geometry as PlanGeometry;
+  /** What the shared drawing tool reports back to this panel. */
+  private readonly session: DrawSession = {
+    onFinish: (geometry) => {
+      this.pending = geometry;
       this.drawing = null;
-      draw.setMode('static');
-      this.form.kind = this.pending.type === 'LineString' ? 'demolish_wall' : this.form.kind === 'demolish_wall' ? 'add_open_space' : this.form.kind;
+      this.form.kind = geometry.type === 'LineString' ? 'demolish_wall' : this.form.kind === 'demolish_wall' ? 'add_open_space' : this.form.kind;
       this.render();
       this.element.querySelector<HTMLInputElement>('#plan-name')?.focus();
-    });
-    this.draw = draw;
-    return draw;
-  }
+    },
+    onTakenOver: () => {
+      this.drawing = null;
+      this.pending = null;
+      this.render();
+    },
+  };
 
   private startDrawing(kind: DrawKind): void {
-    const draw = this.ensureDraw();
-    draw.clear();
     this.pending = null;
     this.message = null;
     this.drawing = kind;
     this.ctx.drawing = true;
-    draw.setMode(kind);
+    this.ctx.draw.start(kind, this.session);
     this.render();
   }
 
   private cancelDrawing(): void {
-    if (this.draw) {
-      this.draw.clear();
-      this.draw.setMode('static');
-    }
+    this.ctx.draw.stop(this.session);
     this.drawing = null;
     this.pending = null;
     this.ctx.drawing = false;
