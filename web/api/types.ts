@@ -159,4 +159,99 @@ export interface PlanInput {
   notes?: string | null;
 }
 
+/** A plan sent inline to a scenario: drawn in the browser, evaluated, never stored. */
+export interface InlinePlan {
+  kind: PlanKind;
+  name?: string;
+  geometry: PlanGeometry;
+  /** demolish_illegal only: the cleared land also becomes an open space */
+  becomes_open_space?: boolean;
+}
+
+/** Body of POST /api/scenarios/evaluate; at least one of plan_ids and plans. */
+export interface ScenarioRequest {
+  plan_ids?: number[];
+  plans?: InlinePlan[];
+  /** a rule set id, or 'all' */
+  rule_set?: string;
+  include_changed_edges?: boolean;
+  marginal?: boolean;
+}
+
+export interface ScenarioFlips {
+  fail_to_pass: number;
+  pass_to_fail: number;
+}
+
+/** One area whose covered population or pass/fail a scenario changes. */
+export interface ScenarioAreaImpact {
+  key: string;
+  name: string | null;
+  population: number;
+  covered_before: number;
+  covered_after: number;
+  share_before: number | null;
+  share_after: number | null;
+  delta_share: number | null;
+  passes_before: boolean;
+  passes_after: boolean;
+  flip: 'fail_to_pass' | 'pass_to_fail' | null;
+}
+
+export interface ScenarioRuleImpact {
+  rule_set: string;
+  rule_id: string;
+  target_share: number;
+  population: number;
+  covered_before: number;
+  covered_after: number;
+  share_before: number | null;
+  share_after: number | null;
+  newly_covered: number;
+  newly_uncovered: number;
+  flips: { community: ScenarioFlips; residential_area: ScenarioFlips };
+  communities: ScenarioAreaImpact[];
+  residential_areas: ScenarioAreaImpact[];
+  /** per plan ref ('plan:<id>' or 'inline:<i>'): covered with all plans − covered without it */
+  marginal: { plan: string; gain: number }[] | null;
+  marginal_sum: number | null;
+}
+
+export interface ScenarioPlanEffect {
+  ref: string;
+  id: number | null;
+  kind: PlanKind;
+  name: string;
+  becomes_open_space: boolean;
+  links_added: number;
+  link_length_m: number;
+  barrier_removed_m: number;
+  edges_opened: number;
+  compounds_opened: number;
+  open_space: { facility_id: number; area_m2: number; category: string; access_points: number } | null;
+}
+
+/** Per category whose walking distance fell on a street: before (null: new link or beyond the search bound) and after, metres. */
+export interface ChangedEdgeProperties {
+  edge: number;
+  street_id: number | null;
+  is_link: boolean;
+  before: Record<string, number | null>;
+  after: Record<string, number>;
+}
+
+export type ChangedEdges = FeatureCollection<LineString, ChangedEdgeProperties>;
+
+export interface ScenarioEvaluation {
+  dataset_id: number;
+  run_id: number;
+  rule_set: string;
+  network_changed: boolean;
+  origins?: number;
+  origins_resnapped?: number;
+  plans: ScenarioPlanEffect[];
+  rules: ScenarioRuleImpact[];
+  changed_edges?: ChangedEdges;
+}
+
 export type { Feature };

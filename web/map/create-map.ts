@@ -2,6 +2,7 @@ import { AttributionControl, Map as MapLibreMap, NavigationControl, ScaleControl
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import type { CoverageLevel, RuleSet } from '../api/types.ts';
+import { CHANGED_STREETS_SOURCE, changedStreetsLayers, changedStreetsSource } from '../layers/changed-streets.ts';
 import { AREAS_SOURCE, areaColouring, areasLabelLayers, areasLayers, areasSource } from '../layers/areas.ts';
 import { ATTRIBUTION, BASEMAP_SOURCE, basemapGroundLayers, basemapLabelLayers, basemapRoadLayers, basemapSource } from '../layers/basemap.ts';
 import { FACILITIES_SOURCE, facilitiesLabelLayers, facilitiesLayers, facilitiesSource, shownCategories } from '../layers/facilities.ts';
@@ -10,6 +11,7 @@ import { ISOCHRONE_SOURCE, isochroneLayers, isochroneSource } from '../layers/is
 import { NETWORK_SOURCE, networkColouring, networkLayers, networkSource } from '../layers/network.ts';
 import { PLAN_LABELS_SOURCE, PLANS_SOURCE, planLabelsSource, plansLabelLayers, plansLayers, plansSource } from '../layers/plans.ts';
 import { ROUTES_SOURCE, routesLayers, routesSource } from '../layers/routes.ts';
+import { SCENARIO_SITES_SOURCE, scenarioSitesLayers, scenarioSitesSource } from '../layers/scenario-sites.ts';
 import type { MapView } from '../state.ts';
 
 // Vite bundles maplibre-gl into our own chunk; its worker file is shipped beside it as an asset.
@@ -30,8 +32,8 @@ export interface StyleOptions {
 
 /**
  * The whole style, built in code: basemap ground, coverage of areas, roads, the walking network,
- * facilities, plans, isochrone, routes, then labels and the audit highlight on top. No `glyphs`
- * and no `sprite`: every request goes to this server.
+ * isochrone, plans, a scenario's drawn sites and changed streets, facilities, routes, then labels
+ * and the audit highlight on top. No `glyphs` and no `sprite`: every request goes to this server.
  */
 export function buildStyle(o: StyleOptions): StyleSpecification {
   const categories = shownCategories(o.ruleSet, o.category);
@@ -48,6 +50,8 @@ export function buildStyle(o: StyleOptions): StyleSpecification {
       [ISOCHRONE_SOURCE]: isochroneSource(),
       [ROUTES_SOURCE]: routesSource(),
       [HIGHLIGHT_SOURCE]: highlightSource(),
+      [CHANGED_STREETS_SOURCE]: changedStreetsSource(),
+      [SCENARIO_SITES_SOURCE]: scenarioSitesSource(),
     },
     layers: [
       ...basemapGroundLayers(),
@@ -56,6 +60,8 @@ export function buildStyle(o: StyleOptions): StyleSpecification {
       ...networkLayers(networkColouring(o.ruleSet, o.category)),
       ...isochroneLayers(),
       ...plansLayers(),
+      ...scenarioSitesLayers(),
+      ...changedStreetsLayers(),
       ...facilitiesLayers(categories),
       ...routesLayers(),
       ...basemapLabelLayers(),

@@ -53,3 +53,20 @@ export const PLAN_COLORS: Record<string, string> = {
 
 export const ISOCHRONE_COLOR = '#3949ab';
 export const HIGHLIGHT_COLOR = '#ff8f00';
+
+/**
+ * Walking distance a scenario saves on a street (before − after, metres), upper bounds of each
+ * class; a sequential blue, so it reads apart from the green-to-red distance colours beneath.
+ */
+export const SAVED_CLASSES: readonly { upTo: number; color: string }[] = [
+  { upTo: 50, color: '#9ecae1' },
+  { upTo: 150, color: '#4292c6' },
+  { upTo: 300, color: '#2166ac' },
+  { upTo: Infinity, color: '#08306b' },
+];
+/** Streets with no facility of the kind in walking reach before (beyond the search bound): the saving has no figure. */
+export const NEWLY_REACHED_COLOR = '#c51b7d';
+/** New footpath links (through a cleared site or an opened wall) that bring no facility of the kind closer. */
+export const NEW_LINK_COLOR = '#616161';
+/** Temporary sites drawn in the scenario panel (sent inline, never stored). */
+export const SCENARIO_SITE_COLOR = '#ff8f00';
