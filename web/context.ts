@@ -24,4 +24,11 @@ export interface AppContext {
   refreshMap(): void;
   /** The map's one drawing tool, shared by the panels that draw plans. */
   draw: PlanDraw;
+  /**
+   * What the scenario panel shows on the map, for the legend: the category its changed streets
+   * are coloured for (null: none shown) and whether temporary sites are drawn; null when nothing.
+   */
+  scenario: { streetsCategory: string | null; drawnSites: boolean } | null;
+  /** Redraw the legend (after a panel changed what the map shows). */
+  refreshLegend(): void;
 }

@@ -67,6 +67,8 @@ async function start(): Promise<void> {
     drawing: false,
     refreshMap: () => applyMap(),
     draw: new PlanDraw(map),
+    scenario: null,
+    refreshLegend: () => renderLegend($('legend'), ctx),
   };
 
   // Which levels have rows (streets and districts need imported communities with those fields).
@@ -133,6 +135,7 @@ async function start(): Promise<void> {
       void loadEmptyRules();
     }
     if (s.lang !== prev.lang) for (const p of Object.values(panels)) p.render();
+    if (s.tab !== prev.tab) (panels[prev.tab] as Panel).close?.();
     const panel: Panel = panels[s.tab];
     if (s.tab !== prev.tab || ruleSetChanged || s.level !== prev.level) void panel.load?.();
   });

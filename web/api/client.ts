@@ -1,5 +1,6 @@
 import type {
   Audit, AuditLevel, Category, Coverage, CoverageGeoJson, CoverageLevel, Health, Isochrone, Plan, PlanInput, Proximity, RuleSet,
+  ScenarioEvaluation, ScenarioRequest,
 } from './types.ts';
 
 /** An API answer other than 2xx, with the `{error: {code, message}}` body when there is one. */
@@ -20,11 +21,14 @@ export function apiUrl(path: string, params: Record<string, string | number | un
   return url.toString();
 }
 
-async function request<T>(path: string, params: Record<string, string | number | undefined> = {}, init: RequestInit = {}): Promise<T> {
+/** The answer of `fetch`, or an ApiRequestError for a network failure or a non-2xx status. */
+async function send(path: string, params: Record<string, string | number | undefined>, init: RequestInit): Promise<Response> {
   let res: Response;
   try {
     res = await fetch(apiUrl(path, params), init);
   } catch (err) {
+    // An abort is the caller's own doing, not a failure to report: let it through as it is.
+    if ((err as Error).name === 'AbortError') throw err;
     throw new ApiRequestError(0, 'network', (err as Error).message);
   }
   if (!res.ok) {
@@ -39,8 +43,40 @@ async function request<T>(path: string, params: Record<string, string | number |
     }
     throw new ApiRequestError(res.status, code, message);
   }
+  return res;
+}
+
+async function request<T>(path: string, params: Record<string, string | number | undefined> = {}, init: RequestInit = {}): Promise<T> {
+  const res = await send(path, params, init);
   if (res.status === 204) return undefined as T;
   return (await res.json()) as T;
+}
+
+/** An answer with how long it took: the server's own figure (Server-Timing) and the round trip seen here. */
+export interface Timed<T> {
+  body: T;
+  /** Sum of the Server-Timing durations, ms; null when the server sent none. */
+  serverMs: number | null;
+  /** From sending the request to having parsed the answer, ms. */
+  totalMs: number;
+}
+
+/** Sum of the `dur` parameters of a Server-Timing header (`load;dur=1.2, evaluate;dur=150.3`), or null. */
+export function serverTimingMs(header: string | null): number | null {
+  if (!header) return null;
+  let sum = 0, any = false;
+  for (const m of header.matchAll(/dur=([0-9.]+)/g)) {
+    sum += Number(m[1]);
+    any = true;
+  }
+  return any ? sum : null;
+}
+
+async function requestTimed<T>(path: string, init: RequestInit): Promise<Timed<T>> {
+  const t0 = performance.now();
+  const res = await send(path, {}, init);
+  const body = (await res.json()) as T;
+  return { body, serverMs: serverTimingMs(res.headers.get('server-timing')), totalMs: performance.now() - t0 };
 }
 
 function authHeaders(token: string): Record<string, string> {
@@ -69,8 +105,9 @@ export const api = {
     request<void>(`/api/plans/${id}`, {}, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } }),
   /** Route paths the server documents (OpenAPI), to learn whether an optional endpoint exists without a 404. */
   documentedPaths: () => request<{ paths: Record<string, unknown> }>('/docs/json').then((d) => Object.keys(d.paths)),
-  evaluateScenario: (body: unknown) =>
-    request<unknown>('/api/scenarios/evaluate', {}, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  /** Coverage effect of stored and drawn plans; no token needed (nothing is stored). */
+  evaluateScenario: (body: ScenarioRequest, signal?: AbortSignal) =>
+    requestTimed<ScenarioEvaluation>('/api/scenarios/evaluate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal }),
 };
 
 /** Export links (CSV / GeoJSON downloads) served by the API itself. */

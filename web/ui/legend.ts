@@ -2,12 +2,36 @@ import type { AppContext, LayerToggle } from '../context.ts';
 import { label, t, type StringKey } from '../i18n.ts';
 import { shownCategories } from '../layers/facilities.ts';
 import { networkColouring } from '../layers/network.ts';
-import { categoryColor, DISTANCE_CLASSES, NO_RESULT_COLOR, PASS_COLOR, PLAN_COLORS, SHARE_CLASSES, UNREACHABLE_COLOR } from '../map/palette.ts';
+import {
+  categoryColor, DISTANCE_CLASSES, NEW_LINK_COLOR, NEWLY_REACHED_COLOR, NO_RESULT_COLOR, PASS_COLOR, PLAN_COLORS, SAVED_CLASSES, SCENARIO_SITE_COLOR, SHARE_CLASSES, UNREACHABLE_COLOR,
+} from '../map/palette.ts';
 import { limitForCategory, ruleForCategory } from '../rules.ts';
 import { WORST } from '../state.ts';
 import { h, mount } from './dom.ts';
 
-const swatch = (color: string, kind: 'line' | 'fill' | 'dot' | 'ring' = 'fill') => h('span', { class: `sw sw-${kind}`, style: `--c:${color}` });
+const swatch = (color: string, kind: 'line' | 'dash' | 'fill' | 'dot' | 'ring' = 'fill') => h('span', { class: `sw sw-${kind}`, style: `--c:${color}` });
+
+/** The scenario panel's part of the legend: streets now closer by distance saved, new links, drawn sites. */
+function scenarioBlock(ctx: AppContext): Node[] {
+  const sc = ctx.scenario;
+  if (!sc || (!sc.streetsCategory && !sc.drawnSites)) return [];
+  const out: Node[] = [];
+  if (sc.streetsCategory) {
+    const cat = ctx.category(sc.streetsCategory);
+    const rows = SAVED_CLASSES.map((cls, i) => {
+      const lower = i === 0 ? 0 : SAVED_CLASSES[i - 1].upTo;
+      return h('li', {}, swatch(cls.color, 'line'), cls.upTo === Infinity ? `> ${lower} m` : `${lower}–${cls.upTo} m`);
+    });
+    rows.push(h('li', {}, swatch(NEWLY_REACHED_COLOR, 'line'), t('scenarioNewlyReached')));
+    rows.push(h('li', {}, swatch(NEW_LINK_COLOR, 'dash'), t('scenarioNewLinks')));
+    out.push(
+      h('h4', { id: 'legend-scenario' }, `${t('scenarioStreets')} · ${cat ? label(cat) : sc.streetsCategory}`),
+      h('div', { class: 'note' }, t('scenarioSaved')),
+      h('ul', { class: 'legend-list cols' }, rows));
+  }
+  if (sc.drawnSites) out.push(h('ul', { class: 'legend-list' }, h('li', {}, swatch(SCENARIO_SITE_COLOR), t('scenarioTempSites'))));
+  return out;
+}
 
 /** The legend: the rule in force, what the street, area and facility colours mean, and layer toggles. */
 export function renderLegend(el: HTMLElement, ctx: AppContext): void {
@@ -74,6 +98,7 @@ export function renderLegend(el: HTMLElement, ctx: AppContext): void {
   mount(el,
     h('details', { open },
       h('summary', {}, t('legend')),
+      scenarioBlock(ctx),
       ruleBlock,
       h('h4', {}, worst ? t('worstRatio') : t('walkToNearest')),
       h('ul', { class: 'legend-list cols' }, distanceRows),

@@ -36,7 +36,8 @@ export class ProximityPanel {
 
   constructor(private readonly ctx: AppContext) {
     ctx.map.on('click', (e: MapMouseEvent) => {
-      if (ctx.drawing) return;
+      // In the scenario tab the map shows the scenario (and its streets answer clicks).
+      if (ctx.drawing || ctx.store.get().tab === 'impact') return;
       if (ctx.store.get().tab !== 'point') ctx.store.set({ tab: 'point' });
       void this.query(e.lngLat.lng, e.lngLat.lat);
     });

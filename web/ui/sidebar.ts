@@ -8,6 +8,8 @@ export interface Panel {
   render(): void;
   /** Called when the panel's tab is shown (fetch what it needs). */
   load?(): Promise<void>;
+  /** Called when another tab replaces this one (take what it drew off the map). */
+  close?(): void;
 }
 
 /** Tabs over the panels; the open tab is part of the shared URL. */
