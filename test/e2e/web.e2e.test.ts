@@ -1,90 +1,26 @@
-import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
-import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../server/app.ts';
 import { createToken } from '../../server/auth.ts';
-import { projectRoot } from '../../server/config.ts';
-import { buildWebIfStale } from '../../server/web-build.ts';
 import type { Audit, Plan, Proximity, ProximityResult } from '../../web/api/types.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
+import { clickMapAt, getJson as getJsonOf, mapIdle, openApp, renderedCount, shot, startE2e, type E2eEnv } from './browser.ts';
 
-/** The flags of shared/STYLE.md "Browser checks": Debian's chromium, software WebGL, no network chatter. */
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-];
-const ARTIFACTS = path.join(projectRoot, 'test', 'artifacts');
 /** A view of central Chengdu with streets, parks and communities, zoomed in far enough for labels. */
 const CENTRE_VIEW = 'map=14.50/30.66200/104.05800';
 
-let db: TestDatabase;
-let app: FastifyInstance;
+let env: E2eEnv;
 let base: string;
-let browser: Browser;
 
 beforeAll(async () => {
-  await buildWebIfStale(() => {});
-  db = await createTestDatabase('central');
-  app = await buildApp({ databaseUrl: db.url });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  env = await startE2e();
+  base = env.base;
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await db?.drop();
+  await env?.close();
 });
 
-async function getJson<T>(url: string): Promise<T> {
-  const res = await fetch(new URL(url, base));
-  expect(res.status, url).toBe(200);
-  return (await res.json()) as T;
-}
-
-interface OpenPage {
-  page: Page;
-  /** Console errors and uncaught page errors seen so far. */
-  errors: string[];
-  close(): Promise<void>;
-}
-
-/** Open the app at `hash` and wait until it is wired and the map has drawn every tile. */
-async function open(hash: string, viewport = { width: 1280, height: 800 }): Promise<OpenPage> {
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()} (${m.location().url})`);
-  });
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  await page.goto(`${base}/#${hash}`);
-  await page.waitForFunction(() => window.__appReady === true, null, { timeout: 30_000 });
-  await mapIdle(page);
-  return { page, errors, close: () => context.close() };
-}
-
-/** Wait until the map has loaded its style and every visible tile, and is not moving. */
-async function mapIdle(page: Page): Promise<void> {
-  await page.waitForFunction(() => {
-    const map = window.__map;
-    return Boolean(map && map.loaded() && map.areTilesLoaded() && !map.isMoving());
-  }, null, { timeout: 30_000, polling: 200 });
-}
-
-async function renderedCount(page: Page, layers: string[]): Promise<number> {
-  return page.evaluate((ids) => window.__map!.queryRenderedFeatures({ layers: ids }).length, layers);
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
-}
+const getJson = <T>(url: string) => getJsonOf<T>(env, url);
+const open = (hash: string, viewport?: { width: number; height: number }) => openApp(env, hash, viewport);
 
 const metres = (m: number | null) => (m === null ? '—' : `${Math.round(m)} m`);
 const minutes = (x: number | null) => (x === null ? '—' : x.toFixed(1));
@@ -230,7 +166,7 @@ describe('web app in Chromium against the real server', () => {
   });
 
   it('lets a planner with a token draw a site with clicks, save it, change its status and delete it', async () => {
-    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    const pool = new pg.Pool({ connectionString: env.db.url, max: 1 });
     const { token } = await createToken(pool, 'e2e', 'planner');
     await pool.end();
     const { page, errors, close } = await open(`${CENTRE_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=plans`);
@@ -238,15 +174,8 @@ describe('web app in Chromium against the real server', () => {
       await page.fill('#plan-token', token);
       await page.click('#token-save');
       await page.click('#draw-polygon');
-      const box = (await page.locator('#map').boundingBox())!;
       // Right of the legend; the last click lands on the first corner and closes the ring.
-      const corners = [[0.55, 0.3], [0.75, 0.28], [0.78, 0.5], [0.58, 0.52], [0.551, 0.301]];
-      for (const [fx, fy] of corners) {
-        await page.mouse.move(box.x + box.width * fx, box.y + box.height * fy, { steps: 4 });
-        await page.mouse.down();
-        await page.mouse.up();
-        await page.waitForTimeout(250);
-      }
+      await clickMapAt(page, [[0.55, 0.3], [0.75, 0.28], [0.78, 0.5], [0.58, 0.52], [0.551, 0.301]]);
       await page.waitForSelector('#plan-form');
       await page.fill('#plan-name', 'e2e 口袋公园');
       await page.selectOption('#plan-kind', 'add_open_space');
@@ -288,13 +217,7 @@ describe('web app in Chromium against the real server', () => {
       await page.fill('#plan-token', 'lc_not-a-real-token');
       await page.click('#token-save');
       await page.click('#draw-line');
-      const box = (await page.locator('#map').boundingBox())!;
-      for (const [fx, fy] of [[0.55, 0.4], [0.7, 0.45], [0.7, 0.45]]) {
-        await page.mouse.move(box.x + box.width * fx, box.y + box.height * fy, { steps: 4 });
-        await page.mouse.down();
-        await page.mouse.up();
-        await page.waitForTimeout(250);
-      }
+      await clickMapAt(page, [[0.55, 0.4], [0.7, 0.45], [0.7, 0.45]]);
       await page.waitForSelector('#plan-form');
       expect(await page.locator('#plan-kind').inputValue()).toBe('demolish_wall');
       await page.fill('#plan-name', 'wall');
