@@ -103,6 +103,21 @@ describe('read routes', () => {
     expect(sizes[1]).toBeGreaterThan(sizes[0] * 3);
   });
 
+  it('GET /api/isochrone from a facility walks out from all its access points', async () => {
+    const { rows } = await pool.query<{ id: string; n: number }>(
+      `SELECT f.id, count(a.*)::int AS n FROM facilities f JOIN facility_access_points a ON a.facility_id = f.id
+       WHERE f.name = '人民公园' GROUP BY f.id`,
+    );
+    const r = await app.inject(`/api/isochrone?facility_id=${rows[0].id}&distance_m=300`);
+    expect(r.statusCode).toBe(200);
+    expectMatchesSchema('/api/isochrone', 'get', 200, r.json());
+    expect(r.json().properties.access_points).toBeGreaterThan(1);
+    expect(r.json().features[1].properties.reached_length_m).toBeGreaterThan(1000);
+    expect((await app.inject('/api/isochrone?facility_id=99999999&distance_m=300')).statusCode).toBe(404);
+    expect((await app.inject('/api/isochrone?distance_m=300')).json().error.code).toBe('invalid_parameter');
+    expect((await app.inject(`/api/isochrone?facility_id=${rows[0].id}&lng=104.06&lat=30.66&distance_m=300`)).statusCode).toBe(400);
+  });
+
   it('GET /api/coverage in json, geojson and csv', async () => {
     for (const level of ['residential_area', 'community']) {
       const r = await app.inject(`/api/coverage?rule_set=chengdu-park-city&level=${level}`);

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { seedsFromSnaps } from '../../geo/dijkstra.ts';
 import { isochrone, ISOCHRONE_BUFFER_M } from '../../geo/isochrone.ts';
-import { errorSchema } from '../errors.ts';
+import { snapPoint, type EdgeSnap } from '../../geo/snap.ts';
+import { ApiError, errorSchema } from '../errors.ts';
 import { featureCollectionSchema } from '../schemas.ts';
 import { snapRequestPoint } from './proximity.ts';
 
@@ -10,11 +11,12 @@ export const MAX_ISOCHRONE_M = 3000;
 
 const query = {
   type: 'object',
-  required: ['lng', 'lat', 'distance_m'],
+  required: ['distance_m'],
   additionalProperties: false,
   properties: {
     lng: { type: 'number', minimum: -180, maximum: 180 },
     lat: { type: 'number', minimum: -90, maximum: 90 },
+    facility_id: { type: 'integer', minimum: 1, description: 'walk out from every access point of this facility instead of a point' },
     distance_m: { type: 'number', exclusiveMinimum: 0, maximum: MAX_ISOCHRONE_M },
   },
 } as const;
@@ -35,25 +37,38 @@ const ISOCHRONE_POLYGON_SQL = `
 
 /** GET /api/isochrone: the network reachable on foot within a distance, as lines and a polygon. */
 export async function isochroneRoutes(app: FastifyInstance): Promise<void> {
-  app.get<{ Querystring: { lng: number; lat: number; distance_m: number } }>(
+  app.get<{ Querystring: { lng?: number; lat?: number; facility_id?: number; distance_m: number } }>(
     '/api/isochrone',
     {
       schema: {
         tags: ['analysis'],
-        summary: 'Walking isochrone from a point',
+        summary: 'Walking isochrone from a point (lng, lat) or from a facility (facility_id)',
         description: `Reached edges cut at distance_m (≤ ${MAX_ISOCHRONE_M} m), and a polygon: the reached lines buffered by ${ISOCHRONE_BUFFER_M} m and dissolved.`,
         querystring: query,
-        response: { 200: featureCollectionSchema, 400: errorSchema, 422: errorSchema, 503: errorSchema },
+        response: { 200: featureCollectionSchema, 400: errorSchema, 404: errorSchema, 422: errorSchema, 503: errorSchema },
       },
       config: { rateLimit: { max: 600, timeWindow: '1 minute' } },
     },
     async (req) => {
-      const { lng, lat, distance_m } = req.query;
+      const { lng, lat, facility_id, distance_m } = req.query;
+      if ((facility_id === undefined) === (lng === undefined || lat === undefined)) {
+        throw new ApiError('invalid_parameter', 'give either lng and lat, or facility_id');
+      }
       const engine = await app.engine.current();
-      const snap = snapRequestPoint(engine, lng, lat);
       const g = engine.net.graph;
+      let snaps: EdgeSnap[];
+      if (facility_id !== undefined) {
+        const f = engine.net.facilities.find((x) => x.id === facility_id);
+        if (!f) throw new ApiError('not_found', `no facility ${facility_id} in the loaded dataset`);
+        snaps = [];
+        for (let k = 0; k < f.accessLng.length; k++) {
+          const s = snapPoint(engine.net.snapIndex, f.accessLng[k], f.accessLat[k], { edgeFilter: (e) => engine.net.edgeIsPrivate[e] === 0 });
+          if (!s.unreachable) snaps.push({ ...s });
+        }
+        if (!snaps.length) throw new ApiError('not_snappable', `facility ${facility_id} has no access point within 200 m of a walkable street`);
+      } else snaps = [snapRequestPoint(engine, lng!, lat!)];
       // The shared search is used synchronously from run() to isochrone(): no await in between.
-      const result = engine.search.run(seedsFromSnaps(g, [snap], [0]), distance_m);
+      const result = engine.search.run(seedsFromSnaps(g, snaps, snaps.map(() => 0)), distance_m);
       const iso = isochrone(g, result, distance_m);
       const features: object[] = [];
       if (iso.pieceEdge.length) {
@@ -63,7 +78,11 @@ export async function isochroneRoutes(app: FastifyInstance): Promise<void> {
       features.push({ ...iso.lines, properties: { kind: 'lines', distance_m, reached_length_m: Math.round(iso.reachedLengthM * 100) / 100 } });
       return {
         type: 'FeatureCollection',
-        properties: { lng, lat, distance_m, snap_distance_m: Math.round(snap.accessM * 100) / 100, dataset_id: engine.datasetId },
+        properties: {
+          ...(facility_id !== undefined ? { facility_id, access_points: snaps.length } : { lng, lat, snap_distance_m: Math.round(snaps[0].accessM * 100) / 100 }),
+          distance_m,
+          dataset_id: engine.datasetId,
+        },
         features,
       };
     },
