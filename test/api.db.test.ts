@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../server/auth.ts';
 import { buildApp } from '../server/app.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
+import { createPool } from '../server/db/pool.ts';
 
 // 人民公园 area, central Chengdu: on the network.
 const CENTRE = { lng: 104.0585, lat: 30.6605 };
@@ -26,7 +27,7 @@ function expectMatchesSchema(route: string, method: string, status: number, body
 
 beforeAll(async () => {
   db = await createTestDatabase('central');
-  pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  pool = createPool(db.url, { max: 2 });
   app = await buildApp({ databaseUrl: db.url, webDist: false });
   await app.ready();
   spec = app.swagger() as unknown as typeof spec;

@@ -2,13 +2,14 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeCoverage } from '../server/engine/compute-coverage.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
+import { createPool } from '../server/db/pool.ts';
 
 let db: TestDatabase;
 let pool: pg.Pool;
 
 beforeAll(async () => {
   db = await createTestDatabase('central');
-  pool = new pg.Pool({ connectionString: db.url, max: 3 });
+  pool = createPool(db.url, { max: 3 });
 });
 afterAll(async () => {
   await pool.end();

@@ -7,6 +7,7 @@ import { migrate } from '../server/db/migrate.ts';
 import { importOsm } from '../server/import/import-osm.ts';
 import { prepareDataset } from '../server/import/default-data.ts';
 import { withDatabase } from './helpers/test-database.ts';
+import { createPool } from '../server/db/pool.ts';
 
 export const SHARED_DATA = path.resolve(projectRoot, '..', 'shared', 'data');
 
@@ -35,7 +36,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await admin.query(`CREATE DATABASE "${db}"`);
     const url = withDatabase(serverUrl, db);
     await migrate(url);
-    const pool = new pg.Pool({ connectionString: url, max: 2 });
+    const pool = createPool(url, { max: 2 });
     try {
       await load(pool);
     } finally {

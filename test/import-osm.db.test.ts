@@ -8,6 +8,7 @@ import { walkability } from '../geo/walkability.ts';
 import { importOsm } from '../server/import/import-osm.ts';
 import { SHARED_DATA } from './global-setup.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
+import { createPool } from '../server/db/pool.ts';
 
 const FIXTURE = path.join(SHARED_DATA, 'chenghua-shuangqiaozi-2018.osm');
 
@@ -36,7 +37,7 @@ describe('OSM import of the Chenghua 双桥子 cut (real PostGIS)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('empty');
-    pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    pool = createPool(db.url, { max: 2 });
     datasetId = (await importOsm(pool, FIXTURE)).datasetId;
   });
   afterAll(async () => {

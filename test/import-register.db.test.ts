@@ -12,6 +12,7 @@ import { migrate } from '../server/db/migrate.ts';
 import { importCommunities } from '../server/import/import-communities.ts';
 import { formatProblem, ImportValidationError, importFacilities, toWgs84 } from '../server/import/import-facilities.ts';
 import { importDefaultSampleRegisters, SAMPLE_REGISTERS } from '../server/import/sample-registers.ts';
+import { createPool } from '../server/db/pool.ts';
 
 // coordtransform (an independent GCJ-02/BD-09 implementation) is CommonJS without typings.
 const coordtransform = createRequire(import.meta.url)('coordtransform') as Record<
@@ -61,7 +62,7 @@ beforeAll(async () => {
   await admin.end();
   base.pathname = `/${scratchName}`;
   await migrate(base.toString());
-  pool = new pg.Pool({ connectionString: base.toString(), max: 4 });
+  pool = createPool(base.toString(), { max: 4 });
   tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'register-test-'));
 }, 120_000);
 

@@ -6,6 +6,7 @@ import { buildApp } from '../server/app.ts';
 import { ERRORS } from '../server/errors.ts';
 import { squareAround } from '../server/routes/scenarios.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
+import { createPool } from '../server/db/pool.ts';
 
 /** Centres of residential clusters beyond 500 m of any park in central Chengdu (OSM 2018). */
 const SITES = {
@@ -55,7 +56,7 @@ describe('scenarios on central Chengdu', () => {
   beforeAll(async () => {
     db = await createTestDatabase('central');
     app = await buildApp({ databaseUrl: db.url, webDist: false });
-    sql = new pg.Pool({ connectionString: db.url, max: 2 });
+    sql = createPool(db.url, { max: 2 });
   });
 
   afterAll(async () => {

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../server/app.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
+import { createPool } from '../server/db/pool.ts';
 
 /** Slippy-map tile containing a WGS 84 point (OSM wiki "Slippy map tilenames"). */
 function tileAt([lng, lat]: [number, number], z: number): { z: number; x: number; y: number } {
@@ -73,7 +74,7 @@ describe('vector tiles', () => {
   beforeAll(async () => {
     db = await createTestDatabase('central');
     app = await buildApp({ databaseUrl: db.url, webDist: false });
-    sql = new pg.Pool({ connectionString: db.url, max: 2 });
+    sql = createPool(db.url, { max: 2 });
   });
 
   afterAll(async () => {

@@ -5,6 +5,7 @@ import { createToken } from '../../server/auth.ts';
 import { squareAround } from '../../server/routes/scenarios.ts';
 import type { Plan, ScenarioEvaluation, ScenarioRequest } from '../../web/api/types.ts';
 import { clickMapAt, mapIdle, openApp, renderedCount, shot, startE2e, type E2eEnv } from './browser.ts';
+import { createPool } from '../../server/db/pool.ts';
 
 /**
  * An under-served spot of central Chengdu, by the 府河 in the 玉锦苑 community, which has no park
@@ -121,7 +122,7 @@ describe('scenario panel in Chromium against the real server', () => {
   });
 
   it('ticks stored plans ("all proposed"), re-evaluates once per burst of changes, says failures in words and clears the map on leaving', async () => {
-    const pool = new pg.Pool({ connectionString: env.db.url, max: 1 });
+    const pool = createPool(env.db.url, { max: 1 });
     const { token } = await createToken(pool, 'e2e', 'planner');
     await pool.end();
     const create = async (plan: Record<string, unknown>) => {

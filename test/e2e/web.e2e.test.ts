@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../server/auth.ts';
 import type { Audit, Plan, Proximity, ProximityResult } from '../../web/api/types.ts';
 import { clickMapAt, getJson as getJsonOf, mapIdle, openApp, renderedCount, shot, startE2e, type E2eEnv } from './browser.ts';
+import { createPool } from '../../server/db/pool.ts';
 
 /** A view of central Chengdu with streets, parks and communities, zoomed in far enough for labels. */
 const CENTRE_VIEW = 'map=14.50/30.66200/104.05800';
@@ -166,7 +167,7 @@ describe('web app in Chromium against the real server', () => {
   });
 
   it('lets a planner with a token draw a site with clicks, save it, change its status and delete it', async () => {
-    const pool = new pg.Pool({ connectionString: env.db.url, max: 1 });
+    const pool = createPool(env.db.url, { max: 1 });
     const { token } = await createToken(pool, 'e2e', 'planner');
     await pool.end();
     const { page, errors, close } = await open(`${CENTRE_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=plans`);

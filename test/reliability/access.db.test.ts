@@ -12,6 +12,7 @@ import { readConfig } from '../../server/config.ts';
 import { listen } from '../../server/main.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
 import { dbSnapshot } from './db-snapshot.ts';
+import { createPool } from '../../server/db/pool.ts';
 
 const PG_DUMP = '/usr/lib/postgresql/15/bin/pg_dump';
 const square = (lng: number, lat: number, d = 0.0005) => ({
@@ -30,7 +31,7 @@ const freshAddress = () => `198.51.100.${++addressCounter}`;
 
 beforeAll(async () => {
   db = await createTestDatabase('central');
-  pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  pool = createPool(db.url, { max: 2 });
   app = await buildApp({ databaseUrl: db.url, webDist: false });
   await app.ready();
   tokens = {

@@ -9,6 +9,7 @@ import { createToken } from '../../server/auth.ts';
 import { backupDatabase, defaultBackupFile, restoreDatabase } from '../../server/cli/backup.ts';
 import { projectRoot, readConfig } from '../../server/config.ts';
 import { adminQuery, createTestDatabase, withDatabase, type TestDatabase } from '../helpers/test-database.ts';
+import { createPool } from '../../server/db/pool.ts';
 
 let source: TestDatabase;
 let target: { name: string; url: string };
@@ -52,7 +53,7 @@ async function newestRunResults(url: string): Promise<{ runId: number; rows: unk
 
 beforeAll(async () => {
   source = await createTestDatabase('central');
-  sourcePool = new pg.Pool({ connectionString: source.url, max: 2 });
+  sourcePool = createPool(source.url, { max: 2 });
   // rows in the access-control tables too, so every table takes part
   await createToken(sourcePool, 'backup-planner', 'planner');
   await sourcePool.query(
@@ -126,7 +127,7 @@ describe('backup and restore', () => {
     const restore = spawnSync(tsx, [cli, 'restore', file], { env, encoding: 'utf8' });
     expect(restore.status, restore.stderr).toBe(0);
     expect(await tableCounts(source.url)).toEqual(expected);
-    sourcePool = new pg.Pool({ connectionString: source.url, max: 2 });
+    sourcePool = createPool(source.url, { max: 2 });
     const usage = spawnSync(tsx, [cli, 'restore'], { env, encoding: 'utf8' });
     expect(usage.status).toBe(1);
     expect(usage.stderr).toMatch(/usage:/);

@@ -14,6 +14,7 @@ import { importOsm } from '../../server/import/import-osm.ts';
 import { SHARED_DATA } from '../global-setup.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
 import { dbSnapshot, type DbSnapshot } from './db-snapshot.ts';
+import { createPool } from '../../server/db/pool.ts';
 
 // A corpus of broken inputs, generated here in a temporary folder (nothing large is committed):
 // every import must fail with a message that says what is wrong, and change nothing.
@@ -69,7 +70,7 @@ async function expectRejectedUnchanged(run: () => Promise<unknown>, why: RegExp)
 
 beforeAll(async () => {
   db = await createTestDatabase('central');
-  pool = new pg.Pool({ connectionString: db.url, max: 3 });
+  pool = createPool(db.url, { max: 3 });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-broken-'));
   before = await dbSnapshot(pool);
 });

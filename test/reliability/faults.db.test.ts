@@ -12,6 +12,7 @@ import { importOsm } from '../../server/import/import-osm.ts';
 import type { Progress } from '../../server/import/progress.ts';
 import { SHARED_DATA } from '../global-setup.ts';
 import { createThrowawayCluster, type ThrowawayCluster } from './throwaway-cluster.ts';
+import { createPool } from '../../server/db/pool.ts';
 
 // Faults injected into a PostgreSQL cluster of this file's own (killing it never disturbs anyone
 // else's database) and into the API process: the data stays whole and the service recovers.
@@ -42,7 +43,7 @@ function rng(seed: number): () => number {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function newPool(): pg.Pool {
-  const p = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5000 });
+  const p = createPool(url, { max: 4, connectionTimeoutMillis: 5000 });
   // Clients die with the cluster; an unhandled 'error' event (idle, or checked out by an importer)
   // would take the test process down. The failing query reports the error.
   p.on('error', () => {});

@@ -7,6 +7,7 @@ import { buildApp } from '../../server/app.ts';
 import { ERRORS } from '../../server/errors.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
 import { dbSnapshot, type DbSnapshot } from './db-snapshot.ts';
+import { createPool } from '../../server/db/pool.ts';
 
 // Property-based garbage at every route through app.inject: never a 5xx, always the error body for a
 // 4xx, never a hang, and the database unchanged afterwards. Seeded, so a failure replays exactly.
@@ -226,7 +227,7 @@ const property = <T>(arb: fc.Arbitrary<T>, check: (v: T) => Promise<void>) =>
 
 beforeAll(async () => {
   db = await createTestDatabase('central');
-  pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  pool = createPool(db.url, { max: 2 });
   app = await buildApp({ databaseUrl: db.url, webDist: false });
   await app.ready();
   planner = (await createToken(pool, 'fuzz-planner', 'planner')).token;
