@@ -192,6 +192,74 @@ describe('createSearch().run', () => {
         }
     });
 
+    it('labels exactly with crowded buckets, small runs after large ones and seeds over 2^31 buckets apart', () => {
+        const random = testRandom(400);
+        const input = randomWalkGraph(random, { nodeCount: 3000, edgeCount: 7000, components: 2, noThroughShare: 0.05 });
+        const g = buildGraph(input);
+        const arcs = naiveArcs(input);
+        const arcTail = new Int32Array(g.arcCount);
+        for (let u = 0; u < g.nodeCount; u++) arcTail.fill(u, g.arcOffset[u], g.arcOffset[u + 1]);
+        const search = createSearch(g);
+        let scattered = 0;
+        for (let round = 0; round < 9; round++) {
+            // every third round hundreds of seeds, half at 0 m (several chunks in one bucket); in the
+            // others a few seeds and a bound that reaches only a few nodes, after a run that reached
+            // most or after another small one
+            const large = round % 3 === 0;
+            const seeds: Seed[] = [];
+            const seedCount = large ? random.int(300, 900) : random.int(1, 3);
+            for (let i = 0; i < seedCount; i++) {
+                const initialDistM = i % 2 === 0 ? 0 : round === 3 && i === 1 ? 1e13 : 3000 * random.float();
+                seeds.push({ node: random.int(0, g.nodeCount - 1), initialDistM, sourceId: random.int(0, 40) });
+            }
+            const maxDistM = large ? Infinity : 50 + 200 * random.float();
+            const result = search.run(seeds, maxDistM);
+
+            // oracle: Bellman-Ford on (distance, sourceId) pairs, independent of the queue
+            const dist = new Float64Array(g.nodeCount).fill(Infinity);
+            const source = new Int32Array(g.nodeCount).fill(-1);
+            for (const s of seeds) {
+                if (s.initialDistM < dist[s.node] || (s.initialDistM === dist[s.node] && s.sourceId < source[s.node])) {
+                    dist[s.node] = s.initialDistM; source[s.node] = s.sourceId;
+                }
+            }
+            for (let changed = true; changed;) {
+                changed = false;
+                for (const { from, to, w } of arcs) {
+                    const d = dist[from] + w;
+                    if (d < dist[to] || (d === dist[to] && d < Infinity && source[from] < source[to])) {
+                        dist[to] = d; source[to] = source[from]; changed = true;
+                    }
+                }
+            }
+            let reached = 0;
+            for (let v = 0; v < g.nodeCount; v++) {
+                if (!(dist[v] < Infinity && dist[v] <= maxDistM)) {
+                    expect(result.dist[v], `round ${round} node ${v}`).toBe(Infinity);
+                    expect(result.source[v]).toBe(-1);
+                    expect(result.predArc[v]).toBe(-1);
+                    continue;
+                }
+                reached++;
+                expect(result.dist[v], `round ${round} node ${v}`).toBe(dist[v]);
+                expect(result.source[v], `round ${round} node ${v}`).toBe(source[v]);
+                const a = result.predArc[v];
+                if (a === -1) {
+                    expect(seeds.some((s) => s.node === v && s.initialDistM === dist[v] && s.sourceId === source[v])).toBe(true);
+                } else {
+                    expect(g.arcTo[a]).toBe(v);
+                    expect(result.dist[arcTail[a]] + g.arcLengthM[a]).toBe(dist[v]);
+                    expect(result.source[arcTail[a]]).toBe(source[v]);
+                }
+            }
+            expect(result.reached.length).toBe(reached);
+            expect(new Set(result.reached).size).toBe(reached);
+            if (!large && reached < g.nodeCount / 16) scattered++;
+        }
+        // the small runs must stay small, or the test proves nothing about resetting only what was touched
+        expect(scattered).toBe(6);
+    });
+
     it('leaves unreachable nodes at Infinity and rejects bad seeds', () => {
         const g = buildGraph(randomWalkGraph(testRandom(7), { nodeCount: 10, edgeCount: 0 }));
         const result = createSearch(g).run([{ node: 3, initialDistM: 5, sourceId: 1 }]);
