@@ -14,11 +14,19 @@ export const LOCAL_DB_NAME = 'life_circle';
 
 const isRoot = () => process.getuid?.() === 0;
 
+const PG_LIB = '/usr/lib/postgresql/15/lib';
+
+/** An extension is there when both its control file and its shared library are. */
+function hasExtension(control: string, libraryPrefix: string): boolean {
+  if (!fs.existsSync(path.join(PG_SHARE, control))) return false;
+  return fs.existsSync(PG_LIB) && fs.readdirSync(PG_LIB).some((f) => f.startsWith(libraryPrefix) && f.endsWith('.so'));
+}
+
 function missingPackages(): string[] {
   const missing: string[] = [];
   if (!fs.existsSync(path.join(PG_BIN, 'postgres'))) missing.push('postgresql-15');
-  if (!fs.existsSync(path.join(PG_SHARE, 'postgis.control'))) missing.push('postgresql-15-postgis-3');
-  if (!fs.existsSync(path.join(PG_SHARE, 'pgrouting.control'))) missing.push('postgresql-15-pgrouting');
+  if (!hasExtension('postgis.control', 'postgis-3')) missing.push('postgresql-15-postgis-3');
+  if (!hasExtension('pgrouting.control', 'libpgrouting')) missing.push('postgresql-15-pgrouting');
   return missing;
 }
 
