@@ -43,14 +43,31 @@ async function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-/** initdb + start a cluster on a free port in 55400–55899. Costs a few seconds. */
+/**
+ * Ports for throwaway clusters lie below the kernel's ephemeral range (Linux: 32768–60999). A port
+ * inside it can be taken, between our stop and start, as the local end of any outgoing connection
+ * the test run makes; CI once lost a restart that way ("pg_ctl: could not start server").
+ */
+function portRange(): [number, number] {
+  let low = 32768;
+  try {
+    low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    // not Linux: keep the IANA default's lower bound
+  }
+  const hi = Math.min(low, 32768) - 1;
+  return [Math.max(1024, hi - 4000), hi];
+}
+
+/** initdb + start a cluster on a free 127.0.0.1 port below the ephemeral range. Costs a few seconds. */
 export async function createThrowawayCluster(): Promise<ThrowawayCluster> {
+  const [lo, hi] = portRange();
   let port = 0;
   for (let attempt = 0; attempt < 50 && !port; attempt++) {
-    const p = 55400 + Math.floor(Math.random() * 500);
+    const p = lo + Math.floor(Math.random() * (hi - lo + 1));
     if (await portIsFree(p)) port = p;
   }
-  if (!port) throw new Error('no free port in 55400–55899 for a throwaway cluster');
+  if (!port) throw new Error(`no free port in ${lo}–${hi} for a throwaway cluster`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-faults-pg-'));
   const pgdata = path.join(dir, 'pg');
   const socketDir = path.join(dir, 'run');
@@ -77,7 +94,21 @@ export async function createThrowawayCluster(): Promise<ThrowawayCluster> {
     port,
     dir,
     url: (db) => `postgres://${SUPERUSER}@127.0.0.1:${port}/${db}`,
-    start: () => void run('pg_ctl', ['start', '-w', '-t', '60', '-D', pgdata, '-l', logFile]),
+    start: () => {
+      // A port can still be held for a moment (a client socket's local end); retry those, and say
+      // what the server logged when it gives up.
+      for (let attempt = 1; ; attempt++) {
+        const logSize = fs.statSync(logFile).size;
+        const r = run('pg_ctl', ['start', '-w', '-t', '60', '-D', pgdata, '-l', logFile], { allowFail: true });
+        if (r.status === 0) return;
+        const log = fs.readFileSync(logFile, 'utf8').slice(logSize);
+        if (attempt < 5 && /Address already in use|could not create any TCP\/IP sockets/.test(log)) {
+          spawnSync('sleep', ['1']);
+          continue;
+        }
+        throw new Error(`pg_ctl start on port ${port} failed (exit ${r.status}, attempt ${attempt}): ${r.output}\n--- postgres.log ---\n${log.trim().split('\n').slice(-15).join('\n')}`);
+      }
+    },
     stop: (mode = 'fast') => void run('pg_ctl', ['stop', '-w', '-t', '60', '-m', mode, '-D', pgdata]),
     createDatabase: (name) => {
       const r = spawnSync(path.join(PG_BIN, 'psql'), ['-h', '127.0.0.1', '-p', String(port), '-U', SUPERUSER, '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE "${name}"`], { encoding: 'utf8' });
