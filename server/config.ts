@@ -20,10 +20,17 @@ export interface Config {
   corsOrigins: string[];
 }
 
+/**
+ * Below Linux's ephemeral range (32768–60999): a port inside it can be held, when the cluster
+ * starts, by the local end of any recent outgoing connection (npm ci makes hundreds), and the
+ * postmaster then fails with "Address already in use".
+ */
+export const DEFAULT_LOCAL_DB_PORT = 25329;
+
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     databaseUrl: env.DATABASE_URL || undefined,
-    localDbPort: intFromEnv(env, 'LIFE_CIRCLE_DB_PORT', 54329),
+    localDbPort: intFromEnv(env, 'LIFE_CIRCLE_DB_PORT', DEFAULT_LOCAL_DB_PORT),
     dataDir: env.LIFE_CIRCLE_DATA_DIR ? path.resolve(env.LIFE_CIRCLE_DATA_DIR) : path.join(projectRoot, '.data'),
     host: env.HOST || '127.0.0.1',
     port: intFromEnv(env, 'PORT', 8080),

@@ -82,9 +82,23 @@ function chownToOwner(p: string): void {
   if (isRoot()) execFileSync('chown', ['-R', 'postgres:postgres', p]);
 }
 
+/**
+ * The port the cluster listens on: its postmaster.pid's while it runs (it may have been started
+ * with another LIFE_CIRCLE_DB_PORT, or under an older default), else the configured one.
+ */
+export function localClusterPort(config: Config): number {
+  try {
+    const port = Number(fs.readFileSync(path.join(clusterPaths(config).pgdata, 'postmaster.pid'), 'utf8').split('\n')[3]);
+    if (Number.isInteger(port) && port > 0) return port;
+  } catch {
+    // not running
+  }
+  return config.localDbPort;
+}
+
 /** The connection string of the project-local cluster (TCP on 127.0.0.1, trust auth for local users only). */
 export function localDatabaseUrl(config: Config, dbName = LOCAL_DB_NAME): string {
-  return `postgres://${SUPERUSER}@127.0.0.1:${config.localDbPort}/${dbName}`;
+  return `postgres://${SUPERUSER}@127.0.0.1:${localClusterPort(config)}/${dbName}`;
 }
 
 export function isLocalClusterRunning(config: Config): boolean {
@@ -131,7 +145,11 @@ export function startLocalCluster(config: Config, log: (line: string) => void = 
     );
     chownToOwner(config.dataDir);
   }
-  if (!isLocalClusterRunning(config)) {
+  const running = isLocalClusterRunning(config);
+  if (running && localClusterPort(config) !== config.localDbPort) {
+    log(`the project-local cluster is already running on port ${localClusterPort(config)}; using it (npm run db:stop, then start again, to move it to ${config.localDbPort})`);
+  }
+  if (!running) {
     chownToOwner(socketDir);
     if (!fs.existsSync(logFile)) fs.writeFileSync(logFile, '');
     chownToOwner(logFile);
@@ -156,7 +174,7 @@ export function ensureDatabase(config: Config, dbName: string): void {
 }
 
 function psqlArgs(config: Config, db: string, sql: string): string[] {
-  return ['-h', '127.0.0.1', '-p', String(config.localDbPort), '-U', SUPERUSER, '-d', db, '-tA', '-v', 'ON_ERROR_STOP=1', '-c', sql];
+  return ['-h', '127.0.0.1', '-p', String(localClusterPort(config)), '-U', SUPERUSER, '-d', db, '-tA', '-v', 'ON_ERROR_STOP=1', '-c', sql];
 }
 
 export function stopLocalCluster(config: Config): boolean {
