@@ -4,13 +4,13 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOpt
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
-import helmet from '@fastify/helmet';
 import cors from '@fastify/cors';
 import { projectRoot } from './config.ts';
 import { ApiError } from './errors.ts';
 import { dbPlugin } from './plugins/db.ts';
 import rateLimit from '@fastify/rate-limit';
 import { enginePlugin } from './plugins/engine.ts';
+import { HELMET_OPTIONS, securityHeadersPlugin } from './plugins/security-headers.ts';
 import { catalogueRoutes } from './routes/catalogue.ts';
 import { coverageRoutes } from './routes/coverage.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -90,20 +90,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     done();
   });
 
-  await app.register(helmet, {
-    // The map needs blob: workers and inline styles from MapLibre; everything else stays same-origin.
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        workerSrc: ["'self'", 'blob:'],
-        childSrc: ["'self'", 'blob:'],
-        imgSrc: ["'self'", 'data:', 'blob:'],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        connectSrc: ["'self'"],
-      },
-    },
-  });
+  await app.register(securityHeadersPlugin, HELMET_OPTIONS);
   await app.register(cors, { origin: options.corsOrigins?.length ? options.corsOrigins : false });
   await app.register(swagger, {
     openapi: {

@@ -1,15 +1,18 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance, InjectOptions } from 'fastify';
+import helmet from 'helmet';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH_FAILURES_PER_MINUTE, createToken, revokeToken, sha256 } from '../../server/auth.ts';
 import { buildApp } from '../../server/app.ts';
 import { readConfig } from '../../server/config.ts';
 import { listen } from '../../server/main.ts';
+import { HELMET_OPTIONS } from '../../server/plugins/security-headers.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
 import { dbSnapshot } from './db-snapshot.ts';
 import { createPool } from '../../server/db/pool.ts';
@@ -236,6 +239,21 @@ describe('tile and static paths cannot reach the file system', () => {
         expect(r.body).not.toContain('root:');
         expect(r.body).not.toContain('console.log');
       }
+    }
+  });
+});
+
+describe('security headers', () => {
+  it("every answer (JSON, error, 404, tile, docs) carries exactly the headers helmet's own middleware sets", async () => {
+    // the oracle: helmet run as middleware on a real ServerResponse, as @fastify/helmet would per request
+    const res = new http.ServerResponse(new http.IncomingMessage(new net.Socket()));
+    helmet(HELMET_OPTIONS)(new http.IncomingMessage(new net.Socket()), res, () => {});
+    const expected = Object.entries(res.getHeaders()).map(([k, v]) => [k.toLowerCase(), String(v)]);
+    expect(expected.length).toBeGreaterThan(8);
+    expect(Object.fromEntries(expected)['content-security-policy']).toContain("worker-src 'self' blob:");
+    for (const url of ['/api/categories', '/api/proximity?lng=abc&lat=1', '/api/nowhere', '/tiles/network/15/26001/13624.pbf', '/docs/json']) {
+      const r = await app.inject(url);
+      for (const [name, value] of expected) expect(r.headers[name], `${url}: ${name}`).toBe(value);
     }
   });
 });
