@@ -589,11 +589,24 @@ export function walkToPoint(graph: WalkGraph, result: SearchResult, snap: SnapRe
     return { sourceId: reach.sourceId, distM: reach.distM, coordinates };
 }
 
+/** Seeds by node, built once per search result on the first walk asked of it. */
+const seedsByNode = new WeakMap<readonly Seed[], Map<number, Seed[]>>();
+
 /** The seed that gave `node` its label (it set dist and source exactly). */
 function findSeed(result: SearchResult, node: number): Seed | undefined {
+    let index = seedsByNode.get(result.seeds);
+    if (!index) {
+        index = new Map();
+        for (const seed of result.seeds) {
+            const list = index.get(seed.node);
+            if (list) list.push(seed);
+            else index.set(seed.node, [seed]);
+        }
+        seedsByNode.set(result.seeds, index);
+    }
     let best: Seed | undefined;
-    for (const seed of result.seeds) {
-        if (seed.node === node && seed.initialDistM === result.dist[node] && seed.sourceId === result.source[node]) {
+    for (const seed of index.get(node) ?? []) {
+        if (seed.initialDistM === result.dist[node] && seed.sourceId === result.source[node]) {
             if (!best || (best.edgeSource === undefined && seed.edgeSource !== undefined)) best = seed;
         }
     }
@@ -602,8 +615,14 @@ function findSeed(result: SearchResult, node: number): Seed | undefined {
 
 function appendSlice(graph: WalkGraph, out: [number, number][], e: number, fromFraction: number, toFraction: number): void {
     const start = graph.edgeCoordOffset[e], end = graph.edgeCoordOffset[e + 1];
-    for (const [lng, lat] of lineSliceAtFractions(graph.edgeCoords, start, end, fromFraction, toFraction)) {
-        appendPosition(out, lng, lat);
+    const c = graph.edgeCoords;
+    // whole edges (every edge between the two ends of a walk) are copied as they are
+    if (fromFraction === 0 && toFraction === 1) {
+        for (let i = start; i < end; i++) appendPosition(out, c[2 * i], c[2 * i + 1]);
+    } else if (fromFraction === 1 && toFraction === 0) {
+        for (let i = end - 1; i >= start; i--) appendPosition(out, c[2 * i], c[2 * i + 1]);
+    } else {
+        for (const [lng, lat] of lineSliceAtFractions(c, start, end, fromFraction, toFraction)) appendPosition(out, lng, lat);
     }
 }
 

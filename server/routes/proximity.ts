@@ -31,8 +31,10 @@ const proximityQuery = {
   },
 } as const;
 
-const lineString = {
-  type: 'object',
+// Nullable by a type list, not anyOf: fast-json-stringify picks an anyOf branch by running the
+// validator on each value, a tenth of an all-categories answer's time.
+const lineStringOrNull = {
+  type: ['object', 'null'],
   required: ['type', 'coordinates'],
   properties: {
     type: { type: 'string', enum: ['LineString'] },
@@ -68,7 +70,7 @@ const proximityResponse = {
           rule_id: { type: ['string', 'null'] },
           max_distance_m: { type: ['number', 'null'] },
           meets_target: { type: ['boolean', 'null'] },
-          path: { anyOf: [lineString, { type: 'null' }] },
+          path: lineStringOrNull,
         },
       },
     },
