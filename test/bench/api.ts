@@ -33,34 +33,63 @@ const JITTER_M = 30;
 
 /**
  * The pgRouting baseline for "how far is the nearest park on foot", per request: the point is put
- * on its nearest edge (KNN) and one pgr_withPointsCost runs from it to every park access point,
- * each also placed on its nearest edge, over the reversed graph (our searches run outward from
+ * on its nearest edge and one pgr_withPointsCost runs from it to every park access point, each
+ * also placed on its nearest edge, over the reversed graph (our searches run outward from
  * facilities, and cost/reverse_cost forbid leaving private ways in that direction; reversing swaps
  * source and target, so fractions become 1 − f). Both access legs are added, as ours does. The
  * edge set is read on every call, as an application calling pgRouting does; the points are bound
  * parameters, quoted into pgRouting's points query by format(%L) on the server.
+ *
+ * It asks exactly our question, so the answers can be compared to the centimetre:
+ * - the graph is the one the engine walks, `bench_engine_edges` (fragments under 50 nodes left
+ *   out, see geo/components.ts), filled by the serving child from its loaded engine;
+ * - the foot of the perpendicular and the fraction are found in the UTM zone's metres ($7), as
+ *   ours are in a local metric projection (in degrees, a longitude step counts 1/cos(lat) too
+ *   much, which moves the foot by metres);
+ * - access legs are great-circle distances on PostGIS's sphere, as ours (haversine) are.
  */
 const PGR_NEAREST_PARK_SQL = `
   WITH p AS (SELECT ST_SetSRID(ST_MakePoint($1, $2), 4326) AS g),
-  e AS (SELECT we.id, 1 - ST_LineLocatePoint(we.geom, p.g) AS fraction, ST_Distance(we.geom::geography, p.g::geography) AS leg_m
-        FROM walk_edges we, p ORDER BY we.geom <-> p.g LIMIT 1),
-  pts AS (SELECT array_prepend(1::bigint, $3::bigint[]) AS pid, array_prepend(e.id, $4::bigint[]) AS edge, array_prepend(e.fraction, $5::float8[]) AS fraction FROM e)
-  SELECT min(c.agg_cost + ap.leg_m) + (SELECT leg_m FROM e) AS distance_m
+  e AS (SELECT c.id, 1 - ST_LineLocatePoint(c.line, c.pt) AS fraction, c.source, c.target,
+               ST_Distance(p.g::geography, ST_Transform(ST_ClosestPoint(c.line, c.pt), 4326)::geography, false) AS leg_m
+        FROM p, LATERAL (
+          SELECT we.id, we.source, we.target, ST_Transform(we.geom, $7::int) AS line, ST_Transform(p.g, $7::int) AS pt
+          FROM walk_edges we WHERE we.id IN (SELECT id FROM bench_engine_edges) ORDER BY we.geom <-> p.g LIMIT 8) c
+        ORDER BY ST_Distance(c.line, c.pt), c.id LIMIT 1),
+  -- fraction 0 or 1 over the reversed edge: the point is its end vertex, asked for by vertex id
+  s AS (SELECT e.*, CASE e.fraction WHEN 0 THEN e.target WHEN 1 THEN e.source END AS vertex FROM e),
+  ap AS (SELECT * FROM unnest($3::bigint[], $4::bigint[], $5::float8[], $6::float8[], $8::bigint[]) AS t(pid, edge, fraction, leg_m, vertex)),
+  pts AS (SELECT array_agg(pid) AS pid, array_agg(edge) AS edge, array_agg(fraction) AS fraction FROM (
+            SELECT 1::bigint AS pid, s.id AS edge, s.fraction FROM s WHERE s.vertex IS NULL
+            UNION ALL SELECT pid, edge, fraction FROM ap WHERE vertex IS NULL) x)
+  SELECT min(c.agg_cost + ap.leg_m) + (SELECT leg_m FROM s) AS distance_m
   FROM pts, pgr_withPointsCost(
-    'SELECT id, target AS source, source AS target, cost, reverse_cost FROM walk_edges',
+    'SELECT id, target AS source, source AS target, cost, reverse_cost FROM walk_edges WHERE id IN (SELECT id FROM bench_engine_edges)',
     format('SELECT pid, edge_id, fraction FROM unnest(%L::bigint[], %L::bigint[], %L::float8[]) AS t(pid, edge_id, fraction)', pts.pid, pts.edge, pts.fraction),
-    -1, (SELECT array_agg(-x) FROM unnest($3::bigint[]) x), directed := true) c
-  JOIN unnest($3::bigint[], $6::float8[]) AS ap(pid, leg_m) ON ap.pid = -c.end_pid`;
+    (SELECT coalesce(vertex, -1) FROM s), (SELECT array_agg(coalesce(vertex, -pid)) FROM ap), directed := true) c
+  JOIN ap ON c.end_pid = coalesce(ap.vertex, -ap.pid)`;
 
 /**
- * Park access points on their nearest edge: edge, fraction over the reversed edge, access leg.
- * Points are numbered from 2 (1 is the request's point); pgRouting names points by negative ids.
+ * Park access points on their nearest engine edge, the same way: edge, fraction over the reversed
+ * edge, access leg, and the vertex when the point is one. Points are numbered from 2 (1 is the
+ * request's point); pgRouting names points by negative ids. pgRouting 3.4's withPoints functions
+ * return nothing for a point at fraction 0 or 1 (pgRouting/pgrouting#2689), and park entrances
+ * are often mapped on a network node, so such points are asked for as their vertex.
  */
 const PARK_POINTS_SQL = `
-  SELECT 1 + row_number() OVER (ORDER BY ap.id) AS pid, e.id AS edge_id, 1 - ST_LineLocatePoint(e.geom, ap.geom) AS fraction, ST_Distance(e.geom::geography, ap.geom::geography) AS leg_m
+  SELECT 1 + row_number() OVER (ORDER BY ap.id) AS pid, e.id AS edge_id, e.fraction,
+         CASE e.fraction WHEN 0 THEN e.target WHEN 1 THEN e.source END AS vertex,
+         ST_Distance(ap.geom::geography, ST_Transform(ST_ClosestPoint(e.line, e.pt), 4326)::geography, false) AS leg_m
   FROM facility_access_points ap JOIN facilities f ON f.id = ap.facility_id
-  CROSS JOIN LATERAL (SELECT id, geom FROM walk_edges WHERE dataset_id = $1 ORDER BY geom <-> ap.geom LIMIT 1) e
+  CROSS JOIN LATERAL (
+    SELECT c.id, c.source, c.target, c.line, c.pt, 1 - ST_LineLocatePoint(c.line, c.pt) AS fraction FROM (
+      SELECT we.id, we.source, we.target, ST_Transform(we.geom, $2::int) AS line, ST_Transform(ap.geom, $2::int) AS pt
+      FROM walk_edges we WHERE we.id IN (SELECT id FROM bench_engine_edges) ORDER BY we.geom <-> ap.geom LIMIT 8) c
+    ORDER BY ST_Distance(c.line, c.pt), c.id LIMIT 1) e
   WHERE f.category = 'park' AND f.dataset_id = $1 ORDER BY ap.id`;
+
+/** The WGS 84 / UTM zone holding a longitude (northern hemisphere above the equator). */
+const utmSrid = (lng: number, lat: number) => (lat >= 0 ? 32600 : 32700) + Math.min(60, Math.floor((lng + 180) / 6) + 1);
 
 const { values: args } = parseArgs({
   options: {
@@ -79,8 +108,14 @@ async function serve(databaseUrl: string): Promise<void> {
   const app = await buildApp({ databaseUrl, logger: false, webDist: false, rateLimit: { max: 1e9 } });
   const ds = await activeDataset(app.pg);
   if (!ds) throw new Error('no dataset loaded');
-  const parks = (await app.pg.query<{ pid: string; edge_id: string; fraction: number; leg_m: number }>(PARK_POINTS_SQL, [ds.id])).rows;
-  const parkParams = [parks.map((p) => p.pid), parks.map((p) => p.edge_id), parks.map((p) => p.fraction), parks.map((p) => p.leg_m)];
+  // the engine's graph, for pgRouting to walk the same one
+  const engine = await app.engine.current();
+  await app.pg.query(`DROP TABLE IF EXISTS bench_engine_edges; CREATE UNLOGGED TABLE bench_engine_edges (id bigint PRIMARY KEY)`);
+  await app.pg.query(`INSERT INTO bench_engine_edges SELECT unnest($1::bigint[])`, [Array.from(engine.net.edgeDbId)]);
+  await app.pg.query(`ANALYZE bench_engine_edges`);
+  const srid = utmSrid((engine.bbox[0] + engine.bbox[2]) / 2, (engine.bbox[1] + engine.bbox[3]) / 2);
+  const parks = (await app.pg.query<{ pid: string; edge_id: string; fraction: number; leg_m: number; vertex: string | null }>(PARK_POINTS_SQL, [ds.id, srid])).rows;
+  const parkParams = [parks.map((p) => p.pid), parks.map((p) => p.edge_id), parks.map((p) => p.fraction), parks.map((p) => p.leg_m), srid, parks.map((p) => p.vertex)];
   app.get<{ Querystring: { lng: number; lat: number } }>(
     '/bench/pgr-nearest-park',
     { schema: { querystring: { type: 'object', required: ['lng', 'lat'], properties: { lng: { type: 'number' }, lat: { type: 'number' } } } } },
