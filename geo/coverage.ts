@@ -9,7 +9,7 @@ import {
   type EngineFacility,
   type SourceFilter,
 } from './distance-field.ts';
-import { haversineM } from './geodesy.ts';
+import { geodesicM } from './geodesy.ts';
 import type { WalkGraph } from './graph.ts';
 import type { RuleSet } from './rules/index.ts';
 import { snapPoint, type BarrierIndex, type EdgeSnap, type SnapIndex, type SnapResult } from './snap.ts';
@@ -69,7 +69,7 @@ export function snapOrigin(net: EngineNetwork, lng: number, lat: number, compoun
 function snapToGate(graph: WalkGraph, c: EngineCompound, lng: number, lat: number, maxSnapM: number): SnapResult {
   let best: EdgeSnap | null = null;
   for (const node of c.gateNodes) {
-    const d = haversineM(lng, lat, graph.nodeLng[node], graph.nodeLat[node]);
+    const d = geodesicM(lng, lat, graph.nodeLng[node], graph.nodeLat[node]);
     if (best && d >= best.accessM) continue;
     // Any edge leaving the gate node will do: the snap sits exactly on the node.
     if (graph.arcOffset[node] === graph.arcOffset[node + 1]) continue;

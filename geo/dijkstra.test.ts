@@ -4,7 +4,7 @@ import {
     type Seed
 } from './dijkstra.ts';
 import { randomEdgeSnap, randomWalkGraph, testRandom } from './fixtures/random-walk-graph.ts';
-import { haversineM } from './geodesy.ts';
+import { geodesicM } from './geodesy.ts';
 import { buildGraph, reverseGraph, type WalkGraph, type WalkGraphInput } from './graph.ts';
 import type { EdgeSnap } from './snap.ts';
 
@@ -380,7 +380,7 @@ describe('pathToSource and walkToPoint', () => {
                 const sourceSnap = sources[walk.sourceId - 10];
                 expect(walk.coordinates[0]).toEqual([sourceSnap.pointLng, sourceSnap.pointLat]);
                 expect(walk.coordinates.at(-1)).toEqual([target.pointLng, target.pointLat]);
-                const passes = (lng: number, lat: number) => walk.coordinates.some(([x, y]) => haversineM(x, y, lng, lat) < 1e-6);
+                const passes = (lng: number, lat: number) => walk.coordinates.some(([x, y]) => geodesicM(x, y, lng, lat) < 1e-6);
                 expect(passes(sourceSnap.lng, sourceSnap.lat)).toBe(true);
                 expect(passes(target.lng, target.lat)).toBe(true);
             }

@@ -551,7 +551,7 @@ export interface PointWalk {
  * The walk from the nearest source to a snapped point as a GeoJSON LineString coordinate list:
  * the source's access leg, the part of its edge up to the seed node, the edges in between, the
  * part of the target's edge up to the snapped point and the target's access leg. Edges are cut at
- * the snap points in proportion to their haversine length. Null if out of reach, or if the
+ * the snap points in proportion to their geodesic length. Null if out of reach, or if the
  * winning seed did not come from a snapped point. O(path length + polyline points on it).
  */
 export function walkToPoint(graph: WalkGraph, result: SearchResult, snap: SnapResult): PointWalk | null {

@@ -1,7 +1,7 @@
 import Flatbush from 'flatbush';
 import type { CategoryId } from './categories.ts';
 import { createSearch, reachPoint, seedsFromSnaps, walkToPoint, type PointReach, type PointWalk, type Search, type SearchResult } from './dijkstra.ts';
-import { haversineM, type LocalProjection } from './geodesy.ts';
+import { geodesicM, type LocalProjection } from './geodesy.ts';
 import type { WalkGraph } from './graph.ts';
 import { snapPoint, type EdgeSnap, type SnapIndex, type SnapResult } from './snap.ts';
 
@@ -137,12 +137,12 @@ export function straightDistance(field: DistanceField, projection: LocalProjecti
   if (!field.shapeTree) return { distM: Infinity, facility: -1 };
   const x = projection.toX(lng);
   const y = projection.toY(lat);
-  // The planar nearest few are re-ranked by haversine, which is what we report.
+  // The planar nearest few are re-ranked by geodesic distance, which is what we report.
   const near = field.shapeTree.neighbors(x, y, 4);
   let best = Infinity;
   let facility = -1;
   for (const k of near) {
-    const d = haversineM(lng, lat, field.shapeLng[k], field.shapeLat[k]);
+    const d = geodesicM(lng, lat, field.shapeLng[k], field.shapeLat[k]);
     if (d < best || (d === best && field.shapeFacility[k] < facility)) {
       best = d;
       facility = field.shapeFacility[k];

@@ -22,7 +22,7 @@ export interface Isochrone {
     /** piece start and end as distance from the edge's `from` node, metres (fromM < toM) */
     pieceFromM: number[];
     pieceToM: number[];
-    /** the pieces, cut in proportion to haversine length along each polyline, from→to oriented */
+    /** the pieces, cut in proportion to geodesic length along each polyline, from→to oriented */
     lines: Feature<MultiLineString, { maxDistM: number; reachedLengthM: number }>;
 }
 

@@ -21,7 +21,7 @@ import {
     type EngineFacility,
     type SourceFilter,
 } from './distance-field.ts';
-import { haversineM, lineSliceAtFractions, makeLocalProjection, type LocalProjection } from './geodesy.ts';
+import { geodesicM, lineSliceAtFractions, makeLocalProjection, type LocalProjection } from './geodesy.ts';
 import { buildGraph, DIR_BACKWARD, DIR_BOTH, DIR_FORWARD, type WalkGraph } from './graph.ts';
 import type { Rule, RuleSet } from './rules/index.ts';
 import { buildBarrierIndex, buildSnapIndex, crossesBarrier, DEFAULT_MAX_SNAP_M, snapPoint, type BarrierIndex, type SnapIndex, type SnapResult } from './snap.ts';
@@ -90,7 +90,7 @@ export interface PlanEffect {
     name: string;
     linksAdded: number;
     linkLengthM: number;
-    /** length of wall and fence removed, metres (haversine) */
+    /** length of wall and fence removed, metres (geodesic) */
     barrierRemovedM: number;
     /** private compound edges made two-way and public */
     edgesOpened: number;
@@ -340,7 +340,7 @@ function unionIntervals(list: [number, number][]): [number, number][] {
  *
  * - demolish_wall (LineString): wall and fence pieces within {@link DEMOLITION_TOLERANCE_M} of the
  *   line stop being barriers. Every node within {@link WALL_LINK_REACH_M} of the line gets a
- *   two-way public link, as long as the haversine distance, to the nearest point of a public edge
+ *   two-way public link, as long as the geodesic distance, to the nearest point of a public edge
  *   (not its own) within {@link WALL_LINK_MAX_M} whose straight leg meets the wall line (i.e. lies
  *   across it) and crosses no remaining barrier; the edge is split there. Private ways with an end
  *   within reach become two-way and public (the wall that closed them is gone). A gated compound
@@ -560,7 +560,7 @@ function applyPrepared(baseline: EngineNetwork, prepared: readonly PreparedPlan[
         const id = linkStart + k;
         edgeFrom[id] = l.a;
         edgeTo[id] = l.b;
-        edgeLengthM[id] = haversineM(nodeLng[l.a], nodeLat[l.a], nodeLng[l.b], nodeLat[l.b]);
+        edgeLengthM[id] = geodesicM(nodeLng[l.a], nodeLat[l.a], nodeLng[l.b], nodeLat[l.b]);
         edgeDir[id] = DIR_BOTH;
         edgeIsPrivate[id] = 0;
         linkPlan[k] = l.plan;
@@ -667,7 +667,7 @@ function removeBarriers(baseline: EngineNetwork, prepared: readonly PreparedPlan
         const all: [number, number][] = [];
         for (const k of demolitions) {
             const iv = regionIntervals(prepared[k], ax, ay, bx, by, tol);
-            const lenM = haversineM(lng0, lat0, lng1, lat1);
+            const lenM = geodesicM(lng0, lat0, lng1, lat1);
             for (const [t0, t1] of iv) effectOf.get(k)!.barrierRemovedM += (t1 - t0) * lenM;
             all.push(...iv);
         }
@@ -825,7 +825,7 @@ function clearedLinks(net: EngineNetwork, p: PreparedPlan, planIndex: number, ba
     for (let i = 0; i < pts.length; i++) {
         for (let j = i + 1; j < pts.length; j++) {
             const a = pts[i], b = pts[j];
-            const lengthM = haversineM(a.lng, a.lat, b.lng, b.lat);
+            const lengthM = geodesicM(a.lng, a.lat, b.lng, b.lat);
             if (lengthM > CLEARED_LINK_MAX_M || lengthM <= SPLIT_MERGE_M) continue;
             if (a.edge >= 0 && a.edge === b.edge) continue;
             if ('node' in a.ref && 'node' in b.ref && joined(a.ref.node, b.ref.node)) continue;
@@ -863,7 +863,7 @@ function sampleLocalLine(line: Float64Array, spacingM: number): [number, number]
 }
 
 /**
- * Points every `spacingM` metres (haversine) along `[lng, lat]` positions from the first one; the
+ * Points every `spacingM` metres (geodesic) along `[lng, lat]` positions from the first one; the
  * last position only when it falls on the spacing (a closed ring's end is its start).
  */
 function sampleLngLatLine(positions: readonly number[][], spacingM: number): [number, number][] {
@@ -871,7 +871,7 @@ function sampleLngLatLine(positions: readonly number[][], spacingM: number): [nu
     let next = 0, walked = 0;
     for (let i = 0; i + 1 < positions.length; i++) {
         const [lng0, lat0] = positions[i], [lng1, lat1] = positions[i + 1];
-        const segM = haversineM(lng0, lat0, lng1, lat1);
+        const segM = geodesicM(lng0, lat0, lng1, lat1);
         for (; next < walked + segM; next += spacingM) {
             const t = (next - walked) / segM;
             out.push([lng0 + t * (lng1 - lng0), lat0 + t * (lat1 - lat0)]);
@@ -1369,7 +1369,7 @@ export function suggestPlans(
         // Only origins within a tier's distance in a straight line of the site can be reached
         // within it: a walk is at least `stretch` times the great-circle length of its polylines,
         // which is at least the straight line. `stretch` is the smallest ratio of an edge's length
-        // to the haversine length of its polyline (about 0.995 for PostGIS ellipsoidal lengths);
+        // to the geodesic length of its polyline (1 for PostGIS lengths, up to rounding);
         // where it is implausible (< 0.5, e.g. zero-length test edges) every origin is checked.
         const { projection, pointCumM } = baselineNet.snapIndex;
         let stretch = Infinity;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { randomWalkGraph, testRandom } from './fixtures/random-walk-graph.ts';
-import { haversineM, lineLengthM } from './geodesy.ts';
+import { geodesicM, lineLengthM, meridionalRadiusM, primeVerticalRadiusM } from './geodesy.ts';
 import { buildGraph, type WalkGraph } from './graph.ts';
 import { buildBarrierIndex, buildSnapIndex, crossesBarrier, snapPoint, type SnapIndex, type SnapResult } from './snap.ts';
 
@@ -35,8 +35,17 @@ function snapNaive(index: SnapIndex, g: WalkGraph, lng: number, lat: number, max
     if (inRange.length === 0) {
         return all.length ? { unreachable: true, reason: 'beyond_snap_limit', nearestM: all[0].d } : { unreachable: true, reason: 'beyond_snap_limit' };
     }
-    for (const { e, i, t } of inRange) {
+    for (const { e, i, t: globalT } of inRange) {
         const c = g.edgeCoords;
+        // the foot is placed again in metres local to the query point (the index's are the centre's)
+        let t = globalT;
+        if (t > 0 && t < 1) {
+            const ky = meridionalRadiusM(lat) * Math.PI / 180, kx = primeVerticalRadiusM(lat) * Math.cos(lat * Math.PI / 180) * Math.PI / 180;
+            const ax = (c[2 * i] - lng) * kx, ay = (c[2 * i + 1] - lat) * ky;
+            const bx = (c[2 * i + 2] - lng) * kx, by = (c[2 * i + 3] - lat) * ky;
+            const len2 = (bx - ax) ** 2 + (by - ay) ** 2;
+            t = len2 > 0 ? Math.min(1, Math.max(0, -(ax * (bx - ax) + ay * (by - ay)) / len2)) : 0;
+        }
         const sLng = t === 1 ? c[2 * i + 2] : c[2 * i] + t * (c[2 * i + 2] - c[2 * i]);
         const sLat = t === 1 ? c[2 * i + 3] : c[2 * i + 1] + t * (c[2 * i + 3] - c[2 * i + 1]);
         let blocked = false;
@@ -51,10 +60,10 @@ function snapNaive(index: SnapIndex, g: WalkGraph, lng: number, lat: number, max
         if (blocked) continue;
         const start = g.edgeCoordOffset[e], end = g.edgeCoordOffset[e + 1];
         const totalM = lineLengthM(c, start, end);
-        const partM = lineLengthM(c, start, i + 1) + t * haversineM(c[2 * i], c[2 * i + 1], c[2 * i + 2], c[2 * i + 3]);
+        const partM = lineLengthM(c, start, i + 1) + t * geodesicM(c[2 * i], c[2 * i + 1], c[2 * i + 2], c[2 * i + 3]);
         return {
             unreachable: false, edge: e, alongM: totalM > 0 ? g.edgeLengthM[e] * partM / totalM : 0,
-            accessM: haversineM(lng, lat, sLng, sLat), lng: sLng, lat: sLat, pointLng: lng, pointLat: lat
+            accessM: geodesicM(lng, lat, sLng, sLat), lng: sLng, lat: sLat, pointLng: lng, pointLat: lat
         };
     }
     return { unreachable: true, reason: 'blocked_by_barrier', nearestM: inRange[0].d };

@@ -1,5 +1,7 @@
 import Flatbush from 'flatbush';
-import { haversineM, makeLocalProjection, type LocalProjection } from './geodesy.ts';
+import { geodesicM, makeLocalProjection, meridionalRadiusM, primeVerticalRadiusM, type LocalProjection } from './geodesy.ts';
+
+const RAD = Math.PI / 180;
 import type { WalkGraph } from './graph.ts';
 
 /**
@@ -15,7 +17,7 @@ export interface EdgeSnap {
     edge: number;
     /** distance from the edge's `from` node along the edge, in the edge's `lengthM` scale, 0..lengthM */
     alongM: number;
-    /** haversine length of the straight access leg from the query point to the snapped point, metres */
+    /** geodesic length of the straight access leg from the query point to the snapped point, metres */
     accessM: number;
     /** the snapped point on the edge */
     lng: number;
@@ -58,7 +60,7 @@ export interface SnapIndex {
     segmentEdge: Int32Array;
     /** point index (into `graph.edgeCoords` pairs) where each segment starts */
     segmentStart: Uint32Array;
-    /** haversine length in metres from the first point of its edge to each point */
+    /** geodesic length in metres from the first point of its edge to each point */
     pointCumM: Float64Array;
     scratch: SnapScratch;
 }
@@ -118,7 +120,7 @@ export function buildSnapIndex(graph: WalkGraph, projection?: LocalProjection): 
         let cumM = 0;
         for (let i = offsets[e]; i + 1 < end; i++) {
             const lng0 = coords[2 * i], lat0 = coords[2 * i + 1], lng1 = coords[2 * i + 2], lat1 = coords[2 * i + 3];
-            cumM += haversineM(lng0, lat0, lng1, lat1);
+            cumM += geodesicM(lng0, lat0, lng1, lat1);
             pointCumM[i + 1] = cumM;
             segmentEdge[s] = e;
             segmentStart[s] = i;
@@ -218,7 +220,7 @@ export function snapPoint(index: SnapIndex, lng: number, lat: number, options: S
         for (let c = 1; c < remaining; c++) {
             if (candDistM[c] < candDistM[best] || (candDistM[c] === candDistM[best] && candSegment[c] < candSegment[best])) best = c;
         }
-        const segment = candSegment[best], t = candT[best];
+        const segment = candSegment[best], t = footParameter(index, segment, lng, lat, candT[best]);
         if (candDistM[best] < nearestM) nearestM = candDistM[best];
         const i = index.segmentStart[segment];
         const snapLng = t === 1 ? coords[2 * i + 2] : coords[2 * i] + t * (coords[2 * i + 2] - coords[2 * i]);
@@ -232,7 +234,7 @@ export function snapPoint(index: SnapIndex, lng: number, lat: number, options: S
             unreachable: false,
             edge: index.segmentEdge[segment],
             alongM: alongM(index, segment, t),
-            accessM: haversineM(lng, lat, snapLng, snapLat),
+            accessM: geodesicM(lng, lat, snapLng, snapLat),
             lng: snapLng,
             lat: snapLat,
             pointLng: lng,
@@ -242,7 +244,26 @@ export function snapPoint(index: SnapIndex, lng: number, lat: number, options: S
     return { unreachable: true, reason: 'blocked_by_barrier', nearestM };
 }
 
-/** `alongM` of parameter t on a segment: haversine fraction of the polyline times the edge's lengthM. */
+/**
+ * The parameter of the foot of the perpendicular from (lng, lat) on a segment, in metres local to
+ * the point: the index's projection is scaled for its centre, and 5 km north or south of it a
+ * metre east is 0.05 % off, which moves the foot of a 100 m access leg by up to 2.5 cm.
+ * `globalT` (from the index) is kept at the segment's ends, where segments meeting at a vertex tie.
+ */
+function footParameter(index: SnapIndex, segment: number, lng: number, lat: number, globalT: number): number {
+    if (globalT === 0 || globalT === 1) return globalT;
+    const coords = index.graph.edgeCoords;
+    const i = index.segmentStart[segment];
+    const ky = meridionalRadiusM(lat) * RAD;
+    const kx = primeVerticalRadiusM(lat) * Math.cos(lat * RAD) * RAD;
+    const x0 = (coords[2 * i] - lng) * kx, y0 = (coords[2 * i + 1] - lat) * ky;
+    const dx = (coords[2 * i + 2] - coords[2 * i]) * kx, dy = (coords[2 * i + 3] - coords[2 * i + 1]) * ky;
+    const len2 = dx * dx + dy * dy;
+    const t = len2 > 0 ? -(x0 * dx + y0 * dy) / len2 : 0;
+    return t < 0 ? 0 : t > 1 ? 1 : t;
+}
+
+/** `alongM` of parameter t on a segment: geodesic fraction of the polyline times the edge's lengthM. */
 function alongM(index: SnapIndex, segment: number, t: number): number {
     const { graph, pointCumM } = index;
     const e = index.segmentEdge[segment];
@@ -250,8 +271,8 @@ function alongM(index: SnapIndex, segment: number, t: number): number {
     const totalM = pointCumM[graph.edgeCoordOffset[e + 1] - 1];
     if (!(totalM > 0)) return 0;
     // exact at vertices, so that a point snapped onto an end node gets alongM 0 or lengthM exactly
-    const havM = t === 1 ? pointCumM[i + 1] : pointCumM[i] + t * (pointCumM[i + 1] - pointCumM[i]);
-    return Math.min(graph.edgeLengthM[e], graph.edgeLengthM[e] * (havM / totalM));
+    const partM = t === 1 ? pointCumM[i + 1] : pointCumM[i] + t * (pointCumM[i + 1] - pointCumM[i]);
+    return Math.min(graph.edgeLengthM[e], graph.edgeLengthM[e] * (partM / totalM));
 }
 
 /** Exact nearest segment distance with no limit: bbox-nearest bounds the exact search radius. */

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { CATEGORIES, CATEGORY_IDS, type CategoryId } from '../../geo/categories.ts';
 import { reachFromField, sourceFilterKey, walkFromField } from '../../geo/distance-field.ts';
-import { haversineM } from '../../geo/geodesy.ts';
+import { geodesicM } from '../../geo/geodesy.ts';
 import { ruleSetById, type RuleSet } from '../../geo/rules/index.ts';
 import { snapPoint, type EdgeSnap } from '../../geo/snap.ts';
 import { ApiError, errorSchema } from '../errors.ts';
@@ -151,7 +151,7 @@ export async function proximityRoutes(app: FastifyInstance): Promise<void> {
         let straight: number | null = null;
         if (fac) {
           straight = Infinity;
-          for (let k = 0; k < fac.shapeLng.length; k++) straight = Math.min(straight, haversineM(lng, lat, fac.shapeLng[k], fac.shapeLat[k]));
+          for (let k = 0; k < fac.shapeLng.length; k++) straight = Math.min(straight, geodesicM(lng, lat, fac.shapeLng[k], fac.shapeLat[k]));
         }
         const rule = ruleForCategory(ruleSet, category);
         let meets: boolean | null = null;
