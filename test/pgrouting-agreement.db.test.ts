@@ -1,13 +1,17 @@
+import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeFields, type EngineNetwork } from '../geo/coverage.ts';
+import { CATEGORY_FIELD_MAX_M, computeFields, type EngineNetwork } from '../geo/coverage.ts';
 import { createSearch, seedsFromSnaps, type EdgeSource, type Seed } from '../geo/dijkstra.ts';
 import { randomWalkGraph, testRandom } from '../geo/fixtures/random-walk-graph.ts';
 import { buildGraph, DIR_BACKWARD, DIR_BOTH, DIR_FORWARD, DIR_NONE, type WalkGraph } from '../geo/graph.ts';
 import { RULE_SETS } from '../geo/rules/index.ts';
 import type { EdgeSnap } from '../geo/snap.ts';
+import { buildApp } from '../server/app.ts';
+import { createPool } from '../server/db/pool.ts';
 import { loadNetwork } from '../server/engine/load-network.ts';
 import { activeDataset } from '../server/queries/datasets.ts';
+import { pgrNearestM, preparePgrNearest } from './helpers/pgrouting-nearest.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 
 /** The claim under test: our network distances agree with pgRouting's to the centimetre. */
@@ -266,4 +270,57 @@ describe('one-way and no-through edges agree with pgRouting (seeded random graph
             expect(fromPoints.compared).toBeGreaterThan(0);
         }
     });
+});
+
+describe('a point\'s walk to the nearest facility agrees with a pgRouting query built from PostGIS alone', () => {
+    // The tests above hand pgRouting our own snaps; here pgRouting gets only the point, and PostGIS
+    // places it (nearest edge, foot in UTM metres, ellipsoidal access legs), so our snapping, partial
+    // edges and legs are checked too, through the API, at seeded points near the streets.
+    const POINTS = 300;
+    const JITTER_M = 30;
+    let app: FastifyInstance;
+    let pool: pg.Pool;
+
+    beforeAll(async () => {
+        app = await buildApp({ databaseUrl: db.url, logger: false, webDist: false, rateLimit: { max: 1e9 } });
+        pool = createPool(db.url, { max: 2 });
+    });
+    afterAll(async () => {
+        await app?.close();
+        await pool?.end();
+    });
+
+    for (const category of ['park', 'elderly_care'] as const) {
+        it(`${category}: /api/proximity's network_distance_m equals pgRouting's to the centimetre`, async () => {
+            const ds = (await activeDataset(pool))!;
+            const engine = await app.engine.current();
+            const params = await preparePgrNearest(pool, ds.id, { edgeDbIds: engine.net.edgeDbId, bbox: engine.bbox }, category);
+            const random = testRandom(2026);
+            const g = engine.net.graph;
+            let both = 0, beyond = 0, maxDiffM = 0;
+            for (let k = 0; k < POINTS; k++) {
+                const n = random.int(0, g.nodeCount - 1);
+                const lat = g.nodeLat[n] + ((random.float() * 2 - 1) * JITTER_M) / 111_320;
+                const lng = g.nodeLng[n] + ((random.float() * 2 - 1) * JITTER_M) / (111_320 * Math.cos((lat * Math.PI) / 180));
+                const r = await app.inject(`/api/proximity?lng=${lng}&lat=${lat}&categories=${category}`);
+                if (r.statusCode === 422) continue; // behind a wall or beyond the snap limit: pgRouting has no such notion
+                const ours = r.json().results[0].network_distance_m as number | null;
+                const theirs = await pgrNearestM(pool, params, lng, lat);
+                const label = `${category} at ${lng}, ${lat}: ours ${ours}, pgRouting ${theirs}`;
+                if (ours === null) {
+                    // ours searches CATEGORY_FIELD_MAX_M and says "none" beyond it
+                    expect(theirs === null || theirs > CATEGORY_FIELD_MAX_M - TOLERANCE_M, label).toBe(true);
+                    beyond++;
+                    continue;
+                }
+                expect(theirs, label).not.toBeNull();
+                // ours is rounded to the centimetre in the API, so half a centimetre more is allowed
+                expect(Math.abs(ours - theirs!), label).toBeLessThanOrEqual(TOLERANCE_M + 0.005);
+                maxDiffM = Math.max(maxDiffM, Math.abs(ours - theirs!));
+                both++;
+            }
+            console.log(`${category}: ${both} points answered by both (max |Δ| ${maxDiffM.toFixed(4)} m), ${beyond} beyond ${CATEGORY_FIELD_MAX_M} m for both`);
+            expect(both).toBeGreaterThan(POINTS / 2);
+        });
+    }
 });

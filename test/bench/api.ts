@@ -13,6 +13,8 @@ import { migrate } from '../../server/db/migrate.ts';
 import { importOsm } from '../../server/import/import-osm.ts';
 import { prepareDataset } from '../../server/import/default-data.ts';
 import { activeDataset } from '../../server/queries/datasets.ts';
+import { CATEGORY_FIELD_MAX_M } from '../../geo/coverage.ts';
+import { pgrNearestM, preparePgrNearest } from '../helpers/pgrouting-nearest.ts';
 import { cycling, runAutocannon, seededRandom, tileOf, type AutocannonResult } from './autocannon.ts';
 
 // npm run bench:api [-- --seconds 20 --connections 10 --database-url <url>]
@@ -28,68 +30,10 @@ const CENTRAL = readConfig().defaultOsmFile;
 const SCRATCH_DB = 'lc_bench_api';
 const SEED = 20180;
 const POINTS = 2000;
+/** Points whose answers are compared with pgRouting's after the load. */
+const AGREEMENT_POINTS = 300;
 /** Points are network nodes moved by up to this, so every one snaps to a street. */
 const JITTER_M = 30;
-
-/**
- * The pgRouting baseline for "how far is the nearest park on foot", per request: the point is put
- * on its nearest edge and one pgr_withPointsCost runs from it to every park access point, each
- * also placed on its nearest edge, over the reversed graph (our searches run outward from
- * facilities, and cost/reverse_cost forbid leaving private ways in that direction; reversing swaps
- * source and target, so fractions become 1 − f). Both access legs are added, as ours does. The
- * edge set is read on every call, as an application calling pgRouting does; the points are bound
- * parameters, quoted into pgRouting's points query by format(%L) on the server.
- *
- * It asks exactly our question, so the answers can be compared to the centimetre:
- * - the graph is the one the engine walks, `bench_engine_edges` (fragments under 50 nodes left
- *   out, see geo/components.ts), filled by the serving child from its loaded engine;
- * - the foot of the perpendicular and the fraction are found in the UTM zone's metres ($7), as
- *   ours are in a local metric projection (in degrees, a longitude step counts 1/cos(lat) too
- *   much, which moves the foot by metres);
- * - access legs are great-circle distances on PostGIS's sphere, as ours (haversine) are.
- */
-const PGR_NEAREST_PARK_SQL = `
-  WITH p AS (SELECT ST_SetSRID(ST_MakePoint($1, $2), 4326) AS g),
-  e AS (SELECT c.id, 1 - ST_LineLocatePoint(c.line, c.pt) AS fraction, c.source, c.target,
-               ST_Distance(p.g::geography, ST_Transform(ST_ClosestPoint(c.line, c.pt), 4326)::geography, false) AS leg_m
-        FROM p, LATERAL (
-          SELECT we.id, we.source, we.target, ST_Transform(we.geom, $7::int) AS line, ST_Transform(p.g, $7::int) AS pt
-          FROM walk_edges we WHERE we.id IN (SELECT id FROM bench_engine_edges) ORDER BY we.geom <-> p.g LIMIT 8) c
-        ORDER BY ST_Distance(c.line, c.pt), c.id LIMIT 1),
-  -- fraction 0 or 1 over the reversed edge: the point is its end vertex, asked for by vertex id
-  s AS (SELECT e.*, CASE e.fraction WHEN 0 THEN e.target WHEN 1 THEN e.source END AS vertex FROM e),
-  ap AS (SELECT * FROM unnest($3::bigint[], $4::bigint[], $5::float8[], $6::float8[], $8::bigint[]) AS t(pid, edge, fraction, leg_m, vertex)),
-  pts AS (SELECT array_agg(pid) AS pid, array_agg(edge) AS edge, array_agg(fraction) AS fraction FROM (
-            SELECT 1::bigint AS pid, s.id AS edge, s.fraction FROM s WHERE s.vertex IS NULL
-            UNION ALL SELECT pid, edge, fraction FROM ap WHERE vertex IS NULL) x)
-  SELECT min(c.agg_cost + ap.leg_m) + (SELECT leg_m FROM s) AS distance_m
-  FROM pts, pgr_withPointsCost(
-    'SELECT id, target AS source, source AS target, cost, reverse_cost FROM walk_edges WHERE id IN (SELECT id FROM bench_engine_edges)',
-    format('SELECT pid, edge_id, fraction FROM unnest(%L::bigint[], %L::bigint[], %L::float8[]) AS t(pid, edge_id, fraction)', pts.pid, pts.edge, pts.fraction),
-    (SELECT coalesce(vertex, -1) FROM s), (SELECT array_agg(coalesce(vertex, -pid)) FROM ap), directed := true) c
-  JOIN ap ON c.end_pid = coalesce(ap.vertex, -ap.pid)`;
-
-/**
- * Park access points on their nearest engine edge, the same way: edge, fraction over the reversed
- * edge, access leg, and the vertex when the point is one. Points are numbered from 2 (1 is the
- * request's point); pgRouting names points by negative ids. pgRouting 3.4's withPoints functions
- * return nothing for a point at fraction 0 or 1 (pgRouting/pgrouting#2689), and park entrances
- * are often mapped on a network node, so such points are asked for as their vertex.
- */
-const PARK_POINTS_SQL = `
-  SELECT 1 + row_number() OVER (ORDER BY ap.id) AS pid, e.id AS edge_id, e.fraction,
-         CASE e.fraction WHEN 0 THEN e.target WHEN 1 THEN e.source END AS vertex,
-         ST_Distance(ap.geom::geography, ST_Transform(ST_ClosestPoint(e.line, e.pt), 4326)::geography, false) AS leg_m
-  FROM facility_access_points ap JOIN facilities f ON f.id = ap.facility_id
-  CROSS JOIN LATERAL (
-    SELECT c.id, c.source, c.target, c.line, c.pt, 1 - ST_LineLocatePoint(c.line, c.pt) AS fraction FROM (
-      SELECT we.id, we.source, we.target, ST_Transform(we.geom, $2::int) AS line, ST_Transform(ap.geom, $2::int) AS pt
-      FROM walk_edges we WHERE we.id IN (SELECT id FROM bench_engine_edges) ORDER BY we.geom <-> ap.geom LIMIT 8) c
-    ORDER BY ST_Distance(c.line, c.pt), c.id LIMIT 1) e
-  WHERE f.category = 'park' AND f.dataset_id = $1 ORDER BY ap.id`;
-
-/** The WGS 84 / UTM zone holding a longitude (northern hemisphere above the equator). */
-const utmSrid = (lng: number, lat: number) => (lat >= 0 ? 32600 : 32700) + Math.min(60, Math.floor((lng + 180) / 6) + 1);
 
 const { values: args } = parseArgs({
   options: {
@@ -110,18 +54,12 @@ async function serve(databaseUrl: string): Promise<void> {
   if (!ds) throw new Error('no dataset loaded');
   // the engine's graph, for pgRouting to walk the same one
   const engine = await app.engine.current();
-  await app.pg.query(`DROP TABLE IF EXISTS bench_engine_edges; CREATE UNLOGGED TABLE bench_engine_edges (id bigint PRIMARY KEY)`);
-  await app.pg.query(`INSERT INTO bench_engine_edges SELECT unnest($1::bigint[])`, [Array.from(engine.net.edgeDbId)]);
-  await app.pg.query(`ANALYZE bench_engine_edges`);
-  const srid = utmSrid((engine.bbox[0] + engine.bbox[2]) / 2, (engine.bbox[1] + engine.bbox[3]) / 2);
-  const parks = (await app.pg.query<{ pid: string; edge_id: string; fraction: number; leg_m: number; vertex: string | null }>(PARK_POINTS_SQL, [ds.id, srid])).rows;
-  const parkParams = [parks.map((p) => p.pid), parks.map((p) => p.edge_id), parks.map((p) => p.fraction), parks.map((p) => p.leg_m), srid, parks.map((p) => p.vertex)];
+  const parkParams = await preparePgrNearest(app.pg, ds.id, { edgeDbIds: engine.net.edgeDbId, bbox: engine.bbox }, 'park');
   app.get<{ Querystring: { lng: number; lat: number } }>(
     '/bench/pgr-nearest-park',
     { schema: { querystring: { type: 'object', required: ['lng', 'lat'], properties: { lng: { type: 'number' }, lat: { type: 'number' } } } } },
     async (req) => {
-      const { rows } = await app.pg.query<{ distance_m: number | null }>(PGR_NEAREST_PARK_SQL, [req.query.lng, req.query.lat, ...parkParams]);
-      return { distance_m: rows[0]?.distance_m ?? null };
+      return { distance_m: await pgrNearestM(app.pg, parkParams, req.query.lng, req.query.lat) };
     },
   );
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -247,13 +185,15 @@ async function main(): Promise<void> {
 
     // the two sides answer the same question: compare their distances on a sample
     const diffs: number[] = [];
-    const onlyOne = { ours: 0, pgRouting: 0 };
-    for (const [lng, lat] of points.slice(0, 100)) {
-      const ours = (await (await fetch(`${base}/api/proximity?lng=${lng}&lat=${lat}&categories=park`)).json()).results[0].network_distance_m;
-      const theirs = (await (await fetch(`${base}/bench/pgr-nearest-park?lng=${lng}&lat=${lat}`)).json()).distance_m;
+    let beyondBoth = 0;
+    const disagree: string[] = [];
+    for (const [lng, lat] of points.slice(0, AGREEMENT_POINTS)) {
+      const ours = (await (await fetch(`${base}/api/proximity?lng=${lng}&lat=${lat}&categories=park`)).json()).results[0].network_distance_m as number | null;
+      const theirs = (await (await fetch(`${base}/bench/pgr-nearest-park?lng=${lng}&lat=${lat}`)).json()).distance_m as number | null;
       if (ours !== null && theirs !== null) diffs.push(Math.abs(ours - theirs));
-      else if (ours !== null) onlyOne.ours++;
-      else if (theirs !== null) onlyOne.pgRouting++;
+      // ours searches CATEGORY_FIELD_MAX_M (twice the longest rule distance) and says "none" beyond
+      else if (ours === null && theirs !== null && theirs > CATEGORY_FIELD_MAX_M) beyondBoth++;
+      else disagree.push(`${lng},${lat}: ours ${ours}, pgRouting ${theirs}`);
     }
     diffs.sort((a, b) => a - b);
 
@@ -269,7 +209,10 @@ async function main(): Promise<void> {
     const theirs = rows[2].result.requests.average;
     const ratio = ours / theirs;
     console.log(`\nours / pgRouting, the same question (nearest park on foot): ${ratio.toFixed(0)}× the requests per second, p99 ${rows[1].result.latency.p99} ms vs ${rows[2].result.latency.p99} ms`);
-    console.log(`agreement on ${diffs.length} points: median |ours − pgRouting| ${diffs[Math.floor(diffs.length / 2)]?.toFixed(1)} m, ${diffs.filter((d) => d <= 5).length} within 5 m; a park found by pgRouting only ${onlyOne.pgRouting}×, by ours only ${onlyOne.ours}× (ours searches 2000 m, twice the longest rule distance, and refuses walks through walls and out of compounds)`);
+    console.log(
+      `agreement on ${AGREEMENT_POINTS} points: ${diffs.length} answered by both, max |ours − pgRouting| ${diffs.at(-1)?.toFixed(3)} m (ours is rounded to the centimetre), ` +
+        `median ${diffs[Math.floor(diffs.length / 2)]?.toFixed(3)} m; ${beyondBoth} with no park within ${CATEGORY_FIELD_MAX_M} m for both; ${disagree.length} disagree${disagree.length ? `: ${disagree.slice(0, 5).join('; ')}` : ''}`,
+    );
     const check = (ok: boolean) => (ok ? 'met' : 'NOT met');
     console.log(`targets: proximity ≥ 2000 req/s ${check(all.requests.average >= 2000)} (${Math.round(all.requests.average)}), p99 < 20 ms ${check(all.latency.p99 < 20)} (${all.latency.p99}), ≥ 50× pgRouting ${check(ratio >= 50)} (${ratio.toFixed(0)}×)`);
   } finally {
