@@ -17,47 +17,60 @@ const coverageQuery = {
   },
 } as const;
 
+/** A rule's shares and the residents it leaves out, as both routes report them. */
+const shareProperties = {
+  share: { type: ['number', 'null'] },
+  straight_share: { type: ['number', 'null'] },
+  target_share: { type: 'number' },
+} as const;
+const uncoveredProperties = {
+  uncovered_mean_m: { type: ['number', 'null'] },
+  uncovered_unreachable_population: { type: 'number' },
+} as const;
+
 const ruleResult = {
   type: 'object',
   properties: {
-    share: { type: ['number', 'null'] },
-    straight_share: { type: ['number', 'null'] },
-    target_share: { type: 'number' },
+    ...shareProperties,
     passes: { type: 'boolean' },
     population: { type: 'number' },
     covered_population: { type: 'number' },
     straight_covered_population: { type: 'number' },
     deciding_facility_id: { type: ['integer', 'null'] },
-    uncovered_mean_m: { type: ['number', 'null'] },
-    uncovered_unreachable_population: { type: 'number' },
+    ...uncoveredProperties,
   },
 } as const;
 
-const coverageJson = {
-  type: 'object',
-  required: ['rule_set', 'level', 'run_id', 'areas'],
-  properties: {
-    rule_set: { type: 'string' },
-    level: { type: 'string' },
-    run_id: { type: 'integer' },
-    dataset_id: { type: 'integer' },
-    caveats: { type: 'array', items: { type: 'string' } },
-    areas: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          area_key: { type: 'string' },
-          area_name: { type: ['string', 'null'] },
-          population: { type: 'number' },
-          population_estimated: { type: 'boolean' },
-          is_approximate: { type: 'boolean' },
-          rules: { type: 'object', additionalProperties: ruleResult },
+/** The response both routes share: the run it comes from and one entry per area with `area` properties. */
+function areasJson<R extends object, A extends object>(root: R, area: A) {
+  return {
+    type: 'object',
+    required: ['rule_set', 'level', 'run_id', 'areas'],
+    properties: {
+      rule_set: { type: 'string' },
+      level: { type: 'string' },
+      run_id: { type: 'integer' },
+      dataset_id: { type: 'integer' },
+      ...root,
+      areas: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: { area_key: { type: 'string' }, area_name: { type: ['string', 'null'] }, population: { type: 'number' }, ...area },
         },
       },
     },
+  } as const;
+}
+
+const coverageJson = areasJson(
+  { caveats: { type: 'array', items: { type: 'string' } } },
+  {
+    population_estimated: { type: 'boolean' },
+    is_approximate: { type: 'boolean' },
+    rules: { type: 'object', additionalProperties: ruleResult },
   },
-} as const;
+);
 
 const auditQuery = {
   type: 'object',
@@ -69,46 +82,27 @@ const auditQuery = {
   },
 } as const;
 
-const auditJson = {
-  type: 'object',
-  required: ['rule_set', 'level', 'run_id', 'areas'],
-  properties: {
-    rule_set: { type: 'string' },
-    level: { type: 'string' },
-    run_id: { type: 'integer' },
-    dataset_id: { type: 'integer' },
-    areas: {
+const auditJson = areasJson(
+  {},
+  {
+    worst_shortfall: { type: 'number' },
+    residents_not_covered: { type: 'number' },
+    caveats: { type: 'array', items: { type: 'string' } },
+    failed_rules: {
       type: 'array',
       items: {
         type: 'object',
         properties: {
-          area_key: { type: 'string' },
-          area_name: { type: ['string', 'null'] },
-          population: { type: 'number' },
-          worst_shortfall: { type: 'number' },
+          rule_id: { type: 'string' },
+          ...shareProperties,
           residents_not_covered: { type: 'number' },
-          caveats: { type: 'array', items: { type: 'string' } },
-          failed_rules: {
-            type: 'array',
-            items: {
-              type: 'object',
-              properties: {
-                rule_id: { type: 'string' },
-                share: { type: ['number', 'null'] },
-                straight_share: { type: ['number', 'null'] },
-                target_share: { type: 'number' },
-                residents_not_covered: { type: 'number' },
-                uncovered_mean_m: { type: ['number', 'null'] },
-                uncovered_unreachable_population: { type: 'number' },
-                depends_on_sample_facilities: { type: 'boolean' },
-              },
-            },
-          },
+          ...uncoveredProperties,
+          depends_on_sample_facilities: { type: 'boolean' },
         },
       },
     },
   },
-} as const;
+);
 
 function sendCsv(reply: FastifyReply, filename: string, csv: string) {
   return reply
