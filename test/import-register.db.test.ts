@@ -13,6 +13,7 @@ import { importCommunities } from '../server/import/import-communities.ts';
 import { formatProblem, ImportValidationError, importFacilities, toWgs84 } from '../server/import/import-facilities.ts';
 import { importDefaultSampleRegisters, SAMPLE_REGISTERS } from '../server/import/sample-registers.ts';
 import { createPool } from '../server/db/pool.ts';
+import { testRandom } from '../geo/fixtures/random-walk-graph.ts';
 
 // coordtransform (an independent GCJ-02/BD-09 implementation) is CommonJS without typings.
 const coordtransform = createRequire(import.meta.url)('coordtransform') as Record<
@@ -32,18 +33,6 @@ function distanceM(a: readonly number[], b: readonly number[]): number {
   const dLng = (b[0] - a[0]) * rad;
   const h = Math.sin(dLat / 2) ** 2 + Math.cos(a[1] * rad) * Math.cos(b[1] * rad) * Math.sin(dLng / 2) ** 2;
   return 2 * 6_371_008.8 * Math.asin(Math.sqrt(h));
-}
-
-/** Seeded uniform [0, 1) (mulberry32), so failures reproduce. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 let adminUrl: string;
@@ -128,7 +117,7 @@ describe('coordinate conversion (gcoord against coordtransform)', () => {
   });
 
   it('imports GCJ-02 and BD-09 points within 1 m of the reference and round-trips WGS 84', async () => {
-    const rand = random(20260101);
+    const rand = testRandom(20260101).float; // seeded, so failures reproduce
     const wgs: [number, number][] = [];
     const b = CHENGDU_BBOX;
     for (let i = 0; i < 200; i++) wgs.push([b.minLng + rand() * (b.maxLng - b.minLng), b.minLat + rand() * (b.maxLat - b.minLat)]);

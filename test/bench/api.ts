@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +14,7 @@ import { prepareDataset } from '../../server/import/default-data.ts';
 import { activeDataset } from '../../server/queries/datasets.ts';
 import { CATEGORY_FIELD_MAX_M } from '../../geo/coverage.ts';
 import { pgrNearestM, preparePgrNearest } from '../helpers/pgrouting-nearest.ts';
+import { spawnListening } from '../helpers/spawn-listening.ts';
 import { cycling, runAutocannon, seededRandom, tileOf, type AutocannonResult } from './autocannon.ts';
 
 // npm run bench:api [-- --seconds 20 --connections 10 --database-url <url>]
@@ -106,24 +106,6 @@ async function scratchDatabase(): Promise<string> {
   return url;
 }
 
-async function startServer(databaseUrl: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--serve', databaseUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('the server did not start within 60 s')), 60_000);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = out.match(/listening (\d+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`the server exited (${code})`)));
-  });
-  return { child, port };
-}
-
 interface Row {
   scenario: string;
   result: AutocannonResult;
@@ -155,7 +137,7 @@ async function main(): Promise<void> {
   const tiles = [...tileCounts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([t]) => t);
   await db.end();
 
-  const { child, port } = await startServer(databaseUrl);
+  const { child, port } = await spawnListening([SELF, '--serve', databaseUrl], { forwardStderr: true });
   const stop = () => child.kill('SIGTERM');
   process.on('SIGINT', () => {
     stop();

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { testRandom } from '../../geo/fixtures/random-walk-graph.ts';
 
 // autocannon ships no type declarations; this is the part of its API the benchmarks use.
 
@@ -39,16 +40,9 @@ export function runAutocannon(opts: AutocannonOptions): Promise<AutocannonResult
   return autocannon(opts);
 }
 
-/** Seeded mulberry32: the same points and tiles on every run. */
+/** Seeded: the same points and tiles on every run. */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return testRandom(seed).float;
 }
 
 /** Cycle through `paths`: a setupRequest that asks a different question each request. */

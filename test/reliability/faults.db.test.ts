@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
@@ -13,6 +13,8 @@ import type { Progress } from '../../server/import/progress.ts';
 import { SHARED_DATA } from '../global-setup.ts';
 import { createThrowawayCluster, type ThrowawayCluster } from './throwaway-cluster.ts';
 import { createPool } from '../../server/db/pool.ts';
+import { testRandom } from '../../geo/fixtures/random-walk-graph.ts';
+import { spawnListening } from '../helpers/spawn-listening.ts';
 
 // Faults injected into a PostgreSQL cluster of this file's own (killing it never disturbs anyone
 // else's database) and into the API process: the data stays whole and the service recovers.
@@ -29,17 +31,6 @@ let pool: pg.Pool;
 const children = new Set<ChildProcess>();
 const figures: string[] = [];
 
-/** Seeded mulberry32, so the kill moments replay. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function newPool(): pg.Pool {
@@ -175,31 +166,16 @@ describe('the API process is killed in the middle of plan writes', () => {
   const CONCURRENCY = 8;
 
   async function startChild(): Promise<{ child: ChildProcess; port: number }> {
-    const child = spawn(process.execPath, ['--import', 'tsx', SERVE_CHILD, url], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    child.on('exit', () => children.delete(child));
-    let stderr = '';
-    child.stderr!.on('data', (d) => (stderr += d));
-    const port = await new Promise<number>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`child did not listen within 60 s: ${stderr}`)), 60_000);
-      child.stdout!.on('data', (d) => {
-        out += d;
-        const m = out.match(/listening (\d+)/);
-        if (m) {
-          clearTimeout(timer);
-          resolve(Number(m[1]));
-        }
-      });
-      child.on('exit', (code) => reject(new Error(`child exited (${code}) before listening: ${stderr}`)));
-    });
-    return { child, port };
+    const started = await spawnListening([SERVE_CHILD, url]);
+    children.add(started.child);
+    started.child.on('exit', () => children.delete(started.child));
+    return started;
   }
 
   it(`SIGKILL at random moments over ${ROUNDS} rounds: every plan has its audit row and every audit row its plan`, async () => {
     const { token } = await createToken(pool, 'fault-planner', 'planner');
     const plansBefore = (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM plans`)).rows[0].n;
-    const random = rng(20180);
+    const random = testRandom(20180).float; // seeded, so the kill moments replay
     let acknowledged = 0;
     let cutOff = 0;
     const acknowledgedIds: number[] = [];
