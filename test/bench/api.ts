@@ -122,7 +122,7 @@ async function main(): Promise<void> {
   // seeded questions: points near network nodes, and the z15 network tiles with the most edges
   const random = seededRandom(SEED);
   const nodes = (await db.query<{ lng: number; lat: number }>(`SELECT ST_X(geom) AS lng, ST_Y(geom) AS lat FROM walk_nodes WHERE dataset_id = $1 ORDER BY id`, [ds.id])).rows;
-  const points = Array.from({ length: POINTS }, () => {
+  const candidates = Array.from({ length: POINTS }, () => {
     const n = nodes[Math.floor(random() * nodes.length)];
     const dLat = ((random() * 2 - 1) * JITTER_M) / 111_320;
     const dLng = ((random() * 2 - 1) * JITTER_M) / (111_320 * Math.cos((n.lat * Math.PI) / 180));
@@ -147,6 +147,11 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const load = os.loadavg()[0];
   try {
+    // A point that cannot be placed on the network (its nearest streets lie behind a wall) is
+    // answered 422; those are left out, so that the figures count answers only.
+    const points: (readonly [number, number])[] = [];
+    for (const p of candidates) if ((await fetch(`${base}/api/proximity?lng=${p[0]}&lat=${p[1]}&categories=park`)).ok) points.push(p);
+    console.error(`${points.length} of ${candidates.length} points placed on the network${points.length < candidates.length ? ' (the others answer 422 and are left out)' : ''}`);
     const run = async (scenario: string, paths: string[], c = connections) => {
       const result = await runAutocannon({ url: base, connections: c, duration: seconds, timeout: 10, requests: [{ setupRequest: cycling(paths) }] });
       rows.push({ scenario, result });
