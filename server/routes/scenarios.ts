@@ -188,6 +188,12 @@ const suggestResponse = {
           gain: { type: 'number' },
           standalone_gain: { type: 'number' },
           cumulative: { type: 'number' },
+          geometry: {
+            type: 'object',
+            description: 'the site as GeoJSON: the square open space of a grid candidate, or the stored plan',
+            required: ['type', 'coordinates'],
+            properties: { type: { type: 'string', enum: ['LineString', 'Polygon', 'MultiPolygon'] }, coordinates: { type: 'array' } },
+          },
         },
       },
     },
@@ -212,7 +218,7 @@ const INVALID_REASONS_SQL = `SELECT CASE WHEN ST_IsEmpty(g) THEN 'empty' WHEN ST
 
 /**
  * Vacant-land candidates: grid points over the extent, kept when they are inside no residential
- * area, building, park or green space of the dataset and within GRID_MAX_NETWORK_M of a walkable
+ * area, building, park, green space or water body of the dataset and within GRID_MAX_NETWORK_M of a walkable
  * edge — an approximation of cleared or unbuilt land, since OSM maps no vacancy. Row order is the
  * grid order (south to north, west to east), so candidate indexes are stable.
  */
@@ -225,6 +231,7 @@ const GRID_SQL = `
   WHERE NOT EXISTS (SELECT 1 FROM residential_areas ra WHERE ra.dataset_id = $7 AND ra.geom && p.geom AND ST_Intersects(ra.geom, p.geom))
     AND NOT EXISTS (SELECT 1 FROM buildings b WHERE b.dataset_id = $7 AND b.geom && p.geom AND ST_Intersects(b.geom, p.geom))
     AND NOT EXISTS (SELECT 1 FROM facilities f WHERE f.dataset_id = $7 AND f.category IN ('park', 'green_space') AND f.geom && p.geom AND ST_Intersects(f.geom, p.geom))
+    AND NOT EXISTS (SELECT 1 FROM basemap_areas w WHERE w.dataset_id = $7 AND w.layer = 'water' AND w.geom && p.geom AND ST_Intersects(w.geom, p.geom))
     AND EXISTS (SELECT 1 FROM walk_edges e WHERE e.dataset_id = $7 AND e.geom && ST_Expand(p.geom, $9::float8)
                 AND ST_DWithin(e.geom::geography, p.geom::geography, $8::float8))
   ORDER BY p.n`;
@@ -456,7 +463,7 @@ export async function scenarioRoutes(app: FastifyInstance): Promise<void> {
         summary: 'Greedy maximal covering: where new open spaces (or which proposed plans) cover the most residents for a rule',
         description:
           `candidates=plans: the proposed plans (at most ${MAX_SCENARIO_PLANS}); candidates=grid: points every spacing_m (default ` +
-          `${GRID_SPACING_M} m) over the dataset or bbox, outside residential areas, buildings, parks and green spaces and within ` +
+          `${GRID_SPACING_M} m) over the dataset or bbox, outside residential areas, buildings, parks, green spaces and water and within ` +
           `${GRID_MAX_NETWORK_M} m of the network (vacant-land approximation), each a square open space of site_m2. ` +
           'Greedy with recomputed marginal gains; when the subsets are few the exact optimum is enumerated and optimality_gap reported.',
         querystring: suggestQuery,
@@ -522,6 +529,7 @@ export async function scenarioRoutes(app: FastifyInstance): Promise<void> {
             rank: rank + 1, ref: p.ref, plan_id: planIds[i], kind: c.kind, name: c.name,
             lng: Math.round(lng * 1e7) / 1e7, lat: Math.round(lat * 1e7) / 1e7,
             gain: round2(p.gain), standalone_gain: round2(p.standaloneGain), cumulative: round2(p.cumulative),
+            geometry: c.geometry,
           };
         }),
         greedy_total: round2(s.greedyTotal),
