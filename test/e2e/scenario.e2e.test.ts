@@ -3,7 +3,7 @@ import type { Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../server/auth.ts';
 import { squareAround } from '../../server/routes/scenarios.ts';
-import type { Plan, ScenarioEvaluation, ScenarioRequest } from '../../web/api/types.ts';
+import type { Plan, ScenarioEvaluation, ScenarioRequest, Suggestion } from '../../web/api/types.ts';
 import { clickMapAt, mapIdle, openApp, renderedCount, shot, startE2e, type E2eEnv } from './browser.ts';
 import { createPool } from '../../server/db/pool.ts';
 
@@ -179,6 +179,53 @@ describe('scenario panel in Chromium against the real server', () => {
       expect(await renderedCount(page, [...CHANGED_STREET_LAYERS, 'scenario-sites-fill'])).toBe(0);
       expect(await page.locator('#legend-scenario').count()).toBe(0);
       expect(errors.filter((e) => !/status of 503/.test(e))).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+  it('suggests open-space sites as /api/suggest ranks them, marks them on the map, and a tried site covers the residents promised', async () => {
+    const rule = 'chengdu-park-city/park_500';
+    const res = await fetch(new URL(`/api/suggest?${new URLSearchParams({ rule, k: '3', candidates: 'grid' })}`, env.base));
+    expect(res.status).toBe(200);
+    const want = (await res.json()) as Suggestion;
+    expect(want.picks).toHaveLength(3);
+
+    const { page, errors, close } = await openApp(env, `${SPOT_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=en&tab=impact`);
+    try {
+      await page.waitForSelector('#suggest-run');
+      await page.selectOption('#suggest-rule', 'park_500');
+      await page.selectOption('#suggest-k', '3');
+      await page.selectOption('#suggest-candidates', 'grid');
+      await page.click('#suggest-run');
+      await page.waitForSelector('#suggest-picks li');
+      const rows = page.locator('#suggest-picks li');
+      expect(await rows.count()).toBe(3);
+      for (let i = 0; i < 3; i++) {
+        expect(await rows.nth(i).getAttribute('data-ref')).toBe(want.picks[i].ref);
+        expect(digits(await rows.nth(i).locator('[data-field=gain]').innerText())).toBe(Math.round(want.picks[i].gain));
+      }
+      expect(digits((await page.locator('#suggest-summary').innerText()).split('·')[0])).toBe(Math.round(want.greedy_total));
+      // one numbered marker per pick, where the pick is
+      const markers = page.locator('.suggest-marker');
+      expect(await markers.count()).toBe(3);
+      const ranks = await page.evaluate(() => [...document.querySelectorAll<HTMLElement>('.suggest-marker')].map((m) => m.dataset.rank));
+      expect(ranks).toEqual(['1', '2', '3']);
+
+      // Trying the first pick evaluates its site: newly covered equals what the site covers alone.
+      const sent = page.waitForRequest(isEvaluate);
+      await rows.nth(0).locator('.suggest-try').click();
+      const body = JSON.parse((await sent).postData()!) as ScenarioRequest;
+      expect(body.plans).toEqual([expect.objectContaining({ kind: 'add_open_space', geometry: want.picks[0].geometry })]);
+      await page.waitForFunction(() => document.querySelector('#scenario-timing') !== null && !document.querySelector('#scenario-result.stale'));
+      const row = page.locator('#scenario-rules tr[data-rule="park_500"]');
+      expect(digits(await row.locator('[data-field=newly-covered]').innerText())).toBe(Math.round(want.picks[0].standalone_gain));
+      expect(await page.locator('#scenario-drawn-list').innerText()).toContain(`Grid site ${want.picks[0].ref.slice(5)}`);
+      await shot(page, 'scenario-suggest-en');
+
+      // Leaving the tab takes the markers off the map.
+      await page.click('#tab-point');
+      expect(await markers.count()).toBe(0);
+      expect(errors).toEqual([]);
     } finally {
       await close();
     }

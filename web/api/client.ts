@@ -1,6 +1,6 @@
 import type {
   Audit, AuditLevel, Category, Coverage, CoverageGeoJson, CoverageLevel, Health, Isochrone, Plan, PlanInput, Proximity, RuleSet,
-  ScenarioEvaluation, ScenarioRequest,
+  ScenarioEvaluation, ScenarioRequest, Suggestion,
 } from './types.ts';
 
 /** An API answer other than 2xx, with the `{error: {code, message}}` body when there is one. */
@@ -108,6 +108,9 @@ export const api = {
   /** Coverage effect of stored and drawn plans; no token needed (nothing is stored). */
   evaluateScenario: (body: ScenarioRequest, signal?: AbortSignal) =>
     requestTimed<ScenarioEvaluation>('/api/scenarios/evaluate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal }),
+  /** Where new open spaces (or which proposed plans) would cover the most residents for `rule` (`<rule_set>/<rule_id>`). */
+  suggest: (rule: string, k: number, candidates: 'grid' | 'plans', signal?: AbortSignal) =>
+    requestTimed<Suggestion>(`/api/suggest?${new URLSearchParams({ rule, k: String(k), candidates })}`, { signal }),
 };
 
 /** Export links (CSV / GeoJSON downloads) served by the API itself. */

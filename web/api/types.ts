@@ -254,4 +254,40 @@ export interface ScenarioEvaluation {
   changed_edges?: ChangedEdges;
 }
 
+/** One site of GET /api/suggest, in greedy order. */
+export interface SuggestPick {
+  rank: number;
+  ref: string;
+  plan_id: number | null;
+  kind: PlanKind;
+  name: string;
+  lng: number;
+  lat: number;
+  /** residents newly covered when added after the earlier picks */
+  gain: number;
+  /** residents newly covered by this site alone */
+  standalone_gain: number;
+  cumulative: number;
+  geometry: PlanGeometry;
+}
+
+/** GET /api/suggest: greedy maximal covering for one rule. */
+export interface Suggestion {
+  rule_set: string;
+  rule_id: string;
+  k: number;
+  candidates: 'grid' | 'plans';
+  candidate_count: number;
+  candidates_truncated: boolean;
+  site_area_m2: number | null;
+  population: number;
+  baseline_covered: number;
+  picks: SuggestPick[];
+  greedy_total: number;
+  optimum: { total: number; refs: string[] } | null;
+  optimality_gap: number | null;
+  enumeration: 'done' | 'skipped';
+  subsets_enumerated: number;
+}
+
 export type { Feature };

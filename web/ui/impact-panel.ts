@@ -16,6 +16,7 @@ import { WORST } from '../state.ts';
 import { bboxOf } from './audit-panel.ts';
 import { badge, h, mount } from './dom.ts';
 import { describeError } from './errors.ts';
+import { SuggestBlock } from './suggest-block.ts';
 
 const SCENARIO_PATH = '/api/scenarios/evaluate';
 /** Quiet time after the last change of the selection before it is evaluated, ms: a few ticks in a row cost one request. */
@@ -32,6 +33,8 @@ interface DrawnPlan {
   kind: PlanKind;
   geometry: PlanGeometry;
   becomesOpenSpace: boolean;
+  /** a suggested site's name (see SuggestBlock); drawn ones are numbered */
+  name?: string;
 }
 
 interface Answer {
@@ -80,6 +83,7 @@ export class ImpactPanel {
   private highlighted = false;
   private readonly geometries = new Map<string, Promise<CoverageGeoJson>>();
   private popup: Popup | null = null;
+  private readonly suggest: SuggestBlock;
 
   private readonly session: DrawSession = {
     onFinish: (geometry) => {
@@ -96,6 +100,12 @@ export class ImpactPanel {
   };
 
   constructor(private readonly ctx: AppContext) {
+    this.suggest = new SuggestBlock(ctx, (pick, name) => {
+      // a proposed plan is ticked; a grid site joins the drawn sites, to be evaluated with them
+      if (pick.plan_id !== null) this.selected.add(pick.plan_id);
+      else this.drawn.push({ n: ++this.drawnCount, kind: pick.kind, geometry: pick.geometry, becomesOpenSpace: true, name });
+      this.selectionChanged();
+    });
     document.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && this.drawing) this.stopDrawing();
     });
@@ -126,6 +136,7 @@ export class ImpactPanel {
     this.render();
     if (!this.available || !this.open) return;
     this.showSites();
+    this.suggest.restore();
     try {
       const plans = await api.plans();
       if (!this.open) return;
@@ -161,6 +172,7 @@ export class ImpactPanel {
     this.popup?.remove();
     showChangedStreets(this.ctx.map, null, []);
     showScenarioSites(this.ctx.map, []);
+    this.suggest.clear();
     if (this.highlighted) showHighlight(this.ctx.map, null);
     this.highlighted = false;
     this.ctx.scenario = null;
@@ -172,6 +184,7 @@ export class ImpactPanel {
   }
 
   private drawnName(d: DrawnPlan): string {
+    if (d.name) return d.name;
     return `${t(d.kind === 'demolish_wall' ? 'scenarioDrawnWall' : 'scenarioDrawnSite')} ${d.n}`;
   }
 
@@ -373,7 +386,13 @@ export class ImpactPanel {
       this.storedBlock(),
       this.drawnBlock(),
       this.evaluateBlock(),
-      this.answer ? this.resultBlock(this.answer) : null);
+      this.answer ? this.resultBlock(this.answer) : null,
+      this.suggestBlock());
+  }
+
+  private suggestBlock(): HTMLElement {
+    this.suggest.render();
+    return this.suggest.element;
   }
 
   private storedBlock(): HTMLElement {
