@@ -2,9 +2,11 @@ import { VectorTile, VectorTileFeature } from '@mapbox/vector-tile';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Geometry } from 'geojson';
 import { PbfReader } from 'pbf';
+import zlib from 'node:zlib';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../server/app.ts';
+import { acceptsGzip, GZIP_MIN_BYTES } from '../server/routes/tiles.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 import { createPool } from '../server/db/pool.ts';
 
@@ -281,6 +283,35 @@ describe('vector tiles', () => {
     }
     const changed = await get(tileUrl('facilities'), { 'if-none-match': '"something-else"' });
     expect(changed.statusCode).toBe(200);
+  });
+
+  it('gzip: the same tile compressed for clients that accept it, with its own ETag; small tiles and q=0 stay as they are', async () => {
+    const plain = await get(tileUrl('network'));
+    expect(plain.rawPayload.length).toBeGreaterThanOrEqual(GZIP_MIN_BYTES);
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.headers.vary).toBe('accept-encoding');
+    for (const header of ['gzip', 'gzip, deflate, br', 'br;q=1, gzip;q=0.5', '*']) {
+      const zipped = await get(tileUrl('network'), { 'accept-encoding': header });
+      expect(zipped.headers['content-encoding'], header).toBe('gzip');
+      expect(zipped.rawPayload.length).toBeLessThan(plain.rawPayload.length * 0.75);
+      expect(zlib.gunzipSync(zipped.rawPayload).equals(plain.rawPayload), header).toBe(true);
+      expect(zipped.headers.etag).not.toBe(plain.headers.etag);
+      const revalidated = await get(tileUrl('network'), { 'accept-encoding': header, 'if-none-match': zipped.headers.etag as string });
+      expect(revalidated.statusCode).toBe(304);
+      // the plain tile's ETag does not validate the compressed one
+      expect((await get(tileUrl('network'), { 'accept-encoding': header, 'if-none-match': plain.headers.etag as string })).statusCode).toBe(200);
+    }
+    for (const header of ['gzip;q=0', 'br', 'identity', '*;q=0', 'gzip;q=0, *']) {
+      expect((await get(tileUrl('network'), { 'accept-encoding': header })).headers['content-encoding'], header).toBeUndefined();
+    }
+    // a tile under GZIP_MIN_BYTES is sent as it is
+    const small = await get(tileUrl('facilities', tileAt([104.08, 30.66], 16)), { 'accept-encoding': 'gzip' });
+    expect(small.statusCode).toBe(200);
+    expect(small.rawPayload.length).toBeLessThan(GZIP_MIN_BYTES);
+    expect(small.headers['content-encoding']).toBeUndefined();
+    expect(acceptsGzip('GZIP;Q=0.1')).toBe(true);
+    expect(acceptsGzip('gzip;q=0.0')).toBe(false);
+    expect(acceptsGzip(undefined)).toBe(false);
   });
 
   it('plans: a plan shows in the next tile, a changed plan fails the old ETag, a deleted one is gone', async () => {

@@ -1,4 +1,6 @@
 import crypto from 'node:crypto';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { RULE_SETS, ruleSetById } from '../../geo/rules/index.ts';
 import { ApiError, errorSchema } from '../errors.ts';
@@ -18,6 +20,30 @@ interface TileLayer {
 }
 
 const DATA_CACHE = 'public, max-age=60';
+
+/**
+ * Tiles of at least this many bytes go gzip-compressed to clients that accept it: network tiles
+ * at z12–z15 shrink to about half (220 → 114 kB at z12), which counts on a planning office's VPN.
+ * Smaller tiles gain little or grow. Level 4 takes about half of level 6's time (4.8 vs 8.5 ms on
+ * the z12 network tile, which takes 39 ms to make) for 2 % more bytes; zlib runs on libuv's threads.
+ */
+export const GZIP_MIN_BYTES = 1024;
+const GZIP_LEVEL = 4;
+const gzip = promisify(zlib.gzip);
+
+/** Whether an Accept-Encoding header value accepts gzip (by name or `*`, with a q-value above 0). */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  let gzipQ: number | null = null, anyQ: number | null = null;
+  for (const part of header.split(',')) {
+    const [name, ...params] = part.trim().toLowerCase().split(';');
+    const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    const q = qParam === undefined ? 1 : Number(qParam.slice(2));
+    if (name.trim() === 'gzip' || name.trim() === 'x-gzip') gzipQ = Number.isFinite(q) ? q : 0;
+    else if (name.trim() === '*') anyQ = Number.isFinite(q) ? q : 0;
+  }
+  return (gzipQ ?? anyQ ?? 0) > 0;
+}
 
 // The tile functions of migrations/0005_create_tile_functions.sql.
 const TILE_LAYERS: Record<string, TileLayer> = {
@@ -85,7 +111,8 @@ export function ifNoneMatchMatches(header: string | undefined, etag: string): bo
 
 /**
  * GET /tiles/:layer/:z/:x/:y.pbf: a vector tile made by the layer's PostGIS tile function.
- * 204 when the tile is empty; ETag on every tile, 304 when If-None-Match matches.
+ * 204 when the tile is empty; ETag on every tile, 304 when If-None-Match matches; gzip when
+ * accepted and the tile is at least GZIP_MIN_BYTES.
  */
 export async function tileRoutes(app: FastifyInstance): Promise<void> {
   app.get<TileRequest>(
@@ -115,10 +142,16 @@ export async function tileRoutes(app: FastifyInstance): Promise<void> {
       reply.header('cache-control', layer.cacheControl);
       if (!mvt || mvt.length === 0) return reply.status(204).send();
 
-      const etag = tileEtag(mvt);
+      // Each encoding is its own representation with its own ETag (RFC 9110 §8.8.3), and caches
+      // must key on Accept-Encoding.
+      const compress = mvt.length >= GZIP_MIN_BYTES && acceptsGzip(request.headers['accept-encoding']);
+      const etag = compress ? `${tileEtag(mvt).slice(0, -1)}.gz"` : tileEtag(mvt);
       reply.header('etag', etag);
+      reply.header('vary', 'accept-encoding');
       if (ifNoneMatchMatches(request.headers['if-none-match'], etag)) return reply.status(304).send();
-      return reply.type('application/vnd.mapbox-vector-tile').send(mvt);
+      reply.type('application/vnd.mapbox-vector-tile');
+      if (!compress) return reply.send(mvt);
+      return reply.header('content-encoding', 'gzip').send(await gzip(mvt, { level: GZIP_LEVEL }));
     },
   );
 }

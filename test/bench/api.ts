@@ -152,8 +152,8 @@ async function main(): Promise<void> {
     const points: (readonly [number, number])[] = [];
     for (const p of candidates) if ((await fetch(`${base}/api/proximity?lng=${p[0]}&lat=${p[1]}&categories=park`)).ok) points.push(p);
     console.error(`${points.length} of ${candidates.length} points placed on the network${points.length < candidates.length ? ' (the others answer 422 and are left out)' : ''}`);
-    const run = async (scenario: string, paths: string[], c = connections) => {
-      const result = await runAutocannon({ url: base, connections: c, duration: seconds, timeout: 10, requests: [{ setupRequest: cycling(paths) }] });
+    const run = async (scenario: string, paths: string[], headers: Record<string, string> = {}) => {
+      const result = await runAutocannon({ url: base, connections, duration: seconds, timeout: 10, headers, requests: [{ setupRequest: cycling(paths) }] });
       rows.push({ scenario, result });
       console.error(`  ${scenario}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms`);
     };
@@ -169,6 +169,7 @@ async function main(): Promise<void> {
     await run('pgRouting nearest park, per request', pgrPark);
     await run('isochrone 1000 m', points.map(([lng, lat]) => `/api/isochrone?lng=${lng}&lat=${lat}&distance_m=1000`));
     await run(`network tile z15 (${tiles.length} tiles)`, tiles.map((t) => `/tiles/network/${t}.pbf`));
+    await run(`network tile z15, gzip`, tiles.map((t) => `/tiles/network/${t}.pbf`), { 'accept-encoding': 'gzip' });
 
     // the two sides answer the same question: compare their distances on a sample
     const diffs: number[] = [];

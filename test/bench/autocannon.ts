@@ -30,6 +30,8 @@ export interface AutocannonOptions {
   overallRate?: number;
   /** Seconds before a request counts as timed out. */
   timeout?: number;
+  /** Headers of every request. */
+  headers?: Record<string, string>;
   requests?: { method?: string; path?: string; setupRequest?: (req: { path: string }) => { path: string } }[];
 }
 

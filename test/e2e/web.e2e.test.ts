@@ -46,6 +46,16 @@ describe('web app in Chromium against the real server', () => {
       expect(urls.every((u) => u.startsWith(base))).toBe(true);
       await expect.poll(() => page.locator('.maplibregl-ctrl-attrib').innerText()).toContain('© OpenStreetMap contributors');
       expect(await page.locator('.maplibregl-ctrl-attrib').isVisible()).toBe(true);
+      // network tiles reach the browser gzip-compressed (the server's plain tile is the reference)
+      const tilePath = '/tiles/network/15/25855/13449.pbf'; // the view's centre
+      const plain = await fetch(new URL(tilePath, base), { headers: { 'accept-encoding': 'identity' } });
+      const plainBytes = (await plain.arrayBuffer()).byteLength;
+      const seen = await page.evaluate(async (url) => {
+        const r = await fetch(url);
+        return { encoding: r.headers.get('content-encoding'), bytes: (await r.arrayBuffer()).byteLength };
+      }, new URL(tilePath, base).toString());
+      expect(plainBytes).toBeGreaterThan(1024);
+      expect(seen).toEqual({ encoding: 'gzip', bytes: plainBytes });
       await shot(page, 'main-zh');
       expect(errors).toEqual([]);
     } finally {
