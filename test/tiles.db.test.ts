@@ -6,7 +6,8 @@ import zlib from 'node:zlib';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../server/app.ts';
-import { acceptsGzip, GZIP_MIN_BYTES } from '../server/routes/tiles.ts';
+import { acceptsGzip, GZIP_MIN_BYTES, GzipCache } from '../server/routes/tiles.ts';
+import { testRandom } from '../geo/fixtures/random-walk-graph.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 import { createPool } from '../server/db/pool.ts';
 
@@ -312,6 +313,24 @@ describe('vector tiles', () => {
     expect(acceptsGzip('GZIP;Q=0.1')).toBe(true);
     expect(acceptsGzip('gzip;q=0.0')).toBe(false);
     expect(acceptsGzip(undefined)).toBe(false);
+  });
+
+  it('GzipCache keeps the most recently used compressed tiles within its byte bound', async () => {
+    const random = testRandom(3);
+    const tile = () => Buffer.from(Array.from({ length: 1200 }, () => random.int(0, 255))); // incompressible: ~1.2 kB zipped
+    const cache = new GzipCache(3000);
+    const [a, b, c] = [tile(), tile(), tile()];
+    expect(zlib.gunzipSync(await cache.get('a', a)).equals(a)).toBe(true);
+    await cache.get('b', b);
+    expect(cache.size.entries).toBe(2);
+    const aAgain = await cache.get('a', Buffer.from('ignored on a hit'));
+    expect(zlib.gunzipSync(aAgain).equals(a)).toBe(true); // a hit: the cached bytes, a now most recent
+    await cache.get('c', c); // over 3000 bytes: b, the least recently used, goes
+    expect(cache.size.entries).toBe(2);
+    expect(cache.size.bytes).toBeLessThanOrEqual(3000);
+    expect(zlib.gunzipSync(await cache.get('b', b)).equals(b)).toBe(true); // compressed again; a, now the oldest, goes
+    expect(zlib.gunzipSync(await cache.get('c', Buffer.from('x'))).equals(c)).toBe(true); // still cached
+    expect(zlib.gunzipSync(await cache.get('a', Buffer.from('x'))).toString()).toBe('x'); // evicted: made afresh
   });
 
   it('plans: a plan shows in the next tile, a changed plan fails the old ETag, a deleted one is gone', async () => {

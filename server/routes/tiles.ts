@@ -30,6 +30,39 @@ const DATA_CACHE = 'public, max-age=60';
 export const GZIP_MIN_BYTES = 1024;
 const GZIP_LEVEL = 4;
 const gzip = promisify(zlib.gzip);
+/** Compressed tiles kept, by the plain tile's ETag (a content hash), least recently used out first. */
+export const GZIP_CACHE_BYTES = 32 * 1024 * 1024;
+
+/** A byte-bounded LRU of compressed tiles: a tile many clients look at is compressed once. */
+export class GzipCache {
+  private readonly entries = new Map<string, Buffer>();
+  private bytes = 0;
+  constructor(private readonly maxBytes: number) {}
+
+  async get(key: string, plain: Buffer): Promise<Buffer> {
+    const hit = this.entries.get(key);
+    if (hit) {
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+      return hit;
+    }
+    const zipped = await gzip(plain, { level: GZIP_LEVEL });
+    if (zipped.length <= this.maxBytes && !this.entries.has(key)) {
+      this.entries.set(key, zipped);
+      this.bytes += zipped.length;
+      for (const [k, v] of this.entries) {
+        if (this.bytes <= this.maxBytes) break;
+        this.entries.delete(k);
+        this.bytes -= v.length;
+      }
+    }
+    return zipped;
+  }
+
+  get size(): { entries: number; bytes: number } {
+    return { entries: this.entries.size, bytes: this.bytes };
+  }
+}
 
 /** Whether an Accept-Encoding header value accepts gzip (by name or `*`, with a q-value above 0). */
 export function acceptsGzip(header: string | undefined): boolean {
@@ -115,6 +148,7 @@ export function ifNoneMatchMatches(header: string | undefined, etag: string): bo
  * accepted and the tile is at least GZIP_MIN_BYTES.
  */
 export async function tileRoutes(app: FastifyInstance): Promise<void> {
+  const gzipCache = new GzipCache(GZIP_CACHE_BYTES);
   app.get<TileRequest>(
     '/tiles/:layer/:z/:x/:y.pbf',
     {
@@ -145,13 +179,14 @@ export async function tileRoutes(app: FastifyInstance): Promise<void> {
       // Each encoding is its own representation with its own ETag (RFC 9110 §8.8.3), and caches
       // must key on Accept-Encoding.
       const compress = mvt.length >= GZIP_MIN_BYTES && acceptsGzip(request.headers['accept-encoding']);
-      const etag = compress ? `${tileEtag(mvt).slice(0, -1)}.gz"` : tileEtag(mvt);
+      const plainEtag = tileEtag(mvt);
+      const etag = compress ? `${plainEtag.slice(0, -1)}.gz"` : plainEtag;
       reply.header('etag', etag);
       reply.header('vary', 'accept-encoding');
       if (ifNoneMatchMatches(request.headers['if-none-match'], etag)) return reply.status(304).send();
       reply.type('application/vnd.mapbox-vector-tile');
       if (!compress) return reply.send(mvt);
-      return reply.header('content-encoding', 'gzip').send(await gzip(mvt, { level: GZIP_LEVEL }));
+      return reply.header('content-encoding', 'gzip').send(await gzipCache.get(plainEtag, mvt));
     },
   );
 }
