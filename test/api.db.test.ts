@@ -1,9 +1,13 @@
+import path from 'node:path';
 import { Ajv } from 'ajv';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../server/auth.ts';
 import { buildApp } from '../server/app.ts';
+import { projectRoot } from '../server/config.ts';
+import { computeCoverage } from '../server/engine/compute-coverage.ts';
+import { importCommunities } from '../server/import/import-communities.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 import { createPool } from '../server/db/pool.ts';
 
@@ -266,5 +270,50 @@ describe('documentation', () => {
     expect(r.statusCode).toBe(200);
     expect(Object.keys(r.json().paths)).toEqual(expect.arrayContaining(['/api/proximity', '/api/isochrone', '/api/coverage', '/api/audit', '/api/plans']));
     expect((await app.inject('/docs/')).statusCode).toBe(200);
+  });
+});
+
+// Last in the file: it replaces the approximate community zones with imported boundaries.
+describe('streets and districts from imported community boundaries', () => {
+  it('coverage and audit rows carry the 街道 and 区 of their community, at every level', async () => {
+    await importCommunities(pool, path.join(projectRoot, 'test', 'fixtures', 'registers', 'communities-bowtie.geojson'));
+    const { runId } = await computeCoverage(pool);
+    await expect.poll(async () => (await app.inject('/api/audit?level=community')).json().run_id, { timeout: 5000 }).toBe(runId);
+
+    const community = (await app.inject('/api/coverage?level=community')).json();
+    expectMatchesSchema('/api/coverage', 'get', 200, community);
+    const byName = new Map(community.areas.map((a: { area_name: string }) => [a.area_name, a]));
+    expect(byName.get('测试 甲社区 (synthetic)')).toMatchObject({ street: '测试街道 (synthetic)', district: '成华区' });
+    // every row is one of the fixture's communities, with its fields (丙 names no street)
+    const FIXTURE: Record<string, { street: string | null; district: string }> = {
+      '测试 甲社区 (synthetic)': { street: '测试街道 (synthetic)', district: '成华区' },
+      '测试 乙社区 (synthetic, bow-tie)': { street: '测试街道 (synthetic)', district: '成华区' },
+      '测试 丙社区 (synthetic, two parts)': { street: null, district: '锦江区' },
+    };
+    for (const a of community.areas) expect(a, a.area_name).toMatchObject(FIXTURE[a.area_name]);
+
+    // a residential area takes its community's: the one holding a point of it (checked in PostGIS)
+    const ras = (await app.inject('/api/coverage?level=residential_area')).json().areas as { area_key: string; district: string | null }[];
+    const placed = ras.filter((a) => a.district);
+    expect(placed.length).toBeGreaterThan(0);
+    for (const a of placed) {
+      const { rows } = await pool.query(
+        `SELECT c.district FROM residential_areas ra JOIN communities c ON ST_Contains(c.geom, ST_PointOnSurface(ra.geom))
+         JOIN datasets d ON d.id = c.dataset_id AND d.kind = 'communities' WHERE ra.id = $1`, [a.area_key]);
+      expect(rows.map((r) => r.district), a.area_key).toContain(a.district);
+    }
+
+    const districts = (await app.inject('/api/coverage?level=district')).json().areas as { area_key: string; district: string | null; street: string | null }[];
+    const withOrigins = new Set(community.areas.map((a: { area_name: string }) => FIXTURE[a.area_name].district));
+    expect(districts.map((d) => d.area_key).sort()).toEqual([...withOrigins].sort());
+    for (const d of districts) expect(d).toMatchObject({ district: d.area_key, street: null });
+    const streets = (await app.inject('/api/coverage?level=street')).json().areas as { area_key: string; district: string | null; street: string | null }[];
+    expect(streets).toEqual([expect.objectContaining({ area_key: '测试街道 (synthetic)', street: '测试街道 (synthetic)', district: '成华区' })]);
+
+    const audit = (await app.inject('/api/audit?level=community')).json();
+    expectMatchesSchema('/api/audit', 'get', 200, audit);
+    for (const a of audit.areas) expect(a.district, a.area_name).toBe((byName.get(a.area_name) as { district: string }).district);
+    const csv = (await app.inject('/api/audit?level=community&format=csv')).body;
+    expect(csv.replace(/^\uFEFF/, '').split('\r\n')[0]).toMatch(/^area_key,area_name,street,district,population,/);
   });
 });

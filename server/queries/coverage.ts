@@ -5,6 +5,9 @@ export type CoverageLevel = 'residential_area' | 'community' | 'street' | 'distr
 export interface AreaCoverageRow {
   area_key: string;
   area_name: string | null;
+  /** 街道 and 区 the area lies in, where the communities say (null for approximate zones) */
+  street: string | null;
+  district: string | null;
   population: number;
   population_estimated: boolean;
   is_approximate: boolean;
@@ -50,8 +53,25 @@ const AREA_COVERAGE_SQL = `
       WHEN 'community' THEN coalesce((SELECT c.is_approximate FROM communities c WHERE c.id::text = r.area_key), false)
       WHEN 'residential_area' THEN false
       ELSE coalesce((SELECT cr.community_source = 'approximate' FROM coverage_runs cr WHERE cr.id = $1), false)
-    END AS is_approximate
+    END AS is_approximate,
+    CASE $3 WHEN 'street' THEN r.area_key ELSE loc.street END AS street,
+    CASE $3 WHEN 'district' THEN r.area_key
+            WHEN 'street' THEN (SELECT max(c.district) FROM communities c WHERE c.street = r.area_key)
+            ELSE loc.district END AS district
   FROM r
+  -- a community's own street and district; a residential area's are its community's (the one
+  -- holding a point of it, among the communities the run used)
+  LEFT JOIN LATERAL (
+    SELECT c.street, c.district FROM communities c
+    WHERE $3 = 'community' AND c.id::text = r.area_key
+    UNION ALL
+    SELECT c.street, c.district FROM residential_areas ra
+    JOIN communities c ON ST_Contains(c.geom, ST_PointOnSurface(ra.geom))
+    JOIN datasets d ON d.id = c.dataset_id
+    WHERE $3 = 'residential_area' AND ra.id::text = r.area_key
+      AND CASE (SELECT community_source FROM coverage_runs WHERE id = $1) WHEN 'imported' THEN d.kind = 'communities' ELSE d.id = ra.dataset_id END
+    LIMIT 1
+  ) loc ON true
   ORDER BY r.area_name NULLS LAST, r.area_key`;
 
 export async function areaCoverage(db: pg.Pool, runId: number, ruleSetId: string, level: CoverageLevel): Promise<AreaCoverageRow[]> {

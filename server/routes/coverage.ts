@@ -56,7 +56,14 @@ function areasJson<R extends object, A extends object>(root: R, area: A) {
         type: 'array',
         items: {
           type: 'object',
-          properties: { area_key: { type: 'string' }, area_name: { type: ['string', 'null'] }, population: { type: 'number' }, ...area },
+          properties: {
+            area_key: { type: 'string' },
+            area_name: { type: ['string', 'null'] },
+            street: { type: ['string', 'null'], description: '街道 of the area, from the community boundaries (null for approximate zones)' },
+            district: { type: ['string', 'null'], description: '区 of the area, from the community boundaries (null for approximate zones)' },
+            population: { type: 'number' },
+            ...area,
+          },
         },
       },
     },
@@ -114,6 +121,8 @@ function sendCsv(reply: FastifyReply, filename: string, csv: string) {
 export interface AuditArea {
   area_key: string;
   area_name: string | null;
+  street: string | null;
+  district: string | null;
   population: number;
   worst_shortfall: number;
   residents_not_covered: number;
@@ -157,6 +166,8 @@ export function auditAreas(rows: readonly AreaCoverageRow[], sampleRules: Readon
     out.push({
       area_key: row.area_key,
       area_name: row.area_name,
+      street: row.street,
+      district: row.district,
       population: Math.round(row.population),
       worst_shortfall: round(failed[0].target_share - (failed[0].share ?? 0))!,
       residents_not_covered: Math.max(...failed.map((f) => f.residents_not_covered)),
@@ -188,10 +199,10 @@ export async function coverageRoutes(app: FastifyInstance): Promise<void> {
         const body = rows.flatMap((a) =>
           rs.rules.filter((r) => a.rules[r.id]).map((r) => {
             const x = a.rules[r.id];
-            return [level, a.area_key, a.area_name, Math.round(a.population), r.id, round(x.share), round(x.straight_share), x.target_share, x.passes ? 'pass' : 'fail', Math.round(x.covered_population), a.population_estimated ? 'estimate' : '', a.is_approximate ? 'approximate' : ''];
+            return [level, a.area_key, a.area_name, a.street, a.district, Math.round(a.population), r.id, round(x.share), round(x.straight_share), x.target_share, x.passes ? 'pass' : 'fail', Math.round(x.covered_population), a.population_estimated ? 'estimate' : '', a.is_approximate ? 'approximate' : ''];
           }),
         );
-        return sendCsv(reply, `coverage-${rs.id}-${level}.csv`, toCsv(['level', 'area_key', 'area_name', 'population', 'rule_id', 'network_share', 'straight_share', 'target_share', 'result', 'covered_population', 'population_source', 'zone'], body));
+        return sendCsv(reply, `coverage-${rs.id}-${level}.csv`, toCsv(['level', 'area_key', 'area_name', 'street', 'district', 'population', 'rule_id', 'network_share', 'straight_share', 'target_share', 'result', 'covered_population', 'population_source', 'zone'], body));
       }
       if (format === 'geojson') {
         const geoms = await areaGeometries(app.pg, level, rows.map((r) => r.area_key));
@@ -225,9 +236,9 @@ export async function coverageRoutes(app: FastifyInstance): Promise<void> {
       const areas = auditAreas(rows, sampleRules);
       if (format === 'csv') {
         const body = areas.flatMap((a) =>
-          a.failed_rules.map((f) => [a.area_key, a.area_name, a.population, f.rule_id, f.share, f.straight_share, f.target_share, f.residents_not_covered, f.uncovered_mean_m, f.uncovered_unreachable_population, a.caveats.join(' ')]),
+          a.failed_rules.map((f) => [a.area_key, a.area_name, a.street, a.district, a.population, f.rule_id, f.share, f.straight_share, f.target_share, f.residents_not_covered, f.uncovered_mean_m, f.uncovered_unreachable_population, a.caveats.join(' ')]),
         );
-        return sendCsv(reply, `audit-${rs.id}-${level}.csv`, toCsv(['area_key', 'area_name', 'population', 'rule_id', 'network_share', 'straight_share', 'target_share', 'residents_not_covered', 'uncovered_mean_distance_m', 'uncovered_unreachable', 'caveats'], body));
+        return sendCsv(reply, `audit-${rs.id}-${level}.csv`, toCsv(['area_key', 'area_name', 'street', 'district', 'population', 'rule_id', 'network_share', 'straight_share', 'target_share', 'residents_not_covered', 'uncovered_mean_distance_m', 'uncovered_unreachable', 'caveats'], body));
       }
       if (format === 'geojson') {
         const geoms = await areaGeometries(app.pg, level, areas.map((a) => a.area_key));
