@@ -72,6 +72,10 @@ const STRINGS = {
   walkSpeedNote: { zh: '按步速 4 km/h（66.7 米/分钟）计', en: 'at 4 km/h (66.7 m/min)' },
   // Audit
   failingOnly: { zh: '只看未达标', en: 'Failing only' },
+  all: { zh: '全部', en: 'All' },
+  filterDistrict: { zh: '区', en: 'District' },
+  filterStreet: { zh: '街道', en: 'Street' },
+  placeFilterNone: { zh: '导入带街道、区名称的社区边界后可按街道、区筛选', en: 'Import community boundaries that name streets and districts to filter by them' },
   name: { zh: '名称', en: 'Name' },
   population: { zh: '人口', en: 'Population' },
   notCovered: { zh: '未覆盖居民', en: 'Residents not covered' },

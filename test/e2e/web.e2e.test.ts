@@ -1,7 +1,11 @@
+import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../server/auth.ts';
-import type { Audit, Plan, Proximity, ProximityResult } from '../../web/api/types.ts';
+import { projectRoot } from '../../server/config.ts';
+import { computeCoverage } from '../../server/engine/compute-coverage.ts';
+import { importCommunities } from '../../server/import/import-communities.ts';
+import type { Audit, Coverage, Plan, Proximity, ProximityResult } from '../../web/api/types.ts';
 import { clickMapAt, getJson as getJsonOf, mapIdle, openApp, renderedCount, shot, startE2e, type E2eEnv } from './browser.ts';
 import { createPool } from '../../server/db/pool.ts';
 
@@ -102,6 +106,9 @@ describe('web app in Chromium against the real server', () => {
     const { page, errors, close } = await open('rs=chengdu-park-city&cat=worst&lvl=community&lang=zh&tab=audit');
     try {
       await page.waitForSelector('#audit-table tbody tr[data-area-key]');
+      // approximate zones name no street or district: those filters are off, and say why
+      expect(await page.locator('#audit-district').isDisabled()).toBe(true);
+      expect(await page.locator('#audit-street').isDisabled()).toBe(true);
       await page.check('#failing-only');
       const audit = await getJson<Audit>('/api/audit?rule_set=chengdu-park-city&level=community');
       expect(audit.areas.length).toBeGreaterThan(0);
@@ -252,6 +259,43 @@ describe('web app in Chromium against the real server', () => {
       expect(mapBox.height).toBeGreaterThan(350);
       expect(await renderedCount(page, ['areas-residential_area-fill'])).toBeGreaterThan(0);
       await shot(page, 'tablet-audit-zh');
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+  // Last: it replaces the approximate zones with imported community boundaries.
+  it('filters the audit table by district and street once community boundaries name them', async () => {
+    const pool = createPool(env.db.url, { max: 2 });
+    try {
+      await importCommunities(pool, path.join(projectRoot, 'test', 'fixtures', 'registers', 'communities-bowtie.geojson'));
+      await computeCoverage(pool);
+    } finally {
+      await pool.end();
+    }
+    // the server's engine notices the new run within its recheck interval
+    await expect.poll(async () => (await getJson<Coverage>('/api/coverage?rule_set=chengdu-park-city&level=community')).areas.every((a) => !a.is_approximate), { timeout: 5000 }).toBe(true);
+    const coverage = await getJson<Coverage>('/api/coverage?rule_set=chengdu-park-city&level=community');
+    const districts = [...new Set(coverage.areas.map((a) => a.district!))].sort();
+    expect(districts.length).toBeGreaterThan(0);
+
+    const { page, errors, close } = await open('rs=chengdu-park-city&cat=park&lvl=community&lang=en&tab=audit');
+    try {
+      await page.waitForSelector('#audit-table tbody tr[data-area-key]');
+      const keys = () => page.locator('#audit-table tbody tr[data-area-key]').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-area-key')!).sort());
+      expect(await keys()).toEqual(coverage.areas.map((a) => a.area_key).sort());
+      expect(await page.locator('#audit-district option').allInnerTexts()).toEqual(['All', ...districts]);
+      for (const d of districts) {
+        await page.selectOption('#audit-district', d);
+        expect(await keys(), d).toEqual(coverage.areas.filter((a) => a.district === d).map((a) => a.area_key).sort());
+      }
+      // streets are those of the district chosen
+      await page.selectOption('#audit-district', '成华区');
+      await page.selectOption('#audit-street', '测试街道 (synthetic)');
+      expect(await keys()).toEqual(coverage.areas.filter((a) => a.street === '测试街道 (synthetic)').map((a) => a.area_key).sort());
+      await page.selectOption('#audit-district', '');
+      expect((await keys()).length).toBeGreaterThanOrEqual(coverage.areas.filter((a) => a.street === '测试街道 (synthetic)').length);
+      await shot(page, 'audit-district-filter-en');
       expect(errors).toEqual([]);
     } finally {
       await close();

@@ -88,6 +88,8 @@ export interface RuleCoverage {
 export interface AreaCoverage {
   area_key: string;
   area_name: string | null;
+  street: string | null;
+  district: string | null;
   population: number;
   population_estimated: boolean;
   is_approximate: boolean;
@@ -108,6 +110,8 @@ export type AuditCaveat = 'estimated_population' | 'sample_facilities' | 'approx
 export interface AuditArea {
   area_key: string;
   area_name: string | null;
+  street: string | null;
+  district: string | null;
   population: number;
   worst_shortfall: number;
   residents_not_covered: number;

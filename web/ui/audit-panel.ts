@@ -20,7 +20,14 @@ interface Row {
   sampleDependent: boolean;
   failing: boolean;
   notCovered: number;
+  street: string | null;
+  district: string | null;
   rules: AreaCoverage['rules'];
+}
+
+/** The distinct non-empty values of a field over the rows, sorted as Chinese readers expect. */
+function choices(rows: readonly Row[], field: 'street' | 'district'): string[] {
+  return [...new Set(rows.map((r) => r[field]).filter((v): v is string => Boolean(v)))].sort((a, b) => a.localeCompare(b, 'zh-CN'));
 }
 
 const AUDIT_LEVELS: readonly CoverageLevel[] = ['community', 'residential_area'];
@@ -62,6 +69,9 @@ export class AuditPanel {
   private rows: Row[] | null = null;
   private error: string | null = null;
   private failingOnly = false;
+  /** Filters by 区 and 街道 ('' = all); they need community boundaries that name them. */
+  private district = '';
+  private street = '';
   private sort: { key: SortKey; desc: boolean } = { key: 'notCovered', desc: true };
   private selected: string | null = null;
   private readonly geometries = new Map<string, Promise<CoverageGeoJson>>();
@@ -105,6 +115,8 @@ export class AuditPanel {
           // The audit endpoint is the authority on failing areas where it exists.
           failing: audit ? Boolean(au) : own.failing,
           notCovered: au ? au.residents_not_covered : own.failing ? own.notCovered : 0,
+          street: a.street,
+          district: a.district,
           rules: a.rules,
         };
       });
@@ -114,6 +126,30 @@ export class AuditPanel {
     }
     this.render();
     void this.strip.load();
+  }
+
+  /**
+   * A select of the districts (or streets) the rows lie in. Streets are those of the chosen
+   * district. Disabled, with the reason, when the community boundaries name none (approximate zones).
+   */
+  private placeFilter(field: 'district' | 'street'): HTMLElement {
+    const pool = field === 'street' && this.district ? (this.rows ?? []).filter((r) => r.district === this.district) : this.rows ?? [];
+    const values = choices(pool, field);
+    const current = field === 'district' ? this.district : this.street;
+    return h('label', { class: 'place-filter', title: values.length ? undefined : t('placeFilterNone') }, `${t(field === 'district' ? 'filterDistrict' : 'filterStreet')} `,
+      h('select', {
+        id: `audit-${field}`, disabled: !values.length,
+        onchange: (e: Event) => {
+          const value = (e.target as HTMLSelectElement).value;
+          if (field === 'district') {
+            this.district = value;
+            if (this.street && !(this.rows ?? []).some((r) => r.street === this.street && (!value || r.district === value))) this.street = '';
+          } else this.street = value;
+          this.render();
+        },
+      },
+      h('option', { value: '', selected: !current }, t('all')),
+      values.map((v) => h('option', { value: v, selected: v === current }, v))));
   }
 
   private sorted(rows: Row[]): Row[] {
@@ -178,10 +214,15 @@ export class AuditPanel {
   render(): void {
     const s = this.ctx.store.get();
     const rs = this.ctx.ruleSet();
+    // a filter the rows of this level or rule set cannot meet is dropped
+    if (this.rows && this.district && !choices(this.rows, 'district').includes(this.district)) this.district = '';
+    if (this.rows && this.street && !choices(this.rows, 'street').includes(this.street)) this.street = '';
     const controls = h('div', { class: 'audit-controls' },
       h('label', { class: 'toggle' },
         h('input', { type: 'checkbox', id: 'failing-only', checked: this.failingOnly, onchange: (e: Event) => { this.failingOnly = (e.target as HTMLInputElement).checked; this.render(); } }),
         t('failingOnly')),
+      this.placeFilter('district'),
+      this.placeFilter('street'),
       h('span', { class: 'level-name' }, t(`level_${s.level}` as StringKey)),
     );
     const exports = h('div', { class: 'exports' }, h('span', {}, `${t('export')}: `),
@@ -196,7 +237,8 @@ export class AuditPanel {
     if (this.error) body = h('p', { class: 'error', role: 'alert' }, this.error);
     else if (!this.rows) body = h('p', { class: 'loading' }, t('loading'));
     else {
-      const rows = this.sorted(this.failingOnly ? this.rows.filter((r) => r.failing) : this.rows);
+      const rows = this.sorted(this.rows.filter((r) =>
+        (!this.failingOnly || r.failing) && (!this.district || r.district === this.district) && (!this.street || r.street === this.street)));
       body = h('div', { class: 'table-wrap' },
         h('table', { class: 'audit', id: 'audit-table' },
           h('thead', {}, h('tr', {},
