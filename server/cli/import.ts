@@ -6,7 +6,7 @@ import { resolveDatabaseUrl } from '../db/local-cluster.ts';
 import { migrate } from '../db/migrate.ts';
 import { importOsm } from '../import/import-osm.ts';
 import { formatProblem, ImportValidationError, importFacilities, parseSourceCrs } from '../import/import-facilities.ts';
-import { importCommunities } from '../import/import-communities.ts';
+import { importCommunities, importDistricts } from '../import/import-communities.ts';
 import { terminalProgress } from '../import/progress.ts';
 import { importSampleCity, prepareDataset, SAMPLE_CITY_NODES, SAMPLE_CITY_SEED } from '../import/default-data.ts';
 import { computeCoverage } from '../engine/compute-coverage.ts';
@@ -16,6 +16,7 @@ const USAGE = `usage:
   npm run import -- osm <file.osm|file.osm.pbf>
   npm run import -- facilities <file.csv|file.geojson> --category <id> --crs wgs84|gcj02|bd09 [--skip-invalid]
   npm run import -- communities <file.geojson> [--crs wgs84|gcj02|bd09] [--skip-invalid]
+  npm run import -- districts <file.geojson> [--crs wgs84|gcj02|bd09] [--skip-invalid]
   npm run import -- sample-city [--nodes 20000] [--seed 15]
 An import recomputes coverage afterwards unless --no-compute is given.`;
 
@@ -65,9 +66,10 @@ try {
       if (!values['no-compute'] && (await activeDataset(pool))) await computeCoverage(pool, { progress });
       break;
     }
-    case 'communities': {
+    case 'communities':
+    case 'districts': {
       if (!file) throw new Error(`missing the GeoJSON file\n${USAGE}`);
-      const r = await importCommunities(pool, path.resolve(file), {
+      const r = await (what === 'districts' ? importDistricts : importCommunities)(pool, path.resolve(file), {
         crs: values.crs === undefined ? undefined : parseSourceCrs(values.crs), skipInvalid: values['skip-invalid'], progress,
       });
       for (const w of r.warnings) console.error(`warning: ${w}`);

@@ -44,9 +44,16 @@ export interface CommunityCounts {
   skipped_invalid: number;
 }
 
-export interface ImportCommunitiesResult {
+export interface DistrictCounts {
+  features: number;
+  districts: number;
+  repaired: number;
+  skipped_invalid: number;
+}
+
+export interface ImportBoundariesResult<C> {
   datasetId: number;
-  counts: CommunityCounts;
+  counts: C;
   repaired: RepairedCommunity[];
   /** Invalid features left out (only with skipInvalid). */
   skipped: RowProblem[];
@@ -56,14 +63,42 @@ export interface ImportCommunitiesResult {
   seconds: number;
 }
 
-interface CommunityRow {
+export type ImportCommunitiesResult = ImportBoundariesResult<CommunityCounts>;
+export type ImportDistrictsResult = ImportBoundariesResult<DistrictCounts>;
+
+/**
+ * What a kind of boundary file carries besides `name` and the polygons: optional text and
+ * non-negative number properties, stored in columns of the same names of table `kind` (also the
+ * datasets.kind of an import). The names are constants of this module, never input.
+ */
+interface BoundarySpec<K extends 'communities' | 'districts'> {
+  kind: K;
+  text: readonly string[];
+  numbers: readonly string[];
+  /** Warnings about a valid feature (e.g. more elderly residents than residents). */
+  check?(feature: number, name: string, numbers: Record<string, number | null>, warnings: string[]): void;
+}
+
+const COMMUNITIES: BoundarySpec<'communities'> = {
+  kind: 'communities',
+  text: ['street', 'district'],
+  numbers: ['population', 'elderly_population'],
+  check(i, name, n, warnings) {
+    if (n.population !== null && n.elderly_population !== null && n.elderly_population > n.population) {
+      warnings.push(`features[${i}] (${JSON.stringify(name)}): elderly_population ${n.elderly_population} exceeds population ${n.population}`);
+    }
+  },
+};
+
+/** District (区) boundaries, e.g. OSM admin_level 6 relations exported as GeoJSON. */
+const DISTRICTS: BoundarySpec<'districts'> = { kind: 'districts', text: ['name_en', 'adcode'], numbers: [] };
+
+interface BoundaryRow {
   feature: number;
   name: string;
-  street: string | null;
-  district: string | null;
-  population: number | null;
-  elderlyPopulation: number | null;
-  /** GeoJSON Polygon or MultiPolygon in WGS 84, 2D, rings closed. */
+  /** the spec's text properties, then its numbers, in order */
+  values: (string | number | null)[];
+  /** GeoJSON MultiPolygon in WGS 84, 2D, rings closed. */
   geojson: string;
 }
 
@@ -118,8 +153,8 @@ function optionalText(value: unknown): string | null | undefined {
   return value.trim() || null;
 }
 
-function readCommunities(features: readonly unknown[], crs: SourceCrs, warnings: string[]): { rows: CommunityRow[]; problems: RowProblem[] } {
-  const rows: CommunityRow[] = [];
+function readBoundaries(spec: BoundarySpec<'communities' | 'districts'>, features: readonly unknown[], crs: SourceCrs, warnings: string[]): { rows: BoundaryRow[]; problems: RowProblem[] } {
+  const rows: BoundaryRow[] = [];
   const problems: RowProblem[] = [];
   features.forEach((f, i) => {
     const rowProblems: RowProblem[] = [];
@@ -128,14 +163,15 @@ function readCommunities(features: readonly unknown[], crs: SourceCrs, warnings:
     const props = feature?.properties ?? {};
     const name = typeof props.name === 'string' ? props.name.trim() : typeof props.name === 'number' ? String(props.name) : '';
     if (name === '') problem('name', props.name, props.name === undefined || props.name === null ? 'is missing' : 'is empty');
-    const text: Record<'street' | 'district', string | null> = { street: null, district: null };
-    for (const field of ['street', 'district'] as const) {
+    const values: (string | number | null)[] = [];
+    for (const field of spec.text) {
       const t = optionalText(props[field]);
       if (t === undefined) problem(field, props[field], 'is not text');
-      else text[field] = t;
+      values.push(t ?? null);
     }
-    const numbers: Record<'population' | 'elderly_population', number | null> = { population: null, elderly_population: null };
-    for (const field of ['population', 'elderly_population'] as const) {
+    const numbers: Record<string, number | null> = {};
+    for (const field of spec.numbers) {
+      numbers[field] = null;
       const v = props[field];
       if (v === undefined || v === null || (typeof v === 'string' && v.trim() === '')) continue;
       const n = parseDecimal(v);
@@ -143,6 +179,7 @@ function readCommunities(features: readonly unknown[], crs: SourceCrs, warnings:
       else if (n < 0) problem(field, v, 'is negative');
       else numbers[field] = n;
     }
+    values.push(...spec.numbers.map((field) => numbers[field]));
     const geometry = feature?.geometry;
     let geojson: string | null = null;
     if (!geometry) problem('geometry', '', 'is missing (a Polygon or MultiPolygon is required)');
@@ -155,16 +192,9 @@ function readCommunities(features: readonly unknown[], crs: SourceCrs, warnings:
         if (converted.closedRings) warnings.push(`features[${i}] (${JSON.stringify(name)}): closed ${converted.closedRings} unclosed ring(s)`);
       }
     }
-    if (numbers.population !== null && numbers.elderly_population !== null && numbers.elderly_population > numbers.population) {
-      warnings.push(`features[${i}] (${JSON.stringify(name)}): elderly_population ${numbers.elderly_population} exceeds population ${numbers.population}`);
-    }
+    spec.check?.(i, name, numbers, warnings);
     if (rowProblems.length || geojson === null) problems.push(...rowProblems);
-    else {
-      rows.push({
-        feature: i, name, street: text.street, district: text.district,
-        population: numbers.population, elderlyPopulation: numbers.elderly_population, geojson,
-      });
-    }
+    else rows.push({ feature: i, name, values, geojson });
   });
   return { rows, problems };
 }
@@ -182,10 +212,33 @@ function readCommunities(features: readonly unknown[], crs: SourceCrs, warnings:
  * O(vertices) time and memory.
  */
 export async function importCommunities(pool: pg.Pool, file: string, options: ImportCommunitiesOptions = {}): Promise<ImportCommunitiesResult> {
+  const r = await importBoundaries(COMMUNITIES, pool, file, options);
+  return { ...r, counts: { features: r.counts.features, communities: r.counts.imported, repaired: r.counts.repaired, skipped_invalid: r.counts.skipped_invalid } };
+}
+
+/**
+ * Import district (区) boundaries: the same file rules as {@link importCommunities}, with the
+ * optional properties name_en and adcode. Areas whose communities name no district (the
+ * approximate zones) take the district that holds them. The new 'districts' dataset replaces
+ * every previous one, in one transaction.
+ */
+export async function importDistricts(pool: pg.Pool, file: string, options: ImportCommunitiesOptions = {}): Promise<ImportDistrictsResult> {
+  const r = await importBoundaries(DISTRICTS, pool, file, options);
+  return { ...r, counts: { features: r.counts.features, districts: r.counts.imported, repaired: r.counts.repaired, skipped_invalid: r.counts.skipped_invalid } };
+}
+
+async function importBoundaries(
+  spec: BoundarySpec<'communities' | 'districts'>,
+  pool: pg.Pool,
+  file: string,
+  options: ImportCommunitiesOptions,
+): Promise<ImportBoundariesResult<{ features: number; imported: number; repaired: number; skipped_invalid: number }>> {
   const started = performance.now();
   const progress = options.progress ?? silentProgress;
   const sourceName = options.sourceName ?? path.basename(file);
   const crs = parseSourceCrs(options.crs ?? 'wgs84');
+  const { kind } = spec;
+  const columns = [...spec.text, ...spec.numbers];
 
   progress.step(`reading ${sourceName}`);
   const { sha256, text } = readUtf8File(file);
@@ -194,35 +247,36 @@ export async function importCommunities(pool: pg.Pool, file: string, options: Im
   const warnings: string[] = [];
   const crsWarning = geoJsonCrsWarning(crsName);
   if (crsWarning) warnings.push(crsWarning);
-  const read = readCommunities(features, crs, warnings);
+  const read = readBoundaries(spec, features, crs, warnings);
   const problems = [...read.problems];
 
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    await client.query(`SELECT pg_advisory_xact_lock(hashtext('communities'))`);
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [kind]);
     await client.query(
-      `CREATE TEMP TABLE import_communities (feature int, name text, street text, district text, population float8,
-         elderly_population float8, geom_in geometry, invalid_reason text, geom geometry) ON COMMIT DROP`,
+      `CREATE TEMP TABLE import_boundaries (feature int, name text, ${spec.text.map((c) => `${c} text, `).join('')}${spec.numbers.map((c) => `${c} float8, `).join('')}
+         geom_in geometry, invalid_reason text, geom geometry) ON COMMIT DROP`,
     );
-    progress.step(`checking ${read.rows.length} community boundaries`);
+    progress.step(`checking ${read.rows.length} ${kind} boundaries`);
+    const arrays = ['f int', 'n text', ...spec.text.map((_, k) => `t${k} text`), ...spec.numbers.map((_, k) => `x${k} float8`), 'g text'];
     await insertBatches(
       client,
-      `INSERT INTO import_communities (feature, name, street, district, population, elderly_population, geom_in)
-       SELECT f, n, s, d, p, e, ST_SetSRID(ST_GeomFromGeoJSON(g), 4326)
-       FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::text[]) AS u(f, n, s, d, p, e, g)`,
+      `INSERT INTO import_boundaries (feature, name, ${columns.map((c) => `${c}, `).join('')}geom_in)
+       SELECT f, n, ${[...spec.text.map((_, k) => `t${k}`), ...spec.numbers.map((_, k) => `x${k}`)].map((c) => `${c}, `).join('')}ST_SetSRID(ST_GeomFromGeoJSON(g), 4326)
+       FROM unnest(${arrays.map((a, k) => `$${k + 1}::${a.split(' ')[1]}[]`).join(', ')}) AS u(${arrays.map((a) => a.split(' ')[0]).join(', ')})`,
       [],
       read.rows,
-      (r) => [r.feature, r.name, r.street, r.district, r.population, r.elderlyPopulation, r.geojson],
+      (r) => [r.feature, r.name, ...r.values, r.geojson],
     );
     await client.query(
-      `UPDATE import_communities SET
+      `UPDATE import_boundaries SET
          invalid_reason = CASE WHEN NOT ST_IsValid(geom_in) THEN ST_IsValidReason(geom_in) END,
          geom = CASE WHEN ST_IsValid(geom_in) THEN ST_Multi(geom_in) ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid(geom_in), 3)) END`,
     );
     const { rows: checked } = await client.query<{ feature: number; name: string; invalid_reason: string | null; empty: boolean; polygons: number }>(
       `SELECT feature, name, invalid_reason, ST_IsEmpty(geom) AS empty, ST_NumGeometries(geom) AS polygons
-       FROM import_communities WHERE invalid_reason IS NOT NULL OR ST_IsEmpty(geom) ORDER BY feature`,
+       FROM import_boundaries WHERE invalid_reason IS NOT NULL OR ST_IsEmpty(geom) ORDER BY feature`,
     );
     const repaired: RepairedCommunity[] = [];
     for (const c of checked) {
@@ -235,41 +289,41 @@ export async function importCommunities(pool: pg.Pool, file: string, options: Im
     problems.sort((a, b) => (a.feature ?? 0) - (b.feature ?? 0));
     const skippedFeatures = new Set(problems.map((p) => p.feature)).size;
     if (problems.length && !options.skipInvalid) throw new ImportValidationError(sourceName, problems, true);
-    await client.query(`DELETE FROM import_communities WHERE ST_IsEmpty(geom)`);
+    await client.query(`DELETE FROM import_boundaries WHERE ST_IsEmpty(geom)`);
     const kept = read.rows.length - checked.filter((c) => c.empty).length;
-    if (kept === 0) throw new ImportValidationError(sourceName, problems, false, `no valid communities in ${sourceName}: nothing imported`);
+    if (kept === 0) throw new ImportValidationError(sourceName, problems, false, `no valid ${kind} in ${sourceName}: nothing imported`);
     if (problems.length) warnings.unshift(`skipped ${skippedFeatures} invalid ${skippedFeatures === 1 ? 'feature' : 'features'}:`, ...problems.map(formatProblem));
     for (const r of repaired) {
       warnings.push(`features[${r.feature}] (${JSON.stringify(r.name)}): invalid geometry (${r.reason}) repaired with ST_MakeValid into ${r.polygons} polygon(s)`);
     }
 
     const { rows: ds } = await client.query<{ id: number }>(
-      `INSERT INTO datasets (kind, source, sha256, crs) VALUES ('communities', $1, $2, $3) RETURNING id`,
-      [sourceName, sha256, crs],
+      `INSERT INTO datasets (kind, source, sha256, crs) VALUES ($1, $2, $3, $4) RETURNING id`,
+      [kind, sourceName, sha256, crs],
     );
     const datasetId = ds[0].id;
-    progress.step(`writing ${kept} communities`);
+    progress.step(`writing ${kept} ${kind}`);
     await client.query(
-      `INSERT INTO communities (dataset_id, name, street, district, population, elderly_population, geom)
-       SELECT $1, name, street, district, population, elderly_population, geom FROM import_communities ORDER BY feature`,
+      `INSERT INTO ${kind} (dataset_id, name, ${columns.map((c) => `${c}, `).join('')}geom)
+       SELECT $1, name, ${columns.map((c) => `${c}, `).join('')}geom FROM import_boundaries ORDER BY feature`,
       [datasetId],
     );
     const { rows: replaced } = await client.query<{ id: number }>(
-      `DELETE FROM datasets WHERE kind = 'communities' AND id <> $1 RETURNING id`,
-      [datasetId],
+      `DELETE FROM datasets WHERE kind = $2 AND id <> $1 RETURNING id`,
+      [datasetId, kind],
     );
     const replacedDatasetIds = replaced.map((r) => r.id).sort((a, b) => a - b);
-    if (replacedDatasetIds.length) warnings.push(`replaced the previous community boundaries (dataset ${replacedDatasetIds.join(', ')})`);
-    const counts: CommunityCounts = { features: features.length, communities: kept, repaired: repaired.length, skipped_invalid: skippedFeatures };
+    if (replacedDatasetIds.length) warnings.push(`replaced the previous ${kind === 'communities' ? 'community' : 'district'} boundaries (dataset ${replacedDatasetIds.join(', ')})`);
+    const counts = { features: features.length, imported: kept, repaired: repaired.length, skipped_invalid: skippedFeatures };
     const seconds = (performance.now() - started) / 1000;
     await client.query(
       `UPDATE datasets SET counts = $2, import_seconds = $3,
-         bbox = (SELECT ST_MakeEnvelope(min(ST_XMin(geom)), min(ST_YMin(geom)), max(ST_XMax(geom)), max(ST_YMax(geom)), 4326) FROM communities WHERE dataset_id = $1)
+         bbox = (SELECT ST_MakeEnvelope(min(ST_XMin(geom)), min(ST_YMin(geom)), max(ST_XMax(geom)), max(ST_YMax(geom)), 4326) FROM ${kind} WHERE dataset_id = $1)
        WHERE id = $1`,
-      [datasetId, counts, seconds],
+      [datasetId, { features: counts.features, [kind]: kept, repaired: counts.repaired, skipped_invalid: counts.skipped_invalid }, seconds],
     );
     await client.query('COMMIT');
-    progress.done(`imported ${kept} communities as dataset ${datasetId} in ${seconds.toFixed(1)} s`);
+    progress.done(`imported ${kept} ${kind} as dataset ${datasetId} in ${seconds.toFixed(1)} s`);
     return { datasetId, counts, repaired, skipped: problems, warnings, replacedDatasetIds, seconds };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
