@@ -16,6 +16,8 @@ export interface Config {
   port: number;
   /** OSM file imported by `npm start` when no dataset is loaded. */
   defaultOsmFile: string;
+  /** District boundaries imported with it (when the file exists). */
+  defaultDistrictsFile: string;
   /** Origins allowed by CORS (CORS_ORIGINS, comma-separated); none by default. */
   corsOrigins: string[];
 }
@@ -37,6 +39,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultOsmFile: env.LIFE_CIRCLE_OSM_FILE
       ? path.resolve(env.LIFE_CIRCLE_OSM_FILE)
       : path.resolve(projectRoot, '..', 'shared', 'data', 'chengdu-central-2018.osm.pbf'),
+    defaultDistrictsFile: env.LIFE_CIRCLE_DISTRICTS_FILE
+      ? path.resolve(env.LIFE_CIRCLE_DISTRICTS_FILE)
+      : path.resolve(projectRoot, '..', 'shared', 'data', 'chengdu-districts-chenghua-wuhou.geojson'),
     corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
   };
 }

@@ -75,7 +75,7 @@ const STRINGS = {
   all: { zh: '全部', en: 'All' },
   filterDistrict: { zh: '区', en: 'District' },
   filterStreet: { zh: '街道', en: 'Street' },
-  placeFilterNone: { zh: '导入带街道、区名称的社区边界后可按街道、区筛选', en: 'Import community boundaries that name streets and districts to filter by them' },
+  placeFilterNone: { zh: '导入社区或区的边界后可按区、街道筛选', en: 'Import community or district boundaries to filter by them' },
   name: { zh: '名称', en: 'Name' },
   population: { zh: '人口', en: 'Population' },
   notCovered: { zh: '未覆盖居民', en: 'Residents not covered' },

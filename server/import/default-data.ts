@@ -3,6 +3,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import type { Config } from '../config.ts';
 import { activeDataset } from '../queries/datasets.ts';
+import { importDistricts } from './import-communities.ts';
 import { importOsm } from './import-osm.ts';
 import { silentProgress, type Progress } from './progress.ts';
 import { importDefaultSampleRegisters } from './sample-registers.ts';
@@ -16,7 +17,8 @@ export const SAMPLE_CITY_SEED = 15;
 
 /**
  * What `npm start` loads when no dataset is there: the real Chengdu OSM file when present, with the
- * shipped sample registers of elderly care and service centres (OSM has none there); otherwise a
+ * shipped sample registers of elderly care and service centres (OSM has none there) and the
+ * district boundaries beside it (real OSM data, when present); otherwise a
  * generated sample city. Then coverage is computed. Does nothing when a dataset is loaded.
  */
 export async function loadDefaultData(pool: pg.Pool, config: Config, progress: Progress = silentProgress): Promise<void> {
@@ -24,6 +26,10 @@ export async function loadDefaultData(pool: pg.Pool, config: Config, progress: P
   if (fs.existsSync(config.defaultOsmFile)) {
     progress.step(`no dataset loaded: importing ${config.defaultOsmFile}`);
     await importOsm(pool, config.defaultOsmFile, { progress });
+    if (fs.existsSync(config.defaultDistrictsFile) && !(await pool.query(`SELECT 1 FROM datasets WHERE kind = 'districts'`)).rowCount) {
+      progress.step(`importing the district boundaries ${config.defaultDistrictsFile}`);
+      await importDistricts(pool, config.defaultDistrictsFile, { progress });
+    }
   } else {
     progress.step(`no dataset loaded and ${config.defaultOsmFile} is absent: generating a sample city`);
     await importSampleCity(pool, config, { nodes: SAMPLE_CITY_NODES, seed: SAMPLE_CITY_SEED, progress });

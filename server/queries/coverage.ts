@@ -57,7 +57,13 @@ const AREA_COVERAGE_SQL = `
     CASE $3 WHEN 'street' THEN r.area_key ELSE loc.street END AS street,
     CASE $3 WHEN 'district' THEN r.area_key
             WHEN 'street' THEN (SELECT max(c.district) FROM communities c WHERE c.street = r.area_key)
-            ELSE loc.district END AS district
+            -- where the communities name none: the imported district holding a point of the area
+            ELSE coalesce(loc.district, (
+              SELECT dt.name FROM districts dt
+              WHERE ST_Contains(dt.geom, (
+                SELECT ST_PointOnSurface(geom) FROM residential_areas WHERE $3 = 'residential_area' AND id::text = r.area_key
+                UNION ALL SELECT ST_PointOnSurface(geom) FROM communities WHERE $3 = 'community' AND id::text = r.area_key LIMIT 1))
+              ORDER BY dt.id LIMIT 1)) END AS district
   FROM r
   -- a community's own street and district; a residential area's are its community's (the one
   -- holding a point of it, among the communities the run used)
@@ -79,7 +85,7 @@ export async function areaCoverage(db: pg.Pool, runId: number, ruleSetId: string
   return rows;
 }
 
-/** GeoJSON geometry of each area key at a level (streets and districts: union of their communities). */
+/** GeoJSON geometry of each area key at a level (districts: the imported boundary, else like streets the union of their communities). */
 const AREA_GEOMETRY_SQL = `
   SELECT key, ST_AsGeoJSON(geom, 6)::json AS geometry FROM (
     SELECT ra.id::text AS key, ra.geom FROM residential_areas ra WHERE $1 = 'residential_area' AND ra.id::text = ANY($2)
@@ -88,7 +94,11 @@ const AREA_GEOMETRY_SQL = `
     UNION ALL
     SELECT c.street, ST_Union(c.geom) FROM communities c WHERE $1 = 'street' AND c.street = ANY($2) GROUP BY c.street
     UNION ALL
-    SELECT c.district, ST_Union(c.geom) FROM communities c WHERE $1 = 'district' AND c.district = ANY($2) GROUP BY c.district
+    SELECT dt.name, dt.geom FROM districts dt WHERE $1 = 'district' AND dt.name = ANY($2)
+    UNION ALL
+    SELECT c.district, ST_Union(c.geom) FROM communities c
+    WHERE $1 = 'district' AND c.district = ANY($2) AND NOT EXISTS (SELECT 1 FROM districts dt WHERE dt.name = c.district)
+    GROUP BY c.district
   ) g`;
 
 export async function areaGeometries(db: pg.Pool, level: CoverageLevel, keys: string[]): Promise<Map<string, unknown>> {

@@ -25,7 +25,8 @@ const ACTIVE_DATASET_SQL = `
                        SELECT f.category, count(*)::int n FROM facilities f JOIN datasets fd ON fd.id = f.dataset_id
                        WHERE fd.id = d.id OR fd.kind = 'facility_register' GROUP BY f.category) c),
       'communities', (SELECT count(*)::int FROM communities c JOIN datasets cd ON cd.id = c.dataset_id
-                      WHERE cd.kind = 'communities' OR (cd.id = d.id AND NOT EXISTS (SELECT 1 FROM datasets WHERE kind = 'communities')))
+                      WHERE cd.kind = 'communities' OR (cd.id = d.id AND NOT EXISTS (SELECT 1 FROM datasets WHERE kind = 'communities'))),
+      'districts', (SELECT count(*)::int FROM districts)
     ) AS counts
   FROM datasets d
   WHERE d.kind IN ('osm', 'sample_city')

@@ -25,6 +25,7 @@ const healthResponse = {
             facilities: { type: 'object', additionalProperties: { type: 'integer' } },
             residential_areas: { type: 'integer' },
             communities: { type: 'integer' },
+            districts: { type: 'integer', description: 'imported district (区) boundaries' },
           },
           additionalProperties: true,
         },
