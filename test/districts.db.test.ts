@@ -66,8 +66,10 @@ describe('district boundaries', () => {
     const { runId } = await computeCoverage(pool);
     await expect.poll(async () => (await app.inject('/api/audit?level=community')).json().run_id, { timeout: 5000 }).toBe(runId);
 
-    const districts = (await app.inject('/api/coverage?level=district')).json().areas as { area_key: string; population: number; district: string }[];
+    const districts = (await app.inject('/api/coverage?level=district')).json().areas as { area_key: string; population: number; district: string; is_approximate: boolean }[];
     expect(districts.map((d) => d.area_key)).toContain('成华区');
+    // real boundaries, each resident where they live: not approximate, though the zones are
+    for (const d of districts) expect(d.is_approximate, d.area_key).toBe(false);
     // oracle: the population of the run's origins inside each boundary, summed in PostGIS
     const { rows } = await pool.query<{ name: string; population: number }>(
       `SELECT dt.name, sum(o.population) AS population FROM districts dt JOIN origins o ON ST_Contains(dt.geom, o.geom)

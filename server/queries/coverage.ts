@@ -52,6 +52,9 @@ const AREA_COVERAGE_SQL = `
     CASE $3
       WHEN 'community' THEN coalesce((SELECT c.is_approximate FROM communities c WHERE c.id::text = r.area_key), false)
       WHEN 'residential_area' THEN false
+      -- a district with an imported boundary counts its residents where they live: not approximate
+      WHEN 'district' THEN NOT EXISTS (SELECT 1 FROM districts dt WHERE dt.name = r.area_key)
+                           AND coalesce((SELECT cr.community_source = 'approximate' FROM coverage_runs cr WHERE cr.id = $1), false)
       ELSE coalesce((SELECT cr.community_source = 'approximate' FROM coverage_runs cr WHERE cr.id = $1), false)
     END AS is_approximate,
     CASE $3 WHEN 'street' THEN r.area_key ELSE loc.street END AS street,
