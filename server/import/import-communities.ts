@@ -258,7 +258,7 @@ async function importBoundaries(
       `CREATE TEMP TABLE import_boundaries (feature int, name text, ${spec.text.map((c) => `${c} text, `).join('')}${spec.numbers.map((c) => `${c} float8, `).join('')}
          geom_in geometry, invalid_reason text, geom geometry) ON COMMIT DROP`,
     );
-    progress.step(`checking ${read.rows.length} ${kind} boundaries`);
+    progress.step(`checking ${read.rows.length} ${kind === 'communities' ? 'community' : 'district'} boundaries`);
     const arrays = ['f int', 'n text', ...spec.text.map((_, k) => `t${k} text`), ...spec.numbers.map((_, k) => `x${k} float8`), 'g text'];
     await insertBatches(
       client,
