@@ -18,7 +18,7 @@ import { resolveDatabaseUrl } from '../../server/db/local-cluster.ts';
 import { migrate } from '../../server/db/migrate.ts';
 import { computeCoverage } from '../../server/engine/compute-coverage.ts';
 import { loadNetwork } from '../../server/engine/load-network.ts';
-import { importOsm } from '../../server/import/import-osm.ts';
+import { importOsm, WALK_EDGES_INSERT_SQL } from '../../server/import/import-osm.ts';
 import { insertBatches } from '../../server/import/insert-batches.ts';
 import { importDefaultSampleRegisters, SAMPLE_REGISTERS } from '../../server/import/sample-registers.ts';
 import { activeDataset } from '../../server/queries/datasets.ts';
@@ -172,12 +172,7 @@ async function loadModelDirect(pool: pg.Pool, city: SampleCity, source: string, 
     const ids = await client.query<{ id: string; osm_id: string }>(`SELECT id, osm_id FROM walk_nodes WHERE dataset_id = $1`, [datasetId]);
     const dbId = new Map(ids.rows.map((r) => [Number(r.osm_id), r.id]));
     await insertBatches(client,
-      `INSERT INTO walk_edges (dataset_id, source, target, length_m, cost, reverse_cost, highway, name, osm_way_id, is_private, geom)
-       SELECT $1, s, t, len, CASE WHEN d IN (0, 1) THEN len ELSE -1 END, CASE WHEN d IN (0, 2) THEN len ELSE -1 END, h, n, w, p, g
-       FROM (SELECT s, t, h, n, w, p, d, g, ST_Length(g::geography) AS len
-             FROM (SELECT s, t, h, n, w, p, d, ST_GeomFromText(wkt, 4326) AS g
-                   FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::bool[], $8::int[], $9::text[])
-                        AS u(s, t, h, n, w, p, d, wkt)) a) b`,
+      WALK_EDGES_INSERT_SQL,
       [datasetId], Array.from(net.edgeFrom.keys()),
       (e) => {
         const way = city.ways[net.edgeWay[e]];
