@@ -8,18 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../server/app.ts';
 import { acceptsGzip, GZIP_MIN_BYTES, GzipCache } from '../server/routes/tiles.ts';
 import { testRandom } from '../geo/fixtures/random-walk-graph.ts';
+import { tileOf } from './bench/autocannon.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 import { createPool } from '../server/db/pool.ts';
 
 /** Slippy-map tile containing a WGS 84 point (OSM wiki "Slippy map tilenames"). */
 function tileAt([lng, lat]: [number, number], z: number): { z: number; x: number; y: number } {
-  const n = 2 ** z;
-  const latRad = (lat * Math.PI) / 180;
-  return {
-    z,
-    x: Math.floor(((lng + 180) / 360) * n),
-    y: Math.floor(((1 - Math.log(Math.tan(latRad) + 1 / Math.cos(latRad)) / Math.PI) / 2) * n),
-  };
+  const [, x, y] = tileOf(lng, lat, z);
+  return { z, x, y };
 }
 
 const CENTRE_LNG_LAT: [number, number] = [104.08, 30.67];

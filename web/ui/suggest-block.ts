@@ -41,8 +41,7 @@ export class SuggestBlock {
   clear(): void {
     this.controller?.abort();
     this.busy = false;
-    for (const m of this.markers) m.remove();
-    this.markers = [];
+    this.removeMarkers();
     if (this.answer && this.answer.body.rule_set !== this.ctx.ruleSet().id) this.answer = null;
   }
 
@@ -69,8 +68,7 @@ export class SuggestBlock {
     this.controller = controller;
     this.busy = true;
     this.error = null;
-    for (const m of this.markers) m.remove();
-    this.markers = [];
+    this.removeMarkers();
     this.render();
     try {
       const ruleSet = this.ctx.ruleSet();
@@ -90,8 +88,13 @@ export class SuggestBlock {
     this.render();
   }
 
-  private showMarkers(picks: readonly SuggestPick[]): void {
+  private removeMarkers(): void {
     for (const m of this.markers) m.remove();
+    this.markers = [];
+  }
+
+  private showMarkers(picks: readonly SuggestPick[]): void {
+    this.removeMarkers();
     this.markers = picks.map((p) => {
       const el = h('div', { class: 'suggest-marker', 'data-rank': p.rank, title: this.pickName(p) }, String(p.rank));
       return new Marker({ element: el }).setLngLat([p.lng, p.lat]).addTo(this.ctx.map);
