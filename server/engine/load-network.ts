@@ -164,7 +164,7 @@ const ORIGINS_SQL = `
   SELECT o.id, ST_X(o.geom) AS lng, ST_Y(o.geom) AS lat, o.population, o.residential_area_id,
          ra.name AS ra_name, ra.is_gated, c.id AS community_id, c.name AS community_name, c.street,
          -- a community that names no district (the approximate zones): the district holding the origin
-         coalesce(c.district, (SELECT dt.name FROM districts dt WHERE ST_Contains(dt.geom, o.geom) ORDER BY dt.id LIMIT 1)) AS district,
+         coalesce(c.district, district_at(o.geom)) AS district,
          (SELECT src FROM community_source) AS community_source
   FROM origins o
   JOIN residential_areas ra ON ra.id = o.residential_area_id

@@ -5,7 +5,7 @@ export type CoverageLevel = 'residential_area' | 'community' | 'street' | 'distr
 export interface AreaCoverageRow {
   area_key: string;
   area_name: string | null;
-  /** 街道 and 区 the area lies in, where the communities say (null for approximate zones) */
+  /** 街道 and 区 the area lies in: the communities', else (区) the imported district boundary holding it; null when neither says */
   street: string | null;
   district: string | null;
   population: number;
@@ -61,12 +61,9 @@ const AREA_COVERAGE_SQL = `
     CASE $3 WHEN 'district' THEN r.area_key
             WHEN 'street' THEN (SELECT max(c.district) FROM communities c WHERE c.street = r.area_key)
             -- where the communities name none: the imported district holding a point of the area
-            ELSE coalesce(loc.district, (
-              SELECT dt.name FROM districts dt
-              WHERE ST_Contains(dt.geom, (
-                SELECT ST_PointOnSurface(geom) FROM residential_areas WHERE $3 = 'residential_area' AND id::text = r.area_key
-                UNION ALL SELECT ST_PointOnSurface(geom) FROM communities WHERE $3 = 'community' AND id::text = r.area_key LIMIT 1))
-              ORDER BY dt.id LIMIT 1)) END AS district
+            ELSE coalesce(loc.district, district_at((
+              SELECT ST_PointOnSurface(geom) FROM residential_areas WHERE $3 = 'residential_area' AND id::text = r.area_key
+              UNION ALL SELECT ST_PointOnSurface(geom) FROM communities WHERE $3 = 'community' AND id::text = r.area_key LIMIT 1))) END AS district
   FROM r
   -- a community's own street and district; a residential area's are its community's (the one
   -- holding a point of it, among the communities the run used)

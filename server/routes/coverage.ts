@@ -59,8 +59,8 @@ function areasJson<R extends object, A extends object>(root: R, area: A) {
           properties: {
             area_key: { type: 'string' },
             area_name: { type: ['string', 'null'] },
-            street: { type: ['string', 'null'], description: '街道 of the area, from the community boundaries (null for approximate zones)' },
-            district: { type: ['string', 'null'], description: '区 of the area, from the community boundaries (null for approximate zones)' },
+            street: { type: ['string', 'null'], description: '街道 of the area, from the community boundaries (null where they name none)' },
+            district: { type: ['string', 'null'], description: '区 of the area, from the community boundaries, else the imported district boundary holding it' },
             population: { type: 'number' },
             ...area,
           },

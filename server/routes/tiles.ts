@@ -23,7 +23,7 @@ const DATA_CACHE = 'public, max-age=60';
 
 /**
  * Tiles of at least this many bytes go gzip-compressed to clients that accept it: network tiles
- * at z12–z15 shrink to about half (220 → 114 kB at z12), which counts on a planning office's VPN.
+ * at z12–z15 shrink to about half (220 → 116 kB at z12), which counts on a planning office's VPN.
  * Smaller tiles gain little or grow. Level 4 takes about half of level 6's time (4.8 vs 8.5 ms on
  * the z12 network tile, which takes 39 ms to make) for 2 % more bytes; zlib runs on libuv's threads.
  */
