@@ -69,7 +69,7 @@ export class AuditPanel {
   private rows: Row[] | null = null;
   private error: string | null = null;
   private failingOnly = false;
-  /** Filters by 区 and 街道 ('' = all); they need community boundaries that name them. */
+  /** Filters by 区 and 街道 ('' = all), offered where community or district boundaries name them. */
   private district = '';
   private street = '';
   private sort: { key: SortKey; desc: boolean } = { key: 'notCovered', desc: true };
@@ -128,23 +128,26 @@ export class AuditPanel {
     void this.strip.load();
   }
 
+  /** The rows a street may be chosen among: those of the chosen district. */
+  private streetRows(): Row[] {
+    const rows = this.rows ?? [];
+    return this.district ? rows.filter((r) => r.district === this.district) : rows;
+  }
+
   /**
-   * A select of the districts (or streets) the rows lie in. Streets are those of the chosen
-   * district. Disabled, with the reason, when the community boundaries name none (approximate zones).
+   * A select of the districts (or streets of the chosen district) the rows lie in. Disabled, with
+   * the reason, when no boundary names any.
    */
   private placeFilter(field: 'district' | 'street'): HTMLElement {
-    const pool = field === 'street' && this.district ? (this.rows ?? []).filter((r) => r.district === this.district) : this.rows ?? [];
-    const values = choices(pool, field);
+    const values = choices(field === 'street' ? this.streetRows() : this.rows ?? [], field);
     const current = field === 'district' ? this.district : this.street;
     return h('label', { class: 'place-filter', title: values.length ? undefined : t('placeFilterNone') }, `${t(field === 'district' ? 'filterDistrict' : 'filterStreet')} `,
       h('select', {
         id: `audit-${field}`, disabled: !values.length,
         onchange: (e: Event) => {
           const value = (e.target as HTMLSelectElement).value;
-          if (field === 'district') {
-            this.district = value;
-            if (this.street && !(this.rows ?? []).some((r) => r.street === this.street && (!value || r.district === value))) this.street = '';
-          } else this.street = value;
+          if (field === 'district') this.district = value;
+          else this.street = value;
           this.render();
         },
       },
@@ -214,9 +217,9 @@ export class AuditPanel {
   render(): void {
     const s = this.ctx.store.get();
     const rs = this.ctx.ruleSet();
-    // a filter the rows of this level or rule set cannot meet is dropped
+    // a filter the rows (of this level, rule set or district) cannot meet is dropped
     if (this.rows && this.district && !choices(this.rows, 'district').includes(this.district)) this.district = '';
-    if (this.rows && this.street && !choices(this.rows, 'street').includes(this.street)) this.street = '';
+    if (this.rows && this.street && !choices(this.streetRows(), 'street').includes(this.street)) this.street = '';
     const controls = h('div', { class: 'audit-controls' },
       h('label', { class: 'toggle' },
         h('input', { type: 'checkbox', id: 'failing-only', checked: this.failingOnly, onchange: (e: Event) => { this.failingOnly = (e.target as HTMLInputElement).checked; this.render(); } }),
