@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
@@ -6,7 +7,9 @@ import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
 import cors from '@fastify/cors';
 import { projectRoot } from './config.ts';
-import { ApiError } from './errors.ts';
+import type { Socket } from 'node:net';
+import { ApiError, ERRORS, type ErrorCode } from './errors.ts';
+import { MAX_JSON_DEPTH } from './limits.ts';
 import { dbPlugin } from './plugins/db.ts';
 import rateLimit from '@fastify/rate-limit';
 import { enginePlugin } from './plugins/engine.ts';
@@ -50,6 +53,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       const status = err.statusCode && err.statusCode < 500 ? err.statusCode : 400;
       return reply.status(status).send({ error: { code: 'bad_request', message: err.message } });
     },
+    clientErrorHandler: answerClientError,
+  });
+
+  // Nesting is bounded before anything walks the parsed body: JSON.parse copes with 10,000 levels,
+  // but JSON.stringify and every recursive check after it overflow the stack.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const depth = jsonDepth(body as string);
+    if (depth > MAX_JSON_DEPTH) return done(new ApiError('invalid_parameter', `the JSON body is nested ${depth} levels deep; at most ${MAX_JSON_DEPTH}`), undefined);
+    return parseJson(request, body as string, done);
   });
 
   app.setErrorHandler((err, request, reply) => {
@@ -135,4 +149,53 @@ const DB_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', '57P01', '57P02', '
 function isDatabaseDown(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   return (e.code !== undefined && DB_DOWN_CODES.has(e.code)) || /Connection terminated|timeout exceeded when trying to connect/i.test(e.message ?? '');
+}
+
+/** Deepest nesting of arrays and objects in a JSON text (strings skipped); O(length). */
+export function jsonDepth(text: string): number {
+  let depth = 0, max = 0, inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) max = Math.max(max, ++depth);
+    else if (c === 93 || c === 125) depth--;
+  }
+  return max;
+}
+
+/** What Node's HTTP parser refused, as our status, code and message. */
+function clientErrorOf(err: NodeJS.ErrnoException): { status: number; code: ErrorCode; message: string } {
+  switch (err.code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { status: 408, code: 'request_timeout', message: 'the request was not received in time' };
+    case 'HPE_HEADER_OVERFLOW':
+      return { status: 431, code: 'headers_too_large', message: 'the request line and headers are larger than the server accepts (16 kB): shorten the query string' };
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
+      return { status: 400, code: 'bad_request', message: 'Transfer-Encoding and Content-Length together are refused: send one of them' };
+    case 'HPE_INVALID_HEADER_TOKEN':
+      return { status: 400, code: 'bad_request', message: 'a header name or value holds a character HTTP does not allow (e.g. NUL)' };
+    default:
+      return { status: 400, code: 'bad_request', message: `the request is not valid HTTP (${String(err.code ?? 'parse error')})` };
+  }
+}
+
+/**
+ * Fastify's clientErrorHandler: requests Node's HTTP parser refuses before any route sees them
+ * (oversized headers, NUL in a header, Transfer-Encoding with Content-Length) get the same
+ * `{"error": {"code", "message"}}` body as every other error, then the connection is closed.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const { status, code, message } = clientErrorOf(err);
+  if (ERRORS[code] !== status && code !== 'bad_request') throw new Error(`client error ${code} is not ${status} in the catalogue`);
+  const body = JSON.stringify({ error: { code, message } });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }

@@ -1,7 +1,8 @@
 /** JSON Schemas shared by several routes (each route keeps its own, `as const`, beside it). */
 
-/** Vertices allowed in one plan geometry: a block-sized site needs tens, not thousands. */
-export const MAX_PLAN_VERTICES = 2000;
+import { MAX_PLAN_VERTICES } from './limits.ts';
+
+export { MAX_PLAN_VERTICES };
 
 /** A 两拆一增 plan geometry: Polygon / MultiPolygon for sites, LineString for walls. */
 export const planGeometrySchema = {

@@ -7,8 +7,11 @@ import { RULE_SETS, type RuleSet } from '../../geo/rules/index.ts';
 import { silentProgress, type Progress } from '../import/progress.ts';
 import { insertBatches } from '../import/insert-batches.ts';
 import { copyRows } from '../db/copy-rows.ts';
-import { activeDataset } from '../queries/datasets.ts';
+import { activeDataset, dropSupersededDatasets } from '../queries/datasets.ts';
 import { loadNetwork, loadOrigins, MAKE_ORIGINS_SQL } from './load-network.ts';
+
+/** How long the previously served dataset outlives its replacement's first run: as long as old runs are kept (10 minutes). */
+export const SUPERSEDED_GRACE_SECONDS = 600;
 
 export interface ComputeOptions {
   ruleSets?: readonly RuleSet[];
@@ -99,6 +102,8 @@ export async function computeCoverage(pool: pg.Pool, options: ComputeOptions = {
          AND (finished_at IS NULL OR finished_at < now() - interval '10 minutes')`,
       [ds.id, options.keepRuns ?? 2],
     );
+    // In the same transaction: readers switch from the previous dataset's run to this one at once.
+    await dropSupersededDatasets(client, SUPERSEDED_GRACE_SECONDS);
     await client.query('COMMIT');
     progress.done(`coverage run ${runId}: ${origins.length} origins, ${fields.size} distance fields (${Object.entries(timings).map(([k, v]) => `${k} ${v} ms`).join(', ')})`);
     return { runId, datasetId: ds.id, timingsMs: timings, counts };

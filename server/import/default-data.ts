@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import type { Config } from '../config.ts';
-import { activeDataset } from '../queries/datasets.ts';
+import { activeDataset, servingState } from '../queries/datasets.ts';
 import { importDistricts } from './import-communities.ts';
 import { importOsm } from './import-osm.ts';
 import { silentProgress, type Progress } from './progress.ts';
@@ -19,10 +19,18 @@ export const SAMPLE_CITY_SEED = 15;
  * What `npm start` loads when no dataset is there: the real Chengdu OSM file when present, with the
  * shipped sample registers of elderly care and service centres (OSM has none there) and the
  * district boundaries beside it (real OSM data, when present); otherwise a
- * generated sample city. Then coverage is computed. Does nothing when a dataset is loaded.
+ * generated sample city. Then coverage is computed. When a dataset is loaded but has no complete
+ * coverage run (an importer stopped after its commit), it is prepared and computed now.
  */
 export async function loadDefaultData(pool: pg.Pool, config: Config, progress: Progress = silentProgress): Promise<void> {
-  if (await activeDataset(pool)) return;
+  if (await activeDataset(pool)) {
+    const state = await servingState(pool);
+    if (!state.newestHasResults) {
+      progress.step(`dataset ${state.newestDatasetId} has no complete coverage run (an import stopped before its compute?): computing it now`);
+      await prepareDataset(pool, progress);
+    }
+    return;
+  }
   if (fs.existsSync(config.defaultOsmFile)) {
     progress.step(`no dataset loaded: importing ${config.defaultOsmFile}`);
     await importOsm(pool, config.defaultOsmFile, { progress });

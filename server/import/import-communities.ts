@@ -15,6 +15,7 @@ import {
   type SourceCrs,
 } from './import-facilities.ts';
 import { insertBatches } from './insert-batches.ts';
+import { MAX_NAME_CHARS, textProblem } from '../limits.ts';
 import { silentProgress, type Progress } from './progress.ts';
 
 export interface ImportCommunitiesOptions {
@@ -163,10 +164,14 @@ function readBoundaries(spec: BoundarySpec<'communities' | 'districts'>, feature
     const props = feature?.properties ?? {};
     const name = typeof props.name === 'string' ? props.name.trim() : typeof props.name === 'number' ? String(props.name) : '';
     if (name === '') problem('name', props.name, props.name === undefined || props.name === null ? 'is missing' : 'is empty');
+    const nameProblem = textProblem(name, MAX_NAME_CHARS);
+    if (nameProblem) problem('name', name, nameProblem);
     const values: (string | number | null)[] = [];
     for (const field of spec.text) {
       const t = optionalText(props[field]);
       if (t === undefined) problem(field, props[field], 'is not text');
+      const tProblem = t ? textProblem(t, MAX_NAME_CHARS) : null;
+      if (tProblem) problem(field, t, tProblem);
       values.push(t ?? null);
     }
     const numbers: Record<string, number | null> = {};

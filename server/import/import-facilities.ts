@@ -7,6 +7,7 @@ import type gcoordModule from 'gcoord';
 import type pg from 'pg';
 import { CATEGORY_IDS } from '../../geo/categories.ts';
 import { insertBatches } from './insert-batches.ts';
+import { MAX_NAME_CHARS, MAX_NOTES_CHARS, textProblem } from '../limits.ts';
 import { silentProgress, type Progress } from './progress.ts';
 
 /** Coordinate systems a register or boundary file may use. */
@@ -321,6 +322,8 @@ function validateRows(raw: readonly RawRow[], crs: SourceCrs): { rows: RegisterR
     if (r.readProblem) problem(r.readProblem.field, r.readProblem.value, r.readProblem.reason);
     const name = typeof r.name === 'string' ? r.name.trim() : typeof r.name === 'number' ? String(r.name) : '';
     if (name === '') problem('name', r.name, r.name === undefined || r.name === null ? 'is missing' : 'is empty');
+    const nameProblem = textProblem(name, MAX_NAME_CHARS);
+    if (nameProblem) problem('name', name, nameProblem);
     const lng = parseDecimal(r.lng);
     const lat = parseDecimal(r.lat);
     if (!r.readProblem || r.readProblem.field === 'row') {
@@ -341,6 +344,8 @@ function validateRows(raw: readonly RawRow[], crs: SourceCrs): { rows: RegisterR
       else capacity = n;
     }
     const address = typeof r.address === 'string' ? r.address.trim() || null : typeof r.address === 'number' ? String(r.address) : null;
+    const addressProblem = address === null ? null : textProblem(address, MAX_NOTES_CHARS);
+    if (addressProblem) problem('address', address, addressProblem);
     if (rowProblems.length === 0 && lng !== null && lat !== null) {
       const key = `${name}\u0000${lng}\u0000${lat}`;
       const first = firstSeen.get(key);

@@ -150,8 +150,8 @@ export async function importOsm(pool: pg.Pool, file: string, options: ImportOsmO
       }
     }
 
-    progress.step('replacing the previous dataset');
-    await client.query(`DELETE FROM datasets WHERE kind IN ('osm', 'sample_city') AND id <> $1`, [datasetId]);
+    // The previous dataset stays, and is served, until this one has a complete coverage run;
+    // the compute that makes it removes the previous one (dropSupersededDatasets).
     const counts = (await client.query<{ counts: Record<string, unknown> }>(DATASET_COUNTS_SQL, [datasetId])).rows[0].counts;
     counts.walkable_ways = net.walkableWays;
     counts.ways_with_missing_nodes = net.waysWithMissingNodes;

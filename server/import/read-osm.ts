@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import readline from 'node:readline';
 import type { OsmNodes, OsmWay } from '../../geo/split-ways.ts';
+import { MAX_OSM_TAG_CHARS, textProblem } from '../limits.ts';
 import type { Tags } from '../../geo/walkability.ts';
 
 /** What we read from an OSM file with osmium-tool. */
@@ -63,13 +64,28 @@ function unescapeOpl(s: string): string {
   return s.includes('%') ? s.replace(OPL_ESCAPE, (_, hex: string) => String.fromCodePoint(parseInt(hex, 16))) : s;
 }
 
-function parseTags(field: string): Tags {
+/**
+ * Refuse a tag value OSM itself could not hold (longer than MAX_OSM_TAG_CHARS) or PostgreSQL
+ * cannot store (U+0000): names end up in every answer about the feature.
+ */
+function checkTag(ref: string, key: string, value: string): void {
+  const problem = textProblem(value, MAX_OSM_TAG_CHARS);
+  if (problem) {
+    const shown = value.length > 60 ? `${value.slice(0, 57)}…` : value;
+    throw new Error(`${ref}, tag ${key.slice(0, 60)}: ${JSON.stringify(shown)} ${problem} (the OSM API's limit); nothing imported`);
+  }
+}
+
+function parseTags(field: string, ref: string): Tags {
   const tags: Record<string, string> = {};
   if (field.length <= 1) return tags;
   for (const kv of field.slice(1).split(',')) {
     const eq = kv.indexOf('=');
     if (eq < 0) continue;
-    tags[unescapeOpl(kv.slice(0, eq))] = unescapeOpl(kv.slice(eq + 1));
+    const key = unescapeOpl(kv.slice(0, eq));
+    const value = unescapeOpl(kv.slice(eq + 1));
+    checkTag(ref, key, value);
+    tags[key] = value;
   }
   return tags;
 }
@@ -123,13 +139,13 @@ export async function readOsm(file: string, onProgress: (done: number, total: nu
         lng[j] = x;
         lat[j] = y;
       }
-      if (tagField.length > 1) nodeTags.set(id, parseTags(tagField));
+      if (tagField.length > 1) nodeTags.set(id, parseTags(tagField, `node ${id}`));
     } else if (type === 'w') {
       let tags: Tags = {};
       let refs: number[] = [];
       for (let k = 1; k < fields.length; k++) {
         const f = fields[k];
-        if (f[0] === 'T') tags = parseTags(f);
+        if (f[0] === 'T') tags = parseTags(f, `way ${id}`);
         else if (f[0] === 'N' && f.length > 1) refs = f.slice(1).split(',').map((r) => Number(r.slice(1)));
       }
       ways.push({ id, refs, tags });
@@ -147,7 +163,11 @@ export async function readOsm(file: string, onProgress: (done: number, total: nu
       const props = f.properties;
       const ref = `${props['@type'] === 'relation' ? 'r' : 'w'}${props['@id']}`;
       const tags: Record<string, string> = {};
-      for (const [k, v] of Object.entries(props)) if (k[0] !== '@') tags[k] = String(v);
+      for (const [k, v] of Object.entries(props)) {
+        if (k[0] === '@') continue;
+        checkTag(ref.startsWith('r') ? `relation ${props['@id']}` : `way ${props['@id']}`, k, String(v));
+        tags[k] = String(v);
+      }
       areas.push({ ref, tags, geometry: f.geometry });
     },
   );

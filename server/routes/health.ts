@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { activeDataset } from '../queries/datasets.ts';
+import { activeDataset, servingState } from '../queries/datasets.ts';
 
 const healthResponse = {
   type: 'object',
@@ -31,6 +31,8 @@ const healthResponse = {
         },
       },
     },
+    coverage_run_id: { type: ['integer', 'null'], description: 'the coverage run answers come from; null: no results (503 no_results)' },
+    problems: { type: 'array', items: { type: 'string' }, description: 'why the status is degraded' },
     attribution: { type: 'string' },
   },
 } as const;
@@ -39,8 +41,15 @@ const healthResponse = {
 export async function healthRoutes(app: FastifyInstance): Promise<void> {
   app.get('/api/health', { schema: { tags: ['service'], summary: 'Service and dataset status', response: { 200: healthResponse, 503: healthResponse } } }, async (_req, reply) => {
     try {
-      const dataset = await activeDataset(app.pg);
-      return { status: dataset ? 'ok' : 'degraded', database: 'reachable', dataset, attribution: '© OpenStreetMap contributors' };
+      const [dataset, state] = await Promise.all([activeDataset(app.pg), servingState(app.pg)]);
+      const problems: string[] = [];
+      if (!dataset) problems.push('no dataset is loaded');
+      else if (state.servedRunId === null) problems.push(`no results: dataset ${state.newestDatasetId} has no complete coverage run`);
+      else if (!state.newestHasResults) problems.push(`dataset ${state.newestDatasetId} is being computed; answers come from dataset ${state.servedDatasetId}, run ${state.servedRunId}`);
+      return {
+        status: problems.length ? 'degraded' : 'ok', database: 'reachable', dataset, coverage_run_id: state.servedRunId, problems,
+        attribution: '© OpenStreetMap contributors',
+      };
     } catch {
       return reply.status(503).send({ status: 'degraded', database: 'unreachable', dataset: null, attribution: '© OpenStreetMap contributors' });
     }

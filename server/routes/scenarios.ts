@@ -16,8 +16,10 @@ import type { SnapResult } from '../../geo/snap.ts';
 import { loadOrigins } from '../engine/load-network.ts';
 import { ApiError, errorSchema } from '../errors.ts';
 import type { LoadedEngine } from '../plugins/engine.ts';
-import { checkPlanGeometry, PLAN_KINDS } from './plans.ts';
-import { featureCollectionSchema, MAX_PLAN_VERTICES, planGeometrySchema } from '../schemas.ts';
+import { checkPlanGeometriesValid, checkPlanGeometry } from '../check-plan-geometry.ts';
+import { MAX_NAME_CHARS, textSchema } from '../limits.ts';
+import { PLAN_KINDS } from './plans.ts';
+import { featureCollectionSchema, planGeometrySchema } from '../schemas.ts';
 import { requireRuleSet } from './proximity.ts';
 
 /** Plans in one evaluation: a district's 两拆一增 programme is tens of sites, not hundreds. */
@@ -45,7 +47,7 @@ const inlinePlan = {
   additionalProperties: false,
   properties: {
     kind: { type: 'string', enum: PLAN_KINDS },
-    name: { type: 'string', minLength: 1, maxLength: 200 },
+    name: textSchema(1, MAX_NAME_CHARS),
     geometry: planGeometrySchema,
     becomes_open_space: { type: 'boolean', description: 'demolish_illegal only: the cleared land also becomes an open space' },
   },
@@ -212,10 +214,6 @@ interface SuggestQuery { rule: string; k: number; candidates: 'plans' | 'grid'; 
 
 const PLANS_SQL = `SELECT id, kind, name, notes, ST_AsGeoJSON(geom)::json AS geometry FROM plans WHERE id = ANY($1::bigint[]) ORDER BY id`;
 const CANDIDATE_PLANS_SQL = `SELECT id, kind, name, notes, ST_AsGeoJSON(geom)::json AS geometry FROM plans WHERE status = 'proposed' ORDER BY id LIMIT $1`;
-/** Why PostGIS finds each geometry invalid (null when valid), in input order. */
-const INVALID_REASONS_SQL = `SELECT CASE WHEN ST_IsEmpty(g) THEN 'empty' WHEN ST_IsValid(g) THEN NULL ELSE ST_IsValidReason(g) END AS reason
-  FROM unnest($1::text[]) WITH ORDINALITY AS u(j, n), LATERAL (SELECT ST_SetSRID(ST_GeomFromGeoJSON(j), 4326) AS g) x ORDER BY n`;
-
 /**
  * Vacant-land candidates: grid points over the extent, kept when they are inside no residential
  * area, building, park, green space or water body of the dataset and within GRID_MAX_NETWORK_M of a walkable
@@ -251,7 +249,12 @@ function ruleSetsOf(id: string): RuleSet[] {
 
 /** A stored or inline plan as the scenario engine takes it; 400 for a geometry that does not fit the kind. */
 function toScenarioPlan(ref: string, kind: ScenarioPlan['kind'], name: string, g: Geometry, becomesOpenSpace: boolean): ScenarioPlan {
-  checkPlanGeometry(kind, g as Parameters<typeof checkPlanGeometry>[1]);
+  try {
+    checkPlanGeometry(kind, g);
+  } catch (err) {
+    if (err instanceof ApiError) throw new ApiError(err.code, `plan ${ref}: ${err.message}`, err.details);
+    throw err;
+  }
   return { ref, kind, name, geometry: g, becomesOpenSpace: kind === 'demolish_illegal' ? becomesOpenSpace : undefined };
 }
 
@@ -370,23 +373,6 @@ export async function scenarioRoutes(app: FastifyInstance): Promise<void> {
       return c;
     });
 
-  const checkValid = async (geometries: readonly Geometry[]) => {
-    if (!geometries.length) return;
-    let rows: { reason: string | null }[];
-    try {
-      ({ rows } = await app.pg.query<{ reason: string | null }>(INVALID_REASONS_SQL, [geometries.map((g) => JSON.stringify(g))]));
-    } catch (err) {
-      // PostGIS refuses some malformed GeoJSON outright (class 22 / XX000 "geometry requires more points")
-      if ((err as { code?: string }).code?.startsWith('22') || (err as { code?: string }).code === 'XX000') {
-        throw new ApiError('invalid_parameter', `a plan geometry is not valid GeoJSON: ${(err as Error).message}`);
-      }
-      throw err;
-    }
-    rows.forEach((r, i) => {
-      if (r.reason) throw new ApiError('invalid_parameter', `plan geometry ${i + 1} is invalid: ${r.reason}`);
-    });
-  };
-
   const storedPlans = async (rows: { id: string; kind: ScenarioPlan['kind']; name: string; notes: string | null; geometry: Geometry }[]) =>
     rows.map((r) => toScenarioPlan(`plan:${r.id}`, r.kind, r.name, r.geometry, BECOMES_OPEN_SPACE_NOTE.test(r.notes ?? '')));
 
@@ -415,7 +401,7 @@ export async function scenarioRoutes(app: FastifyInstance): Promise<void> {
       const t0 = performance.now();
 
       const inlinePlans = inline.map((p, i) => toScenarioPlan(`inline:${i}`, p.kind, p.name ?? `inline ${i + 1}`, p.geometry, p.becomes_open_space === true));
-      await checkValid(inline.map((p) => p.geometry));
+      await checkPlanGeometriesValid(app.pg, inline.map((p) => p.geometry));
       const { rows } = ids.length ? await app.pg.query(PLANS_SQL, [ids]) : { rows: [] };
       const found = new Set(rows.map((r: { id: string }) => Number(r.id)));
       const missing = ids.filter((id) => !found.has(id));
@@ -488,7 +474,17 @@ export async function scenarioRoutes(app: FastifyInstance): Promise<void> {
       if (q.candidates === 'plans') {
         const { rows } = await app.pg.query(CANDIDATE_PLANS_SQL, [MAX_SCENARIO_PLANS + 1]);
         truncated = rows.length > MAX_SCENARIO_PLANS;
-        candidates = await storedPlans(rows.slice(0, MAX_SCENARIO_PLANS));
+        // a plan stored before plans were checked against the scenario limits is left out, not
+        // allowed to fail everyone's suggestion
+        candidates = [];
+        for (const r of rows.slice(0, MAX_SCENARIO_PLANS)) {
+          try {
+            candidates.push(...(await storedPlans([r])));
+          } catch (err) {
+            if (!(err instanceof ApiError)) throw err;
+            req.log.warn({ planId: r.id, reason: err.message }, 'stored plan left out of suggestions');
+          }
+        }
         planIds = candidates.map((c) => Number(c.ref.slice(5)));
       } else {
         siteAreaM2 = q.site_m2 ?? gridSiteAreaM2(rule);
