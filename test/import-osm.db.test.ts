@@ -8,6 +8,7 @@ import { walkability } from '../geo/walkability.ts';
 import { importOsm } from '../server/import/import-osm.ts';
 import { SHARED_DATA } from './global-setup.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
+import { dropSupersededDatasets } from '../server/queries/datasets.ts';
 import { createPool } from '../server/db/pool.ts';
 
 const FIXTURE = path.join(SHARED_DATA, 'chenghua-shuangqiaozi-2018.osm');
@@ -147,6 +148,12 @@ describe('OSM import of the Chenghua 双桥子 cut (real PostGIS)', () => {
         return f;
       }, /cannot read OSM file|osmium/i],
       ['missing file', () => path.join(tmp, 'nope.osm.pbf'), /not found/i],
+      // A name longer than OSM allows (osmium itself stops at 1024 bytes).
+      ['a name longer than OSM allows', () => {
+        const f = path.join(tmp, 'long-name.osm');
+        fs.writeFileSync(f, fs.readFileSync(FIXTURE, 'utf8').replace(/<tag k="name" v="[^"]*"/, `<tag k="name" v="${'长'.repeat(300)}"`));
+        return f;
+      }, /^(node|way|relation) \d+, tag name: "长+…" is 300 characters long; at most 255 \(the OSM API's limit\); nothing imported$/],
     ];
     for (const [name, make, message] of cases) {
       it(name, async () => {
@@ -159,10 +166,15 @@ describe('OSM import of the Chenghua 双桥子 cut (real PostGIS)', () => {
     }
   });
 
-  it('a second import replaces the first atomically, and the next import after a failure works', async () => {
+  it('a second import keeps the first until it is complete, then replaces it; the next import after a failure works', async () => {
+    const previous = (await pool.query<{ id: number }>(`SELECT max(id) AS id FROM datasets WHERE kind IN ('osm', 'sample_city')`)).rows[0].id;
     const r = await importOsm(pool, FIXTURE);
-    const { rows } = await pool.query<{ id: number }>(`SELECT id FROM datasets WHERE kind IN ('osm', 'sample_city')`);
-    expect(rows.map((x) => x.id)).toEqual([r.datasetId]);
+    const { rows } = await pool.query<{ id: number }>(`SELECT id FROM datasets WHERE kind IN ('osm', 'sample_city') ORDER BY id`);
+    expect(rows.map((x) => x.id)).toEqual([previous, r.datasetId]);
+    // neither has coverage here, so the newest is served and the previous one is superseded
+    expect(await dropSupersededDatasets(pool, 0)).toEqual([previous]);
+    const after = await pool.query<{ id: number }>(`SELECT id FROM datasets WHERE kind IN ('osm', 'sample_city')`);
+    expect(after.rows.map((x) => x.id)).toEqual([r.datasetId]);
     datasetId = r.datasetId;
   });
 });

@@ -13,6 +13,7 @@ import { importCommunities } from '../server/import/import-communities.ts';
 import { formatProblem, ImportValidationError, importFacilities, toWgs84 } from '../server/import/import-facilities.ts';
 import { importDefaultSampleRegisters, SAMPLE_REGISTERS } from '../server/import/sample-registers.ts';
 import { createPool } from '../server/db/pool.ts';
+import { MAX_NAME_CHARS, MAX_NOTES_CHARS } from '../server/limits.ts';
 import { testRandom } from '../geo/fixtures/random-walk-graph.ts';
 
 // coordtransform (an independent GCJ-02/BD-09 implementation) is CommonJS without typings.
@@ -224,6 +225,32 @@ describe('facility registers', () => {
       'line 8, field name: "测试 甲 养老服务站 (synthetic)" duplicates line 2 (same name, lng and lat)',
       'line 11, field lat: "95.5" is outside -90…90',
       'line 15, field capacity: "many" is not a number',
+    ]);
+    expect(await tableCounts()).toEqual(before);
+    expect(await registerFacilities('elderly_care')).toEqual(registerBefore);
+  });
+
+  it('refuses a NUL character and an over-long name or address with line, field and value, importing nothing', async () => {
+    // Regression: a NUL in a name was a raw database error without a line number, and a
+    // 2,000,000-character name imported and then made every proximity answer 2 MB.
+    await importFacilities(pool, fixture('elderly-care-gcj02.csv'), { category: 'elderly_care', crs: 'gcj02' });
+    const before = await tableCounts();
+    const registerBefore = await registerFacilities('elderly_care');
+    const file = path.join(tmpDir, 'text-limits.csv');
+    fs.writeFileSync(file, [
+      'name,lng,lat,capacity,address',
+      'fine,104.08,30.67,,',
+      'bad\u0000name,104.081,30.671,,',
+      `${'长'.repeat(2_000_000)},104.082,30.672,,`,
+      `ok,104.083,30.673,,${'x'.repeat(MAX_NOTES_CHARS + 1)}`,
+      `${'名'.repeat(MAX_NAME_CHARS)},104.084,30.674,,`,
+    ].join('\n'));
+    const err = await importFacilities(pool, file, { category: 'elderly_care', crs: 'gcj02' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ImportValidationError);
+    expect((err as ImportValidationError).problems.map(formatProblem)).toEqual([
+      'line 3, field name: "bad\\u0000name" contains a NUL character (U+0000)',
+      `line 4, field name: "${'长'.repeat(77)}…" is 2000000 characters long; at most ${MAX_NAME_CHARS}`,
+      `line 5, field address: "${'x'.repeat(77)}…" is ${MAX_NOTES_CHARS + 1} characters long; at most ${MAX_NOTES_CHARS}`,
     ]);
     expect(await tableCounts()).toEqual(before);
     expect(await registerFacilities('elderly_care')).toEqual(registerBefore);

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import fc from 'fast-check';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
@@ -113,12 +114,31 @@ const geometryLike: fc.Arbitrary<unknown> = fc.oneof(
     { type: 'Polygon', coordinates: [[['104', '30'], ['104', '31'], ['105', '31'], ['104', '30']]] },
     { type: 'Polygon', coordinates: [[[104.06, 30.66, 1, 2], [104.07, 30.66], [104.07, 30.67], [104.06, 30.66]]] },
     { type: 'Polygon', coordinates: [[[[[[[104.06]]]]]]] },
+    // a Z value; a ring spanning the antimeridian; a site wider than the 5 km scenarios accept
+    { type: 'Polygon', coordinates: [[[104.06, 30.66], [104.07, 30.66, 0], [104.07, 30.67], [104.06, 30.66]]] },
+    { type: 'Polygon', coordinates: [[[104.07, 30.66, 0], [104.08, 30.66, 0], [104.08, 30.67, 0], [104.07, 30.66, 0]]] },
+    { type: 'Polygon', coordinates: [[[-180, 0], [0, 0], [180, 0], [180, 1], [-180, 1], [-180, 0]]] },
+    { type: 'Polygon', coordinates: square(104.02, 30.63, 0.06) },
+    { type: 'LineString', coordinates: [[104.02, 30.66], [104.09, 30.66]] },
     { type: 'Polygon', coordinates: Array.from({ length: 2500 }, () => [[104.06, 30.66]]) },
     { type: 'Polygon', coordinates: [Array.from({ length: 2100 }, (_, k) => [104.06 + 0.001 * Math.cos(k), 30.66 + 0.001 * Math.sin(k)])] },
   ),
   fc.anything({ maxDepth: 4 }),
 );
 const planName = fc.oneof(fc.constantFrom('口袋公园', '=HYPERLINK("x")', '+1', '@SUM(A1)', ...SQL_INJECTION), fc.string({ minLength: 1, maxLength: 200 }));
+/** Text PostgreSQL cannot store (NUL) or longer than the limits, next to valid text. */
+const badText = fc.oneof(
+  fc.constantFrom('口袋\u0000公园', '\u0000', 'x'.repeat(201), 'x'.repeat(2001), '长'.repeat(2_000_000)),
+  fc.tuple(fc.string({ maxLength: 20 }), fc.string({ maxLength: 20 })).map(([a, b]) => `${a}\u0000${b}`),
+);
+/** A body whose coordinates are nested `depth` deep, as raw JSON (JSON.stringify itself overflows on it). */
+const deeplyNested = (depth: number, wrap: (coords: string) => string) => wrap(`${'['.repeat(depth)}104.06,30.66${']'.repeat(depth)}`);
+const DEEP_BODIES = [
+  deeplyNested(10_000, (c) => `{"kind":"add_open_space","name":"deep","geometry":{"type":"Polygon","coordinates":${c}}}`),
+  deeplyNested(10_000, (c) => `{"plans":[{"kind":"add_open_space","geometry":{"type":"Polygon","coordinates":${c}}}]}`),
+  deeplyNested(10_000, (c) => `{"kind":"add_open_space","name":${c},"geometry":{"type":"Polygon","coordinates":[]}}`),
+  deeplyNested(100_000, (c) => c),
+];
 /** Plans the API should accept: names include formulas and SQL, which must be stored as text. */
 const validPlan: fc.Arbitrary<unknown> = fc.oneof(
   fc.record({
@@ -139,10 +159,10 @@ const planLike: fc.Arbitrary<unknown> = fc.oneof(
   fc.record(
     {
       kind: fc.oneof({ weight: 3, arbitrary: fc.constantFrom('demolish_illegal', 'demolish_wall', 'add_open_space', 'teleport') }, garbage),
-      name: fc.oneof(fc.constantFrom('口袋公园', '=HYPERLINK("x")', ...SQL_INJECTION), garbage, fc.constant(42)),
+      name: fc.oneof(fc.constantFrom('口袋公园', '=HYPERLINK("x")', ...SQL_INJECTION), garbage, fc.constant(42), badText),
       status: fc.oneof({ weight: 3, arbitrary: fc.constantFrom('proposed', 'approved', 'done') }, garbage),
       geometry: geometryLike,
-      notes: fc.oneof(fc.constant(null), garbage),
+      notes: fc.oneof(fc.constant(null), garbage, badText),
       extra: garbage,
     },
     { requiredKeys: ['kind', 'name', 'geometry'] },
@@ -153,6 +173,7 @@ const bodyLike: fc.Arbitrary<{ payload: string; contentType: string }> = fc.oneo
   { weight: 6, arbitrary: planLike.map((b) => ({ payload: safeStringify(b), contentType: 'application/json' })) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 200 }).map((s) => ({ payload: s, contentType: 'application/json' })) },
   { weight: 1, arbitrary: fc.constantFrom('{"kind":', '{"a":1}}', '[]', 'null', '"x"', '1e999', '{"__proto__":{"admin":true}}', '{"constructor":{"prototype":{"x":1}}}').map((s) => ({ payload: s, contentType: 'application/json' })) },
+  { weight: 1, arbitrary: fc.constantFrom(...DEEP_BODIES).map((s) => ({ payload: s, contentType: 'application/json' })) },
   { weight: 1, arbitrary: fc.tuple(fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data', 'application/xml', ''), garbage).map(([ct, s]) => ({ payload: s, contentType: ct })) },
 );
 const idLike = fc.oneof(fc.integer({ min: -5, max: 5 }).map(String), garbage);
@@ -393,6 +414,106 @@ describe(`every route survives generated garbage (seed ${SEED})`, () => {
       expectSound(r, JSON.stringify(payload).slice(0, 200));
       expect(r.statusCode, r.body).toBe(status);
       expect(r.json().error.message).toMatch(message);
+    }
+  });
+});
+
+describe('each class of input that answered 500 now answers a catalogued 4xx with its reason', () => {
+  const auth = () => ({ authorization: `Bearer ${planner}`, 'content-type': 'application/json' });
+  const polygon = (coordinates: unknown) => ({ type: 'Polygon', coordinates });
+  const classes: [string, Record<string, unknown>, number, string, RegExp][] = [
+    ['a Z value', { kind: 'add_open_space', name: 'z', geometry: polygon([[[104.06, 30.66], [104.07, 30.66, 0], [104.07, 30.67], [104.06, 30.66]]]) }, 400, 'invalid_parameter', /Z value/],
+    ['a ring across the antimeridian', { kind: 'add_open_space', name: 'a', geometry: polygon([[[-180, 0], [0, 0], [180, 0], [180, 1], [-180, 1], [-180, 0]]]) }, 400, 'invalid_parameter', /spans \d+ m; a plan is a site of at most 5000 m/],
+    ['a site 6.4 km wide', { kind: 'add_open_space', name: 'w', geometry: polygon(square(104.02, 30.63, 0.066)) }, 400, 'invalid_parameter', /spans \d+ m/],
+    ['a wall 7 km long', { kind: 'demolish_wall', name: 'w', geometry: { type: 'LineString', coordinates: [[104.02, 30.66], [104.093, 30.66]] } }, 400, 'invalid_parameter', /spans \d+ m/],
+    ['a NUL in name', { kind: 'add_open_space', name: '口袋\u0000公园', geometry: polygon(square(104.06, 30.66, 0.0005)) }, 400, 'invalid_parameter', /name/],
+    ['a NUL in notes', { kind: 'add_open_space', name: 'n', notes: 'a\u0000b', geometry: polygon(square(104.06, 30.66, 0.0005)) }, 400, 'invalid_parameter', /notes/],
+    ['a name of 201 characters', { kind: 'add_open_space', name: 'x'.repeat(201), geometry: polygon(square(104.06, 30.66, 0.0005)) }, 400, 'invalid_parameter', /name.*200/],
+    ['notes of 2001 characters', { kind: 'add_open_space', name: 'n', notes: 'x'.repeat(2001), geometry: polygon(square(104.06, 30.66, 0.0005)) }, 400, 'invalid_parameter', /notes.*2000/],
+  ];
+  for (const [what, body, status, code, message] of classes) {
+    it(`${what}: POST and PATCH /api/plans, and inline in the unauthenticated evaluate`, async () => {
+      const payload = JSON.stringify(body);
+      const post = await send({ method: 'POST', url: '/api/plans', headers: auth(), payload });
+      const patch = await send({ method: 'PATCH', url: `/api/plans/${fixturePlanId}`, headers: auth(), payload });
+      const { kind, geometry, name } = body as { kind: string; geometry: unknown; name: string };
+      const evaluate = await send({ method: 'POST', url: '/api/scenarios/evaluate', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ plans: [{ kind, geometry, name }] }) });
+      for (const [r, route] of [[post, 'POST'], [patch, 'PATCH'], [evaluate, 'evaluate']] as const) {
+        if (route === 'evaluate' && /notes/.test(what)) continue; // inline plans have no notes
+        expectSound(r, `${route} ${what}`);
+        expect(r.statusCode, `${route} ${what}: ${r.body.slice(0, 200)}`).toBe(status);
+        expect(r.json().error.code).toBe(code);
+        expect(r.json().error.message).toMatch(message);
+      }
+    });
+  }
+
+  it('coordinates nested 10,000 deep (and a body 100,000 deep) never overflow the stack', async () => {
+    for (const payload of DEEP_BODIES) {
+      for (const [url, headers] of [['/api/plans', auth()], ['/api/scenarios/evaluate', { 'content-type': 'application/json' }]] as const) {
+        const r = await send({ method: 'POST', url, headers, payload });
+        expectSound(r, `${url} deep ${payload.length}`);
+        expect(r.statusCode, r.body.slice(0, 200)).toBe(400);
+        expect(r.json().error.message).toMatch(/nested \d+ levels deep; at most 32/);
+      }
+    }
+  });
+
+  it('a proposed plan wider than 5 km stored before the write-time check does not fail suggestions for everyone', async () => {
+    const { rows } = await pool.query<{ id: string }>(
+      `INSERT INTO plans (kind, name, geom) VALUES ('add_open_space', 'legacy 6 km', ST_SetSRID(ST_GeomFromGeoJSON($1), 4326)) RETURNING id`,
+      [JSON.stringify(polygon(square(104.02, 30.63, 0.066)))],
+    );
+    try {
+      const r = await send({ url: '/api/suggest?rule=chengdu-park-city/park_500&candidates=plans&k=1' });
+      expectSound(r, 'suggest with a legacy wide plan');
+      expect(r.statusCode, r.body.slice(0, 300)).toBe(200);
+      expect(r.json().picks.map((p: { plan_id: number }) => p.plan_id)).not.toContain(Number(rows[0].id));
+      const ev = await send({ method: 'POST', url: '/api/scenarios/evaluate', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ plan_ids: [Number(rows[0].id)] }) });
+      expectSound(ev, 'evaluate a legacy wide plan');
+      expect(ev.statusCode).toBe(400);
+      expect(ev.json().error.message).toMatch(new RegExp(`^plan plan:${rows[0].id}: the geometry spans`));
+    } finally {
+      await pool.query(`DELETE FROM plans WHERE id = $1`, [rows[0].id]);
+    }
+  });
+
+  it("requests Node's HTTP parser refuses come back in the error envelope", async () => {
+    // app.inject bypasses the HTTP parser, so these go over a real socket.
+    const server = await buildApp({ databaseUrl: db.url, webDist: false });
+    await server.listen({ port: 0, host: '127.0.0.1' });
+    const port = (server.server.address() as import('node:net').AddressInfo).port;
+    const raw = (request: string) =>
+      new Promise<{ status: number; headers: string; body: string }>((resolve, reject) => {
+        const socket = net.connect(port, '127.0.0.1');
+        let data = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (d) => (data += d));
+        socket.on('error', reject);
+        socket.on('close', () => {
+          const [head, body] = [data.slice(0, data.indexOf('\r\n\r\n')), data.slice(data.indexOf('\r\n\r\n') + 4)];
+          resolve({ status: Number(head.split(' ')[1]), headers: head, body });
+        });
+        socket.end(request);
+      });
+    try {
+      const cases: [string, string, number, string, RegExp][] = [
+        ['a 60 kB query string', `GET /api/proximity?lng=104.06&lat=30.66&x=${'a'.repeat(60_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 431, 'headers_too_large', /query string/],
+        ['a NUL in a header', 'GET /api/health HTTP/1.1\r\nHost: x\r\nX-Bad: a\u0000b\r\n\r\n', 400, 'bad_request', /header/],
+        ['Transfer-Encoding with Content-Length', 'POST /api/plans HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400, 'bad_request', /Transfer-Encoding and Content-Length/],
+      ];
+      for (const [what, request, status, code, message] of cases) {
+        const r = await raw(request);
+        expect(r.status, `${what}: ${r.headers}`).toBe(status);
+        expect(r.headers, what).toMatch(/content-type: application\/json/i);
+        const body = JSON.parse(r.body);
+        expect(body.error.code, what).toBe(code);
+        expect(body.error.message, what).toMatch(message);
+        expect(Object.keys(ERRORS)).toContain(body.error.code);
+        if (code !== 'bad_request') expect(ERRORS[code as keyof typeof ERRORS]).toBe(status);
+      }
+    } finally {
+      await server.close();
     }
   });
 });
