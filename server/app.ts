@@ -173,8 +173,15 @@ function clientErrorOf(err: NodeJS.ErrnoException): { status: number; code: Erro
       return { status: 408, code: 'request_timeout', message: 'the request was not received in time' };
     case 'HPE_HEADER_OVERFLOW':
       return { status: 431, code: 'headers_too_large', message: 'the request line and headers are larger than the server accepts (16 kB): shorten the query string' };
-    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
-      return { status: 400, code: 'bad_request', message: 'Transfer-Encoding and Content-Length together are refused: send one of them' };
+    case 'HPE_INVALID_TRANSFER_ENCODING':
+    case 'HPE_INVALID_CONTENT_LENGTH':
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH': {
+      const reason = (err as { reason?: string }).reason ?? err.message;
+      if (/Transfer-Encoding/i.test(reason) && /Content-Length/i.test(reason)) {
+        return { status: 400, code: 'bad_request', message: 'Transfer-Encoding and Content-Length together are refused (request smuggling): send one of them' };
+      }
+      return { status: 400, code: 'bad_request', message: `the request's framing is not valid HTTP: ${reason.replace(/^Parse Error: /, '')}` };
+    }
     case 'HPE_INVALID_HEADER_TOKEN':
       return { status: 400, code: 'bad_request', message: 'a header name or value holds a character HTTP does not allow (e.g. NUL)' };
     default:

@@ -110,6 +110,7 @@ const STRINGS = {
   planNotes: { zh: '备注', en: 'Notes' },
   planSaved: { zh: '已保存', en: 'Saved' },
   planDeleted: { zh: '已删除', en: 'Deleted' },
+  planConflict: { zh: '该方案已被他人修改，已重新载入最新版本，请核对后再操作', en: 'Someone else changed this plan; the newer version is now shown, check it and try again' },
   delete: { zh: '删除', en: 'Delete' },
   confirmDelete: { zh: '确认删除', en: 'Confirm delete' },
   noPlans: { zh: '暂无规划', en: 'No plans yet' },
@@ -190,6 +191,7 @@ const STRINGS = {
   err_network: { zh: '无法连接服务器', en: 'Cannot reach the server' },
   err_not_found: { zh: '未找到', en: 'Not found' },
   err_payload_too_large: { zh: '几何图形过大', en: 'The geometry is too large' },
+  err_precondition_failed: { zh: '该方案已被他人修改', en: 'Someone else changed this plan' },
   attribution: { zh: '© OpenStreetMap contributors', en: '© OpenStreetMap contributors' },
 } as const satisfies Record<string, Bilingual>;
 

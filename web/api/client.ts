@@ -1,5 +1,5 @@
 import type {
-  Audit, AuditLevel, Category, Coverage, CoverageGeoJson, CoverageLevel, Health, Isochrone, Plan, PlanInput, Proximity, RuleSet,
+  Audit, AuditLevel, Category, Coverage, CoverageGeoJson, CoverageLevel, Health, Isochrone, Plan, PlanInput, PlanPage, Proximity, RuleSet,
   ScenarioEvaluation, ScenarioRequest, Suggestion,
 } from './types.ts';
 
@@ -96,13 +96,24 @@ export const api = {
   coverageGeoJson: (ruleSet: string, level: CoverageLevel) =>
     request<CoverageGeoJson>('/api/coverage', { rule_set: ruleSet, level, format: 'geojson' }),
   audit: (ruleSet: string, level: AuditLevel) => request<Audit>('/api/audit', { rule_set: ruleSet, level }),
-  plans: () => request<{ plans: Plan[] }>('/api/plans').then((r) => r.plans),
+  /** Every plan with its geometry, page by page (the panel labels and zooms to each). */
+  plans: async () => {
+    const plans: Plan[] = [];
+    let cursor: number | null = 0;
+    while (cursor !== null) {
+      const page: PlanPage = await request<PlanPage>('/api/plans', { include: 'geometry', limit: 500, cursor });
+      plans.push(...page.plans);
+      cursor = page.next_cursor;
+    }
+    return plans;
+  },
   createPlan: (token: string, plan: PlanInput) =>
     request<Plan>('/api/plans', {}, { method: 'POST', headers: authHeaders(token), body: JSON.stringify(plan) }),
-  updatePlan: (token: string, id: number, patch: Partial<PlanInput>) =>
-    request<Plan>(`/api/plans/${id}`, {}, { method: 'PATCH', headers: authHeaders(token), body: JSON.stringify(patch) }),
-  deletePlan: (token: string, id: number) =>
-    request<void>(`/api/plans/${id}`, {}, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } }),
+  /** Change a plan as of `version`: a 412 (precondition_failed) means someone changed it since. */
+  updatePlan: (token: string, id: number, version: number, patch: Partial<PlanInput>) =>
+    request<Plan>(`/api/plans/${id}`, {}, { method: 'PATCH', headers: { ...authHeaders(token), 'if-match': `"${version}"` }, body: JSON.stringify(patch) }),
+  deletePlan: (token: string, id: number, version: number) =>
+    request<void>(`/api/plans/${id}`, {}, { method: 'DELETE', headers: { authorization: `Bearer ${token}`, 'if-match': `"${version}"` } }),
   /** Route paths the server documents (OpenAPI), to learn whether an optional endpoint exists without a 404. */
   documentedPaths: () => request<{ paths: Record<string, unknown> }>('/docs/json').then((d) => Object.keys(d.paths)),
   /** Coverage effect of stored and drawn plans; no token needed (nothing is stored). */

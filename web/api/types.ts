@@ -143,6 +143,8 @@ export type PlanGeometry = Polygon | MultiPolygon | LineString;
 
 export interface Plan {
   id: number;
+  /** Starts at 1, +1 on every change; sent back as If-Match. */
+  version: number;
   kind: PlanKind;
   name: string;
   status: PlanStatus;
@@ -153,6 +155,12 @@ export interface Plan {
   created_by: string | null;
   created_at: string;
   updated_at: string;
+}
+
+/** One page of GET /api/plans; next_cursor is null on the last page. */
+export interface PlanPage {
+  plans: Plan[];
+  next_cursor: number | null;
 }
 
 export interface PlanInput {

@@ -1,5 +1,5 @@
 import type { LngLatBoundsLike } from 'maplibre-gl';
-import { api } from '../api/client.ts';
+import { api, ApiRequestError } from '../api/client.ts';
 import { PLAN_KINDS, PLAN_STATUSES, type Plan, type PlanGeometry, type PlanKind, type PlanStatus } from '../api/types.ts';
 import type { AppContext } from '../context.ts';
 import { formatInt, t, type StringKey } from '../i18n.ts';
@@ -111,11 +111,11 @@ export class PlansPanel {
 
   private async patch(plan: Plan, status: PlanStatus): Promise<void> {
     try {
-      await api.updatePlan(this.token, plan.id, { status });
+      await api.updatePlan(this.token, plan.id, plan.version, { status });
       this.message = { text: `${t('planSaved')}: #${plan.id} ${statusLabel(status)}`, error: false };
       reloadPlans(this.ctx.map);
     } catch (err) {
-      this.message = { text: describeError(err), error: true };
+      this.message = { text: conflictOr(err, plan), error: true };
     }
     await this.load();
   }
@@ -123,11 +123,11 @@ export class PlansPanel {
   private async remove(plan: Plan): Promise<void> {
     this.confirmDelete = null;
     try {
-      await api.deletePlan(this.token, plan.id);
+      await api.deletePlan(this.token, plan.id, plan.version);
       this.message = { text: `${t('planDeleted')}: #${plan.id} ${plan.name}`, error: false };
       reloadPlans(this.ctx.map);
     } catch (err) {
-      this.message = { text: describeError(err), error: true };
+      this.message = { text: conflictOr(err, plan), error: true };
     }
     await this.load();
   }
@@ -205,4 +205,13 @@ export class PlansPanel {
       this.listBlock(),
     );
   }
+}
+
+/**
+ * A 412 means someone changed the plan after this list was loaded: say so, naming the plan; the
+ * list reloads right after, so the user sees the newer version before trying again.
+ */
+function conflictOr(err: unknown, plan: Plan): string {
+  if (err instanceof ApiRequestError && err.status === 412) return `${t('planConflict')}: #${plan.id} ${plan.name}`;
+  return describeError(err);
 }
