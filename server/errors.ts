@@ -8,7 +8,6 @@ export const ERRORS = {
   request_timeout: 408,
   precondition_failed: 412,
   payload_too_large: 413,
-  uri_too_long: 414,
   headers_too_large: 431,
   outside_dataset: 422,
   not_snappable: 422,
