@@ -4,6 +4,16 @@ import { MAX_PLAN_EXTENT_M, MAX_PLAN_OUTLINE_M } from '../geo/scenario.ts';
 import { ApiError } from './errors.ts';
 import { MAX_PLAN_VERTICES } from './limits.ts';
 
+/**
+ * The engine measures a plan in the dataset's local projection, this check in the plan's own; the
+ * two differ by tan(lat) × the distance between their centres (0.5 % for a plan 50 km from the
+ * centre at Chengdu's 30.7° N). Checking 1 % under the engine's limits keeps every plan accepted
+ * here acceptable there.
+ */
+const PROJECTION_MARGIN = 0.99;
+export const MAX_STORED_PLAN_EXTENT_M = Math.floor(MAX_PLAN_EXTENT_M * PROJECTION_MARGIN);
+export const MAX_STORED_PLAN_OUTLINE_M = Math.floor(MAX_PLAN_OUTLINE_M * PROJECTION_MARGIN);
+
 export type PlanKind = 'demolish_illegal' | 'demolish_wall' | 'add_open_space';
 export type PlanGeometry = { type: 'Polygon' | 'MultiPolygon' | 'LineString'; coordinates: unknown };
 
@@ -31,9 +41,10 @@ function positionsOf(c: unknown, depth: number, out: number[][]): void {
 /**
  * The one check of a plan geometry, for stored plans (POST/PATCH /api/plans) and scenarios alike,
  * so a plan the API accepts is a plan every analysis accepts: shape, kind/type agreement, 2D
- * positions, at most MAX_PLAN_VERTICES vertices, and the scenario engine's limits on size
- * (MAX_PLAN_EXTENT_M across, MAX_PLAN_OUTLINE_M of outline; this also refuses a ring around the
- * antimeridian, which spans the globe). Throws ApiError (400 / 413). O(vertices).
+ * positions, at most MAX_PLAN_VERTICES vertices, and the scenario engine's limits on size less
+ * PROJECTION_MARGIN (MAX_STORED_PLAN_EXTENT_M across, MAX_STORED_PLAN_OUTLINE_M of outline; this
+ * also refuses a ring around the antimeridian, which spans the globe). Throws ApiError (400 / 413).
+ * O(vertices).
  */
 export function checkPlanGeometry(kind: PlanKind, g: PlanGeometry): void {
   const wantLine = kind === 'demolish_wall';
@@ -67,12 +78,12 @@ export function checkPlanGeometry(kind: PlanKind, g: PlanGeometry): void {
   }
   const p = makeLocalProjection((minLng + maxLng) / 2, (minLat + maxLat) / 2);
   const spanM = Math.max((maxLng - minLng) * p.metresPerDegLng, (maxLat - minLat) * p.metresPerDegLat);
-  if (spanM > MAX_PLAN_EXTENT_M) {
-    throw new ApiError('invalid_parameter', `the geometry spans ${Math.round(spanM)} m; a plan is a site of at most ${MAX_PLAN_EXTENT_M} m across`);
+  if (spanM > MAX_STORED_PLAN_EXTENT_M) {
+    throw new ApiError('invalid_parameter', `the geometry spans ${Math.round(spanM)} m; a plan is a site of at most ${MAX_STORED_PLAN_EXTENT_M} m across`);
   }
   let outlineM = 0;
   for (const l of lines) for (let i = 1; i < l.length; i++) outlineM += Math.hypot((l[i][0] - l[i - 1][0]) * p.metresPerDegLng, (l[i][1] - l[i - 1][1]) * p.metresPerDegLat);
-  if (outlineM > MAX_PLAN_OUTLINE_M) throw new ApiError('invalid_parameter', `the geometry has ${Math.round(outlineM)} m of outline; at most ${MAX_PLAN_OUTLINE_M} m`);
+  if (outlineM > MAX_STORED_PLAN_OUTLINE_M) throw new ApiError('invalid_parameter', `the geometry has ${Math.round(outlineM)} m of outline; at most ${MAX_STORED_PLAN_OUTLINE_M} m`);
 }
 
 /** Why PostGIS finds each geometry invalid (null when valid), in input order. */

@@ -431,7 +431,7 @@ describe('each class of input that answered 500 now answers a catalogued 4xx wit
   });
   const classes: [string, Record<string, unknown>, number, string, RegExp][] = [
     ['a Z value', { kind: 'add_open_space', name: 'z', geometry: polygon([[[104.06, 30.66], [104.07, 30.66, 0], [104.07, 30.67], [104.06, 30.66]]]) }, 400, 'invalid_parameter', /Z value/],
-    ['a ring across the antimeridian', { kind: 'add_open_space', name: 'a', geometry: polygon([[[-180, 0], [0, 0], [180, 0], [180, 1], [-180, 1], [-180, 0]]]) }, 400, 'invalid_parameter', /spans \d+ m; a plan is a site of at most 5000 m/],
+    ['a ring across the antimeridian', { kind: 'add_open_space', name: 'a', geometry: polygon([[[-180, 0], [0, 0], [180, 0], [180, 1], [-180, 1], [-180, 0]]]) }, 400, 'invalid_parameter', /spans \d+ m; a plan is a site of at most 4950 m across/],
     ['a site 6.4 km wide', { kind: 'add_open_space', name: 'w', geometry: polygon(square(104.02, 30.63, 0.066)) }, 400, 'invalid_parameter', /spans \d+ m/],
     ['a wall 7 km long', { kind: 'demolish_wall', name: 'w', geometry: { type: 'LineString', coordinates: [[104.02, 30.66], [104.093, 30.66]] } }, 400, 'invalid_parameter', /spans \d+ m/],
     ['a NUL in name', { kind: 'add_open_space', name: '口袋\u0000公园', geometry: polygon(square(104.06, 30.66, 0.0005)) }, 400, 'invalid_parameter', /name/],
