@@ -2,7 +2,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createPool } from '../db/pool.ts';
 import { readConfig } from '../config.ts';
-import { resolveDatabaseUrl } from '../db/local-cluster.ts';
+import { resolveAppDatabaseUrl, resolveDatabaseUrl } from '../db/local-cluster.ts';
+import { grantAppRoleIfSeparate } from '../db/app-role.ts';
 import { migrate } from '../db/migrate.ts';
 import { importOsm } from '../import/import-osm.ts';
 import { formatProblem, ImportValidationError, importFacilities, parseSourceCrs } from '../import/import-facilities.ts';
@@ -38,6 +39,7 @@ const progress = terminalProgress();
 const pool = createPool(resolveDatabaseUrl(config), { max: 2 });
 try {
   await migrate(resolveDatabaseUrl(config));
+  await grantAppRoleIfSeparate(resolveDatabaseUrl(config), resolveAppDatabaseUrl(config));
   switch (what) {
     case 'osm': {
       if (!file) throw new Error(`missing the OSM file\n${USAGE}`);
