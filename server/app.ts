@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import { MAX_JSON_DEPTH } from './limits.ts';
 import { dbPlugin } from './plugins/db.ts';
 import rateLimit from '@fastify/rate-limit';
 import { enginePlugin } from './plugins/engine.ts';
-import { HELMET_OPTIONS, securityHeadersPlugin } from './plugins/security-headers.ts';
+import { helmetOptions, securityHeadersPlugin } from './plugins/security-headers.ts';
 import { catalogueRoutes } from './routes/catalogue.ts';
 import { coverageRoutes } from './routes/coverage.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -35,6 +36,10 @@ export interface AppOptions {
   bodyLimit?: number;
   /** Override @fastify/rate-limit options (benchmarks raise or lift the limits). */
   rateLimit?: Record<string, unknown>;
+  /** Fastify's `trustProxy` (see Config.trustProxy); false by default. */
+  trustProxy?: boolean | number | string[];
+  /** Send HSTS and CSP upgrade-insecure-requests (only when reached over HTTPS); false by default. */
+  servedOverHttps?: boolean;
 }
 
 /** Build the Fastify app (routes, plugins, error handling); `main.ts` only listens. */
@@ -42,9 +47,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? 1_000_000,
+    // Fastify takes a hop count too (its types omit it).
+    trustProxy: (options.trustProxy ?? false) as boolean | string[],
+    // Audit rows carry the request id: a random prefix per process keeps ids unique across restarts.
     genReqId: (() => {
+      const processId = crypto.randomBytes(6).toString('hex');
       let n = 0;
-      return () => `req-${(++n).toString(36)}`;
+      return () => `${processId}-${(++n).toString(36)}`;
     })(),
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
     // The router answers a bad percent-escape or an over-long path parameter itself, bypassing the
@@ -104,7 +113,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     done();
   });
 
-  await app.register(securityHeadersPlugin, HELMET_OPTIONS);
+  await app.register(securityHeadersPlugin, helmetOptions({ servedOverHttps: options.servedOverHttps ?? false }));
   await app.register(cors, { origin: options.corsOrigins?.length ? options.corsOrigins : false });
   await app.register(swagger, {
     openapi: {

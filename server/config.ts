@@ -8,6 +8,11 @@ export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.u
 export interface Config {
   /** Connection string of an existing server; when absent the project-local cluster is used. */
   databaseUrl: string | undefined;
+  /**
+   * Connection string of the role that owns the schema (MIGRATION_DATABASE_URL): migrations,
+   * imports and backups use it; DATABASE_URL when absent.
+   */
+  migrationDatabaseUrl: string | undefined;
   /** Port of the project-local cluster under `.data/` (localhost only). */
   localDbPort: number;
   /** Folder of the project-local cluster. */
@@ -20,6 +25,18 @@ export interface Config {
   defaultDistrictsFile: string;
   /** Origins allowed by CORS (CORS_ORIGINS, comma-separated); none by default. */
   corsOrigins: string[];
+  /**
+   * Fastify's `trustProxy` (TRUST_PROXY): unset or "false" trusts no proxy (the client address is
+   * the socket's); "true" trusts every hop; a number trusts that many hops; otherwise a
+   * comma-separated list of proxy addresses or CIDR ranges. Set it behind a reverse proxy, or every
+   * client shares the proxy's address for rate limits and the failed-auth lockout.
+   */
+  trustProxy: boolean | number | string[];
+  /**
+   * The server is reached over HTTPS (SERVED_OVER_HTTPS=1, e.g. behind a TLS-terminating proxy):
+   * only then are HSTS and CSP `upgrade-insecure-requests` sent, which would break plain HTTP.
+   */
+  servedOverHttps: boolean;
 }
 
 /**
@@ -32,6 +49,7 @@ export const DEFAULT_LOCAL_DB_PORT = 25329;
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     databaseUrl: env.DATABASE_URL || undefined,
+    migrationDatabaseUrl: env.MIGRATION_DATABASE_URL || undefined,
     localDbPort: intFromEnv(env, 'LIFE_CIRCLE_DB_PORT', DEFAULT_LOCAL_DB_PORT),
     dataDir: env.LIFE_CIRCLE_DATA_DIR ? path.resolve(env.LIFE_CIRCLE_DATA_DIR) : path.join(projectRoot, '.data'),
     host: env.HOST || '127.0.0.1',
@@ -43,7 +61,24 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? path.resolve(env.LIFE_CIRCLE_DISTRICTS_FILE)
       : path.resolve(projectRoot, '..', 'shared', 'data', 'chengdu-districts-chenghua-wuhou.geojson'),
     corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    servedOverHttps: flagFromEnv(env, 'SERVED_OVER_HTTPS'),
   };
+}
+
+function parseTrustProxy(raw: string | undefined): boolean | number | string[] {
+  const value = (raw ?? '').trim();
+  if (value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function flagFromEnv(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = (env[name] ?? '').trim().toLowerCase();
+  if (raw === '' || raw === '0' || raw === 'false') return false;
+  if (raw === '1' || raw === 'true') return true;
+  throw new Error(`${name} must be 1 or 0, got "${env[name]}"`);
 }
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

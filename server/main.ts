@@ -3,7 +3,8 @@ import type { Config } from './config.ts';
 
 /** Listen on the configured host and port (127.0.0.1 unless told otherwise). */
 export async function listen(config: Config, databaseUrl: string): Promise<() => Promise<void>> {
-  const app = await buildApp({ databaseUrl, logger: { level: process.env.LOG_LEVEL ?? 'info' }, corsOrigins: config.corsOrigins });
+  const app = await buildApp({ databaseUrl, logger: { level: process.env.LOG_LEVEL ?? 'info' }, corsOrigins: config.corsOrigins,
+    trustProxy: config.trustProxy, servedOverHttps: config.servedOverHttps });
   await app.listen({ host: config.host, port: config.port });
   // Load the engine now rather than on the first click; failures surface on requests instead.
   app.engine.current().catch((err) => app.log.warn({ err }, 'engine warm-up failed'));

@@ -278,7 +278,7 @@ describe('streets and districts from imported community boundaries', () => {
   it('coverage and audit rows carry the 街道 and 区 of their community, at every level', async () => {
     await importCommunities(pool, path.join(projectRoot, 'test', 'fixtures', 'registers', 'communities-bowtie.geojson'));
     const { runId } = await computeCoverage(pool);
-    await expect.poll(async () => (await app.inject('/api/audit?level=community')).json().run_id, { timeout: 5000 }).toBe(runId);
+    await expect.poll(async () => (await app.inject('/api/audit?level=community')).json().run_id, { timeout: 60_000 }).toBe(runId);
 
     const community = (await app.inject('/api/coverage?level=community')).json();
     expectMatchesSchema('/api/coverage', 'get', 200, community);

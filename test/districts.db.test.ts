@@ -64,7 +64,7 @@ describe('district boundaries', () => {
 
   it('the approximate zones take the district holding them, and the district level counts each resident where they live', async () => {
     const { runId } = await computeCoverage(pool);
-    await expect.poll(async () => (await app.inject('/api/audit?level=community')).json().run_id, { timeout: 5000 }).toBe(runId);
+    await expect.poll(async () => (await app.inject('/api/audit?level=community')).json().run_id, { timeout: 60_000 }).toBe(runId);
 
     const districts = (await app.inject('/api/coverage?level=district')).json().areas as { area_key: string; population: number; district: string; is_approximate: boolean }[];
     expect(districts.map((d) => d.area_key)).toContain('成华区');

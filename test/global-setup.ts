@@ -8,6 +8,7 @@ import { importOsm } from '../server/import/import-osm.ts';
 import { prepareDataset } from '../server/import/default-data.ts';
 import { withDatabase } from './helpers/test-database.ts';
 import { createPool } from '../server/db/pool.ts';
+import { ensureChromium } from './helpers/ensure-chromium.ts';
 
 export const SHARED_DATA = path.resolve(projectRoot, '..', 'shared', 'data');
 
@@ -18,6 +19,8 @@ export const SHARED_DATA = path.resolve(projectRoot, '..', 'shared', 'data');
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const config = readConfig();
+  // The browser suites are part of the README's test command: a machine without Chromium gets it.
+  if (ensureChromium((line) => console.error(line))) console.error('chromium installed for the browser tests');
   const serverUrl = process.env.TEST_DATABASE_URL ?? config.databaseUrl ?? startLocalCluster(config, () => {});
   const adminUrl = withDatabase(serverUrl, 'postgres');
   const admin = new pg.Client({ connectionString: adminUrl });

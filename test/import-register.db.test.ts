@@ -303,7 +303,7 @@ describe('facility registers', () => {
       await holder.query(`SELECT id FROM datasets WHERE id = $1 FOR SHARE`, [old.datasetId]);
       const pending = importFacilities(pool, fixture('elderly-care-wgs84.geojson'), { category: 'middle_school', crs: 'wgs84' });
       let waiting = false;
-      for (let i = 0; i < 50 && !waiting; i++) {
+      for (let i = 0; i < 600 && !waiting; i++) {
         await new Promise((resolve) => setTimeout(resolve, 100));
         const { rows } = await reader.query(
           `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'DELETE FROM datasets%'`,

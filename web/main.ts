@@ -22,6 +22,7 @@ import { ProximityPanel } from './ui/proximity-panel.ts';
 import { renderSidebar, type Panel } from './ui/sidebar.ts';
 import { citySummaryOf } from './ui/summary-strip.ts';
 import './style.css';
+import { registerUiFont } from './map/label-font.ts';
 
 declare global {
   interface Window {
@@ -42,9 +43,16 @@ function showToast(text: string): void {
 }
 
 async function start(): Promise<void> {
+  registerUiFont();
   const initial = parseHash(window.location.hash);
   const fitToData = !hashHasView(window.location.hash);
   setLang(initial.lang);
+  // The first text on screen waits, briefly, for its font slices: Chromium left text laid out
+  // before its slice arrived as boxes, even once the slice had loaded.
+  await Promise.race([
+    document.fonts.load(`650 17px "Noto Sans SC"`, t('title') + t('loadingMap')).catch(() => {}),
+    new Promise((resolve) => setTimeout(resolve, 3000)),
+  ]);
   const loading = $('map-loading');
   mount(loading, t('loadingMap'));
   mount($('header'), h('div', { class: 'brand' }, h('h1', {}, t('title'))));

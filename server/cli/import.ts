@@ -1,8 +1,10 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import { createPool } from '../db/pool.ts';
 import { readConfig } from '../config.ts';
-import { resolveDatabaseUrl } from '../db/local-cluster.ts';
+import { resolveAppDatabaseUrl, resolveDatabaseUrl } from '../db/local-cluster.ts';
+import { grantAppRoleIfSeparate } from '../db/app-role.ts';
 import { migrate } from '../db/migrate.ts';
 import { importOsm } from '../import/import-osm.ts';
 import { formatProblem, ImportValidationError, importFacilities, parseSourceCrs } from '../import/import-facilities.ts';
@@ -35,9 +37,34 @@ const { positionals, values } = parseArgs({
 const [what, file] = positionals;
 const config = readConfig();
 const progress = terminalProgress();
-const pool = createPool(resolveDatabaseUrl(config), { max: 2 });
+// Named, so that an interrupt can end exactly this import's server sessions.
+const applicationName = `life-circle-import-${process.pid}`;
+const databaseUrl = resolveDatabaseUrl(config);
+const pool = createPool(databaseUrl, { max: 2, application_name: applicationName });
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void interrupt(signal));
+
+/**
+ * Ctrl-C or a kill ends the import and rolls its transaction back. The server sessions are
+ * terminated rather than merely disconnected: a backend busy in a long statement notices a closed
+ * socket only when it next writes to it, and would hold its locks until then.
+ */
+async function interrupt(signal: 'SIGINT' | 'SIGTERM'): Promise<void> {
+  console.error(`\n${signal}: stopping the import; nothing of it is kept`);
+  const client = new pg.Client({ connectionString: databaseUrl, application_name: `${applicationName}-stop` });
+  try {
+    await client.connect();
+    await client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, [applicationName]);
+  } catch (err) {
+    console.error(`could not end the import's database sessions: ${(err as Error).message}`);
+  } finally {
+    await client.end().catch(() => {});
+  }
+  process.exit(signal === 'SIGINT' ? 130 : 143);
+}
+
 try {
-  await migrate(resolveDatabaseUrl(config));
+  await migrate(databaseUrl);
+  await grantAppRoleIfSeparate(databaseUrl, resolveAppDatabaseUrl(config));
   switch (what) {
     case 'osm': {
       if (!file) throw new Error(`missing the OSM file\n${USAGE}`);

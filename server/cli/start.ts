@@ -1,6 +1,7 @@
 import { createPool } from '../db/pool.ts';
 import { readConfig } from '../config.ts';
-import { resolveDatabaseUrl } from '../db/local-cluster.ts';
+import { resolveAppDatabaseUrl, resolveDatabaseUrl } from '../db/local-cluster.ts';
+import { grantAppRoleIfSeparate } from '../db/app-role.ts';
 import { migrate } from '../db/migrate.ts';
 import { listen } from '../main.ts';
 import { loadDefaultData } from '../import/default-data.ts';
@@ -12,6 +13,8 @@ try {
   const started = performance.now();
   const databaseUrl = resolveDatabaseUrl(config, (line) => console.error(line));
   await migrate(databaseUrl, (line) => console.error(line));
+  const appDatabaseUrl = resolveAppDatabaseUrl(config);
+  await grantAppRoleIfSeparate(databaseUrl, appDatabaseUrl);
   const pool = createPool(databaseUrl, { max: 2 });
   try {
     await loadDefaultData(pool, config, terminalProgress());
@@ -19,7 +22,7 @@ try {
     await pool.end();
   }
   await buildWebIfStale((line) => console.error(line));
-  await listen(config, databaseUrl);
+  await listen(config, appDatabaseUrl);
   console.error(`life-circle is serving http://${config.host}:${config.port}/ (ready in ${((performance.now() - started) / 1000).toFixed(1)} s)`);
 } catch (err) {
   console.error(`error: ${(err as Error).message}`);

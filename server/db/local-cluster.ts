@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +11,11 @@ export const REQUIRED_PACKAGES = ['postgresql-15', 'postgresql-15-postgis-3', 'p
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 const PG_SHARE = '/usr/share/postgresql/15/extension';
 const SUPERUSER = 'life_circle';
+/** The role the server connects as on the project-local cluster: no superuser, owns nothing. */
+export const APP_ROLE = 'life_circle_app';
 export const LOCAL_DB_NAME = 'life_circle';
+/** Marks a pg_hba.conf written by us (password auth); older clusters trusted every local user. */
+const HBA_MARKER = '# life-circle: scram-sha-256 for every connection';
 
 const isRoot = () => process.getuid?.() === 0;
 
@@ -66,10 +71,11 @@ function clusterPaths(config: Config): Paths {
 }
 
 /** Run a PostgreSQL binary as the cluster owner: the `postgres` system user when we are root. */
-function runAsOwner(bin: string, args: string[], opts: { allowFail?: boolean } = {}): { status: number; output: string } {
+function runAsOwner(bin: string, args: string[], opts: { allowFail?: boolean; password?: string } = {}): { status: number; output: string } {
   const cmd = isRoot() ? 'runuser' : path.join(PG_BIN, bin);
   const fullArgs = isRoot() ? ['-u', 'postgres', '--', path.join(PG_BIN, bin), ...args] : args;
-  const result = spawnSync(cmd, fullArgs, { encoding: 'utf8', cwd: os.tmpdir() });
+  const env = opts.password === undefined ? process.env : { ...process.env, PGPASSWORD: opts.password };
+  const result = spawnSync(cmd, fullArgs, { encoding: 'utf8', cwd: os.tmpdir(), env });
   const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim();
   const status = result.status ?? 1;
   if (status !== 0 && !opts.allowFail) {
@@ -96,9 +102,35 @@ export function localClusterPort(config: Config): number {
   return config.localDbPort;
 }
 
-/** The connection string of the project-local cluster (TCP on 127.0.0.1, trust auth for local users only). */
-export function localDatabaseUrl(config: Config, dbName = LOCAL_DB_NAME): string {
-  return `postgres://${SUPERUSER}@127.0.0.1:${localClusterPort(config)}/${dbName}`;
+interface Passwords {
+  owner: string;
+  app: string;
+}
+
+/**
+ * The roles' passwords, made once and kept in `.data/passwords.json` (mode 0600): only the user
+ * who runs the project can read them, and the cluster asks every connection for one.
+ */
+function clusterPasswords(config: Config): Passwords {
+  const file = path.join(config.dataDir, 'passwords.json');
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Passwords;
+  } catch {
+    const made: Passwords = { owner: crypto.randomBytes(24).toString('hex'), app: crypto.randomBytes(24).toString('hex') };
+    fs.mkdirSync(config.dataDir, { recursive: true });
+    fs.writeFileSync(file, JSON.stringify(made), { mode: 0o600 });
+    return made;
+  }
+}
+
+/**
+ * The connection string of the project-local cluster (TCP on 127.0.0.1, scram-sha-256): as the
+ * owner role (migrations, imports, backups) or as the server's {@link APP_ROLE}.
+ */
+export function localDatabaseUrl(config: Config, dbName = LOCAL_DB_NAME, role: 'owner' | 'app' = 'owner'): string {
+  const pw = clusterPasswords(config);
+  const [user, password] = role === 'owner' ? [SUPERUSER, pw.owner] : [APP_ROLE, pw.app];
+  return `postgres://${user}:${password}@127.0.0.1:${localClusterPort(config)}/${dbName}`;
 }
 
 export function isLocalClusterRunning(config: Config): boolean {
@@ -161,20 +193,62 @@ export function startLocalCluster(config: Config, log: (line: string) => void = 
       throw new Error(`PostgreSQL did not start on 127.0.0.1:${config.localDbPort} (is the port taken? set LIFE_CIRCLE_DB_PORT): ${(err as Error).message}\n${tail}`);
     }
   }
+  requirePasswords(config, log);
   ensureDatabase(config, LOCAL_DB_NAME);
   return localDatabaseUrl(config);
 }
 
+/**
+ * Give the owner and {@link APP_ROLE} their passwords and make pg_hba.conf ask every connection
+ * for one (scram-sha-256). Clusters made before this trusted every local user, so any OS user
+ * could connect as the superuser and, with `session_replication_role = replica`, rewrite the
+ * audit log; they are converted here, once, while trust still lets us in.
+ */
+function requirePasswords(config: Config, log: (line: string) => void): void {
+  const hba = path.join(clusterPaths(config).pgdata, 'pg_hba.conf');
+  const pw = clusterPasswords(config);
+  if (readAsOwner(hba).includes(HBA_MARKER)) return;
+  log('requiring passwords (scram-sha-256) on the project-local cluster…');
+  const sql = [
+    `SET password_encryption = 'scram-sha-256'`,
+    `ALTER ROLE ${SUPERUSER} PASSWORD '${pw.owner}'`,
+    `DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${APP_ROLE}') THEN CREATE ROLE ${APP_ROLE} LOGIN; END IF; END $$`,
+    `ALTER ROLE ${APP_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD '${pw.app}'`,
+  ];
+  for (const statement of sql) runAsOwner('psql', psqlArgs(config, 'postgres', statement));
+  const tmp = path.join(config.dataDir, 'pg_hba.conf.new');
+  fs.writeFileSync(tmp, [HBA_MARKER, 'local all all scram-sha-256', 'host all all 127.0.0.1/32 scram-sha-256', ''].join('\n'));
+  chownToOwner(tmp);
+  fs.renameSync(tmp, hba);
+  runAsOwner('pg_ctl', ['reload', '-D', clusterPaths(config).pgdata]);
+  // The reload is asynchronous: wait until a password-less connection is refused.
+  for (let i = 0; i < 50; i++) {
+    if (runAsOwner('psql', psqlArgs(config, 'postgres', 'SELECT 1'), { allowFail: true, password: '' }).status !== 0) return;
+    spawnSync('sleep', ['0.1']);
+  }
+  throw new Error(`the project-local cluster still accepts connections without a password after reloading ${hba}`);
+}
+
+/** Read a file of the cluster's (owned by the postgres user when we are root). */
+function readAsOwner(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /** Create a database in the local cluster if it does not exist. */
 export function ensureDatabase(config: Config, dbName: string): void {
-  const exists = runAsOwner('psql', psqlArgs(config, 'postgres', `SELECT 1 FROM pg_database WHERE datname = '${dbName}'`));
+  const password = clusterPasswords(config).owner;
+  const exists = runAsOwner('psql', psqlArgs(config, 'postgres', `SELECT 1 FROM pg_database WHERE datname = '${dbName}'`), { password });
   if (exists.output.trim() !== '1') {
-    runAsOwner('psql', psqlArgs(config, 'postgres', `CREATE DATABASE "${dbName}"`));
+    runAsOwner('psql', psqlArgs(config, 'postgres', `CREATE DATABASE "${dbName}"`), { password });
   }
 }
 
 function psqlArgs(config: Config, db: string, sql: string): string[] {
-  return ['-h', '127.0.0.1', '-p', String(localClusterPort(config)), '-U', SUPERUSER, '-d', db, '-tA', '-v', 'ON_ERROR_STOP=1', '-c', sql];
+  return ['-h', '127.0.0.1', '-p', String(localClusterPort(config)), '-U', SUPERUSER, '-d', db, '-w', '-tA', '-v', 'ON_ERROR_STOP=1', '-c', sql];
 }
 
 export function stopLocalCluster(config: Config): boolean {
@@ -184,9 +258,19 @@ export function stopLocalCluster(config: Config): boolean {
 }
 
 /**
- * The database to use: DATABASE_URL when set, otherwise the project-local cluster (started on
- * demand).
+ * The database to migrate, import into and back up, as its owner: MIGRATION_DATABASE_URL, else
+ * DATABASE_URL, else the project-local cluster (started on demand) as its owner role.
  */
 export function resolveDatabaseUrl(config: Config, log?: (line: string) => void): string {
-  return config.databaseUrl ?? startLocalCluster(config, log);
+  return config.migrationDatabaseUrl ?? config.databaseUrl ?? startLocalCluster(config, log);
+}
+
+/**
+ * The database the server connects to: DATABASE_URL, else the project-local cluster as
+ * {@link APP_ROLE} (a non-superuser that owns nothing).
+ */
+export function resolveAppDatabaseUrl(config: Config, log?: (line: string) => void): string {
+  if (config.databaseUrl) return config.databaseUrl;
+  startLocalCluster(config, log);
+  return localDatabaseUrl(config, LOCAL_DB_NAME, 'app');
 }

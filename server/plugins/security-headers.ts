@@ -3,20 +3,28 @@ import helmet, { type HelmetOptions } from 'helmet';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 
-/** Our policy. The map needs blob: workers and inline styles from MapLibre; everything else stays same-origin. */
-export const HELMET_OPTIONS: HelmetOptions = {
-  contentSecurityPolicy: {
-    directives: {
-      defaultSrc: ["'self'"],
-      scriptSrc: ["'self'"],
-      workerSrc: ["'self'", 'blob:'],
-      childSrc: ["'self'", 'blob:'],
-      imgSrc: ["'self'", 'data:', 'blob:'],
-      styleSrc: ["'self'", "'unsafe-inline'"],
-      connectSrc: ["'self'"],
+/**
+ * Our policy. The map needs blob: workers and inline styles from MapLibre; everything else stays
+ * same-origin. HSTS and `upgrade-insecure-requests` only when the server is reached over HTTPS: on
+ * a plain-HTTP LAN deployment they make browsers ask for https:// URLs nobody answers.
+ */
+export function helmetOptions({ servedOverHttps }: { servedOverHttps: boolean }): HelmetOptions {
+  return {
+    strictTransportSecurity: servedOverHttps,
+    contentSecurityPolicy: {
+      directives: {
+        upgradeInsecureRequests: servedOverHttps ? [] : null,
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        workerSrc: ["'self'", 'blob:'],
+        childSrc: ["'self'", 'blob:'],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        connectSrc: ["'self'"],
+      },
     },
-  },
-};
+  };
+}
 
 /**
  * helmet's headers, worked out once at start-up and set on every reply.

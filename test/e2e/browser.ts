@@ -8,6 +8,7 @@ import { buildApp } from '../../server/app.ts';
 import { projectRoot } from '../../server/config.ts';
 import { buildWebIfStale } from '../../server/web-build.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
+import { CHROMIUM_PATH } from '../helpers/ensure-chromium.ts';
 
 /** The flags of shared/STYLE.md "Browser checks": Debian's chromium, software WebGL, no network chatter. */
 export const CHROMIUM_ARGS = [
@@ -31,7 +32,7 @@ export async function startE2e(): Promise<E2eEnv> {
   const app = await buildApp({ databaseUrl: db.url });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   return {
     db, app, base, browser,

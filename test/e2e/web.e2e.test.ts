@@ -288,7 +288,7 @@ describe('web app in Chromium against the real server', () => {
       await pool.end();
     }
     // the server's engine notices the new run within its recheck interval
-    await expect.poll(async () => (await getJson<Coverage>('/api/coverage?rule_set=chengdu-park-city&level=community')).areas.every((a) => !a.is_approximate), { timeout: 5000 }).toBe(true);
+    await expect.poll(async () => (await getJson<Coverage>('/api/coverage?rule_set=chengdu-park-city&level=community')).areas.every((a) => !a.is_approximate), { timeout: 60_000 }).toBe(true);
     const coverage = await getJson<Coverage>('/api/coverage?rule_set=chengdu-park-city&level=community');
     const districts = [...new Set(coverage.areas.map((a) => a.district!))].sort();
     expect(districts.length).toBeGreaterThan(0);

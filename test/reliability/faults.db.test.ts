@@ -22,8 +22,14 @@ import { spawnListening } from '../helpers/spawn-listening.ts';
 const SMALL_OSM = path.join(SHARED_DATA, 'chenghua-shuangqiaozi-2018.osm');
 const CENTRAL_PBF = path.join(SHARED_DATA, 'chengdu-central-2018.osm.pbf');
 const SERVE_CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'serve-child.ts');
-/** Requests while the database is down must be answered within this. */
-const FAIL_FAST_MS = 3000;
+/**
+ * Requests while the database is down must be answered within this: the pool gives up connecting
+ * after 2 s, and the bound leaves room for a loaded machine; without the fail-fast they would wait
+ * for the database to come back.
+ */
+const FAIL_FAST_MS = 10_000;
+/** Bounds on waiting for something that happens by itself (recovery, rollbacks), for a loaded machine. */
+const PATIENCE_MS = 60_000;
 
 let cluster: ThrowawayCluster;
 let url: string;
@@ -104,11 +110,16 @@ describe('the database restarts while the app serves', () => {
           payload: { kind: 'add_open_space', name: 'during the outage', geometry: { type: 'Polygon', coordinates: [[[104.1, 30.66], [104.1004, 30.66], [104.1004, 30.6604], [104.1, 30.6604], [104.1, 30.66]]] } },
         });
         writes.push({ status: r.statusCode, ms: performance.now() - t });
-        if (r.statusCode !== 201) await sleep(20);
+        if (r.statusCode === 201) firstWrite();
+        else await sleep(20);
       }
     };
+    let firstWrite!: () => void;
+    const written = new Promise<void>((resolve) => (firstWrite = resolve));
     const writers = [writer(), writer(), writer(), writer()];
-    await sleep(300);
+    // Crash once a write has gone through (and more are in flight), however slow the machine.
+    await written;
+    await sleep(50);
     cluster.stop('immediate');
     const outage: { route: string; status: number; ms: number; code?: string }[] = [];
     const outageStarted = performance.now();
@@ -142,7 +153,7 @@ describe('the database restarts while the app serves', () => {
     cluster.start();
     const restarted = performance.now();
     let recoveredMs = -1;
-    while (performance.now() - restarted < 20_000) {
+    while (performance.now() - restarted < PATIENCE_MS) {
       const statuses = await Promise.all([...DB_ROUTES, PROXIMITY, '/api/health'].map((r) => app.inject(r).then((x) => x.statusCode)));
       if (statuses.every((s) => s < 300)) {
         recoveredMs = performance.now() - restarted;
@@ -150,7 +161,7 @@ describe('the database restarts while the app serves', () => {
       }
       await sleep(100);
     }
-    expect(recoveredMs, 'the app did not recover within 20 s of the restart').toBeGreaterThanOrEqual(0);
+    expect(recoveredMs, `the app did not recover within ${PATIENCE_MS / 1000} s of the restart`).toBeGreaterThanOrEqual(0);
     const worst = Math.max(...outage.map((o) => o.ms));
     const median = outage.map((o) => o.ms).sort((a, b) => a - b)[Math.floor(outage.length / 2)];
     figures.push(
@@ -181,9 +192,12 @@ describe('the API process is killed in the middle of plan writes', () => {
     const acknowledgedIds: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const { child, port } = await startChild();
-      const killAfterMs = 20 + random() * 400;
+      // Killed a random moment after this round's first acknowledged write, not after a fixed
+      // time: a loaded machine may take longer than any fixed delay to acknowledge one.
+      const killDelayMs = random() * 400;
       let killed = false;
-      const t0 = performance.now();
+      let firstAck!: () => void;
+      const acknowledgedOnce = new Promise<void>((resolve) => (firstAck = resolve));
       const worker = async (w: number) => {
         for (let i = 0; !killed; i++) {
           const lng = 104.1 + random() * 0.01;
@@ -197,23 +211,26 @@ describe('the API process is killed in the middle of plan writes', () => {
             if (r.status === 201) {
               acknowledged++;
               acknowledgedIds.push((await r.json()).id);
+              firstAck();
             } else expect(r.status).toBe(201);
-          } catch {
+          } catch (err) {
+            if (!killed) throw err; // a refused write before the kill is a failure, not a cut-off
             cutOff++; // the connection died with the process: the plan may or may not exist, but whole
           }
         }
       };
-      const workers = Array.from({ length: CONCURRENCY }, (_, w) => worker(w));
-      await sleep(killAfterMs);
+      const workers = Promise.all(Array.from({ length: CONCURRENCY }, (_, w) => worker(w)));
+      // A worker failing before any acknowledgement ends the round with its error.
+      await Promise.race([acknowledgedOnce, workers]);
+      await sleep(killDelayMs);
       child.kill('SIGKILL');
       killed = true;
-      await Promise.all(workers);
+      await workers;
       await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
-      expect(performance.now() - t0).toBeLessThan(30_000);
     }
     // PostgreSQL notices the dead connections and rolls their transactions back
     let open = -1;
-    for (let k = 0; k < 50 && open !== 0; k++) {
+    for (const end = performance.now() + PATIENCE_MS; performance.now() < end && open !== 0; ) {
       open = (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = 'faults' AND state LIKE 'idle in transaction%'`)).rows[0].n;
       if (open) await sleep(100);
     }

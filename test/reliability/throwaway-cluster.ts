@@ -59,15 +59,19 @@ function portRange(): [number, number] {
   return [Math.max(1024, hi - 4000), hi];
 }
 
+/** A free 127.0.0.1 port below the ephemeral range, for a test's own cluster. */
+export async function freePortBelowEphemeral(): Promise<number> {
+  const [lo, hi] = portRange();
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const p = lo + Math.floor(Math.random() * (hi - lo + 1));
+    if (await portIsFree(p)) return p;
+  }
+  throw new Error(`no free port in ${lo}–${hi} for a throwaway cluster`);
+}
+
 /** initdb + start a cluster on a free 127.0.0.1 port below the ephemeral range. Costs a few seconds. */
 export async function createThrowawayCluster(): Promise<ThrowawayCluster> {
-  const [lo, hi] = portRange();
-  let port = 0;
-  for (let attempt = 0; attempt < 50 && !port; attempt++) {
-    const p = lo + Math.floor(Math.random() * (hi - lo + 1));
-    if (await portIsFree(p)) port = p;
-  }
-  if (!port) throw new Error(`no free port in ${lo}–${hi} for a throwaway cluster`);
+  const port = await freePortBelowEphemeral();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-faults-pg-'));
   const pgdata = path.join(dir, 'pg');
   const socketDir = path.join(dir, 'run');

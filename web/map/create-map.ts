@@ -1,4 +1,5 @@
 import { AttributionControl, Map as MapLibreMap, NavigationControl, ScaleControl, setWorkerUrl, type StyleSpecification } from 'maplibre-gl';
+import { withLabelFont } from './label-font.ts';
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import type { CoverageLevel, RuleSet } from '../api/types.ts';
@@ -21,7 +22,7 @@ setWorkerUrl(workerUrl);
  * CJK fonts tried for Chinese labels, drawn locally by MapLibre (no glyph server): the common
  * system fonts of macOS, Windows, Android/Linux, then the generic family.
  */
-export const CJK_FONT_FAMILY = "'PingFang SC', 'Hiragino Sans GB', 'Microsoft YaHei', 'Noto Sans CJK SC', 'Source Han Sans SC', 'WenQuanYi Micro Hei', sans-serif";
+export const CJK_FONT_FAMILY = "'Noto Sans SC', 'PingFang SC', 'Hiragino Sans GB', 'Microsoft YaHei', 'Noto Sans CJK SC', 'Source Han Sans SC', 'WenQuanYi Micro Hei', sans-serif";
 
 export interface StyleOptions {
   ruleSet: RuleSet;
@@ -33,11 +34,12 @@ export interface StyleOptions {
 /**
  * The whole style, built in code: basemap ground, coverage of areas, roads, the walking network,
  * isochrone, plans, a scenario's drawn sites and changed streets, facilities, routes, then labels
- * and the audit highlight on top. No `glyphs` and no `sprite`: every request goes to this server.
+ * and the audit highlight on top. No `glyphs` and no `sprite`: every request goes to this server;
+ * labels are drawn with the shipped Noto Sans SC (`font-faces`, see label-font.ts).
  */
 export function buildStyle(o: StyleOptions): StyleSpecification {
   const categories = shownCategories(o.ruleSet, o.category);
-  return {
+  return withLabelFont({
     version: 8,
     name: 'life-circle',
     sources: {
@@ -70,7 +72,7 @@ export function buildStyle(o: StyleOptions): StyleSpecification {
       ...facilitiesLabelLayers(categories, o.sampleWord),
       ...highlightLayers(),
     ],
-  };
+  });
 }
 
 export function createMap(container: HTMLElement, view: MapView, style: StyleSpecification): MapLibreMap {
