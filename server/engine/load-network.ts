@@ -227,10 +227,11 @@ export const MAKE_ORIGINS_SQL = [
    ORDER BY b.id`,
   `INSERT INTO origins (dataset_id, kind, residential_area_id, population, population_source, elderly, children, geom)
    SELECT $1, 'area_sample', ra.id, ra.population / n.k, CASE ra.population_source WHEN 'register' THEN 'census' ELSE ra.population_source END,
-          ra.elderly / n.k, ra.children / n.k,
-          CASE WHEN ra.kind = 'grid_cell' THEN ST_PointOnSurface(ra.geom) ELSE (ST_Dump(ST_GeneratePoints(ra.geom, n.k, 15))).geom END
+          ra.elderly / n.k, ra.children / n.k, p.geom
    FROM residential_areas ra
    CROSS JOIN LATERAL (SELECT CASE WHEN ra.kind = 'grid_cell' THEN 1 ELSE greatest(1, least(200, round(ra.area_m2 / 2500)))::int END AS k) n
+   CROSS JOIN LATERAL (SELECT ST_PointOnSurface(ra.geom) AS geom WHERE ra.kind = 'grid_cell'
+                       UNION ALL SELECT (ST_Dump(ST_GeneratePoints(ra.geom, n.k, 15))).geom WHERE ra.kind <> 'grid_cell') p
    WHERE ra.dataset_id = $1 AND ra.population > 0
      AND NOT EXISTS (SELECT 1 FROM origins o WHERE o.residential_area_id = ra.id)
    ORDER BY ra.id`,
