@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../server/app.ts';
 import { createPool } from '../server/db/pool.ts';
 import { computeCoverage } from '../server/engine/compute-coverage.ts';
 import { OUTSIDE_DISTRICTS } from '../server/engine/load-network.ts';
@@ -69,14 +70,14 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-async function withTown(places: Parameters<typeof townXml>[0], body: (pool: pg.Pool) => Promise<void>) {
+async function withTown(places: Parameters<typeof townXml>[0], body: (pool: pg.Pool, url: string) => Promise<void>) {
   const db: TestDatabase = await createTestDatabase('empty');
   const pool = createPool(db.url, { max: 2 });
   try {
     const file = path.join(tmp, `town-${places.length}-${Math.random().toString(36).slice(2)}.osm`);
     fs.writeFileSync(file, townXml(places));
     await importOsm(pool, file);
-    await body(pool);
+    await body(pool, db.url);
   } finally {
     await pool.end();
     await db.drop();
@@ -181,6 +182,33 @@ describe('population where people live (fixture town)', () => {
       expect(d.map((x) => x.area_key)).toEqual([OUTSIDE_DISTRICTS, 'Distrito Oeste']);
       const westPop = (await pool.query<{ p: number }>(`SELECT population AS p FROM residential_areas WHERE name = 'Casas A'`)).rows[0].p;
       expect(d[1].population).toBeCloseTo(westPop, 6);
+    });
+  });
+
+  it('a named zone no resident lives in is listed in the audit with 0 and a caveat, never dropped', async () => {
+    const places = [
+      { place: 'suburb', name: 'Oeste', x: 50, y: 100 },
+      { place: 'suburb', name: 'Este', x: 500, y: 100 },
+      { place: 'suburb', name: 'Vacío', x: 300, y: -290 },
+    ];
+    await withTown(places, async (pool, url) => {
+      await computeCoverage(pool);
+      const app = await buildApp({ databaseUrl: url, logger: false, webDist: false });
+      try {
+        const res = await app.inject('/api/audit?level=community');
+        expect(res.statusCode).toBe(200);
+        const areas = res.json().areas as { area_name: string; population: number; caveats: string[]; population_sources: string[] }[];
+        const listed = new Map(areas.map((a) => [a.area_name, a]));
+        // every zone either fails a rule (listed with its residents) or is listed empty; Vacío holds nobody
+        expect(listed.get('Vacío')).toMatchObject({ population: 0, caveats: ['no_residents', 'approximate_zone'] });
+        const coverage = (await app.inject('/api/coverage?level=community')).json().areas as { area_name: string; population: number; population_sources: string[] }[];
+        expect(coverage.map((a) => a.area_name).sort()).toEqual(['Este', 'Oeste']);
+        for (const a of coverage) expect(a.population_sources).toEqual(['estimate']);
+        const csv = (await app.inject('/api/audit?level=community&format=csv')).body;
+        expect(csv).toContain('Vacío');
+      } finally {
+        await app.close();
+      }
     });
   });
 });
