@@ -11,6 +11,9 @@
  * - "Covers little": mapped floor area below 0.3 × the area's land area (local choice).
  * - Footprint floor: an untagged building=yes smaller than 30 m² is a shed, kiosk, garage or
  *   substation, not a home (local choice: below the footprint of the smallest row house or 单元楼).
+ * - Outline ceiling: a residential building without building:levels whose footprint exceeds
+ *   10 000 m² is a compound outline mapped as a building (central Chengdu has a 6.6 ha one), so
+ *   its floor area is footprint × the fallback floor-area ratio, as for land (local choice).
  * - Residential buildings outside any landuse=residential within 20 m of each other form one
  *   derived residential area (kind 'buildings'), outlined by their 10 m buffer.
  */
@@ -20,6 +23,7 @@ export const POPULATION_ESTIMATE = {
   fallbackFloorAreaRatio: 1.5,
   minMappedFloorAreaRatio: 0.3,
   minUntaggedFootprintM2: 30,
+  maxBuildingFootprintM2: 10_000,
   clusterDistanceM: 20,
   clusterBufferM: 10,
 } as const;
@@ -192,7 +196,8 @@ export const DERIVE_LAYERS_SQL: ReadonlyArray<readonly [label: string, sql: stri
          WHEN b.building = 'yes' THEN NOT b.has_nonresidential_tag AND b.footprint_m2 >= ${P.minUntaggedFootprintM2}
               AND NOT EXISTS (SELECT 1 FROM import_nonresidential_sites s WHERE s.geom && b.geom AND ST_Intersects(s.geom, ST_PointOnSurface(b.geom)))
          ELSE false END,
-       floor_area_m2 = b.footprint_m2 * coalesce(b.levels, ${DEFAULT_LEVELS_SQL})
+       floor_area_m2 = b.footprint_m2 * CASE WHEN b.levels IS NULL AND b.footprint_m2 > ${P.maxBuildingFootprintM2} THEN ${P.fallbackFloorAreaRatio}
+                                             ELSE coalesce(b.levels, ${DEFAULT_LEVELS_SQL}) END
      WHERE b.dataset_id = $1`,
   ],
   [
