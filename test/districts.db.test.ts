@@ -9,6 +9,7 @@ import { createPool } from '../server/db/pool.ts';
 import { computeCoverage } from '../server/engine/compute-coverage.ts';
 import { ImportValidationError } from '../server/import/import-facilities.ts';
 import { importDistricts } from '../server/import/import-communities.ts';
+import { OUTSIDE_DISTRICTS } from '../server/engine/load-network.ts';
 import { SHARED_DATA } from './global-setup.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 
@@ -68,6 +69,13 @@ describe('district boundaries', () => {
 
     const districts = (await app.inject('/api/coverage?level=district')).json().areas as { area_key: string; population: number; district: string; is_approximate: boolean }[];
     expect(districts.map((d) => d.area_key)).toContain('成华区');
+    // residents outside both boundaries are counted apart, never dropped (README "Community zones")
+    const outside = districts.find((d) => d.area_key === OUTSIDE_DISTRICTS);
+    expect(outside).toBeDefined();
+    const { rows: out } = await pool.query<{ population: number }>(
+      `SELECT sum(o.population) AS population FROM origins o WHERE NOT EXISTS (SELECT 1 FROM districts dt WHERE ST_Contains(dt.geom, o.geom))`);
+    expect(outside!.population).toBeCloseTo(out[0].population, 6);
+    districts.splice(districts.indexOf(outside!), 1);
     // real boundaries, each resident where they live: not approximate, though the zones are
     for (const d of districts) expect(d.is_approximate, d.area_key).toBe(false);
     // oracle: the population of the run's origins inside each boundary, summed in PostGIS

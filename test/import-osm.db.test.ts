@@ -95,7 +95,7 @@ describe('OSM import of the Chenghua 双桥子 cut (real PostGIS)', () => {
       .split('\n').filter(Boolean).map((l) => JSON.parse(l).properties as Record<string, string>);
     const { rows } = await pool.query<{ parks: string; areas: string }>(
       `SELECT (SELECT count(*) FROM facilities WHERE dataset_id = $1 AND category = 'park') AS parks,
-              (SELECT count(*) FROM residential_areas WHERE dataset_id = $1) AS areas`,
+              (SELECT count(*) FROM residential_areas WHERE dataset_id = $1 AND kind = 'landuse') AS areas`,
       [datasetId],
     );
     expect(Number(rows[0].parks)).toBe(polys.filter((p) => p.leisure === 'park').length);

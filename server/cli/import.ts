@@ -10,6 +10,7 @@ import { importOsm } from '../import/import-osm.ts';
 import { formatProblem, ImportValidationError, importFacilities, parseSourceCrs } from '../import/import-facilities.ts';
 import { importCommunities, importDistricts } from '../import/import-communities.ts';
 import { terminalProgress } from '../import/progress.ts';
+import { importPopulationGrid, importPopulationTable, type PopulationLevel } from '../import/import-population.ts';
 import { importSampleCity, prepareDataset, SAMPLE_CITY_NODES, SAMPLE_CITY_SEED } from '../import/default-data.ts';
 import { computeCoverage } from '../engine/compute-coverage.ts';
 import { activeDataset } from '../queries/datasets.ts';
@@ -19,6 +20,8 @@ const USAGE = `usage:
   npm run import -- facilities <file.csv|file.geojson> --category <id> --crs wgs84|gcj02|bd09 [--skip-invalid]
   npm run import -- communities <file.geojson> [--crs wgs84|gcj02|bd09] [--skip-invalid]
   npm run import -- districts <file.geojson> [--crs wgs84|gcj02|bd09] [--skip-invalid]
+  npm run import -- population <table.csv|.xlsx> --level community|street|district --name-field <col> --value-field <col> [--elderly-field <col>] [--children-field <col>]
+  npm run import -- population <grid.tif> [--band 1]
   npm run import -- sample-city [--nodes 20000] [--seed 15]
 An import recomputes coverage afterwards unless --no-compute is given.`;
 
@@ -31,6 +34,12 @@ const { positionals, values } = parseArgs({
     nodes: { type: 'string' },
     seed: { type: 'string' },
     'no-compute': { type: 'boolean', default: false },
+    level: { type: 'string' },
+    'name-field': { type: 'string' },
+    'value-field': { type: 'string' },
+    'elderly-field': { type: 'string' },
+    'children-field': { type: 'string' },
+    band: { type: 'string' },
   },
 });
 
@@ -102,6 +111,26 @@ try {
       for (const w of r.warnings) console.error(`warning: ${w}`);
       console.log(JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), counts: r.counts }, null, 2));
       if (!values['no-compute'] && (await activeDataset(pool))) await computeCoverage(pool, { progress });
+      break;
+    }
+    case 'population': {
+      if (!file) throw new Error(`missing the population table or raster\n${USAGE}`);
+      const isTable = values.level !== undefined || values['name-field'] !== undefined || values['value-field'] !== undefined;
+      let r;
+      if (isTable) {
+        if (!values.level || !values['name-field'] || !values['value-field']) throw new Error(`a population table needs --level, --name-field and --value-field\n${USAGE}`);
+        r = await importPopulationTable(pool, path.resolve(file), {
+          level: values.level as PopulationLevel, nameField: values['name-field'], valueField: values['value-field'],
+          elderlyField: values['elderly-field'], childrenField: values['children-field'], progress,
+        });
+      } else {
+        const band = values.band === undefined ? 1 : Number(values.band);
+        if (!Number.isInteger(band) || band < 1) throw new Error(`--band must be a whole number from 1, got ${values.band}`);
+        r = await importPopulationGrid(pool, path.resolve(file), { band, progress });
+      }
+      for (const w of r.warnings) console.error(`warning: ${w}`);
+      console.log(JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), counts: r.counts }, null, 2));
+      if (!values['no-compute']) await computeCoverage(pool, { progress });
       break;
     }
     default:

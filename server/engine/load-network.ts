@@ -5,6 +5,7 @@ import type { EngineFacility } from '../../geo/distance-field.ts';
 import { nodesInLargeComponents } from '../../geo/components.ts';
 import { buildGraph, hilbertNodeOrder } from '../../geo/graph.ts';
 import { buildBarrierIndex, buildSnapIndex } from '../../geo/snap.ts';
+import { POPULATION_ESTIMATE } from '../import/derive-layers.ts';
 
 /** Spacing of facility shape points for straight-line (buffer) distances. */
 export const SHAPE_SPACING_M = 25;
@@ -157,6 +158,9 @@ db.query<{ id: string; source: string; target: string; length_m: number; cost: n
   };
 }
 
+/** District name of residents outside every imported district boundary. */
+export const OUTSIDE_DISTRICTS = '(outside the imported districts)';
+
 const ORIGINS_SQL = `
   WITH community_source AS (
     SELECT CASE WHEN EXISTS (SELECT 1 FROM datasets WHERE kind = 'communities') THEN 'imported' ELSE 'approximate' END AS src
@@ -164,13 +168,14 @@ const ORIGINS_SQL = `
   SELECT o.id, ST_X(o.geom) AS lng, ST_Y(o.geom) AS lat, o.population, o.residential_area_id,
          ra.name AS ra_name, ra.is_gated, c.id AS community_id, c.name AS community_name, c.street,
          -- a community that names no district (the approximate zones): the district holding the origin
-         coalesce(c.district, district_at(o.geom)) AS district,
+         -- residents outside every imported district boundary are counted, not dropped (README "Community zones")
+         coalesce(c.district, district_at(o.geom), CASE WHEN EXISTS (SELECT 1 FROM districts) THEN '${OUTSIDE_DISTRICTS}' END) AS district,
          (SELECT src FROM community_source) AS community_source
   FROM origins o
   JOIN residential_areas ra ON ra.id = o.residential_area_id
   LEFT JOIN LATERAL (
     SELECT c.id, c.name, c.street, c.district FROM communities c JOIN datasets d ON d.id = c.dataset_id
-    WHERE ST_Contains(c.geom, o.geom)
+    WHERE ST_Intersects(c.geom, o.geom)
       AND ((SELECT src FROM community_source) = 'imported' AND d.kind = 'communities'
            OR (SELECT src FROM community_source) = 'approximate' AND d.id = $1)
     ORDER BY c.id LIMIT 1
@@ -205,21 +210,28 @@ export async function loadOrigins(db: pg.Pool | pg.ClientBase, datasetId: number
 }
 
 /**
- * Make the origins of a dataset once: residential buildings carrying their population share where
- * an area's buildings are mapped well enough to have given its estimate, else seeded random points
- * inside the area (one per 2500 m², 1–200), each an equal share.
+ * Make the origins of a dataset once: residential buildings (inside landuse=residential or in the
+ * derived building clusters outside it) carrying their population share where an area's buildings
+ * are mapped well enough to have given its estimate (derived clusters always are), else seeded
+ * random points inside the area (one per 2500 m², 1–200), each an equal share; a grid cell with no
+ * building (kind 'grid_cell') puts its residents at its point on surface (a cell's centre). Group counts (elderly, children)
+ * and the figure's source travel along.
  */
 export const MAKE_ORIGINS_SQL = [
-  `INSERT INTO origins (dataset_id, kind, residential_area_id, building_id, population, geom)
-   SELECT $1, 'building', b.residential_area_id, b.id, b.population, ST_PointOnSurface(b.geom)
+  `INSERT INTO origins (dataset_id, kind, residential_area_id, building_id, population, population_source, elderly, children, geom)
+   SELECT $1, 'building', b.residential_area_id, b.id, b.population, coalesce(b.population_source, 'estimate'), b.elderly, b.children, ST_PointOnSurface(b.geom)
    FROM buildings b JOIN residential_areas ra ON ra.id = b.residential_area_id
    WHERE b.dataset_id = $1 AND b.population > 0
-     AND (SELECT sum(footprint_m2 * coalesce(levels, 6)) FROM buildings b2 WHERE b2.residential_area_id = ra.id AND b2.population > 0) >= 0.3 * ra.area_m2
+     AND (ra.kind <> 'landuse'
+          OR (SELECT sum(floor_area_m2) FROM buildings b2 WHERE b2.residential_area_id = ra.id AND b2.population > 0) >= ${POPULATION_ESTIMATE.minMappedFloorAreaRatio} * ra.area_m2)
    ORDER BY b.id`,
-  `INSERT INTO origins (dataset_id, kind, residential_area_id, population, geom)
-   SELECT $1, 'area_sample', ra.id, ra.population / n.k, (ST_Dump(ST_GeneratePoints(ra.geom, n.k, 15))).geom
+  `INSERT INTO origins (dataset_id, kind, residential_area_id, population, population_source, elderly, children, geom)
+   SELECT $1, 'area_sample', ra.id, ra.population / n.k, CASE ra.population_source WHEN 'register' THEN 'census' ELSE ra.population_source END,
+          ra.elderly / n.k, ra.children / n.k, p.geom
    FROM residential_areas ra
-   CROSS JOIN LATERAL (SELECT greatest(1, least(200, round(ra.area_m2 / 2500)))::int AS k) n
+   CROSS JOIN LATERAL (SELECT CASE WHEN ra.kind = 'grid_cell' THEN 1 ELSE greatest(1, least(200, round(ra.area_m2 / 2500)))::int END AS k) n
+   CROSS JOIN LATERAL (SELECT ST_PointOnSurface(ra.geom) AS geom WHERE ra.kind = 'grid_cell'
+                       UNION ALL SELECT (ST_Dump(ST_GeneratePoints(ra.geom, n.k, 15))).geom WHERE ra.kind <> 'grid_cell') p
    WHERE ra.dataset_id = $1 AND ra.population > 0
      AND NOT EXISTS (SELECT 1 FROM origins o WHERE o.residential_area_id = ra.id)
    ORDER BY ra.id`,

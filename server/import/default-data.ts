@@ -6,7 +6,7 @@ import { activeDataset, servingState } from '../queries/datasets.ts';
 import { importDistricts } from './import-communities.ts';
 import { importOsm } from './import-osm.ts';
 import { silentProgress, type Progress } from './progress.ts';
-import { importDefaultSampleRegisters } from './sample-registers.ts';
+import { importDefaultSampleRegisters, SAMPLE_REGISTERS_BBOX } from './sample-registers.ts';
 import { generateSampleCity } from '../../geo/sample-city.ts';
 import { writeOsmXml } from './write-osm-xml.ts';
 import { computeCoverage } from '../engine/compute-coverage.ts';
@@ -55,12 +55,17 @@ export async function importSampleCity(pool: pg.Pool, config: Config, o: { nodes
 
 /**
  * After an OSM import: add the shipped sample registers where the dataset has no elderly-care or
- * community-service facilities, then compute coverage for every rule set.
+ * community-service facilities and its data lies in central Chengdu (the registers' bbox), then
+ * compute coverage for every rule set.
  */
 export async function prepareDataset(pool: pg.Pool, progress: Progress = silentProgress): Promise<void> {
   const ds = await activeDataset(pool);
   if (!ds) throw new Error('no dataset loaded');
-  if (ds.kind === 'osm') {
+  const inChengdu = (await pool.query(
+    `SELECT bbox IS NOT NULL AND ST_Intersects(bbox, ST_MakeEnvelope($2, $3, $4, $5, 4326)) AS yes FROM datasets WHERE id = $1`,
+    [ds.id, ...SAMPLE_REGISTERS_BBOX],
+  )).rows[0]?.yes === true;
+  if (ds.kind === 'osm' && inChengdu) {
     // OSM Chengdu has no elderly care, and its few community_service hits are government offices,
     // not 社区综合服务中心: the shipped sample registers fill in (never over a real register).
     progress.step('adding the shipped sample registers of elderly care and community service (示例 / sample) where no real register exists');

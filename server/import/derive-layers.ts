@@ -1,20 +1,46 @@
 /**
- * Population estimate constants.
+ * Population estimate constants (README "Population").
  * - Floor area per resident: 39 m², China's urban per-capita housing floor area for 2018
  *   (National Bureau of Statistics, Statistical Communiqué 2018 / China Statistical Yearbook 2019).
- * - Levels when building:levels is missing: 6, a local choice (typical walk-up 单元楼 of Chengdu's
- *   older compounds); marked as an estimate like every derived population.
+ * - Levels when building:levels is missing: by building type ({@link DEFAULT_LEVELS}); 6 for
+ *   apartments, residential, dormitory and untagged buildings (a local choice: the walk-up 单元楼 of
+ *   Chengdu's older compounds); marked as an estimate like every derived population.
  * - Fallback for residential areas whose mapped buildings cover little: floor-area ratio 1.5
  *   (a local choice inside GB 50180-2018 table 4.0.2's range for 7–9 storey 居住街坊, 1.5–1.7
  *   in climate zones III–V), i.e. area_m2 × 1.5 / 39 residents.
  * - "Covers little": mapped floor area below 0.3 × the area's land area (local choice).
+ * - Footprint floor: an untagged building=yes smaller than 30 m² is a shed, kiosk, garage or
+ *   substation, not a home (local choice: below the footprint of the smallest row house or 单元楼).
+ * - Outline ceiling: a residential building without building:levels whose footprint exceeds
+ *   10 000 m² is a compound outline mapped as a building (central Chengdu has a 6.6 ha one), so
+ *   its floor area is footprint × the fallback floor-area ratio, as for land (local choice).
+ * - Residential buildings outside any landuse=residential within 20 m of each other form one
+ *   derived residential area (kind 'buildings'), outlined by their 10 m buffer.
  */
 export const POPULATION_ESTIMATE = {
   floorAreaPerResidentM2: 39,
   defaultLevels: 6,
   fallbackFloorAreaRatio: 1.5,
   minMappedFloorAreaRatio: 0.3,
+  minUntaggedFootprintM2: 30,
+  maxBuildingFootprintM2: 10_000,
+  clusterDistanceM: 20,
+  clusterBufferM: 10,
 } as const;
+
+/** building=* values that are homes wherever they stand; building=yes counts under the rule of README "Population". */
+export const RESIDENTIAL_BUILDING_TYPES = [
+  'residential', 'apartments', 'house', 'dormitory', 'terrace', 'detached', 'semidetached_house', 'bungalow', 'farm', 'cabin', 'static_caravan', 'houseboat',
+] as const;
+
+/**
+ * Storeys assumed when building:levels is missing, by building type (local choices, README
+ * "Population"): a house is two storeys, not six; anything else residential takes
+ * {@link POPULATION_ESTIMATE.defaultLevels}.
+ */
+export const DEFAULT_LEVELS: Readonly<Record<string, number>> = {
+  house: 2, detached: 2, semidetached_house: 2, farm: 2, terrace: 3, bungalow: 1, cabin: 1, static_caravan: 1, houseboat: 1,
+};
 
 /** Densify polygon boundaries and greenways to at most this spacing when sampling access points. */
 export const ACCESS_SAMPLE_SPACING_M = 50;
@@ -28,7 +54,44 @@ const P = POPULATION_ESTIMATE;
  * so `&&` can use the spatial index before the exact geodesic test.
  */
 const degreesFor = (m: number) => ((m / 111_320 / 0.34) * 1.01).toFixed(7);
-const RESIDENTIAL_BUILDINGS = `('residential', 'apartments', 'house', 'yes', 'dormitory', 'terrace', 'detached', 'semidetached_house')`;
+const RESIDENTIAL_TYPES_SQL = `(${RESIDENTIAL_BUILDING_TYPES.map((t) => `'${t}'`).join(', ')})`;
+const DEFAULT_LEVELS_SQL = `CASE building ${Object.entries(DEFAULT_LEVELS).map(([t, n]) => `WHEN '${t}' THEN ${n}`).join(' ')} ELSE ${P.defaultLevels} END`;
+
+/**
+ * Approximate community zones of dataset $1 (README "Community zones"): Voronoi cells of the named
+ * place points of the finest level present (neighbourhood, quarter, suburb, village; a level with
+ * at least two named points is preferred over a finer one with a single point), extended to and
+ * clipped by the residential extent (the convex hull of every residential area, 200 m around);
+ * one point gives one zone covering the whole extent. A point whose cell misses the extent keeps
+ * its cell (a zone with no residents, listed in the audit). Without place points, every
+ * residential area is its own zone. All flagged approximate.
+ */
+export const APPROXIMATE_ZONES_SQL = `
+  INSERT INTO communities (dataset_id, name, is_approximate, geom)
+  WITH lvl AS (
+    SELECT place FROM places WHERE dataset_id = $1 AND name IS NOT NULL
+    GROUP BY place
+    ORDER BY count(DISTINCT name) >= 2 DESC, array_position(ARRAY['neighbourhood', 'quarter', 'suburb', 'village'], place)
+    LIMIT 1
+  ), pts AS (
+    SELECT DISTINCT ON (name) name, geom FROM places
+    WHERE dataset_id = $1 AND name IS NOT NULL AND place = (SELECT place FROM lvl) ORDER BY name, osm_ref
+  ), hull AS (
+    SELECT ST_Buffer(ST_ConvexHull(ST_Collect(geom))::geography, 200)::geometry AS geom FROM residential_areas WHERE dataset_id = $1
+  ), cells AS (
+    SELECT (ST_Dump(ST_VoronoiPolygons(ST_Collect(p.geom), 0, ST_Collect(ST_Collect(p.geom), (SELECT geom FROM hull))))).geom AS geom
+    FROM pts p HAVING count(*) >= 2
+  )
+  SELECT $1, p.name, true,
+         ST_Multi(CASE WHEN ST_Intersects(c.geom, h.geom) THEN ST_CollectionExtract(ST_Intersection(c.geom, h.geom), 3) ELSE c.geom END)
+  FROM cells c JOIN pts p ON ST_Intersects(c.geom, p.geom) CROSS JOIN hull h
+  WHERE h.geom IS NOT NULL
+  UNION ALL
+  SELECT $1, p.name, true, ST_Multi(h.geom) FROM pts p CROSS JOIN hull h
+  WHERE h.geom IS NOT NULL AND (SELECT count(*) FROM pts) = 1
+  UNION ALL
+  SELECT $1, coalesce(ra.name, '住区 ' || ra.osm_ref), true, ra.geom FROM residential_areas ra
+  WHERE ra.dataset_id = $1 AND NOT EXISTS (SELECT 1 FROM pts)`;
 
 /**
  * Statements run inside the import transaction after the raw layers are written; each takes the
@@ -126,45 +189,58 @@ export const DERIVE_LAYERS_SQL: ReadonlyArray<readonly [label: string, sql: stri
        AND NOT EXISTS (SELECT 1 FROM compound_gates g WHERE g.residential_area_id = ra.id AND g.osm_node_id = n.osm_id)`,
   ],
   [
+    'residential buildings and their floor area',
+    `UPDATE buildings b SET
+       is_residential = CASE
+         WHEN b.building IN ${RESIDENTIAL_TYPES_SQL} THEN true
+         WHEN b.building = 'yes' THEN NOT b.has_nonresidential_tag AND b.footprint_m2 >= ${P.minUntaggedFootprintM2}
+              AND NOT EXISTS (SELECT 1 FROM import_nonresidential_sites s WHERE s.geom && b.geom AND ST_Intersects(s.geom, ST_PointOnSurface(b.geom)))
+         ELSE false END,
+       floor_area_m2 = b.footprint_m2 * CASE WHEN b.levels IS NULL AND b.footprint_m2 > ${P.maxBuildingFootprintM2} THEN ${P.fallbackFloorAreaRatio}
+                                             ELSE coalesce(b.levels, ${DEFAULT_LEVELS_SQL}) END
+     WHERE b.dataset_id = $1`,
+  ],
+  [
     'buildings to residential areas',
     `UPDATE buildings b SET residential_area_id = ra.id
      FROM residential_areas ra
      WHERE b.dataset_id = $1 AND ra.dataset_id = $1 AND b.geom && ra.geom AND ST_Contains(ra.geom, ST_PointOnSurface(b.geom))`,
   ],
   [
+    'residential areas from clusters of residential buildings outside mapped residential land',
+    `WITH c AS (
+       SELECT id, geom, ST_ClusterDBSCAN(geom, eps := ${(P.clusterDistanceM / 111_320).toFixed(8)}, minpoints := 1) OVER () AS cid
+       FROM buildings WHERE dataset_id = $1 AND is_residential AND residential_area_id IS NULL
+     ), g AS (
+       SELECT cid, ST_Multi(ST_CollectionExtract(ST_Union(ST_Buffer(geom::geography, ${P.clusterBufferM})::geometry), 3)) AS geom FROM c GROUP BY cid
+     ), ins AS (
+       INSERT INTO residential_areas (dataset_id, osm_ref, kind, geom, area_m2, population_source)
+       SELECT $1, 'buildings:' || cid, 'buildings', geom, ST_Area(geom::geography), 'estimate' FROM g
+       RETURNING id, osm_ref
+     )
+     UPDATE buildings b SET residential_area_id = ins.id FROM c JOIN ins ON ins.osm_ref = 'buildings:' || c.cid WHERE b.id = c.id`,
+  ],
+  [
     'population estimates of residential areas without figures',
     `UPDATE residential_areas ra
-     SET population = round(CASE WHEN coalesce(f.floor_m2, 0) >= ${P.minMappedFloorAreaRatio} * ra.area_m2
-                                 THEN f.floor_m2 / ${P.floorAreaPerResidentM2}
+     SET population = round(CASE WHEN ra.kind <> 'landuse' OR coalesce(f.floor_m2, 0) >= ${P.minMappedFloorAreaRatio} * ra.area_m2
+                                 THEN coalesce(f.floor_m2, 0) / ${P.floorAreaPerResidentM2}
                                  ELSE ra.area_m2 * ${P.fallbackFloorAreaRatio} / ${P.floorAreaPerResidentM2} END),
          population_source = 'estimate'
      FROM residential_areas r2
-     LEFT JOIN (SELECT residential_area_id, sum(footprint_m2 * coalesce(levels, ${P.defaultLevels})) AS floor_m2
-                FROM buildings WHERE dataset_id = $1 AND building IN ${RESIDENTIAL_BUILDINGS}
+     LEFT JOIN (SELECT residential_area_id, sum(floor_area_m2) AS floor_m2
+                FROM buildings WHERE dataset_id = $1 AND is_residential
                 GROUP BY residential_area_id) f ON f.residential_area_id = r2.id
      WHERE ra.id = r2.id AND ra.dataset_id = $1 AND ra.population IS NULL`,
   ],
   [
     'population share of each residential building',
-    `UPDATE buildings b SET population = ra.population * b.footprint_m2 * coalesce(b.levels, ${P.defaultLevels}) / t.floor_m2
+    `UPDATE buildings b SET population = ra.population * b.floor_area_m2 / t.floor_m2, population_source = ra.population_source
      FROM residential_areas ra,
-          (SELECT residential_area_id, sum(footprint_m2 * coalesce(levels, ${P.defaultLevels})) AS floor_m2
-           FROM buildings WHERE dataset_id = $1 AND building IN ${RESIDENTIAL_BUILDINGS} GROUP BY residential_area_id) t
-     WHERE b.dataset_id = $1 AND b.building IN ${RESIDENTIAL_BUILDINGS}
+          (SELECT residential_area_id, sum(floor_area_m2) AS floor_m2
+           FROM buildings WHERE dataset_id = $1 AND is_residential GROUP BY residential_area_id) t
+     WHERE b.dataset_id = $1 AND b.is_residential
        AND b.residential_area_id = ra.id AND t.residential_area_id = ra.id AND t.floor_m2 > 0`,
   ],
-  [
-    'approximate community zones from place=neighbourhood points (Voronoi, clipped to the network hull)',
-    `INSERT INTO communities (dataset_id, name, is_approximate, geom)
-     WITH pts AS (
-       SELECT DISTINCT ON (name) name, geom FROM places WHERE dataset_id = $1 AND place = 'neighbourhood' AND name IS NOT NULL ORDER BY name, osm_ref
-     ), hull AS (
-       SELECT ST_Buffer(ST_ConvexHull(ST_Collect(geom))::geography, 200)::geometry AS geom FROM residential_areas WHERE dataset_id = $1
-     ), cells AS (
-       SELECT (ST_Dump(ST_VoronoiPolygons(ST_Collect(geom)))).geom AS geom FROM pts
-     )
-     SELECT $1, p.name, true, ST_Multi(ST_CollectionExtract(ST_Intersection(c.geom, h.geom), 3))
-     FROM cells c JOIN pts p ON ST_Contains(c.geom, p.geom) CROSS JOIN hull h
-     WHERE h.geom IS NOT NULL AND ST_Intersects(c.geom, h.geom)`,
-  ],
+  ['approximate community zones from place points, else the residential areas (README "Community zones")', APPROXIMATE_ZONES_SQL],
 ];

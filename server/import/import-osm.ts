@@ -45,7 +45,17 @@ const GREEN_AREA = (t: Tags) =>
   ['grass', 'forest', 'meadow', 'recreation_ground', 'village_green', 'cemetery'].includes(t.landuse ?? '') ||
   ['wood', 'scrub', 'grassland'].includes(t.natural ?? '');
 const BARRIER_KINDS = new Set(['wall', 'fence', 'city_wall', 'retaining_wall']);
-const PLACE_KINDS = new Set(['neighbourhood', 'quarter', 'suburb']);
+const PLACE_KINDS = new Set(['neighbourhood', 'quarter', 'suburb', 'village']);
+/** Keys that make a building a place of work, trade or service rather than a home (README "Population"). */
+const NON_RESIDENTIAL_KEYS = ['amenity', 'shop', 'office', 'tourism', 'craft', 'healthcare', 'leisure', 'man_made', 'public_transport', 'railway', 'aeroway', 'power', 'military', 'industrial'] as const;
+/** Land uses where an untagged building=yes is not a home (README "Population"). */
+const NON_RESIDENTIAL_LANDUSE = new Set([
+  'industrial', 'commercial', 'retail', 'education', 'institutional', 'military', 'railway', 'port', 'garages', 'religious',
+  'construction', 'brownfield', 'quarry', 'landfill', 'depot', 'cemetery', 'greenhouse_horticulture',
+]);
+/** Sites that are not homes: non-residential land use, or an area tagged amenity (schools, hospitals, …), aeroway, military. */
+const NON_RESIDENTIAL_SITE = (t: Tags) =>
+  t.building === undefined && (NON_RESIDENTIAL_LANDUSE.has(t.landuse ?? '') || t.amenity !== undefined || t.aeroway !== undefined || t.military !== undefined);
 const ENTRANCE = (t: Tags) => t.entrance !== undefined || t.barrier === 'gate' || t.barrier === 'entrance' || t.barrier === 'lift_gate';
 
 function sha256File(file: string): string {
@@ -152,6 +162,8 @@ export async function importOsm(pool: pg.Pool, file: string, options: ImportOsmO
 
     // The previous dataset stays, and is served, until this one has a complete coverage run;
     // the compute that makes it removes the previous one (dropSupersededDatasets).
+    progress.step('dropping boundaries, registers and population imports that belong to other data');
+    for (const sql of DROP_FOREIGN_LAYERS_SQL) await client.query(sql, sql.includes('$1') ? [datasetId] : []);
     const counts = (await client.query<{ counts: Record<string, unknown> }>(DATASET_COUNTS_SQL, [datasetId])).rows[0].counts;
     counts.walkable_ways = net.walkableWays;
     counts.ways_with_missing_nodes = net.waysWithMissingNodes;
@@ -167,6 +179,28 @@ export async function importOsm(pool: pg.Pool, file: string, options: ImportOsmO
     client.release();
   }
 }
+
+/**
+ * Layers imported for an earlier network dataset that do not belong to the new one ($1), README
+ * "Datasets": shipped sample registers always go (prepareDataset adds them back where the data lies
+ * in central Chengdu); over the generated sample city (an invented place) every register and
+ * boundary goes; otherwise district and community boundaries that do not intersect the new data's
+ * bbox, and registers with no facility inside it. Population tables and grids belong to the
+ * network they were distributed over.
+ */
+const DROP_FOREIGN_LAYERS_SQL = [
+  `DELETE FROM datasets WHERE kind = 'population'`,
+  `DELETE FROM datasets WHERE kind = 'facility_register' AND is_sample`,
+  `DELETE FROM datasets WHERE kind IN ('facility_register', 'communities', 'districts')
+     AND (SELECT kind FROM datasets WHERE id = $1) = 'sample_city'`,
+  `DELETE FROM districts dt USING datasets n WHERE n.id = $1 AND n.bbox IS NOT NULL AND NOT ST_Intersects(dt.geom, n.bbox)`,
+  `DELETE FROM communities c USING datasets n, datasets cd
+   WHERE n.id = $1 AND n.bbox IS NOT NULL AND cd.id = c.dataset_id AND cd.kind = 'communities' AND NOT ST_Intersects(c.geom, n.bbox)`,
+  `DELETE FROM datasets d WHERE d.kind IN ('communities', 'districts')
+     AND NOT EXISTS (SELECT 1 FROM districts WHERE dataset_id = d.id) AND NOT EXISTS (SELECT 1 FROM communities WHERE dataset_id = d.id)`,
+  `DELETE FROM datasets d USING datasets n WHERE n.id = $1 AND n.bbox IS NOT NULL AND d.kind = 'facility_register'
+     AND NOT EXISTS (SELECT 1 FROM facilities f WHERE f.dataset_id = d.id AND f.geom && n.bbox AND ST_Intersects(f.geom, n.bbox))`,
+] as const;
 
 const DATASET_COUNTS_SQL = `
   SELECT jsonb_build_object(
@@ -187,6 +221,7 @@ async function writeLayers(client: pg.PoolClient, datasetId: number, data: OsmDa
   const facilities: unknown[][] = [];
   const residential: unknown[][] = [];
   const buildings: unknown[][] = [];
+  const nonResidentialSites: unknown[][] = [];
   const basemapAreas: unknown[][] = [];
   for (const a of data.areas) {
     const t = a.tags;
@@ -194,7 +229,8 @@ async function writeLayers(client: pg.PoolClient, datasetId: number, data: OsmDa
     const cat = categoryOf(t);
     if (cat) facilities.push([cat.category, cat.subtype, t.name ?? null, geojson, source, a.ref]);
     if (t.landuse === 'residential') residential.push([a.ref, t.name ?? null, geojson, t.population ?? null]);
-    if (t.building && t.building !== 'no') buildings.push([a.ref, t.building, t['building:levels'] ?? null, geojson]);
+    if (t.building && t.building !== 'no') buildings.push([a.ref, t.building, t['building:levels'] ?? null, geojson, NON_RESIDENTIAL_KEYS.some((k) => t[k] !== undefined)]);
+    if (NON_RESIDENTIAL_SITE(t)) nonResidentialSites.push([geojson]);
     if (WATER_AREA(t)) basemapAreas.push(['water', t.natural ?? t.waterway ?? t.landuse ?? 'water', t.name ?? null, geojson]);
     else if (GREEN_AREA(t)) basemapAreas.push(['green', t.leisure ?? t.landuse ?? t.natural ?? 'green', t.name ?? null, geojson]);
     else if (t.landuse) basemapAreas.push(['landuse', t.landuse, t.name ?? null, geojson]);
@@ -240,10 +276,10 @@ async function writeLayers(client: pg.PoolClient, datasetId: number, data: OsmDa
      WHERE NOT ST_IsEmpty(g)`,
     [datasetId], rows(residential), (i) => residential[i]);
   await insertBatches(client,
-    `INSERT INTO buildings (dataset_id, osm_ref, building, levels, footprint_m2, geom)
-     SELECT $1, ref, b, CASE WHEN l ~ '^[0-9]{1,3}$' THEN l::int END, ST_Area(g::geography), g
-     FROM (SELECT ref, b, l, ST_Multi(ST_CollectionExtract(ST_MakeValid(${geom('g')}), 3)) AS g
-           FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(ref, b, l, g)) v
+    `INSERT INTO buildings (dataset_id, osm_ref, building, levels, footprint_m2, has_nonresidential_tag, geom)
+     SELECT $1, ref, b, CASE WHEN l ~ '^[0-9]{1,3}$' THEN l::int END, ST_Area(g::geography), nr, g
+     FROM (SELECT ref, b, l, nr, ST_Multi(ST_CollectionExtract(ST_MakeValid(${geom('g')}), 3)) AS g
+           FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bool[]) AS u(ref, b, l, g, nr)) v
      WHERE NOT ST_IsEmpty(g)`,
     [datasetId], rows(buildings), (i) => buildings[i]);
   await insertBatches(client,
@@ -262,6 +298,11 @@ async function writeLayers(client: pg.PoolClient, datasetId: number, data: OsmDa
     `INSERT INTO places (dataset_id, osm_ref, place, name, geom)
      SELECT $1, r, p, n, ST_GeomFromText(g, 4326) FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(r, p, n, g)`,
     [datasetId], rows(places), (i) => places[i]);
+  await client.query(`CREATE TEMP TABLE import_nonresidential_sites (geom geometry(Geometry, 4326)) ON COMMIT DROP`);
+  await insertBatches(client,
+    `INSERT INTO import_nonresidential_sites SELECT ST_MakeValid(${geom('g')}) FROM unnest($1::text[]) AS u(g)`,
+    [], rows(nonResidentialSites), (i) => nonResidentialSites[i]);
+  await client.query(`CREATE INDEX ON import_nonresidential_sites USING gist (geom)`);
   await client.query(`CREATE TEMP TABLE import_entrances (osm_id bigint, kind text, geom geometry(Point, 4326)) ON COMMIT DROP`);
   await insertBatches(client,
     `INSERT INTO import_entrances SELECT o, k, ST_GeomFromText(g, 4326) FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(o, k, g)`,

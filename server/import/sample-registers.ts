@@ -13,6 +13,13 @@ export const SAMPLE_REGISTERS = [
   { category: 'community_service', file: path.join(projectRoot, 'server', 'sample-data', 'chengdu-sample-community-service.csv') },
 ] as const;
 
+/**
+ * Where the sample registers belong: central Chengdu, the bbox of the shipped OSM extract
+ * (../shared/data/README.md: 104.0421–104.1296 E, 30.6528–30.7279 N), [west, south, east, north]
+ * in WGS 84. They are added only to data that intersects it; a test checks every entry lies inside.
+ */
+export const SAMPLE_REGISTERS_BBOX = [104.0421, 30.6528, 104.1296, 30.7279] as const;
+
 export interface SampleRegisterOutcome {
   category: string;
   /** The import, or null when the category already has a real (non-sample) register, which is kept. */

@@ -10,6 +10,8 @@ export interface AreaCoverageRow {
   district: string | null;
   population: number;
   population_estimated: boolean;
+  /** Sources of the area's figures: 'osm', 'census', 'grid', 'estimate' (README "Population"). */
+  population_sources: string[];
   is_approximate: boolean;
   rules: Record<string, {
     share: number | null;
@@ -49,6 +51,14 @@ const AREA_COVERAGE_SQL = `
                                     WHERE c.id::text = r.area_key AND ra.population_source = 'estimate' AND ra.dataset_id = (SELECT dataset_id FROM coverage_runs WHERE id = $1))
       ELSE EXISTS (SELECT 1 FROM residential_areas ra WHERE ra.population_source = 'estimate' AND ra.dataset_id = (SELECT dataset_id FROM coverage_runs WHERE id = $1))
     END AS population_estimated,
+    -- where the figures come from (README "Population"): osm, census, grid, estimate
+    CASE $3
+      WHEN 'residential_area' THEN (SELECT ARRAY[CASE ra.population_source WHEN 'register' THEN 'census' ELSE ra.population_source END] FROM residential_areas ra WHERE ra.id::text = r.area_key)
+      WHEN 'community' THEN (SELECT array_agg(DISTINCT o.population_source ORDER BY o.population_source) FROM communities c
+                             JOIN origins o ON o.geom && c.geom AND ST_Intersects(c.geom, o.geom)
+                             WHERE c.id::text = r.area_key AND o.dataset_id = (SELECT dataset_id FROM coverage_runs WHERE id = $1))
+      ELSE (SELECT array_agg(DISTINCT o.population_source ORDER BY o.population_source) FROM origins o WHERE o.dataset_id = (SELECT dataset_id FROM coverage_runs WHERE id = $1))
+    END AS population_sources,
     CASE $3
       WHEN 'community' THEN coalesce((SELECT c.is_approximate FROM communities c WHERE c.id::text = r.area_key), false)
       WHEN 'residential_area' THEN false
@@ -104,4 +114,29 @@ const AREA_GEOMETRY_SQL = `
 export async function areaGeometries(db: pg.Pool, level: CoverageLevel, keys: string[]): Promise<Map<string, unknown>> {
   const { rows } = await db.query<{ key: string; geometry: unknown }>(AREA_GEOMETRY_SQL, [level, keys]);
   return new Map(rows.map((r) => [r.key, r.geometry]));
+}
+
+/** A named community zone of a run that holds no resident: listed in the audit with 0 and a caveat. */
+export interface EmptyZoneRow {
+  area_key: string;
+  area_name: string;
+  street: string | null;
+  district: string | null;
+  is_approximate: boolean;
+}
+
+const EMPTY_ZONES_SQL = `
+  SELECT c.id::text AS area_key, c.name AS area_name, c.street,
+         coalesce(c.district, district_at(ST_PointOnSurface(c.geom))) AS district, c.is_approximate
+  FROM coverage_runs cr
+  JOIN communities c ON true
+  JOIN datasets d ON d.id = c.dataset_id
+  WHERE cr.id = $1
+    AND CASE cr.community_source WHEN 'imported' THEN d.kind = 'communities' ELSE d.id = cr.dataset_id END
+    AND NOT EXISTS (SELECT 1 FROM coverage_area_results r WHERE r.run_id = $1 AND r.level = 'community' AND r.area_key = c.id::text)
+  ORDER BY c.name, c.id`;
+
+/** Community zones of the run's source (imported or approximate) that no resident lives in. */
+export async function emptyZones(db: pg.Pool, runId: number): Promise<EmptyZoneRow[]> {
+  return (await db.query<EmptyZoneRow>(EMPTY_ZONES_SQL, [runId])).rows;
 }

@@ -23,17 +23,19 @@ const ACTIVE_DATASET_SQL = `
     d.counts || jsonb_build_object(
       'facilities', (SELECT coalesce(jsonb_object_agg(category, n), '{}') FROM (
                        SELECT f.category, count(*)::int n FROM facilities f JOIN datasets fd ON fd.id = f.dataset_id
-                       WHERE fd.id = d.id OR fd.kind = 'facility_register' GROUP BY f.category) c),
+                       WHERE fd.id = d.id OR (fd.kind = 'facility_register' AND (d.bbox IS NULL OR ST_Intersects(f.geom, d.bbox)))
+                       GROUP BY f.category) c),
       'communities', (SELECT count(*)::int FROM communities c JOIN datasets cd ON cd.id = c.dataset_id
-                      WHERE cd.kind = 'communities' OR (cd.id = d.id AND NOT EXISTS (SELECT 1 FROM datasets WHERE kind = 'communities'))),
-      'districts', (SELECT count(*)::int FROM districts)
+                      WHERE (cd.kind = 'communities' AND (d.bbox IS NULL OR ST_Intersects(c.geom, d.bbox)))
+                         OR (cd.id = d.id AND NOT EXISTS (SELECT 1 FROM datasets WHERE kind = 'communities'))),
+      'districts', (SELECT count(*)::int FROM districts dt WHERE d.bbox IS NULL OR ST_Intersects(dt.geom, d.bbox))
     ) AS counts
   FROM datasets d
   WHERE d.kind IN ('osm', 'sample_city')
   ORDER BY d.id DESC
   LIMIT 1`;
 
-/** The active street-network dataset with counts (register facilities and imported communities included). */
+/** The active street-network dataset with counts (register facilities, imported communities and districts included where they lie in its bbox). */
 export async function activeDataset(db: pg.Pool | pg.ClientBase): Promise<ActiveDataset | null> {
   const { rows } = await db.query<ActiveDataset>(ACTIVE_DATASET_SQL);
   return rows[0] ?? null;

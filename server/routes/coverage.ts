@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { toCsv } from '../csv.ts';
 import { errorSchema } from '../errors.ts';
-import { areaCoverage, areaGeometries, type AreaCoverageRow, type CoverageLevel } from '../queries/coverage.ts';
+import { areaCoverage, areaGeometries, emptyZones, type AreaCoverageRow, type CoverageLevel, type EmptyZoneRow } from '../queries/coverage.ts';
 import { requireRuleSet } from './proximity.ts';
 
 const LEVELS = ['residential_area', 'community', 'street', 'district'] as const;
@@ -74,6 +74,7 @@ const coverageJson = areasJson(
   { caveats: { type: 'array', items: { type: 'string' } } },
   {
     population_estimated: { type: 'boolean' },
+    population_sources: { type: 'array', items: { type: 'string', enum: ['osm', 'census', 'grid', 'estimate'] }, description: 'where the population figures come from' },
     is_approximate: { type: 'boolean' },
     rules: { type: 'object', additionalProperties: ruleResult },
   },
@@ -93,6 +94,7 @@ const auditJson = areasJson(
   {},
   {
     worst_shortfall: { type: 'number' },
+    population_sources: { type: 'array', items: { type: 'string', enum: ['osm', 'census', 'grid', 'estimate'] }, description: 'where the population figures come from' },
     residents_not_covered: { type: 'number' },
     caveats: { type: 'array', items: { type: 'string' } },
     failed_rules: {
@@ -124,6 +126,8 @@ export interface AuditArea {
   street: string | null;
   district: string | null;
   population: number;
+  /** Sources of the figures: 'osm', 'census', 'grid', 'estimate' (README "Population"). */
+  population_sources: string[];
   worst_shortfall: number;
   residents_not_covered: number;
   caveats: string[];
@@ -169,6 +173,7 @@ export function auditAreas(rows: readonly AreaCoverageRow[], sampleRules: Readon
       street: row.street,
       district: row.district,
       population: Math.round(row.population),
+      population_sources: row.population_sources ?? [],
       worst_shortfall: round(failed[0].target_share - (failed[0].share ?? 0))!,
       residents_not_covered: Math.max(...failed.map((f) => f.residents_not_covered)),
       caveats,
@@ -176,6 +181,14 @@ export function auditAreas(rows: readonly AreaCoverageRow[], sampleRules: Readon
     });
   }
   return out.sort((a, b) => b.worst_shortfall - a.worst_shortfall || b.residents_not_covered - a.residents_not_covered || (a.area_key < b.area_key ? -1 : 1));
+}
+
+function emptyZoneArea(z: EmptyZoneRow): AuditArea {
+  return {
+    area_key: z.area_key, area_name: z.area_name, street: z.street, district: z.district, population: 0,
+    population_sources: [], worst_shortfall: 0, residents_not_covered: 0,
+    caveats: ['no_residents', ...(z.is_approximate ? ['approximate_zone'] : [])], failed_rules: [],
+  };
 }
 
 /** GET /api/coverage and GET /api/audit, in JSON, GeoJSON or CSV. */
@@ -199,7 +212,7 @@ export async function coverageRoutes(app: FastifyInstance): Promise<void> {
         const body = rows.flatMap((a) =>
           rs.rules.filter((r) => a.rules[r.id]).map((r) => {
             const x = a.rules[r.id];
-            return [level, a.area_key, a.area_name, a.street, a.district, Math.round(a.population), r.id, round(x.share), round(x.straight_share), x.target_share, x.passes ? 'pass' : 'fail', Math.round(x.covered_population), a.population_estimated ? 'estimate' : '', a.is_approximate ? 'approximate' : ''];
+            return [level, a.area_key, a.area_name, a.street, a.district, Math.round(a.population), r.id, round(x.share), round(x.straight_share), x.target_share, x.passes ? 'pass' : 'fail', Math.round(x.covered_population), (a.population_sources ?? []).join(' '), a.is_approximate ? 'approximate' : ''];
           }),
         );
         return sendCsv(reply, `coverage-${rs.id}-${level}.csv`, toCsv(['level', 'area_key', 'area_name', 'street', 'district', 'population', 'rule_id', 'network_share', 'straight_share', 'target_share', 'result', 'covered_population', 'population_source', 'zone'], body));
@@ -234,9 +247,11 @@ export async function coverageRoutes(app: FastifyInstance): Promise<void> {
       const sampleCategories = new Set(engine.net.facilities.filter((f) => f.isSample).map((f) => f.category));
       const sampleRules = new Set(rs.rules.filter((r) => r.tiers.some((t) => t.categories.some((c) => sampleCategories.has(c)))).map((r) => r.id));
       const areas = auditAreas(rows, sampleRules);
+      // every named zone is listed: those no resident lives in with 0 and a caveat
+      if (level === 'community') areas.push(...(await emptyZones(app.pg, engine.runId)).map(emptyZoneArea));
       if (format === 'csv') {
         const body = areas.flatMap((a) =>
-          a.failed_rules.map((f) => [a.area_key, a.area_name, a.street, a.district, a.population, f.rule_id, f.share, f.straight_share, f.target_share, f.residents_not_covered, f.uncovered_mean_m, f.uncovered_unreachable_population, a.caveats.join(' ')]),
+          !a.failed_rules.length ? [[a.area_key, a.area_name, a.street, a.district, a.population, null, null, null, null, 0, null, 0, a.caveats.join(' ')]] : a.failed_rules.map((f) => [a.area_key, a.area_name, a.street, a.district, a.population, f.rule_id, f.share, f.straight_share, f.target_share, f.residents_not_covered, f.uncovered_mean_m, f.uncovered_unreachable_population, a.caveats.join(' ')]),
         );
         return sendCsv(reply, `audit-${rs.id}-${level}.csv`, toCsv(['area_key', 'area_name', 'street', 'district', 'population', 'rule_id', 'network_share', 'straight_share', 'target_share', 'residents_not_covered', 'uncovered_mean_distance_m', 'uncovered_unreachable', 'caveats'], body));
       }

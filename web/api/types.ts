@@ -92,6 +92,8 @@ export interface AreaCoverage {
   district: string | null;
   population: number;
   population_estimated: boolean;
+  /** where the figures come from: 'osm', 'census', 'grid', 'estimate' */
+  population_sources?: string[];
   is_approximate: boolean;
   rules: Record<string, RuleCoverage>;
 }
