@@ -30,6 +30,12 @@ export const CATEGORIES: readonly Category[] = [
   { id: 'sports', zh: '体育设施', en: 'Sports ground', areal: false },
 ];
 
+/**
+ * Open spaces: entered along every open stretch of their edge, and 0 m from a point inside them
+ * (migration 0020's `derive_facility_access_points` names the same two).
+ */
+export const OPEN_SPACE_CATEGORIES: readonly CategoryId[] = ['park', 'green_space'];
+
 export const CATEGORY_IDS: ReadonlySet<string> = new Set(CATEGORIES.map((c) => c.id));
 
 /**

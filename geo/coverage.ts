@@ -2,6 +2,7 @@ import { CATEGORIES, type CategoryId } from './categories.ts';
 import { createSearch } from './dijkstra.ts';
 import {
   computeDistanceField,
+  containingFacility,
   reachFromField,
   sourceFilterKey,
   straightDistance,
@@ -178,8 +179,10 @@ export function evaluateCoverage(
         let bestStraightRatio = Infinity;
         for (const tier of rule.tiers) {
           const field = fields.get(sourceFilterKey({ categories: tier.categories, minAreaM2: tier.minAreaM2 }))!;
-          const reach = reachFromField(net.graph, field, originSnaps[i]);
-          const straight = straightDistance(field, projection, o.lng, o.lat);
+          // An origin inside a park or green space is 0 m from it, by both measures.
+          const holder = containingFacility(field, o.lng, o.lat);
+          const reach = holder >= 0 ? { distM: 0, sourceId: holder } : reachFromField(net.graph, field, originSnaps[i]);
+          const straight = holder >= 0 ? { distM: 0, facility: holder } : straightDistance(field, projection, o.lng, o.lat);
           if (straight.distM / tier.maxDistanceM < bestStraightRatio) {
             bestStraightRatio = straight.distM / tier.maxDistanceM;
             res.straightM = Number.isFinite(straight.distM) ? straight.distM : null;

@@ -18,10 +18,29 @@ export interface EngineFacility {
   /** Access points (entrances, boundary crossings, sampled boundary points, or the point itself). */
   accessLng: Float64Array;
   accessLat: Float64Array;
+  /**
+   * Longest access leg per access point in metres (default: the snap limit, 200 m): sampled
+   * edge points are joined to the network only within {@link SAMPLED_ACCESS_MAX_LEG_M}.
+   */
+  accessMaxLegM?: Float64Array;
+  /**
+   * Parks and green spaces: the polygon, every ring's `[lng, lat]` pairs flat in `ringCoords`,
+   * ring k spanning pairs `ringOffsets[k]` to `ringOffsets[k + 1]`. A point inside is 0 m from it.
+   */
+  polygon?: { ringCoords: Float64Array; ringOffsets: Uint32Array };
   /** Points of the facility's own geometry (densified boundary, or the point) for straight-line distance. */
   shapeLng: Float64Array;
   shapeLat: Float64Array;
 }
+
+/**
+ * Longest straight leg joining a sampled edge point of a park or green space to the network: 30 m,
+ * a local choice (about a street's width plus its verge). `derive_facility_access_points`
+ * (migration 0020) keeps only samples this close to a public walkable edge; the engine holds the
+ * same limit, so a sample whose nearest edge was left out as a fragment is not joined to a street
+ * farther away.
+ */
+export const SAMPLED_ACCESS_MAX_LEG_M = 30;
 
 /** Which facilities a distance field is computed from. */
 export interface SourceFilter {
@@ -54,6 +73,9 @@ export interface DistanceField {
   shapeFacility: Int32Array;
   shapeLng: Float64Array;
   shapeLat: Float64Array;
+  /** Bounding boxes (lng/lat) of the chosen facilities that have a polygon; `polygonFacility` maps them back. */
+  polygonTree: Flatbush | null;
+  polygonFacility: Int32Array;
 }
 
 function copyResult(r: SearchResult): SearchResult {
@@ -91,7 +113,7 @@ export function computeDistanceField(
   for (let i = 0; i < chosen.length; i++) {
     const f = chosen[i];
     for (let k = 0; k < f.accessLng.length; k++) {
-      const s = snapPoint(snapIndex, f.accessLng[k], f.accessLat[k], { edgeFilter: publicEdge });
+      const s = snapPoint(snapIndex, f.accessLng[k], f.accessLat[k], { edgeFilter: publicEdge, maxSnapM: f.accessMaxLegM?.[k] });
       if (s.unreachable) unsnapped++;
       else {
         snaps.push(copySnap(s));
@@ -101,7 +123,58 @@ export function computeDistanceField(
   }
   const result = copyResult(search.run(seedsFromSnaps(graph, snaps, ids), maxDistM));
   const shapes = buildShapeIndex(chosen, snapIndex.projection);
-  return { key: sourceFilterKey(filter), filter, facilities: chosen, result, unsnappedAccessPoints: unsnapped, ...shapes };
+  return { key: sourceFilterKey(filter), filter, facilities: chosen, result, unsnappedAccessPoints: unsnapped, ...shapes, ...buildPolygonIndex(chosen) };
+}
+
+/** The polygon index of {@link DistanceField} over `facilities` (those with a `polygon`). O(F log F). */
+export function buildPolygonIndex(facilities: readonly EngineFacility[]): Pick<DistanceField, 'polygonTree' | 'polygonFacility'> {
+  const withPolygon: number[] = [];
+  facilities.forEach((f, i) => {
+    if (f.polygon && f.polygon.ringCoords.length >= 6) withPolygon.push(i);
+  });
+  if (withPolygon.length === 0) return { polygonTree: null, polygonFacility: new Int32Array(0) };
+  const tree = new Flatbush(withPolygon.length);
+  for (const i of withPolygon) {
+    const c = facilities[i].polygon!.ringCoords;
+    let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+    for (let k = 0; k < c.length; k += 2) {
+      minX = Math.min(minX, c[k]);
+      maxX = Math.max(maxX, c[k]);
+      minY = Math.min(minY, c[k + 1]);
+      maxY = Math.max(maxY, c[k + 1]);
+    }
+    tree.add(minX, minY, maxX, maxY);
+  }
+  tree.finish();
+  return { polygonTree: tree, polygonFacility: Int32Array.from(withPolygon) };
+}
+
+/** Even-odd test over every ring, so holes and the parts of a multipolygon both come out right. */
+function insidePolygon(polygon: NonNullable<EngineFacility['polygon']>, lng: number, lat: number): boolean {
+  const { ringCoords: c, ringOffsets: off } = polygon;
+  let inside = false;
+  for (let r = 0; r + 1 < off.length; r++) {
+    for (let i = off[r], j = off[r + 1] - 1; i < off[r + 1]; j = i++) {
+      const xi = c[2 * i], yi = c[2 * i + 1], xj = c[2 * j], yj = c[2 * j + 1];
+      if (yi > lat !== yj > lat && lng < ((xj - xi) * (lat - yi)) / (yj - yi) + xi) inside = !inside;
+    }
+  }
+  return inside;
+}
+
+/**
+ * The field's facility (index into `field.facilities`) whose polygon holds the point, the lowest
+ * index when several do; -1 when none. A point inside a park or green space is 0 m from it.
+ * O(log F + k) for the k polygons whose box holds the point.
+ */
+export function containingFacility(field: DistanceField, lng: number, lat: number): number {
+  if (!field.polygonTree) return -1;
+  let best = -1;
+  for (const k of field.polygonTree.search(lng, lat, lng, lat)) {
+    const i = field.polygonFacility[k];
+    if ((best < 0 || i < best) && insidePolygon(field.facilities[i].polygon!, lng, lat)) best = i;
+  }
+  return best;
 }
 
 function copySnap(s: EdgeSnap): EdgeSnap {

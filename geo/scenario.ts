@@ -14,7 +14,9 @@ import {
 } from './coverage.ts';
 import { createSearch, reachPoint, seedsFromSnaps, type EdgeSource, type Search, type SearchResult, type Seed } from './dijkstra.ts';
 import {
+    buildPolygonIndex,
     computeDistanceField,
+    containingFacility,
     matchesFilter,
     sourceFilterKey,
     type DistanceField,
@@ -1006,6 +1008,7 @@ export function mergeFields(base: DistanceField, extra: DistanceField, projectio
         key: base.key, filter: base.filter, facilities, result,
         unsnappedAccessPoints: base.unsnappedAccessPoints + extra.unsnappedAccessPoints,
         ...shapeIndex(facilities, projection),
+        ...buildPolygonIndex(facilities),
     };
 }
 
@@ -1066,13 +1069,15 @@ export function coveredTotals(
         const tierFields = rule.tiers.map((t) => fields.get(sourceFilterKey({ categories: t.categories, minAreaM2: t.minAreaM2 }))!);
         let covered = 0;
         for (let i = 0; i < origins.length; i++) {
-            if (originCovered(graph, rule, tierFields, snaps[i])) covered += origins[i].population;
+            if (originCovered(graph, rule, tierFields, snaps[i], origins[i])) covered += origins[i].population;
         }
         return covered;
     });
 }
 
-function originCovered(graph: WalkGraph, rule: Rule, tierFields: readonly DistanceField[], snap: SnapResult): boolean {
+function originCovered(graph: WalkGraph, rule: Rule, tierFields: readonly DistanceField[], snap: SnapResult, origin: EngineOrigin): boolean {
+    // Inside a park or green space: 0 m, as evaluateCoverage counts it.
+    for (const f of tierFields) if (containingFacility(f, origin.lng, origin.lat) >= 0) return true;
     if (snap.unreachable) return false;
     for (let t = 0; t < rule.tiers.length; t++) {
         const r = reachPoint(graph, tierFields[t].result, snap);
@@ -1358,7 +1363,7 @@ export function suggestPlans(
     const baseFields = completeBaseline(baselineNet, baselineFields, filters, baseSearch);
     const basePublic = (e: number) => baselineNet.edgeIsPrivate[e] === 0;
     const tierFields = rule.tiers.map((t) => baseFields.get(sourceFilterKey({ categories: t.categories, minAreaM2: t.minAreaM2 }))!);
-    const baseCovered = origins.map((_, i) => originCovered(g, rule, tierFields, originSnaps[i]));
+    const baseCovered = origins.map((o, i) => originCovered(g, rule, tierFields, originSnaps[i], o));
     let baselineCovered = 0;
     for (let i = 0; i < origins.length; i++) if (baseCovered[i]) baselineCovered += origins[i].population;
     const n = candidates.length;

@@ -165,7 +165,7 @@ describe('vector tiles', () => {
     expect(res.statusCode).toBe(200);
     const tile = decode(res.rawPayload);
     const dump = dumpTile(tile);
-    expect(Object.keys(tile.layers).sort(), dump).toEqual(['facilities', 'facility_areas']);
+    expect(Object.keys(tile.layers).sort(), dump).toEqual(['facilities', 'facility_access', 'facility_areas']);
     expect(dump).toMatch(/^layer facilities: \d+ features, extent 4096\n {2}keys: area_m2, category, id, is_sample, name, subtype$/m);
     const points = features(tile, 'facilities');
     const polygons = features(tile, 'facility_areas');
@@ -195,6 +195,33 @@ describe('vector tiles', () => {
     const both = polygons.filter((f) => pointById.has(f.id));
     expect(both.length, dump).toBeGreaterThan(0);
     for (const f of both) expect(pointById.get(f.id)!.properties).toEqual(f.properties);
+  });
+
+  it('facilities: from z14 the access points of areas and lines, where each is entered on foot', async () => {
+    const res = await get(tileUrl('facilities'));
+    const tile = decode(res.rawPayload);
+    const dump = dumpTile(tile);
+    expect(dump).toMatch(/^layer facility_access: \d+ features, extent 4096\n {2}keys: category, facility_id, kind$/m);
+    const access = features(tile, 'facility_access');
+    // Oracle: every access point of an areal or linear facility lying in the tile, and no other.
+    const { rows } = await sql.query<{ id: string; kind: string; facility_id: string }>(
+      `SELECT a.id, a.kind, a.facility_id FROM facility_access_points a JOIN facilities f ON f.id = a.facility_id
+       WHERE ST_Dimension(f.geom) > 0 AND ST_Intersects(ST_Transform(a.geom, 3857), ST_TileEnvelope($1, $2, $3))`,
+      [CENTRE.z, CENTRE.x, CENTRE.y],
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    const tileIds = new Set(access.map((f) => Number(f.id)));
+    expect(rows.filter((r) => !tileIds.has(Number(r.id))).map((r) => r.id), dump).toEqual([]);
+    const byId = new Map(rows.map((r) => [Number(r.id), r]));
+    for (const f of access) {
+      expect(f.type).toBe(1);
+      const row = byId.get(Number(f.id));
+      if (!row) continue; // in the 64-pixel buffer
+      expect(f.properties.kind).toBe(row.kind);
+      expect(f.properties.facility_id).toBe(Number(row.facility_id));
+    }
+    const low = decode((await get(tileUrl('facilities', tileAt(CENTRE_LNG_LAT, 13)))).rawPayload);
+    expect(Object.keys(low.layers)).not.toContain('facility_access');
   });
 
   it('areas: pass and share per rule of the rule set, worst_share and fails, from the current run', async () => {

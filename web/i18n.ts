@@ -65,6 +65,7 @@ const STRINGS = {
   minutes: { zh: '分钟', en: 'min' },
   meets: { zh: '达标', en: 'Target' },
   noFacility: { zh: '步行不可达或无此类设施', en: 'none reachable on foot' },
+  insideFacility: { zh: '在其内', en: 'inside it' },
   noRule: { zh: '无规则', en: 'no rule' },
   isochrone: { zh: '等时圈', en: 'Isochrone' },
   off: { zh: '关', en: 'off' },

@@ -1,10 +1,10 @@
 import type pg from 'pg';
-import type { CategoryId } from '../../geo/categories.ts';
 import type { EngineCompound, EngineNetwork, EngineOrigin } from '../../geo/coverage.ts';
-import type { EngineFacility } from '../../geo/distance-field.ts';
+import { OPEN_SPACE_CATEGORIES, type CategoryId } from '../../geo/categories.ts';
+import { SAMPLED_ACCESS_MAX_LEG_M, type EngineFacility } from '../../geo/distance-field.ts';
 import { nodesInLargeComponents } from '../../geo/components.ts';
 import { buildGraph, hilbertNodeOrder } from '../../geo/graph.ts';
-import { buildBarrierIndex, buildSnapIndex } from '../../geo/snap.ts';
+import { buildBarrierIndex, buildSnapIndex, DEFAULT_MAX_SNAP_M } from '../../geo/snap.ts';
 import { POPULATION_ESTIMATE } from '../import/derive-layers.ts';
 
 /** Spacing of facility shape points for straight-line (buffer) distances. */
@@ -17,14 +17,17 @@ const EDGES_SQL = `
 const NODES_SQL = `SELECT id, ST_X(geom) AS lng, ST_Y(geom) AS lat FROM walk_nodes WHERE dataset_id = $1 ORDER BY id`;
 
 /**
- * Facilities of the active network dataset plus every register, with access points and shape
- * points (polygon boundaries densified to ${SHAPE_SPACING_M} m).
+ * Facilities of the active network dataset plus every register, with access points (and which
+ * are sampled edge points), shape points (polygon boundaries densified to ${SHAPE_SPACING_M} m), and
+ * the polygon of open spaces (`$2`: their categories) as GeoJSON.
  */
 const FACILITIES_SQL = `
   SELECT f.id, f.category, f.name, f.area_m2, f.is_sample,
          ST_X(ST_PointOnSurface(f.geom)) AS lng, ST_Y(ST_PointOnSurface(f.geom)) AS lat,
          (SELECT coalesce(array_agg(ST_X(a.geom) ORDER BY a.id), '{}') FROM facility_access_points a WHERE a.facility_id = f.id) AS access_lng,
          (SELECT coalesce(array_agg(ST_Y(a.geom) ORDER BY a.id), '{}') FROM facility_access_points a WHERE a.facility_id = f.id) AS access_lat,
+         (SELECT coalesce(array_agg(a.kind = 'sampled' ORDER BY a.id), '{}') FROM facility_access_points a WHERE a.facility_id = f.id) AS access_sampled,
+         CASE WHEN f.category = ANY ($2::text[]) AND ST_Dimension(f.geom) = 2 THEN ST_AsGeoJSON(f.geom) END AS polygon,
          (SELECT array_agg(ST_X(p.geom)) FROM ST_DumpPoints(ST_Segmentize((CASE WHEN ST_Dimension(f.geom) = 2 THEN ST_Boundary(f.geom) ELSE f.geom END)::geography, ${SHAPE_SPACING_M})::geometry) p) AS shape_lng,
          (SELECT array_agg(ST_Y(p.geom)) FROM ST_DumpPoints(ST_Segmentize((CASE WHEN ST_Dimension(f.geom) = 2 THEN ST_Boundary(f.geom) ELSE f.geom END)::geography, ${SHAPE_SPACING_M})::geometry) p) AS shape_lat
   FROM facilities f JOIN datasets d ON d.id = f.dataset_id
@@ -40,6 +43,20 @@ const COMPOUNDS_SQL = `
   FROM residential_areas ra WHERE ra.dataset_id = $1 AND ra.is_gated ORDER BY ra.id`;
 
 const BARRIERS_SQL = `SELECT ST_AsBinary(geom) AS wkb FROM barriers WHERE dataset_id = $1 ORDER BY id`;
+
+/** Every ring of a GeoJSON Polygon or MultiPolygon, flat, for the engine's point-in-polygon test. */
+function polygonRings(g: { type: string; coordinates: unknown }): NonNullable<EngineFacility['polygon']> {
+  const polygons = (g.type === 'Polygon' ? [g.coordinates] : g.type === 'MultiPolygon' ? g.coordinates : []) as number[][][][];
+  const coords: number[] = [];
+  const offsets: number[] = [0];
+  for (const rings of polygons) {
+    for (const ring of rings) {
+      for (const [lng, lat] of ring) coords.push(lng, lat);
+      offsets.push(coords.length / 2);
+    }
+  }
+  return { ringCoords: Float64Array.from(coords), ringOffsets: Uint32Array.from(offsets) };
+}
 
 /** Parse a little-endian WKB LineString into flat lng,lat pairs. */
 function wkbLineCoords(wkb: Buffer, out: number[]): number {
@@ -62,7 +79,7 @@ export async function loadNetwork(db: pg.Pool | pg.ClientBase, datasetId: number
   const [edges, facilities, compounds, barriers] = [
     await 
 db.query<{ id: string; source: string; target: string; length_m: number; cost: number; reverse_cost: number; is_private: boolean; wkb: Buffer }>(EDGES_SQL, [datasetId]),
-    await db.query<{ id: string; category: CategoryId; name: string | null; area_m2: number | null; is_sample: boolean; lng: number; lat: number; access_lng: number[]; access_lat: number[]; shape_lng: number[] | null; shape_lat: number[] | null }>(FACILITIES_SQL, [datasetId]),
+    await db.query<{ id: string; category: CategoryId; name: string | null; area_m2: number | null; is_sample: boolean; lng: number; lat: number; access_lng: number[]; access_lat: number[]; access_sampled: boolean[]; polygon: string | null; shape_lng: number[] | null; shape_lat: number[] | null }>(FACILITIES_SQL, [datasetId, OPEN_SPACE_CATEGORIES]),
     await db.query<{ id: string; gate_nodes: string[]; internal_edges: string[] }>(COMPOUNDS_SQL, [datasetId]),
     await db.query<{ wkb: Buffer }>(BARRIERS_SQL, [datasetId]),
   ] as const;
@@ -142,6 +159,9 @@ db.query<{ id: string; source: string; target: string; length_m: number; cost: n
     lat: r.lat,
     accessLng: Float64Array.from(r.access_lng),
     accessLat: Float64Array.from(r.access_lat),
+    // A metre of slack over the SQL's geodesic 30 m: the snap index measures candidates in planar metres.
+    accessMaxLegM: Float64Array.from(r.access_sampled, (sampled) => (sampled ? SAMPLED_ACCESS_MAX_LEG_M + 1 : DEFAULT_MAX_SNAP_M)),
+    polygon: r.polygon ? polygonRings(JSON.parse(r.polygon) as { type: string; coordinates: unknown }) : undefined,
     // Access points join the shape so no walk can be shorter than the straight line reported beside it.
     shapeLng: Float64Array.from([...(r.shape_lng ?? [r.lng]), ...r.access_lng]),
     shapeLat: Float64Array.from([...(r.shape_lat ?? [r.lat]), ...r.access_lat]),

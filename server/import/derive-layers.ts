@@ -42,11 +42,6 @@ export const DEFAULT_LEVELS: Readonly<Record<string, number>> = {
   house: 2, detached: 2, semidetached_house: 2, farm: 2, terrace: 3, bungalow: 1, cabin: 1, static_caravan: 1, houseboat: 1,
 };
 
-/** Densify polygon boundaries and greenways to at most this spacing when sampling access points. */
-export const ACCESS_SAMPLE_SPACING_M = 50;
-/** Sampled boundary points farther than this from any walkable edge are not access points. */
-export const ACCESS_SAMPLE_MAX_TO_NETWORK_M = 100;
-
 const P = POPULATION_ESTIMATE;
 
 /**
@@ -101,53 +96,9 @@ export const DERIVE_LAYERS_SQL: ReadonlyArray<readonly [label: string, sql: stri
   ['index the entrances', `CREATE INDEX ON import_entrances USING gist (geom)`],
   // Fresh statistics, or the planner guesses nested loops over hundreds of thousands of rows.
   ['analyse the new rows', `ANALYZE import_entrances, walk_nodes, walk_edges, facilities, residential_areas, buildings, barriers, places`],
-  [
-    'access points of point facilities',
-    `INSERT INTO facility_access_points (facility_id, kind, geom)
-     SELECT id, 'point', geom FROM facilities WHERE dataset_id = $1 AND ST_Dimension(geom) = 0`,
-  ],
-  [
-    'access points at mapped entrances on facility boundaries',
-    `INSERT INTO facility_access_points (facility_id, kind, geom)
-     SELECT DISTINCT f.id, 'entrance', e.geom
-     FROM facilities f JOIN import_entrances e
-       ON e.geom && ST_Expand(f.geom, ${degreesFor(2)}) AND ST_DWithin(ST_Boundary(f.geom)::geography, e.geom::geography, 2)
-     WHERE f.dataset_id = $1 AND ST_Dimension(f.geom) = 2`,
-  ],
-  [
-    'access points where public walkable ways meet or cross facility boundaries',
-    `INSERT INTO facility_access_points (facility_id, kind, geom)
-     SELECT DISTINCT ON (f.id, ST_SnapToGrid(p.geom, 1e-6)) f.id, 'crossing', p.geom
-     FROM facilities f
-     JOIN walk_edges w ON w.dataset_id = $1 AND NOT w.is_private AND w.geom && f.geom
-     CROSS JOIN LATERAL (
-       SELECT CASE WHEN ST_Dimension(d.geom) = 0 THEN d.geom ELSE ST_StartPoint(d.geom) END AS geom
-       FROM ST_Dump(ST_Intersection(ST_Boundary(f.geom), w.geom)) d
-     ) p
-     WHERE f.dataset_id = $1 AND ST_Dimension(f.geom) = 2 AND ST_Intersects(ST_Boundary(f.geom), w.geom)
-       AND NOT EXISTS (SELECT 1 FROM facility_access_points a WHERE a.facility_id = f.id AND a.kind = 'entrance'
-                       AND ST_DWithin(a.geom::geography, p.geom::geography, 5))`,
-  ],
-  [
-    'sampled boundary access points for areas with neither entrances nor crossings',
-    `INSERT INTO facility_access_points (facility_id, kind, geom)
-     SELECT f.id, 'sampled', d.geom
-     FROM facilities f
-     CROSS JOIN LATERAL ST_DumpPoints(ST_Segmentize(ST_Boundary(f.geom)::geography, ${ACCESS_SAMPLE_SPACING_M})::geometry) d
-     WHERE f.dataset_id = $1 AND ST_Dimension(f.geom) = 2
-       AND NOT EXISTS (SELECT 1 FROM facility_access_points a WHERE a.facility_id = f.id)
-       AND EXISTS (SELECT 1 FROM walk_edges w WHERE w.dataset_id = $1 AND NOT w.is_private
-                   AND w.geom && ST_Expand(d.geom, ${ACCESS_SAMPLE_MAX_TO_NETWORK_M * 1.01} / (111320 * cos(radians(ST_Y(d.geom)))))
-                   AND ST_DWithin(w.geom::geography, d.geom::geography, ${ACCESS_SAMPLE_MAX_TO_NETWORK_M}))`,
-  ],
-  [
-    'access points along greenways',
-    `INSERT INTO facility_access_points (facility_id, kind, geom)
-     SELECT f.id, 'sampled', d.geom
-     FROM facilities f
-     CROSS JOIN LATERAL ST_DumpPoints(ST_Segmentize(f.geom::geography, ${ACCESS_SAMPLE_SPACING_M})::geometry) d
-     WHERE f.dataset_id = $1 AND ST_Dimension(f.geom) = 1`,
-  ],
+  ['keep the entrances with the dataset', `INSERT INTO entrances (dataset_id, osm_id, kind, geom) SELECT $1, osm_id, kind, geom FROM import_entrances`],
+  // The one access-point rule (migration 0020), the same the register imports call.
+  ['access points of facilities', `SELECT derive_facility_access_points($1, array(SELECT id FROM facilities WHERE dataset_id = $1 ORDER BY id))`],
   [
     'gated compounds enclosed by walls or fences',
     `UPDATE residential_areas ra SET is_gated = true, gated_reason = 'wall'

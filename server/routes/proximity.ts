@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { CATEGORIES, CATEGORY_IDS, type CategoryId } from '../../geo/categories.ts';
-import { reachFromField, sourceFilterKey, walkFromField } from '../../geo/distance-field.ts';
+import { containingFacility, reachFromField, sourceFilterKey, walkFromField } from '../../geo/distance-field.ts';
 import { geodesicM } from '../../geo/geodesy.ts';
 import { ruleSetById, type RuleSet } from '../../geo/rules/index.ts';
 import { snapPoint, type EdgeSnap } from '../../geo/snap.ts';
@@ -56,7 +56,7 @@ const proximityResponse = {
       type: 'array',
       items: {
         type: 'object',
-        required: ['category', 'facility', 'network_distance_m', 'straight_distance_m', 'walk_minutes', 'max_distance_m', 'meets_target', 'path'],
+        required: ['category', 'facility', 'inside', 'network_distance_m', 'straight_distance_m', 'walk_minutes', 'max_distance_m', 'meets_target', 'path'],
         properties: {
           category: { type: 'string' },
           label: { type: 'object', properties: { zh: { type: 'string' }, en: { type: 'string' } } },
@@ -64,6 +64,7 @@ const proximityResponse = {
             type: ['object', 'null'],
             properties: { id: { type: 'integer' }, name: { type: ['string', 'null'] }, lng: { type: 'number' }, lat: { type: 'number' }, is_sample: { type: 'boolean' } },
           },
+          inside: { type: 'boolean', description: 'the point lies inside the facility (a park or green space polygon): 0 m, no path' },
           network_distance_m: { type: ['number', 'null'] },
           straight_distance_m: { type: ['number', 'null'] },
           walk_minutes: { type: ['number', 'null'] },
@@ -145,11 +146,14 @@ export async function proximityRoutes(app: FastifyInstance): Promise<void> {
       const g = engine.net.graph;
       const results = categories.map((category) => {
         const field = engine.fields.get(sourceFilterKey({ categories: [category] }))!;
-        const walk = walkFromField(g, field, snap);
-        const reach = walk ?? reachFromField(g, field, snap);
+        // Inside a park or green space: 0 m from it, by both measures, and no walk to draw.
+        const holder = containingFacility(field, lng, lat);
+        const inside = holder >= 0;
+        const walk = inside ? null : walkFromField(g, field, snap);
+        const reach = inside ? { distM: 0, sourceId: holder } : (walk ?? reachFromField(g, field, snap));
         const fac = reach ? field.facilities[reach.sourceId] : null;
-        let straight: number | null = null;
-        if (fac) {
+        let straight: number | null = inside ? 0 : null;
+        if (fac && !inside) {
           straight = Infinity;
           for (let k = 0; k < fac.shapeLng.length; k++) straight = Math.min(straight, geodesicM(lng, lat, fac.shapeLng[k], fac.shapeLat[k]));
         }
@@ -162,7 +166,7 @@ export async function proximityRoutes(app: FastifyInstance): Promise<void> {
             if (!tier.categories.includes(category)) continue;
             maxM = maxM === null ? tier.maxDistanceM : Math.max(maxM, tier.maxDistanceM);
             const tf = engine.fields.get(sourceFilterKey({ categories: tier.categories, minAreaM2: tier.minAreaM2 }))!;
-            const r = reachFromField(g, tf, snap);
+            const r = containingFacility(tf, lng, lat) >= 0 ? { distM: 0 } : reachFromField(g, tf, snap);
             if (r && r.distM <= tier.maxDistanceM) meets = true;
           }
         }
@@ -171,6 +175,7 @@ export async function proximityRoutes(app: FastifyInstance): Promise<void> {
           category,
           label: { zh: label.zh, en: label.en },
           facility: fac ? { id: fac.id, name: fac.name, lng: fac.lng, lat: fac.lat, is_sample: fac.isSample } : null,
+          inside,
           network_distance_m: reach ? round2(reach.distM) : null,
           straight_distance_m: straight === null ? null : round2(straight),
           walk_minutes: reach ? Math.round((reach.distM / WALK_SPEED_M_PER_MIN) * 10) / 10 : null,

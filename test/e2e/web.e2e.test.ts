@@ -67,6 +67,21 @@ describe('web app in Chromium against the real server', () => {
     }
   });
 
+  it('shows where parks are entered from z14, and a point inside 活水公园 as inside it at 0 m', async () => {
+    const { page, errors, close } = await open('map=16.50/30.67350/104.08480&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=point');
+    try {
+      const entries = await page.evaluate(() => window.__map!.queryRenderedFeatures({ layers: ['facility-access'] }).map((f) => f.properties.kind as string));
+      expect(entries.length).toBeGreaterThan(10);
+      expect(new Set(entries)).toContain('sampled');
+      const inside = await getJson<Proximity>('/api/proximity?lng=104.084843&lat=30.673476&categories=park');
+      expect(inside.results[0]).toMatchObject({ inside: true, network_distance_m: 0, path: null });
+      await shot(page, 'park-entry-zh');
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
   it('shows for a clicked point the distances /api/proximity gives, draws the walks and an isochrone', async () => {
     const { page, errors, close } = await open(`${CENTRE_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=point`);
     try {

@@ -51,6 +51,8 @@ export interface ProximityResult {
   category: string;
   label: Bilingual;
   facility: { id: number; name: string | null; lng: number; lat: number; is_sample: boolean } | null;
+  /** The point lies inside the facility (a park or green space): 0 m, no path. */
+  inside: boolean;
   network_distance_m: number | null;
   straight_distance_m: number | null;
   walk_minutes: number | null;

@@ -8,6 +8,7 @@ import { WORST } from '../state.ts';
 export const FACILITIES_SOURCE = 'facilities';
 export const FACILITY_POINTS = 'facility-points';
 const FACILITY_AREAS = 'facility-areas';
+const FACILITY_ACCESS = 'facility-access';
 const SAMPLE_LABELS = 'facility-sample-labels';
 const NAME_LABELS = 'facility-names';
 
@@ -38,13 +39,26 @@ function categoryFilter(categories: string[]): FilterSpecification {
   return ['in', ['get', 'category'], ['literal', categories]] as FilterSpecification;
 }
 
-/** Facility polygons (faint), points by category colour, hollow rings and a 示例 tag for sample facilities. */
+/**
+ * Facility polygons (faint); from z14 where areas are entered on foot (small white dots ringed in
+ * the category colour: gates, path crossings and sampled open edge, migration 0021); points by
+ * category colour, hollow rings and a 示例 tag for sample facilities.
+ */
 export function facilitiesLayers(categories: string[]): LayerSpecification[] {
   const filter = categoryFilter(categories);
   return [
     {
       id: FACILITY_AREAS, type: 'fill', source: FACILITIES_SOURCE, 'source-layer': 'facility_areas', filter,
       paint: { 'fill-color': colourByCategory, 'fill-opacity': 0.18, 'fill-outline-color': colourByCategory },
+    },
+    {
+      id: FACILITY_ACCESS, type: 'circle', source: FACILITIES_SOURCE, 'source-layer': 'facility_access', minzoom: 14, filter,
+      paint: {
+        'circle-radius': ['match', ['get', 'kind'], 'entrance', 4, 2.2],
+        'circle-color': '#ffffff',
+        'circle-stroke-color': colourByCategory,
+        'circle-stroke-width': ['match', ['get', 'kind'], 'entrance', 2, 1.2],
+      },
     },
     {
       id: FACILITY_POINTS, type: 'circle', source: FACILITIES_SOURCE, 'source-layer': 'facilities', filter,
@@ -76,7 +90,7 @@ export function facilitiesLabelLayers(categories: string[], sampleWord: string):
   ];
 }
 
-export const FACILITY_LAYER_IDS = [FACILITY_AREAS, FACILITY_POINTS, SAMPLE_LABELS, NAME_LABELS];
+export const FACILITY_LAYER_IDS = [FACILITY_AREAS, FACILITY_ACCESS, FACILITY_POINTS, SAMPLE_LABELS, NAME_LABELS];
 
 export function updateFacilities(map: MapLibreMap, categories: string[], sampleWord: string, visible: boolean): void {
   for (const id of FACILITY_LAYER_IDS) {

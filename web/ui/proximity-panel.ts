@@ -163,7 +163,7 @@ export class ProximityPanel {
     h('td', {},
       h('div', { class: 'cat' }, h('span', { class: 'sw sw-dot', style: `--c:${categoryColor(r.category)}` }), cat ? label(cat) : label(r.label),
         r.max_distance_m !== null ? h('small', {}, ` ≤ ${r.max_distance_m} m`) : null),
-      h('div', { class: 'fac' }, name, r.facility?.is_sample ? badge(t('sample'), 'sample') : null)),
+      h('div', { class: 'fac' }, name, r.facility?.is_sample ? badge(t('sample'), 'sample') : null, r.inside ? badge(t('insideFacility'), 'info') : null)),
     h('td', { class: 'num', 'data-field': 'network' }, formatMetres(r.network_distance_m)),
     h('td', { class: 'num', 'data-field': 'straight' }, formatMetres(r.straight_distance_m)),
     h('td', { class: 'num', 'data-field': 'minutes' }, r.walk_minutes === null ? '—' : r.walk_minutes.toFixed(1)),
