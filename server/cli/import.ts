@@ -10,10 +10,11 @@ import { importCommunities, importDistricts } from '../import/import-communities
 import { terminalProgress } from '../import/progress.ts';
 import { importSampleCity, prepareDataset, SAMPLE_CITY_NODES, SAMPLE_CITY_SEED } from '../import/default-data.ts';
 import { computeCoverage } from '../engine/compute-coverage.ts';
+import { readStudyArea, setStudyArea } from '../import/import-study-area.ts';
 import { activeDataset } from '../queries/datasets.ts';
 
 const USAGE = `usage:
-  npm run import -- osm <file.osm|file.osm.pbf>
+  npm run import -- osm <file.osm|file.osm.pbf> [--study-area <file.geojson>]
   npm run import -- facilities <file.csv|file.geojson> --category <id> --crs wgs84|gcj02|bd09 [--skip-invalid]
   npm run import -- communities <file.geojson> [--crs wgs84|gcj02|bd09] [--skip-invalid]
   npm run import -- districts <file.geojson> [--crs wgs84|gcj02|bd09] [--skip-invalid]
@@ -29,6 +30,7 @@ const { positionals, values } = parseArgs({
     nodes: { type: 'string' },
     seed: { type: 'string' },
     'no-compute': { type: 'boolean', default: false },
+    'study-area': { type: 'string' },
   },
 });
 
@@ -41,7 +43,11 @@ try {
   switch (what) {
     case 'osm': {
       if (!file) throw new Error(`missing the OSM file\n${USAGE}`);
+      // read and check the study area first, so a bad file stops before anything is imported
+      const studyFile = values['study-area'] ? path.resolve(values['study-area']) : null;
+      const study = studyFile ? await readStudyArea(pool, studyFile) : null;
       const r = await importOsm(pool, path.resolve(file), { progress });
+      if (studyFile && study) await setStudyArea(pool, r.datasetId, studyFile, study);
       console.log(JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), counts: r.counts }, null, 2));
       if (!values['no-compute']) await prepareDataset(pool, progress);
       break;
