@@ -67,7 +67,7 @@ export interface NotAssessableRule {
 export function notAssessableRules(rs: RuleSet, rows: readonly AreaCoverageRow[]): NotAssessableRule[] {
   return rs.rules.filter((r) => rows.some((a) => a.rules[r.id]?.no_data)).map((r) => {
     const categories = [...new Set(r.tiers.flatMap((t) => t.categories))];
-    const names = categories.map((c) => CATEGORIES.find((x) => x.id === c)?.en ?? c).join(' or ');
+    const names = categories.map((c) => (CATEGORIES.find((x) => x.id === c)?.en ?? c).toLowerCase()).join(' or ');
     return { rule_id: r.id, outcome: 'no_data' as const, categories, message: `not assessable — no ${names} in the data; import a register` };
   });
 }
