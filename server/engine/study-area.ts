@@ -15,18 +15,18 @@ export const EDGE_MARGIN_M = 1000;
  * force and the study area (the dataset's own polygon, else the edge shrunk by the margin).
  */
 const STUDY_AREA_CTE = `
-  edge AS (
+  edge AS MATERIALIZED (
     SELECT d.id, d.study_area,
            coalesce(d.bbox, (SELECT ST_Envelope(ST_Collect(n.geom)) FROM walk_nodes n WHERE n.dataset_id = d.id)) AS box
     FROM datasets d WHERE d.id = $1
   ),
-  sized AS (
+  sized AS MATERIALIZED (
     SELECT edge.*, least($2::float8,
              least(ST_Distance(ST_MakePoint(ST_XMin(box), ST_YMin(box))::geography, ST_MakePoint(ST_XMax(box), ST_YMin(box))::geography),
                    ST_Distance(ST_MakePoint(ST_XMin(box), ST_YMin(box))::geography, ST_MakePoint(ST_XMin(box), ST_YMax(box))::geography)) / 4) AS margin_m
     FROM edge
   ),
-  sa AS (
+  sa AS MATERIALIZED (
     SELECT sized.*, coalesce(study_area, ST_Multi(ST_MakeEnvelope(
              ST_XMin(box) + margin_m / (111320 * cos(radians(ST_Y(ST_Centroid(box))))), ST_YMin(box) + margin_m / 111320,
              ST_XMax(box) - margin_m / (111320 * cos(radians(ST_Y(ST_Centroid(box))))), ST_YMax(box) - margin_m / 111320, 4326))) AS area
