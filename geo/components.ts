@@ -42,3 +42,27 @@ export function nodesInLargeComponents(nodeCount: number, edgeFrom: ArrayLike<nu
   }
   return keep;
 }
+
+/**
+ * Connected-component label of every node, ignoring edge direction: two nodes share a label when
+ * some chain of edges joins them. Labels are the lowest node index of the component. Union-find
+ * with path halving, O((V + E) α(V)).
+ */
+export function componentLabels(nodeCount: number, edgeFrom: ArrayLike<number>, edgeTo: ArrayLike<number>): Int32Array {
+  const parent = new Int32Array(nodeCount);
+  for (let i = 0; i < nodeCount; i++) parent[i] = i;
+  const find = (x: number) => {
+    while (parent[x] !== x) {
+      parent[x] = parent[parent[x]];
+      x = parent[x];
+    }
+    return x;
+  };
+  for (let e = 0; e < edgeFrom.length; e++) {
+    const a = find(edgeFrom[e]);
+    const b = find(edgeTo[e]);
+    if (a !== b) parent[a < b ? b : a] = a < b ? a : b;
+  }
+  for (let i = 0; i < nodeCount; i++) parent[i] = find(i);
+  return parent;
+}

@@ -4,10 +4,12 @@ import {
   computeDistanceField,
   containingFacility,
   reachFromField,
+  reachOutcome,
   sourceFilterKey,
   straightDistance,
   type DistanceField,
   type EngineFacility,
+  type ReachOutcome,
   type SourceFilter,
 } from './distance-field.ts';
 import { geodesicM } from './geodesy.ts';
@@ -28,6 +30,12 @@ export interface EngineOrigin {
   compound: number;
   /** Area keys and names per level (null where the origin lies in no area of that level). */
   areas: Record<AreaLevel, { key: string; name: string | null } | null>;
+  /**
+   * Lies within the edge margin of the data's edge (see `EDGE_MARGIN_M` in the server's study
+   * area): a facility just outside the extract could serve it, so when it is not covered its area
+   * carries an `edge_of_data` caveat. Absent = false.
+   */
+  nearDataEdge?: boolean;
 }
 
 /** A gated compound: residents inside reach the street only through its gates. */
@@ -92,25 +100,35 @@ function snapToGate(graph: WalkGraph, c: EngineCompound, lng: number, lat: numbe
   return best;
 }
 
-/** The filters of every rule tier plus one per category (for maps and proximity). */
+/**
+ * The filters of every rule tier plus one per category (for maps and proximity). Every field
+ * searches to the same {@link DISTANCE_CAP_M}, whatever its rule's limit, so a distance is
+ * reported up to the cap for every rule and "beyond the cap" means the same everywhere.
+ */
 export function fieldFilters(ruleSets: readonly RuleSet[]): { filter: SourceFilter; maxDistM: number }[] {
   const byKey = new Map<string, { filter: SourceFilter; maxDistM: number }>();
-  const add = (filter: SourceFilter, maxDistM: number) => {
+  const add = (filter: SourceFilter) => {
     const key = sourceFilterKey(filter);
-    const cur = byKey.get(key);
-    if (!cur) byKey.set(key, { filter, maxDistM });
-    else cur.maxDistM = Math.max(cur.maxDistM, maxDistM);
+    if (!byKey.has(key)) byKey.set(key, { filter, maxDistM: DISTANCE_CAP_M });
   };
-  for (const c of CATEGORIES) add({ categories: [c.id as CategoryId] }, CATEGORY_FIELD_MAX_M);
-  for (const rs of ruleSets) for (const r of rs.rules) for (const t of r.tiers) add({ categories: t.categories, minAreaM2: t.minAreaM2 }, t.maxDistanceM);
+  for (const c of CATEGORIES) add({ categories: [c.id as CategoryId] });
+  for (const rs of ruleSets) for (const r of rs.rules) for (const t of r.tiers) add({ categories: t.categories, minAreaM2: t.minAreaM2 });
   return [...byKey.values()].sort((a, b) => (sourceFilterKey(a.filter) < sourceFilterKey(b.filter) ? -1 : 1));
 }
 
 /**
- * How far per-category fields (maps, proximity answers) search: 2000 m, twice the largest rule
- * distance (15-minute life circle, 1000 m) so maps show how far beyond the limit a street is.
+ * How far every distance field searches, metres: walking distances are reported up to here, and a
+ * facility farther away is `beyond_cap`. 3000 m is three times the largest rule distance
+ * (GB 50180-2018 §3.0.4, 15-minute life circle, 800–1000 m) and 45 minutes at 4 km/h, so maps and
+ * audits show how far beyond its limit a street or a resident is, for every rule. A local choice.
  */
-export const CATEGORY_FIELD_MAX_M = 2000;
+export const DISTANCE_CAP_M = 3000;
+
+/** Whether the facilities hold anything a rule could count: false = the rule is `no_data`. */
+export function ruleHasData(rule: RuleSet['rules'][number], facilities: readonly EngineFacility[]): boolean {
+  const cats = new Set(rule.tiers.flatMap((t) => t.categories));
+  return facilities.some((f) => cats.has(f.category));
+}
 
 /** Compute every distance field the rule sets and maps need. */
 export function computeFields(net: EngineNetwork, ruleSets: readonly RuleSet[]): Map<string, DistanceField> {
@@ -124,8 +142,10 @@ export function computeFields(net: EngineNetwork, ruleSets: readonly RuleSet[]):
 }
 
 export interface OriginRuleResult {
-  /** Walking distance to the nearest qualifying facility (null: none within the rule's distance). */
+  /** Walking distance to the nearest qualifying facility (null: none within {@link DISTANCE_CAP_M}; see `outcome`). */
   networkM: number | null;
+  /** `distance` when networkM is set, else why not: `beyond_cap`, `no_path`, or the rule's `no_data`. */
+  outcome: ReachOutcome;
   straightM: number | null;
   facilityId: number | null;
   covered: boolean;
@@ -144,13 +164,23 @@ export interface AreaRuleResult {
   targetShare: number;
   passes: boolean;
   decidingFacilityId: number | null;
+  /** Mean walking distance over the uncovered residents that have one (outcome `distance`). */
   uncoveredMeanM: number | null;
+  /** Uncovered residents with outcome `no_path` (the only ones called unreachable). */
   uncoveredUnreachablePopulation: number;
+  /** Uncovered residents with outcome `beyond_cap`. */
+  uncoveredBeyondCapPopulation: number;
+  /** Uncovered residents within the edge margin of the data's edge (`EngineOrigin.nearDataEdge`). */
+  uncoveredNearEdgePopulation: number;
+  /** The rule is not assessable: no facility of its categories in the data. Then passes is false and means nothing. */
+  noData: boolean;
 }
 
 export interface RuleCoverage {
   ruleSetId: string;
   ruleId: string;
+  /** No facility of the rule's categories in the data: not assessable. */
+  noData: boolean;
   origins: OriginRuleResult[];
   areas: AreaRuleResult[];
 }
@@ -171,11 +201,12 @@ export function evaluateCoverage(
   const projection = net.snapIndex.projection;
   for (const rs of ruleSets) {
     for (const rule of rs.rules) {
+      const noData = !ruleHasData(rule, net.facilities);
       const results: OriginRuleResult[] = new Array(origins.length);
       for (let i = 0; i < origins.length; i++) {
         const o = origins[i];
         let bestRatio = Infinity;
-        let res: OriginRuleResult = { networkM: null, straightM: null, facilityId: null, covered: false, straightCovered: false };
+        let res: OriginRuleResult = { networkM: null, outcome: noData ? 'no_data' : 'no_path', straightM: null, facilityId: null, covered: false, straightCovered: false };
         let bestStraightRatio = Infinity;
         for (const tier of rule.tiers) {
           const field = fields.get(sourceFilterKey({ categories: tier.categories, minAreaM2: tier.minAreaM2 }))!;
@@ -190,18 +221,18 @@ export function evaluateCoverage(
           if (straight.distM <= tier.maxDistanceM) res.straightCovered = true;
           if (reach && reach.distM / tier.maxDistanceM < bestRatio) {
             bestRatio = reach.distM / tier.maxDistanceM;
-            res = { ...res, networkM: reach.distM, facilityId: field.facilities[reach.sourceId].id, covered: reach.distM <= tier.maxDistanceM || res.covered };
-          }
+            res = { ...res, networkM: reach.distM, outcome: 'distance', facilityId: field.facilities[reach.sourceId].id, covered: reach.distM <= tier.maxDistanceM || res.covered };
+          } else if (!reach && res.outcome === 'no_path' && reachOutcome(net.graph, field, originSnaps[i], Infinity) === 'beyond_cap') res.outcome = 'beyond_cap';
         }
         results[i] = res;
       }
-      out.push({ ruleSetId: rs.id, ruleId: rule.id, origins: results, areas: aggregate(origins, results, rule.targetShare) });
+      out.push({ ruleSetId: rs.id, ruleId: rule.id, noData, origins: results, areas: aggregate(origins, results, rule.targetShare, noData) });
     }
   }
   return out;
 }
 
-function aggregate(origins: readonly EngineOrigin[], results: readonly OriginRuleResult[], targetShare: number): AreaRuleResult[] {
+function aggregate(origins: readonly EngineOrigin[], results: readonly OriginRuleResult[], targetShare: number, noData: boolean): AreaRuleResult[] {
   interface Acc {
     level: AreaLevel | 'city';
     key: string;
@@ -212,13 +243,15 @@ function aggregate(origins: readonly EngineOrigin[], results: readonly OriginRul
     uncoveredDistSum: number;
     uncoveredReachPop: number;
     unreachable: number;
+    beyondCap: number;
+    nearEdge: number;
     byFacility: Map<number, number>;
   }
   const accs = new Map<string, Acc>();
   const get = (level: Acc['level'], key: string, name: string | null) => {
     const id = `${level}\u0000${key}`;
     let a = accs.get(id);
-    if (!a) accs.set(id, (a = { level, key, name, pop: 0, covered: 0, straight: 0, uncoveredDistSum: 0, uncoveredReachPop: 0, unreachable: 0, byFacility: new Map() }));
+    if (!a) accs.set(id, (a = { level, key, name, pop: 0, covered: 0, straight: 0, uncoveredDistSum: 0, uncoveredReachPop: 0, unreachable: 0, beyondCap: 0, nearEdge: 0, byFacility: new Map() }));
     return a;
   };
   for (let i = 0; i < origins.length; i++) {
@@ -234,10 +267,14 @@ function aggregate(origins: readonly EngineOrigin[], results: readonly OriginRul
       if (r.covered) {
         a.covered += o.population;
         if (r.facilityId !== null) a.byFacility.set(r.facilityId, (a.byFacility.get(r.facilityId) ?? 0) + o.population);
-      } else if (r.networkM !== null) {
-        a.uncoveredDistSum += r.networkM * o.population;
-        a.uncoveredReachPop += o.population;
-      } else a.unreachable += o.population;
+      } else {
+        if (r.networkM !== null) {
+          a.uncoveredDistSum += r.networkM * o.population;
+          a.uncoveredReachPop += o.population;
+        } else if (r.outcome === 'beyond_cap') a.beyondCap += o.population;
+        else if (r.outcome === 'no_path') a.unreachable += o.population;
+        if (o.nearDataEdge) a.nearEdge += o.population;
+      }
       if (r.straightCovered) a.straight += o.population;
     }
   }
@@ -257,10 +294,13 @@ function aggregate(origins: readonly EngineOrigin[], results: readonly OriginRul
       share,
       straightShare: a.pop > 0 ? a.straight / a.pop : null,
       targetShare,
-      passes: share !== null && share >= targetShare - 1e-12,
+      passes: !noData && share !== null && share >= targetShare - 1e-12,
       decidingFacilityId: deciding,
       uncoveredMeanM: a.uncoveredReachPop > 0 ? a.uncoveredDistSum / a.uncoveredReachPop : null,
       uncoveredUnreachablePopulation: a.unreachable,
+      uncoveredBeyondCapPopulation: a.beyondCap,
+      uncoveredNearEdgePopulation: a.nearEdge,
+      noData,
     });
   }
   areas.sort((x, y) => (x.level < y.level ? -1 : x.level > y.level ? 1 : x.key < y.key ? -1 : x.key > y.key ? 1 : 0));

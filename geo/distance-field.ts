@@ -1,5 +1,6 @@
 import Flatbush from 'flatbush';
 import type { CategoryId } from './categories.ts';
+import { componentLabels } from './components.ts';
 import { createSearch, reachPoint, seedsFromSnaps, walkToPoint, type PointReach, type PointWalk, type Search, type SearchResult } from './dijkstra.ts';
 import { geodesicM, type LocalProjection } from './geodesy.ts';
 import type { WalkGraph } from './graph.ts';
@@ -231,6 +232,49 @@ export function reachFromField(graph: WalkGraph, field: DistanceField, snap: Sna
 
 export function walkFromField(graph: WalkGraph, field: DistanceField, snap: SnapResult): PointWalk | null {
   return walkToPoint(graph, field.result, snap);
+}
+
+/**
+ * What a search can say about a point, in the words every answer uses:
+ * - `distance`: the nearest facility is within the field's bound (the distance cap);
+ * - `beyond_cap`: a facility lies in the point's connected piece of the network, so a path may
+ *   exist, but it is longer than the cap;
+ * - `no_path`: no facility of the field lies in the point's connected piece of the network (or the
+ *   point could not be placed on the network at all);
+ * - `no_data`: the dataset holds no facility of the field's categories at all.
+ */
+export type ReachOutcome = 'distance' | 'beyond_cap' | 'no_path' | 'no_data';
+
+const labelsByGraph = new WeakMap<WalkGraph, Int32Array>();
+const seedPiecesByResult = new WeakMap<SearchResult, Set<number>>();
+
+/** Component label of every node of `graph` (cached per graph). O(V + E) the first time. */
+export function graphComponents(graph: WalkGraph): Int32Array {
+  let labels = labelsByGraph.get(graph);
+  if (!labels) labelsByGraph.set(graph, (labels = componentLabels(graph.nodeCount, graph.edgeFrom, graph.edgeTo)));
+  return labels;
+}
+
+function seedPieces(graph: WalkGraph, result: SearchResult): Set<number> {
+  let pieces = seedPiecesByResult.get(result);
+  if (!pieces) {
+    const labels = graphComponents(graph);
+    pieces = new Set();
+    for (const s of result.seeds) pieces.add(labels[s.node]);
+    seedPiecesByResult.set(result, pieces);
+  }
+  return pieces;
+}
+
+/**
+ * The outcome for a snapped point whose reach in `field` is `distM` (Infinity when not within the
+ * bound). O(1) after the first call per field (O(seeds)).
+ */
+export function reachOutcome(graph: WalkGraph, field: DistanceField, snap: SnapResult, distM: number): ReachOutcome {
+  if (field.facilities.length === 0) return 'no_data';
+  if (distM < Infinity) return 'distance';
+  if (snap.unreachable) return 'no_path';
+  return seedPieces(graph, field.result).has(graphComponents(graph)[graph.edgeFrom[snap.edge]]) ? 'beyond_cap' : 'no_path';
 }
 
 export { createSearch };

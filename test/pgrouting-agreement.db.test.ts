@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CATEGORY_FIELD_MAX_M, computeFields, type EngineNetwork } from '../geo/coverage.ts';
+import { DISTANCE_CAP_M, computeFields, type EngineNetwork } from '../geo/coverage.ts';
 import { createSearch, seedsFromSnaps, type EdgeSource, type Seed } from '../geo/dijkstra.ts';
 import { randomWalkGraph, testRandom } from '../geo/fixtures/random-walk-graph.ts';
 import { buildGraph, DIR_BACKWARD, DIR_BOTH, DIR_FORWARD, DIR_NONE, type WalkGraph } from '../geo/graph.ts';
@@ -308,8 +308,8 @@ describe('a point\'s walk to the nearest facility agrees with a pgRouting query 
                 const theirs = await pgrNearestM(pool, params, lng, lat);
                 const label = `${category} at ${lng}, ${lat}: ours ${ours}, pgRouting ${theirs}`;
                 if (ours === null) {
-                    // ours searches CATEGORY_FIELD_MAX_M and says "none" beyond it
-                    expect(theirs === null || theirs > CATEGORY_FIELD_MAX_M - TOLERANCE_M, label).toBe(true);
+                    // ours searches DISTANCE_CAP_M and says "none" beyond it
+                    expect(theirs === null || theirs > DISTANCE_CAP_M - TOLERANCE_M, label).toBe(true);
                     beyond++;
                     continue;
                 }
@@ -319,7 +319,7 @@ describe('a point\'s walk to the nearest facility agrees with a pgRouting query 
                 maxDiffM = Math.max(maxDiffM, Math.abs(ours - theirs!));
                 both++;
             }
-            console.log(`${category}: ${both} points answered by both (max |Δ| ${maxDiffM.toFixed(4)} m), ${beyond} beyond ${CATEGORY_FIELD_MAX_M} m for both`);
+            console.log(`${category}: ${both} points answered by both (max |Δ| ${maxDiffM.toFixed(4)} m), ${beyond} beyond ${DISTANCE_CAP_M} m for both`);
             expect(both).toBeGreaterThan(POINTS / 2);
         });
     }

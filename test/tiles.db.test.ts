@@ -93,17 +93,17 @@ describe('vector tiles', () => {
   }
 
   /** Area results of the current run: area_key → rule_id → { share, passes }. */
-  async function areaResults(ruleSet: string, level: string): Promise<Map<number, Map<string, { share: number | null; passes: boolean }>>> {
-    const { rows } = await sql.query<{ area_key: string; rule_id: string; share: number | null; passes: boolean }>(
-      `SELECT area_key, rule_id, share, passes FROM coverage_area_results
+  async function areaResults(ruleSet: string, level: string): Promise<Map<number, Map<string, { share: number | null; passes: boolean; noData: boolean; nearEdge: number }>>> {
+    const { rows } = await sql.query<{ area_key: string; rule_id: string; share: number | null; passes: boolean; no_data: boolean; near_edge: number }>(
+      `SELECT area_key, rule_id, share, passes, no_data, uncovered_near_edge_population AS near_edge FROM coverage_area_results
        WHERE run_id = (SELECT max(id) FROM coverage_runs WHERE status = 'done') AND rule_set_id = $1 AND level = $2`,
       [ruleSet, level],
     );
-    const out = new Map<number, Map<string, { share: number | null; passes: boolean }>>();
+    const out = new Map<number, Map<string, { share: number | null; passes: boolean; noData: boolean; nearEdge: number }>>();
     for (const r of rows) {
       const key = Number(r.area_key);
       if (!out.has(key)) out.set(key, new Map());
-      out.get(key)!.set(r.rule_id, { share: r.share, passes: r.passes });
+      out.get(key)!.set(r.rule_id, { share: r.share, passes: r.passes, noData: r.no_data, nearEdge: r.near_edge });
     }
     return out;
   }
@@ -231,7 +231,7 @@ describe('vector tiles', () => {
     const tile = decode(res.rawPayload);
     const dump = dumpTile(tile);
     expect(Object.keys(tile.layers).sort(), dump).toEqual(['communities', 'residential_areas']);
-    const coverageKeys = [...rules.flatMap((r) => [`${r}_pass`, `${r}_share`]), 'fails', 'worst_share'].sort();
+    const coverageKeys = [...rules.flatMap((r) => [`${r}_no_data`, `${r}_pass`, `${r}_share`]), 'edge_of_data', 'fails', 'worst_share'].sort();
     expect(dump).toContain(`keys: ${[...coverageKeys, 'id', 'is_gated', 'name', 'population', 'population_source'].sort().join(', ')}`);
     expect(dump).toContain(`keys: ${[...coverageKeys, 'id', 'is_approximate', 'name'].sort().join(', ')}`);
 
@@ -246,10 +246,14 @@ describe('vector tiles', () => {
           const r = expected.get(rule)!;
           expect(f.properties[`${rule}_pass`], `${rule} ${formatFeature(f)}`).toBe(r.passes);
           expect(f.properties[`${rule}_share`]).toBeCloseTo(r.share!, 4);
-          shares.push(f.properties[`${rule}_share`] as number);
+          expect(f.properties[`${rule}_no_data`]).toBe(r.noData);
+          // a rule with no data (greenways in OSM Chengdu 2018) is not assessable: not in worst_share nor fails
+          if (!r.noData) shares.push(f.properties[`${rule}_share`] as number);
         }
+        expect(expected.get('greenway_1000')!.noData).toBe(true);
         expect(f.properties.worst_share).toBeCloseTo(Math.min(...shares), 4);
-        expect(f.properties.fails).toBe([...expected.values()].filter((r) => !r.passes).length);
+        expect(f.properties.fails).toBe([...expected.values()].filter((r) => !r.passes && !r.noData).length);
+        expect(f.properties.edge_of_data).toBe([...expected.values()].some((r) => !r.passes && !r.noData && r.nearEdge > 0));
       }
     }
   });

@@ -17,6 +17,7 @@ export interface AppContext {
   category(id: string): Category | undefined;
   layers: Record<LayerToggle, boolean>;
   /** Rules of the rule set in force that cover nobody anywhere (no facility data); WORST leaves them out. */
+  /** Rules not assessable (no_data): left out of WORST and of pass/fail. */
   emptyRules: Set<string>;
   /** True while a plan is being drawn: map clicks then belong to the drawing. */
   drawing: boolean;

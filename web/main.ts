@@ -20,7 +20,7 @@ import { renderLegend } from './ui/legend.ts';
 import { PlansPanel } from './ui/plans-panel.ts';
 import { ProximityPanel } from './ui/proximity-panel.ts';
 import { renderSidebar, type Panel } from './ui/sidebar.ts';
-import { citySummaryOf } from './ui/summary-strip.ts';
+import { citySummaryWithFlags } from './ui/summary-strip.ts';
 import './style.css';
 import { registerUiFont } from './map/label-font.ts';
 
@@ -116,13 +116,13 @@ async function start(): Promise<void> {
     renderSidebar($('sidebar'), ctx, panels);
   }
 
-  /** Find the rules that cover nobody in the city, then recolour (WORST leaves them out). */
+  /** Find the rules that are not assessable (no_data), then recolour (WORST leaves them out). */
   async function loadEmptyRules(): Promise<void> {
     const rs = ruleSet();
     try {
-      const rows = await citySummaryOf(rs);
+      const summary = await citySummaryWithFlags(rs);
       if (rs.id !== ruleSet().id) return;
-      ctx.emptyRules = new Set(rows.filter((r) => r.population > 0 && (r.share ?? 0) === 0 && (r.straightShare ?? 0) === 0).map((r) => r.ruleId));
+      ctx.emptyRules = new Set(summary.notAssessable.map((n) => n.rule_id));
     } catch {
       ctx.emptyRules = new Set();
     }

@@ -1,5 +1,7 @@
 import type { Rule, RuleSet } from './api/types.ts';
 
+/** How far the engine reports walking distances (geo/coverage.ts DISTANCE_CAP_M; answers also carry it as distance_cap_m). */
+export const DISTANCE_CAP_M = 3000;
 /** GB 50180-2018 §3.0.4: the 15-minute life circle reaches 800–1000 m; the reference limit where a standard sets none. */
 export const FIFTEEN_MINUTE_WALK_M = 1000;
 

@@ -13,10 +13,11 @@ import { terminalProgress } from '../import/progress.ts';
 import { importPopulationGrid, importPopulationTable, type PopulationLevel } from '../import/import-population.ts';
 import { importSampleCity, prepareDataset, SAMPLE_CITY_NODES, SAMPLE_CITY_SEED } from '../import/default-data.ts';
 import { computeCoverage } from '../engine/compute-coverage.ts';
+import { readStudyArea, setStudyArea } from '../import/import-study-area.ts';
 import { activeDataset } from '../queries/datasets.ts';
 
 const USAGE = `usage:
-  npm run import -- osm <file.osm|file.osm.pbf>
+  npm run import -- osm <file.osm|file.osm.pbf> [--study-area <file.geojson>]
   npm run import -- facilities <file.csv|file.geojson> --category <id> --crs wgs84|gcj02|bd09 [--skip-invalid]
   npm run import -- communities <file.geojson> [--crs wgs84|gcj02|bd09] [--skip-invalid]
   npm run import -- districts <file.geojson> [--crs wgs84|gcj02|bd09] [--skip-invalid]
@@ -40,6 +41,7 @@ const { positionals, values } = parseArgs({
     'elderly-field': { type: 'string' },
     'children-field': { type: 'string' },
     band: { type: 'string' },
+    'study-area': { type: 'string' },
   },
 });
 
@@ -77,7 +79,11 @@ try {
   switch (what) {
     case 'osm': {
       if (!file) throw new Error(`missing the OSM file\n${USAGE}`);
+      // read and check the study area first, so a bad file stops before anything is imported
+      const studyFile = values['study-area'] ? path.resolve(values['study-area']) : null;
+      const study = studyFile ? await readStudyArea(pool, studyFile) : null;
       const r = await importOsm(pool, path.resolve(file), { progress });
+      if (studyFile && study) await setStudyArea(pool, r.datasetId, studyFile, study);
       console.log(JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), counts: r.counts }, null, 2));
       if (!values['no-compute']) await prepareDataset(pool, progress);
       break;

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { CATEGORIES } from '../../geo/categories.ts';
-import { computeFields, evaluateCoverage, snapOrigin, type RuleCoverage } from '../../geo/coverage.ts';
-import type { DistanceField } from '../../geo/distance-field.ts';
+import { computeFields, DISTANCE_CAP_M, evaluateCoverage, snapOrigin, type RuleCoverage } from '../../geo/coverage.ts';
+import { reachOutcome, type DistanceField } from '../../geo/distance-field.ts';
 import type { WalkGraph } from '../../geo/graph.ts';
 import { RULE_SETS, type RuleSet } from '../../geo/rules/index.ts';
 import { silentProgress, type Progress } from '../import/progress.ts';
@@ -9,6 +9,7 @@ import { insertBatches } from '../import/insert-batches.ts';
 import { copyRows } from '../db/copy-rows.ts';
 import { activeDataset, dropSupersededDatasets } from '../queries/datasets.ts';
 import { loadNetwork, loadOrigins, MAKE_ORIGINS_SQL } from './load-network.ts';
+import { applyStudyArea, studyArea } from './study-area.ts';
 
 /** How long the previously served dataset outlives its replacement's first run: as long as old runs are kept (10 minutes). */
 export const SUPERSEDED_GRACE_SECONDS = 600;
@@ -29,7 +30,7 @@ export interface ComputeResult {
 
 /**
  * Walking distance at the midpoint of edge e from a field: through whichever end may be walked
- * towards it. Infinity when neither end is within the field's bound.
+ * towards it. Infinity when neither end is within the field's bound (the distance cap).
  */
 export function edgeMidpointDistance(graph: WalkGraph, field: DistanceField, e: number): number {
   const half = graph.edgeLengthM[e] / 2;
@@ -73,7 +74,11 @@ export async function computeCoverage(pool: pg.Pool, options: ComputeOptions = {
     }
     progress.step('loading the walking network');
     const net = await time('load', () => loadNetwork(client, ds.id));
-    const { origins, communitySource } = await time('load_origins', () => loadOrigins(client, ds.id, net.compounds));
+    const { origins, outside, communitySource } = await time('load_origins', async () => {
+      const loaded = await loadOrigins(client, ds.id, net.compounds);
+      return { ...(await applyStudyArea(client, ds.id, loaded.origins)), communitySource: loaded.communitySource };
+    });
+    const study = await studyArea(client, ds.id);
     progress.step(`distance fields over ${net.graph.nodeCount} nodes / ${net.graph.edgeCount} edges`);
     const fields = await time('fields', () => computeFields(net, ruleSets));
     const snaps = await time('snap_origins', () => origins.map((o) => snapOrigin(net, o.lng, o.lat, o.compound)));
@@ -90,6 +95,11 @@ export async function computeCoverage(pool: pg.Pool, options: ComputeOptions = {
     const counts = {
       origins: origins.length,
       unsnapped_origins: snaps.filter((s) => s.unreachable).length,
+      origins_outside_study_area: outside,
+      origins_near_data_edge: origins.filter((o) => o.nearDataEdge).length,
+      edge_margin_m: Math.round(study?.marginM ?? 0),
+      distance_cap_m: DISTANCE_CAP_M,
+      no_data_rules: coverage.filter((c) => c.noData).length,
       fields: fields.size,
       unsnapped_access_points: [...fields.values()].reduce((a, f) => a + f.unsnappedAccessPoints, 0),
     };
@@ -127,23 +137,24 @@ async function persist(
     for (const rc of coverage) {
       for (let i = 0; i < rc.origins.length; i++) {
         const r = rc.origins[i];
-        yield [runId, rc.ruleSetId, rc.ruleId, originIds[i], r.networkM === null ? null : round2(r.networkM), r.straightM === null ? null : round2(r.straightM), r.facilityId, r.covered, r.straightCovered];
+        yield [runId, rc.ruleSetId, rc.ruleId, originIds[i], r.networkM === null ? null : round2(r.networkM), r.straightM === null ? null : round2(r.straightM), r.facilityId, r.covered, r.straightCovered, r.outcome];
       }
     }
   }
   const areaRows: unknown[][] = [];
   for (const rc of coverage) {
     for (const a of rc.areas) {
-      areaRows.push([rc.ruleSetId, rc.ruleId, a.level, a.key, a.name, a.population, a.coveredPopulation, a.straightCoveredPopulation, a.share, a.straightShare, a.targetShare, a.passes, a.decidingFacilityId, a.uncoveredMeanM, a.uncoveredUnreachablePopulation]);
+      areaRows.push([rc.ruleSetId, rc.ruleId, a.level, a.key, a.name, a.population, a.coveredPopulation, a.straightCoveredPopulation, a.share, a.straightShare, a.targetShare, a.passes, a.decidingFacilityId, a.uncoveredMeanM, a.uncoveredUnreachablePopulation, a.uncoveredBeyondCapPopulation, a.uncoveredNearEdgePopulation, a.noData]);
     }
   }
-  await copyRows(client, 'coverage_origin_results', ['run_id', 'rule_set_id', 'rule_id', 'origin_id', 'network_m', 'straight_m', 'facility_id', 'covered', 'straight_covered'], originRows());
+  await copyRows(client, 'coverage_origin_results', ['run_id', 'rule_set_id', 'rule_id', 'origin_id', 'network_m', 'straight_m', 'facility_id', 'covered', 'straight_covered', 'outcome'], originRows());
   await insertBatches(
     client,
     `INSERT INTO coverage_area_results (run_id, rule_set_id, rule_id, level, area_key, area_name, population, covered_population,
-       straight_covered_population, share, straight_share, target_share, passes, deciding_facility_id, uncovered_mean_m, uncovered_unreachable_population)
+       straight_covered_population, share, straight_share, target_share, passes, deciding_facility_id, uncovered_mean_m, uncovered_unreachable_population,
+       uncovered_beyond_cap_population, uncovered_near_edge_population, no_data)
      SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[], $9::float8[], $10::float8[],
-       $11::float8[], $12::float8[], $13::bool[], $14::bigint[], $15::float8[], $16::float8[])`,
+       $11::float8[], $12::float8[], $13::bool[], $14::bigint[], $15::float8[], $16::float8[], $17::float8[], $18::float8[], $19::bool[])`,
     [runId], areaRows, (r) => r,
   );
   const g = net.graph;
@@ -154,6 +165,8 @@ async function persist(
       for (const [id, field] of categoryFields) {
         const m = edgeMidpointDistance(g, field, e);
         if (m < Infinity) d[id] = Math.round(m * 10) / 10;
+        // -1: beyond the cap (a facility lies in this piece of the network); absent: no path / no data
+        else if (reachOutcome(g, field, { unreachable: false, edge: e, alongM: 0, accessM: 0, lng: 0, lat: 0, pointLng: 0, pointLat: 0 }, Infinity) === 'beyond_cap') d[id] = -1;
       }
       yield [runId, net.edgeDbId[e], JSON.stringify(d)];
     }

@@ -24,6 +24,9 @@ export interface AreaCoverageRow {
     deciding_facility_id: number | null;
     uncovered_mean_m: number | null;
     uncovered_unreachable_population: number;
+    uncovered_beyond_cap_population: number;
+    uncovered_near_edge_population: number;
+    no_data: boolean;
   }>;
 }
 
@@ -39,7 +42,9 @@ const AREA_COVERAGE_SQL = `
              'share', share, 'straight_share', straight_share, 'target_share', target_share, 'passes', passes,
              'population', population, 'covered_population', covered_population,
              'straight_covered_population', straight_covered_population, 'deciding_facility_id', deciding_facility_id,
-             'uncovered_mean_m', uncovered_mean_m, 'uncovered_unreachable_population', uncovered_unreachable_population)) AS rules
+             'uncovered_mean_m', uncovered_mean_m, 'uncovered_unreachable_population', uncovered_unreachable_population,
+             'uncovered_beyond_cap_population', uncovered_beyond_cap_population,
+             'uncovered_near_edge_population', uncovered_near_edge_population, 'no_data', no_data)) AS rules
     FROM coverage_area_results
     WHERE run_id = $1 AND rule_set_id = $2 AND level = $3
     GROUP BY area_key

@@ -2,6 +2,9 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { toCsv } from '../csv.ts';
 import { errorSchema } from '../errors.ts';
 import { areaCoverage, areaGeometries, emptyZones, type AreaCoverageRow, type CoverageLevel, type EmptyZoneRow } from '../queries/coverage.ts';
+import { DISTANCE_CAP_M } from '../../geo/coverage.ts';
+import { CATEGORIES } from '../../geo/categories.ts';
+import type { RuleSet } from '../../geo/rules/index.ts';
 import { requireRuleSet } from './proximity.ts';
 
 const LEVELS = ['residential_area', 'community', 'street', 'district'] as const;
@@ -24,15 +27,58 @@ const shareProperties = {
   target_share: { type: 'number' },
 } as const;
 const uncoveredProperties = {
-  uncovered_mean_m: { type: ['number', 'null'] },
-  uncovered_unreachable_population: { type: 'number' },
+  uncovered_mean_m: { type: ['number', 'null'], description: 'mean walking distance of the uncovered residents that have one (outcome distance, up to the cap)' },
+  uncovered_unreachable_population: { type: 'number', description: 'uncovered residents with outcome no_path: no facility in their piece of the network' },
+  uncovered_beyond_cap_population: { type: 'number', description: 'uncovered residents with outcome beyond_cap: a facility lies in their piece of the network, farther than the cap' },
 } as const;
+
+/** A rule that cannot be judged: no facility of its categories in the data. */
+const notAssessable = {
+  type: 'array',
+  description: 'rules not assessable (outcome no_data): left out of pass/fail, "failing only" and the worst-of-all colours',
+  items: {
+    type: 'object',
+    required: ['rule_id', 'outcome', 'categories', 'message'],
+    properties: {
+      rule_id: { type: 'string' },
+      outcome: { type: 'string', enum: ['no_data'] },
+      categories: { type: 'array', items: { type: 'string' } },
+      message: { type: 'string' },
+    },
+  },
+} as const;
+
+const rootProperties = {
+  distance_cap_m: { type: 'number', description: 'walking distances are reported up to here; farther is beyond_cap' },
+  not_assessable: notAssessable,
+} as const;
+
+export interface NotAssessableRule {
+  rule_id: string;
+  outcome: 'no_data';
+  categories: string[];
+  message: string;
+}
+
+/**
+ * The rules of a rule set with no facility of their categories in the data (as the run stored it),
+ * with what to do about it.
+ */
+export function notAssessableRules(rs: RuleSet, rows: readonly AreaCoverageRow[]): NotAssessableRule[] {
+  return rs.rules.filter((r) => rows.some((a) => a.rules[r.id]?.no_data)).map((r) => {
+    const categories = [...new Set(r.tiers.flatMap((t) => t.categories))];
+    const names = categories.map((c) => (CATEGORIES.find((x) => x.id === c)?.en ?? c).toLowerCase()).join(' or ');
+    return { rule_id: r.id, outcome: 'no_data' as const, categories, message: `not assessable — no ${names} in the data; import a register` };
+  });
+}
 
 const ruleResult = {
   type: 'object',
   properties: {
     ...shareProperties,
-    passes: { type: 'boolean' },
+    passes: { type: 'boolean', description: 'false and meaningless where no_data is true' },
+    no_data: { type: 'boolean', description: 'not assessable: no facility of the rule\'s categories in the data' },
+    uncovered_near_edge_population: { type: 'number', description: 'uncovered residents within the edge margin of the data (edge_of_data caveat)' },
     population: { type: 'number' },
     covered_population: { type: 'number' },
     straight_covered_population: { type: 'number' },
@@ -71,7 +117,7 @@ function areasJson<R extends object, A extends object>(root: R, area: A) {
 }
 
 const coverageJson = areasJson(
-  { caveats: { type: 'array', items: { type: 'string' } } },
+  { caveats: { type: 'array', items: { type: 'string' } }, ...rootProperties },
   {
     population_estimated: { type: 'boolean' },
     population_sources: { type: 'array', items: { type: 'string', enum: ['osm', 'census', 'grid', 'estimate'] }, description: 'where the population figures come from' },
@@ -91,7 +137,7 @@ const auditQuery = {
 } as const;
 
 const auditJson = areasJson(
-  {},
+  rootProperties,
   {
     worst_shortfall: { type: 'number' },
     population_sources: { type: 'array', items: { type: 'string', enum: ['osm', 'census', 'grid', 'estimate'] }, description: 'where the population figures come from' },
@@ -107,6 +153,7 @@ const auditJson = areasJson(
           residents_not_covered: { type: 'number' },
           ...uncoveredProperties,
           depends_on_sample_facilities: { type: 'boolean' },
+          edge_of_data: { type: 'boolean', description: 'uncovered residents lie within the edge margin of the data: a facility outside the extract may serve them' },
         },
       },
     },
@@ -139,18 +186,23 @@ export interface AuditArea {
     residents_not_covered: number;
     uncovered_mean_m: number | null;
     uncovered_unreachable_population: number;
+    uncovered_beyond_cap_population: number;
     depends_on_sample_facilities: boolean;
+    edge_of_data: boolean;
   }[];
 }
 
 const round = (x: number | null, digits = 4) => (x === null ? null : Math.round(x * 10 ** digits) / 10 ** digits);
 
-/** Areas that miss any target, worst first (largest shortfall below target, then most residents not covered). */
+/**
+ * Areas that miss any assessable target, worst first (largest shortfall below target, then most
+ * residents not covered). Rules with no_data are not assessable and never listed as failed.
+ */
 export function auditAreas(rows: readonly AreaCoverageRow[], sampleRules: ReadonlySet<string>): AuditArea[] {
   const out: AuditArea[] = [];
   for (const row of rows) {
     const failed = Object.entries(row.rules)
-      .filter(([, r]) => !r.passes && r.population > 0)
+      .filter(([, r]) => !r.passes && !r.no_data && r.population > 0)
       .map(([rule_id, r]) => ({
         rule_id,
         share: round(r.share),
@@ -159,7 +211,9 @@ export function auditAreas(rows: readonly AreaCoverageRow[], sampleRules: Readon
         residents_not_covered: Math.round(r.population - r.covered_population),
         uncovered_mean_m: round(r.uncovered_mean_m, 1),
         uncovered_unreachable_population: Math.round(r.uncovered_unreachable_population),
+        uncovered_beyond_cap_population: Math.round(r.uncovered_beyond_cap_population ?? 0),
         depends_on_sample_facilities: sampleRules.has(rule_id),
+        edge_of_data: (r.uncovered_near_edge_population ?? 0) > 0,
       }))
       .sort((a, b) => (b.target_share - (b.share ?? 0)) - (a.target_share - (a.share ?? 0)) || (a.rule_id < b.rule_id ? -1 : 1));
     if (!failed.length) continue;
@@ -167,6 +221,7 @@ export function auditAreas(rows: readonly AreaCoverageRow[], sampleRules: Readon
     if (row.population_estimated) caveats.push('estimated_population');
     if (failed.some((f) => f.depends_on_sample_facilities)) caveats.push('sample_facilities');
     if (row.is_approximate) caveats.push('approximate_zone');
+    if (failed.some((f) => f.edge_of_data)) caveats.push('edge_of_data');
     out.push({
       area_key: row.area_key,
       area_name: row.area_name,
@@ -208,24 +263,26 @@ export async function coverageRoutes(app: FastifyInstance): Promise<void> {
       const { level, format } = req.query;
       const { datasetId, runId } = await app.engine.currentRun();
       const rows = await areaCoverage(app.pg, runId, rs.id, level);
+      const notAssessable = notAssessableRules(rs, rows);
       if (format === 'csv') {
         const body = rows.flatMap((a) =>
           rs.rules.filter((r) => a.rules[r.id]).map((r) => {
             const x = a.rules[r.id];
-            return [level, a.area_key, a.area_name, a.street, a.district, Math.round(a.population), r.id, round(x.share), round(x.straight_share), x.target_share, x.passes ? 'pass' : 'fail', Math.round(x.covered_population), (a.population_sources ?? []).join(' '), a.is_approximate ? 'approximate' : ''];
+            return [level, a.area_key, a.area_name, a.street, a.district, Math.round(a.population), r.id, round(x.share), round(x.straight_share), x.target_share, x.no_data ? 'no_data' : x.passes ? 'pass' : 'fail', Math.round(x.covered_population),
+              round(x.uncovered_mean_m, 1), Math.round(x.uncovered_beyond_cap_population), Math.round(x.uncovered_unreachable_population), (a.population_sources ?? []).join(' ') || (a.population_estimated ? 'estimate' : ''), a.is_approximate ? 'approximate' : ''];
           }),
         );
-        return sendCsv(reply, `coverage-${rs.id}-${level}.csv`, toCsv(['level', 'area_key', 'area_name', 'street', 'district', 'population', 'rule_id', 'network_share', 'straight_share', 'target_share', 'result', 'covered_population', 'population_source', 'zone'], body));
+        return sendCsv(reply, `coverage-${rs.id}-${level}.csv`, toCsv(['level', 'area_key', 'area_name', 'street', 'district', 'population', 'rule_id', 'network_share', 'straight_share', 'target_share', 'result', 'covered_population', 'uncovered_mean_distance_m', 'uncovered_beyond_cap', 'uncovered_no_path', 'population_source', 'zone'], body));
       }
       if (format === 'geojson') {
         const geoms = await areaGeometries(app.pg, level, rows.map((r) => r.area_key));
         return {
           type: 'FeatureCollection',
-          properties: { rule_set: rs.id, level, run_id: runId, dataset_id: datasetId, attribution: '© OpenStreetMap contributors' },
+          properties: { rule_set: rs.id, level, run_id: runId, dataset_id: datasetId, distance_cap_m: DISTANCE_CAP_M, not_assessable: notAssessable, attribution: '© OpenStreetMap contributors' },
           features: rows.map((a) => ({ type: 'Feature', id: a.area_key, geometry: geoms.get(a.area_key) ?? null, properties: { ...a } })),
         };
       }
-      return { rule_set: rs.id, level, run_id: runId, dataset_id: datasetId, areas: rows };
+      return { rule_set: rs.id, level, run_id: runId, dataset_id: datasetId, distance_cap_m: DISTANCE_CAP_M, not_assessable: notAssessable, areas: rows };
     },
   );
 
@@ -249,21 +306,26 @@ export async function coverageRoutes(app: FastifyInstance): Promise<void> {
       const areas = auditAreas(rows, sampleRules);
       // every named zone is listed: those no resident lives in with 0 and a caveat
       if (level === 'community') areas.push(...(await emptyZones(app.pg, engine.runId)).map(emptyZoneArea));
+      const notAssessable = notAssessableRules(rs, rows);
       if (format === 'csv') {
         const body = areas.flatMap((a) =>
-          !a.failed_rules.length ? [[a.area_key, a.area_name, a.street, a.district, a.population, null, null, null, null, 0, null, 0, a.caveats.join(' ')]] : a.failed_rules.map((f) => [a.area_key, a.area_name, a.street, a.district, a.population, f.rule_id, f.share, f.straight_share, f.target_share, f.residents_not_covered, f.uncovered_mean_m, f.uncovered_unreachable_population, a.caveats.join(' ')]),
+          !a.failed_rules.length
+            ? [[a.area_key, a.area_name, a.street, a.district, a.population, '', '', null, null, null, 0, null, '', '', a.caveats.join(' ')]]
+            : a.failed_rules.map((f) => [a.area_key, a.area_name, a.street, a.district, a.population, f.rule_id, 'fail', f.share, f.straight_share, f.target_share, f.residents_not_covered, f.uncovered_mean_m, f.uncovered_beyond_cap_population, f.uncovered_unreachable_population, [...a.caveats.filter((c) => c !== 'edge_of_data'), ...(f.edge_of_data ? ['edge_of_data'] : [])].join(' ')]),
         );
-        return sendCsv(reply, `audit-${rs.id}-${level}.csv`, toCsv(['area_key', 'area_name', 'street', 'district', 'population', 'rule_id', 'network_share', 'straight_share', 'target_share', 'residents_not_covered', 'uncovered_mean_distance_m', 'uncovered_unreachable', 'caveats'], body));
+        // not assessable rules: one row each, with no area
+        for (const n of notAssessable) body.push(['', '', '', '', '', n.rule_id, 'no_data', null, null, null, '', null, '', '', n.message]);
+        return sendCsv(reply, `audit-${rs.id}-${level}.csv`, toCsv(['area_key', 'area_name', 'street', 'district', 'population', 'rule_id', 'result', 'network_share', 'straight_share', 'target_share', 'residents_not_covered', 'uncovered_mean_distance_m', 'uncovered_beyond_cap', 'uncovered_no_path', 'caveats'], body));
       }
       if (format === 'geojson') {
         const geoms = await areaGeometries(app.pg, level, areas.map((a) => a.area_key));
         return {
           type: 'FeatureCollection',
-          properties: { rule_set: rs.id, level, run_id: engine.runId, attribution: '© OpenStreetMap contributors' },
+          properties: { rule_set: rs.id, level, run_id: engine.runId, distance_cap_m: DISTANCE_CAP_M, not_assessable: notAssessable, attribution: '© OpenStreetMap contributors' },
           features: areas.map((a) => ({ type: 'Feature', id: a.area_key, geometry: geoms.get(a.area_key) ?? null, properties: { ...a } })),
         };
       }
-      return { rule_set: rs.id, level, run_id: engine.runId, dataset_id: engine.datasetId, areas };
+      return { rule_set: rs.id, level, run_id: engine.runId, dataset_id: engine.datasetId, distance_cap_m: DISTANCE_CAP_M, not_assessable: notAssessable, areas };
     },
   );
 }

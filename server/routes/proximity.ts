@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { CATEGORIES, CATEGORY_IDS, type CategoryId } from '../../geo/categories.ts';
-import { containingFacility, reachFromField, sourceFilterKey, walkFromField } from '../../geo/distance-field.ts';
+import { DISTANCE_CAP_M, ruleHasData } from '../../geo/coverage.ts';
+import { containingFacility, reachFromField, reachOutcome, sourceFilterKey, walkFromField } from '../../geo/distance-field.ts';
 import { geodesicM } from '../../geo/geodesy.ts';
 import { ruleSetById, type RuleSet } from '../../geo/rules/index.ts';
 import { snapPoint, type EdgeSnap } from '../../geo/snap.ts';
@@ -50,15 +51,21 @@ const proximityResponse = {
     snap: { type: 'object', required: ['lng', 'lat', 'distance_m'], properties: { lng: { type: 'number' }, lat: { type: 'number' }, distance_m: { type: 'number' } } },
     rule_set: { type: 'string' },
     walk_speed_m_per_min: { type: 'number' },
+    distance_cap_m: { type: 'number', description: 'walking distances are reported up to here; farther is beyond_cap' },
     dataset_id: { type: 'integer' },
     run_id: { type: 'integer' },
     results: {
       type: 'array',
       items: {
         type: 'object',
-        required: ['category', 'facility', 'inside', 'network_distance_m', 'straight_distance_m', 'walk_minutes', 'max_distance_m', 'meets_target', 'path'],
+        required: ['category', 'outcome', 'facility', 'inside', 'network_distance_m', 'straight_distance_m', 'walk_minutes', 'max_distance_m', 'meets_target', 'path'],
         properties: {
           category: { type: 'string' },
+          outcome: {
+            type: 'string',
+            enum: ['distance', 'beyond_cap', 'no_path', 'no_data'],
+            description: 'distance: network_distance_m is set (up to distance_cap_m); beyond_cap: a facility lies in this piece of the network, farther than the cap; no_path: none in this piece of the network; no_data: no facility of the category in the data',
+          },
           label: { type: 'object', properties: { zh: { type: 'string' }, en: { type: 'string' } } },
           facility: {
             type: ['object', 'null'],
@@ -70,7 +77,7 @@ const proximityResponse = {
           walk_minutes: { type: ['number', 'null'] },
           rule_id: { type: ['string', 'null'] },
           max_distance_m: { type: ['number', 'null'] },
-          meets_target: { type: ['boolean', 'null'] },
+          meets_target: { type: ['boolean', 'null'], description: 'null where the category has no rule, or its rule is not assessable (no_data)' },
           path: lineStringOrNull,
         },
       },
@@ -161,18 +168,19 @@ export async function proximityRoutes(app: FastifyInstance): Promise<void> {
         let meets: boolean | null = null;
         let maxM: number | null = null;
         if (rule) {
-          meets = false;
+          meets = ruleHasData(rule, engine.net.facilities) ? false : null;
           for (const tier of rule.tiers) {
             if (!tier.categories.includes(category)) continue;
             maxM = maxM === null ? tier.maxDistanceM : Math.max(maxM, tier.maxDistanceM);
             const tf = engine.fields.get(sourceFilterKey({ categories: tier.categories, minAreaM2: tier.minAreaM2 }))!;
             const r = containingFacility(tf, lng, lat) >= 0 ? { distM: 0 } : reachFromField(g, tf, snap);
-            if (r && r.distM <= tier.maxDistanceM) meets = true;
+            if (r && r.distM <= tier.maxDistanceM && meets !== null) meets = true;
           }
         }
         const label = CATEGORIES.find((c) => c.id === category)!;
         return {
           category,
+          outcome: reachOutcome(g, field, snap, reach ? reach.distM : Infinity),
           label: { zh: label.zh, en: label.en },
           facility: fac ? { id: fac.id, name: fac.name, lng: fac.lng, lat: fac.lat, is_sample: fac.isSample } : null,
           inside,
@@ -191,6 +199,7 @@ export async function proximityRoutes(app: FastifyInstance): Promise<void> {
         snap: { lng: snap.lng, lat: snap.lat, distance_m: round2(snap.accessM) },
         rule_set: ruleSet.id,
         walk_speed_m_per_min: round2(WALK_SPEED_M_PER_MIN),
+        distance_cap_m: DISTANCE_CAP_M,
         dataset_id: engine.datasetId,
         run_id: engine.runId,
         results,

@@ -14,6 +14,7 @@ import {
 } from '../../geo/scenario.ts';
 import type { SnapResult } from '../../geo/snap.ts';
 import { loadOrigins } from '../engine/load-network.ts';
+import { applyStudyArea } from '../engine/study-area.ts';
 import { ApiError, errorSchema } from '../errors.ts';
 import type { LoadedEngine } from '../plugins/engine.ts';
 import { checkPlanGeometriesValid, checkPlanGeometry } from '../check-plan-geometry.ts';
@@ -353,7 +354,8 @@ export async function scenarioRoutes(app: FastifyInstance): Promise<void> {
   const originsOf = (engine: LoadedEngine): Promise<EngineOrigins> => {
     let p = originCache.get(engine);
     if (!p) {
-      p = loadOrigins(app.pg, engine.datasetId, engine.net.compounds).then(({ origins }) => ({
+      // the residents the stored run evaluated: those of the study area
+      p = loadOrigins(app.pg, engine.datasetId, engine.net.compounds).then((l) => applyStudyArea(app.pg, engine.datasetId, l.origins)).then(({ origins }) => ({
         origins,
         snaps: origins.map((o) => {
           const s = snapOrigin(engine.net, o.lng, o.lat, o.compound);

@@ -12,7 +12,7 @@ import { migrate } from '../../server/db/migrate.ts';
 import { importOsm } from '../../server/import/import-osm.ts';
 import { prepareDataset } from '../../server/import/default-data.ts';
 import { activeDataset } from '../../server/queries/datasets.ts';
-import { CATEGORY_FIELD_MAX_M } from '../../geo/coverage.ts';
+import { DISTANCE_CAP_M } from '../../geo/coverage.ts';
 import { pgrNearestM, preparePgrNearest } from '../helpers/pgrouting-nearest.ts';
 import { spawnListening } from '../helpers/spawn-listening.ts';
 import { cycling, runAutocannon, seededRandom, tileOf, type AutocannonResult } from './autocannon.ts';
@@ -179,8 +179,8 @@ async function main(): Promise<void> {
       const ours = (await (await fetch(`${base}/api/proximity?lng=${lng}&lat=${lat}&categories=park`)).json()).results[0].network_distance_m as number | null;
       const theirs = (await (await fetch(`${base}/bench/pgr-nearest-park?lng=${lng}&lat=${lat}`)).json()).distance_m as number | null;
       if (ours !== null && theirs !== null) diffs.push(Math.abs(ours - theirs));
-      // ours searches CATEGORY_FIELD_MAX_M (twice the longest rule distance) and says "none" beyond
-      else if (ours === null && theirs !== null && theirs > CATEGORY_FIELD_MAX_M) beyondBoth++;
+      // ours searches DISTANCE_CAP_M (the distance cap) and says "none" beyond
+      else if (ours === null && theirs !== null && theirs > DISTANCE_CAP_M) beyondBoth++;
       else disagree.push(`${lng},${lat}: ours ${ours}, pgRouting ${theirs}`);
     }
     diffs.sort((a, b) => a - b);
@@ -199,7 +199,7 @@ async function main(): Promise<void> {
     console.log(`\nours / pgRouting, the same question (nearest park on foot): ${ratio.toFixed(0)}× the requests per second, p99 ${rows[1].result.latency.p99} ms vs ${rows[2].result.latency.p99} ms`);
     console.log(
       `agreement on ${AGREEMENT_POINTS} points: ${diffs.length} answered by both, max |ours − pgRouting| ${diffs.at(-1)?.toFixed(3)} m (ours is rounded to the centimetre), ` +
-        `median ${diffs[Math.floor(diffs.length / 2)]?.toFixed(3)} m; ${beyondBoth} with no park within ${CATEGORY_FIELD_MAX_M} m for both; ${disagree.length} disagree${disagree.length ? `: ${disagree.slice(0, 5).join('; ')}` : ''}`,
+        `median ${diffs[Math.floor(diffs.length / 2)]?.toFixed(3)} m; ${beyondBoth} with no park within ${DISTANCE_CAP_M} m for both; ${disagree.length} disagree${disagree.length ? `: ${disagree.slice(0, 5).join('; ')}` : ''}`,
     );
     const check = (ok: boolean) => (ok ? 'met' : 'NOT met');
     console.log(`targets: proximity ≥ 2000 req/s ${check(all.requests.average >= 2000)} (${Math.round(all.requests.average)}), p99 < 20 ms ${check(all.latency.p99 < 20)} (${all.latency.p99}), ≥ 50× pgRouting ${check(ratio >= 50)} (${ratio.toFixed(0)}×)`);

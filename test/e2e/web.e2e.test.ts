@@ -138,6 +138,10 @@ describe('web app in Chromium against the real server', () => {
       const rules = await getJson<{ rule_sets: { id: string; rules: unknown[] }[] }>('/api/rules');
       await page.waitForSelector('#summary-strip .chip');
       expect(await page.locator('#summary-strip .chip').count()).toBe(rules.rule_sets.find((r) => r.id === 'chengdu-park-city')!.rules.length);
+      // OSM Chengdu 2018 has no greenway: that rule is not assessable, in the strip and above the table
+      expect((audit as unknown as { not_assessable: { rule_id: string }[] }).not_assessable.map((n) => n.rule_id)).toEqual(['greenway_1000']);
+      expect(await page.locator('#summary-strip .chip[data-rule=greenway_1000]').getAttribute('data-outcome')).toBe('no_data');
+      expect(await page.locator('#not-assessable li[data-rule=greenway_1000]').innerText()).toContain('无法评估');
 
       // Sorting by population puts the largest first.
       await page.click('#audit-table th[data-sort=population]');
@@ -180,6 +184,9 @@ describe('web app in Chromium against the real server', () => {
       expect(await page.locator('html').getAttribute('lang')).toBe('en');
       const legendEn = await page.locator('#legend').innerText();
       expect(legendEn).toContain('Kindergarten');
+      // the outcomes without a distance, in the API's words
+      expect(legendEn).toContain('beyond 3000 m');
+      expect(legendEn).toContain('no path');
       expect(legendEn).not.toMatch(/图例|到最近设施的步行距离|空心圆|覆盖人口比例/);
       expect(await page.locator('#category option:checked').innerText()).toBe('Kindergarten');
       expect(page.url()).toContain('lang=en');

@@ -47,8 +47,20 @@ export interface RuleSet extends Bilingual {
   rules: Rule[];
 }
 
+/** How a walk search ended, the same words in every answer (see the API's proximity schema). */
+export type ReachOutcome = 'distance' | 'beyond_cap' | 'no_path' | 'no_data';
+
+/** A rule with no facility of its categories in the data: not assessable. */
+export interface NotAssessableRule {
+  rule_id: string;
+  outcome: 'no_data';
+  categories: string[];
+  message: string;
+}
+
 export interface ProximityResult {
   category: string;
+  outcome: ReachOutcome;
   label: Bilingual;
   facility: { id: number; name: string | null; lng: number; lat: number; is_sample: boolean } | null;
   /** The point lies inside the facility (a park or green space): 0 m, no path. */
@@ -67,6 +79,7 @@ export interface Proximity {
   snap: { lng: number; lat: number; distance_m: number };
   rule_set: string;
   walk_speed_m_per_min?: number;
+  distance_cap_m?: number;
   results: ProximityResult[];
 }
 
@@ -85,6 +98,9 @@ export interface RuleCoverage {
   straight_covered_population: number;
   uncovered_mean_m: number | null;
   uncovered_unreachable_population: number;
+  uncovered_beyond_cap_population: number;
+  uncovered_near_edge_population: number;
+  no_data: boolean;
 }
 
 export interface AreaCoverage {
@@ -104,12 +120,14 @@ export interface Coverage {
   rule_set: string;
   level: CoverageLevel;
   run_id: number;
+  distance_cap_m?: number;
+  not_assessable?: NotAssessableRule[];
   areas: AreaCoverage[];
 }
 
 export type CoverageGeoJson = FeatureCollection<Polygon | MultiPolygon | null, AreaCoverage>;
 
-export type AuditCaveat = 'estimated_population' | 'sample_facilities' | 'approximate_zone';
+export type AuditCaveat = 'estimated_population' | 'sample_facilities' | 'approximate_zone' | 'edge_of_data';
 
 export interface AuditArea {
   area_key: string;
@@ -128,7 +146,9 @@ export interface AuditArea {
     residents_not_covered: number;
     uncovered_mean_m: number | null;
     uncovered_unreachable_population: number;
+    uncovered_beyond_cap_population: number;
     depends_on_sample_facilities: boolean;
+    edge_of_data: boolean;
   }[];
 }
 
@@ -136,6 +156,8 @@ export interface Audit {
   rule_set: string;
   level: AuditLevel;
   run_id: number;
+  distance_cap_m?: number;
+  not_assessable?: NotAssessableRule[];
   areas: AuditArea[];
 }
 

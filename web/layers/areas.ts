@@ -14,6 +14,9 @@ const KINDS: readonly AreaKind[] = ['community', 'residential_area'];
 export const areaFillLayer = (k: AreaKind) => `areas-${k}-fill`;
 const outlineLayer = (k: AreaKind) => `areas-${k}-outline`;
 const labelLayer = (k: AreaKind) => `areas-${k}-label`;
+/** Dashed outline of areas with the edge_of_data caveat (uncovered residents near the data's edge). */
+const edgeLayer = (k: AreaKind) => `areas-${k}-edge`;
+export const EDGE_OF_DATA_COLOR = '#37474f';
 
 export function areasSource(ruleSetId: string): VectorSourceSpecification {
   return { type: 'vector', tiles: [tileUrl('areas', { rule_set: ruleSetId })], minzoom: 9, maxzoom: 16 };
@@ -41,7 +44,8 @@ export function areaColouring(ruleSet: RuleSet, category: string, skipRules: Rea
     };
   }
   const rule = ruleForCategory(ruleSet, category);
-  if (!rule) return { shareKey: null, shareExpr: null, passExpr: null };
+  // a rule not assessable (no_data) neither passes nor fails anyone: no colour
+  if (!rule || skipRules.has(rule.id)) return { shareKey: null, shareExpr: null, passExpr: null };
   return { shareKey: `${rule.id}_share`, shareExpr: null, passExpr: ['==', ['get', `${rule.id}_pass`], true] };
 }
 
@@ -75,6 +79,12 @@ export function areasLayers(c: AreaColouring, level: CoverageLevel): LayerSpecif
         layout: { visibility },
         paint: { 'line-color': '#5f5b55', 'line-width': ['interpolate', ['linear'], ['zoom'], 10, 0.6, 15, 1.3], 'line-opacity': 0.75 },
       },
+      {
+        id: edgeLayer(k), type: 'line', source: AREAS_SOURCE, 'source-layer': SOURCE_LAYERS[k],
+        filter: ['==', ['get', 'edge_of_data'], true],
+        layout: { visibility },
+        paint: { 'line-color': EDGE_OF_DATA_COLOR, 'line-width': 2.2, 'line-dasharray': [2, 2] },
+      },
     );
   }
   return out;
@@ -98,7 +108,7 @@ export function updateAreas(map: MapLibreMap, c: AreaColouring, level: CoverageL
   if (source && source.tiles?.[0] !== url) source.setTiles([url]);
   for (const k of KINDS) {
     const v = visible && k === kindOf(level) ? 'visible' : 'none';
-    for (const id of [areaFillLayer(k), outlineLayer(k), labelLayer(k)]) map.setLayoutProperty(id, 'visibility', v);
+    for (const id of [areaFillLayer(k), outlineLayer(k), edgeLayer(k), labelLayer(k)]) map.setLayoutProperty(id, 'visibility', v);
     map.setPaintProperty(areaFillLayer(k), 'fill-color', fillColour(c));
   }
 }

@@ -1,14 +1,19 @@
 import type { ExpressionSpecification, LayerSpecification, Map as MapLibreMap, VectorSourceSpecification } from 'maplibre-gl';
 import { tileUrl } from '../api/client.ts';
 import type { RuleSet } from '../api/types.ts';
-import { DISTANCE_CLASSES, UNREACHABLE_COLOR } from '../map/palette.ts';
+import { BEYOND_CAP_COLOR, DISTANCE_CLASSES, UNREACHABLE_COLOR } from '../map/palette.ts';
 import { FIFTEEN_MINUTE_WALK_M, limitForCategory, ruleForCategory } from '../rules.ts';
 import { WORST } from '../state.ts';
 
 export const NETWORK_SOURCE = 'network';
 export const NETWORK_LAYER = 'network-lines';
-/** Stand-in distance for "no facility in reach" inside expressions (the attribute is absent then). */
+/** Stand-in distance for outcome no_path inside expressions (the attribute is absent then). */
 const NONE_M = 1e9;
+/**
+ * Stand-in distance for outcome beyond_cap (the tiles carry -1). Any limit of 101–9,999 m puts
+ * its ratio between the no_path threshold and the beyond_cap one below.
+ */
+const BEYOND_M = 1e6;
 
 export function networkSource(): VectorSourceSpecification {
   return { type: 'vector', tiles: [tileUrl('network')], minzoom: 12, maxzoom: 16 };
@@ -27,7 +32,8 @@ export interface NetworkColouring {
   fromRule: boolean;
 }
 
-const distanceOf = (category: string): ExpressionSpecification => ['to-number', ['coalesce', ['get', category], NONE_M]];
+const distanceOf = (category: string): ExpressionSpecification =>
+  ['case', ['==', ['get', category], -1], BEYOND_M, ['to-number', ['coalesce', ['get', category], NONE_M]]];
 
 function minOf(exprs: ExpressionSpecification[]): ExpressionSpecification {
   return exprs.length === 1 ? exprs[0] : (['min', ...exprs] as unknown as ExpressionSpecification);
@@ -37,8 +43,8 @@ function maxOf(exprs: ExpressionSpecification[]): ExpressionSpecification {
 }
 
 /**
- * `skipRules`: rules left out of WORST because nobody anywhere is covered (no facility of the kind
- * in the data, e.g. greenways in OSM Chengdu 2018); they would paint every street "unreachable".
+ * `skipRules`: rules left out of WORST because they are not assessable (no_data: no facility of the
+ * kind in the data, e.g. greenways in OSM Chengdu 2018); they would paint every street "no path".
  */
 export function networkColouring(ruleSet: RuleSet, category: string, skipRules: ReadonlySet<string> = new Set()): NetworkColouring {
   if (category === WORST) {
@@ -60,7 +66,7 @@ function colourExpression(c: NetworkColouring): ExpressionSpecification {
   for (let i = 1; i < DISTANCE_CLASSES.length; i++) steps.push(DISTANCE_CLASSES[i - 1].upTo, DISTANCE_CLASSES[i].color);
   // The step thresholds are upper bounds, inclusive: nudge them so a street at exactly the limit passes.
   const stepped = ['step', c.ratio, ...steps.map((v) => (typeof v === 'number' ? v + 1e-9 : v))] as unknown as ExpressionSpecification;
-  return ['case', ['>=', c.ratio, NONE_M / 100_000], UNREACHABLE_COLOR, stepped];
+  return ['case', ['>=', c.ratio, NONE_M / 100_000], UNREACHABLE_COLOR, ['>=', c.ratio, BEYOND_M / 100_000], BEYOND_CAP_COLOR, stepped];
 }
 
 export function networkLayers(c: NetworkColouring): LayerSpecification[] {

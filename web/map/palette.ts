@@ -32,8 +32,10 @@ export const DISTANCE_CLASSES: readonly { upTo: number; color: string }[] = [
   { upTo: 2, color: '#e06636' },
   { upTo: Infinity, color: '#9b1c1c' },
 ];
-/** Streets with no facility of the kind in walking reach. */
+/** Streets with no facility of the kind in their piece of the network (outcome no_path). */
 export const UNREACHABLE_COLOR = '#8d8d8d';
+/** Streets whose nearest facility of the kind lies beyond the distance cap (outcome beyond_cap). */
+export const BEYOND_CAP_COLOR = '#5c1010';
 
 /** Share of residents covered, for areas below target; areas at or above target are PASS_COLOR. */
 export const SHARE_CLASSES: readonly { below: number; color: string }[] = [

@@ -1,13 +1,13 @@
 import type { LngLatBoundsLike } from 'maplibre-gl';
 import type { Feature, Position } from 'geojson';
 import { api, exportUrl } from '../api/client.ts';
-import type { AuditArea, AuditLevel, AreaCoverage, CoverageGeoJson, CoverageLevel, Rule } from '../api/types.ts';
+import type { AuditArea, AuditLevel, AreaCoverage, CoverageGeoJson, CoverageLevel, NotAssessableRule, Rule } from '../api/types.ts';
 import type { AppContext } from '../context.ts';
 import { formatInt, formatShare, label, t, type StringKey } from '../i18n.ts';
 import { showHighlight } from '../layers/highlight.ts';
 import { badge, h, mount } from './dom.ts';
 import { describeError } from './errors.ts';
-import { SummaryStrip } from './summary-strip.ts';
+import { notAssessableText, SummaryStrip } from './summary-strip.ts';
 
 type SortKey = 'name' | 'population' | 'notCovered' | `rule:${string}`;
 
@@ -18,6 +18,7 @@ interface Row {
   populationEstimated: boolean;
   approximate: boolean;
   sampleDependent: boolean;
+  edgeOfData: boolean;
   failing: boolean;
   notCovered: number;
   street: string | null;
@@ -32,11 +33,11 @@ function choices(rows: readonly Row[], field: 'street' | 'district'): string[] {
 
 const AUDIT_LEVELS: readonly CoverageLevel[] = ['community', 'residential_area'];
 
-/** Residents not covered as the audit counts them: the largest gap over the failed rules. */
+/** Residents not covered as the audit counts them: the largest gap over the failed, assessable rules. */
 function notCoveredOf(a: AreaCoverage): { failing: boolean; notCovered: number } {
   let failing = false, notCovered = 0;
   for (const r of Object.values(a.rules)) {
-    if (r.passes || r.population <= 0) continue;
+    if (r.passes || r.no_data || r.population <= 0) continue;
     failing = true;
     notCovered = Math.max(notCovered, Math.round(r.population - r.covered_population));
   }
@@ -76,9 +77,13 @@ export class AuditPanel {
   private selected: string | null = null;
   private readonly geometries = new Map<string, Promise<CoverageGeoJson>>();
   private sampleRules = new Set<string>();
+  private notAssessable: NotAssessableRule[] = [];
 
   constructor(private readonly ctx: AppContext) {
-    this.strip = new SummaryStrip(() => ctx.ruleSet(), () => this.sampleRules);
+    this.strip = new SummaryStrip(() => ctx.ruleSet(), () => this.sampleRules, (id) => {
+      const c = ctx.category(id);
+      return c ? label(c) : id;
+    });
   }
 
   /** Fetch coverage (and the audit, for its caveats) of the current rule set and level when they changed. */
@@ -101,6 +106,7 @@ export class AuditPanel {
       ]);
       if (key !== this.key) return;
       const audited = new Map<string, AuditArea>((audit?.areas ?? []).map((a) => [a.area_key, a]));
+      this.notAssessable = cov.not_assessable ?? [];
       this.sampleRules = new Set((audit?.areas ?? []).flatMap((a) => a.failed_rules.filter((f) => f.depends_on_sample_facilities).map((f) => f.rule_id)));
       this.rows = cov.areas.map((a) => {
         const au = audited.get(a.area_key);
@@ -112,6 +118,7 @@ export class AuditPanel {
           populationEstimated: a.population_estimated,
           approximate: a.is_approximate,
           sampleDependent: au ? au.caveats.includes('sample_facilities') : false,
+          edgeOfData: au ? au.caveats.includes('edge_of_data') : false,
           // The audit endpoint is the authority on failing areas where it exists.
           failing: audit ? Boolean(au) : own.failing,
           notCovered: au ? au.residents_not_covered : own.failing ? own.notCovered : 0,
@@ -208,6 +215,7 @@ export class AuditPanel {
   private ruleCell(row: Row, rule: Rule): HTMLTableCellElement {
     const r = row.rules[rule.id];
     if (!r) return h('td', { class: 'num' }, '—');
+    if (r.no_data) return h('td', { class: 'num na', 'data-rule': rule.id, 'data-outcome': 'no_data', title: t('outcome_no_data') }, t('notAssessable'));
     return h('td', { class: `num ${r.passes ? 'pass' : 'fail'}`, 'data-rule': rule.id },
       h('span', { class: r.passes ? 'yes' : 'no' }, r.passes ? '✓ ' : '✗ '),
       h('strong', {}, formatShare(r.share)),
@@ -259,13 +267,24 @@ export class AuditPanel {
           },
           h('td', { class: 'name' }, row.name,
             row.approximate ? badge(t('approximate'), 'approx') : null,
-            row.sampleDependent ? badge(t('sample'), 'sample', t('sampleFacilitiesNote')) : null),
+            row.sampleDependent ? badge(t('sample'), 'sample', t('sampleFacilitiesNote')) : null,
+            row.edgeOfData ? badge(t('edgeOfData'), 'edge', t('edgeOfDataNote')) : null),
           h('td', { class: 'num' }, formatInt(row.population), row.populationEstimated ? badge(t('estimate'), 'estimate') : null),
           h('td', { class: 'num', 'data-field': 'not-covered' }, row.failing ? formatInt(row.notCovered) : '0'),
           rs.rules.map((rule) => this.ruleCell(row, rule)),
           )) : h('tr', {}, h('td', { colspan: rs.rules.length + 3 }, t('noRows'))))),
         h('div', { class: 'note' }, `${rows.length} ${t('rows')} · ${t('sortHint')} · ${t('straightGap')}`));
     }
-    mount(this.element, this.strip.element, controls, body, exports);
+    const categoryLabel = (id: string) => {
+      const c = this.ctx.category(id);
+      return c ? label(c) : id;
+    };
+    const notAssessable = this.notAssessable.length
+      ? h('ul', { class: 'not-assessable', id: 'not-assessable' }, this.notAssessable.map((n) => {
+        const rule = rs.rules.find((r) => r.id === n.rule_id);
+        return h('li', { 'data-rule': n.rule_id }, h('strong', {}, rule ? label(rule) : n.rule_id), `: ${notAssessableText(n, categoryLabel)}`);
+      }))
+      : null;
+    mount(this.element, this.strip.element, notAssessable, controls, body, exports);
   }
 }

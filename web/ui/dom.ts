@@ -31,6 +31,6 @@ export function mount(el: HTMLElement, ...children: (Child | Child[])[]): void {
 }
 
 /** A small marker for a figure that is a sample (示例) or an estimate (估算). */
-export function badge(text: string, kind: 'sample' | 'estimate' | 'approx' | 'pass' | 'fail' | 'info', title?: string): HTMLSpanElement {
+export function badge(text: string, kind: 'sample' | 'estimate' | 'approx' | 'edge' | 'pass' | 'fail' | 'info', title?: string): HTMLSpanElement {
   return h('span', { class: `badge badge-${kind}`, title }, text);
 }

@@ -2,10 +2,11 @@ import type { AppContext, LayerToggle } from '../context.ts';
 import { label, t, type StringKey } from '../i18n.ts';
 import { shownCategories } from '../layers/facilities.ts';
 import { networkColouring } from '../layers/network.ts';
+import { EDGE_OF_DATA_COLOR } from '../layers/areas.ts';
 import {
-  categoryColor, DISTANCE_CLASSES, NEW_LINK_COLOR, NEWLY_REACHED_COLOR, NO_RESULT_COLOR, PASS_COLOR, PLAN_COLORS, SAVED_CLASSES, SCENARIO_SITE_COLOR, SHARE_CLASSES, UNREACHABLE_COLOR,
+  BEYOND_CAP_COLOR, categoryColor, DISTANCE_CLASSES, NEW_LINK_COLOR, NEWLY_REACHED_COLOR, NO_RESULT_COLOR, PASS_COLOR, PLAN_COLORS, SAVED_CLASSES, SCENARIO_SITE_COLOR, SHARE_CLASSES, UNREACHABLE_COLOR,
 } from '../map/palette.ts';
-import { limitForCategory, ruleForCategory } from '../rules.ts';
+import { DISTANCE_CAP_M, limitForCategory, ruleForCategory } from '../rules.ts';
 import { WORST } from '../state.ts';
 import { h, mount } from './dom.ts';
 
@@ -65,7 +66,11 @@ export function renderLegend(el: HTMLElement, ctx: AppContext): void {
     const isLimit = cls.upTo === 1;
     return h('li', { class: isLimit ? 'limit' : undefined }, swatch(cls.color, 'line'), text, isLimit ? h('em', {}, ` ← ${t('limit')}`) : null);
   });
-  distanceRows.push(h('li', {}, swatch(UNREACHABLE_COLOR, 'line'), t('unreachable')));
+  // the three outcomes without a distance, in the API's words (no_data: the category has no facility at all)
+  distanceRows.push(h('li', { 'data-outcome': 'beyond_cap' }, swatch(BEYOND_CAP_COLOR, 'line'), t('outcome_beyond_cap').replace('{cap}', String(DISTANCE_CAP_M))));
+  distanceRows.push(h('li', { 'data-outcome': 'no_path' }, swatch(UNREACHABLE_COLOR, 'line'), t('outcome_no_path')));
+  const noDataHere = worst ? false : rule !== null && ctx.emptyRules.has(rule.id);
+  if (noDataHere) distanceRows.push(h('li', { 'data-outcome': 'no_data' }, swatch(NO_RESULT_COLOR, 'line'), t('outcome_no_data')));
 
   const target = rule ? Math.round(rule.target_share * 100) : null;
   const shareRows = [
@@ -105,6 +110,7 @@ export function renderLegend(el: HTMLElement, ctx: AppContext): void {
       h('div', { class: 'note' }, t('networkNote')),
       h('h4', {}, `${t('areaShare')}${worst ? ` · ${t('worstOfAll')}` : ''}`),
       rule || worst ? h('ul', { class: 'legend-list cols' }, shareRows) : h('ul', { class: 'legend-list' }, h('li', {}, swatch(NO_RESULT_COLOR), t('noRule'))),
+      h('ul', { class: 'legend-list' }, h('li', { title: t('edgeOfDataNote') }, swatch(EDGE_OF_DATA_COLOR, 'dash'), t('edgeOfData'))),
       h('h4', {}, t('layer_facilities')),
       h('ul', { class: 'legend-list inline' }, facilityRows),
       h('h4', {}, t('layer_plans')),

@@ -6,7 +6,7 @@ import { formatMetres, label, t } from '../i18n.ts';
 import { showIsochrone } from '../layers/isochrone.ts';
 import { showRoutes } from '../layers/routes.ts';
 import { categoryColor } from '../map/palette.ts';
-import { ruleSetCategories } from '../rules.ts';
+import { DISTANCE_CAP_M, ruleSetCategories } from '../rules.ts';
 import { badge, h, mount } from './dom.ts';
 import { describeError } from './errors.ts';
 
@@ -151,11 +151,15 @@ export class ProximityPanel {
 
   private row(r: ProximityResult): HTMLTableRowElement {
     const cat = this.ctx.category(r.category);
-    const name = r.facility ? (r.facility.name ?? t('unnamed')) : t('noFacility');
-    const ok = r.meets_target === null ? h('span', { class: 'na', title: t('noRule') }, '—')
+    const cap = this.point?.proximity?.distance_cap_m ?? DISTANCE_CAP_M;
+    const name = r.facility ? (r.facility.name ?? t('unnamed'))
+      : r.outcome === 'beyond_cap' ? t('outcome_beyond_cap').replace('{cap}', String(cap))
+        : r.outcome === 'no_data' ? t('outcome_no_data') : r.outcome === 'no_path' ? t('outcome_no_path') : t('noFacility');
+    const ok = r.meets_target === null ? h('span', { class: 'na', title: r.rule_id ? t('notAssessable') : t('noRule') }, '—')
       : r.meets_target ? h('span', { class: 'yes', title: t('passes') }, '✓') : h('span', { class: 'no', title: t('fails') }, '✗');
     const tr = h('tr', {
       'data-category': r.category,
+      'data-outcome': r.outcome,
       class: r.facility ? undefined : 'none',
       onmouseenter: () => { this.focus = r.category; this.drawRoutes(); },
       onmouseleave: () => { this.focus = null; this.drawRoutes(); },
@@ -164,7 +168,7 @@ export class ProximityPanel {
       h('div', { class: 'cat' }, h('span', { class: 'sw sw-dot', style: `--c:${categoryColor(r.category)}` }), cat ? label(cat) : label(r.label),
         r.max_distance_m !== null ? h('small', {}, ` ≤ ${r.max_distance_m} m`) : null),
       h('div', { class: 'fac' }, name, r.facility?.is_sample ? badge(t('sample'), 'sample') : null, r.inside ? badge(t('insideFacility'), 'info') : null)),
-    h('td', { class: 'num', 'data-field': 'network' }, formatMetres(r.network_distance_m)),
+    h('td', { class: 'num', 'data-field': 'network' }, r.outcome === 'beyond_cap' ? `> ${cap} m` : formatMetres(r.network_distance_m)),
     h('td', { class: 'num', 'data-field': 'straight' }, formatMetres(r.straight_distance_m)),
     h('td', { class: 'num', 'data-field': 'minutes' }, r.walk_minutes === null ? '—' : r.walk_minutes.toFixed(1)),
     h('td', { class: 'ok', 'data-field': 'meets' }, ok));

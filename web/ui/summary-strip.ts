@@ -1,5 +1,5 @@
 import { api } from '../api/client.ts';
-import type { AreaCoverage, RuleSet } from '../api/types.ts';
+import type { AreaCoverage, NotAssessableRule, RuleSet } from '../api/types.ts';
 import { formatShare, label, t } from '../i18n.ts';
 import { badge, h, mount } from './dom.ts';
 import { describeError } from './errors.ts';
@@ -10,6 +10,15 @@ export interface CitySummaryRow {
   share: number | null;
   straightShare: number | null;
   target: number;
+  /** Not assessable: no facility of the rule's categories in the data. */
+  noData: boolean;
+}
+
+type Summary = { rows: CitySummaryRow[]; estimated: boolean; notAssessable: NotAssessableRule[] };
+
+/** "not assessable — no greenway in the data; import a register", in the current language. */
+export function notAssessableText(n: NotAssessableRule, categoryLabel: (id: string) => string): string {
+  return t('notAssessableMessage').replace('{what}', n.categories.map(categoryLabel).join(' / '));
 }
 
 /**
@@ -18,25 +27,28 @@ export interface CitySummaryRow {
  */
 export function citySummary(ruleSet: RuleSet, areas: readonly AreaCoverage[]): CitySummaryRow[] {
   return ruleSet.rules.map((rule) => {
-    let pop = 0, covered = 0, straight = 0;
+    let pop = 0, covered = 0, straight = 0, noData = false;
     for (const a of areas) {
       const r = a.rules[rule.id];
       if (!r) continue;
+      noData ||= r.no_data;
       pop += r.population;
       covered += r.covered_population;
       straight += r.straight_covered_population;
     }
-    return { ruleId: rule.id, population: pop, share: pop > 0 ? covered / pop : null, straightShare: pop > 0 ? straight / pop : null, target: rule.target_share };
+    return { ruleId: rule.id, population: pop, share: pop > 0 ? covered / pop : null, straightShare: pop > 0 ? straight / pop : null, target: rule.target_share, noData };
   });
 }
 
-const summaries = new Map<string, Promise<{ rows: CitySummaryRow[]; estimated: boolean }>>();
+const summaries = new Map<string, Promise<Summary>>();
 
 /** City summary of a rule set, fetched once per page (the coverage run does not change under it). */
-export function citySummaryWithFlags(ruleSet: RuleSet): Promise<{ rows: CitySummaryRow[]; estimated: boolean }> {
+export function citySummaryWithFlags(ruleSet: RuleSet): Promise<Summary> {
   let p = summaries.get(ruleSet.id);
   if (!p) {
-    p = api.coverage(ruleSet.id, 'residential_area').then((cov) => ({ rows: citySummary(ruleSet, cov.areas), estimated: cov.areas.some((a) => a.population_estimated) }));
+    p = api.coverage(ruleSet.id, 'residential_area').then((cov) => ({
+      rows: citySummary(ruleSet, cov.areas), estimated: cov.areas.some((a) => a.population_estimated), notAssessable: cov.not_assessable ?? [],
+    }));
     p.catch(() => summaries.delete(ruleSet.id));
     summaries.set(ruleSet.id, p);
   }
@@ -51,9 +63,10 @@ export class SummaryStrip {
   private key = '';
   private rows: CitySummaryRow[] | null = null;
   private estimated = false;
+  private notAssessable: NotAssessableRule[] = [];
   private error: string | null = null;
 
-  constructor(private readonly ruleSet: () => RuleSet, private readonly sampleRules: () => ReadonlySet<string>) {}
+  constructor(private readonly ruleSet: () => RuleSet, private readonly sampleRules: () => ReadonlySet<string>, private readonly categoryLabel: (id: string) => string = (id) => id) {}
 
   async load(): Promise<void> {
     const rs = this.ruleSet();
@@ -67,6 +80,7 @@ export class SummaryStrip {
       if (this.key !== rs.id) return;
       this.rows = summary.rows;
       this.estimated = summary.estimated;
+      this.notAssessable = summary.notAssessable;
     } catch (err) {
       this.error = describeError(err);
     }
@@ -80,6 +94,13 @@ export class SummaryStrip {
     if (!this.rows) return mount(this.element, title, h('p', { class: 'loading' }, t('loading')));
     const chips = this.rows.map((row) => {
       const rule = rs.rules.find((r) => r.id === row.ruleId)!;
+      const na = this.notAssessable.find((n) => n.rule_id === row.ruleId);
+      if (row.noData || na) {
+        return h('div', { class: 'chip na', 'data-rule': row.ruleId, 'data-outcome': 'no_data' },
+          h('div', { class: 'chip-name' }, label(rule)),
+          h('div', { class: 'chip-figures' }, h('strong', {}, t('notAssessable'))),
+          h('div', { class: 'chip-target' }, na ? notAssessableText(na, this.categoryLabel) : t('outcome_no_data')));
+      }
       const pass = row.share !== null && row.share >= row.target;
       return h('div', { class: `chip ${pass ? 'pass' : 'fail'}`, 'data-rule': row.ruleId },
         h('div', { class: 'chip-name' }, label(rule), this.sampleRules().has(row.ruleId) ? badge(t('sample'), 'sample', t('sampleFacilitiesNote')) : null),
