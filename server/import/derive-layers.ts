@@ -1,3 +1,5 @@
+import type pg from 'pg';
+
 /**
  * Population estimate constants.
  * - Floor area per resident: 39 m², China's urban per-capita housing floor area for 2018
@@ -38,53 +40,6 @@ export const DERIVE_LAYERS_SQL: ReadonlyArray<readonly [label: string, sql: stri
   ['index the entrances', `CREATE INDEX ON import_entrances USING gist (geom)`],
   // Fresh statistics, or the planner guesses nested loops over hundreds of thousands of rows.
   ['analyse the new rows', `ANALYZE import_entrances, walk_nodes, walk_edges, facilities, residential_areas, buildings, barriers, places`],
-  [
-    'access points of point facilities',
-    `INSERT INTO facility_access_points (facility_id, kind, geom)
-     SELECT id, 'point', geom FROM facilities WHERE dataset_id = $1 AND ST_Dimension(geom) = 0`,
-  ],
-  [
-    'access points at mapped entrances on facility boundaries',
-    `INSERT INTO facility_access_points (facility_id, kind, geom)
-     SELECT DISTINCT f.id, 'entrance', e.geom
-     FROM facilities f JOIN import_entrances e
-       ON e.geom && ST_Expand(f.geom, ${degreesFor(2)}) AND ST_DWithin(ST_Boundary(f.geom)::geography, e.geom::geography, 2)
-     WHERE f.dataset_id = $1 AND ST_Dimension(f.geom) = 2`,
-  ],
-  [
-    'access points where public walkable ways meet or cross facility boundaries',
-    `INSERT INTO facility_access_points (facility_id, kind, geom)
-     SELECT DISTINCT ON (f.id, ST_SnapToGrid(p.geom, 1e-6)) f.id, 'crossing', p.geom
-     FROM facilities f
-     JOIN walk_edges w ON w.dataset_id = $1 AND NOT w.is_private AND w.geom && f.geom
-     CROSS JOIN LATERAL (
-       SELECT CASE WHEN ST_Dimension(d.geom) = 0 THEN d.geom ELSE ST_StartPoint(d.geom) END AS geom
-       FROM ST_Dump(ST_Intersection(ST_Boundary(f.geom), w.geom)) d
-     ) p
-     WHERE f.dataset_id = $1 AND ST_Dimension(f.geom) = 2 AND ST_Intersects(ST_Boundary(f.geom), w.geom)
-       AND NOT EXISTS (SELECT 1 FROM facility_access_points a WHERE a.facility_id = f.id AND a.kind = 'entrance'
-                       AND ST_DWithin(a.geom::geography, p.geom::geography, 5))`,
-  ],
-  [
-    'sampled boundary access points for areas with neither entrances nor crossings',
-    `INSERT INTO facility_access_points (facility_id, kind, geom)
-     SELECT f.id, 'sampled', d.geom
-     FROM facilities f
-     CROSS JOIN LATERAL ST_DumpPoints(ST_Segmentize(ST_Boundary(f.geom)::geography, ${ACCESS_SAMPLE_SPACING_M})::geometry) d
-     WHERE f.dataset_id = $1 AND ST_Dimension(f.geom) = 2
-       AND NOT EXISTS (SELECT 1 FROM facility_access_points a WHERE a.facility_id = f.id)
-       AND EXISTS (SELECT 1 FROM walk_edges w WHERE w.dataset_id = $1 AND NOT w.is_private
-                   AND w.geom && ST_Expand(d.geom, ${ACCESS_SAMPLE_MAX_TO_NETWORK_M * 1.01} / (111320 * cos(radians(ST_Y(d.geom)))))
-                   AND ST_DWithin(w.geom::geography, d.geom::geography, ${ACCESS_SAMPLE_MAX_TO_NETWORK_M}))`,
-  ],
-  [
-    'access points along greenways',
-    `INSERT INTO facility_access_points (facility_id, kind, geom)
-     SELECT f.id, 'sampled', d.geom
-     FROM facilities f
-     CROSS JOIN LATERAL ST_DumpPoints(ST_Segmentize(f.geom::geography, ${ACCESS_SAMPLE_SPACING_M})::geometry) d
-     WHERE f.dataset_id = $1 AND ST_Dimension(f.geom) = 1`,
-  ],
   [
     'gated compounds enclosed by walls or fences',
     `UPDATE residential_areas ra SET is_gated = true, gated_reason = 'wall'
@@ -168,3 +123,79 @@ export const DERIVE_LAYERS_SQL: ReadonlyArray<readonly [label: string, sql: stri
      WHERE h.geom IS NOT NULL AND ST_Intersects(c.geom, h.geom)`,
   ],
 ];
+
+/**
+ * How facilities are entered on foot, one statement per kind of access point; each takes the
+ * facilities' dataset as $1 and the walking network's dataset as $2 (the same for an OSM import,
+ * the active network for a register). Mapped entrances come from the temp table import_entrances,
+ * which only an OSM import fills. Greenways (lines) are entered at points every
+ * ${ACCESS_SAMPLE_SPACING_M} m along them that lie within ${ACCESS_SAMPLE_MAX_TO_NETWORK_M} m of a public walkable way.
+ */
+export const ACCESS_POINTS_SQL: ReadonlyArray<readonly [label: string, sql: string]> = [
+  [
+    'access points of point facilities',
+    `INSERT INTO facility_access_points (facility_id, kind, geom)
+     SELECT id, 'point', geom FROM facilities WHERE dataset_id = $1 AND ST_Dimension(geom) = 0`,
+  ],
+  [
+    'access points at mapped entrances on facility boundaries',
+    `INSERT INTO facility_access_points (facility_id, kind, geom)
+     SELECT DISTINCT f.id, 'entrance', e.geom
+     FROM facilities f JOIN import_entrances e
+       ON e.geom && ST_Expand(f.geom, ${degreesFor(2)}) AND ST_DWithin(ST_Boundary(f.geom)::geography, e.geom::geography, 2)
+     WHERE f.dataset_id = $1 AND ST_Dimension(f.geom) = 2`,
+  ],
+  [
+    'access points where public walkable ways meet or cross facility boundaries',
+    `INSERT INTO facility_access_points (facility_id, kind, geom)
+     SELECT DISTINCT ON (f.id, ST_SnapToGrid(p.geom, 1e-6)) f.id, 'crossing', p.geom
+     FROM facilities f
+     JOIN walk_edges w ON w.dataset_id = $2 AND NOT w.is_private AND w.geom && f.geom
+     CROSS JOIN LATERAL (
+       SELECT CASE WHEN ST_Dimension(d.geom) = 0 THEN d.geom ELSE ST_StartPoint(d.geom) END AS geom
+       FROM ST_Dump(ST_Intersection(ST_Boundary(f.geom), w.geom)) d
+     ) p
+     WHERE f.dataset_id = $1 AND ST_Dimension(f.geom) = 2 AND ST_Intersects(ST_Boundary(f.geom), w.geom)
+       AND NOT EXISTS (SELECT 1 FROM facility_access_points a WHERE a.facility_id = f.id AND a.kind = 'entrance'
+                       AND ST_DWithin(a.geom::geography, p.geom::geography, 5))`,
+  ],
+  [
+    'sampled boundary access points for areas with neither entrances nor crossings',
+    `INSERT INTO facility_access_points (facility_id, kind, geom)
+     SELECT f.id, 'sampled', d.geom
+     FROM facilities f
+     CROSS JOIN LATERAL ST_DumpPoints(ST_Segmentize(ST_Boundary(f.geom)::geography, ${ACCESS_SAMPLE_SPACING_M})::geometry) d
+     WHERE f.dataset_id = $1 AND ST_Dimension(f.geom) = 2
+       AND NOT EXISTS (SELECT 1 FROM facility_access_points a WHERE a.facility_id = f.id)
+       AND EXISTS (SELECT 1 FROM walk_edges w WHERE w.dataset_id = $2 AND NOT w.is_private
+                   AND w.geom && ST_Expand(d.geom, ${ACCESS_SAMPLE_MAX_TO_NETWORK_M * 1.01} / (111320 * cos(radians(ST_Y(d.geom)))))
+                   AND ST_DWithin(w.geom::geography, d.geom::geography, ${ACCESS_SAMPLE_MAX_TO_NETWORK_M}))`,
+  ],
+  [
+    'access points along greenways',
+    `INSERT INTO facility_access_points (facility_id, kind, geom)
+     SELECT f.id, 'sampled', d.geom
+     FROM facilities f
+     CROSS JOIN LATERAL ST_DumpPoints(ST_Segmentize(f.geom::geography, ${ACCESS_SAMPLE_SPACING_M})::geometry) d
+     WHERE f.dataset_id = $1 AND ST_Dimension(f.geom) = 1
+       AND EXISTS (SELECT 1 FROM walk_edges w WHERE w.dataset_id = $2 AND NOT w.is_private
+                   AND w.geom && ST_Expand(d.geom, ${ACCESS_SAMPLE_MAX_TO_NETWORK_M * 1.01} / (111320 * cos(radians(ST_Y(d.geom)))))
+                   AND ST_DWithin(w.geom::geography, d.geom::geography, ${ACCESS_SAMPLE_MAX_TO_NETWORK_M}))`,
+  ],
+];
+
+/**
+ * Derive the access points of the facilities of `facilityDatasetId` against the walking network of
+ * `networkDatasetId` ({@link ACCESS_POINTS_SQL}): the one entry rule for OSM and register
+ * facilities. Runs inside the caller's transaction. O(F · edges near each facility) with the indexes.
+ */
+export async function deriveAccessPoints(client: pg.ClientBase, facilityDatasetId: number, networkDatasetId: number): Promise<void> {
+  await client.query(`CREATE TEMP TABLE IF NOT EXISTS import_entrances (osm_id bigint, kind text, geom geometry(Point, 4326)) ON COMMIT DROP`);
+  for (const [label, sql] of ACCESS_POINTS_SQL) {
+    try {
+      await client.query(sql, [facilityDatasetId, networkDatasetId]);
+    } catch (err) {
+      throw new Error(`deriving ${label} failed: ${(err as Error).message}`);
+    }
+  }
+}

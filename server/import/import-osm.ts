@@ -6,7 +6,7 @@ import { categoryOf, isGreenwayWay } from '../../geo/categories.ts';
 import { edgeDirection, splitWays } from '../../geo/split-ways.ts';
 import type { Tags } from '../../geo/walkability.ts';
 import { readOsm, type OsmData } from './read-osm.ts';
-import { DERIVE_LAYERS_SQL } from './derive-layers.ts';
+import { deriveAccessPoints, DERIVE_LAYERS_SQL } from './derive-layers.ts';
 import { silentProgress, type Progress } from './progress.ts';
 import { insertBatches } from './insert-batches.ts';
 
@@ -149,6 +149,7 @@ export async function importOsm(pool: pg.Pool, file: string, options: ImportOsmO
         throw new Error(`deriving ${label} failed: ${(err as Error).message}`);
       }
     }
+    await deriveAccessPoints(client, datasetId, datasetId);
 
     progress.step('replacing the previous dataset');
     await client.query(`DELETE FROM datasets WHERE kind IN ('osm', 'sample_city') AND id <> $1`, [datasetId]);
