@@ -186,14 +186,14 @@ export const ACCESS_POINTS_SQL: ReadonlyArray<readonly [label: string, sql: stri
 
 /**
  * Derive the access points of the facilities of `facilityDatasetId` against the walking network of
- * `networkDatasetId` ({@link ACCESS_POINTS_SQL}): the one entry rule for OSM and register
+ * `networkDatasetId` ({@link ACCESS_POINTS_SQL}; null: no network yet, points only): the one entry rule for OSM and register
  * facilities. Runs inside the caller's transaction. O(F · edges near each facility) with the indexes.
  */
-export async function deriveAccessPoints(client: pg.ClientBase, facilityDatasetId: number, networkDatasetId: number): Promise<void> {
+export async function deriveAccessPoints(client: pg.ClientBase, facilityDatasetId: number, networkDatasetId: number | null): Promise<void> {
   await client.query(`CREATE TEMP TABLE IF NOT EXISTS import_entrances (osm_id bigint, kind text, geom geometry(Point, 4326)) ON COMMIT DROP`);
   for (const [label, sql] of ACCESS_POINTS_SQL) {
     try {
-      await client.query(sql, [facilityDatasetId, networkDatasetId]);
+      await client.query(sql, sql.includes('$2') ? [facilityDatasetId, networkDatasetId] : [facilityDatasetId]);
     } catch (err) {
       throw new Error(`deriving ${label} failed: ${(err as Error).message}`);
     }

@@ -23,7 +23,7 @@ const ACTIVE_DATASET_SQL = `
     d.counts || jsonb_build_object(
       'facilities', (SELECT coalesce(jsonb_object_agg(category, n), '{}') FROM (
                        SELECT f.category, count(*)::int n FROM facilities f JOIN datasets fd ON fd.id = f.dataset_id
-                       WHERE fd.id = d.id OR fd.kind = 'facility_register' GROUP BY f.category) c),
+                       WHERE (fd.id = d.id OR fd.kind = 'facility_register') AND f.replaced_by IS NULL GROUP BY f.category) c),
       'communities', (SELECT count(*)::int FROM communities c JOIN datasets cd ON cd.id = c.dataset_id
                       WHERE cd.kind = 'communities' OR (cd.id = d.id AND NOT EXISTS (SELECT 1 FROM datasets WHERE kind = 'communities'))),
       'districts', (SELECT count(*)::int FROM districts)
