@@ -1,4 +1,6 @@
+import { VectorTile } from '@mapbox/vector-tile';
 import { execFileSync } from 'node:child_process';
+import { PbfReader } from 'pbf';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -275,6 +277,17 @@ describe('Shapefile of park polygons in CGCS2000 Gauss-Krüger zone 35 (EPSG:454
     const { rows: ap } = await pool.query<{ facility_id: string; n: number }>(
       `SELECT facility_id, count(*)::int AS n FROM facility_access_points WHERE facility_id = ANY($1::bigint[]) GROUP BY 1`, [parks.map((p) => p.id)]);
     expect(ap.length).toBe(2);
+    // The map's facility tiles draw the register's 新华公园, not the OSM one under it as well.
+    const z = 15;
+    const lng = parks[0].lng;
+    const lat = parks[0].lat;
+    const tx = Math.floor(((lng + 180) / 360) * 2 ** z);
+    const ty = Math.floor(((1 - Math.log(Math.tan((lat * Math.PI) / 180) + 1 / Math.cos((lat * Math.PI) / 180)) / Math.PI) / 2) * 2 ** z);
+    const { rows: tile } = await pool.query<{ t: Buffer }>(`SELECT tile_facilities($1, $2, $3) AS t`, [z, tx, ty]);
+    const areas = new VectorTile(new PbfReader(tile[0].t)).layers.facility_areas;
+    const ids = Array.from({ length: areas.length }, (_, i) => String(areas.feature(i).properties.id));
+    expect(ids).toContain(parks[0].id);
+    expect(ids).not.toContain(xinhua.id);
     // The park count the API shows: one more (the pocket park), not two.
     const after = await activeDataset(pool);
     expect(after!.counts.facilities.park).toBe(before!.counts.facilities.park + 1);
