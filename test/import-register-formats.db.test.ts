@@ -9,6 +9,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeCoverage } from '../server/engine/compute-coverage.ts';
 import { formatProblem, ImportValidationError, importFacilities, type ImportFacilitiesOptions } from '../server/import/import-facilities.ts';
+import { ensureGdal } from '../server/import/read-register.ts';
 import { activeDataset } from '../server/queries/datasets.ts';
 import { createPool } from '../server/db/pool.ts';
 import { testRandom } from '../geo/fixtures/random-walk-graph.ts';
@@ -36,6 +37,7 @@ let pool: pg.Pool;
 let dir: string;
 
 beforeAll(async () => {
+  ensureGdal(); // the fixtures are made with ogr2ogr and gdaltransform (Debian gdal-bin)
   db = await createTestDatabase('shuangqiaozi');
   pool = createPool(db.url, { max: 3 });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'register-formats-'));
@@ -307,8 +309,9 @@ describe('Shapefile of park polygons in CGCS2000 Gauss-Krüger zone 35 (EPSG:454
     expect(worst).toBeLessThan(1);
     // Zipped, with the .prj: the same.
     const withPrj = writeShapefile('parks-zip', { prj: true });
-    const zip = file('parks.zip');
-    execFileSync('sh', ['-c', `cd "${dir}" && python3 -c "import zipfile,sys; z=zipfile.ZipFile('parks.zip','w'); [z.write('parks-zip.'+e) for e in ('shp','shx','dbf','prj','cpg') if __import__('os').path.exists('parks-zip.'+e)]"`]);
+    // GDAL writes a zipped Shapefile when the name ends in .shp.zip.
+    const zip = file('parks.shp.zip');
+    ogr2ogr('-f', 'ESRI Shapefile', zip, withPrj.shp, '-lco', 'ENCODING=UTF-8');
     const r = await importFacilities(pool, zip, { category: 'park' });
     expect(r.crs).toBe('EPSG:4544');
     expect(await expectVerticesWithin1m(withPrj.wgsRings)).toBeLessThan(1);
