@@ -322,12 +322,16 @@ describe('facility registers', () => {
     }
   });
 
-  it('rejects an unknown category and a non-UTF-8 file', async () => {
+  it('rejects an unknown category; reads a GBK file as GBK, and refuses it read as UTF-8', async () => {
     await expect(importFacilities(pool, fixture('elderly-care-gcj02.csv'), { category: 'pharmacy', crs: 'gcj02' })).rejects.toThrow(/category must be one of/);
     const gbk = path.join(tmpDir, 'gbk.csv');
     // "名称" in GBK is C3 FB B3 C6: not UTF-8.
     fs.writeFileSync(gbk, Buffer.concat([Buffer.from([0xc3, 0xfb, 0xb3, 0xc6]), Buffer.from(',lng,lat\nx,104.08,30.67\n')]));
-    await expect(importFacilities(pool, gbk, { category: 'health', crs: 'gcj02' })).rejects.toThrow(/not valid UTF-8/);
+    await expect(importFacilities(pool, gbk, { category: 'health', crs: 'gcj02', encoding: 'utf-8' })).rejects.toThrow(/line 1, field header: ".*" is not valid UTF-8/);
+    expect(await registerFacilities('health')).toEqual([]);
+    const r = await importFacilities(pool, gbk, { category: 'health', crs: 'gcj02' });
+    expect(r.warnings).toContain('gbk.csv is not UTF-8: read as GBK/GB18030 (give --encoding to choose)');
+    expect((await registerFacilities('health')).map((f) => f.name)).toEqual(['x']);
   });
 
   it('the CLI prints one line per problem and exits 1', () => {

@@ -11,6 +11,7 @@ import { formatProblem, ImportValidationError, importFacilities, parseSourceCrs 
 import { importCommunities, importDistricts } from '../import/import-communities.ts';
 import { terminalProgress } from '../import/progress.ts';
 import { importPopulationGrid, importPopulationTable, type PopulationLevel } from '../import/import-population.ts';
+import { parseColumnsOption } from '../import/register-columns.ts';
 import { importSampleCity, prepareDataset, SAMPLE_CITY_NODES, SAMPLE_CITY_SEED } from '../import/default-data.ts';
 import { computeCoverage } from '../engine/compute-coverage.ts';
 import { readStudyArea, setStudyArea } from '../import/import-study-area.ts';
@@ -18,7 +19,11 @@ import { activeDataset } from '../queries/datasets.ts';
 
 const USAGE = `usage:
   npm run import -- osm <file.osm|file.osm.pbf> [--study-area <file.geojson>]
-  npm run import -- facilities <file.csv|file.geojson> --category <id> --crs wgs84|gcj02|bd09 [--skip-invalid]
+  npm run import -- facilities <file.csv|.xlsx|.geojson|.shp|.zip|.gpkg> --category <id>
+      [--crs wgs84|gcj02|bd09|cgcs2000|EPSG:<code>] (required unless the file declares its CRS)
+      [--encoding utf-8|gbk|gb18030] [--sheet <name>|--layer <name>]
+      [--columns name=<header>,lng=<header>,lat=<header>,capacity=<header>,address=<header>]
+      [--skip-invalid] [--allow-outside]
   npm run import -- communities <file.geojson> [--crs wgs84|gcj02|bd09] [--skip-invalid]
   npm run import -- districts <file.geojson> [--crs wgs84|gcj02|bd09] [--skip-invalid]
   npm run import -- population <table.csv|.xlsx> --level community|street|district --name-field <col> --value-field <col> [--elderly-field <col>] [--children-field <col>]
@@ -31,6 +36,11 @@ const { positionals, values } = parseArgs({
   options: {
     category: { type: 'string' },
     crs: { type: 'string' },
+    encoding: { type: 'string' },
+    sheet: { type: 'string' },
+    layer: { type: 'string' },
+    columns: { type: 'string' },
+    'allow-outside': { type: 'boolean', default: false },
     'skip-invalid': { type: 'boolean', default: false },
     nodes: { type: 'string' },
     seed: { type: 'string' },
@@ -99,12 +109,14 @@ try {
       break;
     }
     case 'facilities': {
-      if (!file || !values.category || !values.crs) throw new Error(`facilities needs a file, --category and --crs\n${USAGE}`);
+      if (!file || !values.category) throw new Error(`facilities needs a file and --category\n${USAGE}`);
       const r = await importFacilities(pool, path.resolve(file), {
-        category: values.category, crs: parseSourceCrs(values.crs), skipInvalid: values['skip-invalid'], progress,
+        category: values.category, crs: values.crs, encoding: values.encoding, layer: values.sheet ?? values.layer,
+        columns: values.columns === undefined ? undefined : parseColumnsOption(values.columns),
+        skipInvalid: values['skip-invalid'], allowOutsideNetwork: values['allow-outside'], progress,
       });
       for (const w of r.warnings) console.error(`warning: ${w}`);
-      console.log(JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), counts: r.counts }, null, 2));
+      console.log(JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), crs: r.crs, counts: r.counts, replaced_osm: r.replacedOsm.length }, null, 2));
       if (!values['no-compute'] && (await activeDataset(pool))) await computeCoverage(pool, { progress });
       break;
     }

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config.ts';
+import { ensureDebianPackages } from '../ensure-debian-packages.ts';
 
 /** Debian packages the project-local cluster needs. */
 export const REQUIRED_PACKAGES = ['postgresql-15', 'postgresql-15-postgis-3', 'postgresql-15-pgrouting'] as const;
@@ -27,33 +28,20 @@ function hasExtension(control: string, libraryPrefix: string): boolean {
   return fs.existsSync(PG_LIB) && fs.readdirSync(PG_LIB).some((f) => f.startsWith(libraryPrefix) && f.endsWith('.so'));
 }
 
-function missingPackages(): string[] {
-  const missing: string[] = [];
-  if (!fs.existsSync(path.join(PG_BIN, 'postgres'))) missing.push('postgresql-15');
-  if (!hasExtension('postgis.control', 'postgis-3')) missing.push('postgresql-15-postgis-3');
-  if (!hasExtension('pgrouting.control', 'libpgrouting')) missing.push('postgresql-15-pgrouting');
-  return missing;
-}
-
 /**
  * Make sure PostgreSQL 15 with PostGIS 3 and pgRouting 3 is installed, installing the Debian
  * packages when running as root; otherwise fail with a message naming the packages.
  */
 export function ensurePackages(log: (line: string) => void = console.error): void {
-  const missing = missingPackages();
-  if (missing.length === 0) return;
-  if (!isRoot()) {
-    throw new Error(
-      `PostgreSQL packages are missing: ${missing.join(', ')}. Install them with ` +
-        `"sudo apt-get install ${REQUIRED_PACKAGES.join(' ')}" or set DATABASE_URL to a server with PostGIS and pgRouting.`,
-    );
-  }
-  log(`installing ${missing.join(', ')} with apt-get (once)…`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', ...REQUIRED_PACKAGES], { stdio: 'inherit', env });
-  const still = missingPackages();
-  if (still.length) throw new Error(`apt-get finished but ${still.join(', ')} is still missing`);
+  ensureDebianPackages(
+    [
+      { name: 'postgresql-15', isInstalled: () => fs.existsSync(path.join(PG_BIN, 'postgres')) },
+      { name: 'postgresql-15-postgis-3', isInstalled: () => hasExtension('postgis.control', 'postgis-3') },
+      { name: 'postgresql-15-pgrouting', isInstalled: () => hasExtension('pgrouting.control', 'libpgrouting') },
+    ],
+    'the project-local PostgreSQL cluster',
+    { hint: 'or set DATABASE_URL to a server with PostGIS and pgRouting.', log },
+  );
 }
 
 interface Paths {

@@ -20,6 +20,7 @@ const NODES_SQL = `SELECT id, ST_X(geom) AS lng, ST_Y(geom) AS lat FROM walk_nod
  * Facilities of the active network dataset plus every register, with access points (and which
  * are sampled edge points), shape points (polygon boundaries densified to ${SHAPE_SPACING_M} m), and
  * the polygon of open spaces (`$2`: their categories) as GeoJSON.
+ * OSM facilities a register replaced (replaced_by, see the register importer) are left out.
  */
 const FACILITIES_SQL = `
   SELECT f.id, f.category, f.name, f.area_m2, f.is_sample,
@@ -31,7 +32,7 @@ const FACILITIES_SQL = `
          (SELECT array_agg(ST_X(p.geom)) FROM ST_DumpPoints(ST_Segmentize((CASE WHEN ST_Dimension(f.geom) = 2 THEN ST_Boundary(f.geom) ELSE f.geom END)::geography, ${SHAPE_SPACING_M})::geometry) p) AS shape_lng,
          (SELECT array_agg(ST_Y(p.geom)) FROM ST_DumpPoints(ST_Segmentize((CASE WHEN ST_Dimension(f.geom) = 2 THEN ST_Boundary(f.geom) ELSE f.geom END)::geography, ${SHAPE_SPACING_M})::geometry) p) AS shape_lat
   FROM facilities f JOIN datasets d ON d.id = f.dataset_id
-  WHERE d.id = $1 OR d.kind = 'facility_register'
+  WHERE (d.id = $1 OR d.kind = 'facility_register') AND f.replaced_by IS NULL
   ORDER BY f.id`;
 
 const COMPOUNDS_SQL = `

@@ -1,3 +1,5 @@
+import type pg from 'pg';
+
 /**
  * Population estimate constants (README "Population").
  * - Floor area per resident: 39 m², China's urban per-capita housing floor area for 2018
@@ -97,8 +99,6 @@ export const DERIVE_LAYERS_SQL: ReadonlyArray<readonly [label: string, sql: stri
   // Fresh statistics, or the planner guesses nested loops over hundreds of thousands of rows.
   ['analyse the new rows', `ANALYZE import_entrances, walk_nodes, walk_edges, facilities, residential_areas, buildings, barriers, places`],
   ['keep the entrances with the dataset', `INSERT INTO entrances (dataset_id, osm_id, kind, geom) SELECT $1, osm_id, kind, geom FROM import_entrances`],
-  // The one access-point rule (migration 0020), the same the register imports call.
-  ['access points of facilities', `SELECT derive_facility_access_points($1, array(SELECT id FROM facilities WHERE dataset_id = $1 ORDER BY id))`],
   [
     'gated compounds enclosed by walls or fences',
     `UPDATE residential_areas ra SET is_gated = true, gated_reason = 'wall'
@@ -195,3 +195,24 @@ export const DERIVE_LAYERS_SQL: ReadonlyArray<readonly [label: string, sql: stri
   ],
   ['approximate community zones from place points, else the residential areas (README "Community zones")', APPROXIMATE_ZONES_SQL],
 ];
+
+/**
+ * Derive the access points of the facilities of `facilityDatasetId` against the walking network of
+ * `networkDatasetId` (null: no network yet, points only), through the one entry rule for OSM and
+ * register facilities alike: the SQL function derive_facility_access_points (migration 0020,
+ * README "Park entry"). Runs inside the caller's transaction.
+ */
+export async function deriveAccessPoints(client: pg.ClientBase, facilityDatasetId: number, networkDatasetId: number | null): Promise<void> {
+  try {
+    if (networkDatasetId === null) {
+      await client.query(
+        `INSERT INTO facility_access_points (facility_id, kind, geom) SELECT id, 'point', geom FROM facilities WHERE dataset_id = $1 AND ST_Dimension(geom) = 0`,
+        [facilityDatasetId],
+      );
+      return;
+    }
+    await client.query(`SELECT derive_facility_access_points($2, array(SELECT id FROM facilities WHERE dataset_id = $1 ORDER BY id))`, [facilityDatasetId, networkDatasetId]);
+  } catch (err) {
+    throw new Error(`deriving access points failed: ${(err as Error).message}`);
+  }
+}

@@ -6,7 +6,7 @@ import { categoryOf, isGreenwayWay } from '../../geo/categories.ts';
 import { edgeDirection, splitWays } from '../../geo/split-ways.ts';
 import type { Tags } from '../../geo/walkability.ts';
 import { readOsm, type OsmData } from './read-osm.ts';
-import { DERIVE_LAYERS_SQL } from './derive-layers.ts';
+import { deriveAccessPoints, DERIVE_LAYERS_SQL } from './derive-layers.ts';
 import { silentProgress, type Progress } from './progress.ts';
 import { insertBatches } from './insert-batches.ts';
 
@@ -159,6 +159,7 @@ export async function importOsm(pool: pg.Pool, file: string, options: ImportOsmO
         throw new Error(`deriving ${label} failed: ${(err as Error).message}`);
       }
     }
+    await deriveAccessPoints(client, datasetId, datasetId);
 
     // The previous dataset stays, and is served, until this one has a complete coverage run;
     // the compute that makes it removes the previous one (dropSupersededDatasets).

@@ -4,6 +4,7 @@ import readline from 'node:readline';
 import type { OsmNodes, OsmWay } from '../../geo/split-ways.ts';
 import { MAX_OSM_TAG_CHARS, textProblem } from '../limits.ts';
 import type { Tags } from '../../geo/walkability.ts';
+import { commandRuns, ensureDebianPackages } from '../ensure-debian-packages.ts';
 
 /** What we read from an OSM file with osmium-tool. */
 export interface OsmData {
@@ -25,18 +26,8 @@ export interface OsmArea {
 
 /** osmium-tool does the parsing: it reads XML and PBF, checks blocks, and assembles multipolygons. */
 export function ensureOsmium(): string {
-  try {
-    execFileSync('osmium', ['--version'], { stdio: 'ignore' });
-    return 'osmium';
-  } catch {
-    if (process.getuid?.() === 0) {
-      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-      execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-      execFileSync('apt-get', ['install', '-y', '-qq', 'osmium-tool'], { stdio: 'inherit', env });
-      return 'osmium';
-    }
-    throw new Error('osmium-tool is not installed: install the Debian package osmium-tool (apt-get install osmium-tool)');
-  }
+  ensureDebianPackages([{ name: 'osmium-tool', isInstalled: () => commandRuns('osmium') }], 'reading OSM files');
+  return 'osmium';
 }
 
 /** `osmium fileinfo`: object counts and header bbox; fails on a truncated or corrupt file. */

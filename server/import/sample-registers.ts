@@ -48,7 +48,7 @@ export async function importDefaultSampleRegisters(
       outcomes.push({ category: r.category, result: null });
       continue;
     }
-    const result = await importFacilities(pool, r.file, { category: r.category, crs: 'gcj02', isSample: true, progress: options.progress });
+    const result = await importFacilities(pool, r.file, { category: r.category, crs: 'gcj02', isSample: true, allowOutsideNetwork: true, progress: options.progress });
     outcomes.push({ category: r.category, result });
   }
   return outcomes;

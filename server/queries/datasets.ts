@@ -23,7 +23,7 @@ const ACTIVE_DATASET_SQL = `
     d.counts || jsonb_build_object(
       'facilities', (SELECT coalesce(jsonb_object_agg(category, n), '{}') FROM (
                        SELECT f.category, count(*)::int n FROM facilities f JOIN datasets fd ON fd.id = f.dataset_id
-                       WHERE fd.id = d.id OR (fd.kind = 'facility_register' AND (d.bbox IS NULL OR ST_Intersects(f.geom, d.bbox)))
+                       WHERE (fd.id = d.id OR (fd.kind = 'facility_register' AND (d.bbox IS NULL OR ST_Intersects(f.geom, d.bbox)))) AND f.replaced_by IS NULL
                        GROUP BY f.category) c),
       'communities', (SELECT count(*)::int FROM communities c JOIN datasets cd ON cd.id = c.dataset_id
                       WHERE (cd.kind = 'communities' AND (d.bbox IS NULL OR ST_Intersects(c.geom, d.bbox)))

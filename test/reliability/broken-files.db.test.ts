@@ -175,7 +175,7 @@ describe('broken registers change nothing', () => {
     importFacilities(pool, file(name, text), { category: 'elderly_care', crs });
 
   it('wrong columns', async () => {
-    await expectRejectedUnchanged(importCsv('wrong-columns.csv', '名称,经度,纬度\n示例养老院,104.06,30.66\n'), /unusable header[\s\S]*no "name" column/);
+    await expectRejectedUnchanged(importCsv('wrong-columns.csv', '机构,东,北\n示例养老院,104.06,30.66\n'), /unusable header[\s\S]*no "name" column[\s\S]*headers found: "机构", "东", "北"/);
   });
 
   it('an empty file and a header only', async () => {
@@ -210,7 +210,7 @@ describe('broken registers change nothing', () => {
   it('a non-UTF-8 (GBK) file', async () => {
     // "示例养老院" in GBK: what Excel saves on a Chinese Windows.
     const gbk = Buffer.concat([Buffer.from('name,lng,lat\n'), Buffer.from([0xca, 0xbe, 0xc0, 0xfd, 0xd1, 0xf8, 0xc0, 0xcf, 0xd4, 0xba]), Buffer.from(',104.06,30.66\n')]);
-    await expectRejectedUnchanged(importCsv('gbk.csv', gbk), /not valid UTF-8.*GBK/);
+    await expectRejectedUnchanged(() => importFacilities(pool, file('gbk.csv', gbk), { category: 'elderly_care', crs: 'wgs84', encoding: 'utf-8' }), /line 2, field name: .* is not valid UTF-8 \(a GBK file read as UTF-8\? try --encoding gbk\)/);
     await expectRejectedUnchanged(() => importCommunities(pool, file('gbk.geojson', Buffer.concat([Buffer.from('{"type":"FeatureCollection","features":[{"properties":{"name":"'), Buffer.from([0xc9, 0xe7, 0xc7, 0xf8]), Buffer.from('"}}]}')]))), /not valid UTF-8/);
   });
 });
