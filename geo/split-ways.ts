@@ -1,3 +1,4 @@
+import { DIR_BACKWARD, DIR_BOTH, DIR_FORWARD, DIR_NONE, type EdgeDir } from './graph.ts';
 import type { Tags } from './walkability.ts';
 import { walkability } from './walkability.ts';
 
@@ -123,16 +124,17 @@ export function splitWays(nodes: OsmNodes, ways: readonly OsmWay[]): SplitNetwor
 }
 
 /**
- * Direction code of an edge for the search outward from facilities (see README): 0 both ways,
- * 1 only from→to, 2 only to→from, 3 neither as a through-route. A walk may enter a private
- * compound way from a public node but may not leave a private node into the public network.
+ * Direction code of an edge for the search outward from facilities (see README): {@link DIR_BOTH},
+ * {@link DIR_FORWARD} (only from→to), {@link DIR_BACKWARD} (only to→from) or {@link DIR_NONE}
+ * (neither as a through-route). A walk may enter a private compound way from a public node but
+ * may not leave a private node into the public network.
  */
-export function edgeDirection(edgeIsPrivate: boolean, fromIsPrivate: boolean, toIsPrivate: boolean): 0 | 1 | 2 | 3 {
-  if (!edgeIsPrivate) return 0;
-  if (fromIsPrivate && toIsPrivate) return 0;
-  if (fromIsPrivate) return 2; // to (public) → from (private) only
-  if (toIsPrivate) return 1;
-  return 3;
+export function edgeDirection(edgeIsPrivate: boolean, fromIsPrivate: boolean, toIsPrivate: boolean): EdgeDir {
+  if (!edgeIsPrivate) return DIR_BOTH;
+  if (fromIsPrivate && toIsPrivate) return DIR_BOTH;
+  if (fromIsPrivate) return DIR_BACKWARD; // to (public) → from (private) only
+  if (toIsPrivate) return DIR_FORWARD;
+  return DIR_NONE;
 }
 
 function allRefsPresent(nodes: OsmNodes, refs: ArrayLike<number>): boolean {

@@ -3,7 +3,7 @@ import type { CategoryId } from '../../geo/categories.ts';
 import type { EngineCompound, EngineNetwork, EngineOrigin } from '../../geo/coverage.ts';
 import type { EngineFacility } from '../../geo/distance-field.ts';
 import { nodesInLargeComponents } from '../../geo/components.ts';
-import { buildGraph, hilbertNodeOrder } from '../../geo/graph.ts';
+import { buildGraph, DIR_BACKWARD, DIR_BOTH, DIR_FORWARD, DIR_NONE, hilbertNodeOrder } from '../../geo/graph.ts';
 import { buildBarrierIndex, buildSnapIndex } from '../../geo/snap.ts';
 
 /** Spacing of facility shape points for straight-line (buffer) distances. */
@@ -111,7 +111,7 @@ db.query<{ id: string; source: string; target: string; length_m: number; cost: n
     // cost / reverse_cost < 0 marks a forbidden direction (pgRouting's convention, see migration 0002).
     const fwd = r.cost >= 0;
     const back = r.reverse_cost >= 0;
-    edgeDir[e] = fwd && back ? 0 : fwd ? 1 : back ? 2 : 3;
+    edgeDir[e] = fwd && back ? DIR_BOTH : fwd ? DIR_FORWARD : back ? DIR_BACKWARD : DIR_NONE;
     wkbLineCoords(r.wkb, coords);
     edgeCoordOffset[e + 1] = coords.length / 2;
   });
