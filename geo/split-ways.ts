@@ -1,20 +1,6 @@
 import { DIR_BACKWARD, DIR_BOTH, DIR_FORWARD, DIR_NONE, type EdgeDir } from './graph.ts';
-import type { Tags } from './walkability.ts';
+import type { OsmNodePositions, OsmWay } from './osm-model.ts';
 import { walkability } from './walkability.ts';
-
-/** Nodes and ways as read from an OSM file; coordinates [lng, lat] in WGS 84. */
-export interface OsmNodes {
-  /** OSM id → index into lng/lat. */
-  index: Map<number, number>;
-  lng: Float64Array;
-  lat: Float64Array;
-}
-
-export interface OsmWay {
-  id: number;
-  refs: ArrayLike<number>;
-  tags: Tags;
-}
 
 /** The walking network cut from OSM ways, as parallel arrays (one entry per edge). */
 export interface SplitNetwork {
@@ -39,7 +25,7 @@ export interface SplitNetwork {
  * twice by one way), so edges meet only at shared nodes. Bridges and tunnels without a shared node
  * stay unconnected, as in OSM. Cost O(total way nodes).
  */
-export function splitWays(nodes: OsmNodes, ways: readonly OsmWay[]): SplitNetwork {
+export function splitWays(nodes: OsmNodePositions, ways: readonly OsmWay[]): SplitNetwork {
   const walkIdx: number[] = [];
   const wayPrivate: boolean[] = [];
   for (let i = 0; i < ways.length; i++) {
@@ -137,7 +123,7 @@ export function edgeDirection(edgeIsPrivate: boolean, fromIsPrivate: boolean, to
   return DIR_NONE;
 }
 
-function allRefsPresent(nodes: OsmNodes, refs: ArrayLike<number>): boolean {
+function allRefsPresent(nodes: OsmNodePositions, refs: ArrayLike<number>): boolean {
   for (let k = 0; k < refs.length; k++) if (!nodes.index.has(refs[k])) return false;
   return true;
 }

@@ -1,12 +1,12 @@
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import readline from 'node:readline';
-import type { OsmNodes, OsmWay } from '../../geo/split-ways.ts';
+import type { OsmNodePositions, OsmWay } from '../../geo/osm-model.ts';
 import type { Tags } from '../../geo/walkability.ts';
 
 /** What we read from an OSM file with osmium-tool. */
 export interface OsmData {
-  nodes: OsmNodes;
+  nodes: OsmNodePositions;
   /** Tagged nodes only (entrances, gates, amenities, places). */
   nodeTags: Map<number, Tags>;
   ways: OsmWay[];
