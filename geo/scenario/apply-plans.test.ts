@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fixtureEngine, PARK_CITY, randomEngine, readFixture, ruleDistances } from '../fixtures/scenario-fixture.ts';
+import { DIR_BOTH } from '../graph.ts';
 import { applyPlans } from './apply-plans.ts';
 import { evaluateScenario } from './evaluate.ts';
 import type { ScenarioPlan } from './plan.ts';
@@ -45,7 +46,7 @@ describe('scenario: demolish_wall', () => {
         for (const [base, sum] of total) expect(sum).toBeCloseTo(fx.net.graph.edgeLengthM[base], 9);
         for (let e = sc.linkStart; e < g.edgeCount; e++) {
             expect(g.edgeLengthM[e]).toBeCloseTo(50, 0);
-            expect(g.edgeDir[e]).toBe(0);
+            expect(g.edgeDir[e]).toBe(DIR_BOTH);
         }
     });
 
