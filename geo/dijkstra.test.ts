@@ -5,7 +5,7 @@ import {
 } from './dijkstra.ts';
 import { randomEdgeSnap, randomWalkGraph, testRandom } from './fixtures/random-walk-graph.ts';
 import { geodesicM } from './geodesy.ts';
-import { buildGraph, reverseGraph, type WalkGraph, type WalkGraphInput } from './graph.ts';
+import { buildGraph, DIR_BACKWARD, DIR_BOTH, DIR_FORWARD, DIR_NONE, reverseGraph, type WalkGraph, type WalkGraphInput } from './graph.ts';
 import type { EdgeSnap } from './snap.ts';
 
 interface Arc { from: number; to: number; w: number }
@@ -14,8 +14,8 @@ interface Arc { from: number; to: number; w: number }
 function naiveArcs(g: WalkGraphInput): Arc[] {
     const arcs: Arc[] = [];
     for (let e = 0; e < g.edgeFrom.length; e++) {
-        if (g.edgeDir[e] === 0 || g.edgeDir[e] === 1) arcs.push({ from: g.edgeFrom[e], to: g.edgeTo[e], w: g.edgeLengthM[e] });
-        if (g.edgeDir[e] === 0 || g.edgeDir[e] === 2) arcs.push({ from: g.edgeTo[e], to: g.edgeFrom[e], w: g.edgeLengthM[e] });
+        if (g.edgeDir[e] === DIR_BOTH || g.edgeDir[e] === DIR_FORWARD) arcs.push({ from: g.edgeFrom[e], to: g.edgeTo[e], w: g.edgeLengthM[e] });
+        if (g.edgeDir[e] === DIR_BOTH || g.edgeDir[e] === DIR_BACKWARD) arcs.push({ from: g.edgeTo[e], to: g.edgeFrom[e], w: g.edgeLengthM[e] });
     }
     return arcs;
 }
@@ -77,12 +77,12 @@ function refinedOracle(g: WalkGraph, sources: EdgeSnap[], sourceIds: number[], t
         if (withTo) chain.push({ alongM: g.edgeLengthM[e], node: g.edgeTo[e] });
         for (let i = 0; i + 1 < chain.length; i++) {
             const w = chain[i + 1].alongM - chain[i].alongM;
-            if (dir !== 2) arcs.push({ from: chain[i].node, to: chain[i + 1].node, w });
-            if (dir !== 1) arcs.push({ from: chain[i + 1].node, to: chain[i].node, w });
+            if (dir !== DIR_BACKWARD) arcs.push({ from: chain[i].node, to: chain[i + 1].node, w });
+            if (dir !== DIR_FORWARD) arcs.push({ from: chain[i + 1].node, to: chain[i].node, w });
         }
     };
     for (let e = 0; e < g.edgeCount; e++) {
-        if (g.edgeDir[e] === 3) {
+        if (g.edgeDir[e] === DIR_NONE) {
             addChain(e, true, false, 0);
             addChain(e, false, true, 0);
         } else {
@@ -366,7 +366,7 @@ describe('pathToSource and walkToPoint', () => {
                 path!.edges.forEach((e, i) => {
                     const forward = path!.forward[i];
                     expect(forward ? g.edgeFrom[e] : g.edgeTo[e]).toBe(at);
-                    expect(g.edgeDir[e]).not.toBe(forward ? 2 : 1);
+                    expect(g.edgeDir[e]).not.toBe(forward ? DIR_BACKWARD : DIR_FORWARD);
                     at = forward ? g.edgeTo[e] : g.edgeFrom[e];
                     sum += g.edgeLengthM[e];
                 });

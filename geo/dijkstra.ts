@@ -630,3 +630,16 @@ function appendPosition(out: [number, number][], lng: number, lat: number): void
     const last = out[out.length - 1];
     if (!last || last[0] !== lng || last[1] !== lat) out.push([lng, lat]);
 }
+
+/**
+ * Walking distance to the point `alongM` metres along edge e from its `from` node, through
+ * whichever end may be walked towards it (as the map shows edge distances); Infinity when neither
+ * end is within the result's bound. O(1).
+ */
+export function distanceAlong(graph: WalkGraph, result: SearchResult, e: number, alongM: number): number {
+    const dir = graph.edgeDir[e];
+    let best = Infinity;
+    if (dir !== DIR_BACKWARD) best = Math.min(best, result.dist[graph.edgeFrom[e]] + alongM);
+    if (dir !== DIR_FORWARD) best = Math.min(best, result.dist[graph.edgeTo[e]] + (graph.edgeLengthM[e] - alongM));
+    return best <= result.maxDistM ? best : Infinity;
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { randomWalkGraph, testRandom } from './fixtures/random-walk-graph.ts';
-import { buildGraph, graphMemoryBytes, hilbertNodeOrder, renumberNodes, reverseGraph, type WalkGraphInput } from './graph.ts';
+import { buildGraph, DIR_BACKWARD, DIR_BOTH, DIR_FORWARD, DIR_NONE, extendGraph, graphMemoryBytes, hilbertNodeOrder, renumberNodes, reverseGraph, type EdgeCut, type WalkGraphInput } from './graph.ts';
+import { geodesicM, lineSliceAtFractions } from './geodesy.ts';
 
 /** Sorted "from>to@edge:length" strings of the arcs, from the CSR or straight from the edge list. */
 function csrArcs(g: ReturnType<typeof buildGraph>): string[] {
@@ -13,8 +14,8 @@ function csrArcs(g: ReturnType<typeof buildGraph>): string[] {
 function edgeListArcs(g: WalkGraphInput): string[] {
     const out: string[] = [];
     for (let e = 0; e < g.edgeFrom.length; e++) {
-        if (g.edgeDir[e] === 0 || g.edgeDir[e] === 1) out.push(`${g.edgeFrom[e]}>${g.edgeTo[e]}@${e}:${g.edgeLengthM[e]}`);
-        if (g.edgeDir[e] === 0 || g.edgeDir[e] === 2) out.push(`${g.edgeTo[e]}>${g.edgeFrom[e]}@${e}:${g.edgeLengthM[e]}`);
+        if (g.edgeDir[e] === DIR_BOTH || g.edgeDir[e] === DIR_FORWARD) out.push(`${g.edgeFrom[e]}>${g.edgeTo[e]}@${e}:${g.edgeLengthM[e]}`);
+        if (g.edgeDir[e] === DIR_BOTH || g.edgeDir[e] === DIR_BACKWARD) out.push(`${g.edgeTo[e]}>${g.edgeFrom[e]}@${e}:${g.edgeLengthM[e]}`);
     }
     return out.sort();
 }
@@ -79,7 +80,7 @@ describe('DIR_NONE edges (private ways between two public nodes)', () => {
         const r = createSearch(g).run([{ node: 0, initialDistM: 0, sourceId: 0 }], 10_000);
         const snap = { unreachable: false as const, edge: 1, alongM: 10, accessM: 5, lng: 104.0011, lat: 30.6, pointLng: 104.0011, pointLat: 30.6001 };
         expect(distanceToPoint(g, r, snap)).toBeCloseTo(100 + 10 + 5, 9);
-        expect(reverseGraph(g).edgeDir[1]).toBe(3);
+        expect(reverseGraph(g).edgeDir[1]).toBe(DIR_NONE);
     });
 });
 
@@ -109,5 +110,84 @@ describe('hilbertNodeOrder and renumberNodes', () => {
         };
         expect(step(order)).toBeLessThan(step([...Array(300).keys()]) / 4);
         expect(() => renumberNodes(input, order.map((v, i) => (i === 0 ? order[1] : v)))).toThrow(RangeError);
+    });
+});
+
+describe('extendGraph', () => {
+    /** Edge e's polyline as [lng, lat] pairs. */
+    const polyline = (g: WalkGraphInput, e: number) => {
+        const out: number[][] = [];
+        for (let i = g.edgeCoordOffset[e]; i < g.edgeCoordOffset[e + 1]; i++) out.push([g.edgeCoords[2 * i], g.edgeCoords[2 * i + 1]]);
+        return out;
+    };
+
+    it('splits edges into pieces that add up and meet, turns directions, and appends links (random graphs)', () => {
+        for (let seed = 1; seed <= 10; seed++) {
+            const random = testRandom(seed);
+            const g = buildGraph(randomWalkGraph(random, { nodeCount: 30, edgeCount: 60, oneWayShare: 0.3 }));
+            const cuts = new Map<number, EdgeCut[]>();
+            let node = g.nodeCount;
+            for (let e = 0; e < g.edgeCount; e += 7) {
+                const L = g.edgeLengthM[e];
+                if (!(L > 3)) continue;
+                const alongs = [...new Set(Array.from({ length: random.int(1, 3) }, () => 1 + Math.floor(random.float() * (L - 2))))].sort((a, b) => a - b);
+                cuts.set(e, alongs.map((alongM) => ({ alongM, node: node++ })));
+            }
+            const edgeDir = new Map([[1, DIR_BOTH], [2, DIR_NONE]]);
+            const links = [{ from: 0, to: node - 1 }, { from: 3, to: 4 }];
+            const x = extendGraph(g, { cuts, edgeDir, links });
+            const h = x.graph;
+            expect(h.nodeCount).toBe(node);
+            expect(h.edgeCount).toBe(x.linkStart + links.length);
+            expect(x.linkStart - g.edgeCount).toBe([...cuts.values()].reduce((n, c) => n + c.length, 0));
+            // every original edge is its pieces, in order, covering [0, L] exactly
+            const pieces = new Map<number, number[]>();
+            for (let e = 0; e < x.linkStart; e++) (pieces.get(x.edgeBase[e]) ?? pieces.set(x.edgeBase[e], []).get(x.edgeBase[e])!).push(e);
+            for (let e = 0; e < g.edgeCount; e++) {
+                const list = pieces.get(e)!.sort((a, b) => x.edgeBaseFromM[a] - x.edgeBaseFromM[b]);
+                expect(list[0], `edge ${e} keeps its id for its first piece`).toBe(e);
+                expect(list).toHaveLength((cuts.get(e)?.length ?? 0) + 1);
+                expect(x.edgeBaseFromM[list[0]]).toBe(0);
+                expect(x.edgeBaseToM[list.at(-1)!]).toBe(g.edgeLengthM[e]);
+                expect(h.edgeFrom[list[0]]).toBe(g.edgeFrom[e]);
+                expect(h.edgeTo[list.at(-1)!]).toBe(g.edgeTo[e]);
+                for (let k = 0; k < list.length; k++) {
+                    const p = list[k];
+                    expect(h.edgeLengthM[p]).toBeCloseTo(x.edgeBaseToM[p] - x.edgeBaseFromM[p], 9);
+                    expect(h.edgeDir[p]).toBe(edgeDir.get(e) ?? g.edgeDir[e]);
+                    if (k > 0) {
+                        expect(x.edgeBaseFromM[p]).toBe(x.edgeBaseToM[list[k - 1]]);
+                        expect(h.edgeFrom[p]).toBe(h.edgeTo[list[k - 1]]);
+                    }
+                    const line = polyline(h, p);
+                    expect(line[0]).toEqual([h.nodeLng[h.edgeFrom[p]], h.nodeLat[h.edgeFrom[p]]]);
+                    expect(line.at(-1)).toEqual([h.nodeLng[h.edgeTo[p]], h.nodeLat[h.edgeTo[p]]]);
+                }
+                if (!cuts.has(e)) expect(polyline(h, e)).toEqual(polyline(g, e));
+            }
+            // a cut node lies on its edge, as far along it (geodesic fraction) as asked
+            for (const [e, list] of cuts) {
+                const line = polyline(g, e).flat();
+                for (const c of list) {
+                    const [lng, lat] = lineSliceAtFractions(Float64Array.from(line), 0, line.length / 2, 0, c.alongM / g.edgeLengthM[e]).at(-1)!;
+                    expect(h.nodeLng[c.node]).toBeCloseTo(lng, 12);
+                    expect(h.nodeLat[c.node]).toBeCloseTo(lat, 12);
+                }
+            }
+            links.forEach((l, k) => {
+                const id = x.linkStart + k;
+                expect([h.edgeFrom[id], h.edgeTo[id], h.edgeDir[id], x.edgeBase[id]]).toEqual([l.from, l.to, DIR_BOTH, -1]);
+                expect(h.edgeLengthM[id]).toBe(geodesicM(h.nodeLng[l.from], h.nodeLat[l.from], h.nodeLng[l.to], h.nodeLat[l.to]));
+            });
+            // the original is only read
+            expect(g.nodeLng.length).toBe(g.nodeCount);
+            expect(g.edgeFrom.length).toBe(g.edgeCount);
+        }
+    });
+
+    it('rejects a cut at an end of its edge or naming an existing node', () => {
+        const g = buildGraph(randomWalkGraph(testRandom(4), { nodeCount: 5, edgeCount: 6 }));
+        expect(() => extendGraph(g, { cuts: new Map([[0, [{ alongM: 0, node: g.nodeCount }]]]), links: [] })).toThrow(/cut of edge 0/);
+        expect(() => extendGraph(g, { cuts: new Map([[0, [{ alongM: g.edgeLengthM[0] / 2, node: 0 }]]]), links: [] })).toThrow(/cut of edge 0/);
     });
 });

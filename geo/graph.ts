@@ -1,3 +1,5 @@
+import { geodesicM, lineSliceAtFractions } from './geodesy.ts';
+
 /** Edge walkable in both directions. */
 export const DIR_BOTH = 0;
 /** Edge walkable only from its `from` node to its `to` node. */
@@ -9,6 +11,8 @@ export const DIR_BACKWARD = 2;
  * nodes): it has no arcs, but points on it are still reached from either end.
  */
 export const DIR_NONE = 3;
+/** One of the four direction codes above. */
+export type EdgeDir = typeof DIR_BOTH | typeof DIR_FORWARD | typeof DIR_BACKWARD | typeof DIR_NONE;
 
 /**
  * A street network as parallel typed arrays, as it comes out of the database.
@@ -142,6 +146,152 @@ export function reverseGraph(graph: WalkGraph): WalkGraph {
         edgeCoords: graph.edgeCoords,
         edgeCoordOffset: graph.edgeCoordOffset
     });
+}
+
+/** A cut point on an edge: metres from its `from` node, and the new node placed there. */
+export interface EdgeCut {
+    alongM: number;
+    node: number;
+}
+
+/**
+ * What {@link extendGraph} lays over a graph: cut points that split edges, directions that change,
+ * and straight links between nodes.
+ */
+export interface GraphOverlay {
+    /**
+     * Cut points per edge, ascending and strictly inside the edge (0 < alongM < edgeLengthM). The
+     * new nodes are numbered from `nodeCount`, each id used once, none skipped.
+     */
+    cuts: ReadonlyMap<number, readonly EdgeCut[]>;
+    /** edges whose direction changes; their pieces take the new direction */
+    edgeDir?: ReadonlyMap<number, number>;
+    /** two-way straight edges between (old or new) nodes, geodesic length */
+    links: readonly { from: number; to: number }[];
+}
+
+/** A graph with an overlay applied, and where each of its edges comes from. */
+export interface ExtendedGraph {
+    graph: WalkGraph;
+    /** edges from here on are the overlay's links, in the order given */
+    linkStart: number;
+    /** edge → the original edge it is (a piece of), −1 for links */
+    edgeBase: Int32Array;
+    /** the stretch of the original edge each edge covers, metres from its `from` node (0 and 0 for links) */
+    edgeBaseFromM: Float64Array;
+    edgeBaseToM: Float64Array;
+}
+
+/**
+ * The graph with an overlay: each cut edge is split at its cut points (its first piece keeps its
+ * id, further pieces follow from `edgeCount`, cut edge by cut edge in ascending id), directions
+ * are changed, and the links come last, from `linkStart`. Piece lengths are proportional stretches
+ * of the edge's length; cut nodes and piece ends lie on its polyline (by geodesic fraction), so
+ * pieces meet exactly at their shared node. The original graph is only read; untouched arrays are
+ * copied, so the result owns all its memory. Per-edge attributes outside WalkGraph follow through
+ * `edgeBase`. The idea is GraphHopper's QueryGraph, materialised once instead of looked up per
+ * arc. O(V + E + coordinates).
+ */
+export function extendGraph(graph: WalkGraph, overlay: GraphOverlay): ExtendedGraph {
+    const g = graph;
+    let cutCount = 0;
+    for (const list of overlay.cuts.values()) cutCount += list.length;
+    const nodeCount = g.nodeCount + cutCount;
+    const nodeLng = new Float64Array(nodeCount);
+    const nodeLat = new Float64Array(nodeCount);
+    nodeLng.set(g.nodeLng);
+    nodeLat.set(g.nodeLat);
+    const pieces: { id: number; edge: number; fromM: number; toM: number; from: number; to: number }[] = [];
+    const cutEdges = [...overlay.cuts.keys()].sort((a, b) => a - b);
+    let nextPiece = g.edgeCount;
+    for (const e of cutEdges) {
+        const cuts = overlay.cuts.get(e)!;
+        const L = g.edgeLengthM[e];
+        const start = g.edgeCoordOffset[e], end = g.edgeCoordOffset[e + 1];
+        for (const c of cuts) {
+            if (!(c.node >= g.nodeCount && c.node < nodeCount) || !(c.alongM > 0 && c.alongM < L)) {
+                throw new RangeError(`cut of edge ${e} at ${c.alongM} m as node ${c.node} is outside the edge or the new nodes`);
+            }
+            const f = L > 0 ? c.alongM / L : 0;
+            const [lng, lat] = lineSliceAtFractions(g.edgeCoords, start, end, f, f)[0];
+            nodeLng[c.node] = lng;
+            nodeLat[c.node] = lat;
+        }
+        let fromM = 0, from = g.edgeFrom[e];
+        for (const c of cuts) {
+            pieces.push({ id: fromM > 0 ? nextPiece++ : e, edge: e, fromM, toM: c.alongM, from, to: c.node });
+            fromM = c.alongM;
+            from = c.node;
+        }
+        pieces.push({ id: fromM > 0 ? nextPiece++ : e, edge: e, fromM, toM: L, from, to: g.edgeTo[e] });
+    }
+
+    const linkStart = nextPiece;
+    const edgeCount = linkStart + overlay.links.length;
+    const edgeFrom = new Int32Array(edgeCount);
+    const edgeTo = new Int32Array(edgeCount);
+    const edgeLengthM = new Float64Array(edgeCount);
+    const edgeDir = new Uint8Array(edgeCount);
+    const edgeBase = new Int32Array(edgeCount).fill(-1);
+    const edgeBaseFromM = new Float64Array(edgeCount);
+    const edgeBaseToM = new Float64Array(edgeCount);
+    edgeFrom.set(g.edgeFrom);
+    edgeTo.set(g.edgeTo);
+    edgeLengthM.set(g.edgeLengthM);
+    edgeDir.set(g.edgeDir);
+    for (let e = 0; e < g.edgeCount; e++) {
+        edgeBase[e] = e;
+        edgeBaseToM[e] = g.edgeLengthM[e];
+    }
+    for (const [e, dir] of overlay.edgeDir ?? []) edgeDir[e] = dir;
+
+    const pieceCoords = new Map<number, [number, number][]>();
+    for (const p of pieces) {
+        const e = p.edge;
+        const L = g.edgeLengthM[e];
+        edgeFrom[p.id] = p.from;
+        edgeTo[p.id] = p.to;
+        edgeLengthM[p.id] = p.toM - p.fromM;
+        edgeDir[p.id] = edgeDir[e];
+        edgeBase[p.id] = e;
+        edgeBaseFromM[p.id] = p.fromM;
+        edgeBaseToM[p.id] = p.toM;
+        const slice = lineSliceAtFractions(g.edgeCoords, g.edgeCoordOffset[e], g.edgeCoordOffset[e + 1], L > 0 ? p.fromM / L : 0, L > 0 ? p.toM / L : 1);
+        slice[0] = [nodeLng[p.from], nodeLat[p.from]];
+        slice[slice.length - 1] = [nodeLng[p.to], nodeLat[p.to]];
+        pieceCoords.set(p.id, slice);
+    }
+    overlay.links.forEach((l, k) => {
+        const id = linkStart + k;
+        edgeFrom[id] = l.from;
+        edgeTo[id] = l.to;
+        edgeLengthM[id] = geodesicM(nodeLng[l.from], nodeLat[l.from], nodeLng[l.to], nodeLat[l.to]);
+        edgeDir[id] = DIR_BOTH;
+    });
+
+    const edgeCoordOffset = new Uint32Array(edgeCount + 1);
+    let points = 0;
+    for (let e = 0; e < edgeCount; e++) {
+        edgeCoordOffset[e] = points;
+        const piece = pieceCoords.get(e);
+        points += piece ? piece.length : e < g.edgeCount ? g.edgeCoordOffset[e + 1] - g.edgeCoordOffset[e] : 2;
+    }
+    edgeCoordOffset[edgeCount] = points;
+    const edgeCoords = new Float64Array(points * 2);
+    for (let e = 0; e < edgeCount; e++) {
+        let o = edgeCoordOffset[e] * 2;
+        const piece = pieceCoords.get(e);
+        if (piece) {
+            for (const [lng, lat] of piece) { edgeCoords[o++] = lng; edgeCoords[o++] = lat; }
+        } else if (e < g.edgeCount) {
+            edgeCoords.set(g.edgeCoords.subarray(g.edgeCoordOffset[e] * 2, g.edgeCoordOffset[e + 1] * 2), o);
+        } else {
+            const a = edgeFrom[e], b = edgeTo[e];
+            edgeCoords[o] = nodeLng[a]; edgeCoords[o + 1] = nodeLat[a]; edgeCoords[o + 2] = nodeLng[b]; edgeCoords[o + 3] = nodeLat[b];
+        }
+    }
+    const extended = buildGraph({ nodeCount, nodeLng, nodeLat, edgeFrom, edgeTo, edgeLengthM, edgeDir, edgeCoords, edgeCoordOffset });
+    return { graph: extended, linkStart, edgeBase, edgeBaseFromM, edgeBaseToM };
 }
 
 /** Bytes held by the graph's typed arrays, input and adjacency alike. O(1). */

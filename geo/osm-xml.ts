@@ -1,4 +1,4 @@
-import type { OsmModel, OsmTags } from './sample-city.ts';
+import type { OsmModel, OsmTags } from './osm-model.ts';
 
 /** Options of {@link osmXmlChunks}. */
 export interface OsmXmlOptions {

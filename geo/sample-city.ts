@@ -1,34 +1,6 @@
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
-
-/** Tags of one OSM element, key → value. */
-export type OsmTags = Record<string, string>;
-
-/** One OSM way: node ids in order; a closed way repeats its first id at the end. */
-export interface OsmWay {
-  id: number;
-  refs: Int32Array;
-  /** May be shared with other ways and frozen: copy before changing. */
-  tags: OsmTags;
-}
-
-/** OSM nodes as parallel typed arrays, ids ascending; `lng`/`lat` in degrees WGS 84, 7 decimals. */
-export interface OsmNodes {
-  id: Float64Array;
-  lng: Float64Array;
-  lat: Float64Array;
-  /** Tags by node id, only for tagged nodes (way vertices carry none); may be shared and frozen. */
-  tags: Map<number, OsmTags>;
-}
-
-/** An OSM-like in-memory model: what the OSM importer reads, without versions or metadata. */
-export interface OsmModel {
-  nodes: OsmNodes;
-  /** Ways, ids ascending. */
-  ways: OsmWay[];
-  /** [minLng, minLat, maxLng, maxLat] of all nodes, degrees WGS 84. */
-  bbox: [number, number, number, number];
-}
+import type { OsmModel, OsmTags, OsmWay } from './osm-model.ts';
 
 /** What {@link generateSampleCity} made, for reports and benchmarks. */
 export interface SampleCityStats {
@@ -838,7 +810,7 @@ class CityBuilder {
     if (hasSecond && !secondOnRight) wallRing.push(gate2);
 
     // population is added below once the buildings are known; the way keeps this object.
-    const landuseTags: OsmTags = { landuse: 'residential', name: `示例小区 ${n}`, sample: SAMPLE };
+    const landuseTags: Record<string, string> = { landuse: 'residential', name: `示例小区 ${n}`, sample: SAMPLE };
     this.rectRing(cell.plot, landuseTags);
     this.ring(wallRing, TAGS.wall);
 

@@ -1,5 +1,6 @@
 import Flatbush from 'flatbush';
 import { geodesicM, makeLocalProjection, meridionalRadiusM, primeVerticalRadiusM, type LocalProjection } from './geodesy.ts';
+import { properlyCross, segmentFootT } from './planar.ts';
 
 const RAD = Math.PI / 180;
 import type { WalkGraph } from './graph.ts';
@@ -166,13 +167,10 @@ function segmentDistanceM(index: SnapIndex, segment: number, qx: number, qy: num
     const i = index.segmentStart[segment];
     const x0 = (coords[2 * i] - centerLng) * kx, y0 = (coords[2 * i + 1] - centerLat) * ky;
     const x1 = (coords[2 * i + 2] - centerLng) * kx, y1 = (coords[2 * i + 3] - centerLat) * ky;
-    const dx = x1 - x0, dy = y1 - y0;
-    const len2 = dx * dx + dy * dy;
-    let t = len2 > 0 ? ((qx - x0) * dx + (qy - y0) * dy) / len2 : 0;
-    t = t < 0 ? 0 : t > 1 ? 1 : t;
+    const t = segmentFootT(qx, qy, x0, y0, x1, y1);
     index.scratch.t = t;
     // at t = 1 use the end point itself, so that segments meeting at a vertex tie exactly there
-    const ex = (t === 1 ? x1 : x0 + t * dx) - qx, ey = (t === 1 ? y1 : y0 + t * dy) - qy;
+    const ex = (t === 1 ? x1 : x0 + t * (x1 - x0)) - qx, ey = (t === 1 ? y1 : y0 + t * (y1 - y0)) - qy;
     return Math.sqrt(ex * ex + ey * ey);
 }
 function growCandidates(scratch: SnapScratch): void {
@@ -333,14 +331,4 @@ export function crossesBarrier(barriers: BarrierIndex, lng1: number, lat1: numbe
     s.ax = lng1; s.ay = lat1; s.bx = lng2; s.by = lat2;
     return barriers.tree.collides(Math.min(lng1, lng2), Math.min(lat1, lat2), Math.max(lng1, lng2), Math.max(lat1, lat2),
         barriers.crosses);
-}
-
-function properlyCross(ax: number, ay: number, bx: number, by: number,
-    cx: number, cy: number, dx: number, dy: number): boolean {
-    const o1 = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax);
-    const o2 = (bx - ax) * (dy - ay) - (by - ay) * (dx - ax);
-    if (!((o1 > 0 && o2 < 0) || (o1 < 0 && o2 > 0))) return false;
-    const o3 = (dx - cx) * (ay - cy) - (dy - cy) * (ax - cx);
-    const o4 = (dx - cx) * (by - cy) - (dy - cy) * (bx - cx);
-    return (o3 > 0 && o4 < 0) || (o3 < 0 && o4 > 0);
 }

@@ -1,19 +1,6 @@
-import type { Tags } from './walkability.ts';
+import { DIR_BACKWARD, DIR_BOTH, DIR_FORWARD, DIR_NONE, type EdgeDir } from './graph.ts';
+import type { OsmNodePositions, OsmWay } from './osm-model.ts';
 import { walkability } from './walkability.ts';
-
-/** Nodes and ways as read from an OSM file; coordinates [lng, lat] in WGS 84. */
-export interface OsmNodes {
-  /** OSM id → index into lng/lat. */
-  index: Map<number, number>;
-  lng: Float64Array;
-  lat: Float64Array;
-}
-
-export interface OsmWay {
-  id: number;
-  refs: ArrayLike<number>;
-  tags: Tags;
-}
 
 /** The walking network cut from OSM ways, as parallel arrays (one entry per edge). */
 export interface SplitNetwork {
@@ -38,7 +25,7 @@ export interface SplitNetwork {
  * twice by one way), so edges meet only at shared nodes. Bridges and tunnels without a shared node
  * stay unconnected, as in OSM. Cost O(total way nodes).
  */
-export function splitWays(nodes: OsmNodes, ways: readonly OsmWay[]): SplitNetwork {
+export function splitWays(nodes: OsmNodePositions, ways: readonly OsmWay[]): SplitNetwork {
   const walkIdx: number[] = [];
   const wayPrivate: boolean[] = [];
   for (let i = 0; i < ways.length; i++) {
@@ -123,19 +110,20 @@ export function splitWays(nodes: OsmNodes, ways: readonly OsmWay[]): SplitNetwor
 }
 
 /**
- * Direction code of an edge for the search outward from facilities (see README): 0 both ways,
- * 1 only from→to, 2 only to→from, 3 neither as a through-route. A walk may enter a private
- * compound way from a public node but may not leave a private node into the public network.
+ * Direction code of an edge for the search outward from facilities (see README): {@link DIR_BOTH},
+ * {@link DIR_FORWARD} (only from→to), {@link DIR_BACKWARD} (only to→from) or {@link DIR_NONE}
+ * (neither as a through-route). A walk may enter a private compound way from a public node but
+ * may not leave a private node into the public network.
  */
-export function edgeDirection(edgeIsPrivate: boolean, fromIsPrivate: boolean, toIsPrivate: boolean): 0 | 1 | 2 | 3 {
-  if (!edgeIsPrivate) return 0;
-  if (fromIsPrivate && toIsPrivate) return 0;
-  if (fromIsPrivate) return 2; // to (public) → from (private) only
-  if (toIsPrivate) return 1;
-  return 3;
+export function edgeDirection(edgeIsPrivate: boolean, fromIsPrivate: boolean, toIsPrivate: boolean): EdgeDir {
+  if (!edgeIsPrivate) return DIR_BOTH;
+  if (fromIsPrivate && toIsPrivate) return DIR_BOTH;
+  if (fromIsPrivate) return DIR_BACKWARD; // to (public) → from (private) only
+  if (toIsPrivate) return DIR_FORWARD;
+  return DIR_NONE;
 }
 
-function allRefsPresent(nodes: OsmNodes, refs: ArrayLike<number>): boolean {
+function allRefsPresent(nodes: OsmNodePositions, refs: ArrayLike<number>): boolean {
   for (let k = 0; k < refs.length; k++) if (!nodes.index.has(refs[k])) return false;
   return true;
 }

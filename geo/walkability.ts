@@ -1,5 +1,6 @@
+import type { OsmTags } from './osm-model.ts';
 /** OSM tags of one way, as key → value. */
-export type Tags = Readonly<Record<string, string>>;
+export type Tags = OsmTags;
 
 /**
  * How a way enters the walking graph. `private` ways (access=private inside gated compounds)

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { makeLocalProjection } from '../geo/geodesy.ts';
-import { MAX_PLAN_EXTENT_M, MAX_PLAN_OUTLINE_M } from '../geo/scenario.ts';
+import { MAX_PLAN_EXTENT_M, MAX_PLAN_OUTLINE_M } from '../geo/scenario/plan.ts';
 import { ApiError } from './errors.ts';
 import { MAX_PLAN_VERTICES } from './limits.ts';
 

@@ -83,7 +83,9 @@ describe('read routes', () => {
     expect(park.meets_target).toBe(park.network_distance_m <= 500);
     expect(park.path.coordinates[0]).toEqual([CENTRE.lng, CENTRE.lat]);
     const elderly = body.results.find((x: { category: string }) => x.category === 'elderly_care');
-    if (elderly.facility) expect(elderly.facility.is_sample).toBe(true);
+    // OSM maps no elderly care in central Chengdu: the nearest is one of the shipped sample entries
+    expect(elderly.facility).not.toBeNull();
+    expect(elderly.facility.is_sample).toBe(true);
   });
 
   it('proximity agrees with the persisted per-origin results of the run', async () => {
@@ -93,9 +95,12 @@ describe('read routes', () => {
        WHERE r.rule_set_id = 'chengdu-park-city' AND r.rule_id = 'park_500' AND r.network_m IS NOT NULL ORDER BY o.id LIMIT 25`,
     );
     expect(rows.length).toBe(25);
-    for (const row of rows) {
+    // residents of gated compounds walk out through their gates, which a bare point does not know
+    const open = rows.filter((row) => !row.ra_gated);
+    expect(open.length).toBeGreaterThan(0);
+    for (const row of open) {
       const body = (await app.inject(`/api/proximity?lng=${row.lng}&lat=${row.lat}&categories=park`)).json();
-      if (!row.ra_gated) expect(body.results[0].network_distance_m).toBeCloseTo(row.network_m!, 1);
+      expect(body.results[0].network_distance_m).toBeCloseTo(row.network_m!, 1);
     }
   });
 
@@ -161,7 +166,8 @@ describe('read routes', () => {
     const first = body.areas[0];
     expect(first.caveats).toEqual(expect.arrayContaining(['estimated_population', 'approximate_zone']));
     const elderly = body.areas.flatMap((a: { failed_rules: { rule_id: string; depends_on_sample_facilities: boolean }[] }) => a.failed_rules).find((f: { rule_id: string }) => f.rule_id === 'elderly_care_500');
-    if (elderly) expect(elderly.depends_on_sample_facilities).toBe(true);
+    expect(elderly).toBeDefined();
+    expect(elderly.depends_on_sample_facilities).toBe(true);
     const csv = await app.inject('/api/audit?level=community&format=csv');
     expect(csv.body.startsWith('\uFEFFarea_key,area_name')).toBe(true);
     expect(csv.body).toMatch(/[\u4e00-\u9fff]/);

@@ -5,24 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../server/app.ts';
 import { ERRORS } from '../server/errors.ts';
 import { squareAround } from '../server/routes/scenarios.ts';
+import { CLEARED, park, SITES, type Site } from './helpers/chengdu-sites.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 import { createPool } from '../server/db/pool.ts';
-
-/** Centres of residential clusters beyond 500 m of any park in central Chengdu (OSM 2018). */
-const SITES = {
-  south: [104.08665, 30.65816],
-  southEast: [104.088, 30.65816], // 130 m east of `south`: their 500 m catchments overlap
-  north: [104.10772, 30.71754], // 6.6 km from `south`: nobody lives within 1 km of both
-  northEast: [104.11197, 30.71731],
-  middle: [104.10313, 30.66721],
-  middleNorth: [104.10196, 30.68758],
-} as const;
-type Site = keyof typeof SITES;
-
-/** A 70 m × 70 m (4900 m²) new park: counts for green_300 and park_500. */
-const park = (site: Site, name: string = site) => ({ kind: 'add_open_space', name, geometry: squareAround(SITES[site][0], SITES[site][1], 4900) });
-/** A 100 m × 100 m cleared illegal block with streets within reach of its outline. */
-const CLEARED = squareAround(SITES.middle[0], SITES.middle[1], 10_000);
 
 interface RuleJson {
   rule_set: string;
@@ -86,13 +71,18 @@ describe('scenarios on central Chengdu', () => {
       expect(json.plans[1].links_added).toBeGreaterThan(0);
       expect(json.changed_edges.type).toBe('FeatureCollection');
       expect(json.changed_edges.features.length).toBeGreaterThan(0);
+      let compared = 0;
       for (const f of json.changed_edges.features.slice(0, 50)) {
         expect(f.geometry.type).toBe('LineString');
         for (const [cat, after] of Object.entries(f.properties.after as Record<string, number>)) {
           const before = f.properties.before[cat];
-          if (before !== null) expect(after).toBeLessThan(before);
+          // null before: a new link, or beyond the field's bound until now
+          if (before === null) continue;
+          expect(after).toBeLessThan(before);
+          compared++;
         }
       }
+      expect(compared).toBeGreaterThan(0);
       expect(json.changed_edges.features.some((f: { properties: { is_link: boolean } }) => f.properties.is_link)).toBe(true);
       const p = rule(json, 'park_500');
       expect(p.newly_covered).toBeGreaterThan(0);
@@ -202,29 +192,6 @@ describe('scenarios on central Chengdu', () => {
         { seed: 15015, numRuns: 100 },
       );
     });
-
-    it('one plan answers well under a second (median of 20)', async () => {
-      const measure = async (body: object) => {
-        await evaluate(body);
-        const ms: number[] = [];
-        for (let i = 0; i < 20; i++) {
-          const t = performance.now();
-          const r = await evaluate(body);
-          ms.push(performance.now() - t);
-          expect(r.statusCode).toBe(200);
-        }
-        ms.sort((a, b) => a - b);
-        return (ms[9] + ms[10]) / 2;
-      };
-      const open = await measure({ plans: [park('middle')] });
-      const withEdges = await measure({ plans: [{ kind: 'demolish_illegal', name: 'x', geometry: CLEARED, becomes_open_space: true }], include_changed_edges: true });
-      const cleared = await measure({ plans: [{ kind: 'demolish_illegal', name: 'x', geometry: CLEARED }] });
-      console.log(`scenario evaluation on central Chengdu, median of 20: add_open_space ${open.toFixed(1)} ms, ` +
-        `demolish_illegal ${cleared.toFixed(1)} ms, demolish_illegal as open space with changed edges ${withEdges.toFixed(1)} ms`);
-      expect(open).toBeLessThan(1000);
-      expect(cleared).toBeLessThan(1000);
-      expect(withEdges).toBeLessThan(1000);
-    });
   });
 
   describe('GET /api/suggest', () => {
@@ -255,6 +222,22 @@ describe('scenarios on central Chengdu', () => {
       expect(s.optimum.total).toBeCloseTo(best, 1);
       const picked = (await evaluate({ plan_ids: s.picks.map((p: { plan_id: number }) => p.plan_id), marginal: false })).json();
       expect(rule(picked, 'park_500').newly_covered).toBeCloseTo(s.greedy_total, 1);
+    });
+
+    it('a stored plan the engine cannot apply is a 400 naming it, not a 500', async () => {
+      const [lng, lat] = SITES.middle;
+      // stored plans are not checked by the plans route when written straight to the table: a
+      // 6 km square is more than a plan may span (MAX_PLAN_EXTENT_M), found only when it is prepared
+      const id = await insertPlan('add_open_space', 'too wide', squareAround(lng, lat, 6000 * 6000));
+      await sql.query(`UPDATE plans SET status = 'approved' WHERE id <> $1 AND status = 'proposed'`, [id]);
+      try {
+        const r = await app.inject({ method: 'GET', url: '/api/suggest?rule=chengdu-park-city/park_500&k=1&candidates=plans' });
+        expect(r.statusCode, r.body).toBe(400);
+        expect(r.json().error.code).toBe('invalid_parameter');
+        expect(r.json().error.message).toContain(`plan:${id}`);
+      } finally {
+        await sql.query('DELETE FROM plans WHERE id = $1', [id]);
+      }
     });
 
     it('grid candidates in a small box: ranked sites with non-increasing gains, exact optimum, evaluation agrees', async () => {

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { CATEGORIES } from '../../geo/categories.ts';
 import { computeFields, DISTANCE_CAP_M, evaluateCoverage, snapOrigin, type RuleCoverage } from '../../geo/coverage.ts';
+import { distanceAlong } from '../../geo/dijkstra.ts';
 import { reachOutcome, type DistanceField } from '../../geo/distance-field.ts';
 import type { WalkGraph } from '../../geo/graph.ts';
 import { RULE_SETS, type RuleSet } from '../../geo/rules/index.ts';
@@ -33,13 +34,7 @@ export interface ComputeResult {
  * towards it. Infinity when neither end is within the field's bound (the distance cap).
  */
 export function edgeMidpointDistance(graph: WalkGraph, field: DistanceField, e: number): number {
-  const half = graph.edgeLengthM[e] / 2;
-  const dir = graph.edgeDir[e];
-  const { dist } = field.result;
-  let best = Infinity;
-  if (dir !== 2) best = Math.min(best, dist[graph.edgeFrom[e]] + half);
-  if (dir !== 1) best = Math.min(best, dist[graph.edgeTo[e]] + half);
-  return best <= field.result.maxDistM ? best : Infinity;
+  return distanceAlong(graph, field.result, e, graph.edgeLengthM[e] / 2);
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;

@@ -3,7 +3,7 @@ import type { EngineCompound, EngineNetwork, EngineOrigin } from '../../geo/cove
 import { OPEN_SPACE_CATEGORIES, type CategoryId } from '../../geo/categories.ts';
 import { SAMPLED_ACCESS_MAX_LEG_M, type EngineFacility } from '../../geo/distance-field.ts';
 import { nodesInLargeComponents } from '../../geo/components.ts';
-import { buildGraph, hilbertNodeOrder } from '../../geo/graph.ts';
+import { buildGraph, DIR_BACKWARD, DIR_BOTH, DIR_FORWARD, DIR_NONE, hilbertNodeOrder } from '../../geo/graph.ts';
 import { buildBarrierIndex, buildSnapIndex, DEFAULT_MAX_SNAP_M } from '../../geo/snap.ts';
 import { POPULATION_ESTIMATE } from '../import/derive-layers.ts';
 
@@ -130,7 +130,7 @@ db.query<{ id: string; source: string; target: string; length_m: number; cost: n
     // cost / reverse_cost < 0 marks a forbidden direction (pgRouting's convention, see migration 0002).
     const fwd = r.cost >= 0;
     const back = r.reverse_cost >= 0;
-    edgeDir[e] = fwd && back ? 0 : fwd ? 1 : back ? 2 : 3;
+    edgeDir[e] = fwd && back ? DIR_BOTH : fwd ? DIR_FORWARD : back ? DIR_BACKWARD : DIR_NONE;
     wkbLineCoords(r.wkb, coords);
     edgeCoordOffset[e + 1] = coords.length / 2;
   });

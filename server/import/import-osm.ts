@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { categoryOf, isGreenwayWay } from '../../geo/categories.ts';
+import { DIR_BACKWARD, DIR_BOTH, DIR_FORWARD } from '../../geo/graph.ts';
 import { edgeDirection, splitWays } from '../../geo/split-ways.ts';
 import type { Tags } from '../../geo/walkability.ts';
 import { readOsm, type OsmData } from './read-osm.ts';
@@ -12,12 +13,12 @@ import { insertBatches } from './insert-batches.ts';
 
 /**
  * Walk edges from per-edge arrays ($2 source, $3 target, $4 highway, $5 name, $6 way id, $7 private,
- * $8 direction (0 both, 1 forward, 2 backward, 3 none), $9 WKT), dataset $1. length_m is the
+ * $8 direction code (geo/graph.ts DIR_*), $9 WKT), dataset $1. length_m is the
  * geography length; cost / reverse_cost follow pgRouting (−1 = not allowed). Also used by the
  * benchmark's direct load of generated cities.
  */
 export const WALK_EDGES_INSERT_SQL = `INSERT INTO walk_edges (dataset_id, source, target, length_m, cost, reverse_cost, highway, name, osm_way_id, is_private, geom)
-       SELECT $1, s, t, len, CASE WHEN d IN (0, 1) THEN len ELSE -1 END, CASE WHEN d IN (0, 2) THEN len ELSE -1 END, h, n, w, p, g
+       SELECT $1, s, t, len, CASE WHEN d IN (${DIR_BOTH}, ${DIR_FORWARD}) THEN len ELSE -1 END, CASE WHEN d IN (${DIR_BOTH}, ${DIR_BACKWARD}) THEN len ELSE -1 END, h, n, w, p, g
        FROM (SELECT s, t, h, n, w, p, d, g, ST_Length(g::geography) AS len
              FROM (SELECT s, t, h, n, w, p, d, ST_GeomFromText(wkt, 4326) AS g
                    FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::bool[], $8::int[], $9::text[])

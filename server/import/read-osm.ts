@@ -1,14 +1,14 @@
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import readline from 'node:readline';
-import type { OsmNodes, OsmWay } from '../../geo/split-ways.ts';
+import type { OsmNodePositions, OsmWay } from '../../geo/osm-model.ts';
 import { MAX_OSM_TAG_CHARS, textProblem } from '../limits.ts';
 import type { Tags } from '../../geo/walkability.ts';
 import { commandRuns, ensureDebianPackages } from '../ensure-debian-packages.ts';
 
 /** What we read from an OSM file with osmium-tool. */
 export interface OsmData {
-  nodes: OsmNodes;
+  nodes: OsmNodePositions;
   /** Tagged nodes only (entrances, gates, amenities, places). */
   nodeTags: Map<number, Tags>;
   ways: OsmWay[];

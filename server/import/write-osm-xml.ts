@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { osmXmlChunks, type OsmXmlOptions } from '../../geo/osm-xml.ts';
-import type { OsmModel } from '../../geo/sample-city.ts';
+import type { OsmModel } from '../../geo/osm-model.ts';
 
 /**
  * Stream a model as OSM XML 0.6 to a file, piece by piece (see `osmXmlChunks`), so a million

@@ -4,14 +4,10 @@ import type { LineString, MultiPolygon, Polygon } from 'geojson';
 import { evaluateCoverage, snapOrigin, type EngineOrigin, type RuleCoverage } from '../../geo/coverage.ts';
 import { makeLocalProjection } from '../../geo/geodesy.ts';
 import { RULE_SETS, type RuleSet } from '../../geo/rules/index.ts';
-import {
-  evaluateScenario,
-  PARK_MIN_AREA_M2,
-  suggestPlans,
-  type RuleImpact,
-  type ScenarioEvaluation,
-  type ScenarioPlan,
-} from '../../geo/scenario.ts';
+import { evaluateScenario, type RuleImpact, type ScenarioEvaluation } from '../../geo/scenario/evaluate.ts';
+import { PARK_MIN_AREA_M2 } from '../../geo/scenario/open-space.ts';
+import { PlanError, type ScenarioPlan } from '../../geo/scenario/plan.ts';
+import { suggestPlans } from '../../geo/scenario/suggest.ts';
 import type { SnapResult } from '../../geo/snap.ts';
 import { loadOrigins } from '../engine/load-network.ts';
 import { applyStudyArea } from '../engine/study-area.ts';
@@ -416,19 +412,13 @@ export async function scenarioRoutes(app: FastifyInstance): Promise<void> {
       const o = await originsOf(engine);
       const t1 = performance.now();
       const before = baselineCoverage(engine, o, ruleSets);
-      let ev: ScenarioEvaluation;
-      try {
-        // synchronous from here to the answer: the engine's shared search is not re-entered
-        ev = evaluateScenario(engine.net, engine.fields, ruleSets, o.origins, o.snaps, plans, {
-          baselineCoverage: before,
-          includeChangedEdges: b.include_changed_edges,
-          marginal: b.marginal,
-          baselineSearch: engine.search,
-        });
-      } catch (err) {
-        if (err instanceof RangeError) throw new ApiError('invalid_parameter', err.message);
-        throw err;
-      }
+      // synchronous from here to the answer: the engine's shared search is not re-entered
+      const ev: ScenarioEvaluation = asApiError(() => evaluateScenario(engine.net, engine.fields, ruleSets, o.origins, o.snaps, plans, {
+        baselineCoverage: before,
+        includeChangedEdges: b.include_changed_edges,
+        marginal: b.marginal,
+        baselineSearch: engine.search,
+      }));
       const t2 = performance.now();
       let resnapped = 0;
       ev.originSnaps.forEach((s, i) => { if (s !== o.snaps[i]) resnapped++; });
@@ -505,7 +495,7 @@ export async function scenarioRoutes(app: FastifyInstance): Promise<void> {
         candidates = rows.map((r, i) => ({ ref: `grid:${i}`, kind: 'add_open_space', name: `grid site ${i}`, geometry: squareAround(r.lng, r.lat, siteAreaM2!) }));
         planIds = candidates.map(() => null);
       }
-      const s = suggestPlans(engine.net, engine.fields, ruleSet, rule, o.origins, o.snaps, candidates, q.k, { baselineSearch: engine.search });
+      const s = asApiError(() => suggestPlans(engine.net, engine.fields, ruleSet, rule, o.origins, o.snaps, candidates, q.k, { baselineSearch: engine.search }));
       reply.header('server-timing', `suggest;dur=${(performance.now() - t0).toFixed(1)}`);
       const index = new Map(candidates.map((c, i) => [c.ref, i]));
       const population = o.origins.reduce((sum, x) => sum + x.population, 0);
@@ -538,6 +528,20 @@ export async function scenarioRoutes(app: FastifyInstance): Promise<void> {
       };
     },
   );
+}
+
+/**
+ * Runs `f`, answering a {@link PlanError} (a plan drawn or described wrongly) as a 400
+ * `invalid_parameter` naming the plan; any other error stays what it is (the app's error handler
+ * logs it and answers 500).
+ */
+function asApiError<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof PlanError) throw new ApiError('invalid_parameter', err.message);
+    throw err;
+  }
 }
 
 /**
