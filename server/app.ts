@@ -10,6 +10,7 @@ import { ApiError } from './errors.ts';
 import { dbPlugin } from './plugins/db.ts';
 import rateLimit from '@fastify/rate-limit';
 import { enginePlugin } from './plugins/engine.ts';
+import { heavyPoolPlugin, type HeavyLimits } from './plugins/heavy-pool.ts';
 import { HELMET_OPTIONS, securityHeadersPlugin } from './plugins/security-headers.ts';
 import { catalogueRoutes } from './routes/catalogue.ts';
 import { coverageRoutes } from './routes/coverage.ts';
@@ -32,6 +33,8 @@ export interface AppOptions {
   bodyLimit?: number;
   /** Override @fastify/rate-limit options (benchmarks raise or lift the limits). */
   rateLimit?: Record<string, unknown>;
+  /** Override the heavy-work pool's limits (threads, budgets, time limit, per-client concurrency). */
+  heavy?: Partial<HeavyLimits>;
 }
 
 /** Build the Fastify app (routes, plugins, error handling); `main.ts` only listens. */
@@ -115,6 +118,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
   await app.register(rateLimit, { global: false, ...(options.rateLimit ?? {}) });
   await app.register(enginePlugin);
+  await app.register(heavyPoolPlugin, { limits: options.heavy });
   await app.register(healthRoutes);
   await app.register(tileRoutes);
   await app.register(catalogueRoutes);
