@@ -55,6 +55,13 @@ export const DEFAULT_HEAVY_LIMITS: HeavyLimits = {
 };
 
 /**
+ * Scheduling priority given up by the pool's threads (Linux nice, per thread, through
+ * @napi-rs/nice): on a machine short of cores the event loop runs first and heavy work takes what
+ * is left, instead of both sharing it equally. 10 of 19.
+ */
+export const HEAVY_NICE_INCREMENT = 10;
+
+/**
  * How far a search from a plan can change anything: its extent grown by this on every side, metres.
  * The largest rule distance (GB 50180-2018 table 3.0.4: 15-minute life circle, 1000 m).
  */
@@ -150,6 +157,7 @@ export const heavyPoolPlugin = fp(
       minThreads: 0,
       maxThreads: limits.threads,
       maxQueue: limits.maxQueue,
+      niceIncrement: HEAVY_NICE_INCREMENT,
       idleTimeout: 24 * 3600_000,
     });
     const snapshots = new WeakMap<LoadedEngine, Promise<EngineSnapshot>>();
