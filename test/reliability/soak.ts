@@ -88,8 +88,8 @@ try {
   });
   const small = `${(cx - 0.01).toFixed(4)},${(cy - 0.01).toFixed(4)},${(cx + 0.01).toFixed(4)},${(cy + 0.01).toFixed(4)}`;
   const HEAVY: { name: string; method: 'GET' | 'POST'; path: string; body?: object }[] = [
-    { name: 'evaluate 30 parks', method: 'POST', path: '/api/scenarios/evaluate', body: parks(30, 4900) },
-    { name: 'evaluate 3, all, edges', method: 'POST', path: '/api/scenarios/evaluate', body: { ...parks(3, 10_000), rule_set: 'all', include_changed_edges: true } },
+    { name: 'evaluate 10 parks', method: 'POST', path: '/api/scenarios/evaluate', body: parks(10, 4900) },
+    { name: 'evaluate 2, all, edges', method: 'POST', path: '/api/scenarios/evaluate', body: { ...parks(2, 10_000), rule_set: 'all', include_changed_edges: true } },
     { name: 'isochrone 3000 m', method: 'GET', path: `/api/isochrone?lng=${cx.toFixed(5)}&lat=${cy.toFixed(5)}&distance_m=3000` },
     { name: 'suggest k=5 in 2 km', method: 'GET', path: `/api/suggest?rule=chengdu-park-city/green_300&k=5&bbox=${small}` },
     { name: 'probe evaluate (#14)', method: 'POST', path: '/api/scenarios/evaluate', body: { ...parks(50, 4900 * 4900), rule_set: 'all', include_changed_edges: true } },
