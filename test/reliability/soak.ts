@@ -9,7 +9,7 @@ import { activeDataset } from '../../server/queries/datasets.ts';
 import { squareAround } from '../../server/routes/scenarios.ts';
 import { cycling, runAutocannon, seededRandom, tileOf, type AutocannonResult } from '../bench/autocannon.ts';
 
-// npm run soak [-- --seconds 120 --rate 800 --heavy 4]
+// npm run soak [-- --seconds 120 --rate 800 --heavy 2]
 //
 // Mixed traffic at a fixed rate against the dev database for a bounded time, on 127.0.0.1 only:
 // proximity at random points in the dataset's extent, z15 network and basemap tiles, and the audit.
@@ -25,8 +25,8 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '120' },
     /** Requests per second over all routes; about half what `npm run bench:api` sustains. */
     rate: { type: 'string', default: '800' },
-    /** Concurrent clients sending heavy requests in the second half. */
-    heavy: { type: 'string', default: '4' },
+    /** Concurrent clients sending heavy requests in the second half: one client at its allowance. */
+    heavy: { type: 'string', default: '2' },
   },
 });
 const seconds = Number(args.seconds);
