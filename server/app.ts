@@ -14,6 +14,7 @@ import { MAX_JSON_DEPTH } from './limits.ts';
 import { dbPlugin } from './plugins/db.ts';
 import rateLimit from '@fastify/rate-limit';
 import { enginePlugin } from './plugins/engine.ts';
+import { heavyPoolPlugin, type HeavyLimits } from './plugins/heavy-pool.ts';
 import { helmetOptions, securityHeadersPlugin } from './plugins/security-headers.ts';
 import { catalogueRoutes } from './routes/catalogue.ts';
 import { coverageRoutes } from './routes/coverage.ts';
@@ -40,6 +41,8 @@ export interface AppOptions {
   trustProxy?: boolean | number | string[];
   /** Send HSTS and CSP upgrade-insecure-requests (only when reached over HTTPS); false by default. */
   servedOverHttps?: boolean;
+  /** Override the heavy-work pool's limits (threads, budgets, time limit, per-client concurrency). */
+  heavy?: Partial<HeavyLimits>;
 }
 
 /** Build the Fastify app (routes, plugins, error handling); `main.ts` only listens. */
@@ -138,6 +141,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
   await app.register(rateLimit, { global: false, ...(options.rateLimit ?? {}) });
   await app.register(enginePlugin);
+  await app.register(heavyPoolPlugin, { limits: options.heavy });
   await app.register(healthRoutes);
   await app.register(tileRoutes);
   await app.register(catalogueRoutes);

@@ -17,6 +17,14 @@ export const ERRORS = {
   no_results: 503,
   database_unavailable: 503,
   rate_limited: 429,
+  /** a heavy request would cost more work units than its route's budget (server/plugins/heavy-pool.ts) */
+  work_budget_exceeded: 422,
+  /** a heavy request ran past the time limit and its work was stopped */
+  work_timed_out: 503,
+  /** the heavy-work queue is full */
+  server_busy: 503,
+  /** the client already has its allowance of heavy requests in flight */
+  too_many_heavy_requests: 429,
   internal: 500,
 } as const;
 

@@ -7,6 +7,9 @@ export async function listen(config: Config, databaseUrl: string): Promise<() =>
     trustProxy: config.trustProxy, servedOverHttps: config.servedOverHttps });
   await app.listen({ host: config.host, port: config.port });
   // Load the engine now rather than on the first click; failures surface on requests instead.
-  app.engine.current().catch((err) => app.log.warn({ err }, 'engine warm-up failed'));
+  app.engine
+    .current()
+    .then((engine) => app.heavy.warm(engine))
+    .catch((err) => app.log.warn({ err }, 'engine warm-up failed'));
   return () => app.close();
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { seedsFromSnaps } from '../../geo/dijkstra.ts';
-import { isochrone, ISOCHRONE_BUFFER_M } from '../../geo/isochrone.ts';
+import type { Feature, MultiLineString } from 'geojson';
+import { ISOCHRONE_BUFFER_M } from '../../geo/isochrone.ts';
 import { snapPoint, type EdgeSnap } from '../../geo/snap.ts';
 import { ApiError, errorSchema } from '../errors.ts';
 import { featureCollectionSchema } from '../schemas.ts';
@@ -45,17 +45,16 @@ export async function isochroneRoutes(app: FastifyInstance): Promise<void> {
         summary: 'Walking isochrone from a point (lng, lat) or from a facility (facility_id)',
         description: `Reached edges cut at distance_m (≤ ${MAX_ISOCHRONE_M} m), and a polygon: the reached lines buffered by ${ISOCHRONE_BUFFER_M} m and dissolved.`,
         querystring: query,
-        response: { 200: featureCollectionSchema, 400: errorSchema, 404: errorSchema, 422: errorSchema, 503: errorSchema },
+        response: { 200: featureCollectionSchema, 400: errorSchema, 404: errorSchema, 422: errorSchema, 429: errorSchema, 503: errorSchema },
       },
       config: { rateLimit: { max: 600, timeWindow: '1 minute' } },
     },
-    async (req) => {
+    async (req, reply) => {
       const { lng, lat, facility_id, distance_m } = req.query;
       if ((facility_id === undefined) === (lng === undefined || lat === undefined)) {
         throw new ApiError('invalid_parameter', 'give either lng and lat, or facility_id');
       }
       const engine = await app.engine.current();
-      const g = engine.net.graph;
       let snaps: EdgeSnap[];
       if (facility_id !== undefined) {
         const f = engine.net.facilities.find((x) => x.id === facility_id);
@@ -67,11 +66,12 @@ export async function isochroneRoutes(app: FastifyInstance): Promise<void> {
         }
         if (!snaps.length) throw new ApiError('not_snappable', `facility ${facility_id} has no access point within 200 m of a walkable street`);
       } else snaps = [snapRequestPoint(engine, lng!, lat!)];
-      // The shared search is used synchronously from run() to isochrone(): no await in between.
-      const result = engine.search.run(seedsFromSnaps(g, snaps, snaps.map(() => 0)), distance_m);
-      const iso = isochrone(g, result, distance_m);
+      // the search and the cutting of reached edges run on the worker pool
+      const iso = await app.heavy.run<{ lines: Feature<MultiLineString>; reachedLengthM: number; pieces: number }>(req, reply, engine, {
+        kind: 'isochrone', snaps, distanceM: distance_m,
+      });
       const features: object[] = [];
-      if (iso.pieceEdge.length) {
+      if (iso.pieces) {
         const { rows } = await app.pg.query<{ geometry: object }>(ISOCHRONE_POLYGON_SQL, [JSON.stringify(iso.lines.geometry), ISOCHRONE_BUFFER_M]);
         features.push({ type: 'Feature', geometry: rows[0].geometry, properties: { kind: 'polygon', distance_m, buffer_m: ISOCHRONE_BUFFER_M } });
       }

@@ -1,18 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { pointOnFeature } from '@turf/turf';
 import type { LineString, MultiPolygon, Polygon } from 'geojson';
-import { evaluateCoverage, snapOrigin, type EngineOrigin, type RuleCoverage } from '../../geo/coverage.ts';
 import { makeLocalProjection } from '../../geo/geodesy.ts';
 import { RULE_SETS, type RuleSet } from '../../geo/rules/index.ts';
-import { evaluateScenario, type RuleImpact, type ScenarioEvaluation } from '../../geo/scenario/evaluate.ts';
 import { PARK_MIN_AREA_M2 } from '../../geo/scenario/open-space.ts';
-import { PlanError, type ScenarioPlan } from '../../geo/scenario/plan.ts';
-import { suggestPlans } from '../../geo/scenario/suggest.ts';
-import type { SnapResult } from '../../geo/snap.ts';
-import { loadOrigins } from '../engine/load-network.ts';
-import { applyStudyArea } from '../engine/study-area.ts';
+import type { ScenarioPlan } from '../../geo/scenario/plan.ts';
 import { ApiError, errorSchema } from '../errors.ts';
-import type { LoadedEngine } from '../plugins/engine.ts';
+import { checkBudget, evaluateCost, planReachKm2, suggestCost } from '../plugins/heavy-pool.ts';
 import { checkPlanGeometriesValid, checkPlanGeometry } from '../check-plan-geometry.ts';
 import { MAX_NAME_CHARS, textSchema } from '../limits.ts';
 import { PLAN_KINDS } from './plans.ts';
@@ -231,15 +224,6 @@ const GRID_SQL = `
                 AND ST_DWithin(e.geom::geography, p.geom::geography, $8::float8))
   ORDER BY p.n`;
 
-const round2 = (x: number) => Math.round(x * 100) / 100;
-const round4 = (x: number | null) => (x === null ? null : Math.round(x * 1e4) / 1e4);
-
-interface EngineOrigins {
-  origins: EngineOrigin[];
-  snaps: SnapResult[];
-  coverage: Map<string, RuleCoverage[]>;
-}
-
 function ruleSetsOf(id: string): RuleSet[] {
   return id === 'all' ? [...RULE_SETS] : [requireRuleSet(id)];
 }
@@ -255,122 +239,11 @@ function toScenarioPlan(ref: string, kind: ScenarioPlan['kind'], name: string, g
   return { ref, kind, name, geometry: g, becomesOpenSpace: kind === 'demolish_illegal' ? becomesOpenSpace : undefined };
 }
 
-function areaRows(r: RuleImpact, level: 'community' | 'residential_area') {
-  return r.areas.filter((a) => a.level === level).map((a) => ({
-    key: a.key,
-    name: a.name,
-    population: round2(a.population),
-    covered_before: round2(a.coveredBefore),
-    covered_after: round2(a.coveredAfter),
-    share_before: round4(a.shareBefore),
-    share_after: round4(a.shareAfter),
-    delta_share: a.shareBefore === null || a.shareAfter === null ? null : round4(a.shareAfter - a.shareBefore),
-    passes_before: a.passesBefore,
-    passes_after: a.passesAfter,
-    flip: a.flip,
-  }));
-}
-
-function impactJson(ev: ScenarioEvaluation, plans: readonly ScenarioPlan[], ids: readonly (number | null)[], withEdges: boolean) {
-  const body: Record<string, unknown> = {
-    network_changed: ev.scenario.graphChanged || ev.scenario.barriersChanged,
-    origins: ev.originSnaps.length,
-    plans: ev.scenario.effects.map((e, i) => ({
-      ref: e.ref,
-      id: ids[i],
-      kind: e.kind,
-      name: e.name,
-      becomes_open_space: plans[i].becomesOpenSpace === true,
-      links_added: e.linksAdded,
-      link_length_m: round2(e.linkLengthM),
-      barrier_removed_m: round2(e.barrierRemovedM),
-      edges_opened: e.edgesOpened,
-      compounds_opened: e.compoundsOpened,
-      open_space: e.openSpace && {
-        facility_id: e.openSpace.facilityId,
-        area_m2: round2(e.openSpace.areaM2),
-        category: e.openSpace.category,
-        access_points: e.openSpace.accessPoints,
-      },
-    })),
-    rules: ev.rules.map((r) => ({
-      rule_set: r.ruleSetId,
-      rule_id: r.ruleId,
-      target_share: r.targetShare,
-      population: round2(r.population),
-      covered_before: round2(r.coveredBefore),
-      covered_after: round2(r.coveredAfter),
-      share_before: r.population > 0 ? round4(r.coveredBefore / r.population) : null,
-      share_after: r.population > 0 ? round4(r.coveredAfter / r.population) : null,
-      newly_covered: round2(r.newlyCovered),
-      newly_uncovered: round2(r.newlyUncovered),
-      flips: {
-        community: { fail_to_pass: r.flips.community.failToPass, pass_to_fail: r.flips.community.passToFail },
-        residential_area: { fail_to_pass: r.flips.residential_area.failToPass, pass_to_fail: r.flips.residential_area.passToFail },
-      },
-      communities: areaRows(r, 'community'),
-      residential_areas: areaRows(r, 'residential_area'),
-      marginal: r.marginal && r.marginal.map((m) => ({ plan: m.ref, gain: round2(m.gain) })),
-      marginal_sum: r.marginal && round2(r.marginal.reduce((s, m) => s + m.gain, 0)),
-    })),
-  };
-  if (withEdges) {
-    const g = ev.scenario.net.graph;
-    body.changed_edges = {
-      type: 'FeatureCollection',
-      features: (ev.changedEdges ?? []).map((c) => {
-        const coordinates: number[][] = [];
-        for (let i = g.edgeCoordOffset[c.edge]; i < g.edgeCoordOffset[c.edge + 1]; i++) {
-          coordinates.push([Math.round(g.edgeCoords[2 * i] * 1e7) / 1e7, Math.round(g.edgeCoords[2 * i + 1] * 1e7) / 1e7]);
-        }
-        const before: Record<string, number | null> = {};
-        const after: Record<string, number> = {};
-        for (const [cat, d] of Object.entries(c.distances)) {
-          before[cat] = d.before === null ? null : round2(d.before);
-          after[cat] = round2(d.after);
-        }
-        return {
-          type: 'Feature',
-          geometry: { type: 'LineString', coordinates },
-          properties: { edge: c.edge, street_id: c.dbId >= 0 ? c.dbId : null, is_link: c.isLink, before, after },
-        };
-      }),
-    };
-  }
-  return body;
-}
-
 /**
  * POST /api/scenarios/evaluate: the coverage effect of 两拆一增 plans, stored or drawn; and
  * GET /api/suggest: where to put new open spaces (or which proposed plans to do first) for a rule.
  */
 export async function scenarioRoutes(app: FastifyInstance): Promise<void> {
-  const originCache = new WeakMap<LoadedEngine, Promise<EngineOrigins>>();
-
-  const originsOf = (engine: LoadedEngine): Promise<EngineOrigins> => {
-    let p = originCache.get(engine);
-    if (!p) {
-      // the residents the stored run evaluated: those of the study area
-      p = loadOrigins(app.pg, engine.datasetId, engine.net.compounds).then((l) => applyStudyArea(app.pg, engine.datasetId, l.origins)).then(({ origins }) => ({
-        origins,
-        snaps: origins.map((o) => {
-          const s = snapOrigin(engine.net, o.lng, o.lat, o.compound);
-          return s.unreachable ? s : { ...s };
-        }),
-        coverage: new Map(),
-      }));
-      p.catch(() => originCache.delete(engine));
-      originCache.set(engine, p);
-    }
-    return p;
-  };
-  const baselineCoverage = (engine: LoadedEngine, o: EngineOrigins, ruleSets: readonly RuleSet[]): RuleCoverage[] =>
-    ruleSets.flatMap((rs) => {
-      let c = o.coverage.get(rs.id);
-      if (!c) o.coverage.set(rs.id, (c = evaluateCoverage(engine.net, engine.fields, [rs], o.origins, o.snaps)));
-      return c;
-    });
-
   const storedPlans = async (rows: { id: string; kind: ScenarioPlan['kind']; name: string; notes: string | null; geometry: Geometry }[]) =>
     rows.map((r) => toScenarioPlan(`plan:${r.id}`, r.kind, r.name, r.geometry, BECOMES_OPEN_SPACE_NOTE.test(r.notes ?? '')));
 
@@ -385,7 +258,7 @@ export async function scenarioRoutes(app: FastifyInstance): Promise<void> {
           'areas whose share or pass/fail changed, each plan\'s marginal gain (total with all plans minus total without it), and ' +
           'optionally the edges whose walking distance fell. Nothing is stored.',
         body: evaluateBody,
-        response: { 200: evaluateResponse, 400: errorSchema, 404: errorSchema, 413: errorSchema, 503: errorSchema },
+        response: { 200: evaluateResponse, 400: errorSchema, 404: errorSchema, 413: errorSchema, 422: errorSchema, 429: errorSchema, 503: errorSchema },
       },
       config: { rateLimit: { max: 120, timeWindow: '1 minute' } },
     },
@@ -409,27 +282,19 @@ export async function scenarioRoutes(app: FastifyInstance): Promise<void> {
       const planIds = [...ids, ...inlinePlans.map(() => null)];
 
       const engine = await app.engine.current();
-      const o = await originsOf(engine);
       const t1 = performance.now();
-      const before = baselineCoverage(engine, o, ruleSets);
-      // synchronous from here to the answer: the engine's shared search is not re-entered
-      const ev: ScenarioEvaluation = asApiError(() => evaluateScenario(engine.net, engine.fields, ruleSets, o.origins, o.snaps, plans, {
-        baselineCoverage: before,
-        includeChangedEdges: b.include_changed_edges,
-        marginal: b.marginal,
-        baselineSearch: engine.search,
-      }));
+      checkBudget(
+        'this evaluation',
+        evaluateCost(plans.map((p) => planReachKm2(p.geometry)), ruleSets.length, b.marginal, b.include_changed_edges),
+        app.heavy.limits.evaluateBudget,
+        'fewer or smaller plans, one rule set, marginal=false or include_changed_edges=false',
+      );
+      const answer = await app.heavy.run<Record<string, unknown>>(req, reply, engine, {
+        kind: 'evaluate', ruleSetIds: ruleSets.map((rs) => rs.id), plans, planIds, includeChangedEdges: b.include_changed_edges, marginal: b.marginal,
+      });
       const t2 = performance.now();
-      let resnapped = 0;
-      ev.originSnaps.forEach((s, i) => { if (s !== o.snaps[i]) resnapped++; });
       reply.header('server-timing', `load;dur=${(t1 - t0).toFixed(1)}, evaluate;dur=${(t2 - t1).toFixed(1)}`);
-      return {
-        dataset_id: engine.datasetId,
-        run_id: engine.runId,
-        rule_set: b.rule_set,
-        origins_resnapped: resnapped,
-        ...impactJson(ev, plans, planIds, b.include_changed_edges),
-      };
+      return { dataset_id: engine.datasetId, run_id: engine.runId, rule_set: b.rule_set, ...answer };
     },
   );
 
@@ -445,7 +310,7 @@ export async function scenarioRoutes(app: FastifyInstance): Promise<void> {
           `${GRID_MAX_NETWORK_M} m of the network (vacant-land approximation), each a square open space of site_m2. ` +
           'Greedy with recomputed marginal gains; when the subsets are few the exact optimum is enumerated and optimality_gap reported.',
         querystring: suggestQuery,
-        response: { 200: suggestResponse, 400: errorSchema, 503: errorSchema },
+        response: { 200: suggestResponse, 400: errorSchema, 422: errorSchema, 429: errorSchema, 503: errorSchema },
       },
       config: { rateLimit: { max: 30, timeWindow: '1 minute' } },
     },
@@ -456,7 +321,6 @@ export async function scenarioRoutes(app: FastifyInstance): Promise<void> {
       const rule = ruleSet.rules.find((r) => r.id === ruleId);
       if (!rule) throw new ApiError('invalid_parameter', `rule set ${ruleSetId} has no rule "${ruleId}"; see /api/rules`);
       const engine = await app.engine.current();
-      const o = await originsOf(engine);
       const t0 = performance.now();
 
       let candidates: ScenarioPlan[];
@@ -495,10 +359,10 @@ export async function scenarioRoutes(app: FastifyInstance): Promise<void> {
         candidates = rows.map((r, i) => ({ ref: `grid:${i}`, kind: 'add_open_space', name: `grid site ${i}`, geometry: squareAround(r.lng, r.lat, siteAreaM2!) }));
         planIds = candidates.map(() => null);
       }
-      const s = asApiError(() => suggestPlans(engine.net, engine.fields, ruleSet, rule, o.origins, o.snaps, candidates, q.k, { baselineSearch: engine.search }));
+      const reachKm2 = siteAreaM2 === null ? Math.max(0, ...candidates.map((c) => planReachKm2(c.geometry))) : planReachKm2(squareAround(0, 0, siteAreaM2));
+      checkBudget('this suggestion', suggestCost(candidates.length, q.k, reachKm2), app.heavy.limits.suggestBudget, 'a smaller k, a wider spacing_m, a narrower bbox or a smaller site_m2');
+      const answer = await app.heavy.run<Record<string, unknown>>(req, reply, engine, { kind: 'suggest', ruleSetId: ruleSet.id, ruleId: rule.id, candidates, planIds, k: q.k });
       reply.header('server-timing', `suggest;dur=${(performance.now() - t0).toFixed(1)}`);
-      const index = new Map(candidates.map((c, i) => [c.ref, i]));
-      const population = o.origins.reduce((sum, x) => sum + x.population, 0);
       return {
         rule_set: ruleSet.id,
         rule_id: rule.id,
@@ -507,41 +371,10 @@ export async function scenarioRoutes(app: FastifyInstance): Promise<void> {
         candidate_count: candidates.length,
         candidates_truncated: truncated,
         site_area_m2: siteAreaM2,
-        population: round2(population),
-        baseline_covered: round2(s.baselineCovered),
-        picks: s.picks.map((p, rank) => {
-          const i = index.get(p.ref)!;
-          const c = candidates[i];
-          const [lng, lat] = pointOnFeature(c.geometry).geometry.coordinates;
-          return {
-            rank: rank + 1, ref: p.ref, plan_id: planIds[i], kind: c.kind, name: c.name,
-            lng: Math.round(lng * 1e7) / 1e7, lat: Math.round(lat * 1e7) / 1e7,
-            gain: round2(p.gain), standalone_gain: round2(p.standaloneGain), cumulative: round2(p.cumulative),
-            geometry: c.geometry,
-          };
-        }),
-        greedy_total: round2(s.greedyTotal),
-        optimum: s.optimum && { total: round2(s.optimum.total), refs: s.optimum.refs },
-        optimality_gap: s.optimalityGap === null ? null : round2(s.optimalityGap),
-        enumeration: s.enumeration,
-        subsets_enumerated: s.subsetsEnumerated,
+        ...answer,
       };
     },
   );
-}
-
-/**
- * Runs `f`, answering a {@link PlanError} (a plan drawn or described wrongly) as a 400
- * `invalid_parameter` naming the plan; any other error stays what it is (the app's error handler
- * logs it and answers 500).
- */
-function asApiError<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (err) {
-    if (err instanceof PlanError) throw new ApiError('invalid_parameter', err.message);
-    throw err;
-  }
 }
 
 /**

@@ -1,29 +1,39 @@
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { buildApp } from '../../server/app.ts';
 import { readConfig } from '../../server/config.ts';
 import { resolveDatabaseUrl } from '../../server/db/local-cluster.ts';
 import { activeDataset } from '../../server/queries/datasets.ts';
+import { squareAround } from '../../server/routes/scenarios.ts';
 import { cycling, runAutocannon, seededRandom, tileOf, type AutocannonResult } from '../bench/autocannon.ts';
 
-// npm run soak [-- --seconds 120 --rate 800]
+// npm run soak [-- --seconds 120 --rate 800 --heavy 2]
 //
 // Mixed traffic at a fixed rate against the dev database for a bounded time, on 127.0.0.1 only:
 // proximity at random points in the dataset's extent, z15 network and basemap tiles, and the audit.
-// Prints the error rate, p50/p99 per route and memory at start and end, then exits by itself.
-// Rate limits are lifted (all traffic comes from one address); the point is how the service holds.
+// The first half is that mix alone; in the second half `--heavy` clients also send heavy requests
+// back to back (scenario evaluations, suggestions, isochrones, and the two requests that froze the
+// server in issue 14, which the work budget now refuses). Prints the error rate, p50/p99 per route
+// in each half and memory at start and end, then exits by itself. Rate limits are lifted and the
+// per-client heavy allowance raised to `--heavy` (all traffic comes from one address); the point
+// is how the service holds.
 
 const { values: args } = parseArgs({
   options: {
     seconds: { type: 'string', default: '120' },
     /** Requests per second over all routes; about half what `npm run bench:api` sustains. */
     rate: { type: 'string', default: '800' },
+    /** Concurrent clients sending heavy requests in the second half: one client at its allowance. */
+    heavy: { type: 'string', default: '2' },
   },
 });
 const seconds = Number(args.seconds);
 const rate = Number(args.rate);
-if (!(seconds > 0 && seconds <= 3600) || !(rate > 0 && rate <= 20_000)) throw new Error('--seconds must be in 1…3600 and --rate in 1…20000');
+const heavyClients = Number(args.heavy);
+if (!(seconds >= 2 && seconds <= 3600) || !(rate > 0 && rate <= 20_000)) throw new Error('--seconds must be in 2…3600 and --rate in 1…20000');
+if (!(Number.isInteger(heavyClients) && heavyClients >= 0 && heavyClients <= 32)) throw new Error('--heavy must be an integer in 0…32');
 
 // The route mix: share of the overall rate and connections of each.
 const MIX = [
@@ -41,7 +51,7 @@ setTimeout(() => {
 }, (seconds + 120) * 1000).unref();
 
 const databaseUrl = resolveDatabaseUrl(readConfig(), (l) => console.error(l));
-const app = await buildApp({ databaseUrl, logger: false, webDist: false, rateLimit: { max: 1e9 } });
+const app = await buildApp({ databaseUrl, logger: false, webDist: false, rateLimit: { max: 1e9 }, heavy: { perClient: Math.max(1, heavyClients) } });
 try {
   const ds = await activeDataset(app.pg);
   if (!ds) throw new Error('the dev database has no dataset: run npm start (or npm run import) first');
@@ -66,49 +76,121 @@ try {
 
   await app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  // warm-up: engine, JIT, pool
+  // warm-up: engine, JIT, pool, worker threads
   for (const m of MIX) await runAutocannon({ url: base, connections: 2, duration: 1, requests: [{ setupRequest: cycling(paths[m.route]) }] });
+  await app.heavy.warm(await app.engine.current());
+
+  // Heavy requests, each within its budget except the two issue-14 probes, which must be refused.
+  const cx = (x0 + x1) / 2;
+  const cy = (y0 + y1) / 2;
+  const parks = (n: number, areaM2: number) => ({
+    plans: Array.from({ length: n }, (_, i) => ({ kind: 'add_open_space', geometry: squareAround(cx + ((i % 10) - 5) * 0.005, cy + (Math.floor(i / 10) - 2) * 0.005, areaM2) })),
+  });
+  const small = `${(cx - 0.01).toFixed(4)},${(cy - 0.01).toFixed(4)},${(cx + 0.01).toFixed(4)},${(cy + 0.01).toFixed(4)}`;
+  const HEAVY: { name: string; method: 'GET' | 'POST'; path: string; body?: object }[] = [
+    { name: 'evaluate 10 parks', method: 'POST', path: '/api/scenarios/evaluate', body: parks(10, 4900) },
+    { name: 'evaluate 2, all, edges', method: 'POST', path: '/api/scenarios/evaluate', body: { ...parks(2, 10_000), rule_set: 'all', include_changed_edges: true } },
+    { name: 'isochrone 3000 m', method: 'GET', path: `/api/isochrone?lng=${cx.toFixed(5)}&lat=${cy.toFixed(5)}&distance_m=3000` },
+    { name: 'suggest k=5 in 2 km', method: 'GET', path: `/api/suggest?rule=chengdu-park-city/green_300&k=5&bbox=${small}` },
+    { name: 'probe evaluate (#14)', method: 'POST', path: '/api/scenarios/evaluate', body: { ...parks(50, 4900 * 4900), rule_set: 'all', include_changed_edges: true } },
+    {
+      name: 'probe suggest (#14)', method: 'GET',
+      path: '/api/suggest?rule=chengdu-park-city/green_300&k=10&candidates=grid&site_m2=200000&spacing_m=50&bbox=104.0,30.65,104.1,30.74',
+    },
+  ];
+  const heavyStats = new Map(HEAVY.map((h) => [h.name, { ms: [] as number[], status: new Map<string, number>() }]));
+  let heavyRunning = false;
+  const heavyClient = async (offset: number) => {
+    for (let i = offset; heavyRunning; i++) {
+      const h = HEAVY[i % HEAVY.length];
+      const t = performance.now();
+      let label: string;
+      try {
+        const r = await fetch(base + h.path, {
+          method: h.method,
+          headers: h.body ? { 'content-type': 'application/json' } : {},
+          body: h.body && JSON.stringify(h.body),
+          signal: AbortSignal.timeout(60_000),
+        });
+        const text = await r.text();
+        label = r.status >= 400 ? `${r.status} ${(JSON.parse(text) as { error: { code: string } }).error.code}` : String(r.status);
+      } catch (err) {
+        label = `error ${(err as Error).name}`;
+      }
+      const st = heavyStats.get(h.name)!;
+      st.ms.push(performance.now() - t);
+      st.status.set(label, (st.status.get(label) ?? 0) + 1);
+    }
+  };
 
   const mb = (n: number) => `${(n / 1048576).toFixed(0)} MB`;
   const memStart = process.memoryUsage();
   let rssMax = memStart.rss;
   const sampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 1000);
   const loadStart = os.loadavg()[0];
-  console.error(`soak: ${seconds} s at ${rate} req/s against ${ds.source} (${tiles.length} z15 tiles, 5000 random points), ${base}`);
-  const started = Date.now();
-  const results = await Promise.all(
-    MIX.map((m) =>
-      runAutocannon({
-        url: base,
-        connections: m.connections,
-        duration: seconds,
-        overallRate: Math.max(1, Math.round(rate * m.share)),
-        timeout: 10,
-        requests: [{ setupRequest: cycling(paths[m.route]) }],
-      }).then((r) => [m.route, r] as const),
-    ),
-  );
-  clearInterval(sampler);
-  const memEnd = process.memoryUsage();
-  const elapsed = (Date.now() - started) / 1000;
-
+  const half = Math.max(1, Math.floor(seconds / 2));
+  console.error(`soak: ${seconds} s at ${rate} req/s against ${ds.source} (${tiles.length} z15 tiles, 5000 random points), ${base}; heavy burst of ${heavyClients} clients in the second half`);
   const count = (r: AutocannonResult, lo: number, hi: number) =>
     Object.entries(r.statusCodeStats ?? {}).filter(([s]) => Number(s) >= lo && Number(s) < hi).reduce((a, [, v]) => a + Number(v.count), 0);
   const pad = (s: string | number, n: number) => String(s).padStart(n);
-  console.log(`\nsoak: ${elapsed.toFixed(0)} s, target ${rate} req/s, ${ds.source}, ${os.cpus().length} cores, Node ${process.version}, load average ${loadStart.toFixed(2)} → ${os.loadavg()[0].toFixed(2)}`);
-  console.log(`${'route'.padEnd(20)}${pad('requests', 10)}${pad('req/s', 8)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('max ms', 8)}${pad('2xx', 9)}${pad('4xx', 7)}${pad('5xx', 6)}${pad('errors', 8)}`);
   let total = 0;
   let failed = 0;
-  for (const [route, r] of results) {
-    const n = r.requests.total;
-    const fivexx = count(r, 500, 600);
-    const errors = r.errors + r.timeouts;
-    total += n;
-    failed += fivexx + errors;
-    console.log(`${route.padEnd(20)}${pad(n, 10)}${pad(Math.round(n / elapsed), 8)}${pad(r.latency.p50, 8)}${pad(r.latency.p99, 8)}${pad(r.latency.max, 8)}${pad(count(r, 200, 300), 9)}${pad(count(r, 400, 500), 7)}${pad(fivexx, 6)}${pad(errors, 8)}`);
+  const started = Date.now();
+  for (const phase of ['quiet', 'heavy burst'] as const) {
+    const phaseStart = Date.now();
+    // how long callbacks waited for the event loop: blocking, as opposed to a busy machine
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
+    heavyRunning = phase === 'heavy burst' && heavyClients > 0;
+    const heavyDone = heavyRunning ? Promise.all(Array.from({ length: heavyClients }, (_, c) => heavyClient(c))) : Promise.resolve([]);
+    const results = await Promise.all(
+      MIX.map((m) =>
+        runAutocannon({
+          url: base,
+          connections: m.connections,
+          duration: half,
+          overallRate: Math.max(1, Math.round(rate * m.share)),
+          timeout: 10,
+          requests: [{ setupRequest: cycling(paths[m.route]) }],
+        }).then((r) => [m.route, r] as const),
+      ),
+    );
+    heavyRunning = false;
+    loopDelay.disable();
+    const phaseSeconds = (Date.now() - phaseStart) / 1000;
+    await heavyDone;
+    const ms = (ns: number) => (ns / 1e6).toFixed(0);
+    console.log(
+      `\n${phase}: ${phaseSeconds.toFixed(0)} s${phase === 'heavy burst' ? ` with ${heavyClients} heavy clients` : ''}; ` +
+        `event-loop delay p99 ${ms(loopDelay.percentile(99))} ms, max ${ms(loopDelay.max)} ms`,
+    );
+    console.log(`${'route'.padEnd(20)}${pad('requests', 10)}${pad('req/s', 8)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('max ms', 8)}${pad('2xx', 9)}${pad('4xx', 7)}${pad('5xx', 6)}${pad('errors', 8)}`);
+    for (const [route, r] of results) {
+      const n = r.requests.total;
+      const fivexx = count(r, 500, 600);
+      const errors = r.errors + r.timeouts;
+      total += n;
+      failed += fivexx + errors;
+      console.log(`${route.padEnd(20)}${pad(n, 10)}${pad(Math.round(n / phaseSeconds), 8)}${pad(r.latency.p50, 8)}${pad(r.latency.p99, 8)}${pad(r.latency.max, 8)}${pad(count(r, 200, 300), 9)}${pad(count(r, 400, 500), 7)}${pad(fivexx, 6)}${pad(errors, 8)}`);
+    }
   }
-  console.log(`error rate (5xx, connection errors, timeouts): ${failed} of ${total} = ${((100 * failed) / Math.max(1, total)).toFixed(3)} %; 4xx are answers (points off the network → 422)`);
-  console.log(`memory: RSS ${mb(memStart.rss)} → ${mb(memEnd.rss)} (max ${mb(rssMax)}), heap used ${mb(memStart.heapUsed)} → ${mb(memEnd.heapUsed)} (server and load generator share this process)`);
+  if (heavyClients > 0) {
+    console.log(`\nheavy requests (worker pool: ${app.heavy.limits.threads} thread(s), time limit ${app.heavy.limits.timeLimitMs / 1000} s, budgets evaluate ${app.heavy.limits.evaluateBudget} / suggest ${app.heavy.limits.suggestBudget} units)`);
+    console.log(`${'request'.padEnd(26)}${pad('count', 7)}${pad('p50 ms', 8)}${pad('max ms', 8)}  answers`);
+    for (const [name, st] of heavyStats) {
+      const sorted = [...st.ms].sort((a, b) => a - b);
+      const n = sorted.length;
+      total += n;
+      for (const [label, c] of st.status) if (!/^[24]/.test(label)) failed += c;
+      console.log(`${name.padEnd(26)}${pad(n, 7)}${pad(n ? Math.round(sorted[Math.floor(n / 2)]) : '-', 8)}${pad(n ? Math.round(sorted[n - 1]) : '-', 8)}  ${[...st.status].map(([l, c]) => `${c} × ${l}`).join(', ')}`);
+    }
+  }
+  clearInterval(sampler);
+  const memEnd = process.memoryUsage();
+  const elapsed = (Date.now() - started) / 1000;
+  console.log(`\nsoak: ${elapsed.toFixed(0)} s, target ${rate} req/s, ${ds.source}, ${os.cpus().length} cores, Node ${process.version}, load average ${loadStart.toFixed(2)} → ${os.loadavg()[0].toFixed(2)}`);
+  console.log(`error rate (5xx, connection errors, timeouts): ${failed} of ${total} = ${((100 * failed) / Math.max(1, total)).toFixed(3)} %; 4xx are answers (points off the network → 422, probes over budget → 422)`);
+  console.log(`memory: RSS ${mb(memStart.rss)} → ${mb(memEnd.rss)} (max ${mb(rssMax)}), heap used ${mb(memStart.heapUsed)} → ${mb(memEnd.heapUsed)} (server, worker threads and load generator share this process)`);
   if (failed > 0) process.exitCode = 1;
 } finally {
   await app.close();

@@ -1,0 +1,250 @@
+import { pointOnFeature } from '@turf/turf';
+import { evaluateCoverage, snapOrigin, type RuleCoverage } from '../../geo/coverage.ts';
+import { createSearch, seedsFromSnaps, type Search } from '../../geo/dijkstra.ts';
+import { isochrone } from '../../geo/isochrone.ts';
+import { ruleSetById, type RuleSet } from '../../geo/rules/index.ts';
+import { evaluateScenario, type RuleImpact, type ScenarioEvaluation } from '../../geo/scenario/evaluate.ts';
+import { PlanError, type ScenarioPlan } from '../../geo/scenario/plan.ts';
+import { suggestPlans } from '../../geo/scenario/suggest.ts';
+import type { EdgeSnap, SnapResult } from '../../geo/snap.ts';
+import { engineFromSnapshot, type EngineSnapshot, type WorkerEngine } from './engine-snapshot.ts';
+
+/**
+ * The work the API hands to its worker pool (server/plugins/heavy-pool.ts): scenario evaluation,
+ * suggestion and isochrone search. Runs in a worker thread; each function is also callable directly.
+ * Answers are the JSON the routes send, so a worker returns plain data.
+ */
+
+export interface EvaluateTask {
+  kind: 'evaluate';
+  snapshot: EngineSnapshot;
+  ruleSetIds: string[];
+  plans: ScenarioPlan[];
+  planIds: (number | null)[];
+  includeChangedEdges: boolean;
+  marginal: boolean;
+}
+
+export interface SuggestTask {
+  kind: 'suggest';
+  snapshot: EngineSnapshot;
+  ruleSetId: string;
+  ruleId: string;
+  candidates: ScenarioPlan[];
+  planIds: (number | null)[];
+  k: number;
+}
+
+export interface IsochroneTask {
+  kind: 'isochrone';
+  snapshot: EngineSnapshot;
+  snaps: EdgeSnap[];
+  distanceM: number;
+}
+
+/** Decode the snapshot and snap the origins ahead of the first real task (warm-up). */
+export interface PrepareTask {
+  kind: 'prepare';
+  snapshot: EngineSnapshot;
+}
+
+export type HeavyTask = EvaluateTask | SuggestTask | IsochroneTask | PrepareTask;
+
+/** A domain error the route answers as 400 invalid_parameter (e.g. a plan the engine refuses). */
+export interface TaskRefusal { refused: string }
+
+interface Prepared {
+  engine: WorkerEngine;
+  search: Search;
+  originSnaps: SnapResult[];
+  coverage: Map<string, RuleCoverage[]>;
+}
+
+// One engine per thread, the newest snapshot's; an older one is dropped when a newer arrives.
+let prepared: Prepared | null = null;
+
+function prepare(snapshot: EngineSnapshot): Prepared {
+  if (prepared?.engine.key === snapshot.key) return prepared;
+  prepared = null;
+  const engine = engineFromSnapshot(snapshot);
+  const originSnaps = engine.origins.map((o) => {
+    const s = snapOrigin(engine.net, o.lng, o.lat, o.compound);
+    return s.unreachable ? s : { ...s };
+  });
+  prepared = { engine, search: createSearch(engine.net.graph), originSnaps, coverage: new Map() };
+  return prepared;
+}
+
+function baselineCoverage(p: Prepared, ruleSets: readonly RuleSet[]): RuleCoverage[] {
+  return ruleSets.flatMap((rs) => {
+    let c = p.coverage.get(rs.id);
+    if (!c) p.coverage.set(rs.id, (c = evaluateCoverage(p.engine.net, p.engine.fields, [rs], p.engine.origins, p.originSnaps)));
+    return c;
+  });
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+const round4 = (x: number | null) => (x === null ? null : Math.round(x * 1e4) / 1e4);
+
+function areaRows(r: RuleImpact, level: 'community' | 'residential_area') {
+  return r.areas.filter((a) => a.level === level).map((a) => ({
+    key: a.key,
+    name: a.name,
+    population: round2(a.population),
+    covered_before: round2(a.coveredBefore),
+    covered_after: round2(a.coveredAfter),
+    share_before: round4(a.shareBefore),
+    share_after: round4(a.shareAfter),
+    delta_share: a.shareBefore === null || a.shareAfter === null ? null : round4(a.shareAfter - a.shareBefore),
+    passes_before: a.passesBefore,
+    passes_after: a.passesAfter,
+    flip: a.flip,
+  }));
+}
+
+function impactJson(ev: ScenarioEvaluation, plans: readonly ScenarioPlan[], ids: readonly (number | null)[], withEdges: boolean) {
+  const body: Record<string, unknown> = {
+    network_changed: ev.scenario.graphChanged || ev.scenario.barriersChanged,
+    origins: ev.originSnaps.length,
+    plans: ev.scenario.effects.map((e, i) => ({
+      ref: e.ref,
+      id: ids[i],
+      kind: e.kind,
+      name: e.name,
+      becomes_open_space: plans[i].becomesOpenSpace === true,
+      links_added: e.linksAdded,
+      link_length_m: round2(e.linkLengthM),
+      barrier_removed_m: round2(e.barrierRemovedM),
+      edges_opened: e.edgesOpened,
+      compounds_opened: e.compoundsOpened,
+      open_space: e.openSpace && {
+        facility_id: e.openSpace.facilityId,
+        area_m2: round2(e.openSpace.areaM2),
+        category: e.openSpace.category,
+        access_points: e.openSpace.accessPoints,
+      },
+    })),
+    rules: ev.rules.map((r) => ({
+      rule_set: r.ruleSetId,
+      rule_id: r.ruleId,
+      target_share: r.targetShare,
+      population: round2(r.population),
+      covered_before: round2(r.coveredBefore),
+      covered_after: round2(r.coveredAfter),
+      share_before: r.population > 0 ? round4(r.coveredBefore / r.population) : null,
+      share_after: r.population > 0 ? round4(r.coveredAfter / r.population) : null,
+      newly_covered: round2(r.newlyCovered),
+      newly_uncovered: round2(r.newlyUncovered),
+      flips: {
+        community: { fail_to_pass: r.flips.community.failToPass, pass_to_fail: r.flips.community.passToFail },
+        residential_area: { fail_to_pass: r.flips.residential_area.failToPass, pass_to_fail: r.flips.residential_area.passToFail },
+      },
+      communities: areaRows(r, 'community'),
+      residential_areas: areaRows(r, 'residential_area'),
+      marginal: r.marginal && r.marginal.map((m) => ({ plan: m.ref, gain: round2(m.gain) })),
+      marginal_sum: r.marginal && round2(r.marginal.reduce((s, m) => s + m.gain, 0)),
+    })),
+  };
+  if (withEdges) {
+    const g = ev.scenario.net.graph;
+    body.changed_edges = {
+      type: 'FeatureCollection',
+      features: (ev.changedEdges ?? []).map((c) => {
+        const coordinates: number[][] = [];
+        for (let i = g.edgeCoordOffset[c.edge]; i < g.edgeCoordOffset[c.edge + 1]; i++) {
+          coordinates.push([Math.round(g.edgeCoords[2 * i] * 1e7) / 1e7, Math.round(g.edgeCoords[2 * i + 1] * 1e7) / 1e7]);
+        }
+        const before: Record<string, number | null> = {};
+        const after: Record<string, number> = {};
+        for (const [cat, d] of Object.entries(c.distances)) {
+          before[cat] = d.before === null ? null : round2(d.before);
+          after[cat] = round2(d.after);
+        }
+        return {
+          type: 'Feature',
+          geometry: { type: 'LineString', coordinates },
+          properties: { edge: c.edge, street_id: c.dbId >= 0 ? c.dbId : null, is_link: c.isLink, before, after },
+        };
+      }),
+    };
+  }
+  return body;
+}
+
+const ruleSetOf = (id: string): RuleSet => {
+  const rs = ruleSetById(id);
+  if (!rs) throw new Error(`unknown rule set ${id}`); // the route checked it
+  return rs;
+};
+
+/** The body of POST /api/scenarios/evaluate, less what the route adds (dataset and run ids). */
+export function runEvaluate(t: EvaluateTask): Record<string, unknown> | TaskRefusal {
+  const p = prepare(t.snapshot);
+  const ruleSets = t.ruleSetIds.map(ruleSetOf);
+  const before = baselineCoverage(p, ruleSets);
+  let ev: ScenarioEvaluation;
+  try {
+    ev = evaluateScenario(p.engine.net, p.engine.fields, ruleSets, p.engine.origins, p.originSnaps, t.plans, {
+      baselineCoverage: before,
+      includeChangedEdges: t.includeChangedEdges,
+      marginal: t.marginal,
+      baselineSearch: p.search,
+    });
+  } catch (err) {
+    if (err instanceof PlanError) return { refused: err.message };
+    throw err;
+  }
+  let resnapped = 0;
+  ev.originSnaps.forEach((s, i) => { if (s !== p.originSnaps[i]) resnapped++; });
+  return { origins_resnapped: resnapped, ...impactJson(ev, t.plans, t.planIds, t.includeChangedEdges) };
+}
+
+/** The picks and totals of GET /api/suggest. */
+export function runSuggest(t: SuggestTask): Record<string, unknown> | TaskRefusal {
+  const p = prepare(t.snapshot);
+  const ruleSet = ruleSetOf(t.ruleSetId);
+  const rule = ruleSet.rules.find((r) => r.id === t.ruleId);
+  if (!rule) return { refused: `rule set ${t.ruleSetId} has no rule "${t.ruleId}"` };
+  const s = suggestPlans(p.engine.net, p.engine.fields, ruleSet, rule, p.engine.origins, p.originSnaps, t.candidates, t.k, { baselineSearch: p.search });
+  const index = new Map(t.candidates.map((c, i) => [c.ref, i]));
+  const population = p.engine.origins.reduce((sum, x) => sum + x.population, 0);
+  return {
+    population: round2(population),
+    baseline_covered: round2(s.baselineCovered),
+    picks: s.picks.map((pick, rank) => {
+      const i = index.get(pick.ref)!;
+      const c = t.candidates[i];
+      const [lng, lat] = pointOnFeature(c.geometry).geometry.coordinates;
+      return {
+        rank: rank + 1, ref: pick.ref, plan_id: t.planIds[i], kind: c.kind, name: c.name,
+        lng: Math.round(lng * 1e7) / 1e7, lat: Math.round(lat * 1e7) / 1e7,
+        gain: round2(pick.gain), standalone_gain: round2(pick.standaloneGain), cumulative: round2(pick.cumulative),
+        geometry: c.geometry,
+      };
+    }),
+    greedy_total: round2(s.greedyTotal),
+    optimum: s.optimum && { total: round2(s.optimum.total), refs: s.optimum.refs },
+    optimality_gap: s.optimalityGap === null ? null : round2(s.optimalityGap),
+    enumeration: s.enumeration,
+    subsets_enumerated: s.subsetsEnumerated,
+  };
+}
+
+/** The reached lines of an isochrone (the polygon is PostGIS's work, done by the route). */
+export function runIsochrone(t: IsochroneTask) {
+  const p = prepare(t.snapshot);
+  const g = p.engine.net.graph;
+  const result = p.search.run(seedsFromSnaps(g, t.snaps, t.snaps.map(() => 0)), t.distanceM);
+  const iso = isochrone(g, result, t.distanceM);
+  return { lines: iso.lines, reachedLengthM: iso.reachedLengthM, pieces: iso.pieceEdge.length };
+}
+
+/** The worker's entry: one task in, its plain-data answer out. */
+export function runHeavyTask(task: HeavyTask): unknown {
+  switch (task.kind) {
+    case 'evaluate': return runEvaluate(task);
+    case 'suggest': return runSuggest(task);
+    case 'isochrone': return runIsochrone(task);
+    case 'prepare': return void prepare(task.snapshot);
+  }
+}

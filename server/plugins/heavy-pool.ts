@@ -1,0 +1,227 @@
+import os from 'node:os';
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Piscina } from 'piscina';
+import { MAX_PLAN_EXTENT_M } from '../../geo/scenario/plan.ts';
+import { loadOrigins } from '../engine/load-network.ts';
+import { applyStudyArea } from '../engine/study-area.ts';
+import { snapshotEngine, type EngineSnapshot } from '../engine/engine-snapshot.ts';
+import type { HeavyTask, TaskRefusal } from '../engine/heavy-work.ts';
+import { ApiError } from '../errors.ts';
+import type { LoadedEngine } from './engine.ts';
+
+/**
+ * Limits on the work one request may ask of the worker pool. Chosen, not from a standard; in the
+ * manner of OSRM's `--max-table-size` and Valhalla's `service_limits`, each refuses before any work
+ * is done, except the time limit, which ends work already running.
+ */
+export interface HeavyLimits {
+  /**
+   * Worker threads: every core but one, which is left to the event loop that answers proximity
+   * and tiles (at least one thread).
+   */
+  threads: number;
+  /** Tasks waiting for a thread; beyond this the pool answers 503 `server_busy`. */
+  maxQueue: number;
+  /**
+   * Milliseconds from a heavy request's submission (queueing included) to its answer; then its
+   * thread is terminated (and replaced) and the request answers 503 `work_timed_out`. 20 s: the
+   * costliest requests the budgets accept took up to about 11 s alone on the reference machine
+   * (2 shared cores, central Chengdu).
+   */
+  timeLimitMs: number;
+  /** Heavy requests in flight per client address; the next answers 429 with Retry-After. */
+  perClient: number;
+  /**
+   * Work units one POST /api/scenarios/evaluate may cost ({@link evaluateCost}). Measured on central
+   * Chengdu: a unit takes 0.1–0.45 ms (50 parks of 70 m with marginal gains: 10,900 units, 2.0 s;
+   * 50 squares of 4.9 km: 121,000 units, 55 s, refused).
+   */
+  evaluateBudget: number;
+  /**
+   * Work units one GET /api/suggest may cost ({@link suggestCost}); about 0.6 ms each. The default
+   * grid over central Chengdu (2,848 candidates, k = 3) costs 15,600 (8 s); a 50 m grid of 200,000 m²
+   * sites over 10 km × 10 km, k = 10, costs 204,000 (47 s) and is refused.
+   */
+  suggestBudget: number;
+}
+
+export const DEFAULT_HEAVY_LIMITS: HeavyLimits = {
+  threads: Math.max(1, os.availableParallelism() - 1),
+  maxQueue: 32,
+  timeLimitMs: 20_000,
+  perClient: 2,
+  evaluateBudget: 25_000,
+  suggestBudget: 20_000,
+};
+
+/**
+ * Scheduling priority given up by the pool's threads (Linux nice, per thread, through
+ * @napi-rs/nice): on a machine short of cores the event loop runs first and heavy work takes what
+ * is left, instead of both sharing it equally. 10 of 19.
+ */
+export const HEAVY_NICE_INCREMENT = 10;
+
+/**
+ * How far a search from a plan can change anything: its extent grown by this on every side, metres.
+ * The largest rule distance (GB 50180-2018 table 3.0.4: 15-minute life circle, 1000 m).
+ */
+export const PLAN_REACH_M = 1000;
+
+/**
+ * The ground a plan's searches can touch, km²: its bounding box (sides capped at MAX_PLAN_EXTENT_M,
+ * beyond which the engine refuses the plan with a 400 anyway) grown by {@link PLAN_REACH_M}.
+ * A 70 m park counts 4.3, a 4.9 km square 47.6. O(vertices).
+ */
+export function planReachKm2(geometry: { type: string; coordinates: unknown }): number {
+  let minLng = Infinity, minLat = Infinity, maxLng = -Infinity, maxLat = -Infinity;
+  const walk = (c: unknown): void => {
+    if (!Array.isArray(c)) return;
+    if (typeof c[0] === 'number') {
+      const [lng, lat] = c as number[];
+      if (lng < minLng) minLng = lng;
+      if (lng > maxLng) maxLng = lng;
+      if (lat < minLat) minLat = lat;
+      if (lat > maxLat) maxLat = lat;
+      return;
+    }
+    for (const x of c) walk(x);
+  };
+  walk(geometry.coordinates);
+  if (!(minLng <= maxLng && minLat <= maxLat)) return 0;
+  // spherical metres per degree: a budget needs no ellipsoid
+  const mLat = 111_195;
+  const mLng = mLat * Math.cos((((minLat + maxLat) / 2) * Math.PI) / 180);
+  const w = Math.min(MAX_PLAN_EXTENT_M, (maxLng - minLng) * mLng) + 2 * PLAN_REACH_M;
+  const h = Math.min(MAX_PLAN_EXTENT_M, (maxLat - minLat) * mLat) + 2 * PLAN_REACH_M;
+  return (w * h) / 1e6;
+}
+
+/**
+ * Work units of a scenario evaluation: scenarios × Σ plan reach (km²) × rule sets, doubled with
+ * changed edges (every category's field is then recomputed too). Scenarios = 1, plus one per plan
+ * for marginal gains when there are two or more plans (each holds all plans but one).
+ */
+export function evaluateCost(planReachesKm2: readonly number[], ruleSetCount: number, marginal: boolean, includeChangedEdges: boolean): number {
+  const scenarios = 1 + (marginal && planReachesKm2.length >= 2 ? planReachesKm2.length : 0);
+  const reach = planReachesKm2.reduce((a, b) => a + b, 0);
+  return Math.round(scenarios * reach * ruleSetCount * (includeChangedEdges ? 2 : 1));
+}
+
+/**
+ * Work units of a suggestion: candidates × one candidate's reach (km²) × (1 + k / 10). Each
+ * candidate is searched once; the k greedy rounds then pass over all candidates again.
+ */
+export function suggestCost(candidates: number, k: number, candidateReachKm2: number): number {
+  return Math.round(candidates * candidateReachKm2 * (1 + k / 10));
+}
+
+/** 422 `work_budget_exceeded` when `cost` is over `budget`, naming both. */
+export function checkBudget(what: string, cost: number, budget: number, hint: string): void {
+  if (cost > budget) {
+    throw new ApiError('work_budget_exceeded', `${what} would cost ${cost} work units; the budget is ${budget} per request: ${hint}`, { cost, budget });
+  }
+}
+
+type TaskInput = HeavyTask extends infer T ? (T extends HeavyTask ? Omit<T, 'snapshot'> : never) : never;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    heavy: {
+      limits: HeavyLimits;
+      /**
+       * Run a task on the pool against `engine`: refuses with 429 past the client's concurrency,
+       * 503 when the queue is full, 503 when the time limit passes (the thread is terminated).
+       */
+      run<T>(req: FastifyRequest, reply: FastifyReply, engine: LoadedEngine, task: TaskInput): Promise<T>;
+      /** The shared snapshot of an engine (built once per engine). */
+      snapshot(engine: LoadedEngine): Promise<EngineSnapshot>;
+      /** Start the threads and have them decode `engine`'s snapshot, so the first request is not slowed. */
+      warm(engine: LoadedEngine): Promise<void>;
+    };
+  }
+}
+
+/**
+ * The worker pool for work that must not run on the event loop (scenarios, suggestions, isochrone
+ * searches). Workers get the engine as an {@link EngineSnapshot} in shared memory: built once per
+ * loaded engine, so a new dataset or run gives a new snapshot and workers drop the old one.
+ */
+export const heavyPoolPlugin = fp(
+  async (app: FastifyInstance, opts: { limits?: Partial<HeavyLimits> }) => {
+    const limits: HeavyLimits = { ...DEFAULT_HEAVY_LIMITS, ...opts.limits };
+    const pool = new Piscina({
+      filename: new URL('../engine/heavy-worker.mjs', import.meta.url).href,
+      // Threads start on the first task (or warm()) and then stay: a new thread spends seconds
+      // compiling the engine and decoding the snapshot. Apps built for tests that never ask for
+      // heavy work start none.
+      minThreads: 0,
+      maxThreads: limits.threads,
+      maxQueue: limits.maxQueue,
+      niceIncrement: HEAVY_NICE_INCREMENT,
+      idleTimeout: 24 * 3600_000,
+    });
+    const snapshots = new WeakMap<LoadedEngine, Promise<EngineSnapshot>>();
+    const inFlight = new Map<string, number>();
+
+    const snapshot = (engine: LoadedEngine): Promise<EngineSnapshot> => {
+      let s = snapshots.get(engine);
+      if (!s) {
+        s = loadOrigins(app.pg, engine.datasetId, engine.net.compounds)
+          // the residents the stored run evaluated: those of the study area
+          .then((l) => applyStudyArea(app.pg, engine.datasetId, l.origins))
+          .then(({ origins }) => {
+          const snap = snapshotEngine(engine, origins);
+          app.log.info({ key: snap.key, sharedMB: Math.round(snap.sharedBytes / 1048576) }, 'engine snapshot shared with workers');
+          return snap;
+        });
+        s.catch(() => snapshots.delete(engine));
+        snapshots.set(engine, s);
+      }
+      return s;
+    };
+
+    async function run<T>(req: FastifyRequest, reply: FastifyReply, engine: LoadedEngine, task: TaskInput): Promise<T> {
+      const client = req.ip;
+      const n = inFlight.get(client) ?? 0;
+      if (n >= limits.perClient) {
+        reply.header('retry-after', '1');
+        throw new ApiError('too_many_heavy_requests', `at most ${limits.perClient} heavy requests (scenarios, suggestions, isochrones) at a time per client; this one was refused, retry when one has answered`);
+      }
+      inFlight.set(client, n + 1);
+      try {
+        const snap = await snapshot(engine);
+        let answer: unknown;
+        try {
+          answer = await pool.run({ ...task, snapshot: snap }, { signal: AbortSignal.timeout(limits.timeLimitMs) });
+        } catch (err) {
+          if ((err as Error).name === 'AbortError') {
+            throw new ApiError('work_timed_out', `the request ran out of its ${limits.timeLimitMs / 1000} s time limit and was stopped: ask for less (fewer plans or candidates, smaller sites, no marginal gains)`);
+          }
+          if ((err as Error).message === 'Task queue is at limit') {
+            reply.header('retry-after', '2');
+            throw new ApiError('server_busy', `the server is busy with ${limits.maxQueue} waiting heavy requests; try again shortly`);
+          }
+          throw err;
+        }
+        if (answer && typeof answer === 'object' && 'refused' in answer) throw new ApiError('invalid_parameter', (answer as TaskRefusal).refused);
+        return answer as T;
+      } finally {
+        const left = (inFlight.get(client) ?? 1) - 1;
+        if (left > 0) inFlight.set(client, left);
+        else inFlight.delete(client);
+      }
+    }
+
+    const warm = async (engine: LoadedEngine): Promise<void> => {
+      const snap = await snapshot(engine);
+      await Promise.all(Array.from({ length: limits.threads }, () => pool.run({ kind: 'prepare', snapshot: snap })));
+    };
+
+    app.decorate('heavy', { limits, run, snapshot, warm });
+    app.addHook('onClose', async () => {
+      await pool.destroy();
+    });
+  },
+  { name: 'heavy-pool', dependencies: ['db'] },
+);

@@ -1,0 +1,153 @@
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evaluateCoverage, snapOrigin } from '../../geo/coverage.ts';
+import { RULE_SETS } from '../../geo/rules/index.ts';
+import { evaluateScenario } from '../../geo/scenario/evaluate.ts';
+import type { ScenarioPlan } from '../../geo/scenario/plan.ts';
+import { buildApp } from '../../server/app.ts';
+import { loadOrigins } from '../../server/engine/load-network.ts';
+import { ERRORS } from '../../server/errors.ts';
+import { DEFAULT_HEAVY_LIMITS } from '../../server/plugins/heavy-pool.ts';
+import { squareAround } from '../../server/routes/scenarios.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
+
+// Heavy work (scenarios, suggestions, isochrones) runs on the worker pool: the event loop keeps
+// answering while it runs, oversized requests are refused before any work, running work ends at
+// the time limit, and one client cannot hold more than its share of the pool.
+
+const PROXIMITY = '/api/proximity?lng=104.105&lat=30.665';
+/** n 70 m × 70 m parks on a 500 m lattice over central Chengdu. */
+const parks = (n: number, areaM2 = 4900) =>
+  Array.from({ length: n }, (_, i) => ({
+    kind: 'add_open_space' as const,
+    name: `park ${i}`,
+    geometry: squareAround(104.05 + (i % 10) * 0.005, 30.64 + Math.floor(i / 10) * 0.005, areaM2),
+  }));
+/** The probe's request (issue 14): 50 squares of 4.9 km with every rule set and changed edges. */
+const PROBE_EVALUATE = { plans: parks(50, 4900 * 4900), rule_set: 'all', include_changed_edges: true };
+const PROBE_SUGGEST = '/api/suggest?rule=chengdu-park-city/green_300&k=10&candidates=grid&site_m2=200000&spacing_m=50&bbox=104.0,30.65,104.1,30.74';
+
+describe('heavy work off the event loop', () => {
+  let db: TestDatabase;
+  let app: FastifyInstance;
+  const evaluate = (a: FastifyInstance, payload: object): Promise<LightMyRequestResponse> =>
+    a.inject({ method: 'POST', url: '/api/scenarios/evaluate', payload });
+
+  beforeAll(async () => {
+    db = await createTestDatabase('central');
+    app = await buildApp({ databaseUrl: db.url, webDist: false, rateLimit: { max: 1e9 } });
+    // threads started and the snapshot decoded, so what follows measures the work itself
+    await app.heavy.warm(await app.engine.current());
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+  });
+
+  it('answers proximity while an evaluation runs: a request sent after the work began completes first', async () => {
+    let heavyEnd = 0;
+    const heavy = evaluate(app, { plans: parks(30) }).then((r) => {
+      heavyEnd = performance.now();
+      return r;
+    });
+    const cheap: { sentAt: number; beforeHeavy: boolean }[] = [];
+    while (heavyEnd === 0) {
+      const sentAt = performance.now();
+      const r = await app.inject(PROXIMITY);
+      expect(r.statusCode, r.body.slice(0, 200)).toBe(200);
+      cheap.push({ sentAt, beforeHeavy: heavyEnd === 0 });
+    }
+    const h = await heavy;
+    expect(h.statusCode, h.body.slice(0, 300)).toBe(200);
+    // server-timing's evaluate span runs from the budget check to the answer: the heavy work. On a
+    // blocked loop this test could not even send a request inside it, let alone get an answer.
+    const workMs = Number(/evaluate;dur=([0-9.]+)/.exec(String(h.headers['server-timing']))?.[1]);
+    expect(workMs).toBeGreaterThan(0);
+    const workStart = heavyEnd - workMs;
+    expect(cheap.filter((c) => c.sentAt > workStart && c.beforeHeavy).length).toBeGreaterThan(0);
+  });
+
+  it('answers exactly what the engine computes in-process', async () => {
+    // sites from scenarios.db.test.ts: residents beyond 500 m of any park, and a cleared block
+    const body = {
+      rule_set: 'all',
+      plans: [
+        { kind: 'add_open_space' as const, name: 'south', geometry: squareAround(104.08665, 30.65816, 4900) },
+        { kind: 'add_open_space' as const, name: 'north', geometry: squareAround(104.10772, 30.71754, 4900) },
+        { kind: 'demolish_illegal' as const, name: 'cleared', becomes_open_space: true, geometry: squareAround(104.10313, 30.66721, 10_000) },
+      ],
+    };
+    const r = await evaluate(app, body);
+    expect(r.statusCode, r.body.slice(0, 300)).toBe(200);
+    const engine = await app.engine.current();
+    const { origins } = await loadOrigins(app.pg, engine.datasetId, engine.net.compounds);
+    const snaps = origins.map((o) => {
+      const s = snapOrigin(engine.net, o.lng, o.lat, o.compound);
+      return s.unreachable ? s : { ...s };
+    });
+    const plans: ScenarioPlan[] = body.plans.map((p, i) => ({
+      ref: `inline:${i}`, kind: p.kind, name: p.name, geometry: p.geometry, becomesOpenSpace: p.kind === 'demolish_illegal' ? true : undefined,
+    }));
+    const before = evaluateCoverage(engine.net, engine.fields, RULE_SETS, origins, snaps);
+    const ev = evaluateScenario(engine.net, engine.fields, RULE_SETS, origins, snaps, plans, { baselineCoverage: before, marginal: true });
+    const round2 = (x: number) => Math.round(x * 100) / 100;
+    const got = r.json().rules as { rule_set: string; rule_id: string; covered_before: number; covered_after: number; marginal: { plan: string; gain: number }[] }[];
+    expect(got.length).toBe(ev.rules.length);
+    ev.rules.forEach((rule, i) => {
+      expect(got[i]).toMatchObject({
+        rule_set: rule.ruleSetId,
+        rule_id: rule.ruleId,
+        covered_before: round2(rule.coveredBefore),
+        covered_after: round2(rule.coveredAfter),
+        marginal: rule.marginal!.map((m) => ({ plan: m.ref, gain: round2(m.gain) })),
+      });
+    });
+    expect(got.some((x) => x.covered_after > x.covered_before)).toBe(true);
+    expect(r.json().network_changed).toBe(true);
+  });
+
+  it("refuses the probe's evaluation and suggestion with 422 work_budget_exceeded, naming cost and budget", async () => {
+    for (const r of [await evaluate(app, PROBE_EVALUATE), await app.inject(PROBE_SUGGEST)]) {
+      expect(r.statusCode, r.body.slice(0, 300)).toBe(422);
+      expect(ERRORS.work_budget_exceeded).toBe(422);
+      const { code, message, details } = r.json().error;
+      expect(code).toBe('work_budget_exceeded');
+      expect(details.cost).toBeGreaterThan(details.budget);
+      expect(message).toContain(`${details.cost} work units`);
+      expect(message).toContain(`the budget is ${details.budget}`);
+    }
+    expect(DEFAULT_HEAVY_LIMITS.evaluateBudget).toBe(app.heavy.limits.evaluateBudget);
+  });
+
+  it('ends work that runs past the time limit with 503 work_timed_out, and keeps serving', async () => {
+    const quick = await buildApp({ databaseUrl: db.url, webDist: false, heavy: { timeLimitMs: 100 } });
+    try {
+      await quick.heavy.warm(await quick.engine.current());
+      const r = await evaluate(quick, { plans: parks(30) });
+      expect(r.statusCode, r.body.slice(0, 300)).toBe(503);
+      expect(r.json().error.code).toBe('work_timed_out');
+      expect(r.json().error.message).toContain('0.1 s time limit');
+      expect((await quick.inject(PROXIMITY)).statusCode).toBe(200);
+    } finally {
+      await quick.close();
+    }
+  });
+
+  it('gives a client at most its share of heavy requests: the next gets 429 with Retry-After', async () => {
+    const one = await buildApp({ databaseUrl: db.url, webDist: false, heavy: { perClient: 1 } });
+    try {
+      await one.heavy.warm(await one.engine.current());
+      const [a, b] = await Promise.all([evaluate(one, { plans: parks(30) }), evaluate(one, { plans: parks(30) })]);
+      const statuses = [a.statusCode, b.statusCode].sort();
+      expect(statuses).toEqual([200, 429]);
+      const refused = a.statusCode === 429 ? a : b;
+      expect(refused.json().error.code).toBe('too_many_heavy_requests');
+      expect(refused.headers['retry-after']).toBe('1');
+      // once the first has answered, the client may ask again
+      expect((await evaluate(one, { plans: parks(2) })).statusCode).toBe(200);
+    } finally {
+      await one.close();
+    }
+  });
+});
