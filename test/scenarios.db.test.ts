@@ -224,7 +224,7 @@ describe('scenarios on central Chengdu', () => {
       expect(rule(picked, 'park_500').newly_covered).toBeCloseTo(s.greedy_total, 1);
     });
 
-    it('a stored plan the engine cannot apply is a 400 naming it, not a 500', async () => {
+    it('a stored plan the engine cannot apply is left out of suggestions, and evaluating it is a 400 naming it, never a 500', async () => {
       const [lng, lat] = SITES.middle;
       // stored plans are not checked by the plans route when written straight to the table: a
       // 6 km square is more than a plan may span (MAX_PLAN_EXTENT_M), found only when it is prepared
@@ -232,9 +232,12 @@ describe('scenarios on central Chengdu', () => {
       await sql.query(`UPDATE plans SET status = 'approved' WHERE id <> $1 AND status = 'proposed'`, [id]);
       try {
         const r = await app.inject({ method: 'GET', url: '/api/suggest?rule=chengdu-park-city/park_500&k=1&candidates=plans' });
-        expect(r.statusCode, r.body).toBe(400);
-        expect(r.json().error.code).toBe('invalid_parameter');
-        expect(r.json().error.message).toContain(`plan:${id}`);
+        expect(r.statusCode, r.body).toBe(200);
+        expect(r.json().candidate_count).toBe(0);
+        const e = await app.inject({ method: 'POST', url: '/api/scenarios/evaluate', payload: { plan_ids: [id] } });
+        expect(e.statusCode, e.body).toBe(400);
+        expect(e.json().error.code).toBe('invalid_parameter');
+        expect(e.json().error.message).toContain(`plan:${id}`);
       } finally {
         await sql.query('DELETE FROM plans WHERE id = $1', [id]);
       }
