@@ -10,6 +10,7 @@ import { OUTSIDE_DISTRICTS } from '../server/engine/load-network.ts';
 import { DEFAULT_LEVELS, POPULATION_ESTIMATE } from '../server/import/derive-layers.ts';
 import { importDistricts } from '../server/import/import-communities.ts';
 import { importOsm } from '../server/import/import-osm.ts';
+import { readStudyArea, setStudyArea } from '../server/import/import-study-area.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 
 // A small town in Spain, laid out in metres east (x) and north (y) of LNG0, LAT0.
@@ -76,7 +77,14 @@ async function withTown(places: Parameters<typeof townXml>[0], body: (pool: pg.P
   try {
     const file = path.join(tmp, `town-${places.length}-${Math.random().toString(36).slice(2)}.osm`);
     fs.writeFileSync(file, townXml(places));
-    await importOsm(pool, file);
+    const { datasetId } = await importOsm(pool, file);
+    // The town is a few hundred metres across: the default study area (the extract less its edge
+    // margin) would leave out the residents near its edges. Like `import osm --study-area`, give it
+    // a study area over the whole extract, so every resident is evaluated and counted at every level.
+    const whole = [lngLat(-1000, -1000), lngLat(1700, -1000), lngLat(1700, 1000), lngLat(-1000, 1000), lngLat(-1000, -1000)];
+    const studyFile = path.join(tmp, `study-${datasetId}-${Math.random().toString(36).slice(2)}.geojson`);
+    fs.writeFileSync(studyFile, JSON.stringify({ type: 'Polygon', coordinates: [whole] }));
+    await setStudyArea(pool, datasetId, studyFile, await readStudyArea(pool, studyFile));
     await body(pool, db.url);
   } finally {
     await pool.end();
