@@ -127,7 +127,7 @@ export interface Coverage {
 
 export type CoverageGeoJson = FeatureCollection<Polygon | MultiPolygon | null, AreaCoverage>;
 
-export type AuditCaveat = 'estimated_population' | 'sample_facilities' | 'approximate_zone' | 'edge_of_data';
+export type AuditCaveat = 'estimated_population' | 'sample_facilities' | 'approximate_zone' | 'edge_of_data' | 'no_residents';
 
 export interface AuditArea {
   area_key: string;

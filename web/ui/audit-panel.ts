@@ -119,14 +119,26 @@ export class AuditPanel {
           approximate: a.is_approximate,
           sampleDependent: au ? au.caveats.includes('sample_facilities') : false,
           edgeOfData: au ? au.caveats.includes('edge_of_data') : false,
-          // The audit endpoint is the authority on failing areas where it exists.
-          failing: audit ? Boolean(au) : own.failing,
+          // The audit endpoint is the authority on failing areas where it exists (it also lists
+          // zones no resident lives in, which fail no rule).
+          failing: audit ? Boolean(au?.failed_rules.length) : own.failing,
           notCovered: au ? au.residents_not_covered : own.failing ? own.notCovered : 0,
           street: a.street,
           district: a.district,
           rules: a.rules,
         };
       });
+      // every named zone is listed: those no resident lives in come from the audit alone, with 0
+      const covered = new Set(cov.areas.map((a) => a.area_key));
+      for (const au of audit?.areas ?? []) {
+        if (covered.has(au.area_key)) continue;
+        this.rows.push({
+          key: au.area_key, name: au.area_name ?? au.area_key, population: au.population, populationEstimated: false,
+          approximate: au.caveats.includes('approximate_zone'), sampleDependent: au.caveats.includes('sample_facilities'),
+          edgeOfData: au.caveats.includes('edge_of_data'), failing: au.failed_rules.length > 0, notCovered: au.residents_not_covered,
+          street: au.street, district: au.district, rules: {},
+        });
+      }
     } catch (err) {
       if (key !== this.key) return;
       this.error = describeError(err);
