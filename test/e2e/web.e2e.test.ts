@@ -314,25 +314,28 @@ describe('web app in Chromium against the real server', () => {
     // the server's engine notices the new run within its recheck interval
     await expect.poll(async () => (await getJson<Coverage>('/api/coverage?rule_set=chengdu-park-city&level=community')).areas.every((a) => !a.is_approximate), { timeout: 60_000 }).toBe(true);
     const coverage = await getJson<Coverage>('/api/coverage?rule_set=chengdu-park-city&level=community');
-    const districts = [...new Set(coverage.areas.map((a) => a.district!))].sort();
+    // the table lists every named zone: those with evaluated residents (coverage) and those with none (audit, no_residents)
+    const audit = await getJson<{ areas: { area_key: string; street: string | null; district: string | null; caveats: string[] }[] }>('/api/audit?rule_set=chengdu-park-city&level=community');
+    const listed = [...coverage.areas, ...audit.areas.filter((a) => a.caveats.includes('no_residents'))];
+    const districts = [...new Set(listed.map((a) => a.district!))].sort();
     expect(districts.length).toBeGreaterThan(0);
 
     const { page, errors, close } = await open('rs=chengdu-park-city&cat=park&lvl=community&lang=en&tab=audit');
     try {
       await page.waitForSelector('#audit-table tbody tr[data-area-key]');
       const keys = () => page.locator('#audit-table tbody tr[data-area-key]').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-area-key')!).sort());
-      expect(await keys()).toEqual(coverage.areas.map((a) => a.area_key).sort());
+      expect(await keys()).toEqual(listed.map((a) => a.area_key).sort());
       expect(await page.locator('#audit-district option').allInnerTexts()).toEqual(['All', ...districts]);
       for (const d of districts) {
         await page.selectOption('#audit-district', d);
-        expect(await keys(), d).toEqual(coverage.areas.filter((a) => a.district === d).map((a) => a.area_key).sort());
+        expect(await keys(), d).toEqual(listed.filter((a) => a.district === d).map((a) => a.area_key).sort());
       }
       // streets are those of the district chosen
       await page.selectOption('#audit-district', '成华区');
       await page.selectOption('#audit-street', '测试街道 (synthetic)');
-      expect(await keys()).toEqual(coverage.areas.filter((a) => a.street === '测试街道 (synthetic)').map((a) => a.area_key).sort());
+      expect(await keys()).toEqual(listed.filter((a) => a.street === '测试街道 (synthetic)').map((a) => a.area_key).sort());
       await page.selectOption('#audit-district', '');
-      expect((await keys()).length).toBeGreaterThanOrEqual(coverage.areas.filter((a) => a.street === '测试街道 (synthetic)').length);
+      expect((await keys()).length).toBeGreaterThanOrEqual(listed.filter((a) => a.street === '测试街道 (synthetic)').length);
       await shot(page, 'audit-district-filter-en');
       expect(errors).toEqual([]);
     } finally {
