@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 
+const APT_LOCK_FILE = '/tmp/life-circle-apt.lock';
+
 /** One Debian package the project needs, and how to tell it is installed. */
 export interface DebianPackage {
   name: string;
@@ -29,8 +31,14 @@ export function ensureDebianPackages(packages: readonly DebianPackage[], why: st
   }
   (options.log ?? console.error)(`installing ${missing.join(', ')} with apt-get (once) for ${why}…`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', ...missing], { stdio: 'inherit', env });
+  // Test files run in parallel workers and several may need the same package: one apt-get at a
+  // time (flock on our own lock file), and apt itself waits for a dpkg lock held by anyone else
+  // instead of failing at once. Whoever waited re-checks: the first one may have installed it.
+  const apt = (args: string[]) =>
+    execFileSync('flock', ['-w', '1800', APT_LOCK_FILE, 'apt-get', '-o', 'DPkg::Lock::Timeout=900', ...args], { stdio: 'inherit', env });
+  apt(['update', '-qq']);
+  const stillMissing = packages.filter((p) => !p.isInstalled()).map((p) => p.name);
+  if (stillMissing.length) apt(['install', '-y', '-qq', ...stillMissing]);
   const still = packages.filter((p) => !p.isInstalled()).map((p) => p.name);
   if (still.length) throw new Error(`apt-get finished but ${still.join(', ')} is still missing`);
 }

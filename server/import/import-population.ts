@@ -9,6 +9,7 @@ import { APPROXIMATE_ZONES_SQL } from './derive-layers.ts';
 import { ImportValidationError, type RowProblem } from './import-facilities.ts';
 import { insertBatches } from './insert-batches.ts';
 import { silentProgress, type Progress } from './progress.ts';
+import { commandRuns, ensureDebianPackages } from '../ensure-debian-packages.ts';
 
 /** Boundary level a population table's rows name (README "Population"). */
 export type PopulationLevel = 'community' | 'street' | 'district';
@@ -46,17 +47,7 @@ export interface ImportPopulationResult {
 
 /** GDAL's command-line tools (Debian gdal-bin), installed like osmium when missing and running as root. */
 export function ensureGdal(): void {
-  try {
-    execFileSync('gdalinfo', ['--version'], { stdio: 'ignore' });
-  } catch {
-    if (process.getuid?.() === 0) {
-      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-      execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-      execFileSync('apt-get', ['install', '-y', '-qq', 'gdal-bin'], { stdio: 'inherit', env });
-      return;
-    }
-    throw new Error('GDAL is not installed: install the Debian package gdal-bin (apt-get install gdal-bin)');
-  }
+  ensureDebianPackages([{ name: 'gdal-bin', isInstalled: () => commandRuns('gdalinfo') && commandRuns('ogr2ogr') }], 'importing population files');
 }
 
 function gdal(tool: string, args: string[], maxBuffer = 1 << 30): string {

@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import { ensureDebianPackages } from '../../server/ensure-debian-packages.ts';
 
 /** Debian's browser the browser tests drive (shared/STYLE.md "Browser checks"); never a downloaded build. */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -15,10 +15,7 @@ export function ensureChromium(log: (line: string) => void = console.error, exec
   if (process.getuid?.() !== 0) {
     throw new Error(`the browser tests need Debian's ${CHROMIUM_PACKAGE} package (${executable} is missing): install it with "sudo apt-get install ${CHROMIUM_PACKAGE}"`);
   }
-  log(`installing ${CHROMIUM_PACKAGE} with apt-get (once)…`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', CHROMIUM_PACKAGE], { stdio: 'inherit', env });
+  ensureDebianPackages([{ name: CHROMIUM_PACKAGE, isInstalled: () => fs.existsSync(executable) }], 'the browser tests', { log });
   if (!fs.existsSync(executable)) throw new Error(`apt-get installed ${CHROMIUM_PACKAGE} but ${executable} is still missing`);
   return true;
 }
