@@ -9,6 +9,7 @@ import { prepareDataset } from '../server/import/default-data.ts';
 import { withDatabase } from './helpers/test-database.ts';
 import { createPool } from '../server/db/pool.ts';
 import { ensureChromium } from './helpers/ensure-chromium.ts';
+import { buildWebIfStale } from '../server/web-build.ts';
 
 export const SHARED_DATA = path.resolve(projectRoot, '..', 'shared', 'data');
 
@@ -21,6 +22,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const config = readConfig();
   // The browser suites are part of the README's test command: a machine without Chromium gets it.
   if (ensureChromium((line) => console.error(line))) console.error('chromium installed for the browser tests');
+  // Built once here, before the test files run in parallel: each browser suite (and `npm start`
+  // in the signals test) would otherwise find web/dist stale and run Vite into the same folder.
+  await buildWebIfStale((line) => console.error(line));
   const serverUrl = process.env.TEST_DATABASE_URL ?? config.databaseUrl ?? startLocalCluster(config, () => {});
   const adminUrl = withDatabase(serverUrl, 'postgres');
   const admin = new pg.Client({ connectionString: adminUrl });

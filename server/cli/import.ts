@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { createPool } from '../db/pool.ts';
 import { readConfig } from '../config.ts';
 import { resolveAppDatabaseUrl, resolveDatabaseUrl } from '../db/local-cluster.ts';
@@ -16,6 +15,7 @@ import { importSampleCity, prepareDataset, SAMPLE_CITY_NODES, SAMPLE_CITY_SEED }
 import { computeCoverage } from '../engine/compute-coverage.ts';
 import { readStudyArea, setStudyArea } from '../import/import-study-area.ts';
 import { activeDataset } from '../queries/datasets.ts';
+import { rollBackOnSignal } from './signals.ts';
 
 const USAGE = `usage:
   npm run import -- osm <file.osm|file.osm.pbf> [--study-area <file.geojson>]
@@ -62,26 +62,7 @@ const progress = terminalProgress();
 const applicationName = `life-circle-import-${process.pid}`;
 const databaseUrl = resolveDatabaseUrl(config);
 const pool = createPool(databaseUrl, { max: 2, application_name: applicationName });
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void interrupt(signal));
-
-/**
- * Ctrl-C or a kill ends the import and rolls its transaction back. The server sessions are
- * terminated rather than merely disconnected: a backend busy in a long statement notices a closed
- * socket only when it next writes to it, and would hold its locks until then.
- */
-async function interrupt(signal: 'SIGINT' | 'SIGTERM'): Promise<void> {
-  console.error(`\n${signal}: stopping the import; nothing of it is kept`);
-  const client = new pg.Client({ connectionString: databaseUrl, application_name: `${applicationName}-stop` });
-  try {
-    await client.connect();
-    await client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, [applicationName]);
-  } catch (err) {
-    console.error(`could not end the import's database sessions: ${(err as Error).message}`);
-  } finally {
-    await client.end().catch(() => {});
-  }
-  process.exit(signal === 'SIGINT' ? 130 : 143);
-}
+rollBackOnSignal(databaseUrl, applicationName, 'the import');
 
 try {
   await migrate(databaseUrl);

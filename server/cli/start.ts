@@ -7,6 +7,7 @@ import { listen } from '../main.ts';
 import { loadDefaultData } from '../import/default-data.ts';
 import { terminalProgress } from '../import/progress.ts';
 import { buildWebIfStale } from '../web-build.ts';
+import { closeOnSignal, rollBackOnSignal } from './signals.ts';
 
 const config = readConfig();
 try {
@@ -15,15 +16,21 @@ try {
   await migrate(databaseUrl, (line) => console.error(line));
   const appDatabaseUrl = resolveAppDatabaseUrl(config);
   await grantAppRoleIfSeparate(databaseUrl, appDatabaseUrl);
-  const pool = createPool(databaseUrl, { max: 2 });
+  // The first start imports the default data: a signal then rolls that import back, as
+  // `npm run import` does; once serving, a signal closes the server gracefully.
+  const applicationName = `life-circle-start-${process.pid}`;
+  const pool = createPool(databaseUrl, { max: 2, application_name: applicationName });
+  const stopImportOnSignal = rollBackOnSignal(databaseUrl, applicationName, 'the import of the default data');
   try {
     await loadDefaultData(pool, config, terminalProgress());
   } finally {
     await pool.end();
+    stopImportOnSignal();
   }
   await buildWebIfStale((line) => console.error(line));
-  await listen(config, appDatabaseUrl);
-  console.error(`life-circle is serving http://${config.host}:${config.port}/ (ready in ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  const { address, close } = await listen(config, appDatabaseUrl);
+  closeOnSignal(close);
+  console.error(`life-circle is serving ${address}/ (pid ${process.pid}, ready in ${((performance.now() - started) / 1000).toFixed(1)} s)`);
 } catch (err) {
   console.error(`error: ${(err as Error).message}`);
   process.exit(1);

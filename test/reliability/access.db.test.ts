@@ -362,7 +362,7 @@ describe('network exposure', () => {
     });
     const level = process.env.LOG_LEVEL;
     process.env.LOG_LEVEL = 'silent';
-    const close = await listen(readConfig({ PORT: String(free) }), db.url);
+    const { close } = await listen(readConfig({ PORT: String(free) }), db.url);
     process.env.LOG_LEVEL = level;
     const tryConnect = (host: string) =>
       new Promise<string>((resolve) => {
