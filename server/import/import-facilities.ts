@@ -9,9 +9,9 @@ import { deriveAccessPoints } from './derive-layers.ts';
 import { readRegister, RegisterReadError, type RegisterTable } from './read-register.ts';
 import { findColumns, type ColumnRole } from './register-columns.ts';
 import { crsName, CRS_NAMES, geometriesToWgs84, parseRegisterCrs, positionProblem, positions, resolveRegisterCrs, type Geometry, type RegisterCrs } from './register-crs.ts';
-import { insertBatches } from './insert-batches.ts';
+import { insertBatches } from '../db/insert-batches.ts';
 import { MAX_NAME_CHARS, MAX_NOTES_CHARS, textProblem } from '../limits.ts';
-import { silentProgress, type Progress } from './progress.ts';
+import { silentProgress, type Progress } from '../progress.ts';
 
 /** Coordinate systems a register or boundary file may use. */
 export type SourceCrs = 'wgs84' | 'gcj02' | 'bd09';
