@@ -328,8 +328,11 @@ describe('streets and districts from imported community boundaries', () => {
     for (const a of audit.areas) {
       expect(Object.keys(FIXTURE), a.area_name).toContain(a.area_name);
       expect(a, a.area_name).toMatchObject(FIXTURE[a.area_name]);
-      if (byName.has(a.area_name)) expect(a.district, a.area_name).toBe((byName.get(a.area_name) as { district: string }).district);
     }
+    // every coverage row is in the audit, and there the two agree on the district
+    const auditInCoverage = audit.areas.filter((a: { area_name: string }) => byName.has(a.area_name));
+    expect(auditInCoverage.map((a: { area_name: string }) => a.area_name).sort()).toEqual([...byName.keys()].sort());
+    for (const a of auditInCoverage) expect(a.district, a.area_name).toBe((byName.get(a.area_name) as { district: string }).district);
     const csv = (await app.inject('/api/audit?level=community&format=csv')).body;
     expect(csv.replace(/^\uFEFF/, '').split('\r\n')[0]).toMatch(/^area_key,area_name,street,district,population,/);
   });

@@ -1,10 +1,13 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Feature, FeatureCollection, Point } from 'geojson';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { geodesicM } from '../geo/geodesy.ts';
+import type { OsmModel, OsmWay } from '../geo/osm-model.ts';
+import { osmXmlChunks } from '../geo/osm-xml.ts';
 import { buildApp } from '../server/app.ts';
 import { projectRoot } from '../server/config.ts';
 import { createPool } from '../server/db/pool.ts';
@@ -33,6 +36,39 @@ function expectGolden(name: string, actual: FeatureCollection): void {
   expect(rounded).toEqual(JSON.parse(fs.readFileSync(file, 'utf8')));
 }
 
+/**
+ * The fixture town of this test as an OSM model: four residential streets round a block, a park
+ * in it whose north side is fenced (way 6) with a gate (node 28) that a footway (way 7) from
+ * North Street passes, and whose south side is open. Written to OSM XML by geo/osm-xml.ts.
+ */
+function gateAndOpenEdgeTown(): OsmModel {
+  // [id, lng, lat], ids ascending
+  const nodes: [number, number, number][] = [
+    [1, 104.0484351, 30.6499098], [2, 104.0526082, 30.6499098], [3, 104.0484351, 30.6510373], [4, 104.0526082, 30.6510373], [5, 104.0489567, 30.6499098],
+    [6, 104.0494784, 30.6499098], [7, 104.05, 30.6499098], [8, 104.0505216, 30.6499098], [9, 104.0510433, 30.6499098], [10, 104.0515649, 30.6499098],
+    [11, 104.0520866, 30.6499098], [12, 104.0505216, 30.6510373], [13, 104.0489567, 30.6510373], [14, 104.0494784, 30.6510373], [15, 104.05, 30.6510373],
+    [16, 104.0510433, 30.6510373], [17, 104.0515649, 30.6510373], [18, 104.0520866, 30.6510373], [19, 104.0484351, 30.6503608], [20, 104.0484351, 30.6508118],
+    [21, 104.0526082, 30.6503608], [22, 104.0526082, 30.6508118], [23, 104.05, 30.65], [24, 104.0510433, 30.65], [25, 104.0510433, 30.650902],
+    [26, 104.0505216, 30.650902], [27, 104.05, 30.650902], [28, 104.0505216, 30.650911], [29, 104.0499478, 30.650911], [30, 104.0510954, 30.650911],
+  ];
+  const ways: OsmWay[] = [
+    { id: 1, refs: [1, 5, 6, 7, 8, 9, 10, 11, 2], tags: { highway: 'residential', name: 'South Street' } },
+    { id: 2, refs: [3, 13, 14, 15, 12, 16, 17, 18, 4], tags: { highway: 'residential', name: 'North Street' } },
+    { id: 3, refs: [1, 19, 20, 3], tags: { highway: 'residential', name: 'West Street' } },
+    { id: 4, refs: [2, 21, 22, 4], tags: { highway: 'residential', name: 'East Street' } },
+    { id: 5, refs: [23, 24, 25, 26, 27, 23], tags: { leisure: 'park', name: 'Gate and Open Edge Park' } },
+    { id: 6, refs: [29, 28, 30], tags: { barrier: 'fence' } },
+    { id: 7, refs: [12, 28, 26], tags: { highway: 'footway' } },
+  ];
+  const lng = Float64Array.from(nodes, (n) => n[1]);
+  const lat = Float64Array.from(nodes, (n) => n[2]);
+  return {
+    nodes: { id: Float64Array.from(nodes, (n) => n[0]), lng, lat, tags: new Map([[28, { barrier: 'gate' }]]) },
+    ways,
+    bbox: [Math.min(...lng), Math.min(...lat), Math.max(...lng), Math.max(...lat)],
+  };
+}
+
 describe('a fixture park with a fenced side entered by its gate and an open side (real PostGIS, API)', () => {
   let db: TestDatabase;
   let pool: pg.Pool;
@@ -42,10 +78,16 @@ describe('a fixture park with a fenced side entered by its gate and an open side
   let access: { kind: string; lng: number; lat: number }[];
   let gate: [number, number];
 
+  let tmp: string;
+  let osmFile: string;
+
   beforeAll(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-park-entry-'));
+    osmFile = path.join(tmp, `${CASE}.osm`);
+    fs.writeFileSync(osmFile, [...osmXmlChunks(gateAndOpenEdgeTown(), { generator: 'life-circle test fixture' })].join(''));
     db = await createTestDatabase('empty');
     pool = createPool(db.url, { max: 2 });
-    await importOsm(pool, path.join(projectRoot, 'test/fixtures/osm', `${CASE}.osm`));
+    await importOsm(pool, osmFile);
     await computeCoverage(pool);
     app = await buildApp({ databaseUrl: db.url, webDist: false });
     await app.ready();
@@ -68,6 +110,7 @@ describe('a fixture park with a fenced side entered by its gate and an open side
     await app?.close();
     await pool?.end();
     await db?.drop();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
   const answer = (prefix: string) => answers.filter((a) => a.name.startsWith(prefix));

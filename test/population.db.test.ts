@@ -7,7 +7,7 @@ import { buildApp } from '../server/app.ts';
 import { createPool } from '../server/db/pool.ts';
 import { computeCoverage } from '../server/engine/compute-coverage.ts';
 import { OUTSIDE_DISTRICTS } from '../server/engine/load-network.ts';
-import { DEFAULT_LEVELS, POPULATION_ESTIMATE } from '../server/import/derive-layers.ts';
+import { DEFAULT_LEVELS, POPULATION_ESTIMATE } from '../server/population-estimate.ts';
 import { importDistricts } from '../server/import/import-communities.ts';
 import { importOsm } from '../server/import/import-osm.ts';
 import { readStudyArea, setStudyArea } from '../server/import/import-study-area.ts';

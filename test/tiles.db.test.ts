@@ -374,6 +374,50 @@ describe('vector tiles', () => {
     expect(gone.statusCode).toBe(204);
   });
 
+  it('switching the served run changes network tiles and the API together (one served_run())', async () => {
+    type Served = { dataset_id: number; run_id: number };
+    const served = async () => (await sql.query<Served>('SELECT dataset_id, run_id FROM served_run()')).rows[0];
+    const healthRun = async () => (await get('/api/health')).json<{ coverage_run_id: number | null }>().coverage_run_id;
+    const parkOfEdges = async () =>
+      new Map(features(decode((await get(tileUrl('network'))).rawPayload), 'network').map((f) => [Number(f.properties.id), f.properties.park]));
+    const before = await served();
+    expect(await healthRun()).toBe(before.run_id);
+    const parkBefore = await parkOfEdges();
+    expect(parkBefore.size).toBeGreaterThan(50);
+    // A newer complete run of the served dataset whose park distances are all 1 m longer.
+    const { rows } = await sql.query<{ id: number }>(
+      `INSERT INTO coverage_runs (dataset_id, rule_set_versions, status, finished_at, community_source)
+       SELECT dataset_id, rule_set_versions, 'done', now(), community_source FROM coverage_runs WHERE id = $1 RETURNING id`,
+      [before.run_id],
+    );
+    const newer = rows[0].id;
+    try {
+      await sql.query(
+        `INSERT INTO edge_distances (run_id, edge_id, d)
+         SELECT $2, edge_id, CASE WHEN d ? 'park' THEN jsonb_set(d, '{park}', to_jsonb((d->>'park')::float8 + 1)) ELSE d END
+         FROM edge_distances WHERE run_id = $1`,
+        [before.run_id, newer],
+      );
+      expect(await served()).toEqual({ dataset_id: before.dataset_id, run_id: newer });
+      expect(await healthRun()).toBe(newer);
+      const parkNewer = await parkOfEdges();
+      let compared = 0;
+      for (const [id, m] of parkBefore) {
+        if (typeof m !== 'number') continue;
+        expect(parkNewer.get(id), `edge ${id}`).toBeCloseTo(m + 1, 3);
+        compared++;
+      }
+      expect(compared).toBeGreaterThan(25);
+      // The newer run fails: tiles and API go back to the previous run together.
+      await sql.query(`UPDATE coverage_runs SET status = 'failed' WHERE id = $1`, [newer]);
+      expect(await served()).toEqual(before);
+      expect(await healthRun()).toBe(before.run_id);
+      expect(await parkOfEdges()).toEqual(parkBefore);
+    } finally {
+      await sql.query('DELETE FROM coverage_runs WHERE id = $1', [newer]);
+    }
+  });
+
   it('serves z15 network tiles the same every time', async () => {
     const url = tileUrl('network');
     const etag = (await get(url)).headers.etag;

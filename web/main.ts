@@ -15,7 +15,7 @@ import { AuditPanel, bboxOf } from './ui/audit-panel.ts';
 import { h, mount } from './ui/dom.ts';
 import { describeError } from './ui/errors.ts';
 import { renderHeader } from './ui/header.ts';
-import { ImpactPanel } from './ui/impact-panel.ts';
+import { ScenarioPanel } from './ui/scenario-panel.ts';
 import { renderLegend } from './ui/legend.ts';
 import { PlansPanel } from './ui/plans-panel.ts';
 import { ProximityPanel } from './ui/proximity-panel.ts';
@@ -93,7 +93,7 @@ async function start(): Promise<void> {
     point: new ProximityPanel(ctx),
     audit: new AuditPanel(ctx),
     plans: new PlansPanel(ctx),
-    impact: new ImpactPanel(ctx),
+    scenario: new ScenarioPanel(ctx),
   } satisfies Record<AppState['tab'], Panel>;
 
   let styleReady = false;

@@ -1,8 +1,10 @@
 import type { CoverageLevel } from './api/types.ts';
 import { LANGS, type Lang } from './i18n.ts';
 
-export type Tab = 'point' | 'audit' | 'plans' | 'impact';
-export const TABS: readonly Tab[] = ['point', 'audit', 'plans', 'impact'];
+export type Tab = 'point' | 'audit' | 'plans' | 'scenario';
+export const TABS: readonly Tab[] = ['point', 'audit', 'plans', 'scenario'];
+/** Tab names of older shared links: `tab=impact` was the scenario tab's name before it had one name everywhere. */
+const TAB_ALIASES: Readonly<Record<string, Tab>> = { impact: 'scenario' };
 /** The category selector's value for "colour by the worst rule". */
 export const WORST = 'worst';
 
@@ -56,7 +58,8 @@ export function parseHash(hash: string, base: AppState = DEFAULT_STATE): AppStat
   if (lvl && LEVELS.includes(lvl)) state.level = lvl;
   const lang = p.get('lang') as Lang | null;
   if (lang && LANGS.includes(lang)) state.lang = lang;
-  const tab = p.get('tab') as Tab | null;
+  const tabName = p.get('tab');
+  const tab = tabName !== null && Object.hasOwn(TAB_ALIASES, tabName) ? TAB_ALIASES[tabName] : (tabName as Tab | null);
   if (tab && TABS.includes(tab)) state.tab = tab;
   return state;
 }

@@ -3,7 +3,7 @@ import { readConfig } from '../config.ts';
 import { resolveDatabaseUrl } from '../db/local-cluster.ts';
 import { migrate } from '../db/migrate.ts';
 import { computeCoverage } from '../engine/compute-coverage.ts';
-import { terminalProgress } from '../import/progress.ts';
+import { terminalProgress } from '../progress.ts';
 
 const config = readConfig();
 const url = resolveDatabaseUrl(config);

@@ -6,9 +6,10 @@ import { resolveAppDatabaseUrl, resolveDatabaseUrl } from '../db/local-cluster.t
 import { grantAppRoleIfSeparate } from '../db/app-role.ts';
 import { migrate } from '../db/migrate.ts';
 import { importOsm } from '../import/import-osm.ts';
-import { formatProblem, ImportValidationError, importFacilities, parseSourceCrs } from '../import/import-facilities.ts';
+import { formatProblem, ImportValidationError, importFacilities } from '../import/import-facilities.ts';
+import { parseSourceCrs } from '../import/register-crs.ts';
 import { importCommunities, importDistricts } from '../import/import-communities.ts';
-import { terminalProgress } from '../import/progress.ts';
+import { terminalProgress } from '../progress.ts';
 import { importPopulationGrid, importPopulationTable, type PopulationLevel } from '../import/import-population.ts';
 import { parseColumnsOption } from '../import/register-columns.ts';
 import { importSampleCity, prepareDataset, SAMPLE_CITY_NODES, SAMPLE_CITY_SEED } from '../import/default-data.ts';

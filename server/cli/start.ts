@@ -5,7 +5,7 @@ import { grantAppRoleIfSeparate } from '../db/app-role.ts';
 import { migrate } from '../db/migrate.ts';
 import { listen } from '../main.ts';
 import { loadDefaultData } from '../import/default-data.ts';
-import { terminalProgress } from '../import/progress.ts';
+import { terminalProgress } from '../progress.ts';
 import { buildWebIfStale } from '../web-build.ts';
 import { closeOnSignal, rollBackOnSignal } from './signals.ts';
 

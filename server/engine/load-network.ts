@@ -5,7 +5,7 @@ import { SAMPLED_ACCESS_MAX_LEG_M, type EngineFacility } from '../../geo/distanc
 import { nodesInLargeComponents } from '../../geo/components.ts';
 import { buildGraph, DIR_BACKWARD, DIR_BOTH, DIR_FORWARD, DIR_NONE, hilbertNodeOrder } from '../../geo/graph.ts';
 import { buildBarrierIndex, buildSnapIndex, DEFAULT_MAX_SNAP_M } from '../../geo/snap.ts';
-import { POPULATION_ESTIMATE } from '../import/derive-layers.ts';
+import { POPULATION_ESTIMATE } from '../population-estimate.ts';
 
 /** Spacing of facility shape points for straight-line (buffer) distances. */
 export const SHAPE_SPACING_M = 25;

@@ -5,7 +5,7 @@ import type { Config } from '../config.ts';
 import { activeDataset, servingState } from '../queries/datasets.ts';
 import { importDistricts } from './import-communities.ts';
 import { importOsm } from './import-osm.ts';
-import { silentProgress, type Progress } from './progress.ts';
+import { silentProgress, type Progress } from '../progress.ts';
 import { importDefaultSampleRegisters, SAMPLE_REGISTERS_BBOX } from './sample-registers.ts';
 import { generateSampleCity } from '../../geo/sample-city.ts';
 import { writeOsmXml } from './write-osm-xml.ts';

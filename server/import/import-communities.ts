@@ -5,18 +5,15 @@ import {
   formatProblem,
   geoJsonCrsWarning,
   ImportValidationError,
-  lngLatProblem,
   parseDecimal,
   parseGeoJson,
-  parseSourceCrs,
   readUtf8File,
-  toWgs84,
   type RowProblem,
-  type SourceCrs,
 } from './import-facilities.ts';
-import { insertBatches } from './insert-batches.ts';
+import { lngLatProblem, parseSourceCrs, toWgs84, type SourceCrs } from './register-crs.ts';
+import { insertBatches } from '../db/insert-batches.ts';
 import { MAX_NAME_CHARS, textProblem } from '../limits.ts';
-import { silentProgress, type Progress } from './progress.ts';
+import { silentProgress, type Progress } from '../progress.ts';
 
 export interface ImportCommunitiesOptions {
   /** Import the valid features and report the invalid ones instead of importing nothing. */

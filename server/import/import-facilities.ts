@@ -1,81 +1,15 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import type gcoordModule from 'gcoord';
 import type pg from 'pg';
 import { CATEGORIES, CATEGORY_IDS } from '../../geo/categories.ts';
 import { deriveAccessPoints } from './derive-layers.ts';
 import { readRegister, RegisterReadError, type RegisterTable } from './read-register.ts';
 import { findColumns, type ColumnRole } from './register-columns.ts';
-import { crsName, CRS_NAMES, geometriesToWgs84, parseRegisterCrs, positionProblem, positions, resolveRegisterCrs, type Geometry, type RegisterCrs } from './register-crs.ts';
-import { insertBatches } from './insert-batches.ts';
+import { crsName, CRS_NAMES, toWgs84, geometriesToWgs84, parseRegisterCrs, positionProblem, positions, resolveRegisterCrs, type Geometry, type RegisterCrs } from './register-crs.ts';
+import { insertBatches } from '../db/insert-batches.ts';
 import { MAX_NAME_CHARS, MAX_NOTES_CHARS, textProblem } from '../limits.ts';
-import { silentProgress, type Progress } from './progress.ts';
-
-/** Coordinate systems a register or boundary file may use. */
-export type SourceCrs = 'wgs84' | 'gcj02' | 'bd09';
-export const SOURCE_CRS: readonly SourceCrs[] = ['wgs84', 'gcj02', 'bd09'];
-
-/**
- * Rough extent of China (degrees). GCJ-02 and BD-09 are only defined there: outside it the
- * conversion libraries return the input unchanged, so a point outside is a data error, not a
- * location.
- */
-export const CHINA_BBOX = { minLng: 73, maxLng: 136, minLat: 3, maxLat: 54 } as const;
-
-// gcoord is CommonJS (`module.exports = {…}`) while its typings declare an ES default export.
-const gcoord = createRequire(import.meta.url)('gcoord') as typeof gcoordModule.default;
-const GCOORD_CRS = { wgs84: gcoord.WGS84, gcj02: gcoord.GCJ02, bd09: gcoord.BD09 } as const;
-// gcoord stops its GCJ-02 inversion at 1e-6° (about 0.1 m); refine to 1e-9° (about 0.1 mm).
-const INVERSE_TOLERANCE_DEG = 1e-9;
-
-/** The CRS named by `value`, or an error listing the accepted names. */
-export function parseSourceCrs(value: string | undefined): SourceCrs {
-  const crs = value?.trim().toLowerCase();
-  if (crs && (SOURCE_CRS as readonly string[]).includes(crs)) return crs as SourceCrs;
-  throw new Error(`the coordinate system must be one of ${SOURCE_CRS.join(', ')} (got ${value === undefined ? 'none' : `"${value}"`})`);
-}
-
-/**
- * Convert `[lng, lat]` from `crs` to WGS 84 with gcoord (BD-09 → GCJ-02 → WGS 84). The GCJ-02
- * inverse is iterated until the forward transform reproduces the input within 1e-9°. The input
- * must lie inside {@link CHINA_BBOX} for gcj02/bd09 (see {@link lngLatProblem}).
- */
-export function toWgs84(lngLat: readonly [number, number], crs: SourceCrs): [number, number] {
-  if (crs === 'wgs84') return [lngLat[0], lngLat[1]];
-  const gcj: [number, number] =
-    crs === 'bd09' ? gcoord.transform<[number, number]>([lngLat[0], lngLat[1]], gcoord.BD09, gcoord.GCJ02) : [lngLat[0], lngLat[1]];
-  const wgs = gcoord.transform<[number, number]>([gcj[0], gcj[1]], gcoord.GCJ02, gcoord.WGS84);
-  for (let k = 0; k < 5; k++) {
-    const back = gcoord.transform<[number, number]>([wgs[0], wgs[1]], gcoord.WGS84, gcoord.GCJ02);
-    const dLng = back[0] - gcj[0];
-    const dLat = back[1] - gcj[1];
-    if (Math.abs(dLng) < INVERSE_TOLERANCE_DEG && Math.abs(dLat) < INVERSE_TOLERANCE_DEG) break;
-    wgs[0] -= dLng;
-    wgs[1] -= dLat;
-  }
-  return wgs;
-}
-
-/** Convert WGS 84 `[lng, lat]` to `crs` (used to write sample files in the CRS a provider would give). */
-export function fromWgs84(lngLat: readonly [number, number], crs: SourceCrs): [number, number] {
-  if (crs === 'wgs84') return [lngLat[0], lngLat[1]];
-  return gcoord.transform<[number, number]>([lngLat[0], lngLat[1]], gcoord.WGS84, GCOORD_CRS[crs]);
-}
-
-/** Why a coordinate pair cannot be used in `crs`, as a {@link RowProblem} field/reason, or null. */
-export function lngLatProblem(lng: number, lat: number, crs: SourceCrs): { field: 'lng' | 'lat'; reason: string } | null {
-  if (lng < -180 || lng > 180) return { field: 'lng', reason: 'is outside -180…180' };
-  if (lat < -90 || lat > 90) return { field: 'lat', reason: 'is outside -90…90' };
-  if (crs !== 'wgs84') {
-    const b = CHINA_BBOX;
-    const name = crs === 'gcj02' ? 'GCJ-02' : 'BD-09';
-    if (lng < b.minLng || lng > b.maxLng) return { field: 'lng', reason: `is outside China (${b.minLng}–${b.maxLng} E), where ${name} is not defined` };
-    if (lat < b.minLat || lat > b.maxLat) return { field: 'lat', reason: `is outside China (${b.minLat}–${b.maxLat} N), where ${name} is not defined` };
-  }
-  return null;
-}
+import { silentProgress, type Progress } from '../progress.ts';
 
 /** One invalid row of a register or boundary file. */
 export interface RowProblem {

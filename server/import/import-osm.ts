@@ -8,8 +8,8 @@ import { edgeDirection, splitWays } from '../../geo/split-ways.ts';
 import type { Tags } from '../../geo/walkability.ts';
 import { readOsm, type OsmData } from './read-osm.ts';
 import { deriveAccessPoints, DERIVE_LAYERS_SQL } from './derive-layers.ts';
-import { silentProgress, type Progress } from './progress.ts';
-import { insertBatches } from './insert-batches.ts';
+import { silentProgress, type Progress } from '../progress.ts';
+import { insertBatches } from '../db/insert-batches.ts';
 
 /**
  * Walk edges from per-edge arrays ($2 source, $3 target, $4 highway, $5 name, $6 way id, $7 private,

@@ -7,8 +7,8 @@ import type pg from 'pg';
 import { activeDataset } from '../queries/datasets.ts';
 import { APPROXIMATE_ZONES_SQL } from './derive-layers.ts';
 import { ImportValidationError, type RowProblem } from './import-facilities.ts';
-import { insertBatches } from './insert-batches.ts';
-import { silentProgress, type Progress } from './progress.ts';
+import { insertBatches } from '../db/insert-batches.ts';
+import { silentProgress, type Progress } from '../progress.ts';
 import { commandRuns, ensureDebianPackages } from '../ensure-debian-packages.ts';
 
 /** Boundary level a population table's rows name (README "Population"). */

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import { projectRoot } from '../config.ts';
 import { importFacilities, type ImportFacilitiesResult } from './import-facilities.ts';
-import type { Progress } from './progress.ts';
+import type { Progress } from '../progress.ts';
 
 /**
  * Registers the project ships for categories OSM Chengdu lacks (README "Sample registers"):

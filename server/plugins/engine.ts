@@ -27,18 +27,15 @@ declare module 'fastify' {
   }
 }
 
-// served_network_dataset() (migration 0016): the newest dataset with a complete run, so a newer
-// dataset being computed does not take over before its results are complete.
-const CURRENT_RUN_SQL = `
-  SELECT d.id AS dataset_id, r.id AS run_id
-  FROM datasets d
-  LEFT JOIN LATERAL (SELECT id FROM coverage_runs WHERE dataset_id = d.id AND status = 'done' ORDER BY id DESC LIMIT 1) r ON true
-  WHERE d.id = served_network_dataset()`;
+// served_run() (migration 0110): the served dataset (the newest with a complete run, so a newer
+// dataset being computed does not take over before its results are complete) and its newest
+// complete run. The tile functions ask the same SQL function, so tiles and answers agree.
+const CURRENT_RUN_SQL = `SELECT dataset_id, run_id FROM served_run()`;
 
 /** The served dataset and its newest finished coverage run; throws ApiError when there is none. */
 export async function currentRun(db: pg.Pool): Promise<{ datasetId: number; runId: number }> {
-  const { rows } = await db.query<{ dataset_id: number; run_id: number | null }>(CURRENT_RUN_SQL);
-  if (!rows[0]) throw new ApiError('no_dataset', 'no dataset is loaded: import one (npm run import -- osm <file>)');
+  const { rows } = await db.query<{ dataset_id: number | null; run_id: number | null }>(CURRENT_RUN_SQL);
+  if (!rows[0] || rows[0].dataset_id === null) throw new ApiError('no_dataset', 'no dataset is loaded: import one (npm run import -- osm <file>)');
   if (rows[0].run_id === null) throw new ApiError('no_results', 'coverage has not been computed for the loaded dataset yet (npm run compute)');
   return { datasetId: rows[0].dataset_id, runId: rows[0].run_id };
 }

@@ -72,11 +72,10 @@ export async function dropSupersededDatasets(db: pg.Pool | pg.ClientBase, graceS
 /** The network dataset answers come from, and whether the newest network dataset still lacks a complete coverage run. */
 export async function servingState(db: pg.Pool | pg.ClientBase): Promise<{ servedDatasetId: number | null; servedRunId: number | null; newestDatasetId: number | null; newestHasResults: boolean }> {
   const { rows } = await db.query(
-    `SELECT s.id AS served_dataset_id,
-       (SELECT r.id FROM coverage_runs r WHERE r.dataset_id = s.id AND r.status = 'done' ORDER BY r.id DESC LIMIT 1) AS served_run_id,
+    `SELECT s.dataset_id AS served_dataset_id, s.run_id AS served_run_id,
        n.id AS newest_dataset_id,
        EXISTS (SELECT 1 FROM coverage_runs r WHERE r.dataset_id = n.id AND r.status = 'done') AS newest_has_results
-     FROM (SELECT served_network_dataset() AS id) s,
+     FROM served_run() s,
           (SELECT max(id) AS id FROM datasets WHERE kind IN ('osm', 'sample_city')) n`,
   );
   const r = rows[0];

@@ -19,7 +19,7 @@ import { migrate } from '../../server/db/migrate.ts';
 import { computeCoverage } from '../../server/engine/compute-coverage.ts';
 import { loadNetwork } from '../../server/engine/load-network.ts';
 import { importOsm, WALK_EDGES_INSERT_SQL } from '../../server/import/import-osm.ts';
-import { insertBatches } from '../../server/import/insert-batches.ts';
+import { insertBatches } from '../../server/db/insert-batches.ts';
 import { importDefaultSampleRegisters, SAMPLE_REGISTERS } from '../../server/import/sample-registers.ts';
 import { activeDataset } from '../../server/queries/datasets.ts';
 

@@ -37,6 +37,7 @@ const isEvaluate = (r: Request) => r.url().endsWith(EVALUATE) && r.method() === 
 
 describe('scenario panel in Chromium against the real server', () => {
   it('evaluates an open space drawn with clicks: the API figures, the closer streets on the map, in under 2 s', async () => {
+    // tab=impact: a link from before the tab had one name everywhere still opens the scenario tab.
     const { page, errors, close } = await openApp(env, `${SPOT_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=impact`);
     try {
       await page.click('#scenario-draw-polygon');
@@ -98,7 +99,7 @@ describe('scenario panel in Chromium against the real server', () => {
       const mapBox = (await page.locator('#map').boundingBox())!;
       await page.mouse.click(mapBox.x + point.x, mapBox.y + point.y);
       await expect.poll(() => page.locator('.street-popup').innerText()).toMatch(/公园\s+\d+ m → \d+ m \(−\d+ m\)/);
-      expect(await page.locator('#tab-impact').getAttribute('aria-selected')).toBe('true');
+      expect(await page.locator('#tab-scenario').getAttribute('aria-selected')).toBe('true');
       await shot(page, 'scenario-street-popup-zh');
       await page.locator('.maplibregl-popup-close-button').click();
 
@@ -133,7 +134,7 @@ describe('scenario panel in Chromium against the real server', () => {
     const b = await create({ kind: 'add_open_space', name: 'Approved green', status: 'approved', geometry: squareAround(104.0795, 30.6605, 6_000) });
     const c = await create({ kind: 'demolish_illegal', name: '拆违增绿', status: 'proposed', notes: '拆违增绿', geometry: squareAround(104.0905, 30.6560, 5_000) });
 
-    const { page, errors, close } = await openApp(env, `${SPOT_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=en&tab=impact`);
+    const { page, errors, close } = await openApp(env, `${SPOT_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=en&tab=scenario`);
     try {
       const requests: ScenarioRequest[] = [];
       page.on('request', (r) => { if (isEvaluate(r)) requests.push(JSON.parse(r.postData()!) as ScenarioRequest); });
@@ -189,7 +190,7 @@ describe('scenario panel in Chromium against the real server', () => {
     const want = (await res.json()) as Suggestion;
     expect(want.picks).toHaveLength(3);
 
-    const { page, errors, close } = await openApp(env, `${SPOT_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=en&tab=impact`);
+    const { page, errors, close } = await openApp(env, `${SPOT_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=en&tab=scenario`);
     try {
       await page.waitForSelector('#suggest-run');
       await page.selectOption('#suggest-rule', 'park_500');

@@ -9,7 +9,7 @@ import { buildApp } from '../../server/app.ts';
 import { migrate } from '../../server/db/migrate.ts';
 import { computeCoverage } from '../../server/engine/compute-coverage.ts';
 import { importOsm } from '../../server/import/import-osm.ts';
-import type { Progress } from '../../server/import/progress.ts';
+import type { Progress } from '../../server/progress.ts';
 import { SHARED_DATA } from '../global-setup.ts';
 import { createThrowawayCluster, type ThrowawayCluster } from './throwaway-cluster.ts';
 import { createPool } from '../../server/db/pool.ts';

@@ -1,7 +1,7 @@
 import type { ExpressionSpecification, LayerSpecification, Map as MapLibreMap, VectorSourceSpecification, VectorTileSource } from 'maplibre-gl';
 import { tileUrl } from '../api/client.ts';
 import type { CoverageLevel, RuleSet } from '../api/types.ts';
-import { NO_RESULT_COLOR, PASS_COLOR, SHARE_CLASSES } from '../map/palette.ts';
+import { NO_RESULT_COLOR, PASS_COLOR, SHARE_CLASSES } from '../palette.ts';
 import { ruleForCategory } from '../rules.ts';
 import { WORST } from '../state.ts';
 

@@ -1,7 +1,7 @@
 import type { ExpressionSpecification, GeoJSONSource, GeoJSONSourceSpecification, LayerSpecification, Map as MapLibreMap } from 'maplibre-gl';
 import type { Feature, FeatureCollection, LineString } from 'geojson';
 import type { ChangedEdgeProperties, ChangedEdges } from '../api/types.ts';
-import { NEW_LINK_COLOR, NEWLY_REACHED_COLOR, SAVED_CLASSES } from '../map/palette.ts';
+import { NEW_LINK_COLOR, NEWLY_REACHED_COLOR, SAVED_CLASSES } from '../palette.ts';
 
 export const CHANGED_STREETS_SOURCE = 'changed-streets';
 export const CHANGED_STREETS_LINE = 'changed-streets-line';

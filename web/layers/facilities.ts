@@ -1,7 +1,7 @@
 import type { ExpressionSpecification, FilterSpecification, LayerSpecification, Map as MapLibreMap, VectorSourceSpecification } from 'maplibre-gl';
 import { tileUrl } from '../api/client.ts';
 import type { RuleSet } from '../api/types.ts';
-import { CATEGORY_COLORS, FALLBACK_CATEGORY_COLOR } from '../map/palette.ts';
+import { CATEGORY_COLORS, FALLBACK_CATEGORY_COLOR } from '../palette.ts';
 import { ruleForCategory, ruleSetCategories } from '../rules.ts';
 import { WORST } from '../state.ts';
 

@@ -1,6 +1,6 @@
 import type { GeoJSONSource, GeoJSONSourceSpecification, LayerSpecification, Map as MapLibreMap } from 'maplibre-gl';
 import type { Feature } from 'geojson';
-import { HIGHLIGHT_COLOR } from '../map/palette.ts';
+import { HIGHLIGHT_COLOR } from '../palette.ts';
 
 export const HIGHLIGHT_SOURCE = 'highlight';
 

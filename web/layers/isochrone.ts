@@ -1,6 +1,6 @@
 import type { GeoJSONSource, GeoJSONSourceSpecification, LayerSpecification, Map as MapLibreMap } from 'maplibre-gl';
 import type { Isochrone } from '../api/types.ts';
-import { ISOCHRONE_COLOR } from '../map/palette.ts';
+import { ISOCHRONE_COLOR } from '../palette.ts';
 
 export const ISOCHRONE_SOURCE = 'isochrone';
 

@@ -1,7 +1,7 @@
 import type { ExpressionSpecification, LayerSpecification, Map as MapLibreMap, VectorSourceSpecification } from 'maplibre-gl';
 import { tileUrl } from '../api/client.ts';
 import type { RuleSet } from '../api/types.ts';
-import { BEYOND_CAP_COLOR, DISTANCE_CLASSES, UNREACHABLE_COLOR } from '../map/palette.ts';
+import { BEYOND_CAP_COLOR, DISTANCE_CLASSES, UNREACHABLE_COLOR } from '../palette.ts';
 import { FIFTEEN_MINUTE_WALK_M, limitForCategory, ruleForCategory } from '../rules.ts';
 import { WORST } from '../state.ts';
 

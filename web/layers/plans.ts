@@ -2,7 +2,7 @@ import type { ExpressionSpecification, GeoJSONSource, GeoJSONSourceSpecification
 import type { Feature, Position } from 'geojson';
 import type { Plan } from '../api/types.ts';
 import { tileUrl } from '../api/client.ts';
-import { PLAN_COLORS } from '../map/palette.ts';
+import { PLAN_COLORS } from '../palette.ts';
 
 export const PLANS_SOURCE = 'plans';
 const PLANS_FILL = 'plans-fill';

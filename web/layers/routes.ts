@@ -1,7 +1,7 @@
 import type { ExpressionSpecification, GeoJSONSource, GeoJSONSourceSpecification, LayerSpecification, Map as MapLibreMap } from 'maplibre-gl';
 import type { Feature, FeatureCollection } from 'geojson';
 import type { Proximity } from '../api/types.ts';
-import { categoryColor } from '../map/palette.ts';
+import { categoryColor } from '../palette.ts';
 
 export const ROUTES_SOURCE = 'routes';
 const EMPTY: FeatureCollection = { type: 'FeatureCollection', features: [] };

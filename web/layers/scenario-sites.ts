@@ -1,7 +1,7 @@
 import type { GeoJSONSource, GeoJSONSourceSpecification, LayerSpecification, Map as MapLibreMap } from 'maplibre-gl';
 import type { Feature } from 'geojson';
 import type { InlinePlan } from '../api/types.ts';
-import { SCENARIO_SITE_COLOR } from '../map/palette.ts';
+import { SCENARIO_SITE_COLOR } from '../palette.ts';
 
 export const SCENARIO_SITES_SOURCE = 'scenario-sites';
 export const SCENARIO_SITES_FILL = 'scenario-sites-fill';

@@ -5,7 +5,7 @@ import { networkColouring } from '../layers/network.ts';
 import { EDGE_OF_DATA_COLOR } from '../layers/areas.ts';
 import {
   BEYOND_CAP_COLOR, categoryColor, DISTANCE_CLASSES, NEW_LINK_COLOR, NEWLY_REACHED_COLOR, NO_RESULT_COLOR, PASS_COLOR, PLAN_COLORS, SAVED_CLASSES, SCENARIO_SITE_COLOR, SHARE_CLASSES, UNREACHABLE_COLOR,
-} from '../map/palette.ts';
+} from '../palette.ts';
 import { DISTANCE_CAP_M, limitForCategory, ruleForCategory } from '../rules.ts';
 import { WORST } from '../state.ts';
 import { h, mount } from './dom.ts';

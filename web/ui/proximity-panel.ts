@@ -5,7 +5,7 @@ import type { AppContext } from '../context.ts';
 import { formatMetres, label, t } from '../i18n.ts';
 import { showIsochrone } from '../layers/isochrone.ts';
 import { showRoutes } from '../layers/routes.ts';
-import { categoryColor } from '../map/palette.ts';
+import { categoryColor } from '../palette.ts';
 import { DISTANCE_CAP_M, ruleSetCategories } from '../rules.ts';
 import { badge, h, mount } from './dom.ts';
 import { describeError } from './errors.ts';
@@ -37,7 +37,7 @@ export class ProximityPanel {
   constructor(private readonly ctx: AppContext) {
     ctx.map.on('click', (e: MapMouseEvent) => {
       // In the scenario tab the map shows the scenario (and its streets answer clicks).
-      if (ctx.drawing || ctx.store.get().tab === 'impact') return;
+      if (ctx.drawing || ctx.store.get().tab === 'scenario') return;
       if (ctx.store.get().tab !== 'point') ctx.store.set({ tab: 'point' });
       void this.query(e.lngLat.lng, e.lngLat.lat);
     });

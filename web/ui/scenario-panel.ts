@@ -9,7 +9,7 @@ import { formatInt, formatMetres, formatShare, label, t, type StringKey } from '
 import { CHANGED_STREETS_LINE, CHANGED_STREETS_LINK, showChangedStreets } from '../layers/changed-streets.ts';
 import { showHighlight } from '../layers/highlight.ts';
 import { showScenarioSites } from '../layers/scenario-sites.ts';
-import { PLAN_COLORS } from '../map/palette.ts';
+import { PLAN_COLORS } from '../palette.ts';
 import type { DrawKind, DrawSession } from '../map/plan-draw.ts';
 import { ruleForCategory } from '../rules.ts';
 import { WORST } from '../state.ts';
@@ -57,8 +57,8 @@ const gainOf = (a: ScenarioAreaImpact) => a.covered_after - a.covered_before;
  * marginal gain, the communities that gain (with fail → pass flips), and on the map the streets
  * that get closer. Whether the endpoint exists is read from the OpenAPI document.
  */
-export class ImpactPanel {
-  readonly element = h('section', { class: 'panel', id: 'panel-impact' });
+export class ScenarioPanel {
+  readonly element = h('section', { class: 'panel', id: 'panel-scenario' });
   private available: boolean | null = null;
   private open = false;
   private plans: Plan[] | null = null;
@@ -378,11 +378,11 @@ export class ImpactPanel {
   // rendering
 
   render(): void {
-    const title = h('h3', {}, t('impactTitle'));
+    const title = h('h3', {}, t('scenarioTitle'));
     if (this.available === null) return mount(this.element, title, h('p', { class: 'loading' }, t('loading')));
-    if (!this.available) return mount(this.element, title, h('p', { class: 'note unavailable', id: 'impact-unavailable' }, t('impactUnavailable')));
+    if (!this.available) return mount(this.element, title, h('p', { class: 'note unavailable', id: 'scenario-unavailable' }, t('scenarioUnavailable')));
     mount(this.element, title,
-      h('p', { class: 'note' }, t('impactIntro')),
+      h('p', { class: 'note' }, t('scenarioIntro')),
       this.storedBlock(),
       this.drawnBlock(),
       this.evaluateBlock(),
@@ -465,7 +465,7 @@ export class ImpactPanel {
       : null;
     return h('div', { class: 'scenario-evaluate' },
       h('div', { class: 'buttons' },
-        h('button', { type: 'button', class: 'primary', id: 'scenario-evaluate', disabled: this.busy || !this.selectionSize(), onclick: () => void this.evaluate() }, t('impactEvaluate')),
+        h('button', { type: 'button', class: 'primary', id: 'scenario-evaluate', disabled: this.busy || !this.selectionSize(), onclick: () => void this.evaluate() }, t('scenarioEvaluate')),
         h('small', { class: 'note' }, t('scenarioAuto'))),
       status, timing);
   }
@@ -476,12 +476,12 @@ export class ImpactPanel {
       const rule = rs.rules.find((r) => r.id === id);
       return rule ? label(rule) : id;
     };
-    const rules = h('table', { class: 'impact', id: 'scenario-rules' },
+    const rules = h('table', { class: 'scenario', id: 'scenario-rules' },
       h('thead', {}, h('tr', {},
         h('th', {}, t('scenarioRule')),
-        h('th', { class: 'num' }, t('scenarioNetworkShare'), h('br', {}), h('span', { class: 'nowrap' }, `${t('impactBefore')} → ${t('impactAfter')}`)),
-        h('th', { class: 'num' }, t('impactNewlyCovered')),
-        h('th', { class: 'num' }, t('impactFlips')))),
+        h('th', { class: 'num' }, t('scenarioNetworkShare'), h('br', {}), h('span', { class: 'nowrap' }, `${t('scenarioBefore')} → ${t('scenarioAfter')}`)),
+        h('th', { class: 'num' }, t('scenarioNewlyCovered')),
+        h('th', { class: 'num' }, t('scenarioFlips')))),
       h('tbody', {}, a.body.rules.map((r) => {
         const passAfter = r.share_after !== null && r.share_after >= r.target_share;
         return h('tr', {
@@ -545,11 +545,11 @@ export class ImpactPanel {
     const head = h('h4', {}, t('scenarioCommunities'));
     if (!rows.length) return h('div', { class: 'scenario-communities' }, head, h('p', { class: 'note', id: 'scenario-no-community' }, t('scenarioNoCommunity')));
     return h('div', { class: 'scenario-communities' }, head,
-      h('table', { class: 'impact', id: 'scenario-communities' },
+      h('table', { class: 'scenario', id: 'scenario-communities' },
         h('thead', {}, h('tr', {},
           h('th', {}, t('level_community')),
-          h('th', { class: 'num' }, t('impactNewlyCovered')),
-          h('th', { class: 'num' }, `${t('impactBefore')} → ${t('impactAfter')}`))),
+          h('th', { class: 'num' }, t('scenarioNewlyCovered')),
+          h('th', { class: 'num' }, `${t('scenarioBefore')} → ${t('scenarioAfter')}`))),
         h('tbody', {}, rows.map((c) => h('tr', {
           'data-area-key': c.key, class: c.key === this.selectedCommunity ? 'selected' : undefined, tabindex: 0,
           onclick: () => void this.zoomToCommunity(c.key),
