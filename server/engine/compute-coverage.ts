@@ -4,7 +4,8 @@ import { computeFields, DISTANCE_CAP_M, evaluateCoverage, snapOrigin, type RuleC
 import { distanceAlong } from '../../geo/dijkstra.ts';
 import { reachOutcome, type DistanceField } from '../../geo/distance-field.ts';
 import type { WalkGraph } from '../../geo/graph.ts';
-import { RULE_SETS, type RuleSet } from '../../geo/rules/index.ts';
+import type { RuleSet } from '../../geo/rules/index.ts';
+import { refreshRuleSets } from '../queries/rule-sets.ts';
 import { silentProgress, type Progress } from '../import/progress.ts';
 import { insertBatches } from '../import/insert-batches.ts';
 import { copyRows } from '../db/copy-rows.ts';
@@ -45,7 +46,8 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
  */
 export async function computeCoverage(pool: pg.Pool, options: ComputeOptions = {}): Promise<ComputeResult> {
   const progress = options.progress ?? silentProgress;
-  const ruleSets = options.ruleSets ?? RULE_SETS;
+  // Built-in files plus the newest stored version of each stored rule set, one compute path for all.
+  const ruleSets = options.ruleSets ?? (await refreshRuleSets(pool));
   const timings: Record<string, number> = {};
   const time = async <T>(label: string, f: () => Promise<T> | T): Promise<T> => {
     const t = performance.now();

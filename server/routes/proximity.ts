@@ -172,7 +172,9 @@ export async function proximityRoutes(app: FastifyInstance): Promise<void> {
           for (const tier of rule.tiers) {
             if (!tier.categories.includes(category)) continue;
             maxM = maxM === null ? tier.maxDistanceM : Math.max(maxM, tier.maxDistanceM);
-            const tf = engine.fields.get(sourceFilterKey(tierFilter(tier)))!;
+            const tf = engine.fields.get(sourceFilterKey(tierFilter(tier)));
+            // a rule set stored after the engine loaded: its fields come with the next compute
+            if (!tf) throw new ApiError('no_results', `rule set "${ruleSet.id}" has not been computed yet (its compute starts when it is stored)`);
             const r = containingFacility(tf, lng, lat) >= 0 ? { distM: 0 } : reachFromField(g, tf, snap);
             if (r && r.distM <= tier.maxDistanceM && meets !== null) meets = true;
           }
