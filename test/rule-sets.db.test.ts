@@ -201,7 +201,7 @@ describe('stored rule sets', () => {
     const [, x, y] = tileOf(pt.lng, pt.lat, 15);
     const tile = await app.inject(`/tiles/areas/15/${x}/${y}.pbf?rule_set=district-x`);
     expect(tile.statusCode).toBe(200);
-    const layer = new VectorTile(new PbfReader(tile.rawPayload)).layers.areas;
+    const layer = new VectorTile(new PbfReader(tile.rawPayload)).layers.residential_areas;
     const keys = new Set(Array.from({ length: layer.length }, (_, i) => Object.keys(layer.feature(i).properties)).flat());
     expect(keys).toContain('park_land_share');
     expect(keys).toContain('park_elderly_pass');
