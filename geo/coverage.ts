@@ -14,7 +14,7 @@ import {
 } from './distance-field.ts';
 import { geodesicM } from './geodesy.ts';
 import type { WalkGraph } from './graph.ts';
-import type { RuleSet } from './rules/index.ts';
+import { ruleMeasure, rulePopulationGroup, tierFilter, type PopulationGroup, type RuleMeasure, type RuleSet, type Rule } from './rules/types.ts';
 import { snapPoint, type BarrierIndex, type EdgeSnap, type SnapIndex, type SnapResult } from './snap.ts';
 
 export const AREA_LEVELS = ['residential_area', 'community', 'street', 'district'] as const;
@@ -36,6 +36,33 @@ export interface EngineOrigin {
    * carries an `edge_of_data` caveat. Absent = false.
    */
   nearDataEdge?: boolean;
+  /**
+   * Residential land this origin stands for, m²: its residential area's `area_m2` shared equally
+   * among the area's origins. Weighs rules with the `residential_land_area` measure; absent = 0.
+   */
+  landAreaM2?: number;
+  /** Residents aged 60+ / children among `population`, from a population import; null or absent = not imported (estimated). */
+  elderly?: number | null;
+  children?: number | null;
+}
+
+/**
+ * Share of residents in each group where an origin carries no imported count (the population
+ * import gave none): China's 7th national population census (2020), 60 and over 18.70 %, aged
+ * 0–14 17.95 %. National, not a city's, so no city is tuned for; such figures are marked estimated.
+ */
+export const GROUP_SHARE_ESTIMATE: Readonly<Record<'elderly' | 'children', number>> = { elderly: 0.187, children: 0.1795 };
+
+/**
+ * What an origin weighs in a rule's shares: residents (of the rule's group) or residential land
+ * area, and whether the figure is estimated (a group count the population import did not give).
+ */
+export function originWeight(o: EngineOrigin, measure: RuleMeasure, group: PopulationGroup): { weight: number; estimated: boolean } {
+  if (measure === 'residential_land_area') return { weight: o.landAreaM2 ?? 0, estimated: false };
+  if (group === 'all') return { weight: o.population, estimated: false };
+  const count = o[group];
+  if (count === null || count === undefined) return { weight: o.population * GROUP_SHARE_ESTIMATE[group], estimated: true };
+  return { weight: count, estimated: false };
 }
 
 /** A gated compound: residents inside reach the street only through its gates. */
@@ -112,7 +139,7 @@ export function fieldFilters(ruleSets: readonly RuleSet[]): { filter: SourceFilt
     if (!byKey.has(key)) byKey.set(key, { filter, maxDistM: DISTANCE_CAP_M });
   };
   for (const c of CATEGORIES) add({ categories: [c.id as CategoryId] });
-  for (const rs of ruleSets) for (const r of rs.rules) for (const t of r.tiers) add({ categories: t.categories, minAreaM2: t.minAreaM2 });
+  for (const rs of ruleSets) for (const r of rs.rules) for (const t of r.tiers) add(tierFilter(t));
   return [...byKey.values()].sort((a, b) => (sourceFilterKey(a.filter) < sourceFilterKey(b.filter) ? -1 : 1));
 }
 
@@ -156,6 +183,13 @@ export interface AreaRuleResult {
   level: AreaLevel | 'city';
   key: string;
   name: string | null;
+  /** What `population` and the other weights count: residents, or residential land area in m² (the rule's measure). */
+  measure: RuleMeasure;
+  /** Whose residents are counted (population measure). */
+  populationGroup: PopulationGroup;
+  /** The part of `population` that is estimated (group counts the population import did not give); 0 = none. */
+  estimatedPopulation: number;
+  /** Residents of the rule's group, or residential land m² (see `measure`); covered figures likewise. */
   population: number;
   coveredPopulation: number;
   straightCoveredPopulation: number;
@@ -209,7 +243,7 @@ export function evaluateCoverage(
         let res: OriginRuleResult = { networkM: null, outcome: noData ? 'no_data' : 'no_path', straightM: null, facilityId: null, covered: false, straightCovered: false };
         let bestStraightRatio = Infinity;
         for (const tier of rule.tiers) {
-          const field = fields.get(sourceFilterKey({ categories: tier.categories, minAreaM2: tier.minAreaM2 }))!;
+          const field = fields.get(sourceFilterKey(tierFilter(tier)))!;
           // An origin inside a park or green space is 0 m from it, by both measures.
           const holder = containingFacility(field, o.lng, o.lat);
           const reach = holder >= 0 ? { distM: 0, sourceId: holder } : reachFromField(net.graph, field, originSnaps[i]);
@@ -226,18 +260,22 @@ export function evaluateCoverage(
         }
         results[i] = res;
       }
-      out.push({ ruleSetId: rs.id, ruleId: rule.id, noData, origins: results, areas: aggregate(origins, results, rule.targetShare, noData) });
+      out.push({ ruleSetId: rs.id, ruleId: rule.id, noData, origins: results, areas: aggregate(origins, results, rule, noData) });
     }
   }
   return out;
 }
 
-function aggregate(origins: readonly EngineOrigin[], results: readonly OriginRuleResult[], targetShare: number, noData: boolean): AreaRuleResult[] {
+function aggregate(origins: readonly EngineOrigin[], results: readonly OriginRuleResult[], rule: Rule, noData: boolean): AreaRuleResult[] {
+  const targetShare = rule.targetShare;
+  const measure = ruleMeasure(rule);
+  const populationGroup = rulePopulationGroup(rule);
   interface Acc {
     level: AreaLevel | 'city';
     key: string;
     name: string | null;
     pop: number;
+    estimated: number;
     covered: number;
     straight: number;
     uncoveredDistSum: number;
@@ -251,31 +289,33 @@ function aggregate(origins: readonly EngineOrigin[], results: readonly OriginRul
   const get = (level: Acc['level'], key: string, name: string | null) => {
     const id = `${level}\u0000${key}`;
     let a = accs.get(id);
-    if (!a) accs.set(id, (a = { level, key, name, pop: 0, covered: 0, straight: 0, uncoveredDistSum: 0, uncoveredReachPop: 0, unreachable: 0, beyondCap: 0, nearEdge: 0, byFacility: new Map() }));
+    if (!a) accs.set(id, (a = { level, key, name, pop: 0, estimated: 0, covered: 0, straight: 0, uncoveredDistSum: 0, uncoveredReachPop: 0, unreachable: 0, beyondCap: 0, nearEdge: 0, byFacility: new Map() }));
     return a;
   };
   for (let i = 0; i < origins.length; i++) {
     const o = origins[i];
     const r = results[i];
+    const { weight: w, estimated } = originWeight(o, measure, populationGroup);
     const targets: Acc[] = [get('city', 'all', null)];
     for (const level of AREA_LEVELS) {
       const area = o.areas[level];
       if (area) targets.push(get(level, area.key, area.name));
     }
     for (const a of targets) {
-      a.pop += o.population;
+      a.pop += w;
+      if (estimated) a.estimated += w;
       if (r.covered) {
-        a.covered += o.population;
-        if (r.facilityId !== null) a.byFacility.set(r.facilityId, (a.byFacility.get(r.facilityId) ?? 0) + o.population);
+        a.covered += w;
+        if (r.facilityId !== null) a.byFacility.set(r.facilityId, (a.byFacility.get(r.facilityId) ?? 0) + w);
       } else {
         if (r.networkM !== null) {
-          a.uncoveredDistSum += r.networkM * o.population;
-          a.uncoveredReachPop += o.population;
-        } else if (r.outcome === 'beyond_cap') a.beyondCap += o.population;
-        else if (r.outcome === 'no_path') a.unreachable += o.population;
-        if (o.nearDataEdge) a.nearEdge += o.population;
+          a.uncoveredDistSum += r.networkM * w;
+          a.uncoveredReachPop += w;
+        } else if (r.outcome === 'beyond_cap') a.beyondCap += w;
+        else if (r.outcome === 'no_path') a.unreachable += w;
+        if (o.nearDataEdge) a.nearEdge += w;
       }
-      if (r.straightCovered) a.straight += o.population;
+      if (r.straightCovered) a.straight += w;
     }
   }
   const areas: AreaRuleResult[] = [];
@@ -288,6 +328,9 @@ function aggregate(origins: readonly EngineOrigin[], results: readonly OriginRul
       level: a.level,
       key: a.key,
       name: a.name,
+      measure,
+      populationGroup,
+      estimatedPopulation: a.estimated,
       population: a.pop,
       coveredPopulation: a.covered,
       straightCoveredPopulation: a.straight,

@@ -47,14 +47,16 @@ export const SAMPLED_ACCESS_MAX_LEG_M = 30;
 export interface SourceFilter {
   categories: readonly CategoryId[];
   minAreaM2?: number;
+  /** Exclusive upper bound of the facility's area, m² (a size band); absent = none. */
+  maxAreaM2?: number;
 }
 
 export function sourceFilterKey(f: SourceFilter): string {
-  return `${[...f.categories].sort().join('+')}${f.minAreaM2 ? `>=${f.minAreaM2}` : ''}`;
+  return `${[...f.categories].sort().join('+')}${f.minAreaM2 ? `>=${f.minAreaM2}` : ''}${f.maxAreaM2 ? `<${f.maxAreaM2}` : ''}`;
 }
 
 export function matchesFilter(f: SourceFilter, fac: EngineFacility): boolean {
-  return f.categories.includes(fac.category) && (!f.minAreaM2 || (fac.areaM2 ?? 0) >= f.minAreaM2);
+  return f.categories.includes(fac.category) && (!f.minAreaM2 || (fac.areaM2 ?? 0) >= f.minAreaM2) && (!f.maxAreaM2 || (fac.areaM2 ?? 0) < f.maxAreaM2);
 }
 
 /**

@@ -23,6 +23,8 @@ import { tileRoutes } from './routes/tiles.ts';
 import { isochroneRoutes } from './routes/isochrone.ts';
 import { planRoutes } from './routes/plans.ts';
 import { proximityRoutes } from './routes/proximity.ts';
+import { ruleSetRoutes } from './routes/rule-sets.ts';
+import { ruleSetRefresher } from './queries/rule-sets.ts';
 import { scenarioRoutes } from './routes/scenarios.ts';
 
 export interface AppOptions {
@@ -129,6 +131,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(dbPlugin, { databaseUrl: options.databaseUrl });
+  // Rule sets stored by another process (npm run import -- rules) are seen within a second.
+  const refreshRuleSets = ruleSetRefresher(app.pg);
+  app.addHook('preHandler', async (req) => {
+    if (req.url.startsWith('/api/')) await refreshRuleSets();
+  });
   // Only expensive routes opt in (config.rateLimit); limits are per client address.
   if (options.rateLimit) {
     // @fastify/rate-limit lets a route's own config win over the plugin options, so the override
@@ -145,6 +152,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes);
   await app.register(tileRoutes);
   await app.register(catalogueRoutes);
+  await app.register(ruleSetRoutes);
   await app.register(proximityRoutes);
   await app.register(isochroneRoutes);
   await app.register(coverageRoutes);

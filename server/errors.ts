@@ -13,6 +13,10 @@ export const ERRORS = {
   not_snappable: 422,
   unknown_category: 400,
   unknown_rule_set: 400,
+  /** a rule set file that fails its JSON Schema; details.problems name each JSON path */
+  invalid_rule_set: 422,
+  /** a write that contradicts what is stored (a built-in rule set id, a reused version) */
+  conflict: 409,
   no_dataset: 503,
   no_results: 503,
   database_unavailable: 503,

@@ -185,7 +185,7 @@ describe('population where people live (fixture town)', () => {
       const sums = await levelSums(pool, runId);
       for (const level of ['residential_area', 'community', 'district']) expect(sums[level], level).toBeCloseTo(sums.city, 6);
       const { rows: d } = await pool.query<{ area_key: string; population: number }>(
-        `SELECT DISTINCT area_key, population FROM coverage_area_results WHERE run_id = $1 AND level = 'district' ORDER BY area_key`, [runId]);
+        `SELECT DISTINCT area_key, population FROM coverage_area_results WHERE run_id = $1 AND level = 'district' AND measure = 'population' AND population_group = 'all' ORDER BY area_key`, [runId]);
       // the western cluster (Casas A, 205) is in the district; the eastern buildings are counted outside it
       expect(d.map((x) => x.area_key)).toEqual([OUTSIDE_DISTRICTS, 'Distrito Oeste']);
       const westPop = (await pool.query<{ p: number }>(`SELECT population AS p FROM residential_areas WHERE name = 'Casas A'`)).rows[0].p;

@@ -1,13 +1,26 @@
 import type { CategoryId } from '../categories.ts';
+import type { SourceFilter } from '../distance-field.ts';
 
 /** Which facilities serve a rule, and how far residents may walk to them. */
 export interface RuleTier {
   categories: readonly CategoryId[];
   /** Minimum facility area in m² (parks and green spaces); absent = any size. */
   minAreaM2?: number;
+  /** Maximum facility area in m² (exclusive), for a size band such as 2000–5000 m²; absent = no upper bound. */
+  maxAreaM2?: number;
   /** Maximum walking distance along the network, metres. */
   maxDistanceM: number;
+  /** Where this tier's numbers (distance, area) come from. Absent only in rule sets written before per-tier citations. */
+  citation?: string;
 }
+
+/**
+ * What a rule's share counts: `population` (residents, today's measure) or
+ * `residential_land_area` (m² of residential land, as 城市体检 measures 服务半径覆盖率).
+ */
+export type RuleMeasure = 'population' | 'residential_land_area';
+/** Whose residents a population rule counts: everyone, residents aged 60+, or children. */
+export type PopulationGroup = 'all' | 'elderly' | 'children';
 
 /** One requirement of a standard: a resident is covered when ANY tier is met. */
 export interface Rule {
@@ -15,8 +28,12 @@ export interface Rule {
   zh: string;
   en: string;
   tiers: readonly RuleTier[];
-  /** Population share (0–1) that must be covered for an area to pass. */
+  /** Share (0–1) of the measure that must be covered for an area to pass. */
   targetShare: number;
+  /** Absent = `population`. */
+  measure?: RuleMeasure;
+  /** Absent = `all`. Only with the `population` measure. */
+  populationGroup?: PopulationGroup;
   /** Where every number comes from. */
   citation: string;
   /** Which numbers are local choices rather than cited figures, and why. */
@@ -29,6 +46,8 @@ export interface RuleSet {
   zh: string;
   en: string;
   citation: string;
+  /** Notes on the set as a whole (which numbers the source fixes, which are local choices). */
+  note?: string;
   rules: readonly Rule[];
 }
 
@@ -38,3 +57,11 @@ export function maxRuleDistanceM(ruleSet: RuleSet): number {
   for (const r of ruleSet.rules) for (const t of r.tiers) max = Math.max(max, t.maxDistanceM);
   return max;
 }
+
+/** The facility filter of a tier (its distance field's key). */
+export function tierFilter(t: RuleTier): SourceFilter {
+  return { categories: t.categories, minAreaM2: t.minAreaM2, maxAreaM2: t.maxAreaM2 };
+}
+
+export const ruleMeasure = (r: Rule): RuleMeasure => r.measure ?? 'population';
+export const rulePopulationGroup = (r: Rule): PopulationGroup => r.populationGroup ?? 'all';

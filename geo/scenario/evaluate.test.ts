@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { expectGolden, fixtureEngine, hashOf, PARK_CITY, randomEngine, readFixture, scenarioGeojson } from '../fixtures/scenario-fixture.ts';
 import { makeLocalProjection } from '../geodesy.ts';
-import { CHENGDU_PARK_CITY } from '../rules/chengdu-park-city.ts';
+import { CHENGDU_PARK_CITY } from '../rules/index.ts';
 import { evaluateScenario } from './evaluate.ts';
 import type { ScenarioPlan } from './plan.ts';
 import { suggestPlans } from './suggest.ts';

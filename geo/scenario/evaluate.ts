@@ -3,6 +3,7 @@ import { evaluateCoverage, type AreaRuleResult, type EngineNetwork, type EngineO
 import { createSearch, distanceAlong, type Search } from '../dijkstra.ts';
 import { matchesFilter, type DistanceField } from '../distance-field.ts';
 import type { Rule, RuleSet } from '../rules/index.ts';
+import { tierFilter } from '../rules/types.ts';
 import type { SnapResult } from '../snap.ts';
 import { applyPrepared, type ScenarioNetwork } from './apply-plans.ts';
 import { completeBaseline, coveredTotals, neededFilters, scenarioFields, scenarioSnaps } from './fields.ts';
@@ -150,7 +151,7 @@ function evaluateAfter(
     const networkSame = !scenario.graphChanged && !scenario.barriersChanged;
     for (const rs of ruleSets) {
         const affected = rs.rules.filter((rule) => !networkSame ||
-            rule.tiers.some((t) => scenario.addedFacilities.some((f) => matchesFilter({ categories: t.categories, minAreaM2: t.minAreaM2 }, f))));
+            rule.tiers.some((t) => scenario.addedFacilities.some((f) => matchesFilter(tierFilter(t), f))));
         const fresh = affected.length ? evaluateCoverage(scenario.net, fields, [{ ...rs, rules: affected }], origins, snaps) : [];
         for (const rule of rs.rules) {
             out.push(fresh.find((c) => c.ruleId === rule.id) ?? before.find((c) => c.ruleSetId === rs.id && c.ruleId === rule.id)!);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { computeFields, evaluateCoverage, snapOrigin } from '../coverage.ts';
 import { fixtureEngine, PARK_CITY, randomEngine, readFixture } from '../fixtures/scenario-fixture.ts';
-import { CHENGDU_PARK_CITY } from '../rules/chengdu-park-city.ts';
+import { CHENGDU_PARK_CITY } from '../rules/index.ts';
 import { evaluateScenario } from './evaluate.ts';
 import { coveredTotals } from './fields.ts';
 import type { ScenarioPlan } from './plan.ts';

@@ -4,13 +4,14 @@ import { buildPolygonIndex, buildShapeIndex, computeDistanceField, containingFac
 import type { LocalProjection } from '../geodesy.ts';
 import type { WalkGraph } from '../graph.ts';
 import type { Rule, RuleSet } from '../rules/index.ts';
+import { tierFilter } from '../rules/types.ts';
 import { DEFAULT_MAX_SNAP_M, type SnapResult } from '../snap.ts';
 import type { ScenarioNetwork } from './apply-plans.ts';
 
 /** The fields coverage of `ruleSets` needs, with the bound the baseline used for the same filter. */
 export function neededFilters(ruleSets: readonly RuleSet[], baselineFields: ReadonlyMap<string, DistanceField>, withCategories: boolean) {
     const tierKeys = new Set<string>();
-    for (const rs of ruleSets) for (const r of rs.rules) for (const t of r.tiers) tierKeys.add(sourceFilterKey({ categories: t.categories, minAreaM2: t.minAreaM2 }));
+    for (const rs of ruleSets) for (const r of rs.rules) for (const t of r.tiers) tierKeys.add(sourceFilterKey(tierFilter(t)));
     return fieldFilters(ruleSets)
         .map(({ filter, maxDistM }) => {
             const key = sourceFilterKey(filter);
@@ -134,7 +135,7 @@ export function coveredTotals(
     graph: WalkGraph, fields: ReadonlyMap<string, DistanceField>, rules: readonly Rule[], origins: readonly EngineOrigin[], snaps: readonly SnapResult[],
 ): number[] {
     return rules.map((rule) => {
-        const tierFields = rule.tiers.map((t) => fields.get(sourceFilterKey({ categories: t.categories, minAreaM2: t.minAreaM2 }))!);
+        const tierFields = rule.tiers.map((t) => fields.get(sourceFilterKey(tierFilter(t)))!);
         let covered = 0;
         for (let i = 0; i < origins.length; i++) {
             if (originCovered(graph, rule, tierFields, snaps[i], origins[i])) covered += origins[i].population;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PARK_CITY, randomEngine } from '../fixtures/scenario-fixture.ts';
-import { CHENGDU_PARK_CITY } from '../rules/chengdu-park-city.ts';
+import { CHENGDU_PARK_CITY } from '../rules/index.ts';
 import { evaluateScenario } from './evaluate.ts';
 import { suggestPlans } from './suggest.ts';
 

@@ -3,6 +3,7 @@ import type { EngineNetwork, EngineOrigin } from '../coverage.ts';
 import { createSearch, reachPoint, seedsFromSnaps, type Search } from '../dijkstra.ts';
 import { matchesFilter, sourceFilterKey, type DistanceField } from '../distance-field.ts';
 import type { Rule, RuleSet } from '../rules/index.ts';
+import { tierFilter } from '../rules/types.ts';
 import { snapPoint, type SnapResult } from '../snap.ts';
 import { applyPrepared } from './apply-plans.ts';
 import { completeBaseline, coveredTotals, neededFilters, originCovered, scenarioFields, scenarioSnaps } from './fields.ts';
@@ -61,7 +62,7 @@ export function suggestPlans(
     const filters = neededFilters([rs], baselineFields, false);
     const baseFields = completeBaseline(baselineNet, baselineFields, filters, baseSearch);
     const basePublic = (e: number) => baselineNet.edgeIsPrivate[e] === 0;
-    const tierFields = rule.tiers.map((t) => baseFields.get(sourceFilterKey({ categories: t.categories, minAreaM2: t.minAreaM2 }))!);
+    const tierFields = rule.tiers.map((t) => baseFields.get(sourceFilterKey(tierFilter(t)))!);
     const baseCovered = origins.map((o, i) => originCovered(g, rule, tierFields, originSnaps[i], o));
     let baselineCovered = 0;
     for (let i = 0; i < origins.length; i++) if (baseCovered[i]) baselineCovered += origins[i].population;
@@ -91,7 +92,7 @@ export function suggestPlans(
             const fac = openSpaceFacility(p.plan, -(ci + 1));
             const hit = new Uint8Array(origins.length);
             rule.tiers.forEach((t) => {
-                if (!matchesFilter({ categories: t.categories, minAreaM2: t.minAreaM2 }, fac)) return;
+                if (!matchesFilter(tierFilter(t), fac)) return;
                 const snaps: SnapResult[] = [];
                 for (let a = 0; a < fac.accessLng.length; a++) {
                     const s = snapPoint(baselineNet.snapIndex, fac.accessLng[a], fac.accessLat[a], { edgeFilter: basePublic });

@@ -17,6 +17,8 @@ import { computeCoverage } from '../engine/compute-coverage.ts';
 import { readStudyArea, setStudyArea } from '../import/import-study-area.ts';
 import { activeDataset } from '../queries/datasets.ts';
 import { rollBackOnSignal } from './signals.ts';
+import { importRuleSetFile } from '../import/import-rule-set.ts';
+import { RuleSetValidationError } from '../../geo/rules/index.ts';
 
 const USAGE = `usage:
   npm run import -- osm <file.osm|file.osm.pbf> [--study-area <file.geojson>]
@@ -30,6 +32,7 @@ const USAGE = `usage:
   npm run import -- population <table.csv|.xlsx> --level community|street|district --name-field <col> --value-field <col> [--elderly-field <col>] [--children-field <col>]
   npm run import -- population <grid.tif> [--band 1]
   npm run import -- sample-city [--nodes 20000] [--seed 15]
+  npm run import -- rules <rule-set.json>   (schema: GET /api/rule-sets/schema, geo/rules/rule-set.schema.json)
 An import recomputes coverage afterwards unless --no-compute is given.`;
 
 const { positionals, values } = parseArgs({
@@ -133,12 +136,20 @@ try {
       if (!values['no-compute']) await computeCoverage(pool, { progress });
       break;
     }
+    case 'rules': {
+      if (!file) throw new Error(`missing the rule set file\n${USAGE}`);
+      const r = await importRuleSetFile(pool, path.resolve(file));
+      console.log(JSON.stringify(r, null, 2));
+      if (r.created && !values['no-compute'] && (await activeDataset(pool))) await computeCoverage(pool, { progress });
+      break;
+    }
     default:
       throw new Error(USAGE);
   }
 } catch (err) {
   console.error(`error: ${(err as Error).message}`);
   if (err instanceof ImportValidationError) for (const p of err.problems) console.error(formatProblem(p));
+  if (err instanceof RuleSetValidationError) for (const p of err.problems) console.error(`  ${p}`);
   process.exitCode = 1;
 } finally {
   await pool.end();

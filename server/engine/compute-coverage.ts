@@ -4,7 +4,8 @@ import { computeFields, DISTANCE_CAP_M, evaluateCoverage, snapOrigin, type RuleC
 import { distanceAlong } from '../../geo/dijkstra.ts';
 import { reachOutcome, type DistanceField } from '../../geo/distance-field.ts';
 import type { WalkGraph } from '../../geo/graph.ts';
-import { RULE_SETS, type RuleSet } from '../../geo/rules/index.ts';
+import type { RuleSet } from '../../geo/rules/index.ts';
+import { refreshRuleSets } from '../queries/rule-sets.ts';
 import { silentProgress, type Progress } from '../progress.ts';
 import { insertBatches } from '../db/insert-batches.ts';
 import { copyRows } from '../db/copy-rows.ts';
@@ -45,7 +46,8 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
  */
 export async function computeCoverage(pool: pg.Pool, options: ComputeOptions = {}): Promise<ComputeResult> {
   const progress = options.progress ?? silentProgress;
-  const ruleSets = options.ruleSets ?? RULE_SETS;
+  // Built-in files plus the newest stored version of each stored rule set, one compute path for all.
+  const ruleSets = options.ruleSets ?? (await refreshRuleSets(pool));
   const timings: Record<string, number> = {};
   const time = async <T>(label: string, f: () => Promise<T> | T): Promise<T> => {
     const t = performance.now();
@@ -139,7 +141,7 @@ async function persist(
   const areaRows: unknown[][] = [];
   for (const rc of coverage) {
     for (const a of rc.areas) {
-      areaRows.push([rc.ruleSetId, rc.ruleId, a.level, a.key, a.name, a.population, a.coveredPopulation, a.straightCoveredPopulation, a.share, a.straightShare, a.targetShare, a.passes, a.decidingFacilityId, a.uncoveredMeanM, a.uncoveredUnreachablePopulation, a.uncoveredBeyondCapPopulation, a.uncoveredNearEdgePopulation, a.noData]);
+      areaRows.push([rc.ruleSetId, rc.ruleId, a.level, a.key, a.name, a.population, a.coveredPopulation, a.straightCoveredPopulation, a.share, a.straightShare, a.targetShare, a.passes, a.decidingFacilityId, a.uncoveredMeanM, a.uncoveredUnreachablePopulation, a.uncoveredBeyondCapPopulation, a.uncoveredNearEdgePopulation, a.noData, a.measure, a.populationGroup, a.estimatedPopulation]);
     }
   }
   await copyRows(client, 'coverage_origin_results', ['run_id', 'rule_set_id', 'rule_id', 'origin_id', 'network_m', 'straight_m', 'facility_id', 'covered', 'straight_covered', 'outcome'], originRows());
@@ -147,9 +149,10 @@ async function persist(
     client,
     `INSERT INTO coverage_area_results (run_id, rule_set_id, rule_id, level, area_key, area_name, population, covered_population,
        straight_covered_population, share, straight_share, target_share, passes, deciding_facility_id, uncovered_mean_m, uncovered_unreachable_population,
-       uncovered_beyond_cap_population, uncovered_near_edge_population, no_data)
+       uncovered_beyond_cap_population, uncovered_near_edge_population, no_data, measure, population_group, estimated_population)
      SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[], $9::float8[], $10::float8[],
-       $11::float8[], $12::float8[], $13::bool[], $14::bigint[], $15::float8[], $16::float8[], $17::float8[], $18::float8[], $19::bool[])`,
+       $11::float8[], $12::float8[], $13::bool[], $14::bigint[], $15::float8[], $16::float8[], $17::float8[], $18::float8[], $19::bool[],
+       $20::text[], $21::text[], $22::float8[])`,
     [runId], areaRows, (r) => r,
   );
   const g = net.graph;

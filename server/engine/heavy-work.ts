@@ -2,7 +2,7 @@ import { pointOnFeature } from '@turf/turf';
 import { evaluateCoverage, snapOrigin, type RuleCoverage } from '../../geo/coverage.ts';
 import { createSearch, seedsFromSnaps, type Search } from '../../geo/dijkstra.ts';
 import { isochrone } from '../../geo/isochrone.ts';
-import { ruleSetById, type RuleSet } from '../../geo/rules/index.ts';
+import type { RuleSet } from '../../geo/rules/index.ts';
 import { evaluateScenario, type RuleImpact, type ScenarioEvaluation } from '../../geo/scenario/evaluate.ts';
 import { PlanError, type ScenarioPlan } from '../../geo/scenario/plan.ts';
 import { suggestPlans } from '../../geo/scenario/suggest.ts';
@@ -18,7 +18,8 @@ import { engineFromSnapshot, type EngineSnapshot, type WorkerEngine } from './en
 export interface EvaluateTask {
   kind: 'evaluate';
   snapshot: EngineSnapshot;
-  ruleSetIds: string[];
+  /** The rule sets themselves (stored ones exist only in the main thread's list). */
+  ruleSets: RuleSet[];
   plans: ScenarioPlan[];
   planIds: (number | null)[];
   includeChangedEdges: boolean;
@@ -29,6 +30,7 @@ export interface SuggestTask {
   kind: 'suggest';
   snapshot: EngineSnapshot;
   ruleSetId: string;
+  ruleSet: RuleSet;
   ruleId: string;
   candidates: ScenarioPlan[];
   planIds: (number | null)[];
@@ -171,16 +173,10 @@ function impactJson(ev: ScenarioEvaluation, plans: readonly ScenarioPlan[], ids:
   return body;
 }
 
-const ruleSetOf = (id: string): RuleSet => {
-  const rs = ruleSetById(id);
-  if (!rs) throw new Error(`unknown rule set ${id}`); // the route checked it
-  return rs;
-};
-
 /** The body of POST /api/scenarios/evaluate, less what the route adds (dataset and run ids). */
 export function runEvaluate(t: EvaluateTask): Record<string, unknown> | TaskRefusal {
   const p = prepare(t.snapshot);
-  const ruleSets = t.ruleSetIds.map(ruleSetOf);
+  const ruleSets = t.ruleSets;
   const before = baselineCoverage(p, ruleSets);
   let ev: ScenarioEvaluation;
   try {
@@ -202,7 +198,7 @@ export function runEvaluate(t: EvaluateTask): Record<string, unknown> | TaskRefu
 /** The picks and totals of GET /api/suggest. */
 export function runSuggest(t: SuggestTask): Record<string, unknown> | TaskRefusal {
   const p = prepare(t.snapshot);
-  const ruleSet = ruleSetOf(t.ruleSetId);
+  const ruleSet = t.ruleSet;
   const rule = ruleSet.rules.find((r) => r.id === t.ruleId);
   if (!rule) return { refused: `rule set ${t.ruleSetId} has no rule "${t.ruleId}"` };
   const s = suggestPlans(p.engine.net, p.engine.fields, ruleSet, rule, p.engine.origins, p.originSnaps, t.candidates, t.k, { baselineSearch: p.search });

@@ -186,7 +186,9 @@ const ORIGINS_SQL = `
   WITH community_source AS (
     SELECT CASE WHEN EXISTS (SELECT 1 FROM datasets WHERE kind = 'communities') THEN 'imported' ELSE 'approximate' END AS src
   )
-  SELECT o.id, ST_X(o.geom) AS lng, ST_Y(o.geom) AS lat, o.population, o.residential_area_id,
+  SELECT o.id, ST_X(o.geom) AS lng, ST_Y(o.geom) AS lat, o.population, o.residential_area_id, o.elderly, o.children,
+         -- residential land area per origin (the residential_land_area measure): its area's share
+         ra.area_m2 / count(*) OVER (PARTITION BY o.residential_area_id) AS land_area_m2,
          ra.name AS ra_name, ra.is_gated, c.id AS community_id, c.name AS community_name, c.street,
          -- a community that names no district (the approximate zones): the district holding the origin
          -- residents outside every imported district boundary are counted, not dropped (README "Community zones")
@@ -211,6 +213,7 @@ const ORIGINS_SQL = `
 export async function loadOrigins(db: pg.Pool | pg.ClientBase, datasetId: number, compounds: readonly EngineCompound[]): Promise<{ origins: EngineOrigin[]; communitySource: string }> {
   const { rows } = await db.query<{
     id: string; lng: number; lat: number; population: number; residential_area_id: string; ra_name: string | null; is_gated: boolean;
+    elderly: number | null; children: number | null; land_area_m2: number | null;
     community_id: string | null; community_name: string | null; street: string | null; district: string | null; community_source: string;
   }>(ORIGINS_SQL, [datasetId]);
   const compoundIndex = new Map(compounds.map((c, i) => [c.id, i]));
@@ -219,6 +222,9 @@ export async function loadOrigins(db: pg.Pool | pg.ClientBase, datasetId: number
     lng: r.lng,
     lat: r.lat,
     population: r.population,
+    elderly: r.elderly,
+    children: r.children,
+    landAreaM2: r.land_area_m2 ?? 0,
     compound: r.is_gated ? (compoundIndex.get(Number(r.residential_area_id)) ?? -1) : -1,
     areas: {
       residential_area: { key: r.residential_area_id, name: r.ra_name },

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { computeFields, type EngineNetwork } from '../../geo/coverage.ts';
 import { createSearch, type Search } from '../../geo/dijkstra.ts';
 import type { DistanceField } from '../../geo/distance-field.ts';
-import { RULE_SETS } from '../../geo/rules/index.ts';
+import { refreshRuleSets } from '../queries/rule-sets.ts';
 import { ApiError } from '../errors.ts';
 import { loadNetwork } from '../engine/load-network.ts';
 
@@ -42,7 +42,7 @@ export async function currentRun(db: pg.Pool): Promise<{ datasetId: number; runI
 
 async function load(db: pg.Pool, datasetId: number, runId: number): Promise<LoadedEngine> {
   const net = await loadNetwork(db, datasetId);
-  const fields = computeFields(net, RULE_SETS);
+  const fields = computeFields(net, await refreshRuleSets(db));
   let minLng = Infinity, minLat = Infinity, maxLng = -Infinity, maxLat = -Infinity;
   const { nodeLng, nodeLat } = net.graph;
   for (let i = 0; i < nodeLng.length; i++) {

@@ -27,6 +27,11 @@ export interface AreaCoverageRow {
     uncovered_beyond_cap_population: number;
     uncovered_near_edge_population: number;
     no_data: boolean;
+    /** What population and covered_population count: residents (of population_group) or residential land m². */
+    measure: 'population' | 'residential_land_area';
+    population_group: 'all' | 'elderly' | 'children';
+    /** Part of population estimated from national group shares (no imported group count). */
+    estimated_population: number;
   }>;
 }
 
@@ -37,14 +42,20 @@ export interface AreaCoverageRow {
  */
 const AREA_COVERAGE_SQL = `
   WITH r AS (
-    SELECT area_key, max(area_name) AS area_name, max(population) AS population,
+    -- the area's residents: from an all-residents population rule (a rule of another set of the
+    -- same run when this set has none); land-area and group rules count something else
+    SELECT area_key, max(area_name) AS area_name,
+           coalesce(max(population) FILTER (WHERE measure = 'population' AND population_group = 'all'),
+                    (SELECT max(c2.population) FROM coverage_area_results c2 WHERE c2.run_id = $1 AND c2.level = $3 AND c2.area_key = coverage_area_results.area_key
+                       AND c2.measure = 'population' AND c2.population_group = 'all'), 0) AS population,
            jsonb_object_agg(rule_id, jsonb_build_object(
              'share', share, 'straight_share', straight_share, 'target_share', target_share, 'passes', passes,
              'population', population, 'covered_population', covered_population,
              'straight_covered_population', straight_covered_population, 'deciding_facility_id', deciding_facility_id,
              'uncovered_mean_m', uncovered_mean_m, 'uncovered_unreachable_population', uncovered_unreachable_population,
              'uncovered_beyond_cap_population', uncovered_beyond_cap_population,
-             'uncovered_near_edge_population', uncovered_near_edge_population, 'no_data', no_data)) AS rules
+             'uncovered_near_edge_population', uncovered_near_edge_population, 'no_data', no_data,
+             'measure', measure, 'population_group', population_group, 'estimated_population', estimated_population)) AS rules
     FROM coverage_area_results
     WHERE run_id = $1 AND rule_set_id = $2 AND level = $3
     GROUP BY area_key

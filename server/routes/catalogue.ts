@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { CATEGORIES, TAG_CATEGORY_TABLE } from '../../geo/categories.ts';
-import { RULE_SETS } from '../../geo/rules/index.ts';
+import { isBuiltInRuleSet, RULE_SETS, ruleMeasure, rulePopulationGroup } from '../../geo/rules/index.ts';
 import { activeDataset } from '../queries/datasets.ts';
 
 const categoriesResponse = {
@@ -30,7 +30,9 @@ const tier = {
   properties: {
     categories: { type: 'array', items: { type: 'string' } },
     min_area_m2: { type: ['number', 'null'] },
+    max_area_m2: { type: ['number', 'null'], description: 'exclusive upper bound of the facility area (a size band)' },
     max_distance_m: { type: 'number' },
+    citation: { type: ['string', 'null'] },
   },
 } as const;
 
@@ -48,6 +50,8 @@ const rulesResponse = {
           zh: { type: 'string' },
           en: { type: 'string' },
           citation: { type: 'string' },
+          note: { type: ['string', 'null'] },
+          built_in: { type: 'boolean', description: 'shipped as geo/rules/<id>.json; false = stored with npm run import -- rules or POST /api/rule-sets' },
           rules: {
             type: 'array',
             items: {
@@ -58,6 +62,8 @@ const rulesResponse = {
                 en: { type: 'string' },
                 tiers: { type: 'array', items: tier },
                 target_share: { type: 'number' },
+                measure: { type: 'string', enum: ['population', 'residential_land_area'] },
+                population_group: { type: 'string', enum: ['all', 'elderly', 'children'] },
                 citation: { type: 'string' },
                 note: { type: ['string', 'null'] },
               },
@@ -88,12 +94,16 @@ export async function catalogueRoutes(app: FastifyInstance): Promise<void> {
       zh: rs.zh,
       en: rs.en,
       citation: rs.citation,
+      note: rs.note ?? null,
+      built_in: isBuiltInRuleSet(rs.id),
       rules: rs.rules.map((r) => ({
         id: r.id,
         zh: r.zh,
         en: r.en,
-        tiers: r.tiers.map((t) => ({ categories: [...t.categories], min_area_m2: t.minAreaM2 ?? null, max_distance_m: t.maxDistanceM })),
+        tiers: r.tiers.map((t) => ({ categories: [...t.categories], min_area_m2: t.minAreaM2 ?? null, max_area_m2: t.maxAreaM2 ?? null, max_distance_m: t.maxDistanceM, citation: t.citation ?? null })),
         target_share: r.targetShare,
+        measure: ruleMeasure(r),
+        population_group: rulePopulationGroup(r),
         citation: r.citation,
         note: r.note ?? null,
       })),

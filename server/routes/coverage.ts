@@ -32,6 +32,13 @@ const uncoveredProperties = {
   uncovered_beyond_cap_population: { type: 'number', description: 'uncovered residents with outcome beyond_cap: a facility lies in their piece of the network, farther than the cap' },
 } as const;
 
+/** What a rule's figures count (issue 11: the rule set's measure and population group). */
+const measureProperties = {
+  measure: { type: 'string', enum: ['population', 'residential_land_area'], description: 'residents, or residential land area in m² (城市体检 服务半径覆盖率)' },
+  population_group: { type: 'string', enum: ['all', 'elderly', 'children'], description: 'whose residents count (population measure)' },
+  estimated_population: { type: 'number', description: 'part of the figure estimated from national group shares: the population import gave no count for this group' },
+} as const;
+
 /** A rule that cannot be judged: no facility of its categories in the data. */
 const notAssessable = {
   type: 'array',
@@ -79,10 +86,11 @@ const ruleResult = {
     passes: { type: 'boolean', description: 'false and meaningless where no_data is true' },
     no_data: { type: 'boolean', description: 'not assessable: no facility of the rule\'s categories in the data' },
     uncovered_near_edge_population: { type: 'number', description: 'uncovered residents within the edge margin of the data (edge_of_data caveat)' },
-    population: { type: 'number' },
+    population: { type: 'number', description: 'the rule\'s measure over the area: residents of population_group, or residential land m²' },
     covered_population: { type: 'number' },
     straight_covered_population: { type: 'number' },
     deciding_facility_id: { type: ['integer', 'null'] },
+    ...measureProperties,
     ...uncoveredProperties,
   },
 } as const;
@@ -150,8 +158,11 @@ const auditJson = areasJson(
         properties: {
           rule_id: { type: 'string' },
           ...shareProperties,
-          residents_not_covered: { type: 'number' },
+          residents_not_covered: { type: 'number', description: 'residents of population_group not covered (0 for the residential_land_area measure)' },
+          land_not_covered_m2: { type: ['number', 'null'], description: 'residential land not covered, m² (residential_land_area measure; null otherwise)' },
           ...uncoveredProperties,
+          ...measureProperties,
+          group_estimated: { type: 'boolean', description: 'the population_group figures are (partly) estimated, not imported' },
           depends_on_sample_facilities: { type: 'boolean' },
           edge_of_data: { type: 'boolean', description: 'uncovered residents lie within the edge margin of the data: a facility outside the extract may serve them' },
         },
@@ -184,9 +195,14 @@ export interface AuditArea {
     straight_share: number | null;
     target_share: number;
     residents_not_covered: number;
+    land_not_covered_m2: number | null;
     uncovered_mean_m: number | null;
     uncovered_unreachable_population: number;
     uncovered_beyond_cap_population: number;
+    measure: 'population' | 'residential_land_area';
+    population_group: 'all' | 'elderly' | 'children';
+    estimated_population: number;
+    group_estimated: boolean;
     depends_on_sample_facilities: boolean;
     edge_of_data: boolean;
   }[];
@@ -208,10 +224,15 @@ export function auditAreas(rows: readonly AreaCoverageRow[], sampleRules: Readon
         share: round(r.share),
         straight_share: round(r.straight_share),
         target_share: r.target_share,
-        residents_not_covered: Math.round(r.population - r.covered_population),
+        residents_not_covered: (r.measure ?? 'population') === 'population' ? Math.round(r.population - r.covered_population) : 0,
+        land_not_covered_m2: r.measure === 'residential_land_area' ? Math.round(r.population - r.covered_population) : null,
         uncovered_mean_m: round(r.uncovered_mean_m, 1),
         uncovered_unreachable_population: Math.round(r.uncovered_unreachable_population),
         uncovered_beyond_cap_population: Math.round(r.uncovered_beyond_cap_population ?? 0),
+        measure: r.measure ?? 'population',
+        population_group: r.population_group ?? 'all',
+        estimated_population: Math.round(r.estimated_population ?? 0),
+        group_estimated: (r.estimated_population ?? 0) > 0,
         depends_on_sample_facilities: sampleRules.has(rule_id),
         edge_of_data: (r.uncovered_near_edge_population ?? 0) > 0,
       }))
@@ -219,6 +240,8 @@ export function auditAreas(rows: readonly AreaCoverageRow[], sampleRules: Readon
     if (!failed.length) continue;
     const caveats: string[] = [];
     if (row.population_estimated) caveats.push('estimated_population');
+    // a group's residents estimated from national shares (README "Rule sets"): says which group
+    for (const g of new Set(failed.filter((f) => f.group_estimated).map((f) => f.population_group))) caveats.push(`estimated_${g}`);
     if (failed.some((f) => f.depends_on_sample_facilities)) caveats.push('sample_facilities');
     if (row.is_approximate) caveats.push('approximate_zone');
     if (failed.some((f) => f.edge_of_data)) caveats.push('edge_of_data');

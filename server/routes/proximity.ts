@@ -3,7 +3,7 @@ import { CATEGORIES, CATEGORY_IDS, type CategoryId } from '../../geo/categories.
 import { DISTANCE_CAP_M, ruleHasData } from '../../geo/coverage.ts';
 import { containingFacility, reachFromField, reachOutcome, sourceFilterKey, walkFromField } from '../../geo/distance-field.ts';
 import { geodesicM } from '../../geo/geodesy.ts';
-import { ruleSetById, type RuleSet } from '../../geo/rules/index.ts';
+import { ruleSetById, tierFilter, type RuleSet } from '../../geo/rules/index.ts';
 import { snapPoint, type EdgeSnap } from '../../geo/snap.ts';
 import { ApiError, errorSchema } from '../errors.ts';
 import type { LoadedEngine } from '../plugins/engine.ts';
@@ -172,7 +172,9 @@ export async function proximityRoutes(app: FastifyInstance): Promise<void> {
           for (const tier of rule.tiers) {
             if (!tier.categories.includes(category)) continue;
             maxM = maxM === null ? tier.maxDistanceM : Math.max(maxM, tier.maxDistanceM);
-            const tf = engine.fields.get(sourceFilterKey({ categories: tier.categories, minAreaM2: tier.minAreaM2 }))!;
+            const tf = engine.fields.get(sourceFilterKey(tierFilter(tier)));
+            // a rule set stored after the engine loaded: its fields come with the next compute
+            if (!tf) throw new ApiError('no_results', `rule set "${ruleSet.id}" has not been computed yet (its compute starts when it is stored)`);
             const r = containingFacility(tf, lng, lat) >= 0 ? { distM: 0 } : reachFromField(g, tf, snap);
             if (r && r.distM <= tier.maxDistanceM && meets !== null) meets = true;
           }

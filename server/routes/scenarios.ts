@@ -290,7 +290,7 @@ export async function scenarioRoutes(app: FastifyInstance): Promise<void> {
         'fewer or smaller plans, one rule set, marginal=false or include_changed_edges=false',
       );
       const answer = await app.heavy.run<Record<string, unknown>>(req, reply, engine, {
-        kind: 'evaluate', ruleSetIds: ruleSets.map((rs) => rs.id), plans, planIds, includeChangedEdges: b.include_changed_edges, marginal: b.marginal,
+        kind: 'evaluate', ruleSets, plans, planIds, includeChangedEdges: b.include_changed_edges, marginal: b.marginal,
       });
       const t2 = performance.now();
       reply.header('server-timing', `load;dur=${(t1 - t0).toFixed(1)}, evaluate;dur=${(t2 - t1).toFixed(1)}`);
@@ -361,7 +361,7 @@ export async function scenarioRoutes(app: FastifyInstance): Promise<void> {
       }
       const reachKm2 = siteAreaM2 === null ? Math.max(0, ...candidates.map((c) => planReachKm2(c.geometry))) : planReachKm2(squareAround(0, 0, siteAreaM2));
       checkBudget('this suggestion', suggestCost(candidates.length, q.k, reachKm2), app.heavy.limits.suggestBudget, 'a smaller k, a wider spacing_m, a narrower bbox or a smaller site_m2');
-      const answer = await app.heavy.run<Record<string, unknown>>(req, reply, engine, { kind: 'suggest', ruleSetId: ruleSet.id, ruleId: rule.id, candidates, planIds, k: q.k });
+      const answer = await app.heavy.run<Record<string, unknown>>(req, reply, engine, { kind: 'suggest', ruleSetId: ruleSet.id, ruleSet, ruleId: rule.id, candidates, planIds, k: q.k });
       reply.header('server-timing', `suggest;dur=${(performance.now() - t0).toFixed(1)}`);
       return {
         rule_set: ruleSet.id,

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { CATEGORIES, type CategoryId } from '../../geo/categories.ts';
 import { DISTANCE_CAP_M, evaluateCoverage, fieldFilters, snapOrigin } from '../../geo/coverage.ts';
 import { computeDistanceField, createSearch, sourceFilterKey, type SourceFilter } from '../../geo/distance-field.ts';
-import { RULE_SETS } from '../../geo/rules/index.ts';
+import { RULE_SETS, tierFilter } from '../../geo/rules/index.ts';
 import { createPool } from '../../server/db/pool.ts';
 import { loadNetwork, loadOrigins } from '../../server/engine/load-network.ts';
 import { applyStudyArea } from '../../server/engine/study-area.ts';
@@ -37,7 +37,7 @@ try {
     before.set(k, { filter, maxDistM: Math.max(m, before.get(k)?.maxDistM ?? 0) });
   };
   for (const c of CATEGORIES) add({ categories: [c.id as CategoryId] }, 2000);
-  for (const rs of RULE_SETS) for (const r of rs.rules) for (const t of r.tiers) add({ categories: t.categories, minAreaM2: t.minAreaM2 }, t.maxDistanceM);
+  for (const rs of RULE_SETS) for (const r of rs.rules) for (const t of r.tiers) add(tierFilter(t), t.maxDistanceM);
   const after = fieldFilters(RULE_SETS);
 
   const time = (specs: readonly { filter: SourceFilter; maxDistM: number }[]) => {
