@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../server/app.ts';
 import { createPool } from '../server/db/pool.ts';
 import { binWidthM } from '../server/routes/drilldown.ts';
+import { parse } from 'csv-parse/sync';
+import { CHENGDU_PARK_CITY } from '../geo/rules/chengdu-park-city.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 
 let db: TestDatabase;
@@ -118,5 +120,50 @@ describe('GET /api/areas/:level/:id/drilldown on central Chengdu', () => {
     expect(none.statusCode).toBe(404);
     const level = await app.inject('/api/areas/planet/1/drilldown?rule=green_300');
     expect(level.statusCode).toBe(400);
+  });
+});
+
+describe('exports carry rule labels, limits, units, provenance and filters', () => {
+  it('coverage CSV: every row names its rule in zh and en, its limit in m, the run and the filters; file name set', async () => {
+    const r = await app.inject('/api/coverage?rule_set=chengdu-park-city&level=community&format=csv');
+    expect(r.headers['content-disposition']).toBe('attachment; filename="coverage-chengdu-park-city-community.csv"');
+    const [cols, ...lines] = parse(r.body.replace(/^\uFEFF/, ''), { relax_column_count: false }) as string[][];
+    for (const c of ['rule_zh', 'rule_en', 'limit_m', 'distance_unit', 'dataset_id', 'dataset_source', 'run_id', 'generated_at', 'filters']) expect(cols).toContain(c);
+    const run = (await pool.query<{ id: number }>(`SELECT max(id) AS id FROM coverage_runs WHERE status = 'done'`)).rows[0].id;
+    expect(lines.length).toBeGreaterThan(15 * 5);
+    for (const line of lines) {
+      const tail = line.slice(cols.indexOf('rule_zh'));
+      const ruleId = line[cols.indexOf('rule_id')];
+      const rule = CHENGDU_PARK_CITY.rules.find((x) => x.id === ruleId);
+      expect(rule, line.join(',')).toBeDefined();
+      expect(tail[0]).toBe(rule!.zh);
+      expect(tail[1]).toBe(rule!.en);
+      expect(Number(tail[2])).toBe(Math.max(...rule!.tiers.map((t) => t.maxDistanceM)));
+      expect(tail[3]).toBe('m');
+      expect(Number(tail[8])).toBe(run);
+      expect(tail[11]).toBe('rule_set=chengdu-park-city&level=community');
+    }
+  });
+
+  it('GeoJSON flattens each rule into share/target/result attributes and lists the failing rules', async () => {
+    const r = await app.inject('/api/coverage?rule_set=chengdu-park-city&level=community&format=geojson');
+    expect(r.headers['content-disposition']).toBe('attachment; filename="coverage-chengdu-park-city-community.geojson"');
+    expect(r.headers['content-type']).toMatch(/application\/geo\+json/);
+    const fc = r.json() as { properties: { provenance: { run_id: number; filters: string }; rules: { id: string; zh: string; unit: string }[] }; features: { properties: Record<string, unknown> & { rules: Record<string, { share: number | null; passes: boolean; no_data: boolean; population: number }> } }[] };
+    expect(fc.properties.provenance.filters).toBe('rule_set=chengdu-park-city&level=community');
+    expect(fc.properties.rules.map((x) => x.unit)).toEqual(fc.properties.rules.map(() => 'm'));
+    let failing = 0;
+    for (const f of fc.features) {
+      const p = f.properties;
+      const expected = Object.entries(p.rules).filter(([, x]) => !x.no_data && !x.passes && x.population > 0).map(([id]) => id).sort();
+      expect(String(p.failing_rules).split(',').filter(Boolean).sort()).toEqual(expected);
+      expect(p.failing_count).toBe(expected.length);
+      for (const [id, x] of Object.entries(p.rules)) {
+        expect(p[`${id}_result`]).toBe(x.no_data ? 'no_data' : x.passes ? 'pass' : 'fail');
+        expect(typeof p[`${id}_share`] === 'number' || p[`${id}_share`] === null).toBe(true);
+      }
+      failing += expected.length;
+    }
+    expect(failing).toBeGreaterThan(0);
   });
 });
