@@ -3,7 +3,7 @@ import { ApiError, errorSchema } from '../errors.ts';
 import { areaOrigins, areaResult, facilitySummaries, type DrilldownLevel, type DrilldownOrigin, type FacilitySummary } from '../queries/drilldown.ts';
 import { DISTANCE_CAP_M } from '../../geo/coverage.ts';
 import { CATEGORIES } from '../../geo/categories.ts';
-import type { Rule } from '../../geo/rules/index.ts';
+import type { Rule, RuleSet } from '../../geo/rules/index.ts';
 import { requireRuleSet } from './proximity.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -174,6 +174,60 @@ export function drilldownSentence(rule: Rule, population: number, uncovered: num
   return `${head}; the nearest for most of them is ${nearest.name ?? 'an unnamed facility'} at a median ${fmt(nearest.median_m)} m walk.`;
 }
 
+/** The drill-down of one area and rule in the given run (shared by the route and the printable report). */
+export async function computeDrilldown(app: FastifyInstance, datasetId: number, runId: number, rs: RuleSet, rule: Rule, level: DrilldownLevel, id: string, maxPoints: number) {
+  const result = await areaResult(app.pg, runId, rs.id, level, id, rule.id);
+  if (!result) throw new ApiError('not_found', `no ${level} ${id} with results in run ${runId}`);
+  const origins = await areaOrigins(app.pg, runId, rs.id, level, id, rule.id);
+  const limitM = ruleLimitM(rule);
+  const uncovered = origins.filter((o) => !o.covered);
+  const population = origins.reduce((s, o) => s + o.population, 0);
+  const uncoveredPopulation = uncovered.reduce((s, o) => s + o.population, 0);
+  const uncoveredBy = Object.fromEntries(OUTCOMES.map((k) => [k, uncovered.filter((o) => o.outcome === k).reduce((s, o) => s + o.population, 0)]));
+
+  const byFacility = new Map<string, { population: number; distances: number[] }>();
+  for (const o of uncovered) {
+    if (o.outcome !== 'distance' || o.facility_id === null || o.network_m === null) continue;
+    const f = byFacility.get(o.facility_id) ?? { population: 0, distances: [] };
+    f.population += o.population;
+    f.distances.push(o.network_m);
+    byFacility.set(o.facility_id, f);
+  }
+  const top = [...byFacility.entries()].sort((a, b) => b[1].population - a[1].population || (a[0] < b[0] ? -1 : 1)).slice(0, 5);
+  const facilities = await facilitySummaries(app.pg, top.map(([fid]) => fid));
+  const nearest = top.flatMap(([fid, f]) => {
+    const s = facilities.get(fid) as FacilitySummary | undefined;
+    return s ? [{ facility_id: fid, name: s.name, category: s.category, lng: s.lng, lat: s.lat, is_sample: s.is_sample, population: Math.round(f.population), median_m: Math.round(median(f.distances)) }] : [];
+  });
+
+  const caveats: { code: string; message: string }[] = [];
+  if (result.no_data) caveats.push({ code: 'no_data', message: 'No facility of this rule\'s categories is in the data: the rule cannot be judged here.' });
+  if (uncoveredBy.beyond_cap > 0) caveats.push({ code: 'beyond_cap', message: `${fmt(uncoveredBy.beyond_cap)} uncovered residents have no facility within ${fmt(DISTANCE_CAP_M)} m of walking (distances are counted up to there).` });
+  if (uncoveredBy.no_path > 0) caveats.push({ code: 'no_path', message: `${fmt(uncoveredBy.no_path)} uncovered residents live on a piece of the street network with no such facility at all (often a gap in the mapped footpaths).` });
+  if (result.uncovered_near_edge_population > 0) caveats.push({ code: 'edge_of_data', message: `${fmt(result.uncovered_near_edge_population)} uncovered residents live near the edge of the data: a facility outside the extract may serve them.` });
+  if (nearest.some((f) => f.is_sample)) caveats.push({ code: 'sample_facilities', message: 'Some of the nearest facilities are sample data, not a real register.' });
+
+  const features = uncovered.slice(0, maxPoints).map((o) => ({
+    type: 'Feature',
+    geometry: { type: 'Point', coordinates: [o.lng, o.lat] },
+    properties: { origin_id: o.origin_id, population: o.population, outcome: o.outcome, network_m: o.network_m === null ? null : Math.round(o.network_m), straight_m: o.straight_m === null ? null : Math.round(o.straight_m), facility_id: o.facility_id },
+  }));
+  return {
+    rule_set: rs.id, level, area_key: id, area_name: result.area_name, run_id: runId, dataset_id: datasetId,
+    rule: { id: rule.id, zh: rule.zh, en: rule.en, limit_m: limitM, target_share: rule.targetShare, citation: rule.citation },
+    population: Math.round(population), covered_population: Math.round(population - uncoveredPopulation), uncovered_population: Math.round(uncoveredPopulation),
+    share: result.share, straight_share: result.straight_share, passes: result.no_data ? null : result.passes,
+    distance_cap_m: DISTANCE_CAP_M,
+    uncovered_by_outcome: Object.fromEntries(Object.entries(uncoveredBy).map(([k, v]) => [k, Math.round(v)])),
+    histogram: distanceHistogram(origins, limitM),
+    nearest_for_uncovered: nearest,
+    caveats,
+    sentence: drilldownSentence(rule, population, uncoveredPopulation, nearest[0], result.no_data),
+    uncovered_points: { type: 'FeatureCollection', features },
+    points_truncated: uncovered.length > features.length,
+  };
+}
+
 /** GET /api/areas/:level/:id/drilldown: why an area fails one rule, from the per-origin results. */
 export async function drilldownRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Params: { level: DrilldownLevel; id: string }; Querystring: { rule_set: string; rule: string; max_points: number } }>(
@@ -191,59 +245,8 @@ export async function drilldownRoutes(app: FastifyInstance): Promise<void> {
       const rs = requireRuleSet(req.query.rule_set);
       const rule = rs.rules.find((r) => r.id === req.query.rule);
       if (!rule) throw new ApiError('invalid_parameter', `rule: no rule "${req.query.rule}" in rule set ${rs.id} (${rs.rules.map((r) => r.id).join(', ')})`);
-      const { level, id } = req.params;
       const { datasetId, runId } = await app.engine.currentRun();
-      const result = await areaResult(app.pg, runId, rs.id, level, id, rule.id);
-      if (!result) throw new ApiError('not_found', `no ${level} ${id} with results in run ${runId}`);
-      const origins = await areaOrigins(app.pg, runId, rs.id, level, id, rule.id);
-      const limitM = ruleLimitM(rule);
-      const uncovered = origins.filter((o) => !o.covered);
-      const population = origins.reduce((s, o) => s + o.population, 0);
-      const uncoveredPopulation = uncovered.reduce((s, o) => s + o.population, 0);
-      const uncoveredBy = Object.fromEntries(OUTCOMES.map((k) => [k, uncovered.filter((o) => o.outcome === k).reduce((s, o) => s + o.population, 0)]));
-
-      const byFacility = new Map<string, { population: number; distances: number[] }>();
-      for (const o of uncovered) {
-        if (o.outcome !== 'distance' || o.facility_id === null || o.network_m === null) continue;
-        const f = byFacility.get(o.facility_id) ?? { population: 0, distances: [] };
-        f.population += o.population;
-        f.distances.push(o.network_m);
-        byFacility.set(o.facility_id, f);
-      }
-      const top = [...byFacility.entries()].sort((a, b) => b[1].population - a[1].population || (a[0] < b[0] ? -1 : 1)).slice(0, 5);
-      const facilities = await facilitySummaries(app.pg, top.map(([fid]) => fid));
-      const nearest = top.flatMap(([fid, f]) => {
-        const s = facilities.get(fid) as FacilitySummary | undefined;
-        return s ? [{ facility_id: fid, name: s.name, category: s.category, lng: s.lng, lat: s.lat, is_sample: s.is_sample, population: Math.round(f.population), median_m: Math.round(median(f.distances)) }] : [];
-      });
-
-      const caveats: { code: string; message: string }[] = [];
-      if (result.no_data) caveats.push({ code: 'no_data', message: 'No facility of this rule\'s categories is in the data: the rule cannot be judged here.' });
-      if (uncoveredBy.beyond_cap > 0) caveats.push({ code: 'beyond_cap', message: `${fmt(uncoveredBy.beyond_cap)} uncovered residents have no facility within ${fmt(DISTANCE_CAP_M)} m of walking (distances are counted up to there).` });
-      if (uncoveredBy.no_path > 0) caveats.push({ code: 'no_path', message: `${fmt(uncoveredBy.no_path)} uncovered residents live on a piece of the street network with no such facility at all (often a gap in the mapped footpaths).` });
-      if (result.uncovered_near_edge_population > 0) caveats.push({ code: 'edge_of_data', message: `${fmt(result.uncovered_near_edge_population)} uncovered residents live near the edge of the data: a facility outside the extract may serve them.` });
-      if (nearest.some((f) => f.is_sample)) caveats.push({ code: 'sample_facilities', message: 'Some of the nearest facilities are sample data, not a real register.' });
-
-      const maxPoints = req.query.max_points;
-      const features = uncovered.slice(0, maxPoints).map((o) => ({
-        type: 'Feature',
-        geometry: { type: 'Point', coordinates: [o.lng, o.lat] },
-        properties: { origin_id: o.origin_id, population: o.population, outcome: o.outcome, network_m: o.network_m === null ? null : Math.round(o.network_m), straight_m: o.straight_m === null ? null : Math.round(o.straight_m), facility_id: o.facility_id },
-      }));
-      return {
-        rule_set: rs.id, level, area_key: id, area_name: result.area_name, run_id: runId, dataset_id: datasetId,
-        rule: { id: rule.id, zh: rule.zh, en: rule.en, limit_m: limitM, target_share: rule.targetShare, citation: rule.citation },
-        population: Math.round(population), covered_population: Math.round(population - uncoveredPopulation), uncovered_population: Math.round(uncoveredPopulation),
-        share: result.share, straight_share: result.straight_share, passes: result.no_data ? null : result.passes,
-        distance_cap_m: DISTANCE_CAP_M,
-        uncovered_by_outcome: Object.fromEntries(Object.entries(uncoveredBy).map(([k, v]) => [k, Math.round(v)])),
-        histogram: distanceHistogram(origins, limitM),
-        nearest_for_uncovered: nearest,
-        caveats,
-        sentence: drilldownSentence(rule, population, uncoveredPopulation, nearest[0], result.no_data),
-        uncovered_points: { type: 'FeatureCollection', features },
-        points_truncated: uncovered.length > features.length,
-      };
+      return computeDrilldown(app, datasetId, runId, rs, rule, req.params.level, req.params.id, req.query.max_points);
     },
   );
 }
