@@ -19,6 +19,7 @@ import { helmetOptions, securityHeadersPlugin } from './plugins/security-headers
 import { catalogueRoutes } from './routes/catalogue.ts';
 import { coverageRoutes } from './routes/coverage.ts';
 import { drilldownRoutes } from './routes/drilldown.ts';
+import { reportRoutes } from './routes/report.ts';
 import { healthRoutes } from './routes/health.ts';
 import { tileRoutes } from './routes/tiles.ts';
 import { isochroneRoutes } from './routes/isochrone.ts';
@@ -150,6 +151,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(isochroneRoutes);
   await app.register(coverageRoutes);
   await app.register(drilldownRoutes);
+  await app.register(reportRoutes);
   await app.register(planRoutes);
   await app.register(scenarioRoutes);
 
