@@ -18,6 +18,8 @@ import { heavyPoolPlugin, type HeavyLimits } from './plugins/heavy-pool.ts';
 import { helmetOptions, securityHeadersPlugin } from './plugins/security-headers.ts';
 import { catalogueRoutes } from './routes/catalogue.ts';
 import { coverageRoutes } from './routes/coverage.ts';
+import { drilldownRoutes } from './routes/drilldown.ts';
+import { reportRoutes } from './routes/report.ts';
 import { healthRoutes } from './routes/health.ts';
 import { tileRoutes } from './routes/tiles.ts';
 import { isochroneRoutes } from './routes/isochrone.ts';
@@ -156,6 +158,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(proximityRoutes);
   await app.register(isochroneRoutes);
   await app.register(coverageRoutes);
+  await app.register(drilldownRoutes);
+  await app.register(reportRoutes);
   await app.register(planRoutes);
   await app.register(scenarioRoutes);
 

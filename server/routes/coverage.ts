@@ -178,6 +178,68 @@ function sendCsv(reply: FastifyReply, filename: string, csv: string) {
     .send(csv);
 }
 
+/** Where an export comes from and what it was asked for: carried by every CSV row and GeoJSON file. */
+export interface ExportProvenance {
+  dataset_id: number;
+  dataset_source: string | null;
+  dataset_imported_at: string | null;
+  run_id: number;
+  run_finished_at: string | null;
+  generated_at: string;
+  filters: string;
+}
+
+async function exportProvenance(app: FastifyInstance, datasetId: number, runId: number, filters: Record<string, string>): Promise<ExportProvenance> {
+  const { rows } = await app.pg.query<{ source: string | null; imported_at: string | null; finished_at: string | null }>(
+    `SELECT d.source, to_json(d.imported_at) #>> '{}' AS imported_at, to_json(r.finished_at) #>> '{}' AS finished_at
+     FROM coverage_runs r LEFT JOIN datasets d ON d.id = $1 WHERE r.id = $2`,
+    [datasetId, runId],
+  );
+  return {
+    dataset_id: datasetId, dataset_source: rows[0]?.source ?? null, dataset_imported_at: rows[0]?.imported_at ?? null,
+    run_id: runId, run_finished_at: rows[0]?.finished_at ?? null, generated_at: new Date().toISOString(),
+    filters: Object.entries(filters).map(([k, v]) => `${k}=${v}`).join('&'),
+  };
+}
+
+/** The columns every CSV row ends with: the rule in words, its limit and unit, and the provenance. */
+const RULE_PROVENANCE_HEADER = ['rule_zh', 'rule_en', 'limit_m', 'distance_unit', 'rule_set_version', 'dataset_id', 'dataset_source', 'dataset_imported_at', 'run_id', 'run_finished_at', 'generated_at', 'filters'];
+function ruleProvenanceCells(rs: RuleSet, ruleId: string, p: ExportProvenance): (string | number | null)[] {
+  const rule = rs.rules.find((r) => r.id === ruleId);
+  const limit = rule ? Math.max(...rule.tiers.map((t) => t.maxDistanceM)) : null;
+  return [rule?.zh ?? '', rule?.en ?? '', limit, 'm', rs.version, p.dataset_id, p.dataset_source, p.dataset_imported_at, p.run_id, p.run_finished_at, p.generated_at, p.filters];
+}
+
+/** GeoJSON attributes QGIS can style by: one flat share/result pair per rule and the failing rules. */
+function flatRuleAttributes(rs: RuleSet, rules: AreaCoverageRow['rules']): Record<string, string | number | null> {
+  const out: Record<string, string | number | null> = {};
+  const failing: string[] = [];
+  for (const r of rs.rules) {
+    const x = rules[r.id];
+    if (!x) continue;
+    const result = x.no_data ? 'no_data' : x.passes ? 'pass' : 'fail';
+    out[`${r.id}_share`] = round(x.share);
+    out[`${r.id}_target`] = x.target_share;
+    out[`${r.id}_result`] = result;
+    if (result === 'fail' && x.population > 0) failing.push(r.id);
+  }
+  out.failing_rules = failing.join(',');
+  out.failing_count = failing.length;
+  return out;
+}
+
+/** The rules of a set with their labels, limits and units, for export headers. */
+function ruleLabels(rs: RuleSet) {
+  return rs.rules.map((r) => ({ id: r.id, zh: r.zh, en: r.en, limit_m: Math.max(...r.tiers.map((t) => t.maxDistanceM)), unit: 'm', target_share: r.targetShare, citation: r.citation }));
+}
+
+function sendGeoJson(reply: FastifyReply, filename: string, body: unknown) {
+  return reply
+    .header('content-type', 'application/geo+json; charset=utf-8')
+    .header('content-disposition', `attachment; filename="${filename}"`)
+    .send(JSON.stringify(body));
+}
+
 export interface AuditArea {
   area_key: string;
   area_name: string | null;
@@ -287,23 +349,24 @@ export async function coverageRoutes(app: FastifyInstance): Promise<void> {
       const { datasetId, runId } = await app.engine.currentRun();
       const rows = await areaCoverage(app.pg, runId, rs.id, level);
       const notAssessable = notAssessableRules(rs, rows);
+      const provenance = format === 'json' ? null : await exportProvenance(app, datasetId, runId, { rule_set: rs.id, level });
       if (format === 'csv') {
         const body = rows.flatMap((a) =>
           rs.rules.filter((r) => a.rules[r.id]).map((r) => {
             const x = a.rules[r.id];
             return [level, a.area_key, a.area_name, a.street, a.district, Math.round(a.population), r.id, round(x.share), round(x.straight_share), x.target_share, x.no_data ? 'no_data' : x.passes ? 'pass' : 'fail', Math.round(x.covered_population),
-              round(x.uncovered_mean_m, 1), Math.round(x.uncovered_beyond_cap_population), Math.round(x.uncovered_unreachable_population), (a.population_sources ?? []).join(' ') || (a.population_estimated ? 'estimate' : ''), a.is_approximate ? 'approximate' : ''];
+              round(x.uncovered_mean_m, 1), Math.round(x.uncovered_beyond_cap_population), Math.round(x.uncovered_unreachable_population), (a.population_sources ?? []).join(' ') || (a.population_estimated ? 'estimate' : ''), a.is_approximate ? 'approximate' : '', ...ruleProvenanceCells(rs, r.id, provenance!)];
           }),
         );
-        return sendCsv(reply, `coverage-${rs.id}-${level}.csv`, toCsv(['level', 'area_key', 'area_name', 'street', 'district', 'population', 'rule_id', 'network_share', 'straight_share', 'target_share', 'result', 'covered_population', 'uncovered_mean_distance_m', 'uncovered_beyond_cap', 'uncovered_no_path', 'population_source', 'zone'], body));
+        return sendCsv(reply, `coverage-${rs.id}-${level}.csv`, toCsv(['level', 'area_key', 'area_name', 'street', 'district', 'population', 'rule_id', 'network_share', 'straight_share', 'target_share', 'result', 'covered_population', 'uncovered_mean_distance_m', 'uncovered_beyond_cap', 'uncovered_no_path', 'population_source', 'zone', ...RULE_PROVENANCE_HEADER], body));
       }
       if (format === 'geojson') {
         const geoms = await areaGeometries(app.pg, level, rows.map((r) => r.area_key));
-        return {
+        return sendGeoJson(reply, `coverage-${rs.id}-${level}.geojson`, {
           type: 'FeatureCollection',
-          properties: { rule_set: rs.id, level, run_id: runId, dataset_id: datasetId, distance_cap_m: DISTANCE_CAP_M, not_assessable: notAssessable, attribution: '© OpenStreetMap contributors' },
-          features: rows.map((a) => ({ type: 'Feature', id: a.area_key, geometry: geoms.get(a.area_key) ?? null, properties: { ...a } })),
-        };
+          properties: { rule_set: rs.id, level, run_id: runId, dataset_id: datasetId, distance_cap_m: DISTANCE_CAP_M, not_assessable: notAssessable, attribution: '© OpenStreetMap contributors', provenance, rules: ruleLabels(rs) },
+          features: rows.map((a) => ({ type: 'Feature', id: a.area_key, geometry: geoms.get(a.area_key) ?? null, properties: { ...a, ...flatRuleAttributes(rs, a.rules) } })),
+        });
       }
       return { rule_set: rs.id, level, run_id: runId, dataset_id: datasetId, distance_cap_m: DISTANCE_CAP_M, not_assessable: notAssessable, areas: rows };
     },
@@ -330,23 +393,24 @@ export async function coverageRoutes(app: FastifyInstance): Promise<void> {
       // every named zone is listed: those no resident lives in with 0 and a caveat
       if (level === 'community') areas.push(...(await emptyZones(app.pg, engine.runId)).map(emptyZoneArea));
       const notAssessable = notAssessableRules(rs, rows);
+      const provenance = format === 'json' ? null : await exportProvenance(app, engine.datasetId, engine.runId, { rule_set: rs.id, level });
       if (format === 'csv') {
         const body = areas.flatMap((a) =>
           !a.failed_rules.length
-            ? [[a.area_key, a.area_name, a.street, a.district, a.population, '', '', null, null, null, 0, null, '', '', a.caveats.join(' ')]]
-            : a.failed_rules.map((f) => [a.area_key, a.area_name, a.street, a.district, a.population, f.rule_id, 'fail', f.share, f.straight_share, f.target_share, f.residents_not_covered, f.uncovered_mean_m, f.uncovered_beyond_cap_population, f.uncovered_unreachable_population, [...a.caveats.filter((c) => c !== 'edge_of_data'), ...(f.edge_of_data ? ['edge_of_data'] : [])].join(' ')]),
+            ? [[a.area_key, a.area_name, a.street, a.district, a.population, '', '', null, null, null, 0, null, '', '', a.caveats.join(' '), ...ruleProvenanceCells(rs, '', provenance!)]]
+            : a.failed_rules.map((f) => [a.area_key, a.area_name, a.street, a.district, a.population, f.rule_id, 'fail', f.share, f.straight_share, f.target_share, f.residents_not_covered, f.uncovered_mean_m, f.uncovered_beyond_cap_population, f.uncovered_unreachable_population, [...a.caveats.filter((c) => c !== 'edge_of_data'), ...(f.edge_of_data ? ['edge_of_data'] : [])].join(' '), ...ruleProvenanceCells(rs, f.rule_id, provenance!)]),
         );
         // not assessable rules: one row each, with no area
-        for (const n of notAssessable) body.push(['', '', '', '', '', n.rule_id, 'no_data', null, null, null, '', null, '', '', n.message]);
-        return sendCsv(reply, `audit-${rs.id}-${level}.csv`, toCsv(['area_key', 'area_name', 'street', 'district', 'population', 'rule_id', 'result', 'network_share', 'straight_share', 'target_share', 'residents_not_covered', 'uncovered_mean_distance_m', 'uncovered_beyond_cap', 'uncovered_no_path', 'caveats'], body));
+        for (const n of notAssessable) body.push(['', '', '', '', '', n.rule_id, 'no_data', null, null, null, '', null, '', '', n.message, ...ruleProvenanceCells(rs, n.rule_id, provenance!)]);
+        return sendCsv(reply, `audit-${rs.id}-${level}.csv`, toCsv(['area_key', 'area_name', 'street', 'district', 'population', 'rule_id', 'result', 'network_share', 'straight_share', 'target_share', 'residents_not_covered', 'uncovered_mean_distance_m', 'uncovered_beyond_cap', 'uncovered_no_path', 'caveats', ...RULE_PROVENANCE_HEADER], body));
       }
       if (format === 'geojson') {
         const geoms = await areaGeometries(app.pg, level, areas.map((a) => a.area_key));
-        return {
+        return sendGeoJson(reply, `audit-${rs.id}-${level}.geojson`, {
           type: 'FeatureCollection',
-          properties: { rule_set: rs.id, level, run_id: engine.runId, distance_cap_m: DISTANCE_CAP_M, not_assessable: notAssessable, attribution: '© OpenStreetMap contributors' },
-          features: areas.map((a) => ({ type: 'Feature', id: a.area_key, geometry: geoms.get(a.area_key) ?? null, properties: { ...a } })),
-        };
+          properties: { rule_set: rs.id, level, run_id: engine.runId, distance_cap_m: DISTANCE_CAP_M, not_assessable: notAssessable, attribution: '© OpenStreetMap contributors', provenance, rules: ruleLabels(rs) },
+          features: areas.map((a) => ({ type: 'Feature', id: a.area_key, geometry: geoms.get(a.area_key) ?? null, properties: { ...a, failing_rules: a.failed_rules.map((f) => f.rule_id).join(','), failing_count: a.failed_rules.length, ...Object.fromEntries(a.failed_rules.flatMap((f) => [[`${f.rule_id}_share`, f.share], [`${f.rule_id}_target`, f.target_share], [`${f.rule_id}_result`, 'fail']])) } })),
+        });
       }
       return { rule_set: rs.id, level, run_id: engine.runId, dataset_id: engine.datasetId, distance_cap_m: DISTANCE_CAP_M, not_assessable: notAssessable, areas };
     },
