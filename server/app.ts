@@ -20,7 +20,7 @@ import { catalogueRoutes } from './routes/catalogue.ts';
 import { coverageRoutes } from './routes/coverage.ts';
 import { healthRoutes } from './routes/health.ts';
 import { tileRoutes } from './routes/tiles.ts';
-import { isochroneRoutes } from './routes/isochrone.ts';
+import { isochroneBandRoutes, isochroneRoutes } from './routes/isochrone.ts';
 import { planRoutes } from './routes/plans.ts';
 import { proximityRoutes } from './routes/proximity.ts';
 import { scenarioRoutes } from './routes/scenarios.ts';
@@ -147,6 +147,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(catalogueRoutes);
   await app.register(proximityRoutes);
   await app.register(isochroneRoutes);
+  await app.register(isochroneBandRoutes);
   await app.register(coverageRoutes);
   await app.register(planRoutes);
   await app.register(scenarioRoutes);
