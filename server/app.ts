@@ -8,6 +8,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
 import cors from '@fastify/cors';
 import { projectRoot } from './config.ts';
+import { BEARER_SCHEME, documentRoutes } from './api-docs.ts';
 import type { Socket } from 'node:net';
 import { ApiError, ERRORS, type ErrorCode } from './errors.ts';
 import { MAX_JSON_DEPTH } from './limits.ts';
@@ -24,6 +25,7 @@ import { isochroneBandRoutes, isochroneRoutes } from './routes/isochrone.ts';
 import { planRoutes } from './routes/plans.ts';
 import { proximityRoutes } from './routes/proximity.ts';
 import { scenarioRoutes } from './routes/scenarios.ts';
+import { searchRoutes } from './routes/search.ts';
 
 export interface AppOptions {
   databaseUrl: string;
@@ -125,8 +127,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         description: '15-minute community life circles: walking distance over the street network. Data © OpenStreetMap contributors (ODbL).',
         version: '0.1.0',
       },
+      components: { securitySchemes: BEARER_SCHEME },
     },
   });
+  documentRoutes(app);
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(dbPlugin, { databaseUrl: options.databaseUrl });
   // Only expensive routes opt in (config.rateLimit); limits are per client address.
@@ -148,6 +152,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(proximityRoutes);
   await app.register(isochroneRoutes);
   await app.register(isochroneBandRoutes);
+  await app.register(searchRoutes);
   await app.register(coverageRoutes);
   await app.register(planRoutes);
   await app.register(scenarioRoutes);
