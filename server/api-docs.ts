@@ -26,6 +26,12 @@ export const ENDPOINT_EXAMPLES: Record<string, { url: string; body?: unknown }> 
   'DELETE /api/plans/:id': { url: '/api/plans/1' },
   'POST /api/scenarios/evaluate': { url: '/api/scenarios/evaluate', body: { rule_set: 'chengdu-park-city', plan_ids: [1] } },
   'GET /api/suggest': { url: '/api/suggest?rule=chengdu-park-city/green_300&k=3' },
+  'GET /api/saved-scenarios': { url: '/api/saved-scenarios' },
+  'POST /api/saved-scenarios': { url: '/api/saved-scenarios', body: { name: '方案A：两处口袋公园', rule_set: 'chengdu-park-city', plan_ids: [1] } },
+  'GET /api/saved-scenarios/:id': { url: '/api/saved-scenarios/1' },
+  'GET /api/saved-scenarios/:id/results': { url: '/api/saved-scenarios/1/results?format=csv' },
+  'DELETE /api/saved-scenarios/:id': { url: '/api/saved-scenarios/1' },
+  'GET /api/saved-scenarios/compare': { url: '/api/saved-scenarios/compare?a=1&b=2' },
 };
 
 /** The OpenAPI security scheme the Authorize button fills in. */
@@ -34,9 +40,9 @@ export const BEARER_SCHEME = { bearerAuth: { type: 'http', scheme: 'bearer', des
 const LNG = 'longitude in WGS 84 degrees, east positive (e.g. 104.0585); not GCJ-02 or BD-09: convert those first';
 const LAT = 'latitude in WGS 84 degrees, north positive (e.g. 30.6598)';
 
-/** Routes that need `Authorization: Bearer <token>`: writes to plans. */
+/** Routes that need `Authorization: Bearer <token>`: writes to plans and saved scenarios. */
 export function needsToken(method: string, url: string): boolean {
-  return method !== 'GET' && method !== 'HEAD' && url.startsWith('/api/plans');
+  return method !== 'GET' && method !== 'HEAD' && (url.startsWith('/api/plans') || url.startsWith('/api/saved-scenarios'));
 }
 
 /** Adds examples, the bearer requirement and lng/lat descriptions to every route's schema. */

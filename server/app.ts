@@ -26,6 +26,7 @@ import { planRoutes } from './routes/plans.ts';
 import { proximityRoutes } from './routes/proximity.ts';
 import { scenarioRoutes } from './routes/scenarios.ts';
 import { searchRoutes } from './routes/search.ts';
+import { savedScenarioRoutes } from './routes/saved-scenarios.ts';
 
 export interface AppOptions {
   databaseUrl: string;
@@ -156,6 +157,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(coverageRoutes);
   await app.register(planRoutes);
   await app.register(scenarioRoutes);
+  await app.register(savedScenarioRoutes);
 
   const webDist = options.webDist ?? path.join(projectRoot, 'web', 'dist');
   if (webDist && fs.existsSync(path.join(webDist, 'index.html'))) {
