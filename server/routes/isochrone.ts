@@ -115,10 +115,9 @@ export const bandsQuerySchema = {
     lat: { type: 'number', minimum: -90, maximum: 90, description: 'latitude, WGS 84 degrees (north positive); with lng', examples: [30.6598] },
     facility_id: { type: 'integer', minimum: 1, description: 'walk out from every access point of this facility instead of a point' },
     limits_m: {
-      type: 'array', minItems: 1, maxItems: MAX_BANDS, uniqueItems: true,
-      items: { type: 'number', exclusiveMinimum: 0, maximum: MAX_ISOCHRONE_M },
-      description: `band limits in metres, comma-separated or repeated; default ${DEFAULT_BAND_LIMITS_M.join(',')}`,
-      examples: [[300, 500, 1000]],
+      type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(,[0-9]+(\\.[0-9]+)?){0,4}$',
+      description: `up to ${MAX_BANDS} band limits in metres, comma-separated, each > 0 and ≤ ${MAX_ISOCHRONE_M}; default ${DEFAULT_BAND_LIMITS_M.join(',')}`,
+      examples: ['300,500,1000'],
     },
     include: { type: 'string', enum: ['origins'], description: 'origins: also list [origin id, walking distance m] of every origin within the largest band' },
   },
@@ -172,7 +171,7 @@ const roundCoords = (c: unknown): unknown => (typeof c === 'number' ? Math.round
 
 /** GET /api/isochrone/bands: nested walking-distance areas and the residents in each. */
 export async function isochroneBandRoutes(app: FastifyInstance): Promise<void> {
-  app.get<{ Querystring: { lng?: number; lat?: number; facility_id?: number; limits_m?: number[]; include?: 'origins' } }>(
+  app.get<{ Querystring: { lng?: number; lat?: number; facility_id?: number; limits_m?: string; include?: 'origins' } }>(
     '/api/isochrone/bands',
     {
       schema: {
@@ -185,7 +184,11 @@ export async function isochroneBandRoutes(app: FastifyInstance): Promise<void> {
       config: { rateLimit: { max: 300, timeWindow: '1 minute' } },
     },
     async (req, reply) => {
-      const limits = [...(req.query.limits_m ?? DEFAULT_BAND_LIMITS_M)].sort((a, b) => a - b);
+      const limits = req.query.limits_m === undefined ? [...DEFAULT_BAND_LIMITS_M] : req.query.limits_m.split(',').map(Number).sort((a, b) => a - b);
+      for (const [i, l] of limits.entries()) {
+        if (!(l > 0 && l <= MAX_ISOCHRONE_M)) throw new ApiError('invalid_parameter', `limits_m: ${l} is not in (0, ${MAX_ISOCHRONE_M}] m`);
+        if (i > 0 && limits[i - 1] === l) throw new ApiError('invalid_parameter', `limits_m: ${l} is given twice`);
+      }
       const engine = await app.engine.current();
       const snaps = sourceSnaps(engine, req.query);
       const out = await app.heavy.run<{

@@ -9,7 +9,11 @@ const CENTRE_VIEW = 'map=14.50/30.66200/104.05800&rs=chengdu-park-city&cat=park&
 const POINT = { lng: 104.0585, lat: 30.6598 };
 
 let env: E2eEnv;
-beforeAll(async () => { env = await startE2e(); });
+beforeAll(async () => {
+  env = await startE2e();
+  // the pool's threads decode the engine and snap the origins before the first band request
+  await env.app.heavy.warm(await env.app.engine.current());
+});
 afterAll(async () => { await env?.close(); });
 const getJson = <T>(url: string) => getJsonOf<T>(env, url);
 
