@@ -8,6 +8,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
 import cors from '@fastify/cors';
 import { projectRoot } from './config.ts';
+import { BEARER_SCHEME, documentRoutes } from './api-docs.ts';
 import type { Socket } from 'node:net';
 import { ApiError, ERRORS, type ErrorCode } from './errors.ts';
 import { MAX_JSON_DEPTH } from './limits.ts';
@@ -22,12 +23,14 @@ import { drilldownRoutes } from './routes/drilldown.ts';
 import { reportRoutes } from './routes/report.ts';
 import { healthRoutes } from './routes/health.ts';
 import { tileRoutes } from './routes/tiles.ts';
-import { isochroneRoutes } from './routes/isochrone.ts';
+import { isochroneBandRoutes, isochroneRoutes } from './routes/isochrone.ts';
 import { planRoutes } from './routes/plans.ts';
 import { proximityRoutes } from './routes/proximity.ts';
 import { ruleSetRoutes } from './routes/rule-sets.ts';
 import { ruleSetRefresher } from './queries/rule-sets.ts';
 import { scenarioRoutes } from './routes/scenarios.ts';
+import { searchRoutes } from './routes/search.ts';
+import { savedScenarioRoutes } from './routes/saved-scenarios.ts';
 
 export interface AppOptions {
   databaseUrl: string;
@@ -129,8 +132,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         description: '15-minute community life circles: walking distance over the street network. Data © OpenStreetMap contributors (ODbL).',
         version: '0.1.0',
       },
+      components: { securitySchemes: BEARER_SCHEME },
     },
   });
+  documentRoutes(app);
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(dbPlugin, { databaseUrl: options.databaseUrl });
   // Rule sets stored by another process (npm run import -- rules) are seen within a second.
@@ -157,11 +162,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(ruleSetRoutes);
   await app.register(proximityRoutes);
   await app.register(isochroneRoutes);
+  await app.register(isochroneBandRoutes);
+  await app.register(searchRoutes);
   await app.register(coverageRoutes);
   await app.register(drilldownRoutes);
   await app.register(reportRoutes);
   await app.register(planRoutes);
   await app.register(scenarioRoutes);
+  await app.register(savedScenarioRoutes);
 
   const webDist = options.webDist ?? path.join(projectRoot, 'web', 'dist');
   if (webDist && fs.existsSync(path.join(webDist, 'index.html'))) {

@@ -200,6 +200,29 @@ const STRINGS = {
   err_payload_too_large: { zh: '几何图形过大', en: 'The geometry is too large' },
   err_precondition_failed: { zh: '该方案已被他人修改', en: 'Someone else changed this plan' },
   attribution: { zh: '© OpenStreetMap contributors', en: '© OpenStreetMap contributors' },
+  // finding your way and life-circle bands (h12c)
+  searchPlaceholder: { zh: '搜索社区、小区、设施或道路', en: 'Search communities, residential areas, facilities, roads' },
+  searchNone: { zh: '没有找到', en: 'Nothing found' },
+  kind_community: { zh: '社区', en: 'Community' },
+  kind_residential_area: { zh: '小区', en: 'Residential area' },
+  kind_facility: { zh: '设施', en: 'Facility' },
+  kind_road: { zh: '道路', en: 'Road' },
+  zoomToData: { zh: '缩放至数据', en: 'Zoom to data' },
+  bandsButton: { zh: '5/10/15分钟生活圈', en: '5/10/15-min life circles' },
+  bandsTitle: { zh: '生活圈（步行距离）', en: 'Life circles (walking distance)' },
+  bandsResidents: { zh: '圈内居民', en: 'Residents within' },
+  bandsFit: { zh: '缩放至生活圈', en: 'Fit to life circles' },
+  bandsClose: { zh: '关闭', en: 'Close' },
+  bandsFromFacility: { zh: '自设施', en: 'From facility' },
+  bandsFromPoint: { zh: '自所选点', en: 'From the clicked point' },
+  bandsMethod: {
+    zh: '面：沿已达街道的步行距离网格（临街 20 米内按街道距离，向街区内最多再走 150 米），按 300/500/1000 米描等值线；居民按各自步行距离计',
+    en: 'Areas: a walking-distance grid along the reached streets (20 m frontage at the street’s distance, up to 150 m further into blocks), contoured at each limit; residents counted by their own walk',
+  },
+  measure: { zh: '测量', en: 'Measure' },
+  measureHint: { zh: '点击地图添加点，双击结束', en: 'Click to add points, double-click to finish' },
+  measureDistance: { zh: '距离', en: 'Distance' },
+  measureArea: { zh: '面积', en: 'Area' },
 } as const satisfies Record<string, Bilingual>;
 
 export type StringKey = keyof typeof STRINGS;

@@ -18,11 +18,13 @@ import { renderHeader } from './ui/header.ts';
 import { ScenarioPanel } from './ui/scenario-panel.ts';
 import { renderLegend } from './ui/legend.ts';
 import { PlansPanel } from './ui/plans-panel.ts';
-import { ProximityPanel } from './ui/proximity-panel.ts';
+import { ProximityPanel, setBandsOpener } from './ui/proximity-panel.ts';
 import { renderSidebar, type Panel } from './ui/sidebar.ts';
 import { citySummaryWithFlags } from './ui/summary-strip.ts';
 import './style.css';
 import { registerUiFont } from './map/label-font.ts';
+import { installBands } from './layers/bands.ts';
+import { Finding, keepClearOfLegend } from './ui/finding.ts';
 
 declare global {
   interface Window {
@@ -152,7 +154,14 @@ async function start(): Promise<void> {
     const c = map.getCenter();
     store.set({ view: { lng: c.lng, lat: c.lat, zoom: map.getZoom() } });
   });
+  // Finding your way: search, zoom to data, life-circle bands; fits stay clear of the legend.
+  const finding = new Finding(ctx);
+  $('map-wrap').append(finding.element, finding.card);
+  keepClearOfLegend(map, $('legend'));
+  setBandsOpener((lng, lat) => void finding.showBands({ lng, lat }));
+  store.subscribe((s, prev) => { if (s.lang !== prev.lang) finding.render(); });
   map.once('load', () => {
+    installBands(map);
     styleReady = true;
     applyMap();
     void loadEmptyRules();

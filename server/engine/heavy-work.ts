@@ -1,7 +1,8 @@
 import { pointOnFeature } from '@turf/turf';
 import { evaluateCoverage, snapOrigin, type RuleCoverage } from '../../geo/coverage.ts';
-import { createSearch, seedsFromSnaps, type Search } from '../../geo/dijkstra.ts';
+import { createSearch, distanceToPoint, seedsFromSnaps, type Search } from '../../geo/dijkstra.ts';
 import { isochrone } from '../../geo/isochrone.ts';
+import { isochroneBands } from '../../geo/isochrone-bands.ts';
 import type { RuleSet } from '../../geo/rules/index.ts';
 import { evaluateScenario, type RuleImpact, type ScenarioEvaluation } from '../../geo/scenario/evaluate.ts';
 import { PlanError, type ScenarioPlan } from '../../geo/scenario/plan.ts';
@@ -44,13 +45,22 @@ export interface IsochroneTask {
   distanceM: number;
 }
 
+/** Nested band polygons (e.g. 300 / 500 / 1000 m) and the residents within each, by walking distance. */
+export interface IsochroneBandsTask {
+  kind: 'isochrone-bands';
+  snapshot: EngineSnapshot;
+  snaps: EdgeSnap[];
+  limitsM: number[];
+  includeOrigins: boolean;
+}
+
 /** Decode the snapshot and snap the origins ahead of the first real task (warm-up). */
 export interface PrepareTask {
   kind: 'prepare';
   snapshot: EngineSnapshot;
 }
 
-export type HeavyTask = EvaluateTask | SuggestTask | IsochroneTask | PrepareTask;
+export type HeavyTask = EvaluateTask | SuggestTask | IsochroneTask | IsochroneBandsTask | PrepareTask;
 
 /** A domain error the route answers as 400 invalid_parameter (e.g. a plan the engine refuses). */
 export interface TaskRefusal { refused: string }
@@ -235,12 +245,44 @@ export function runIsochrone(t: IsochroneTask) {
   return { lines: iso.lines, reachedLengthM: iso.reachedLengthM, pieces: iso.pieceEdge.length };
 }
 
+/**
+ * The bands of GET /api/isochrone/bands: each limit's polygon ({@link isochroneBands}) and the
+ * residents whose walk from the source, their origin's access leg included, is within it (the
+ * study area's origins, as the stored run evaluates them).
+ */
+export function runIsochroneBands(t: IsochroneBandsTask) {
+  const p = prepare(t.snapshot);
+  const g = p.engine.net.graph;
+  const maxL = Math.max(...t.limitsM);
+  const result = p.search.run(seedsFromSnaps(g, t.snaps, t.snaps.map(() => 0)), maxL);
+  const built = isochroneBands(g, result, t.limitsM);
+  const residents = built.bands.map(() => 0), originCounts = built.bands.map(() => 0);
+  const within: [number, number][] = [];
+  p.engine.origins.forEach((o, i) => {
+    const d = distanceToPoint(g, result, p.originSnaps[i]);
+    if (!(d <= maxL)) return;
+    built.bands.forEach((b, k) => {
+      if (d <= b.limitM) { residents[k] += o.population; originCounts[k]++; }
+    });
+    if (t.includeOrigins) within.push([o.id, round2(d)]);
+  });
+  return {
+    cell_m: round2(built.cellM),
+    frontage_m: round2(built.frontageM),
+    off_street_max_m: built.offStreetMaxM,
+    reached_length_m: round2(built.reachedLengthM),
+    bands: built.bands.map((b, k) => ({ limit_m: b.limitM, residents: round2(residents[k]), origins: originCounts[k], polygon: b.polygon })),
+    ...(t.includeOrigins ? { origins: within } : {}),
+  };
+}
+
 /** The worker's entry: one task in, its plain-data answer out. */
 export function runHeavyTask(task: HeavyTask): unknown {
   switch (task.kind) {
     case 'evaluate': return runEvaluate(task);
     case 'suggest': return runSuggest(task);
     case 'isochrone': return runIsochrone(task);
+    case 'isochrone-bands': return runIsochroneBands(task);
     case 'prepare': return void prepare(task.snapshot);
   }
 }

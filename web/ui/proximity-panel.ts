@@ -13,6 +13,12 @@ import { describeError } from './errors.ts';
 /** Isochrone distances offered: the 5-minute (300 m), 10-minute (500 m) and 15-minute (1000 m) life circles of GB 50180-2018 §3.0.4. */
 export const ISOCHRONE_OPTIONS_M = [300, 500, 1000] as const;
 
+let openBands: ((lng: number, lat: number) => void) | null = null;
+/** Who draws the 300 / 500 / 1000 m life-circle bands for the clicked point (web/ui/finding.ts). */
+export function setBandsOpener(open: (lng: number, lat: number) => void): void {
+  openBands = open;
+}
+
 interface PointState {
   lng: number;
   lat: number;
@@ -113,7 +119,11 @@ export class ProximityPanel {
           this.render();
           void this.loadIsochrone();
         },
-      }, m === null ? t('off') : `${m} m`)));
+      }, m === null ? t('off') : `${m} m`)),
+      h('button', {
+        type: 'button', id: 'bands-button', disabled: !this.point,
+        onclick: () => { if (this.point && openBands) openBands(this.point.lng, this.point.lat); },
+      }, t('bandsButton')));
 
     if (!p) {
       mount(this.element, h('p', { class: 'hint' }, t('clickHint')), isoButtons);
