@@ -6,6 +6,8 @@ export interface OsmXmlOptions {
   generator?: string;
   /** Timestamp written on every element (OSM wants one; ours are made up), ISO 8601 UTC. */
   timestamp?: string;
+  /** Added to every node and way id (and way node reference): several models in one file. Default 0. */
+  idOffset?: number;
 }
 
 // Local choice: flush the text in pieces of about 64 KiB, the default highWaterMark of fs streams.
@@ -48,13 +50,14 @@ function tagLines(tags: OsmTags, indent: string): string {
 export function* osmXmlChunks(model: OsmModel, options: OsmXmlOptions = {}): Generator<string> {
   const stamp = `version="1" timestamp="${escapeXmlAttribute(options.timestamp ?? DEFAULT_TIMESTAMP)}"`;
   const [minLng, minLat, maxLng, maxLat] = model.bbox;
+  const off = options.idOffset ?? 0;
   let buf =
     '<?xml version="1.0" encoding="UTF-8"?>\n' +
     `<osm version="0.6" generator="${escapeXmlAttribute(options.generator ?? 'life-circle')}">\n` +
     ` <bounds minlat="${minLat.toFixed(7)}" minlon="${minLng.toFixed(7)}" maxlat="${maxLat.toFixed(7)}" maxlon="${maxLng.toFixed(7)}"/>\n`;
   const { id, lng, lat, tags } = model.nodes;
   for (let k = 0; k < id.length; k++) {
-    const head = ` <node id="${id[k]}" ${stamp} lat="${lat[k].toFixed(7)}" lon="${lng[k].toFixed(7)}"`;
+    const head = ` <node id="${id[k] + off}" ${stamp} lat="${lat[k].toFixed(7)}" lon="${lng[k].toFixed(7)}"`;
     const nodeTags = tags.get(id[k]);
     buf += nodeTags ? `${head}>\n${tagLines(nodeTags, '  ')} </node>\n` : `${head}/>\n`;
     if (buf.length >= CHUNK_CHARS) {
@@ -63,8 +66,8 @@ export function* osmXmlChunks(model: OsmModel, options: OsmXmlOptions = {}): Gen
     }
   }
   for (const way of model.ways) {
-    buf += ` <way id="${way.id}" ${stamp}>\n`;
-    for (let k = 0; k < way.refs.length; k++) buf += `  <nd ref="${way.refs[k]}"/>\n`;
+    buf += ` <way id="${way.id + off}" ${stamp}>\n`;
+    for (let k = 0; k < way.refs.length; k++) buf += `  <nd ref="${way.refs[k] + off}"/>\n`;
     buf += `${tagLines(way.tags, '  ')} </way>\n`;
     if (buf.length >= CHUNK_CHARS) {
       yield buf;

@@ -132,7 +132,17 @@ export function buildSnapIndex(graph: WalkGraph, projection?: LocalProjection): 
         }
     }
     tree?.finish();
+    return snapIndexFromParts(graph, projection, tree, segmentEdge, segmentStart, pointCumM);
+}
 
+/**
+ * A snap index from its stored parts (a persisted engine, server/engine/network-file.ts): the same
+ * object {@link buildSnapIndex} returns for the same graph and projection, without the O(P log P)
+ * build. `tree` is the Flatbush over the segments' projected boxes.
+ */
+export function snapIndexFromParts(graph: WalkGraph, projection: LocalProjection, tree: Flatbush | null,
+    segmentEdge: Int32Array, segmentStart: Uint32Array, pointCumM: Float64Array): SnapIndex {
+    const segmentCount = segmentEdge.length;
     const index: SnapIndex = {
         graph, projection, tree, segmentCount, segmentEdge, segmentStart, pointCumM,
         scratch: {
@@ -311,6 +321,11 @@ export function buildBarrierIndex(coords: ArrayLike<number>, offsets: ArrayLike<
         }
     }
     tree?.finish();
+    return barrierIndexFromParts(flat, tree, segmentStart);
+}
+
+/** A barrier index from its stored parts: what {@link buildBarrierIndex} returns for the same lines. */
+export function barrierIndexFromParts(flat: Float64Array, tree: Flatbush | null, segmentStart: Uint32Array): BarrierIndex {
     const scratch = { ax: 0, ay: 0, bx: 0, by: 0 };
     const crosses = (segment: number): boolean => {
         const i = segmentStart[segment];

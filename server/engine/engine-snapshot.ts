@@ -5,7 +5,7 @@ import { buildPolygonIndex, type DistanceField, type EngineFacility, type Source
 import { makeLocalProjection } from '../../geo/geodesy.ts';
 import type { WalkGraph } from '../../geo/graph.ts';
 import type { SearchResult } from '../../geo/dijkstra.ts';
-import { buildBarrierIndex, buildSnapIndex } from '../../geo/snap.ts';
+import { barrierIndexFromParts, snapIndexFromParts } from '../../geo/snap.ts';
 
 /**
  * Typed arrays at least this large go into SharedArrayBuffers; smaller ones (a facility's access
@@ -37,7 +37,9 @@ interface Skeleton {
   projectionCenter: [number, number];
   edgeDbId: Shared<Float64Array>;
   edgeIsPrivate: Shared<Uint8Array>;
-  barriers: { coords: Shared<Float64Array>; segmentStart: Shared<Uint32Array> } | null;
+  barriers: { coords: Shared<Float64Array>; segmentStart: Shared<Uint32Array>; tree: SharedRef | null } | null;
+  /** The main thread's snap index, opened in place by the worker rather than built again. */
+  snap: { segmentEdge: Shared<Int32Array>; segmentStart: Shared<Uint32Array>; pointCumM: Shared<Float64Array>; tree: SharedRef | null };
   compounds: readonly EngineCompound[];
   facilities: readonly EngineFacility[];
   fields: FieldSkeleton[];
@@ -121,7 +123,13 @@ export function snapshotEngine(
     projectionCenter: [net.snapIndex.projection.centerLng, net.snapIndex.projection.centerLat],
     edgeDbId: share(net.edgeDbId),
     edgeIsPrivate: share(net.edgeIsPrivate),
-    barriers: net.barriers ? { coords: share(net.barriers.coords), segmentStart: share(net.barriers.segmentStart) } : null,
+    barriers: net.barriers ? { coords: share(net.barriers.coords), segmentStart: share(net.barriers.segmentStart), tree: shareTree(net.barriers.tree) } : null,
+    snap: {
+      segmentEdge: share(net.snapIndex.segmentEdge),
+      segmentStart: share(net.snapIndex.segmentStart),
+      pointCumM: share(net.snapIndex.pointCumM),
+      tree: shareTree(net.snapIndex.tree),
+    },
     compounds: net.compounds,
     facilities: net.facilities,
     fields: [...engine.fields.values()].map((f) => ({
@@ -149,33 +157,26 @@ const GRAPH_ARRAYS = [
 
 /**
  * Rebuild an engine from a snapshot (worker thread, once per snapshot key): views on the shared
- * arrays, the shape trees opened in place (Flatbush.from), and only the snap and wall indexes built
- * again, from the shared geometry with the same projection, so every answer equals the main
- * thread's. O(P log P) for P edge points.
+ * arrays, and every tree (snap, walls, facility shapes) opened in place (Flatbush.from), so every
+ * answer equals the main thread's. O(skeleton) beyond the views.
  */
 export function engineFromSnapshot(snapshot: EngineSnapshot): WorkerEngine {
   const s = v8.deserialize(Buffer.from(snapshot.skeleton)) as Skeleton;
   const at = <T>(x: Shared<T>): T => (x !== null && typeof x === 'object' && '$shared' in (x as object) ? (snapshot.arrays[(x as SharedRef).$shared] as T) : (x as T));
   const graph = Object.fromEntries(Object.entries(s.graph).map(([k, v]) => [k, at(v)])) as unknown as WalkGraph;
   const projection = makeLocalProjection(s.projectionCenter[0], s.projectionCenter[1]);
-  let barriers: EngineNetwork['barriers'];
-  if (s.barriers) {
-    // one two-point line per barrier segment, in segment order: the same segments and ids as the
-    // main thread's index, so the same crossings
-    const coords = at(s.barriers.coords);
-    const starts = at(s.barriers.segmentStart);
-    const segCoords = new Float64Array(starts.length * 4);
-    const offsets = new Uint32Array(starts.length + 1);
-    for (let k = 0; k < starts.length; k++) {
-      const i = starts[k];
-      segCoords.set(coords.subarray(2 * i, 2 * i + 4), 4 * k);
-      offsets[k + 1] = 2 * (k + 1);
-    }
-    barriers = buildBarrierIndex(segCoords, offsets);
-  }
+  // the main thread's indexes opened in place (Flatbush.from on the shared bytes): the same
+  // segments, ids and trees, so every answer equals the main thread's, without an O(P log P) build
+  const tree = (t: SharedRef | null) => {
+    const bytes = t && (at(t) as unknown as Uint8Array);
+    return bytes ? Flatbush.from(bytes.buffer as SharedArrayBuffer, bytes.byteOffset) : null;
+  };
+  const barriers: EngineNetwork['barriers'] = s.barriers
+    ? barrierIndexFromParts(at(s.barriers.coords), tree(s.barriers.tree), at(s.barriers.segmentStart))
+    : undefined;
   const net: EngineNetwork = {
     graph,
-    snapIndex: buildSnapIndex(graph, projection),
+    snapIndex: snapIndexFromParts(graph, projection, tree(s.snap.tree), at(s.snap.segmentEdge), at(s.snap.segmentStart), at(s.snap.pointCumM)),
     barriers,
     edgeDbId: at(s.edgeDbId),
     edgeIsPrivate: at(s.edgeIsPrivate),

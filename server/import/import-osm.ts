@@ -59,8 +59,14 @@ const NON_RESIDENTIAL_SITE = (t: Tags) =>
   t.building === undefined && (NON_RESIDENTIAL_LANDUSE.has(t.landuse ?? '') || t.amenity !== undefined || t.aeroway !== undefined || t.military !== undefined);
 const ENTRANCE = (t: Tags) => t.entrance !== undefined || t.barrier === 'gate' || t.barrier === 'entrance' || t.barrier === 'lift_gate';
 
-function sha256File(file: string): string {
-  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+/**
+ * SHA-256 of a file read as a stream (64 KiB at a time): constant memory, and files past 2 GiB
+ * (where readFileSync refuses) hash like any other.
+ */
+export async function sha256File(file: string): Promise<string> {
+  const hash = crypto.createHash('sha256');
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 16 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 function lineWkt(coords: ArrayLike<number>, start: number, end: number): string {
@@ -88,7 +94,7 @@ export async function importOsm(pool: pg.Pool, file: string, options: ImportOsmO
   const kind = options.kind ?? 'osm';
   progress.step(`reading ${path.basename(file)} with osmium`);
   if (!fs.existsSync(file)) throw new Error(`OSM file not found: ${file}`);
-  const sha256 = sha256File(file);
+  const sha256 = await sha256File(file);
   const data = await readOsm(file, (d, t) => progress.update(d, t));
   progress.step('splitting walkable ways into edges');
   const net = splitWays(data.nodes, data.ways);

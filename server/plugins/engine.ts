@@ -6,7 +6,9 @@ import { createSearch, type Search } from '../../geo/dijkstra.ts';
 import type { DistanceField } from '../../geo/distance-field.ts';
 import { refreshRuleSets } from '../queries/rule-sets.ts';
 import { ApiError } from '../errors.ts';
-import { loadNetwork } from '../engine/load-network.ts';
+import path from 'node:path';
+import { readConfig } from '../config.ts';
+import { loadNetworkCached, type NetworkSource } from '../engine/network-file.ts';
 
 /** The in-memory engine of one dataset and coverage run: graph, indexes and distance fields. */
 export interface LoadedEngine {
@@ -19,11 +21,26 @@ export interface LoadedEngine {
   /** Extent of the network in lng/lat, for "outside the dataset" answers. */
   bbox: [number, number, number, number];
   loadedAt: number;
+  /** Whether the network came from its engine file under `.data/engine/` or was built from the database. */
+  networkSource: NetworkSource;
+  /** Seconds to load the network (file or database) and compute the distance fields. */
+  loadSeconds: number;
+}
+
+/** What the engine is doing: none loaded yet, a load running (answers wait for it), or ready. */
+export interface EngineState {
+  state: 'cold' | 'warming' | 'ready';
+  dataset_id: number | null;
+  run_id: number | null;
+  network_source: NetworkSource | null;
+  load_seconds: number | null;
+  /** Seconds the running load has taken so far (warming only). */
+  warming_seconds: number | null;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
-    engine: { current(): Promise<LoadedEngine>; currentRun(): Promise<{ datasetId: number; runId: number }> };
+    engine: { current(): Promise<LoadedEngine>; currentRun(): Promise<{ datasetId: number; runId: number }>; state(): EngineState };
   }
 }
 
@@ -40,8 +57,9 @@ export async function currentRun(db: pg.Pool): Promise<{ datasetId: number; runI
   return { datasetId: rows[0].dataset_id, runId: rows[0].run_id };
 }
 
-async function load(db: pg.Pool, datasetId: number, runId: number): Promise<LoadedEngine> {
-  const net = await loadNetwork(db, datasetId);
+async function load(db: pg.Pool, datasetId: number, runId: number, engineDir: string, log: (err: Error) => void): Promise<LoadedEngine> {
+  const t0 = performance.now();
+  const { net, source } = await loadNetworkCached(db, datasetId, engineDir, log);
   const fields = computeFields(net, await refreshRuleSets(db));
   let minLng = Infinity, minLat = Infinity, maxLng = -Infinity, maxLat = -Infinity;
   const { nodeLng, nodeLat } = net.graph;
@@ -51,7 +69,10 @@ async function load(db: pg.Pool, datasetId: number, runId: number): Promise<Load
     if (nodeLat[i] < minLat) minLat = nodeLat[i];
     if (nodeLat[i] > maxLat) maxLat = nodeLat[i];
   }
-  return { datasetId, runId, net, fields, search: createSearch(net.graph), bbox: [minLng, minLat, maxLng, maxLat], loadedAt: Date.now() };
+  return {
+    datasetId, runId, net, fields, search: createSearch(net.graph), bbox: [minLng, minLat, maxLng, maxLat], loadedAt: Date.now(),
+    networkSource: source, loadSeconds: (performance.now() - t0) / 1000,
+  };
 }
 
 /**
@@ -59,8 +80,11 @@ async function load(db: pg.Pool, datasetId: number, runId: number): Promise<Load
  * coverage run appears (checked at most once per `recheckMs`). Concurrent callers share one load.
  */
 export const enginePlugin = fp(
-  async (app: FastifyInstance, opts: { recheckMs?: number }) => {
+  async (app: FastifyInstance, opts: { recheckMs?: number; engineDir?: string }) => {
     const recheckMs = opts.recheckMs ?? 1000;
+    // The network's engine file lives beside the database cluster (README "Performance").
+    const engineDir = opts.engineDir ?? path.join(readConfig().dataDir, 'engine');
+    let warmingSince = 0;
     let engine: LoadedEngine | null = null;
     let loading: Promise<LoadedEngine> | null = null;
     let checkedAt = 0;
@@ -78,9 +102,10 @@ export const enginePlugin = fp(
       const { datasetId, runId } = await latest();
       checkedAt = Date.now();
       if (engine && engine.datasetId === datasetId && engine.runId === runId) return engine;
-      loading ??= load(app.pg, datasetId, runId)
+      if (!loading) warmingSince = performance.now();
+      loading ??= load(app.pg, datasetId, runId, engineDir, (err) => app.log.warn({ err }, 'engine file not written'))
         .then((e) => {
-          app.log.info({ datasetId, runId, nodes: e.net.graph.nodeCount }, 'engine loaded');
+          app.log.info({ datasetId, runId, nodes: e.net.graph.nodeCount, source: e.networkSource, seconds: e.loadSeconds }, 'engine loaded');
           engine = e;
           return e;
         })
@@ -89,7 +114,15 @@ export const enginePlugin = fp(
         });
       return loading;
     }
-    app.decorate('engine', { current, currentRun: () => currentRun(app.pg) });
+    const state = (): EngineState => ({
+      state: loading ? 'warming' : engine ? 'ready' : 'cold',
+      dataset_id: engine?.datasetId ?? null,
+      run_id: engine?.runId ?? null,
+      network_source: engine?.networkSource ?? null,
+      load_seconds: engine?.loadSeconds ?? null,
+      warming_seconds: loading ? (performance.now() - warmingSince) / 1000 : null,
+    });
+    app.decorate('engine', { current, currentRun: () => currentRun(app.pg), state });
   },
   { name: 'engine', dependencies: ['db'] },
 );

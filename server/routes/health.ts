@@ -5,7 +5,19 @@ const healthResponse = {
   type: 'object',
   required: ['status', 'database', 'dataset'],
   properties: {
-    status: { type: 'string', enum: ['ok', 'degraded'] },
+    status: { type: 'string', enum: ['ok', 'degraded', 'warming'], description: "warming: the engine is loading (answers wait for it); see `engine`" },
+    engine: {
+      type: 'object',
+      description: 'the in-memory engine: cold (not loaded yet), warming (a load is running), ready',
+      properties: {
+        state: { type: 'string', enum: ['cold', 'warming', 'ready'] },
+        dataset_id: { type: ['integer', 'null'] },
+        run_id: { type: ['integer', 'null'] },
+        network_source: { type: ['string', 'null'], enum: ['file', 'built', null], description: 'file: read from its engine file under .data/engine; built: from the database' },
+        load_seconds: { type: ['number', 'null'] },
+        warming_seconds: { type: ['number', 'null'] },
+      },
+    },
     database: { type: 'string', enum: ['reachable', 'unreachable'] },
     dataset: {
       type: ['object', 'null'],
@@ -46,8 +58,10 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
       if (!dataset) problems.push('no dataset is loaded');
       else if (state.servedRunId === null) problems.push(`no results: dataset ${state.newestDatasetId} has no complete coverage run`);
       else if (!state.newestHasResults) problems.push(`dataset ${state.newestDatasetId} is being computed; answers come from dataset ${state.servedDatasetId}, run ${state.servedRunId}`);
+      const engine = app.engine.state();
+      if (engine.state === 'warming') problems.push(`the engine is loading (${engine.warming_seconds!.toFixed(1)} s so far); answers wait for it`);
       return {
-        status: problems.length ? 'degraded' : 'ok', database: 'reachable', dataset, coverage_run_id: state.servedRunId, problems,
+        status: engine.state === 'warming' ? 'warming' : problems.length ? 'degraded' : 'ok', database: 'reachable', dataset, coverage_run_id: state.servedRunId, problems, engine,
         attribution: '© OpenStreetMap contributors',
       };
     } catch {
