@@ -5,7 +5,7 @@ import { buildApp } from '../server/app.ts';
 import { createPool } from '../server/db/pool.ts';
 import { binWidthM } from '../server/routes/drilldown.ts';
 import { parse } from 'csv-parse/sync';
-import { CHENGDU_PARK_CITY } from '../geo/rules/chengdu-park-city.ts';
+import { CHENGDU_PARK_CITY } from '../geo/rules/index.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 
 let db: TestDatabase;

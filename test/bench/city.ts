@@ -16,7 +16,7 @@ import { migrate } from '../../server/db/migrate.ts';
 import { computeCoverage } from '../../server/engine/compute-coverage.ts';
 import { loadNetworkCached, networkFileKey } from '../../server/engine/network-file.ts';
 import { importOsm } from '../../server/import/import-osm.ts';
-import type { Progress } from '../../server/import/progress.ts';
+import type { Progress } from '../../server/progress.ts';
 import { activeDataset } from '../../server/queries/datasets.ts';
 import { spawnListening } from '../helpers/spawn-listening.ts';
 import { cycling, runAutocannon, seededRandom, tileOf } from './autocannon.ts';

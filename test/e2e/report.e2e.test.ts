@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../server/app.ts';
 import { commandRuns, ensureDebianPackages } from '../../server/ensure-debian-packages.ts';
-import { CHENGDU_PARK_CITY } from '../../geo/rules/chengdu-park-city.ts';
+import { CHENGDU_PARK_CITY } from '../../geo/rules/index.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
 import { ARTIFACTS } from './browser.ts';
 

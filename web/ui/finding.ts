@@ -49,7 +49,7 @@ export class Finding {
       if (e.key === 'Escape') mount(this.list);
     });
     ctx.map.on('click', FACILITY_POINTS, (e: MapMouseEvent & { features?: { properties: Record<string, unknown> }[] }) => {
-      if (ctx.drawing || ctx.store.get().tab === 'impact') return;
+      if (ctx.drawing || ctx.store.get().tab === 'scenario') return;
       const f = e.features?.[0];
       const id = Number(f?.properties.id);
       if (Number.isInteger(id) && id > 0) void this.showBands({ facilityId: id, name: String(f?.properties.name ?? '') });
