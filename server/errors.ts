@@ -13,6 +13,7 @@ export const ERRORS = {
   not_snappable: 422,
   unknown_category: 400,
   unknown_rule_set: 400,
+  unknown_rule: 400,
   no_dataset: 503,
   no_results: 503,
   database_unavailable: 503,

@@ -21,6 +21,8 @@ export interface AppState {
   level: CoverageLevel;
   lang: Lang;
   tab: Tab;
+  /** The rule judging the category, where several rules name it (null: its default rule). */
+  rule?: string | null;
 }
 
 /** Central Chengdu, where the default data set is; a link without a view fits the data instead. */
@@ -58,6 +60,8 @@ export function parseHash(hash: string, base: AppState = DEFAULT_STATE): AppStat
   if (lang && LANGS.includes(lang)) state.lang = lang;
   const tab = p.get('tab') as Tab | null;
   if (tab && TABS.includes(tab)) state.tab = tab;
+  const rule = p.get('rule');
+  if (rule && /^[a-z0-9_]{1,64}$/.test(rule)) state.rule = rule;
   return state;
 }
 
@@ -70,6 +74,7 @@ export function formatHash(s: AppState): string {
   p.set('lvl', s.level);
   p.set('lang', s.lang);
   p.set('tab', s.tab);
+  if (s.rule) p.set('rule', s.rule);
   // URLSearchParams escapes '/', which is safe but unreadable in a shared link.
   return `#${p.toString().replace(/%2F/g, '/')}`;
 }

@@ -52,6 +52,7 @@ export const GB50180_2018: RuleSet = {
     },
     {
       id: 'min5_park_0_4ha',
+      judges: 'park',
       zh: '5分钟生活圈·居住区公园 ≥0.4 hm² (300 m)',
       en: '5-min: residential park ≥ 0.4 hm² (300 m)',
       // GB 50180-2018 table 4.0.7: 5-minute residential park minimum 0.4 hm².
@@ -89,6 +90,7 @@ export const GB50180_2018: RuleSet = {
     },
     {
       id: 'min10_park_1ha',
+      judges: 'park',
       zh: '10分钟生活圈·居住区公园 ≥1 hm² (500 m)',
       en: '10-min: residential park ≥ 1 hm² (500 m)',
       // GB 50180-2018 table 4.0.7: 10-minute residential park minimum 1 hm².
@@ -127,6 +129,7 @@ export const GB50180_2018: RuleSet = {
     },
     {
       id: 'min15_park_5ha',
+      judges: 'park',
       zh: '15分钟生活圈·居住区公园 ≥5 hm² (1000 m)',
       en: '15-min: residential park ≥ 5 hm² (1000 m)',
       // GB 50180-2018 table 4.0.7: 15-minute residential park minimum 5 hm².

@@ -60,6 +60,7 @@ const rulesResponse = {
                 target_share: { type: 'number' },
                 citation: { type: 'string' },
                 note: { type: ['string', 'null'] },
+                judges: { type: ['string', 'null'], description: 'the category this rule judges by default where its tiers name several' },
               },
             },
           },
@@ -96,6 +97,7 @@ export async function catalogueRoutes(app: FastifyInstance): Promise<void> {
         target_share: r.targetShare,
         citation: r.citation,
         note: r.note ?? null,
+        judges: r.judges ?? null,
       })),
     })),
   }));

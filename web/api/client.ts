@@ -88,8 +88,8 @@ export const api = {
   health: () => request<Health>('/api/health'),
   categories: () => request<{ categories: Category[] }>('/api/categories').then((r) => r.categories),
   ruleSets: () => request<{ rule_sets: RuleSet[] }>('/api/rules').then((r) => r.rule_sets),
-  proximity: (lng: number, lat: number, ruleSet: string) =>
-    request<Proximity>('/api/proximity', { lng: lng.toFixed(6), lat: lat.toFixed(6), rule_set: ruleSet }),
+  proximity: (lng: number, lat: number, ruleSet: string, rule?: string | null) =>
+    request<Proximity>('/api/proximity', { lng: lng.toFixed(6), lat: lat.toFixed(6), rule_set: ruleSet, ...(rule ? { rule } : {}) }),
   isochrone: (lng: number, lat: number, distanceM: number) =>
     request<Isochrone>('/api/isochrone', { lng: lng.toFixed(6), lat: lat.toFixed(6), distance_m: distanceM }),
   coverage: (ruleSet: string, level: CoverageLevel) => request<Coverage>('/api/coverage', { rule_set: ruleSet, level }),

@@ -50,9 +50,10 @@ export class ProximityPanel {
     this.point = { lng, lat, proximity: null, error: null, loading: true, isochrone: null, isochroneError: null };
     this.focus = null;
     this.render();
-    const rs = this.ctx.store.get().ruleSetId;
+    const { ruleSetId: rs, rule } = this.ctx.store.get();
     try {
-      const p = await api.proximity(lng, lat, rs);
+      // the rule chosen in the header judges the rows of its categories
+      const p = await api.proximity(lng, lat, rs, rule && this.ctx.ruleSet().rules.some((r) => r.id === rule) ? rule : null);
       if (seq !== this.seq) return;
       this.point = { ...this.point, proximity: p, loading: false };
     } catch (err) {
