@@ -43,6 +43,7 @@ const STRINGS = {
   barrierWall: { zh: '围墙/栅栏', en: 'wall / fence' },
   barrierGated: { zh: '封闭小区', en: 'gated compound' },
   barrierGate: { zh: '小区门', en: 'gate' },
+  fontMissing: { zh: '中文字体未能加载，中文可能显示为方框', en: 'The Chinese font failed to load; Chinese text may show as boxes' },
   noRuleForCategory: { zh: '该标准未对此类设施设定距离；以15分钟步行 1000 米为参考', en: 'This standard sets no distance for this facility; the 15-minute walk (1000 m) is shown for reference' },
   target: { zh: '目标', en: 'target' },
   limit: { zh: '限值', en: 'limit' },

@@ -23,6 +23,7 @@ import { renderSidebar, type Panel } from './ui/sidebar.ts';
 import { citySummaryWithFlags } from './ui/summary-strip.ts';
 import './style.css';
 import { registerUiFont } from './map/label-font.ts';
+import { warnIfFontMissing } from './ui/font-warning.ts';
 
 declare global {
   interface Window {
@@ -53,6 +54,7 @@ async function start(): Promise<void> {
     document.fonts.load(`650 17px "Noto Sans SC"`, t('title') + t('loadingMap')).catch(() => {}),
     new Promise((resolve) => setTimeout(resolve, 3000)),
   ]);
+  void warnIfFontMissing(t('title') + t('loadingMap'));
   const loading = $('map-loading');
   mount(loading, t('loadingMap'));
   mount($('header'), h('div', { class: 'brand' }, h('h1', {}, t('title'))));

@@ -107,6 +107,8 @@ export const api = {
     }
     return plans;
   },
+  /** Who a bearer token is (401 when unknown or revoked), checked when it is entered. */
+  token: (token: string) => request<{ name: string; role: string; can_write_plans: boolean }>('/api/token', {}, { headers: { authorization: `Bearer ${token}` } }),
   createPlan: (token: string, plan: PlanInput) =>
     request<Plan>('/api/plans', {}, { method: 'POST', headers: authHeaders(token), body: JSON.stringify(plan) }),
   /** Change a plan as of `version`: a 412 (precondition_failed) means someone changed it since. */
