@@ -193,3 +193,29 @@ describe('issue #12: what misled a planner and a reviewer', () => {
     }
   });
 });
+
+describe('issue #12 item 2: a tried suggestion', () => {
+  it('after 试评估 on a 500 m park suggestion, the rules table, per-plan gains and 受益社区 all show the park rule, not the map\'s green rule', async () => {
+    // the map shows 300米见绿 (green_300); the suggestion is for 500米见园 (park_500)
+    const { page, errors, close } = await openApp(env, 'map=15.00/30.66200/104.05800&rs=chengdu-park-city&cat=green_space&lvl=community&lang=zh&tab=impact');
+    try {
+      await page.waitForSelector('#suggest-run');
+      await page.selectOption('#suggest-rule', 'park_500');
+      await page.selectOption('#suggest-k', '1');
+      await page.selectOption('#suggest-candidates', 'grid');
+      await page.click('#suggest-run');
+      await page.waitForSelector('#suggest-picks li');
+      await page.locator('#suggest-picks li').first().locator('.suggest-try').click();
+      await page.waitForFunction(() => document.querySelector('#scenario-timing') !== null && !document.querySelector('#scenario-result.stale'));
+      expect(await page.locator('#scenario-rule').inputValue()).toBe('park_500');
+      expect(await page.locator('#scenario-rules tr.selected').getAttribute('data-rule')).toBe('park_500');
+      const blocks = await page.locator('#scenario-marginal[data-rule], .scenario-communities[data-rule]').evaluateAll((els) => els.map((e) => e.getAttribute('data-rule')));
+      expect(blocks.length).toBeGreaterThan(0);
+      expect(new Set(blocks)).toEqual(new Set(['park_500']));
+      await shot(page, 'h12-suggest-tried-zh-1280');
+      expect(errors.filter((e) => !/status of 503/.test(e))).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+});
