@@ -17,6 +17,7 @@ export const ERRORS = {
   invalid_rule_set: 422,
   /** a write that contradicts what is stored (a built-in rule set id, a reused version) */
   conflict: 409,
+  unknown_rule: 400,
   no_dataset: 503,
   no_results: 503,
   database_unavailable: 503,

@@ -25,6 +25,7 @@ import './style.css';
 import { registerUiFont } from './map/label-font.ts';
 import { installBands } from './layers/bands.ts';
 import { Finding, keepClearOfLegend } from './ui/finding.ts';
+import { warnIfFontMissing } from './ui/font-warning.ts';
 
 declare global {
   interface Window {
@@ -55,6 +56,7 @@ async function start(): Promise<void> {
     document.fonts.load(`650 17px "Noto Sans SC"`, t('title') + t('loadingMap')).catch(() => {}),
     new Promise((resolve) => setTimeout(resolve, 3000)),
   ]);
+  void warnIfFontMissing(t('title') + t('loadingMap'));
   const loading = $('map-loading');
   mount(loading, t('loadingMap'));
   mount($('header'), h('div', { class: 'brand' }, h('h1', {}, t('title'))));
@@ -103,9 +105,9 @@ async function start(): Promise<void> {
     if (!styleReady) return;
     const s = store.get();
     const rs = ruleSet();
-    updateNetwork(map, networkColouring(rs, s.category, ctx.emptyRules));
+    updateNetwork(map, networkColouring(rs, s.category, ctx.emptyRules, s.rule));
     map.setLayoutProperty(NETWORK_LAYER, 'visibility', ctx.layers.network ? 'visible' : 'none');
-    updateAreas(map, areaColouring(rs, s.category, ctx.emptyRules), s.level, rs.id, ctx.layers.areas);
+    updateAreas(map, areaColouring(rs, s.category, ctx.emptyRules, s.rule), s.level, rs.id, ctx.layers.areas);
     updateFacilities(map, shownCategories(rs, s.category), t('sample'), ctx.layers.facilities);
     setPlansVisible(map, ctx.layers.plans);
     renderLegend($('legend'), ctx);
@@ -134,14 +136,14 @@ async function start(): Promise<void> {
   store.subscribe((s, prev) => {
     if (s.lang !== prev.lang) setLang(s.lang);
     const ruleSetChanged = s.ruleSetId !== prev.ruleSetId;
-    const chromeChanged = s.lang !== prev.lang || ruleSetChanged || s.category !== prev.category || s.level !== prev.level || s.tab !== prev.tab;
+    const chromeChanged = s.lang !== prev.lang || ruleSetChanged || s.category !== prev.category || s.level !== prev.level || s.tab !== prev.tab || s.rule !== prev.rule;
     if (s.view !== prev.view && !chromeChanged) return;
     applyMap();
     renderChrome();
     if (s.level !== prev.level || ruleSetChanged) showHighlight(map, null);
+    if (ruleSetChanged || s.rule !== prev.rule || s.category !== prev.category) panels.point.refresh();
     if (ruleSetChanged) {
       ctx.emptyRules = new Set();
-      panels.point.refresh();
       void loadEmptyRules();
     }
     if (s.lang !== prev.lang) for (const p of Object.values(panels)) p.render();

@@ -6,19 +6,33 @@ export const DISTANCE_CAP_M = 3000;
 export const FIFTEEN_MINUTE_WALK_M = 1000;
 
 /**
- * The rule of a rule set that judges a category: a single-category tier first, else any tier
- * naming it (the same choice as the server's proximity route), or null.
+ * The rule of a rule set that judges a category: `chosen` (a rule id) when it names the category,
+ * else a rule declaring it (`judges`), a single-category tier, any tier naming it (the same choice
+ * as the server's geo/rules ruleForCategory), or null.
  */
-export function ruleForCategory(ruleSet: RuleSet, category: string): Rule | null {
+export function ruleForCategory(ruleSet: RuleSet, category: string, chosen?: string | null): Rule | null {
+  if (chosen) {
+    const r = ruleSet.rules.find((x) => x.id === chosen);
+    if (r && r.tiers.some((t) => t.categories.includes(category))) return r;
+  }
+  let single: Rule | null = null;
   let fallback: Rule | null = null;
   for (const rule of ruleSet.rules) {
+    if (rule.judges === category) return rule;
     for (const tier of rule.tiers) {
       if (!tier.categories.includes(category)) continue;
-      if (tier.categories.length === 1) return rule;
+      if (tier.categories.length === 1) single ??= rule;
       fallback ??= rule;
     }
   }
-  return fallback;
+  return single ?? fallback;
+}
+
+/** Rules with a tier naming a category, the default one first: the choices the header offers. */
+export function rulesNaming(ruleSet: RuleSet, category: string): Rule[] {
+  const first = ruleForCategory(ruleSet, category);
+  const rest = ruleSet.rules.filter((r) => r !== first && r.tiers.some((t) => t.categories.includes(category)));
+  return first ? [first, ...rest] : rest;
 }
 
 /** The walking limit (m) for a category under a rule: the largest tier distance naming it. */

@@ -23,6 +23,8 @@ export interface AppState {
   level: CoverageLevel;
   lang: Lang;
   tab: Tab;
+  /** The rule judging the category, where several rules name it (null: its default rule). */
+  rule?: string | null;
 }
 
 /** Central Chengdu, where the default data set is; a link without a view fits the data instead. */
@@ -61,6 +63,8 @@ export function parseHash(hash: string, base: AppState = DEFAULT_STATE): AppStat
   const tabName = p.get('tab');
   const tab = tabName !== null && Object.hasOwn(TAB_ALIASES, tabName) ? TAB_ALIASES[tabName] : (tabName as Tab | null);
   if (tab && TABS.includes(tab)) state.tab = tab;
+  const rule = p.get('rule');
+  if (rule && /^[a-z0-9_]{1,64}$/.test(rule)) state.rule = rule;
   return state;
 }
 
@@ -73,6 +77,7 @@ export function formatHash(s: AppState): string {
   p.set('lvl', s.level);
   p.set('lang', s.lang);
   p.set('tab', s.tab);
+  if (s.rule) p.set('rule', s.rule);
   // URLSearchParams escapes '/', which is safe but unreadable in a shared link.
   return `#${p.toString().replace(/%2F/g, '/')}`;
 }

@@ -66,6 +66,7 @@ const rulesResponse = {
                 population_group: { type: 'string', enum: ['all', 'elderly', 'children'] },
                 citation: { type: 'string' },
                 note: { type: ['string', 'null'] },
+                judges: { type: ['string', 'null'], description: 'the category this rule judges by default where its tiers name several' },
               },
             },
           },
@@ -106,6 +107,7 @@ export async function catalogueRoutes(app: FastifyInstance): Promise<void> {
         population_group: rulePopulationGroup(r),
         citation: r.citation,
         note: r.note ?? null,
+        judges: r.judges ?? null,
       })),
     })),
   }));

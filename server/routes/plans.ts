@@ -139,6 +139,20 @@ export async function planRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
+  // The plans tab checks a token when it is entered, not after a plan has been drawn and filled in.
+  app.get('/api/token', {
+    schema: {
+      tags: ['plans'],
+      summary: 'The bearer token presented: its name, role and whether it may write plans (401 when unknown or revoked)',
+      response: {
+        200: { type: 'object', required: ['name', 'role', 'can_write_plans'], properties: { name: { type: 'string' }, role: { type: 'string' }, can_write_plans: { type: 'boolean' } } },
+        401: errorSchema, 429: errorSchema,
+      },
+    },
+  }, async (req) => {
+    const who = await authorize(req, ['viewer', 'planner', 'admin']);
+    return { name: who.name, role: who.role, can_write_plans: (writers as readonly string[]).includes(who.role) };
+  });
   app.get<{ Params: { id: number } }>('/api/plans/:id', { schema: { tags: ['plans'], params: idParams, response: { 200: plan, 400: errorSchema, 404: errorSchema } } }, async (req, reply) => {
     const { rows } = await app.pg.query(`SELECT ${PLAN_COLUMNS} FROM plans WHERE id = $1`, [req.params.id]);
     if (!rows[0]) throw new ApiError('not_found', `no plan ${req.params.id}`);

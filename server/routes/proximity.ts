@@ -3,7 +3,7 @@ import { CATEGORIES, CATEGORY_IDS, type CategoryId } from '../../geo/categories.
 import { DISTANCE_CAP_M, ruleHasData } from '../../geo/coverage.ts';
 import { containingFacility, reachFromField, reachOutcome, sourceFilterKey, walkFromField } from '../../geo/distance-field.ts';
 import { geodesicM } from '../../geo/geodesy.ts';
-import { ruleSetById, tierFilter, type RuleSet } from '../../geo/rules/index.ts';
+import { ruleForCategory, ruleSetById, tierFilter, type RuleSet } from '../../geo/rules/index.ts';
 import { snapPoint, type EdgeSnap } from '../../geo/snap.ts';
 import { ApiError, errorSchema } from '../errors.ts';
 import type { LoadedEngine } from '../plugins/engine.ts';
@@ -29,6 +29,10 @@ const proximityQuery = {
     ...lngLat,
     categories: { type: 'string', maxLength: 400, description: 'comma-separated category ids (default: all)' },
     rule_set: { type: 'string', maxLength: 64, default: 'chengdu-park-city' },
+    rule: {
+      type: 'string', maxLength: 64,
+      description: 'a rule of rule_set that judges the categories its tiers name, instead of each category\'s default rule (e.g. gb50180-2018\'s min10_park_1ha for park)',
+    },
   },
 } as const;
 
@@ -85,19 +89,6 @@ const proximityResponse = {
   },
 } as const;
 
-/** The rule of a rule set that judges a category: a single-category tier first, else any tier naming it. */
-function ruleForCategory(rs: RuleSet, category: CategoryId) {
-  let fallback: { rule: RuleSet['rules'][number] } | null = null;
-  for (const rule of rs.rules) {
-    for (const tier of rule.tiers) {
-      if (!tier.categories.includes(category)) continue;
-      if (tier.categories.length === 1) return rule;
-      fallback ??= { rule };
-    }
-  }
-  return fallback?.rule ?? null;
-}
-
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
 /** Parse and check a `lng`/`lat` pair against the engine's network: 422 outside or unsnappable. */
@@ -132,7 +123,7 @@ export function requireRuleSet(id: string): RuleSet {
 
 /** GET /api/proximity: the walk from a point to the nearest facility of each category. */
 export async function proximityRoutes(app: FastifyInstance): Promise<void> {
-  app.get<{ Querystring: { lng: number; lat: number; categories?: string; rule_set: string } }>(
+  app.get<{ Querystring: { lng: number; lat: number; categories?: string; rule_set: string; rule?: string } }>(
     '/api/proximity',
     {
       schema: {
@@ -148,6 +139,8 @@ export async function proximityRoutes(app: FastifyInstance): Promise<void> {
       const { lng, lat } = req.query;
       const ruleSet = requireRuleSet(req.query.rule_set);
       const categories = parseCategories(req.query.categories);
+      const chosen = req.query.rule === undefined ? null : ruleSet.rules.find((r) => r.id === req.query.rule);
+      if (chosen === undefined) throw new ApiError('unknown_rule', `unknown rule "${req.query.rule}" in rule set ${ruleSet.id}; see /api/rules`);
       const engine = await app.engine.current();
       const snap = snapRequestPoint(engine, lng, lat);
       const g = engine.net.graph;
@@ -164,7 +157,7 @@ export async function proximityRoutes(app: FastifyInstance): Promise<void> {
           straight = Infinity;
           for (let k = 0; k < fac.shapeLng.length; k++) straight = Math.min(straight, geodesicM(lng, lat, fac.shapeLng[k], fac.shapeLat[k]));
         }
-        const rule = ruleForCategory(ruleSet, category);
+        const rule = chosen && chosen.tiers.some((t) => t.categories.includes(category)) ? chosen : ruleForCategory(ruleSet, category);
         let meets: boolean | null = null;
         let maxM: number | null = null;
         if (rule) {

@@ -27,6 +27,9 @@ const TILE_LAYERS: Record<string, TileLayer> = {
   areas: { sql: 'SELECT tile_areas($1, $2, $3, $4) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: true },
   // A plan edit must show on the next fetch; clients revalidate with the ETag instead.
   plans: { sql: 'SELECT tile_plans($1, $2, $3) AS mvt', cacheControl: 'no-cache', takesRuleSet: false },
+  // migrations/0130: one label point per area; walls, gated compounds and their gates.
+  area_labels: { sql: 'SELECT tile_area_labels($1, $2, $3) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: false },
+  barriers: { sql: 'SELECT tile_barriers($1, $2, $3) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: false },
 };
 
 const tileParams = {

@@ -88,8 +88,8 @@ export const api = {
   health: () => request<Health>('/api/health'),
   categories: () => request<{ categories: Category[] }>('/api/categories').then((r) => r.categories),
   ruleSets: () => request<{ rule_sets: RuleSet[] }>('/api/rules').then((r) => r.rule_sets),
-  proximity: (lng: number, lat: number, ruleSet: string) =>
-    request<Proximity>('/api/proximity', { lng: lng.toFixed(6), lat: lat.toFixed(6), rule_set: ruleSet }),
+  proximity: (lng: number, lat: number, ruleSet: string, rule?: string | null) =>
+    request<Proximity>('/api/proximity', { lng: lng.toFixed(6), lat: lat.toFixed(6), rule_set: ruleSet, ...(rule ? { rule } : {}) }),
   isochrone: (lng: number, lat: number, distanceM: number) =>
     request<Isochrone>('/api/isochrone', { lng: lng.toFixed(6), lat: lat.toFixed(6), distance_m: distanceM }),
   coverage: (ruleSet: string, level: CoverageLevel) => request<Coverage>('/api/coverage', { rule_set: ruleSet, level }),
@@ -107,6 +107,8 @@ export const api = {
     }
     return plans;
   },
+  /** Who a bearer token is (401 when unknown or revoked), checked when it is entered. */
+  token: (token: string) => request<{ name: string; role: string; can_write_plans: boolean }>('/api/token', {}, { headers: { authorization: `Bearer ${token}` } }),
   createPlan: (token: string, plan: PlanInput) =>
     request<Plan>('/api/plans', {}, { method: 'POST', headers: authHeaders(token), body: JSON.stringify(plan) }),
   /** Change a plan as of `version`: a 412 (precondition_failed) means someone changed it since. */

@@ -38,6 +38,8 @@ export interface Rule extends Bilingual {
   target_share: number;
   citation: string;
   note: string | null;
+  /** The category this rule judges by default where its tiers name several (null: none declared). */
+  judges?: string | null;
 }
 
 export interface RuleSet extends Bilingual {

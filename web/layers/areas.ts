@@ -18,6 +18,14 @@ const labelLayer = (k: AreaKind) => `areas-${k}-label`;
 const edgeLayer = (k: AreaKind) => `areas-${k}-edge`;
 export const EDGE_OF_DATA_COLOR = '#37474f';
 
+/** One label point per named area (tile_area_labels): a name is drawn once, not once per tile piece. */
+export const AREA_LABELS_SOURCE = 'area-labels';
+const LABEL_SOURCE_LAYERS = { residential_area: 'residential_area_labels', community: 'community_labels' } as const;
+
+export function areaLabelsSource(): VectorSourceSpecification {
+  return { type: 'vector', tiles: [tileUrl('area_labels')], minzoom: 9, maxzoom: 16 };
+}
+
 export function areasSource(ruleSetId: string): VectorSourceSpecification {
   return { type: 'vector', tiles: [tileUrl('areas', { rule_set: ruleSetId })], minzoom: 9, maxzoom: 16 };
 }
@@ -32,7 +40,7 @@ export interface AreaColouring {
 }
 
 /** For WORST, the lowest share and all passes over the rules not in `skipRules` (see networkColouring). */
-export function areaColouring(ruleSet: RuleSet, category: string, skipRules: ReadonlySet<string> = new Set()): AreaColouring {
+export function areaColouring(ruleSet: RuleSet, category: string, skipRules: ReadonlySet<string> = new Set(), chosenRule?: string | null): AreaColouring {
   if (category === WORST) {
     const rules = ruleSet.rules.filter((r) => !skipRules.has(r.id));
     if (!rules.length || rules.length === ruleSet.rules.length) return { shareKey: 'worst_share', shareExpr: null, passExpr: ['==', ['get', 'fails'], 0] };
@@ -43,7 +51,7 @@ export function areaColouring(ruleSet: RuleSet, category: string, skipRules: Rea
       passExpr: ['all', ...rules.map((r) => ['==', ['get', `${r.id}_pass`], true])] as unknown as ExpressionSpecification,
     };
   }
-  const rule = ruleForCategory(ruleSet, category);
+  const rule = ruleForCategory(ruleSet, category, chosenRule);
   // a rule not assessable (no_data) neither passes nor fails anyone: no colour
   if (!rule || skipRules.has(rule.id)) return { shareKey: null, shareExpr: null, passExpr: null };
   return { shareKey: `${rule.id}_share`, shareExpr: null, passExpr: ['==', ['get', `${rule.id}_pass`], true] };
@@ -93,7 +101,7 @@ export function areasLayers(c: AreaColouring, level: CoverageLevel): LayerSpecif
 /** Area names, drawn above the streets so they stay readable. */
 export function areasLabelLayers(level: CoverageLevel): LayerSpecification[] {
   return KINDS.map((k) => ({
-    id: labelLayer(k), type: 'symbol', source: AREAS_SOURCE, 'source-layer': SOURCE_LAYERS[k],
+    id: labelLayer(k), type: 'symbol', source: AREA_LABELS_SOURCE, 'source-layer': LABEL_SOURCE_LAYERS[k],
     minzoom: k === 'residential_area' ? 15 : 12,
     filter: ['has', 'name'],
     layout: { visibility: k === kindOf(level) ? 'visible' : 'none', 'text-field': ['get', 'name'], 'text-size': 12, 'text-padding': 6, 'text-max-width': 8 },

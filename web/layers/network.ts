@@ -46,7 +46,7 @@ function maxOf(exprs: ExpressionSpecification[]): ExpressionSpecification {
  * `skipRules`: rules left out of WORST because they are not assessable (no_data: no facility of the
  * kind in the data, e.g. greenways in OSM Chengdu 2018); they would paint every street "no path".
  */
-export function networkColouring(ruleSet: RuleSet, category: string, skipRules: ReadonlySet<string> = new Set()): NetworkColouring {
+export function networkColouring(ruleSet: RuleSet, category: string, skipRules: ReadonlySet<string> = new Set(), chosenRule?: string | null): NetworkColouring {
   if (category === WORST) {
     const rules = ruleSet.rules.filter((r) => !skipRules.has(r.id));
     // A rule is met when any tier is: the best tier ratio; the street shows its worst rule.
@@ -55,7 +55,7 @@ export function networkColouring(ruleSet: RuleSet, category: string, skipRules: 
     );
     return { ratio: maxOf(perRule), limitM: null, fromRule: true };
   }
-  const rule = ruleForCategory(ruleSet, category);
+  const rule = ruleForCategory(ruleSet, category, chosenRule);
   const limit = limitForCategory(rule, category);
   const limitM = limit ?? FIFTEEN_MINUTE_WALK_M;
   return { ratio: ['/', distanceOf(category), limitM], limitM, fromRule: limit !== null };

@@ -4,7 +4,8 @@ import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import type { CoverageLevel, RuleSet } from '../api/types.ts';
 import { CHANGED_STREETS_SOURCE, changedStreetsLayers, changedStreetsSource } from '../layers/changed-streets.ts';
-import { AREAS_SOURCE, areaColouring, areasLabelLayers, areasLayers, areasSource } from '../layers/areas.ts';
+import { AREA_LABELS_SOURCE, AREAS_SOURCE, areaColouring, areaLabelsSource, areasLabelLayers, areasLayers, areasSource } from '../layers/areas.ts';
+import { BARRIERS_SOURCE, barriersLayers, barriersSource } from '../layers/barriers.ts';
 import { ATTRIBUTION, BASEMAP_SOURCE, basemapGroundLayers, basemapLabelLayers, basemapRoadLayers, basemapSource } from '../layers/basemap.ts';
 import { FACILITIES_SOURCE, facilitiesLabelLayers, facilitiesLayers, facilitiesSource, shownCategories } from '../layers/facilities.ts';
 import { HIGHLIGHT_SOURCE, highlightLayers, highlightSource } from '../layers/highlight.ts';
@@ -45,6 +46,8 @@ export function buildStyle(o: StyleOptions): StyleSpecification {
     sources: {
       [BASEMAP_SOURCE]: basemapSource(),
       [AREAS_SOURCE]: areasSource(o.ruleSet.id),
+      [AREA_LABELS_SOURCE]: areaLabelsSource(),
+      [BARRIERS_SOURCE]: barriersSource(),
       [NETWORK_SOURCE]: networkSource(),
       [FACILITIES_SOURCE]: facilitiesSource(),
       [PLANS_SOURCE]: plansSource(),
@@ -60,6 +63,7 @@ export function buildStyle(o: StyleOptions): StyleSpecification {
       ...areasLayers(areaColouring(o.ruleSet, o.category), o.level),
       ...basemapRoadLayers(),
       ...networkLayers(networkColouring(o.ruleSet, o.category)),
+      ...barriersLayers(),
       ...isochroneLayers(),
       ...plansLayers(),
       ...scenarioSitesLayers(),

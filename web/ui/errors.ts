@@ -1,12 +1,19 @@
 import { ApiRequestError } from '../api/client.ts';
-import { hasString, t } from '../i18n.ts';
+import { getLang as lang, hasString, t } from '../i18n.ts';
 
-/** An API failure in words: the localized meaning of its code, then the server's own message. */
+/**
+ * An API failure in the UI language: the localized meaning of its code. The server's own message
+ * (English) is added only in English, or where the code has no localized meaning (with the code).
+ */
 export function describeError(err: unknown): string {
   if (err instanceof ApiRequestError) {
     const key = `err_${err.code}`;
-    const head = hasString(key) ? t(key) : `${t('error')} ${err.status || ''}`.trim();
-    return err.message && err.message !== head ? `${head}: ${err.message}` : head;
+    if (hasString(key)) {
+      const head = t(key);
+      return lang() === 'en' && err.message && err.message !== head ? `${head}: ${err.message}` : head;
+    }
+    const head = `${t('error')} ${err.status || ''}`.trim();
+    return lang() === 'en' && err.message ? `${head}: ${err.message}` : `${head} (${err.code})`;
   }
   return `${t('error')}: ${(err as Error)?.message ?? String(err)}`;
 }

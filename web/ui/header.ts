@@ -1,7 +1,7 @@
 import type { AppContext } from '../context.ts';
 import type { CoverageLevel } from '../api/types.ts';
 import { label, t, type StringKey } from '../i18n.ts';
-import { ruleForCategory } from '../rules.ts';
+import { ruleForCategory, rulesNaming } from '../rules.ts';
 import { WORST } from '../state.ts';
 import { h, mount } from './dom.ts';
 
@@ -18,7 +18,7 @@ export function renderHeader(el: HTMLElement, ctx: AppContext, levelsWithData: R
 
   const ruleSetSelect = h('select', {
     id: 'rule-set', 'aria-label': t('ruleSet'),
-    onchange: (e: Event) => ctx.store.set({ ruleSetId: (e.target as HTMLSelectElement).value }),
+    onchange: (e: Event) => ctx.store.set({ ruleSetId: (e.target as HTMLSelectElement).value, rule: null }),
   }, ctx.ruleSets.map((r) => h('option', { value: r.id, selected: r.id === rs.id }, label(r))));
 
   const measured = ctx.categories.filter((c) => ruleForCategory(rs, c.id));
@@ -26,11 +26,22 @@ export function renderHeader(el: HTMLElement, ctx: AppContext, levelsWithData: R
   const option = (id: string, text: string) => h('option', { value: id, selected: id === s.category }, text);
   const categorySelect = h('select', {
     id: 'category', 'aria-label': t('category'),
-    onchange: (e: Event) => ctx.store.set({ category: (e.target as HTMLSelectElement).value }),
+    onchange: (e: Event) => ctx.store.set({ category: (e.target as HTMLSelectElement).value, rule: null }),
   },
   option(WORST, t('worstOfAll')),
   h('optgroup', { label: label(rs) }, measured.map((c) => option(c.id, label(c)))),
   other.length ? h('optgroup', { label: t('noRule') }, other.map((c) => option(c.id, label(c)))) : null);
+
+  // Where several rules name the category (GB 50180: parks of 0.4 / 1 / 5 hm²), the map judges one
+  // of them, named here; the default is the rule declared for the category.
+  const naming = s.category === WORST ? [] : rulesNaming(rs, s.category);
+  const inForce = s.category === WORST ? null : ruleForCategory(rs, s.category, s.rule);
+  const ruleSelect = naming.length > 1
+    ? h('select', {
+      id: 'rule', 'aria-label': t('rule'),
+      onchange: (e: Event) => ctx.store.set({ rule: (e.target as HTMLSelectElement).value }),
+    }, naming.map((r) => h('option', { value: r.id, selected: r.id === inForce?.id }, label(r))))
+    : null;
 
   const levelSelect = h('select', {
     id: 'level', 'aria-label': t('level'),
@@ -48,6 +59,7 @@ export function renderHeader(el: HTMLElement, ctx: AppContext, levelsWithData: R
     h('div', { class: 'controls' },
       h('label', {}, h('span', {}, t('ruleSet')), ruleSetSelect),
       h('label', {}, h('span', {}, t('category')), categorySelect),
+      ruleSelect ? h('label', {}, h('span', {}, t('rule')), ruleSelect) : null,
       h('label', {}, h('span', {}, t('level')), levelSelect),
       h('button', {
         id: 'lang-switch', type: 'button', class: 'lang', title: t('languageSwitch'),

@@ -3,6 +3,7 @@ import { label, t, type StringKey } from '../i18n.ts';
 import { shownCategories } from '../layers/facilities.ts';
 import { networkColouring } from '../layers/network.ts';
 import { EDGE_OF_DATA_COLOR } from '../layers/areas.ts';
+import { GATE_COLOR, GATED_COLOR, WALL_COLOR } from '../layers/barriers.ts';
 import {
   BEYOND_CAP_COLOR, categoryColor, DISTANCE_CLASSES, NEW_LINK_COLOR, NEWLY_REACHED_COLOR, NO_RESULT_COLOR, PASS_COLOR, PLAN_COLORS, SAVED_CLASSES, SCENARIO_SITE_COLOR, SHARE_CLASSES, UNREACHABLE_COLOR,
 } from '../palette.ts';
@@ -39,8 +40,8 @@ export function renderLegend(el: HTMLElement, ctx: AppContext): void {
   const s = ctx.store.get();
   const rs = ctx.ruleSet();
   const worst = s.category === WORST;
-  const rule = worst ? null : ruleForCategory(rs, s.category);
-  const c = networkColouring(rs, s.category, ctx.emptyRules);
+  const rule = worst ? null : ruleForCategory(rs, s.category, s.rule);
+  const c = networkColouring(rs, s.category, ctx.emptyRules, s.rule);
   const skipped = worst ? rs.rules.filter((r) => ctx.emptyRules.has(r.id)) : [];
 
   const ruleBlock = worst
@@ -52,6 +53,10 @@ export function renderLegend(el: HTMLElement, ctx: AppContext): void {
       ? h('div', { class: 'legend-rule' },
         h('strong', {}, label(rule)),
         h('div', {}, `≤ ${limitForCategory(rule, s.category)} m · ${t('target')} ${Math.round(rule.target_share * 100)}%`),
+        // streets carry the distance to the nearest facility of the category, whatever its size
+        rule.tiers.some((tier) => tier.min_area_m2 !== null || tier.categories.length > 1)
+          ? h('div', { class: 'note', id: 'legend-street-note' }, t('streetsAnySize').replace('{category}', label(ctx.category(s.category) ?? { zh: s.category, en: s.category })))
+          : null,
         h('div', { class: 'cite' }, rule.citation))
       : h('div', { class: 'legend-rule' }, h('strong', {}, label(ctx.category(s.category) ?? { zh: s.category, en: s.category })), h('div', { class: 'note' }, t('noRuleForCategory')));
 
@@ -115,6 +120,11 @@ export function renderLegend(el: HTMLElement, ctx: AppContext): void {
       h('ul', { class: 'legend-list inline' }, facilityRows),
       h('h4', {}, t('layer_plans')),
       h('ul', { class: 'legend-list inline' }, Object.entries(PLAN_COLORS).map(([k, col]) => h('li', {}, swatch(col), t(`plan_kind_${k}` as StringKey)))),
+      h('h4', {}, t('barriersTitle')),
+      h('ul', { class: 'legend-list inline', id: 'legend-barriers' },
+        h('li', {}, swatch(WALL_COLOR, 'line'), t('barrierWall')),
+        h('li', {}, swatch(GATED_COLOR, 'dash'), t('barrierGated')),
+        h('li', {}, swatch(GATE_COLOR, 'dot'), t('barrierGate'))),
       h('div', { class: 'toggles', title: t('layers') }, (['network', 'areas', 'facilities', 'plans'] as LayerToggle[]).map(toggle)),
     ));
 }

@@ -142,10 +142,28 @@ export class PlansPanel {
       class: 'token', onsubmit: (e: Event) => {
         e.preventDefault();
         const v = input.value.trim();
-        if (v) sessionStorage.setItem(TOKEN_KEY, v);
-        this.render();
+        if (v) void this.checkToken(v);
       },
-    }, h('label', {}, t('token'), input), h('button', { type: 'submit', id: 'token-save' }, t('tokenSave')), h('p', { class: 'note' }, t('tokenNeeded')));
+    }, h('label', {}, t('token'), input), h('button', { type: 'submit', id: 'token-save' }, t('tokenSave')), h('p', { class: 'note' }, t('tokenNeeded')),
+    this.tokenError ? h('p', { class: 'error', role: 'alert', id: 'token-error' }, this.tokenError) : null);
+  }
+
+  private tokenError: string | null = null;
+
+  /** Ask the API about a token right away: only one that may write plans is kept. */
+  private async checkToken(token: string): Promise<void> {
+    try {
+      const who = await api.token(token);
+      if (!who.can_write_plans) {
+        this.tokenError = `${t('err_forbidden')} (${who.role})`;
+      } else {
+        sessionStorage.setItem(TOKEN_KEY, token);
+        this.tokenError = null;
+      }
+    } catch (err) {
+      this.tokenError = describeError(err);
+    }
+    this.render();
   }
 
   private formBlock(): HTMLElement | null {

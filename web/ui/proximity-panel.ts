@@ -56,9 +56,10 @@ export class ProximityPanel {
     this.point = { lng, lat, proximity: null, error: null, loading: true, isochrone: null, isochroneError: null };
     this.focus = null;
     this.render();
-    const rs = this.ctx.store.get().ruleSetId;
+    const { ruleSetId: rs, rule } = this.ctx.store.get();
     try {
-      const p = await api.proximity(lng, lat, rs);
+      // the rule chosen in the header judges the rows of its categories
+      const p = await api.proximity(lng, lat, rs, rule && this.ctx.ruleSet().rules.some((r) => r.id === rule) ? rule : null);
       if (seq !== this.seq) return;
       this.point = { ...this.point, proximity: p, loading: false };
     } catch (err) {
@@ -162,6 +163,7 @@ export class ProximityPanel {
   private row(r: ProximityResult): HTMLTableRowElement {
     const cat = this.ctx.category(r.category);
     const cap = this.point?.proximity?.distance_cap_m ?? DISTANCE_CAP_M;
+    const rule = r.rule_id ? this.ctx.ruleSet().rules.find((x) => x.id === r.rule_id) : undefined;
     const name = r.facility ? (r.facility.name ?? t('unnamed'))
       : r.outcome === 'beyond_cap' ? t('outcome_beyond_cap').replace('{cap}', String(cap))
         : r.outcome === 'no_data' ? t('outcome_no_data') : r.outcome === 'no_path' ? t('outcome_no_path') : t('noFacility');
@@ -170,6 +172,7 @@ export class ProximityPanel {
     const tr = h('tr', {
       'data-category': r.category,
       'data-outcome': r.outcome,
+      'data-rule': r.rule_id ?? '',
       class: r.facility ? undefined : 'none',
       onmouseenter: () => { this.focus = r.category; this.drawRoutes(); },
       onmouseleave: () => { this.focus = null; this.drawRoutes(); },
@@ -177,6 +180,8 @@ export class ProximityPanel {
     h('td', {},
       h('div', { class: 'cat' }, h('span', { class: 'sw sw-dot', style: `--c:${categoryColor(r.category)}` }), cat ? label(cat) : label(r.label),
         r.max_distance_m !== null ? h('small', {}, ` ≤ ${r.max_distance_m} m`) : null),
+      // the rule judging the row, named: a park may be judged by a park-size rule, not by fitness grounds
+      rule ? h('div', { class: 'rule-name', 'data-field': 'rule' }, label(rule)) : null,
       h('div', { class: 'fac' }, name, r.facility?.is_sample ? badge(t('sample'), 'sample') : null, r.inside ? badge(t('insideFacility'), 'info') : null)),
     h('td', { class: 'num', 'data-field': 'network' }, r.outcome === 'beyond_cap' ? `> ${cap} m` : formatMetres(r.network_distance_m)),
     h('td', { class: 'num', 'data-field': 'straight' }, formatMetres(r.straight_distance_m)),

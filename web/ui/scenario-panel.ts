@@ -100,7 +100,9 @@ export class ScenarioPanel {
   };
 
   constructor(private readonly ctx: AppContext) {
-    this.suggest = new SuggestBlock(ctx, (pick, name) => {
+    this.suggest = new SuggestBlock(ctx, (pick, name, ruleId) => {
+      // every block of the answer (rules table, per-plan gains, communities) shows the suggestion's rule
+      this.ruleId = ruleId;
       // a proposed plan is ticked; a grid site joins the drawn sites, to be evaluated with them
       if (pick.plan_id !== null) this.selected.add(pick.plan_id);
       else this.drawn.push({ n: ++this.drawnCount, kind: pick.kind, geometry: pick.geometry, becomesOpenSpace: true, name });
@@ -530,7 +532,7 @@ export class ScenarioPanel {
     if (!rule.marginal?.length) return null;
     const names = new Map(a.body.plans.map((p) => [p.ref, p.name]));
     const max = Math.max(1, ...rule.marginal.map((m) => m.gain));
-    return h('div', { class: 'scenario-marginal', id: 'scenario-marginal' },
+    return h('div', { class: 'scenario-marginal', id: 'scenario-marginal', 'data-rule': rule.rule_id },
       h('h4', {}, t('scenarioMarginal'), h('small', { class: 'note' }, ` · ${t('scenarioMarginalNote')}`)),
       h('ul', {}, [...rule.marginal].sort((x, y) => y.gain - x.gain).map((m) => h('li', { 'data-plan-ref': m.plan },
         h('span', { class: 'marginal-name' }, names.get(m.plan) ?? m.plan),
@@ -543,8 +545,8 @@ export class ScenarioPanel {
       .filter((c) => Math.abs(gainOf(c)) >= MIN_CHANGE_RESIDENTS || c.flip)
       .sort((x, y) => gainOf(y) - gainOf(x) || x.key.localeCompare(y.key));
     const head = h('h4', {}, t('scenarioCommunities'));
-    if (!rows.length) return h('div', { class: 'scenario-communities' }, head, h('p', { class: 'note', id: 'scenario-no-community' }, t('scenarioNoCommunity')));
-    return h('div', { class: 'scenario-communities' }, head,
+    if (!rows.length) return h('div', { class: 'scenario-communities', 'data-rule': rule.rule_id }, head, h('p', { class: 'note', id: 'scenario-no-community' }, t('scenarioNoCommunity')));
+    return h('div', { class: 'scenario-communities', 'data-rule': rule.rule_id }, head,
       h('table', { class: 'scenario', id: 'scenario-communities' },
         h('thead', {}, h('tr', {},
           h('th', {}, t('level_community')),

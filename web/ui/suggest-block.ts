@@ -34,7 +34,8 @@ export class SuggestBlock {
 
   constructor(
     private readonly ctx: AppContext,
-    private readonly onTry: (pick: SuggestPick, name: string) => void,
+    /** `ruleId`: the rule the pick was suggested for, which the evaluation then shows. */
+    private readonly onTry: (pick: SuggestPick, name: string, ruleId: string) => void,
   ) {}
 
   /** Take the markers off the map and drop an answer that no longer fits the rule set in force. */
@@ -142,7 +143,7 @@ export class SuggestBlock {
         }, `${p.rank}. ${this.pickName(p)}`),
         h('span', { class: 'num', 'data-field': 'gain' }, `+${formatInt(p.gain)}`, estimate?.cloneNode(true) ?? null),
         h('small', { class: 'plan-meta' }, `${t('suggestAlone')} +${formatInt(p.standalone_gain)}`),
-        h('button', { type: 'button', class: 'suggest-try', onclick: () => this.onTry(p, this.pickName(p)) }, t('suggestTry'))))),
+        h('button', { type: 'button', class: 'suggest-try', onclick: () => this.onTry(p, this.pickName(p), s.rule_id) }, t('suggestTry'))))),
       h('p', { class: 'note', id: 'suggest-summary' },
         `${t('suggestTotal')} ${formatInt(s.greedy_total)}`, estimate,
         ` · ${rule ? label(rule) : s.rule_id} · ${formatInt(s.candidate_count)} ${t('suggestOf')}`,
