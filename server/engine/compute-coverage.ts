@@ -11,6 +11,7 @@ import { copyRows } from '../db/copy-rows.ts';
 import { activeDataset, dropSupersededDatasets } from '../queries/datasets.ts';
 import { loadNetwork, loadOrigins, MAKE_ORIGINS_SQL } from './load-network.ts';
 import { applyStudyArea, studyArea } from './study-area.ts';
+import { persistOriginResults } from './origin-results.ts';
 
 /** How long the previously served dataset outlives its replacement's first run: as long as old runs are kept (10 minutes). */
 export const SUPERSEDED_GRACE_SECONDS = 600;
@@ -20,6 +21,8 @@ export interface ComputeOptions {
   progress?: Progress;
   /** Keep this many finished runs per dataset (older ones are deleted). */
   keepRuns?: number;
+  /** Called with the evaluated results before they are written (tests compare storage with them). */
+  onEvaluated?: (originIds: readonly number[], coverage: readonly RuleCoverage[]) => void;
 }
 
 export interface ComputeResult {
@@ -80,6 +83,7 @@ export async function computeCoverage(pool: pg.Pool, options: ComputeOptions = {
     progress.step(`coverage of ${origins.length} origins for ${ruleSets.length} rule sets`);
     const coverage = await time('evaluate', () => evaluateCoverage(net, fields, ruleSets, origins, snaps));
 
+    options.onEvaluated?.(origins.map((o) => o.id), coverage);
     progress.step('writing results');
     const run = await client.query<{ id: number }>(
       `INSERT INTO coverage_runs (dataset_id, rule_set_versions, status, community_source) VALUES ($1, $2, 'running', $3) RETURNING id`,
@@ -143,6 +147,7 @@ async function persist(
     }
   }
   await copyRows(client, 'coverage_origin_results', ['run_id', 'rule_set_id', 'rule_id', 'origin_id', 'network_m', 'straight_m', 'facility_id', 'covered', 'straight_covered', 'outcome'], originRows());
+  await persistOriginResults(client, runId, originIds, coverage);
   await insertBatches(
     client,
     `INSERT INTO coverage_area_results (run_id, rule_set_id, rule_id, level, area_key, area_name, population, covered_population,
