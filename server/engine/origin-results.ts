@@ -16,8 +16,13 @@ const toCm = (m: number | null): number => (m === null ? NaN : Math.round(m * 10
  * row per rule with arrays aligned to it (binary COPY). Readers use the view
  * coverage_origin_results (one row per origin and rule).
  */
-export async function persistOriginResults(client: pg.PoolClient, runId: number, originIds: readonly number[], coverage: readonly RuleCoverage[]): Promise<void> {
-  await copyBinaryRows(client, 'coverage_run_origins', ['run_id', 'origin_ids'], [[{ type: 'int4', value: runId }, { type: 'int8[]', value: originIds }]]);
+export async function persistOriginResults(client: pg.PoolClient, runId: number, originIds: readonly number[], coverage: readonly RuleCoverage[], sameOriginsAsRun?: number): Promise<void> {
+  if (sameOriginsAsRun === undefined) {
+    await copyBinaryRows(client, 'coverage_run_origins', ['run_id', 'origin_ids'], [[{ type: 'int4', value: runId }, { type: 'int8[]', value: originIds }]]);
+  } else {
+    // An incremental run: the same origins in the same order as the run it copies from.
+    await client.query('INSERT INTO coverage_run_origins (run_id, origin_ids) SELECT $1, origin_ids FROM coverage_run_origins WHERE run_id = $2', [runId, sameOriginsAsRun]);
+  }
   function* rows() {
     const n = originIds.length;
     for (const rc of coverage) {
@@ -45,4 +50,15 @@ export async function persistOriginResults(client: pg.PoolClient, runId: number,
     }
   }
   await copyBinaryRows(client, 'coverage_rule_origins', ['run_id', 'rule_set_id', 'rule_id', 'network_cm', 'straight_cm', 'facility_ids', 'flags'], rows());
+}
+
+/** Copy the per-origin results of `rules` (rule set id, rule id) from run `fromRun` to run `toRun`. */
+export async function copyRuleResults(client: pg.PoolClient, fromRun: number, toRun: number, rules: readonly (readonly [string, string])[]): Promise<void> {
+  const { rowCount } = await client.query(
+    `INSERT INTO coverage_rule_origins (run_id, rule_set_id, rule_id, network_cm, straight_cm, facility_ids, flags)
+     SELECT $1, rule_set_id, rule_id, network_cm, straight_cm, facility_ids, flags FROM coverage_rule_origins
+     WHERE run_id = $2 AND (rule_set_id, rule_id) IN (SELECT * FROM unnest($3::text[], $4::text[]))`,
+    [toRun, fromRun, rules.map((r) => r[0]), rules.map((r) => r[1])],
+  );
+  if (rowCount !== rules.length) throw new Error(`run ${fromRun} holds ${rowCount} of the ${rules.length} rules to copy into run ${toRun}`);
 }
