@@ -132,13 +132,13 @@ function snapToGate(graph: WalkGraph, c: EngineCompound, lng: number, lat: numbe
  * searches to the same {@link DISTANCE_CAP_M}, whatever its rule's limit, so a distance is
  * reported up to the cap for every rule and "beyond the cap" means the same everywhere.
  */
-export function fieldFilters(ruleSets: readonly RuleSet[]): { filter: SourceFilter; maxDistM: number }[] {
+export function fieldFilters(ruleSets: readonly RuleSet[], categories?: ReadonlySet<string>): { filter: SourceFilter; maxDistM: number }[] {
   const byKey = new Map<string, { filter: SourceFilter; maxDistM: number }>();
   const add = (filter: SourceFilter) => {
     const key = sourceFilterKey(filter);
     if (!byKey.has(key)) byKey.set(key, { filter, maxDistM: DISTANCE_CAP_M });
   };
-  for (const c of CATEGORIES) add({ categories: [c.id as CategoryId] });
+  for (const c of CATEGORIES) if (!categories || categories.has(c.id)) add({ categories: [c.id as CategoryId] });
   for (const rs of ruleSets) for (const r of rs.rules) for (const t of r.tiers) add(tierFilter(t));
   return [...byKey.values()].sort((a, b) => (sourceFilterKey(a.filter) < sourceFilterKey(b.filter) ? -1 : 1));
 }
@@ -157,12 +157,15 @@ export function ruleHasData(rule: RuleSet['rules'][number], facilities: readonly
   return facilities.some((f) => cats.has(f.category));
 }
 
-/** Compute every distance field the rule sets and maps need. */
-export function computeFields(net: EngineNetwork, ruleSets: readonly RuleSet[]): Map<string, DistanceField> {
+/**
+ * Compute every distance field the rule sets and maps need (the per-category fields for maps only
+ * for `categories` when given: an incremental recompute needs only the changed ones).
+ */
+export function computeFields(net: EngineNetwork, ruleSets: readonly RuleSet[], categories?: ReadonlySet<string>): Map<string, DistanceField> {
   const search = createSearch(net.graph);
   const publicEdge = (e: number) => net.edgeIsPrivate[e] === 0;
   const fields = new Map<string, DistanceField>();
-  for (const { filter, maxDistM } of fieldFilters(ruleSets)) {
+  for (const { filter, maxDistM } of fieldFilters(ruleSets, categories)) {
     fields.set(sourceFilterKey(filter), computeDistanceField(net.graph, net.snapIndex, search, net.facilities, filter, maxDistM, publicEdge));
   }
   return fields;

@@ -102,7 +102,8 @@ try {
       });
       for (const w of r.warnings) console.error(`warning: ${w}`);
       console.log(JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), crs: r.crs, counts: r.counts, replaced_osm: r.replacedOsm.length }, null, 2));
-      if (!values['no-compute'] && (await activeDataset(pool))) await computeCoverage(pool, { progress });
+      // Only the rules counting the register's categories are recomputed; the rest are copied.
+      if (!values['no-compute'] && (await activeDataset(pool))) await computeCoverage(pool, { progress, incremental: true });
       break;
     }
     case 'communities':

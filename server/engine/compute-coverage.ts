@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { CATEGORIES } from '../../geo/categories.ts';
-import { computeFields, DISTANCE_CAP_M, evaluateCoverage, snapOrigin, type RuleCoverage } from '../../geo/coverage.ts';
+import { computeFields, DISTANCE_CAP_M, evaluateCoverage, ruleHasData, snapOrigin, type RuleCoverage } from '../../geo/coverage.ts';
 import { distanceAlong } from '../../geo/dijkstra.ts';
 import { reachOutcome, type DistanceField } from '../../geo/distance-field.ts';
 import type { WalkGraph } from '../../geo/graph.ts';
@@ -12,6 +12,8 @@ import { copyRows } from '../db/copy-rows.ts';
 import { activeDataset, dropSupersededDatasets } from '../queries/datasets.ts';
 import { loadNetwork, loadOrigins, MAKE_ORIGINS_SQL } from './load-network.ts';
 import { applyStudyArea, studyArea } from './study-area.ts';
+import { copyRuleResults, persistOriginResults } from './origin-results.ts';
+import { changedCategories, rulesUsing, runInputs, type RunInputs } from './run-inputs.ts';
 
 /** How long the previously served dataset outlives its replacement's first run: as long as old runs are kept (10 minutes). */
 export const SUPERSEDED_GRACE_SECONDS = 600;
@@ -21,6 +23,14 @@ export interface ComputeOptions {
   progress?: Progress;
   /** Keep this many finished runs per dataset (older ones are deleted). */
   keepRuns?: number;
+  /**
+   * Copy the results of the newest finished run for every rule whose inputs (origins, network,
+   * facilities of its categories: see run-inputs.ts) are unchanged, and compute only the rest: for
+   * a register import. Off by default: a plain compute recomputes everything.
+   */
+  incremental?: boolean;
+  /** Called with the evaluated results before they are written (tests compare storage with them). */
+  onEvaluated?: (originIds: readonly number[], coverage: readonly RuleCoverage[]) => void;
 }
 
 export interface ComputeResult {
@@ -37,8 +47,6 @@ export interface ComputeResult {
 export function edgeMidpointDistance(graph: WalkGraph, field: DistanceField, e: number): number {
   return distanceAlong(graph, field.result, e, graph.edgeLengthM[e] / 2);
 }
-
-const round2 = (x: number) => Math.round(x * 100) / 100;
 
 /**
  * Recompute every rule set for the active dataset and persist the run in one transaction: a
@@ -76,19 +84,29 @@ export async function computeCoverage(pool: pg.Pool, options: ComputeOptions = {
       return { ...(await applyStudyArea(client, ds.id, loaded.origins)), communitySource: loaded.communitySource };
     });
     const study = await studyArea(client, ds.id);
+    const inputs = await time('fingerprint', () => runInputs(net, origins));
+    const versions = Object.fromEntries(ruleSets.map((r) => [r.id, r.version]));
+    const base = options.incremental ? await reusableRun(client, ds.id, versions, communitySource, inputs) : null;
+    // What to compute: everything, or only the rules and map categories whose facilities changed.
+    const changed = base ? changedCategories(base.inputs, inputs) : null;
+    const evalRuleSets = changed ? rulesUsing(ruleSets, changed) : ruleSets;
     progress.step(`distance fields over ${net.graph.nodeCount} nodes / ${net.graph.edgeCount} edges`);
-    const fields = await time('fields', () => computeFields(net, ruleSets));
+    const fields = await time('fields', () => computeFields(net, evalRuleSets, changed ?? undefined));
     const snaps = await time('snap_origins', () => origins.map((o) => snapOrigin(net, o.lng, o.lat, o.compound)));
-    progress.step(`coverage of ${origins.length} origins for ${ruleSets.length} rule sets`);
-    const coverage = await time('evaluate', () => evaluateCoverage(net, fields, ruleSets, origins, snaps));
+    progress.step(`coverage of ${origins.length} origins for ${evalRuleSets.reduce((a, rs) => a + rs.rules.length, 0)} rules`);
+    const coverage = await time('evaluate', () => evaluateCoverage(net, fields, evalRuleSets, origins, snaps));
+    const reuse = base && changed
+      ? { runId: base.runId, rules: ruleSets.flatMap((rs) => rs.rules.filter((r) => !coverage.some((c) => c.ruleSetId === rs.id && c.ruleId === r.id)).map((r) => [rs.id, r.id] as const)), changedCategories: [...changed] }
+      : null;
 
+    options.onEvaluated?.(origins.map((o) => o.id), coverage);
     progress.step('writing results');
     const run = await client.query<{ id: number }>(
-      `INSERT INTO coverage_runs (dataset_id, rule_set_versions, status, community_source) VALUES ($1, $2, 'running', $3) RETURNING id`,
-      [ds.id, Object.fromEntries(ruleSets.map((r) => [r.id, r.version])), communitySource],
+      `INSERT INTO coverage_runs (dataset_id, rule_set_versions, status, community_source, inputs, reused_from_run) VALUES ($1, $2, 'running', $3, $4, $5) RETURNING id`,
+      [ds.id, versions, communitySource, inputs, reuse?.runId ?? null],
     );
     const runId = run.rows[0].id;
-    await time('persist', () => persist(client, runId, net, fields, coverage, origins.map((o) => o.id)));
+    await time('persist', () => persist(client, runId, net, fields, coverage, origins.map((o) => o.id), timings, reuse));
     const counts = {
       origins: origins.length,
       unsnapped_origins: snaps.filter((s) => s.unreachable).length,
@@ -96,7 +114,9 @@ export async function computeCoverage(pool: pg.Pool, options: ComputeOptions = {
       origins_near_data_edge: origins.filter((o) => o.nearDataEdge).length,
       edge_margin_m: Math.round(study?.marginM ?? 0),
       distance_cap_m: DISTANCE_CAP_M,
-      no_data_rules: coverage.filter((c) => c.noData).length,
+      no_data_rules: ruleSets.flatMap((rs) => rs.rules).filter((r) => !ruleHasData(r, net.facilities)).length,
+      computed_rules: coverage.length,
+      reused_rules: reuse?.rules.length ?? 0,
       fields: fields.size,
       unsnapped_access_points: [...fields.values()].reduce((a, f) => a + f.unsnappedAccessPoints, 0),
     };
@@ -129,22 +149,24 @@ async function persist(
   fields: ReadonlyMap<string, DistanceField>,
   coverage: readonly RuleCoverage[],
   originIds: readonly number[],
+  timings: Record<string, number>,
+  reuse: Reuse | null,
 ): Promise<void> {
-  function* originRows() {
-    for (const rc of coverage) {
-      for (let i = 0; i < rc.origins.length; i++) {
-        const r = rc.origins[i];
-        yield [runId, rc.ruleSetId, rc.ruleId, originIds[i], r.networkM === null ? null : round2(r.networkM), r.straightM === null ? null : round2(r.straightM), r.facilityId, r.covered, r.straightCovered, r.outcome];
-      }
-    }
-  }
+  let t = performance.now();
+  const lap = (label: string) => {
+    const now = performance.now();
+    timings[label] = Math.round((now - t) * 10) / 10;
+    t = now;
+  };
   const areaRows: unknown[][] = [];
   for (const rc of coverage) {
     for (const a of rc.areas) {
       areaRows.push([rc.ruleSetId, rc.ruleId, a.level, a.key, a.name, a.population, a.coveredPopulation, a.straightCoveredPopulation, a.share, a.straightShare, a.targetShare, a.passes, a.decidingFacilityId, a.uncoveredMeanM, a.uncoveredUnreachablePopulation, a.uncoveredBeyondCapPopulation, a.uncoveredNearEdgePopulation, a.noData, a.measure, a.populationGroup, a.estimatedPopulation]);
     }
   }
-  await copyRows(client, 'coverage_origin_results', ['run_id', 'rule_set_id', 'rule_id', 'origin_id', 'network_m', 'straight_m', 'facility_id', 'covered', 'straight_covered', 'outcome'], originRows());
+  await persistOriginResults(client, runId, originIds, coverage, reuse?.runId);
+  if (reuse) await copyRuleResults(client, reuse.runId, runId, reuse.rules);
+  lap('persist_origins');
   await insertBatches(
     client,
     `INSERT INTO coverage_area_results (run_id, rule_set_id, rule_id, level, area_key, area_name, population, covered_population,
@@ -155,7 +177,17 @@ async function persist(
        $20::text[], $21::text[], $22::float8[])`,
     [runId], areaRows, (r) => r,
   );
+  if (reuse) {
+    await client.query(
+      `INSERT INTO coverage_area_results SELECT r.*
+       FROM coverage_area_results a CROSS JOIN LATERAL jsonb_populate_record(a, jsonb_build_object('run_id', $1::int)) r
+       WHERE a.run_id = $2 AND (a.rule_set_id, a.rule_id) IN (SELECT * FROM unnest($3::text[], $4::text[]))`,
+      [runId, reuse.runId, reuse.rules.map((r) => r[0]), reuse.rules.map((r) => r[1])],
+    );
+  }
+  lap('persist_areas');
   const g = net.graph;
+  // An incremental run computed the fields of the changed categories only (reuse.changedCategories).
   const categoryFields = CATEGORIES.map((c) => [c.id, fields.get(c.id)] as const).filter((x): x is [typeof x[0], DistanceField] => x[1] !== undefined);
   function* edgeRows() {
     for (let e = 0; e < g.edgeCount; e++) {
@@ -169,5 +201,45 @@ async function persist(
       yield [runId, net.edgeDbId[e], JSON.stringify(d)];
     }
   }
-  await copyRows(client, 'edge_distances', ['run_id', 'edge_id', 'd'], edgeRows());
+  if (!reuse) {
+    await copyRows(client, 'edge_distances', ['run_id', 'edge_id', 'd'], edgeRows());
+  } else {
+    // The changed categories' distances merged into the previous run's: same edges (the network
+    // fingerprint is equal), the other categories' values copied as they were.
+    await client.query('CREATE TEMP TABLE changed_edge_distances (run_id integer, edge_id bigint PRIMARY KEY, d jsonb NOT NULL) ON COMMIT DROP');
+    await copyRows(client, 'changed_edge_distances', ['run_id', 'edge_id', 'd'], edgeRows());
+    await client.query(
+      `INSERT INTO edge_distances (run_id, edge_id, d)
+       SELECT $1, b.edge_id, (b.d - $3::text[]) || coalesce(c.d, '{}')
+       FROM edge_distances b LEFT JOIN changed_edge_distances c ON c.edge_id = b.edge_id
+       WHERE b.run_id = $2`,
+      [runId, reuse.runId, reuse.changedCategories],
+    );
+  }
+  lap('persist_edges');
+}
+
+/** What an incremental run copies from an earlier one. */
+interface Reuse {
+  runId: number;
+  /** Rules whose results are copied (rule set id, rule id). */
+  rules: readonly (readonly [string, string])[];
+  changedCategories: readonly string[];
+}
+
+/**
+ * The newest finished run of the dataset computed with the same rule set versions, community
+ * source, origins and network: its results are valid for every rule whose categories' facilities
+ * are unchanged. Null when there is none (then everything is computed).
+ */
+async function reusableRun(client: pg.PoolClient, datasetId: number, versions: Record<string, string>, communitySource: string | null, inputs: RunInputs): Promise<{ runId: number; inputs: RunInputs } | null> {
+  const { rows } = await client.query<{ id: number; inputs: RunInputs }>(
+    `SELECT id, inputs FROM coverage_runs
+     WHERE dataset_id = $1 AND status = 'done' AND inputs IS NOT NULL AND rule_set_versions = $2::jsonb AND community_source IS NOT DISTINCT FROM $3
+       AND inputs->>'origins' = $4 AND inputs->>'network' = $5
+       AND EXISTS (SELECT 1 FROM coverage_run_origins o WHERE o.run_id = coverage_runs.id)
+     ORDER BY id DESC LIMIT 1`,
+    [datasetId, versions, communitySource, inputs.origins, inputs.network],
+  );
+  return rows[0] ? { runId: rows[0].id, inputs: rows[0].inputs } : null;
 }
