@@ -1,6 +1,7 @@
 import type pg from 'pg';
 
-export type CoverageLevel = 'residential_area' | 'community' | 'street' | 'district';
+export type { CoverageLevel } from '../../api/enums.ts';
+import type { CoverageLevel } from '../../api/enums.ts';
 
 export interface AreaCoverageRow {
   area_key: string;

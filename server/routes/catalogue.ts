@@ -1,73 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { CATEGORIES, TAG_CATEGORY_TABLE } from '../../geo/categories.ts';
 import { RULE_SETS } from '../../geo/rules/index.ts';
+import { categoriesResponse, rulesResponse } from '../../api/catalogue.ts';
 import { activeDataset } from '../queries/datasets.ts';
-
-const categoriesResponse = {
-  type: 'object',
-  required: ['categories'],
-  properties: {
-    categories: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['id', 'zh', 'en', 'count'],
-        properties: {
-          id: { type: 'string' },
-          zh: { type: 'string' },
-          en: { type: 'string' },
-          areal: { type: 'boolean' },
-          count: { type: 'integer' },
-          osm_tags: { type: 'array', items: { type: 'string' } },
-        },
-      },
-    },
-  },
-} as const;
-
-const tier = {
-  type: 'object',
-  properties: {
-    categories: { type: 'array', items: { type: 'string' } },
-    min_area_m2: { type: ['number', 'null'] },
-    max_distance_m: { type: 'number' },
-  },
-} as const;
-
-const rulesResponse = {
-  type: 'object',
-  required: ['rule_sets'],
-  properties: {
-    rule_sets: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          id: { type: 'string' },
-          version: { type: 'string' },
-          zh: { type: 'string' },
-          en: { type: 'string' },
-          citation: { type: 'string' },
-          rules: {
-            type: 'array',
-            items: {
-              type: 'object',
-              properties: {
-                id: { type: 'string' },
-                zh: { type: 'string' },
-                en: { type: 'string' },
-                tiers: { type: 'array', items: tier },
-                target_share: { type: 'number' },
-                citation: { type: 'string' },
-                note: { type: ['string', 'null'] },
-              },
-            },
-          },
-        },
-      },
-    },
-  },
-} as const;
 
 /** GET /api/categories and GET /api/rules: what is measured, and against which standards. */
 export async function catalogueRoutes(app: FastifyInstance): Promise<void> {

@@ -1,164 +1,11 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { toCsv } from '../csv.ts';
-import { errorSchema } from '../errors.ts';
-import { areaCoverage, areaGeometries, emptyZones, type AreaCoverageRow, type CoverageLevel, type EmptyZoneRow } from '../queries/coverage.ts';
+import { auditJson, auditQuery, coverageJson, coverageQuery, type AuditQuery, type CoverageQuery } from '../../api/coverage.ts';
+import { errorSchema } from '../../api/errors.ts';
 import { DISTANCE_CAP_M } from '../../geo/coverage.ts';
-import { CATEGORIES } from '../../geo/categories.ts';
-import type { RuleSet } from '../../geo/rules/index.ts';
-import { requireRuleSet } from './proximity.ts';
-
-const LEVELS = ['residential_area', 'community', 'street', 'district'] as const;
-const FORMATS = ['json', 'geojson', 'csv'] as const;
-
-const coverageQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    rule_set: { type: 'string', maxLength: 64, default: 'chengdu-park-city' },
-    level: { type: 'string', enum: LEVELS, default: 'community' },
-    format: { type: 'string', enum: FORMATS, default: 'json' },
-  },
-} as const;
-
-/** A rule's shares and the residents it leaves out, as both routes report them. */
-const shareProperties = {
-  share: { type: ['number', 'null'] },
-  straight_share: { type: ['number', 'null'] },
-  target_share: { type: 'number' },
-} as const;
-const uncoveredProperties = {
-  uncovered_mean_m: { type: ['number', 'null'], description: 'mean walking distance of the uncovered residents that have one (outcome distance, up to the cap)' },
-  uncovered_unreachable_population: { type: 'number', description: 'uncovered residents with outcome no_path: no facility in their piece of the network' },
-  uncovered_beyond_cap_population: { type: 'number', description: 'uncovered residents with outcome beyond_cap: a facility lies in their piece of the network, farther than the cap' },
-} as const;
-
-/** A rule that cannot be judged: no facility of its categories in the data. */
-const notAssessable = {
-  type: 'array',
-  description: 'rules not assessable (outcome no_data): left out of pass/fail, "failing only" and the worst-of-all colours',
-  items: {
-    type: 'object',
-    required: ['rule_id', 'outcome', 'categories', 'message'],
-    properties: {
-      rule_id: { type: 'string' },
-      outcome: { type: 'string', enum: ['no_data'] },
-      categories: { type: 'array', items: { type: 'string' } },
-      message: { type: 'string' },
-    },
-  },
-} as const;
-
-const rootProperties = {
-  distance_cap_m: { type: 'number', description: 'walking distances are reported up to here; farther is beyond_cap' },
-  not_assessable: notAssessable,
-} as const;
-
-export interface NotAssessableRule {
-  rule_id: string;
-  outcome: 'no_data';
-  categories: string[];
-  message: string;
-}
-
-/**
- * The rules of a rule set with no facility of their categories in the data (as the run stored it),
- * with what to do about it.
- */
-export function notAssessableRules(rs: RuleSet, rows: readonly AreaCoverageRow[]): NotAssessableRule[] {
-  return rs.rules.filter((r) => rows.some((a) => a.rules[r.id]?.no_data)).map((r) => {
-    const categories = [...new Set(r.tiers.flatMap((t) => t.categories))];
-    const names = categories.map((c) => (CATEGORIES.find((x) => x.id === c)?.en ?? c).toLowerCase()).join(' or ');
-    return { rule_id: r.id, outcome: 'no_data' as const, categories, message: `not assessable — no ${names} in the data; import a register` };
-  });
-}
-
-const ruleResult = {
-  type: 'object',
-  properties: {
-    ...shareProperties,
-    passes: { type: 'boolean', description: 'false and meaningless where no_data is true' },
-    no_data: { type: 'boolean', description: 'not assessable: no facility of the rule\'s categories in the data' },
-    uncovered_near_edge_population: { type: 'number', description: 'uncovered residents within the edge margin of the data (edge_of_data caveat)' },
-    population: { type: 'number' },
-    covered_population: { type: 'number' },
-    straight_covered_population: { type: 'number' },
-    deciding_facility_id: { type: ['integer', 'null'] },
-    ...uncoveredProperties,
-  },
-} as const;
-
-/** The response both routes share: the run it comes from and one entry per area with `area` properties. */
-function areasJson<R extends object, A extends object>(root: R, area: A) {
-  return {
-    type: 'object',
-    required: ['rule_set', 'level', 'run_id', 'areas'],
-    properties: {
-      rule_set: { type: 'string' },
-      level: { type: 'string' },
-      run_id: { type: 'integer' },
-      dataset_id: { type: 'integer' },
-      ...root,
-      areas: {
-        type: 'array',
-        items: {
-          type: 'object',
-          properties: {
-            area_key: { type: 'string' },
-            area_name: { type: ['string', 'null'] },
-            street: { type: ['string', 'null'], description: '街道 of the area, from the community boundaries (null where they name none)' },
-            district: { type: ['string', 'null'], description: '区 of the area, from the community boundaries, else the imported district boundary holding it' },
-            population: { type: 'number' },
-            ...area,
-          },
-        },
-      },
-    },
-  } as const;
-}
-
-const coverageJson = areasJson(
-  { caveats: { type: 'array', items: { type: 'string' } }, ...rootProperties },
-  {
-    population_estimated: { type: 'boolean' },
-    population_sources: { type: 'array', items: { type: 'string', enum: ['osm', 'census', 'grid', 'estimate'] }, description: 'where the population figures come from' },
-    is_approximate: { type: 'boolean' },
-    rules: { type: 'object', additionalProperties: ruleResult },
-  },
-);
-
-const auditQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    rule_set: { type: 'string', maxLength: 64, default: 'chengdu-park-city' },
-    level: { type: 'string', enum: ['community', 'residential_area'], default: 'community' },
-    format: { type: 'string', enum: FORMATS, default: 'json' },
-  },
-} as const;
-
-const auditJson = areasJson(
-  rootProperties,
-  {
-    worst_shortfall: { type: 'number' },
-    population_sources: { type: 'array', items: { type: 'string', enum: ['osm', 'census', 'grid', 'estimate'] }, description: 'where the population figures come from' },
-    residents_not_covered: { type: 'number' },
-    caveats: { type: 'array', items: { type: 'string' } },
-    failed_rules: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          rule_id: { type: 'string' },
-          ...shareProperties,
-          residents_not_covered: { type: 'number' },
-          ...uncoveredProperties,
-          depends_on_sample_facilities: { type: 'boolean' },
-          edge_of_data: { type: 'boolean', description: 'uncovered residents lie within the edge margin of the data: a facility outside the extract may serve them' },
-        },
-      },
-    },
-  },
-);
+import { auditAreas, emptyZoneArea, notAssessableRules, round } from '../answers/coverage.ts';
+import { toCsv } from '../csv.ts';
+import { requireRuleSet } from '../http/request.ts';
+import { areaCoverage, areaGeometries, emptyZones } from '../queries/coverage.ts';
 
 function sendCsv(reply: FastifyReply, filename: string, csv: string) {
   return reply
@@ -167,88 +14,9 @@ function sendCsv(reply: FastifyReply, filename: string, csv: string) {
     .send(csv);
 }
 
-export interface AuditArea {
-  area_key: string;
-  area_name: string | null;
-  street: string | null;
-  district: string | null;
-  population: number;
-  /** Sources of the figures: 'osm', 'census', 'grid', 'estimate' (README "Population"). */
-  population_sources: string[];
-  worst_shortfall: number;
-  residents_not_covered: number;
-  caveats: string[];
-  failed_rules: {
-    rule_id: string;
-    share: number | null;
-    straight_share: number | null;
-    target_share: number;
-    residents_not_covered: number;
-    uncovered_mean_m: number | null;
-    uncovered_unreachable_population: number;
-    uncovered_beyond_cap_population: number;
-    depends_on_sample_facilities: boolean;
-    edge_of_data: boolean;
-  }[];
-}
-
-const round = (x: number | null, digits = 4) => (x === null ? null : Math.round(x * 10 ** digits) / 10 ** digits);
-
-/**
- * Areas that miss any assessable target, worst first (largest shortfall below target, then most
- * residents not covered). Rules with no_data are not assessable and never listed as failed.
- */
-export function auditAreas(rows: readonly AreaCoverageRow[], sampleRules: ReadonlySet<string>): AuditArea[] {
-  const out: AuditArea[] = [];
-  for (const row of rows) {
-    const failed = Object.entries(row.rules)
-      .filter(([, r]) => !r.passes && !r.no_data && r.population > 0)
-      .map(([rule_id, r]) => ({
-        rule_id,
-        share: round(r.share),
-        straight_share: round(r.straight_share),
-        target_share: r.target_share,
-        residents_not_covered: Math.round(r.population - r.covered_population),
-        uncovered_mean_m: round(r.uncovered_mean_m, 1),
-        uncovered_unreachable_population: Math.round(r.uncovered_unreachable_population),
-        uncovered_beyond_cap_population: Math.round(r.uncovered_beyond_cap_population ?? 0),
-        depends_on_sample_facilities: sampleRules.has(rule_id),
-        edge_of_data: (r.uncovered_near_edge_population ?? 0) > 0,
-      }))
-      .sort((a, b) => (b.target_share - (b.share ?? 0)) - (a.target_share - (a.share ?? 0)) || (a.rule_id < b.rule_id ? -1 : 1));
-    if (!failed.length) continue;
-    const caveats: string[] = [];
-    if (row.population_estimated) caveats.push('estimated_population');
-    if (failed.some((f) => f.depends_on_sample_facilities)) caveats.push('sample_facilities');
-    if (row.is_approximate) caveats.push('approximate_zone');
-    if (failed.some((f) => f.edge_of_data)) caveats.push('edge_of_data');
-    out.push({
-      area_key: row.area_key,
-      area_name: row.area_name,
-      street: row.street,
-      district: row.district,
-      population: Math.round(row.population),
-      population_sources: row.population_sources ?? [],
-      worst_shortfall: round(failed[0].target_share - (failed[0].share ?? 0))!,
-      residents_not_covered: Math.max(...failed.map((f) => f.residents_not_covered)),
-      caveats,
-      failed_rules: failed,
-    });
-  }
-  return out.sort((a, b) => b.worst_shortfall - a.worst_shortfall || b.residents_not_covered - a.residents_not_covered || (a.area_key < b.area_key ? -1 : 1));
-}
-
-function emptyZoneArea(z: EmptyZoneRow): AuditArea {
-  return {
-    area_key: z.area_key, area_name: z.area_name, street: z.street, district: z.district, population: 0,
-    population_sources: [], worst_shortfall: 0, residents_not_covered: 0,
-    caveats: ['no_residents', ...(z.is_approximate ? ['approximate_zone'] : [])], failed_rules: [],
-  };
-}
-
 /** GET /api/coverage and GET /api/audit, in JSON, GeoJSON or CSV. */
 export async function coverageRoutes(app: FastifyInstance): Promise<void> {
-  app.get<{ Querystring: { rule_set: string; level: CoverageLevel; format: (typeof FORMATS)[number] } }>(
+  app.get<{ Querystring: CoverageQuery }>(
     '/api/coverage',
     {
       schema: {
@@ -286,7 +54,7 @@ export async function coverageRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
-  app.get<{ Querystring: { rule_set: string; level: 'community' | 'residential_area'; format: (typeof FORMATS)[number] } }>(
+  app.get<{ Querystring: AuditQuery }>(
     '/api/audit',
     {
       schema: {

@@ -1,0 +1,139 @@
+/** GET /api/coverage and GET /api/audit: coverage per area and rule, and the areas that miss a target. */
+
+import type { FromSchema } from 'json-schema-to-ts';
+import { AUDIT_LEVELS, COVERAGE_LEVELS, EXPORT_FORMATS, POPULATION_SOURCES } from './enums.ts';
+import { DEFAULT_RULE_SET, MAX_RULE_SET_ID_CHARS } from './limits.ts';
+
+export const coverageQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    rule_set: { type: 'string', maxLength: MAX_RULE_SET_ID_CHARS, default: DEFAULT_RULE_SET },
+    level: { type: 'string', enum: COVERAGE_LEVELS, default: 'community' },
+    format: { type: 'string', enum: EXPORT_FORMATS, default: 'json' },
+  },
+} as const;
+
+/** A rule's shares and the residents it leaves out, as both routes report them. */
+const shareProperties = {
+  share: { type: ['number', 'null'] },
+  straight_share: { type: ['number', 'null'] },
+  target_share: { type: 'number' },
+} as const;
+const uncoveredProperties = {
+  uncovered_mean_m: { type: ['number', 'null'], description: 'mean walking distance of the uncovered residents that have one (outcome distance, up to the cap)' },
+  uncovered_unreachable_population: { type: 'number', description: 'uncovered residents with outcome no_path: no facility in their piece of the network' },
+  uncovered_beyond_cap_population: { type: 'number', description: 'uncovered residents with outcome beyond_cap: a facility lies in their piece of the network, farther than the cap' },
+} as const;
+
+/** A rule that cannot be judged: no facility of its categories in the data. */
+export const notAssessable = {
+  type: 'array',
+  description: 'rules not assessable (outcome no_data): left out of pass/fail, "failing only" and the worst-of-all colours',
+  items: {
+    type: 'object',
+    required: ['rule_id', 'outcome', 'categories', 'message'],
+    properties: {
+      rule_id: { type: 'string' },
+      outcome: { type: 'string', enum: ['no_data'] },
+      categories: { type: 'array', items: { type: 'string' } },
+      message: { type: 'string' },
+    },
+  },
+} as const;
+
+const rootProperties = {
+  distance_cap_m: { type: 'number', description: 'walking distances are reported up to here; farther is beyond_cap' },
+  not_assessable: notAssessable,
+} as const;
+
+const ruleResult = {
+  type: 'object',
+  properties: {
+    ...shareProperties,
+    passes: { type: 'boolean', description: 'false and meaningless where no_data is true' },
+    no_data: { type: 'boolean', description: 'not assessable: no facility of the rule\'s categories in the data' },
+    uncovered_near_edge_population: { type: 'number', description: 'uncovered residents within the edge margin of the data (edge_of_data caveat)' },
+    population: { type: 'number' },
+    covered_population: { type: 'number' },
+    straight_covered_population: { type: 'number' },
+    deciding_facility_id: { type: ['integer', 'null'] },
+    ...uncoveredProperties,
+  },
+} as const;
+
+/** The response both routes share: the run it comes from and one entry per area with `area` properties. */
+function areasJson<R extends object, A extends object>(root: R, area: A) {
+  return {
+    type: 'object',
+    required: ['rule_set', 'level', 'run_id', 'areas'],
+    properties: {
+      rule_set: { type: 'string' },
+      level: { type: 'string' },
+      run_id: { type: 'integer' },
+      dataset_id: { type: 'integer' },
+      ...root,
+      areas: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            area_key: { type: 'string' },
+            area_name: { type: ['string', 'null'] },
+            street: { type: ['string', 'null'], description: '街道 of the area, from the community boundaries (null where they name none)' },
+            district: { type: ['string', 'null'], description: '区 of the area, from the community boundaries, else the imported district boundary holding it' },
+            population: { type: 'number' },
+            ...area,
+          },
+        },
+      },
+    },
+  } as const;
+}
+
+export const coverageJson = areasJson(
+  { caveats: { type: 'array', items: { type: 'string' } }, ...rootProperties },
+  {
+    population_estimated: { type: 'boolean' },
+    population_sources: { type: 'array', items: { type: 'string', enum: POPULATION_SOURCES }, description: 'where the population figures come from' },
+    is_approximate: { type: 'boolean' },
+    rules: { type: 'object', additionalProperties: ruleResult },
+  },
+);
+
+export const auditQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    rule_set: { type: 'string', maxLength: MAX_RULE_SET_ID_CHARS, default: DEFAULT_RULE_SET },
+    level: { type: 'string', enum: AUDIT_LEVELS, default: 'community' },
+    format: { type: 'string', enum: EXPORT_FORMATS, default: 'json' },
+  },
+} as const;
+
+export const auditJson = areasJson(
+  rootProperties,
+  {
+    worst_shortfall: { type: 'number' },
+    population_sources: { type: 'array', items: { type: 'string', enum: POPULATION_SOURCES }, description: 'where the population figures come from' },
+    residents_not_covered: { type: 'number' },
+    caveats: { type: 'array', items: { type: 'string' } },
+    failed_rules: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          rule_id: { type: 'string' },
+          ...shareProperties,
+          residents_not_covered: { type: 'number' },
+          ...uncoveredProperties,
+          depends_on_sample_facilities: { type: 'boolean' },
+          edge_of_data: { type: 'boolean', description: 'uncovered residents lie within the edge margin of the data: a facility outside the extract may serve them' },
+        },
+      },
+    },
+  },
+);
+
+export type CoverageQuery = FromSchema<typeof coverageQuery>;
+export type AuditQuery = FromSchema<typeof auditQuery>;
