@@ -44,3 +44,9 @@ export const featureCollectionSchema = {
     },
   },
 } as const;
+
+/**
+ * `T` with the properties of `R` put in place of its own. Unlike `Omit`, it keeps T's named
+ * properties when T has an index signature (as types derived from open object schemas do).
+ */
+export type Override<T, R> = { [P in keyof T as P extends keyof R ? never : P]: T[P] } & R;

@@ -1,7 +1,8 @@
 /** GET /api/coverage and GET /api/audit: coverage per area and rule, and the areas that miss a target. */
 
+import type { FeatureCollection, MultiPolygon, Polygon } from 'geojson';
 import type { FromSchema } from 'json-schema-to-ts';
-import { AUDIT_LEVELS, COVERAGE_LEVELS, EXPORT_FORMATS, POPULATION_SOURCES } from './enums.ts';
+import { AUDIT_CAVEATS, AUDIT_LEVELS, COVERAGE_LEVELS, EXPORT_FORMATS, POPULATION_SOURCES } from './enums.ts';
 import { DEFAULT_RULE_SET, MAX_RULE_SET_ID_CHARS } from './limits.ts';
 
 export const coverageQuery = {
@@ -49,6 +50,10 @@ const rootProperties = {
 
 const ruleResult = {
   type: 'object',
+  required: [
+    'share', 'straight_share', 'target_share', 'passes', 'population', 'covered_population', 'straight_covered_population', 'uncovered_mean_m',
+    'uncovered_unreachable_population', 'uncovered_beyond_cap_population', 'uncovered_near_edge_population', 'no_data',
+  ],
   properties: {
     ...shareProperties,
     passes: { type: 'boolean', description: 'false and meaningless where no_data is true' },
@@ -62,14 +67,17 @@ const ruleResult = {
   },
 } as const;
 
-/** The response both routes share: the run it comes from and one entry per area with `area` properties. */
-function areasJson<R extends object, A extends object>(root: R, area: A) {
+/**
+ * The response both routes share: the run it comes from and one entry per area at one of `levels`,
+ * with `area` properties, the `areaRequired` ones always present.
+ */
+function areasJson<L extends readonly string[], R extends object, A extends object, Q extends readonly string[]>(levels: L, root: R, area: A, areaRequired: Q) {
   return {
     type: 'object',
     required: ['rule_set', 'level', 'run_id', 'areas'],
     properties: {
       rule_set: { type: 'string' },
-      level: { type: 'string' },
+      level: { type: 'string', enum: levels },
       run_id: { type: 'integer' },
       dataset_id: { type: 'integer' },
       ...root,
@@ -77,6 +85,7 @@ function areasJson<R extends object, A extends object>(root: R, area: A) {
         type: 'array',
         items: {
           type: 'object',
+          required: ['area_key', 'area_name', 'street', 'district', 'population', ...areaRequired],
           properties: {
             area_key: { type: 'string' },
             area_name: { type: ['string', 'null'] },
@@ -92,13 +101,15 @@ function areasJson<R extends object, A extends object>(root: R, area: A) {
 }
 
 export const coverageJson = areasJson(
-  { caveats: { type: 'array', items: { type: 'string' } }, ...rootProperties },
+  COVERAGE_LEVELS,
+  { caveats: { type: 'array', items: { type: 'string' } }, ...rootProperties } as const,
   {
     population_estimated: { type: 'boolean' },
     population_sources: { type: 'array', items: { type: 'string', enum: POPULATION_SOURCES }, description: 'where the population figures come from' },
     is_approximate: { type: 'boolean' },
     rules: { type: 'object', additionalProperties: ruleResult },
-  },
+  } as const,
+  ['population_estimated', 'is_approximate', 'rules'] as const,
 );
 
 export const auditQuery = {
@@ -112,16 +123,21 @@ export const auditQuery = {
 } as const;
 
 export const auditJson = areasJson(
+  AUDIT_LEVELS,
   rootProperties,
   {
     worst_shortfall: { type: 'number' },
     population_sources: { type: 'array', items: { type: 'string', enum: POPULATION_SOURCES }, description: 'where the population figures come from' },
     residents_not_covered: { type: 'number' },
-    caveats: { type: 'array', items: { type: 'string' } },
+    caveats: { type: 'array', items: { type: 'string', enum: AUDIT_CAVEATS } },
     failed_rules: {
       type: 'array',
       items: {
         type: 'object',
+        required: [
+          'rule_id', 'share', 'straight_share', 'target_share', 'residents_not_covered', 'uncovered_mean_m', 'uncovered_unreachable_population',
+          'uncovered_beyond_cap_population', 'depends_on_sample_facilities', 'edge_of_data',
+        ],
         properties: {
           rule_id: { type: 'string' },
           ...shareProperties,
@@ -132,8 +148,17 @@ export const auditJson = areasJson(
         },
       },
     },
-  },
+  } as const,
+  ['worst_shortfall', 'residents_not_covered', 'caveats', 'failed_rules'] as const,
 );
 
 export type CoverageQuery = FromSchema<typeof coverageQuery>;
 export type AuditQuery = FromSchema<typeof auditQuery>;
+export type Coverage = FromSchema<typeof coverageJson>;
+export type AreaCoverage = Coverage['areas'][number];
+export type RuleCoverage = AreaCoverage['rules'][string];
+export type Audit = FromSchema<typeof auditJson>;
+export type AuditArea = Audit['areas'][number];
+export type NotAssessableRule = FromSchema<typeof notAssessable>[number];
+/** format=geojson: the areas as features, with the JSON answer's area entries as properties. */
+export type CoverageGeoJson = FeatureCollection<Polygon | MultiPolygon | null, AreaCoverage>;

@@ -4,12 +4,13 @@ import type { FromSchema } from 'json-schema-to-ts';
 
 export const healthResponse = {
   type: 'object',
-  required: ['status', 'database', 'dataset'],
+  required: ['status', 'database', 'dataset', 'attribution'],
   properties: {
     status: { type: 'string', enum: ['ok', 'degraded'] },
     database: { type: 'string', enum: ['reachable', 'unreachable'] },
     dataset: {
       type: ['object', 'null'],
+      required: ['id', 'kind', 'source', 'is_sample', 'imported_at', 'counts'],
       properties: {
         id: { type: 'integer' },
         kind: { type: 'string' },
@@ -20,6 +21,7 @@ export const healthResponse = {
         import_seconds: { type: ['number', 'null'] },
         counts: {
           type: 'object',
+          required: ['facilities', 'residential_areas', 'communities'],
           properties: {
             walk_nodes: { type: 'integer' },
             walk_edges: { type: 'integer' },

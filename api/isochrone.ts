@@ -1,5 +1,6 @@
 /** GET /api/isochrone: the network reachable on foot within a distance, as lines and a polygon. */
 
+import type { FeatureCollection, Geometry } from 'geojson';
 import type { FromSchema } from 'json-schema-to-ts';
 import { featureCollectionSchema, lngLatProperties } from './common.ts';
 import { MAX_ISOCHRONE_M } from './limits.ts';
@@ -19,3 +20,5 @@ export const isochroneQuery = {
 export const isochroneResponse = featureCollectionSchema;
 
 export type IsochroneQuery = FromSchema<typeof isochroneQuery>;
+/** The answer, narrowed to GeoJSON: the schema leaves geometries and properties open. */
+export type Isochrone = FeatureCollection<Geometry, { kind: 'polygon' | 'lines'; distance_m: number; [k: string]: unknown }>;

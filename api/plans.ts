@@ -1,7 +1,8 @@
 /** /api/plans: 两拆一增 plans, read by anyone, written with a planner or admin token. */
 
+import type { LineString, MultiPolygon, Polygon } from 'geojson';
 import type { FromSchema } from 'json-schema-to-ts';
-import { planGeometrySchema, textSchema } from './common.ts';
+import { planGeometrySchema, textSchema, type Override } from './common.ts';
 import { PLAN_KINDS, PLAN_STATUSES } from './enums.ts';
 import { MAX_NAME_CHARS, MAX_NOTES_CHARS, PLANS_PAGE_DEFAULT, PLANS_PAGE_MAX } from './limits.ts';
 
@@ -36,13 +37,13 @@ export const planPatch = {
 
 export const planSchema = {
   type: 'object',
-  required: ['id', 'kind', 'name', 'status', 'version'],
+  required: ['id', 'kind', 'name', 'status', 'version', 'notes', 'area_m2', 'length_m', 'created_by', 'created_at', 'updated_at'],
   properties: {
     id: { type: 'integer' },
     version: { type: 'integer', description: 'starts at 1, +1 on every change; the ETag is "<version>"' },
-    kind: { type: 'string' },
+    kind: { type: 'string', enum: PLAN_KINDS },
     name: { type: 'string' },
-    status: { type: 'string' },
+    status: { type: 'string', enum: PLAN_STATUSES },
     geometry: { type: 'object', additionalProperties: true, description: 'in the list only with include=geometry' },
     notes: { type: ['string', 'null'] },
     area_m2: { type: ['number', 'null'] },
@@ -76,7 +77,16 @@ export const planPageSchema = {
   properties: { plans: { type: 'array', items: planSchema }, next_cursor: { type: ['integer', 'null'] } },
 } as const;
 
-export type PlanInput = FromSchema<typeof planBody>;
+/** A plan geometry as GeoJSON: the schema checks its type and size, the server its shape (server/check-plan-geometry.ts). */
+export type PlanGeometry = Polygon | MultiPolygon | LineString;
+
+/** A plan as the API answers it with its geometry (GET /api/plans/:id, include=geometry). */
+export type Plan = Override<FromSchema<typeof planSchema>, { geometry: PlanGeometry }>;
+/** One page of GET /api/plans?include=geometry. */
+export type PlanPage = { plans: Plan[]; next_cursor: number | null };
+
+/** The body of POST /api/plans as a client sends it (status may be left out) and the handler sees it. */
+export type PlanInput = Override<FromSchema<typeof planBody, { keepDefaultedPropertiesOptional: true }>, { geometry: PlanGeometry }>;
 export type PlanPatch = FromSchema<typeof planPatch>;
 export type PlanListQuery = FromSchema<typeof listQuery>;
 export type PlanIdParams = FromSchema<typeof idParams>;

@@ -31,7 +31,7 @@ export const proximityResponse = {
   type: 'object',
   required: ['point', 'snap', 'rule_set', 'results'],
   properties: {
-    point: { type: 'object', properties: { lng: { type: 'number' }, lat: { type: 'number' } } },
+    point: { type: 'object', required: ['lng', 'lat'], properties: { lng: { type: 'number' }, lat: { type: 'number' } } },
     snap: { type: 'object', required: ['lng', 'lat', 'distance_m'], properties: { lng: { type: 'number' }, lat: { type: 'number' }, distance_m: { type: 'number' } } },
     rule_set: { type: 'string' },
     walk_speed_m_per_min: { type: 'number' },
@@ -42,7 +42,7 @@ export const proximityResponse = {
       type: 'array',
       items: {
         type: 'object',
-        required: ['category', 'outcome', 'facility', 'inside', 'network_distance_m', 'straight_distance_m', 'walk_minutes', 'max_distance_m', 'meets_target', 'path'],
+        required: ['category', 'outcome', 'label', 'facility', 'inside', 'network_distance_m', 'straight_distance_m', 'walk_minutes', 'max_distance_m', 'meets_target', 'path'],
         properties: {
           category: { type: 'string' },
           outcome: {
@@ -50,9 +50,10 @@ export const proximityResponse = {
             enum: REACH_OUTCOMES,
             description: 'distance: network_distance_m is set (up to distance_cap_m); beyond_cap: a facility lies in this piece of the network, farther than the cap; no_path: none in this piece of the network; no_data: no facility of the category in the data',
           },
-          label: { type: 'object', properties: { zh: { type: 'string' }, en: { type: 'string' } } },
+          label: { type: 'object', required: ['zh', 'en'], properties: { zh: { type: 'string' }, en: { type: 'string' } } },
           facility: {
             type: ['object', 'null'],
+            required: ['id', 'name', 'lng', 'lat', 'is_sample'],
             properties: { id: { type: 'integer' }, name: { type: ['string', 'null'] }, lng: { type: 'number' }, lat: { type: 'number' }, is_sample: { type: 'boolean' } },
           },
           inside: { type: 'boolean', description: 'the point lies inside the facility (a park or green space polygon): 0 m, no path' },

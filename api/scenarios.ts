@@ -3,8 +3,10 @@
  * GET /api/suggest: where to put new open spaces (or which proposed plans to do first) for a rule.
  */
 
+import type { FeatureCollection, LineString } from 'geojson';
 import type { FromSchema } from 'json-schema-to-ts';
-import { featureCollectionSchema, planGeometrySchema, textSchema } from './common.ts';
+import type { PlanGeometry } from './plans.ts';
+import { featureCollectionSchema, planGeometrySchema, textSchema, type Override } from './common.ts';
 import { PLAN_KINDS, RULE_REF_PATTERN, SUGGEST_CANDIDATES } from './enums.ts';
 import { DEFAULT_RULE_SET, GRID_SPACING_M, MAX_NAME_CHARS, MAX_RULE_SET_ID_CHARS, MAX_SCENARIO_PLANS, MAX_SUGGEST_K } from './limits.ts';
 
@@ -32,16 +34,21 @@ export const evaluateBody = {
   },
 } as const;
 
+const flipCounts = {
+  type: 'object',
+  required: ['fail_to_pass', 'pass_to_fail'],
+  properties: { fail_to_pass: { type: 'integer' }, pass_to_fail: { type: 'integer' } },
+} as const;
+
 const flips = {
   type: 'object',
-  properties: {
-    community: { type: 'object', properties: { fail_to_pass: { type: 'integer' }, pass_to_fail: { type: 'integer' } } },
-    residential_area: { type: 'object', properties: { fail_to_pass: { type: 'integer' }, pass_to_fail: { type: 'integer' } } },
-  },
+  required: ['community', 'residential_area'],
+  properties: { community: flipCounts, residential_area: flipCounts },
 } as const;
 
 const areaImpact = {
   type: 'object',
+  required: ['key', 'name', 'population', 'covered_before', 'covered_after', 'share_before', 'share_after', 'delta_share', 'passes_before', 'passes_after', 'flip'],
   properties: {
     key: { type: 'string' },
     name: { type: ['string', 'null'] },
@@ -59,7 +66,10 @@ const areaImpact = {
 
 const ruleImpact = {
   type: 'object',
-  required: ['rule_set', 'rule_id', 'covered_before', 'covered_after', 'newly_covered', 'marginal'],
+  required: [
+    'rule_set', 'rule_id', 'target_share', 'population', 'covered_before', 'covered_after', 'share_before', 'share_after', 'newly_covered', 'newly_uncovered',
+    'flips', 'communities', 'residential_areas', 'marginal', 'marginal_sum',
+  ],
   properties: {
     rule_set: { type: 'string' },
     rule_id: { type: 'string' },
@@ -74,17 +84,18 @@ const ruleImpact = {
     flips,
     communities: { type: 'array', items: areaImpact },
     residential_areas: { type: 'array', items: areaImpact },
-    marginal: { type: ['array', 'null'], items: { type: 'object', properties: { plan: { type: 'string' }, gain: { type: 'number' } } } },
+    marginal: { type: ['array', 'null'], items: { type: 'object', required: ['plan', 'gain'], properties: { plan: { type: 'string' }, gain: { type: 'number' } } } },
     marginal_sum: { type: ['number', 'null'] },
   },
 } as const;
 
 const planEffect = {
   type: 'object',
+  required: ['ref', 'id', 'kind', 'name', 'becomes_open_space', 'links_added', 'link_length_m', 'barrier_removed_m', 'edges_opened', 'compounds_opened'],
   properties: {
     ref: { type: 'string' },
     id: { type: ['integer', 'null'] },
-    kind: { type: 'string' },
+    kind: { type: 'string', enum: PLAN_KINDS },
     name: { type: 'string' },
     becomes_open_space: { type: 'boolean' },
     links_added: { type: 'integer' },
@@ -94,6 +105,7 @@ const planEffect = {
     compounds_opened: { type: 'integer' },
     open_space: {
       type: ['object', 'null'],
+      required: ['facility_id', 'area_m2', 'category', 'access_points'],
       properties: { facility_id: { type: 'integer' }, area_m2: { type: 'number' }, category: { type: 'string' }, access_points: { type: 'integer' } },
     },
   },
@@ -101,7 +113,7 @@ const planEffect = {
 
 export const evaluateResponse = {
   type: 'object',
-  required: ['dataset_id', 'run_id', 'rule_set', 'network_changed', 'plans', 'rules'],
+  required: ['dataset_id', 'run_id', 'rule_set', 'network_changed', 'origins', 'origins_resnapped', 'plans', 'rules'],
   properties: {
     dataset_id: { type: 'integer' },
     run_id: { type: 'integer' },
@@ -131,12 +143,15 @@ export const suggestQuery = {
 
 export const suggestResponse = {
   type: 'object',
-  required: ['rule_set', 'rule_id', 'k', 'candidates', 'picks', 'greedy_total', 'optimality_gap'],
+  required: [
+    'rule_set', 'rule_id', 'k', 'candidates', 'candidate_count', 'candidates_truncated', 'site_area_m2', 'population', 'baseline_covered', 'picks',
+    'greedy_total', 'optimality_gap', 'enumeration', 'subsets_enumerated',
+  ],
   properties: {
     rule_set: { type: 'string' },
     rule_id: { type: 'string' },
     k: { type: 'integer' },
-    candidates: { type: 'string' },
+    candidates: { type: 'string', enum: SUGGEST_CANDIDATES },
     candidate_count: { type: 'integer' },
     candidates_truncated: { type: 'boolean' },
     site_area_m2: { type: ['number', 'null'] },
@@ -146,11 +161,12 @@ export const suggestResponse = {
       type: 'array',
       items: {
         type: 'object',
+        required: ['rank', 'ref', 'plan_id', 'kind', 'name', 'lng', 'lat', 'gain', 'standalone_gain', 'cumulative', 'geometry'],
         properties: {
           rank: { type: 'integer' },
           ref: { type: 'string' },
           plan_id: { type: ['integer', 'null'] },
-          kind: { type: 'string' },
+          kind: { type: 'string', enum: PLAN_KINDS },
           name: { type: 'string' },
           lng: { type: 'number' },
           lat: { type: 'number' },
@@ -167,13 +183,46 @@ export const suggestResponse = {
       },
     },
     greedy_total: { type: 'number' },
-    optimum: { type: ['object', 'null'], properties: { total: { type: 'number' }, refs: { type: 'array', items: { type: 'string' } } } },
+    optimum: { type: ['object', 'null'], required: ['total', 'refs'], properties: { total: { type: 'number' }, refs: { type: 'array', items: { type: 'string' } } } },
     optimality_gap: { type: ['number', 'null'] },
     enumeration: { type: 'string', enum: ['done', 'skipped'] },
     subsets_enumerated: { type: 'integer' },
   },
 } as const;
 
-export type InlinePlan = FromSchema<typeof inlinePlan>;
+/** The body as the handler sees it (defaults filled in). */
 export type EvaluateBody = FromSchema<typeof evaluateBody>;
+/** The body as a client sends it: at least one of plan_ids and plans; defaulted fields may be left out. */
+export type ScenarioRequest = Override<FromSchema<typeof evaluateBody, { keepDefaultedPropertiesOptional: true }>, { plans?: InlinePlan[] }>;
+/** A plan sent inline to a scenario: drawn in the browser, evaluated, never stored (geometry as GeoJSON). */
+export type InlinePlan = Override<FromSchema<typeof inlinePlan>, { geometry: PlanGeometry }>;
 export type SuggestQuery = FromSchema<typeof suggestQuery>;
+
+type Evaluation = FromSchema<typeof evaluateResponse>;
+export type ScenarioPlanEffect = Evaluation['plans'][number];
+export type ScenarioRuleImpact = Evaluation['rules'][number];
+export type ScenarioAreaImpact = ScenarioRuleImpact['communities'][number];
+export type ScenarioFlips = ScenarioRuleImpact['flips']['community'];
+
+/**
+ * Per category whose walking distance fell on a street: before (null: new link or beyond the
+ * search bound) and after, metres. The schema leaves GeoJSON feature properties open (see
+ * common.ts); this type narrows them for clients.
+ */
+export interface ChangedEdgeProperties {
+  edge: number;
+  street_id: number | null;
+  is_link: boolean;
+  before: Record<string, number | null>;
+  after: Record<string, number>;
+}
+export type ChangedEdges = FeatureCollection<LineString, ChangedEdgeProperties>;
+
+/** The answer of POST /api/scenarios/evaluate, with changed_edges narrowed to GeoJSON. */
+export type ScenarioEvaluation = Override<Evaluation, { changed_edges?: ChangedEdges }>;
+
+type SuggestAnswer = FromSchema<typeof suggestResponse>;
+/** One site of GET /api/suggest, in greedy order (geometry as GeoJSON). */
+export type SuggestPick = Override<SuggestAnswer['picks'][number], { geometry: PlanGeometry }>;
+/** GET /api/suggest: greedy maximal covering for one rule. */
+export type Suggestion = Override<SuggestAnswer, { picks: SuggestPick[] }>;

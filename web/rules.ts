@@ -1,25 +1,12 @@
 import type { Rule, RuleSet } from './api/types.ts';
 
+// One choice of rule per category for server and client alike: the contract holds it.
+export { ruleForCategory } from '../api/rules.ts';
+
 /** How far the engine reports walking distances (geo/coverage.ts DISTANCE_CAP_M; answers also carry it as distance_cap_m). */
 export const DISTANCE_CAP_M = 3000;
 /** GB 50180-2018 §3.0.4: the 15-minute life circle reaches 800–1000 m; the reference limit where a standard sets none. */
 export const FIFTEEN_MINUTE_WALK_M = 1000;
-
-/**
- * The rule of a rule set that judges a category: a single-category tier first, else any tier
- * naming it (the same choice as the server's proximity route), or null.
- */
-export function ruleForCategory(ruleSet: RuleSet, category: string): Rule | null {
-  let fallback: Rule | null = null;
-  for (const rule of ruleSet.rules) {
-    for (const tier of rule.tiers) {
-      if (!tier.categories.includes(category)) continue;
-      if (tier.categories.length === 1) return rule;
-      fallback ??= rule;
-    }
-  }
-  return fallback;
-}
 
 /** The walking limit (m) for a category under a rule: the largest tier distance naming it. */
 export function limitForCategory(rule: Rule | null, category: string): number | null {
