@@ -1,39 +1,7 @@
-/** The catalogue of API error codes: HTTP status and a stable code clients can switch on. */
-export const ERRORS = {
-  bad_request: 400,
-  invalid_parameter: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  request_timeout: 408,
-  precondition_failed: 412,
-  payload_too_large: 413,
-  headers_too_large: 431,
-  outside_dataset: 422,
-  not_snappable: 422,
-  unknown_category: 400,
-  unknown_rule_set: 400,
-  /** a rule set file that fails its JSON Schema; details.problems name each JSON path */
-  invalid_rule_set: 422,
-  /** a write that contradicts what is stored (a built-in rule set id, a reused version) */
-  conflict: 409,
-  unknown_rule: 400,
-  no_dataset: 503,
-  no_results: 503,
-  database_unavailable: 503,
-  rate_limited: 429,
-  /** a heavy request would cost more work units than its route's budget (server/plugins/heavy-pool.ts) */
-  work_budget_exceeded: 422,
-  /** a heavy request ran past the time limit and its work was stopped */
-  work_timed_out: 503,
-  /** the heavy-work queue is full */
-  server_busy: 503,
-  /** the client already has its allowance of heavy requests in flight */
-  too_many_heavy_requests: 429,
-  internal: 500,
-} as const;
+import { ERRORS, type ErrorCode } from '../api/errors.ts';
 
-export type ErrorCode = keyof typeof ERRORS;
+// The catalogue and the error body's schema are part of the API contract (api/errors.ts).
+export { ERRORS, errorSchema, type ErrorCode } from '../api/errors.ts';
 
 /** An error the API answers with `{"error": {"code", "message"}}` and the code's status. */
 export class ApiError extends Error {
@@ -47,20 +15,3 @@ export class ApiError extends Error {
     this.statusCode = ERRORS[code];
   }
 }
-
-/** JSON Schema of the error body, shared by every route's response schemas. */
-export const errorSchema = {
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message'],
-      properties: {
-        code: { type: 'string' },
-        message: { type: 'string' },
-        details: { type: 'object', additionalProperties: true },
-      },
-    },
-  },
-} as const;

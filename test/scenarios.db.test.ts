@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../server/app.ts';
 import { ERRORS } from '../server/errors.ts';
-import { squareAround } from '../server/routes/scenarios.ts';
+import { squareAround } from '../geo/candidate-sites.ts';
 import { CLEARED, park, SITES, type Site } from './helpers/chengdu-sites.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 import { createPool } from '../server/db/pool.ts';

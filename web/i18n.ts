@@ -1,3 +1,4 @@
+import { MAX_SCENARIO_PLANS } from '../api/limits.ts';
 import type { Bilingual } from './api/types.ts';
 
 export type Lang = 'zh' | 'en';
@@ -150,7 +151,7 @@ const STRINGS = {
   scenarioEvaluating: { zh: '评估中…', en: 'Evaluating…' },
   scenarioNothingSelected: { zh: '请勾选规划或画一个地块，再评估。', en: 'Tick a plan or draw a site to evaluate.' },
   scenarioAuto: { zh: '选择变化后自动重新评估', en: 'Re-evaluates whenever the selection changes' },
-  scenarioTooMany: { zh: '一次最多评估 50 个规划', en: 'At most 50 plans in one evaluation' },
+  scenarioTooMany: { zh: `一次最多评估 ${MAX_SCENARIO_PLANS} 个规划`, en: `At most ${MAX_SCENARIO_PLANS} plans in one evaluation` },
   scenarioNetworkShare: { zh: '路网覆盖率', en: 'Share (network)' },
   scenarioMarginal: { zh: '各规划的边际贡献', en: "Each plan's marginal gain" },
   scenarioMarginalNote: { zh: '单独去掉该规划时少覆盖的居民数', en: 'Residents no longer covered if only this plan were dropped' },

@@ -9,7 +9,6 @@ import { validateRuleSet } from './validate.ts';
 export type { PopulationGroup, Rule, RuleMeasure, RuleSet, RuleTier } from './types.ts';
 export { maxRuleDistanceM, ruleMeasure, rulePopulationGroup, tierFilter } from './types.ts';
 export { RULE_SET_SCHEMA, RuleSetValidationError, validateRuleSet } from './validate.ts';
-export { ruleForCategory, rulesNaming } from './types.ts';
 
 /**
  * The rule sets shipped as files (geo/rules/*.json), each validated against the published schema

@@ -71,28 +71,3 @@ export function tierFilter(t: RuleTier): SourceFilter {
 
 export const ruleMeasure = (r: Rule): RuleMeasure => r.measure ?? 'population';
 export const rulePopulationGroup = (r: Rule): PopulationGroup => r.populationGroup ?? 'all';
-
-/**
- * The rule of a rule set that judges a category: a rule declaring it (`judges`) first, then a
- * single-category tier naming it, else the first tier naming it; null when no rule names it.
- */
-export function ruleForCategory(ruleSet: RuleSet, category: string): Rule | null {
-  let single: Rule | null = null;
-  let fallback: Rule | null = null;
-  for (const rule of ruleSet.rules) {
-    if (rule.judges === category) return rule;
-    for (const tier of rule.tiers) {
-      if (!tier.categories.includes(category as CategoryId)) continue;
-      if (tier.categories.length === 1) single ??= rule;
-      fallback ??= rule;
-    }
-  }
-  return single ?? fallback;
-}
-
-/** The rules of a rule set with a tier naming a category, the one judging it by default first. */
-export function rulesNaming(ruleSet: RuleSet, category: string): Rule[] {
-  const first = ruleForCategory(ruleSet, category);
-  const rest = ruleSet.rules.filter((r) => r !== first && r.tiers.some((t) => t.categories.includes(category as CategoryId)));
-  return first ? [first, ...rest] : rest;
-}

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 
-export type CoverageLevel = 'residential_area' | 'community' | 'street' | 'district';
+export type { CoverageLevel } from '../../api/enums.ts';
+import type { CoverageLevel } from '../../api/enums.ts';
 
 export interface AreaCoverageRow {
   area_key: string;
@@ -155,4 +156,28 @@ const EMPTY_ZONES_SQL = `
 /** Community zones of the run's source (imported or approximate) that no resident lives in. */
 export async function emptyZones(db: pg.Pool, runId: number): Promise<EmptyZoneRow[]> {
   return (await db.query<EmptyZoneRow>(EMPTY_ZONES_SQL, [runId])).rows;
+}
+
+/** Where an export comes from and what it was asked for: carried by every CSV row and GeoJSON file. */
+export interface ExportProvenance {
+  dataset_id: number;
+  dataset_source: string | null;
+  dataset_imported_at: string | null;
+  run_id: number;
+  run_finished_at: string | null;
+  generated_at: string;
+  filters: string;
+}
+
+export async function exportProvenance(db: pg.Pool, datasetId: number, runId: number, filters: Record<string, string>): Promise<ExportProvenance> {
+  const { rows } = await db.query<{ source: string | null; imported_at: string | null; finished_at: string | null }>(
+    `SELECT d.source, to_json(d.imported_at) #>> '{}' AS imported_at, to_json(r.finished_at) #>> '{}' AS finished_at
+     FROM coverage_runs r LEFT JOIN datasets d ON d.id = $1 WHERE r.id = $2`,
+    [datasetId, runId],
+  );
+  return {
+    dataset_id: datasetId, dataset_source: rows[0]?.source ?? null, dataset_imported_at: rows[0]?.imported_at ?? null,
+    run_id: runId, run_finished_at: rows[0]?.finished_at ?? null, generated_at: new Date().toISOString(),
+    filters: Object.entries(filters).map(([k, v]) => `${k}=${v}`).join('&'),
+  };
 }

@@ -1,80 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { CATEGORIES, TAG_CATEGORY_TABLE } from '../../geo/categories.ts';
 import { isBuiltInRuleSet, RULE_SETS, ruleMeasure, rulePopulationGroup } from '../../geo/rules/index.ts';
+import { categoriesResponse, rulesResponse } from '../../api/catalogue.ts';
 import { activeDataset } from '../queries/datasets.ts';
-
-const categoriesResponse = {
-  type: 'object',
-  required: ['categories'],
-  properties: {
-    categories: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['id', 'zh', 'en', 'count'],
-        properties: {
-          id: { type: 'string' },
-          zh: { type: 'string' },
-          en: { type: 'string' },
-          areal: { type: 'boolean' },
-          count: { type: 'integer' },
-          osm_tags: { type: 'array', items: { type: 'string' } },
-        },
-      },
-    },
-  },
-} as const;
-
-const tier = {
-  type: 'object',
-  properties: {
-    categories: { type: 'array', items: { type: 'string' } },
-    min_area_m2: { type: ['number', 'null'] },
-    max_area_m2: { type: ['number', 'null'], description: 'exclusive upper bound of the facility area (a size band)' },
-    max_distance_m: { type: 'number' },
-    citation: { type: ['string', 'null'] },
-  },
-} as const;
-
-const rulesResponse = {
-  type: 'object',
-  required: ['rule_sets'],
-  properties: {
-    rule_sets: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          id: { type: 'string' },
-          version: { type: 'string' },
-          zh: { type: 'string' },
-          en: { type: 'string' },
-          citation: { type: 'string' },
-          note: { type: ['string', 'null'] },
-          built_in: { type: 'boolean', description: 'shipped as geo/rules/<id>.json; false = stored with npm run import -- rules or POST /api/rule-sets' },
-          rules: {
-            type: 'array',
-            items: {
-              type: 'object',
-              properties: {
-                id: { type: 'string' },
-                zh: { type: 'string' },
-                en: { type: 'string' },
-                tiers: { type: 'array', items: tier },
-                target_share: { type: 'number' },
-                measure: { type: 'string', enum: ['population', 'residential_land_area'] },
-                population_group: { type: 'string', enum: ['all', 'elderly', 'children'] },
-                citation: { type: 'string' },
-                note: { type: ['string', 'null'] },
-                judges: { type: ['string', 'null'], description: 'the category this rule judges by default where its tiers name several' },
-              },
-            },
-          },
-        },
-      },
-    },
-  },
-} as const;
 
 /** GET /api/categories and GET /api/rules: what is measured, and against which standards. */
 export async function catalogueRoutes(app: FastifyInstance): Promise<void> {

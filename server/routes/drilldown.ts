@@ -4,7 +4,7 @@ import { areaOrigins, areaResult, facilitySummaries, type DrilldownLevel, type D
 import { DISTANCE_CAP_M } from '../../geo/coverage.ts';
 import { CATEGORIES } from '../../geo/categories.ts';
 import type { Rule, RuleSet } from '../../geo/rules/index.ts';
-import { requireRuleSet } from './proximity.ts';
+import { requireRuleSet } from '../http/request.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Route schemas of GET /api/areas/:level/:id/drilldown (kept together for the api/ contract folder)

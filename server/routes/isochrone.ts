@@ -1,39 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { Feature, MultiLineString } from 'geojson';
 import { ISOCHRONE_BUFFER_M } from '../../geo/isochrone.ts';
+import { bandsQuerySchema, bandsResponseSchema, DEFAULT_BAND_LIMITS_M, isochroneQuery, isochroneResponse, type IsochroneQuery } from '../../api/isochrone.ts';
+import { MAX_ISOCHRONE_M, WALK_SPEED_M_PER_MIN } from '../../api/limits.ts';
 import { snapPoint, type EdgeSnap } from '../../geo/snap.ts';
 import { ApiError, errorSchema } from '../errors.ts';
-import { featureCollectionSchema } from '../schemas.ts';
-import { snapRequestPoint, WALK_SPEED_M_PER_MIN } from './proximity.ts';
-
-/** Largest isochrone distance served: 3000 m, three 15-minute life circles; larger ones are city-scale work, not a click. */
-export const MAX_ISOCHRONE_M = 3000;
-
-const query = {
-  type: 'object',
-  required: ['distance_m'],
-  additionalProperties: false,
-  properties: {
-    lng: { type: 'number', minimum: -180, maximum: 180 },
-    lat: { type: 'number', minimum: -90, maximum: 90 },
-    facility_id: { type: 'integer', minimum: 1, description: 'walk out from every access point of this facility instead of a point' },
-    distance_m: { type: 'number', exclusiveMinimum: 0, maximum: MAX_ISOCHRONE_M },
-  },
-} as const;
-
-
-/**
- * The isochrone polygon: reached lines (simplified to 1 m) buffered piece by piece by
- * ISOCHRONE_BUFFER_M in the local UTM zone and dissolved with one cascaded union by PostGIS
- * (GEOS): about 17 ms for a 1000 m isochrone in central Chengdu, three times faster than
- * buffering the MultiLineString whole, and far faster than Turf's buffer.
- */
-const ISOCHRONE_POLYGON_SQL = `
-  WITH l AS (SELECT ST_SetSRID(ST_GeomFromGeoJSON($1), 4326) AS g),
-       z AS (SELECT CASE WHEN ST_Y(ST_Centroid(g)) >= 0 THEN 32600 ELSE 32700 END + floor((ST_X(ST_Centroid(g)) + 180) / 6)::int + 1 AS srid FROM l)
-  SELECT ST_AsGeoJSON(ST_Transform(ST_Union(ARRAY(
-           SELECT ST_Buffer(d.geom, $2, 'quad_segs=2') FROM ST_Dump(ST_Simplify(ST_Transform(l.g, z.srid), 1)) d)), 4326), 7)::json AS geometry
-  FROM l, z`;
+import { snapRequestPoint } from '../http/request.ts';
+import { isochronePolygon } from '../queries/isochrone.ts';
 
 type LoadedEngine = Awaited<ReturnType<FastifyInstance['engine']['current']>>;
 
@@ -57,15 +30,15 @@ function sourceSnaps(engine: LoadedEngine, q: { lng?: number; lat?: number; faci
 
 /** GET /api/isochrone: the network reachable on foot within a distance, as lines and a polygon. */
 export async function isochroneRoutes(app: FastifyInstance): Promise<void> {
-  app.get<{ Querystring: { lng?: number; lat?: number; facility_id?: number; distance_m: number } }>(
+  app.get<{ Querystring: IsochroneQuery }>(
     '/api/isochrone',
     {
       schema: {
         tags: ['analysis'],
         summary: 'Walking isochrone from a point (lng, lat) or from a facility (facility_id)',
         description: `Reached edges cut at distance_m (≤ ${MAX_ISOCHRONE_M} m), and a polygon: the reached lines buffered by ${ISOCHRONE_BUFFER_M} m and dissolved.`,
-        querystring: query,
-        response: { 200: featureCollectionSchema, 400: errorSchema, 404: errorSchema, 422: errorSchema, 429: errorSchema, 503: errorSchema },
+        querystring: isochroneQuery,
+        response: { 200: isochroneResponse, 400: errorSchema, 404: errorSchema, 422: errorSchema, 429: errorSchema, 503: errorSchema },
       },
       config: { rateLimit: { max: 600, timeWindow: '1 minute' } },
     },
@@ -79,8 +52,8 @@ export async function isochroneRoutes(app: FastifyInstance): Promise<void> {
       });
       const features: object[] = [];
       if (iso.pieces) {
-        const { rows } = await app.pg.query<{ geometry: object }>(ISOCHRONE_POLYGON_SQL, [JSON.stringify(iso.lines.geometry), ISOCHRONE_BUFFER_M]);
-        features.push({ type: 'Feature', geometry: rows[0].geometry, properties: { kind: 'polygon', distance_m, buffer_m: ISOCHRONE_BUFFER_M } });
+        const geometry = await isochronePolygon(app.pg, iso.lines.geometry, ISOCHRONE_BUFFER_M);
+        features.push({ type: 'Feature', geometry, properties: { kind: 'polygon', distance_m, buffer_m: ISOCHRONE_BUFFER_M } });
       }
       features.push({ ...iso.lines, properties: { kind: 'lines', distance_m, reached_length_m: Math.round(iso.reachedLengthM * 100) / 100 } });
       return {
@@ -95,75 +68,6 @@ export async function isochroneRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 }
-
-// ---- GET /api/isochrone/bands: schemas (contract block) -------------------------------------
-
-/**
- * The life-circle bands (GB 50180-2018 table 3.0.4: 5-, 10- and 15-minute life circles, 300 / 500 /
- * 1000 m), the default of GET /api/isochrone/bands.
- */
-export const DEFAULT_BAND_LIMITS_M = [300, 500, 1000] as const;
-
-/** At most this many bands in one request. */
-export const MAX_BANDS = 5;
-
-export const bandsQuerySchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    lng: { type: 'number', minimum: -180, maximum: 180, description: 'longitude, WGS 84 degrees (east positive); with lat', examples: [104.0585] },
-    lat: { type: 'number', minimum: -90, maximum: 90, description: 'latitude, WGS 84 degrees (north positive); with lng', examples: [30.6598] },
-    facility_id: { type: 'integer', minimum: 1, description: 'walk out from every access point of this facility instead of a point' },
-    limits_m: {
-      type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(,[0-9]+(\\.[0-9]+)?){0,4}$',
-      description: `up to ${MAX_BANDS} band limits in metres, comma-separated, each > 0 and ≤ ${MAX_ISOCHRONE_M}; default ${DEFAULT_BAND_LIMITS_M.join(',')}`,
-      examples: ['300,500,1000'],
-    },
-    include: { type: 'string', enum: ['origins'], description: 'origins: also list [origin id, walking distance m] of every origin within the largest band' },
-  },
-} as const;
-
-const bandFeatureSchema = {
-  type: 'object',
-  required: ['type', 'geometry', 'properties'],
-  properties: {
-    type: { const: 'Feature' },
-    geometry: { anyOf: [{ type: 'null' }, { type: 'object', additionalProperties: true }] },
-    properties: {
-      type: 'object',
-      required: ['limit_m', 'walk_minutes', 'residents', 'origins'],
-      properties: {
-        limit_m: { type: 'number' },
-        walk_minutes: { type: 'number', description: 'limit_m at 4 km/h' },
-        residents: { type: 'number', description: 'residents (population of the origins) whose walk, access legs included, is within limit_m' },
-        origins: { type: 'integer' },
-      },
-    },
-  },
-} as const;
-
-export const bandsResponseSchema = {
-  type: 'object',
-  required: ['type', 'properties', 'features'],
-  properties: {
-    type: { const: 'FeatureCollection' },
-    properties: {
-      type: 'object',
-      additionalProperties: true,
-      properties: {
-        method: { type: 'string' },
-        cell_m: { type: 'number' },
-        frontage_m: { type: 'number' },
-        off_street_max_m: { type: 'number' },
-        reached_length_m: { type: 'number' },
-        dataset_id: { type: 'integer' },
-        population_estimated: { type: 'boolean' },
-        origins: { type: 'array', items: { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 } },
-      },
-    },
-    features: { type: 'array', items: bandFeatureSchema },
-  },
-} as const;
 
 // ---- GET /api/isochrone/bands: route ---------------------------------------------------------
 

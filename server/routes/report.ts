@@ -7,7 +7,7 @@ import { ApiError, errorSchema } from '../errors.ts';
 import { areaCoverage, type AreaCoverageRow } from '../queries/coverage.ts';
 import type { RuleSet } from '../../geo/rules/index.ts';
 import { DISTANCE_CAP_M } from '../../geo/coverage.ts';
-import { requireRuleSet } from './proximity.ts';
+import { requireRuleSet } from '../http/request.ts';
 import { computeDrilldown, ruleLimitM } from './drilldown.ts';
 
 // ---------------------------------------------------------------------------------------------

@@ -1,13 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { RULE_SETS, ruleSetById } from '../../geo/rules/index.ts';
-import { ApiError, errorSchema } from '../errors.ts';
+import { tileParams, tileQuery, tileResponses, type TileParams, type TileQuery } from '../../api/tiles.ts';
+import type { TILE_LAYER_NAMES } from '../../api/enums.ts';
+import { ApiError } from '../errors.ts';
 import { acceptsGzip, GZIP_CACHE_BYTES, GZIP_MIN_BYTES, GzipCache, ifNoneMatchMatches, tileEtag } from '../tile-encoding.ts';
-
-/** The rule set the areas tiles show when the request names none. */
-export const DEFAULT_TILE_RULE_SET = 'chengdu-park-city';
-
-/** Max zoom served; beyond it clients overzoom. */
-export const MAX_TILE_ZOOM = 22;
 
 interface TileLayer {
   sql: string;
@@ -20,7 +16,7 @@ interface TileLayer {
 const DATA_CACHE = 'public, max-age=60';
 
 // The tile functions of migrations/0005_create_tile_functions.sql.
-const TILE_LAYERS: Record<string, TileLayer> = {
+const TILE_LAYERS: Record<(typeof TILE_LAYER_NAMES)[number], TileLayer> = {
   basemap: { sql: 'SELECT tile_basemap($1, $2, $3) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: false },
   network: { sql: 'SELECT tile_network($1, $2, $3) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: false },
   facilities: { sql: 'SELECT tile_facilities($1, $2, $3) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: false },
@@ -32,46 +28,6 @@ const TILE_LAYERS: Record<string, TileLayer> = {
   barriers: { sql: 'SELECT tile_barriers($1, $2, $3) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: false },
 };
 
-const tileParams = {
-  type: 'object',
-  required: ['layer', 'z', 'x', 'y'],
-  properties: {
-    layer: { type: 'string', description: Object.keys(TILE_LAYERS).join(' | ') },
-    z: { type: 'integer', minimum: 0, maximum: MAX_TILE_ZOOM },
-    x: { type: 'integer', minimum: 0, description: '0 … 2^z − 1' },
-    y: { type: 'integer', minimum: 0, description: '0 … 2^z − 1' },
-  },
-} as const;
-
-const tileQuery = {
-  type: 'object',
-  properties: {
-    rule_set: {
-      type: 'string',
-      pattern: '^[a-z0-9][a-z0-9.-]*$',
-      maxLength: 64,
-      default: DEFAULT_TILE_RULE_SET,
-      description: `areas only: ${RULE_SETS.map((r) => r.id).join(' | ')}`,
-    },
-  },
-} as const;
-
-const tileResponses = {
-  200: {
-    description: 'Mapbox Vector Tile',
-    content: { 'application/vnd.mapbox-vector-tile': { schema: { type: 'string', format: 'binary' } } },
-  },
-  204: { description: 'Empty tile', type: 'null' },
-  304: { description: 'Not modified (If-None-Match matched the ETag)', type: 'null' },
-  400: errorSchema,
-  404: errorSchema,
-} as const;
-
-interface TileRequest {
-  Params: { layer: string; z: number; x: number; y: number };
-  Querystring: { rule_set: string };
-}
-
 /**
  * GET /tiles/:layer/:z/:x/:y.pbf: a vector tile made by the layer's PostGIS tile function.
  * 204 when the tile is empty; ETag on every tile, 304 when If-None-Match matches; gzip when
@@ -79,7 +35,7 @@ interface TileRequest {
  */
 export async function tileRoutes(app: FastifyInstance): Promise<void> {
   const gzipCache = new GzipCache(GZIP_CACHE_BYTES);
-  app.get<TileRequest>(
+  app.get<{ Params: TileParams; Querystring: TileQuery }>(
     '/tiles/:layer/:z/:x/:y.pbf',
     {
       schema: {
@@ -92,7 +48,7 @@ export async function tileRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       const { layer: name, z, x, y } = request.params;
-      const layer = Object.hasOwn(TILE_LAYERS, name) ? TILE_LAYERS[name] : undefined;
+      const layer = Object.hasOwn(TILE_LAYERS, name) ? TILE_LAYERS[name as keyof typeof TILE_LAYERS] : undefined;
       if (!layer) throw new ApiError('not_found', `no tile layer "${name}"; one of ${Object.keys(TILE_LAYERS).join(', ')}`);
       const tiles = 2 ** z;
       if (x >= tiles || y >= tiles) throw new ApiError('invalid_parameter', `tile ${z}/${x}/${y} does not exist: x and y must be below ${tiles} at zoom ${z}`);

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../server/auth.ts';
-import { squareAround } from '../../server/routes/scenarios.ts';
+import { squareAround } from '../../geo/candidate-sites.ts';
 import type { Plan, ScenarioEvaluation, ScenarioRequest, Suggestion } from '../../web/api/types.ts';
 import { clickMapAt, mapIdle, openApp, renderedCount, shot, startE2e, type E2eEnv } from './browser.ts';
 import { createPool } from '../../server/db/pool.ts';

@@ -1,4 +1,4 @@
-import { squareAround } from '../../server/routes/scenarios.ts';
+import { squareAround } from '../../geo/candidate-sites.ts';
 
 /** Centres of residential clusters beyond 500 m of any park in central Chengdu (OSM 2018). */
 export const SITES = {

@@ -9,7 +9,7 @@ import { loadOrigins } from '../../server/engine/load-network.ts';
 import { applyStudyArea } from '../../server/engine/study-area.ts';
 import { ERRORS } from '../../server/errors.ts';
 import { DEFAULT_HEAVY_LIMITS } from '../../server/plugins/heavy-pool.ts';
-import { squareAround } from '../../server/routes/scenarios.ts';
+import { squareAround } from '../../geo/candidate-sites.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
 
 // Heavy work (scenarios, suggestions, isochrones) runs on the worker pool: the event loop keeps

@@ -5,7 +5,7 @@ import { createToken } from '../../server/auth.ts';
 import { buildApp } from '../../server/app.ts';
 import { createPool } from '../../server/db/pool.ts';
 import { MAX_NAME_CHARS, MAX_NOTES_CHARS, MAX_PLAN_VERTICES } from '../../server/limits.ts';
-import { PLANS_PAGE_DEFAULT, PLANS_PAGE_MAX } from '../../server/routes/plans.ts';
+import { PLANS_PAGE_DEFAULT, PLANS_PAGE_MAX } from '../../api/limits.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
 
 // Plans under concurrent and stale edits, and a list that stays light: each test pins a finding of

@@ -6,7 +6,7 @@ import { buildApp } from '../../server/app.ts';
 import { readConfig } from '../../server/config.ts';
 import { resolveDatabaseUrl } from '../../server/db/local-cluster.ts';
 import { activeDataset } from '../../server/queries/datasets.ts';
-import { squareAround } from '../../server/routes/scenarios.ts';
+import { squareAround } from '../../geo/candidate-sites.ts';
 import { cycling, runAutocannon, seededRandom, tileOf, type AutocannonResult } from '../bench/autocannon.ts';
 
 // npm run soak [-- --seconds 120 --rate 800 --heavy 2]

@@ -1,3 +1,4 @@
+import { PLANS_PAGE_MAX } from '../../api/limits.ts';
 import type {
   Audit, AuditLevel, Category, Coverage, CoverageGeoJson, CoverageLevel, Health, Isochrone, Plan, PlanInput, PlanPage, Proximity, RuleSet,
   ScenarioEvaluation, ScenarioRequest, Suggestion,
@@ -101,7 +102,7 @@ export const api = {
     const plans: Plan[] = [];
     let cursor: number | null = 0;
     while (cursor !== null) {
-      const page: PlanPage = await request<PlanPage>('/api/plans', { include: 'geometry', limit: 500, cursor });
+      const page: PlanPage = await request<PlanPage>('/api/plans', { include: 'geometry', limit: PLANS_PAGE_MAX, cursor });
       plans.push(...page.plans);
       cursor = page.next_cursor;
     }

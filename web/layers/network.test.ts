@@ -9,12 +9,12 @@ import { WORST } from '../state.ts';
 import { networkColouring, networkLayers, type NetworkColouring } from './network.ts';
 
 const rule = (id: string, tiers: [string[], number][]): Rule => ({
-  id, zh: id, en: id, target_share: 0.9, citation: 'test', note: null,
-  tiers: tiers.map(([categories, max]) => ({ categories, min_area_m2: null, max_distance_m: max })),
+  id, zh: id, en: id, target_share: 0.9, citation: 'test', note: null, measure: 'population', population_group: 'all', judges: null,
+  tiers: tiers.map(([categories, max]) => ({ categories, min_area_m2: null, max_area_m2: null, max_distance_m: max, citation: null })),
 });
 // Two tiers for one rule (either meets it), a category shared by two rules, one rule of one category.
 const RULE_SET: RuleSet = {
-  id: 'test', zh: 'test', en: 'test', version: '1', citation: 'test',
+  id: 'test', zh: 'test', en: 'test', version: '1', citation: 'test', note: null, built_in: true,
   rules: [
     rule('green_300', [[['green', 'park'], 300]]),
     rule('park_tiers', [[['park'], 500], [['big_park'], 1000]]),

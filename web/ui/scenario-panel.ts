@@ -1,5 +1,6 @@
 import { Popup, type LngLatBoundsLike, type MapLayerMouseEvent } from 'maplibre-gl';
 import type { Feature } from 'geojson';
+import { MAX_SCENARIO_PLANS } from '../../api/limits.ts';
 import { ApiRequestError, api } from '../api/client.ts';
 import type {
   ChangedEdgeProperties, CoverageGeoJson, InlinePlan, Plan, PlanGeometry, PlanKind, ScenarioAreaImpact, ScenarioEvaluation, ScenarioRequest, ScenarioRuleImpact,
@@ -21,8 +22,6 @@ import { SuggestBlock } from './suggest-block.ts';
 const SCENARIO_PATH = '/api/scenarios/evaluate';
 /** Quiet time after the last change of the selection before it is evaluated, ms: a few ticks in a row cost one request. */
 export const EVALUATE_DEBOUNCE_MS = 300;
-/** The server's limit (MAX_SCENARIO_PLANS in server/routes/scenarios.ts). */
-const MAX_SCENARIO_PLANS = 50;
 /** Areas whose covered population moved by less than this many residents are rounding noise. */
 const MIN_CHANGE_RESIDENTS = 0.5;
 

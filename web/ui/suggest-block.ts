@@ -1,4 +1,5 @@
 import { Marker } from 'maplibre-gl';
+import { MAX_SUGGEST_K } from '../../api/limits.ts';
 import { api, type Timed } from '../api/client.ts';
 import type { Rule, SuggestPick, Suggestion } from '../api/types.ts';
 import type { AppContext } from '../context.ts';
@@ -7,8 +8,8 @@ import { badge, h, mount } from './dom.ts';
 import { describeError } from './errors.ts';
 import { citySummaryWithFlags } from './summary-strip.ts';
 
-/** The server's limit (MAX_SUGGEST_K in server/routes/scenarios.ts). */
-const MAX_K = 10;
+/** The server's limit on k. */
+const MAX_K = MAX_SUGGEST_K;
 
 /** Rules a new open space can serve: some tier counts parks or green spaces (the only grid candidates). */
 export function openSpaceRules(rules: readonly Rule[]): Rule[] {

@@ -1,8 +1,16 @@
-/** JSON Schemas shared by several routes (each route keeps its own, `as const`, beside it). */
+/** JSON Schemas several routes share. Each route's own schemas live in the file named after it. */
 
 import { MAX_PLAN_VERTICES } from './limits.ts';
 
-export { MAX_PLAN_VERTICES };
+/** A stored name or note: bounded, no NUL (PostgreSQL text cannot hold it). */
+export const textSchema = <Min extends number, Max extends number>(minLength: Min, maxLength: Max) =>
+  ({ type: 'string', minLength, maxLength, pattern: '^[^\\u0000]*$' }) as const;
+
+/** A point's longitude and latitude, as query parameters. */
+export const lngLatProperties = {
+  lng: { type: 'number', minimum: -180, maximum: 180 },
+  lat: { type: 'number', minimum: -90, maximum: 90 },
+} as const;
 
 /** A 两拆一增 plan geometry: Polygon / MultiPolygon for sites, LineString for walls. */
 export const planGeometrySchema = {
@@ -36,3 +44,9 @@ export const featureCollectionSchema = {
     },
   },
 } as const;
+
+/**
+ * `T` with the properties of `R` put in place of its own. Unlike `Omit`, it keeps T's named
+ * properties when T has an index signature (as types derived from open object schemas do).
+ */
+export type Override<T, R> = { [P in keyof T as P extends keyof R ? never : P]: T[P] } & R;

@@ -1,0 +1,42 @@
+import type pg from 'pg';
+
+/**
+ * Vacant-land candidates: grid points over the extent, kept when they are inside no residential
+ * area, building, park, green space or water body of the dataset and within GRID_MAX_NETWORK_M of a walkable
+ * edge — an approximation of cleared or unbuilt land, since OSM maps no vacancy. Row order is the
+ * grid order (south to north, west to east), so candidate indexes are stable.
+ */
+const GRID_SQL = `
+  WITH g AS (
+    SELECT j * $5::int + i AS n, $1::float8 + i * $3::float8 AS x, $2::float8 + j * $4::float8 AS y
+    FROM generate_series(0, $5::int - 1) AS i, generate_series(0, $6::int - 1) AS j
+  ), p AS (SELECT n, x, y, ST_SetSRID(ST_MakePoint(x, y), 4326) AS geom FROM g)
+  SELECT p.x AS lng, p.y AS lat FROM p
+  WHERE NOT EXISTS (SELECT 1 FROM residential_areas ra WHERE ra.dataset_id = $7 AND ra.geom && p.geom AND ST_Intersects(ra.geom, p.geom))
+    AND NOT EXISTS (SELECT 1 FROM buildings b WHERE b.dataset_id = $7 AND b.geom && p.geom AND ST_Intersects(b.geom, p.geom))
+    AND NOT EXISTS (SELECT 1 FROM facilities f WHERE f.dataset_id = $7 AND f.category IN ('park', 'green_space') AND f.geom && p.geom AND ST_Intersects(f.geom, p.geom))
+    AND NOT EXISTS (SELECT 1 FROM basemap_areas w WHERE w.dataset_id = $7 AND w.layer = 'water' AND w.geom && p.geom AND ST_Intersects(w.geom, p.geom))
+    AND EXISTS (SELECT 1 FROM walk_edges e WHERE e.dataset_id = $7 AND e.geom && ST_Expand(p.geom, $9::float8)
+                AND ST_DWithin(e.geom::geography, p.geom::geography, $8::float8))
+  ORDER BY p.n`;
+
+/** A grid over an extent: the first point's position, the steps, and the number of points along each axis. */
+export interface CandidateGrid {
+  originLng: number;
+  originLat: number;
+  stepLng: number;
+  stepLat: number;
+  nx: number;
+  ny: number;
+}
+
+/**
+ * The grid points of the dataset that pass the vacant-land test, in grid order; `maxNetworkM` is
+ * the distance to a walkable edge, `metresPerDegLat` sizes the index pre-filter around each point.
+ */
+export async function gridCandidates(db: pg.Pool, grid: CandidateGrid, datasetId: number, maxNetworkM: number, metresPerDegLat: number): Promise<{ lng: number; lat: number }[]> {
+  const { rows } = await db.query<{ lng: number; lat: number }>(GRID_SQL, [
+    grid.originLng, grid.originLat, grid.stepLng, grid.stepLat, grid.nx, grid.ny, datasetId, maxNetworkM, (maxNetworkM * 1.5) / metresPerDegLat,
+  ]);
+  return rows;
+}
