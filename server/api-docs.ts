@@ -9,11 +9,22 @@ export const ENDPOINT_EXAMPLES: Record<string, { url: string; body?: unknown }> 
   'GET /api/health': { url: '/api/health' },
   'GET /api/categories': { url: '/api/categories' },
   'GET /api/rules': { url: '/api/rules' },
+  'GET /api/rule-sets/schema': { url: '/api/rule-sets/schema' },
+  'POST /api/rule-sets': {
+    url: '/api/rule-sets?compute=true',
+    body: {
+      id: 'district-elderly-600', version: '2026-1', zh: '某区养老设施600米覆盖', en: 'District elderly care within 600 m', citation: '区民政局 2026',
+      rules: [{ id: 'elderly_600', zh: '养老设施 600 m', en: 'Elderly care 600 m', targetShare: 0.8, citation: '区民政局 2026', populationGroup: 'elderly', tiers: [{ categories: ['elderly_care'], maxDistanceM: 600, citation: '区民政局 2026' }] }],
+    },
+  },
+  'GET /api/token': { url: '/api/token' },
   'GET /api/proximity': { url: '/api/proximity?lng=104.0585&lat=30.6598&categories=park,green_space&rule_set=chengdu-park-city' },
   'GET /api/isochrone': { url: '/api/isochrone?lng=104.0585&lat=30.6598&distance_m=500' },
   'GET /api/isochrone/bands': { url: '/api/isochrone/bands?lng=104.0585&lat=30.6598&limits_m=300,500,1000' },
   'GET /api/search': { url: '/api/search?q=人民公园' },
   'GET /api/coverage': { url: '/api/coverage?rule_set=chengdu-park-city&level=community&format=json' },
+  'GET /api/areas/:level/:id/drilldown': { url: '/api/areas/community/1/drilldown?rule_set=chengdu-park-city&rule=park_500' },
+  'GET /report/:level/:id': { url: '/report/community/1?rule_set=chengdu-park-city&format=pdf' },
   'GET /api/audit': { url: '/api/audit?rule_set=chengdu-park-city&level=community&format=json' },
   'GET /tiles/:layer/:z/:x/:y.pbf': { url: '/tiles/network/15/25855/13449.pbf' },
   'GET /api/plans': { url: '/api/plans?limit=20&include=geometry' },
@@ -40,9 +51,10 @@ export const BEARER_SCHEME = { bearerAuth: { type: 'http', scheme: 'bearer', des
 const LNG = 'longitude in WGS 84 degrees, east positive (e.g. 104.0585); not GCJ-02 or BD-09: convert those first';
 const LAT = 'latitude in WGS 84 degrees, north positive (e.g. 30.6598)';
 
-/** Routes that need `Authorization: Bearer <token>`: writes to plans and saved scenarios. */
+/** Routes that need `Authorization: Bearer <token>`: writes to plans, saved scenarios and rule sets, and the token check. */
 export function needsToken(method: string, url: string): boolean {
-  return method !== 'GET' && method !== 'HEAD' && (url.startsWith('/api/plans') || url.startsWith('/api/saved-scenarios'));
+  if (url === '/api/token') return true;
+  return method !== 'GET' && method !== 'HEAD' && (url.startsWith('/api/plans') || url.startsWith('/api/saved-scenarios') || url.startsWith('/api/rule-sets'));
 }
 
 /** Adds examples, the bearer requirement and lng/lat descriptions to every route's schema. */

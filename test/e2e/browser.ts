@@ -17,7 +17,7 @@ export const CHROMIUM_ARGS = [
 ];
 export const ARTIFACTS = path.join(projectRoot, 'test', 'artifacts');
 
-/** The real server on a copy of the 'central' template, listening on a free port, and a browser. */
+/** The real server on a copy of the 'central' template (or a database the caller loaded), listening on a free port, and a browser. */
 export interface E2eEnv {
   db: TestDatabase;
   app: FastifyInstance;
@@ -26,9 +26,11 @@ export interface E2eEnv {
   close(): Promise<void>;
 }
 
-export async function startE2e(): Promise<E2eEnv> {
+export async function startE2e(options: { load?: (db: TestDatabase) => Promise<void> } = {}): Promise<E2eEnv> {
   await buildWebIfStale(() => {});
-  const db = await createTestDatabase('central');
+  // central Chengdu, or an empty database the caller loads (e.g. a generated town)
+  const db = await createTestDatabase(options.load ? 'empty' : 'central');
+  if (options.load) await options.load(db);
   const app = await buildApp({ databaseUrl: db.url });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

@@ -89,15 +89,22 @@ describe('scenario panel in Chromium against the real server', () => {
       await shot(page, 'scenario-drawn-zh');
 
       // A changed street answers a click with its walk before → after.
+      // the midpoint of a changed street that no overlay (legend, search box) covers
       const point = await page.evaluate(() => {
         const m = window.__map!;
-        const f = m.queryRenderedFeatures({ layers: ['changed-streets-line'] }).find((x) => x.geometry.type === 'LineString');
-        const [a, b] = (f!.geometry as unknown as { coordinates: [number, number][] }).coordinates;
-        const p = m.project([(a[0] + b[0]) / 2, (a[1] + b[1]) / 2]);
-        return { x: p.x, y: p.y };
+        const canvas = m.getCanvas();
+        const box = canvas.getBoundingClientRect();
+        for (const f of m.queryRenderedFeatures({ layers: ['changed-streets-line'] })) {
+          if (f.geometry.type !== 'LineString') continue;
+          const [a, b] = (f.geometry as unknown as { coordinates: [number, number][] }).coordinates;
+          const p = m.project([(a[0] + b[0]) / 2, (a[1] + b[1]) / 2]);
+          if (document.elementFromPoint(box.left + p.x, box.top + p.y) === canvas) return { x: p.x, y: p.y };
+        }
+        return null;
       });
+      expect(point, 'a changed street the map shows uncovered').not.toBeNull();
       const mapBox = (await page.locator('#map').boundingBox())!;
-      await page.mouse.click(mapBox.x + point.x, mapBox.y + point.y);
+      await page.mouse.click(mapBox.x + point!.x, mapBox.y + point!.y);
       await expect.poll(() => page.locator('.street-popup').innerText()).toMatch(/公园\s+\d+ m → \d+ m \(−\d+ m\)/);
       expect(await page.locator('#tab-scenario').getAttribute('aria-selected')).toBe('true');
       await shot(page, 'scenario-street-popup-zh');

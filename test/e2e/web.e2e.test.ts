@@ -1,7 +1,7 @@
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createToken } from '../../server/auth.ts';
+import { createToken, revokeToken } from '../../server/auth.ts';
 import { projectRoot } from '../../server/config.ts';
 import { computeCoverage } from '../../server/engine/compute-coverage.ts';
 import { importCommunities } from '../../server/import/import-communities.ts';
@@ -272,12 +272,17 @@ describe('web app in Chromium against the real server', () => {
     }
   });
 
-  it('explains an API refusal in words when the token is wrong', async () => {
+  // A wrong token is refused when it is entered (workbench.e2e item 5); a token revoked while a
+  // plan is being drawn is refused by the API at save, and that refusal is explained in words.
+  it('explains an API refusal in words when the token is revoked before saving', async () => {
+    const pool = createPool(env.db.url, { max: 1 });
+    const { id, token } = await createToken(pool, 'revoked while drawing', 'planner');
     const { page, errors, close } = await open(`${CENTRE_VIEW}&lang=en&tab=plans`);
     try {
-      await page.fill('#plan-token', 'lc_not-a-real-token');
+      await page.fill('#plan-token', token);
       await page.click('#token-save');
       await page.click('#draw-line');
+      expect(await revokeToken(pool, id)).toBe(true);
       await clickMapAt(page, [[0.55, 0.4], [0.7, 0.45], [0.7, 0.45]]);
       await page.waitForSelector('#plan-form');
       expect(await page.locator('#plan-kind').inputValue()).toBe('demolish_wall');
@@ -289,6 +294,7 @@ describe('web app in Chromium against the real server', () => {
       expect((await getJson<{ plans: Plan[] }>('/api/plans')).plans).toEqual([]);
     } finally {
       await close();
+      await pool.end();
     }
   });
 
