@@ -38,6 +38,7 @@ let base: string;
 let doc: OpenApi;
 let planner: string;
 let viewer: string;
+let admin: string;
 const ajv = addFormats(new Ajv({ strict: false, allErrors: true }));
 const compiled = new Map<string, ValidateFunction>();
 /** `METHOD /openapi/path` of every operation a case exercised. */
@@ -54,6 +55,7 @@ beforeAll(async () => {
   doc = (await published.json()) as OpenApi;
   planner = (await createToken(pool, 'contract-planner', 'planner')).token;
   viewer = (await createToken(pool, 'contract-viewer', 'viewer')).token;
+  admin = (await createToken(pool, 'contract-admin', 'admin')).token;
 });
 afterAll(async () => {
   await app?.close();
@@ -219,6 +221,85 @@ describe('answers match the published OpenAPI document', () => {
     await expectError({ route, url: '/tiles/nope/14/0/0.pbf' }, 404, 'not_found');
     await expectError({ route, url: '/tiles/network/1/5/0.pbf' }, 400, 'invalid_parameter');
     await expectError({ route, url: '/tiles/areas/14/0/0.pbf?rule_set=nope' }, 400, 'unknown_rule_set');
+  });
+
+  it('the token check', async () => {
+    const r = await call({ route: '/api/token', headers: { authorization: `Bearer ${planner}` } });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ role: 'planner', can_write_plans: true });
+    await expectError({ route: '/api/token' }, 401, 'unauthorized');
+    await expectError({ route: '/api/token', headers: { authorization: 'Bearer lc_not_a_token' } }, 401, 'unauthorized');
+  });
+
+  it('rule sets: the schema, storing one, and its errors', async () => {
+    expect((await call({ route: '/api/rule-sets/schema' })).status).toBe(200);
+    const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+    const set = {
+      id: 'contract-elderly-600', version: '1', zh: '合同测试', en: 'Contract test', citation: 'test',
+      rules: [{ id: 'elderly_600', zh: '养老 600 m', en: 'Elderly care 600 m', targetShare: 0.8, citation: 'test', tiers: [{ categories: ['elderly_care'], maxDistanceM: 600, citation: 'test' }] }],
+    };
+    const url = '/api/rule-sets?compute=false';
+    const stored = await call({ method: 'POST', route: '/api/rule-sets', url, body: set, headers: auth(admin) });
+    expect(stored.status).toBe(201);
+    await expectError({ method: 'POST', route: '/api/rule-sets', url, body: set, headers: auth(admin) }, 409, 'conflict');
+    await expectError({ method: 'POST', route: '/api/rule-sets', url, body: { ...set, rules: [] }, headers: auth(admin) }, 422, 'invalid_rule_set');
+    await expectError({ method: 'POST', route: '/api/rule-sets', url, body: set, headers: auth(planner) }, 403, 'forbidden');
+    await expectError({ method: 'POST', route: '/api/rule-sets', url, body: set }, 401, 'unauthorized');
+  });
+
+  it('life-circle bands and search, and their errors', async () => {
+    const bands = await call({ route: '/api/isochrone/bands', url: `/api/isochrone/bands?lng=${CENTRE.lng}&lat=${CENTRE.lat}&limits_m=300,500` });
+    expect(bands.status).toBe(200);
+    expect(bands.body.features).toHaveLength(2);
+    await expectError({ route: '/api/isochrone/bands', url: `/api/isochrone/bands?lng=${CENTRE.lng}&lat=${CENTRE.lat}&limits_m=0` }, 400, 'invalid_parameter');
+    await expectError({ route: '/api/isochrone/bands', url: '/api/isochrone/bands?lng=0&lat=0' }, 422, 'outside_dataset');
+    const found = await call({ route: '/api/search', url: `/api/search?q=${encodeURIComponent('公园')}` });
+    expect(found.status).toBe(200);
+    await expectError({ route: '/api/search', url: '/api/search?q=' }, 400, 'invalid_parameter');
+  });
+
+  it('drill-down and the printable report, and their errors', async () => {
+    const audit = await call({ route: '/api/audit', url: '/api/audit?level=community' });
+    const failing = audit.body.areas.find((a: { failed_rules: unknown[] }) => a.failed_rules.length);
+    expect(failing, 'a failing community in central Chengdu').toBeDefined();
+    const route = '/api/areas/{level}/{id}/drilldown';
+    const d = await call({ route, url: `/api/areas/community/${failing.area_key}/drilldown?rule=${failing.failed_rules[0].rule_id}&max_points=50` });
+    expect(d.status).toBe(200);
+    await expectError({ route, url: `/api/areas/community/${failing.area_key}/drilldown?rule=nope` }, 400, 'unknown_rule');
+    await expectError({ route, url: `/api/areas/community/99999999/drilldown?rule=${failing.failed_rules[0].rule_id}` }, 404, 'not_found');
+    await expectError({ route, url: '/api/areas/street/1/drilldown?rule=park_500' }, 400, 'invalid_parameter');
+    const report = '/report/{level}/{id}';
+    const html = await call({ route: report, url: `/report/community/${failing.area_key}?format=html` });
+    expect(html.status).toBe(200);
+    expect(html.headers.get('content-type')).toMatch(/^text\/html/);
+    await expectError({ route: report, url: '/report/city/5?format=html' }, 400, 'invalid_parameter');
+    await expectError({ route: report, url: '/report/community/99999999?format=html' }, 404, 'not_found');
+  });
+
+  it('saved scenarios: save, list, read, results, compare, delete, and their errors', async () => {
+    const auth = { authorization: `Bearer ${planner}` };
+    const site = { kind: 'add_open_space', name: 'contract site', geometry: squareAround(104.08665, 30.65816, 4900) };
+    const a = await call({ method: 'POST', route: '/api/saved-scenarios', body: { name: 'A', sites: [site] }, headers: auth });
+    expect(a.status).toBe(201);
+    const b = await call({ method: 'POST', route: '/api/saved-scenarios', body: { name: 'B', sites: [site, { ...site, name: 'second', geometry: squareAround(104.07, 30.67, 4900) }] }, headers: auth });
+    expect(b.status).toBe(201);
+    await expectError({ method: 'POST', route: '/api/saved-scenarios', body: { name: 'C', sites: [site] } }, 401, 'unauthorized');
+    await expectError({ method: 'POST', route: '/api/saved-scenarios', body: { name: 'C', sites: [site] }, headers: { authorization: `Bearer ${viewer}` } }, 403, 'forbidden');
+    await expectError({ method: 'POST', route: '/api/saved-scenarios', body: { sites: [site] }, headers: auth }, 400, 'invalid_parameter');
+    expect((await call({ route: '/api/saved-scenarios' })).status).toBe(200);
+    const one = '/api/saved-scenarios/{id}';
+    expect((await call({ route: one, url: `/api/saved-scenarios/${a.body.id}` })).status).toBe(200);
+    await expectError({ route: one, url: '/api/saved-scenarios/99999999' }, 404, 'not_found');
+    const results = '/api/saved-scenarios/{id}/results';
+    expect((await call({ route: results, url: `/api/saved-scenarios/${a.body.id}/results?format=json` })).status).toBe(200);
+    expect((await call({ route: results, url: `/api/saved-scenarios/${a.body.id}/results` })).status).toBe(200);
+    await expectError({ route: results, url: '/api/saved-scenarios/99999999/results' }, 404, 'not_found');
+    const compare = '/api/saved-scenarios/compare';
+    expect((await call({ route: compare, url: `${compare}?a=${a.body.id}&b=${b.body.id}` })).status).toBe(200);
+    await expectError({ route: compare, url: `${compare}?a=${a.body.id}&b=99999999` }, 404, 'not_found');
+    await expectError({ method: 'DELETE', route: one, url: `/api/saved-scenarios/${a.body.id}` }, 401, 'unauthorized');
+    expect((await call({ method: 'DELETE', route: one, url: `/api/saved-scenarios/${a.body.id}`, headers: auth })).status).toBe(204);
+    await expectError({ method: 'DELETE', route: one, url: `/api/saved-scenarios/${a.body.id}`, headers: auth }, 404, 'not_found');
   });
 
   it('every operation of the published document was exercised above', () => {

@@ -278,7 +278,8 @@ export async function reportRoutes(app: FastifyInstance): Promise<void> {
         summary: 'Printable evidence (HTML or PDF): map, rules table, drill-down facts, method, citations, sources, caveats, run id',
         params: reportParams,
         querystring: reportQuery,
-        response: { 400: errorSchema, 404: errorSchema, 503: errorSchema },
+        // 200: text/html or application/pdf, sent as they are (not through a JSON schema)
+        response: { 200: { type: 'string', description: 'the report, text/html or application/pdf' }, 400: errorSchema, 404: errorSchema, 503: errorSchema },
       },
     },
     async (req, reply) => {

@@ -156,6 +156,8 @@ export async function savedScenarioRoutes(app: FastifyInstance): Promise<void> {
     schema: {
       tags: ['plans'], summary: 'A saved scenario\'s results, one row per rule (CSV for Excel, or JSON)', params: idParams,
       querystring: { type: 'object', additionalProperties: false, properties: { format: { type: 'string', enum: ['csv', 'json'], default: 'csv' } } },
+      // JSON: the result rows; CSV (text/csv) is sent as text, not through this schema
+      response: { 200: { anyOf: [{ type: 'array', items: resultRow }, { type: 'string' }] }, 400: errorSchema, 404: errorSchema },
     },
   }, async (req, reply) => {
     const { rows } = await app.pg.query(`${SUMMARY_SQL} WHERE s.id = $1`, [req.params.id]);
@@ -166,7 +168,7 @@ export async function savedScenarioRoutes(app: FastifyInstance): Promise<void> {
     return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="scenario-${s.id}-results.csv"`).send(body);
   });
 
-  app.delete<{ Params: { id: number } }>('/api/saved-scenarios/:id', { onRequest: authenticate, schema: { tags: ['plans'], summary: 'Delete a saved scenario (planner or admin token)', params: idParams, response: { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema } } },
+  app.delete<{ Params: { id: number } }>('/api/saved-scenarios/:id', { onRequest: authenticate, schema: { tags: ['plans'], summary: 'Delete a saved scenario (planner or admin token)', params: idParams, response: { 204: { type: 'null', description: 'deleted' }, 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema } } },
     async (req, reply) => {
       const who = principals.get(req)!;
       const c = await app.pg.connect();
