@@ -34,7 +34,7 @@ export type AuditCaveat = (typeof AUDIT_CAVEATS)[number];
 export const SUGGEST_CANDIDATES = ['plans', 'grid'] as const;
 
 /** Vector tile layers of /tiles/:layer/:z/:x/:y.pbf. */
-export const TILE_LAYER_NAMES = ['basemap', 'network', 'facilities', 'areas', 'plans', 'area_labels', 'barriers'] as const;
+export const TILE_LAYER_NAMES = ['basemap', 'network', 'facilities', 'areas', 'plans', 'area_labels', 'barriers', 'population'] as const;
 
 /** A rule set id or rule id: lower-case letters, digits, `.`, `_`, `-`. */
 export const RULE_ID_PATTERN = '^[a-z0-9._-]+$';

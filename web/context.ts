@@ -3,7 +3,7 @@ import type { Category, Health, RuleSet } from './api/types.ts';
 import type { PlanDraw } from './map/plan-draw.ts';
 import type { Store } from './state.ts';
 
-export type LayerToggle = 'network' | 'areas' | 'facilities' | 'plans';
+export type LayerToggle = 'network' | 'areas' | 'facilities' | 'plans' | 'population';
 
 /** What every panel shares: the state store, the map and the catalogues fetched at start. */
 export interface AppContext {

@@ -8,6 +8,7 @@ import { shownCategories, updateFacilities } from './layers/facilities.ts';
 import { showHighlight } from './layers/highlight.ts';
 import { NETWORK_LAYER, networkColouring, updateNetwork } from './layers/network.ts';
 import { setPlansVisible } from './layers/plans.ts';
+import { setPopulationVisible } from './layers/population.ts';
 import { buildStyle, createMap } from './map/create-map.ts';
 import { PlanDraw } from './map/plan-draw.ts';
 import { DEFAULT_STATE, hashHasView, parseHash, Store, WORST, type AppState } from './state.ts';
@@ -74,7 +75,7 @@ async function start(): Promise<void> {
   const ctx: AppContext = {
     store, map, health, categories, ruleSets, ruleSet,
     category: (id) => categories.find((c) => c.id === id),
-    layers: { network: true, areas: true, facilities: true, plans: true },
+    layers: { network: true, areas: true, facilities: true, plans: true, population: false },
     emptyRules: new Set(),
     drawing: false,
     refreshMap: () => applyMap(),
@@ -110,6 +111,7 @@ async function start(): Promise<void> {
     updateAreas(map, areaColouring(rs, s.category, ctx.emptyRules, s.rule), s.level, rs.id, ctx.layers.areas);
     updateFacilities(map, shownCategories(rs, s.category), t('sample'), ctx.layers.facilities);
     setPlansVisible(map, ctx.layers.plans);
+    setPopulationVisible(map, ctx.layers.population);
     renderLegend($('legend'), ctx);
   }
 
@@ -171,6 +173,8 @@ async function start(): Promise<void> {
     void panels.plans.load();
   });
   map.once('idle', () => loading.remove());
+  // the legend sums the residents drawn in view: recount once the map settles
+  map.on('idle', () => { if (ctx.layers.population) renderLegend($('legend'), ctx); });
   map.on('error', (e) => {
     // Shown to the reader and still logged (MapLibre logs nothing itself once a listener exists).
     console.error(e.error);

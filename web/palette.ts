@@ -72,3 +72,24 @@ export const NEWLY_REACHED_COLOR = '#c51b7d';
 export const NEW_LINK_COLOR = '#616161';
 /** Temporary sites drawn in the scenario panel (sent inline, never stored). */
 export const SCENARIO_SITE_COLOR = '#ff8f00';
+
+/**
+ * Where the residents of a home come from (README "Population"): counted figures (census table,
+ * OSM population tag) in deep blues, estimated ones (population grid, floor-area estimate) in
+ * lighter purples, so estimates read as estimates.
+ */
+export const POPULATION_SOURCE_COLORS: Record<'census' | 'osm' | 'grid' | 'estimate', string> = {
+  census: '#1a237e',
+  osm: '#3949ab',
+  grid: '#8e24aa',
+  estimate: '#ce93d8',
+};
+
+/** A walking distance's colour, as the streets show it: the ratio distance ÷ limit in DISTANCE_CLASSES. */
+export function distanceColor(outcome: string, networkM: number | null, limitM: number): string {
+  if (outcome === 'beyond_cap') return BEYOND_CAP_COLOR;
+  if (outcome === 'no_path') return UNREACHABLE_COLOR;
+  if (outcome !== 'distance' || networkM === null) return NO_RESULT_COLOR;
+  const ratio = networkM / limitM;
+  return (DISTANCE_CLASSES.find((c) => ratio <= c.upTo) ?? DISTANCE_CLASSES[DISTANCE_CLASSES.length - 1]).color;
+}

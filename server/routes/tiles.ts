@@ -26,6 +26,8 @@ const TILE_LAYERS: Record<(typeof TILE_LAYER_NAMES)[number], TileLayer> = {
   // migrations/0130: one label point per area; walls, gated compounds and their gates.
   area_labels: { sql: 'SELECT tile_area_labels($1, $2, $3) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: false },
   barriers: { sql: 'SELECT tile_barriers($1, $2, $3) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: false },
+  // migrations/0190: residents per coverage origin with their population source.
+  population: { sql: 'SELECT tile_population($1, $2, $3) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: false },
 };
 
 /**
@@ -40,7 +42,7 @@ export async function tileRoutes(app: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: ['tiles'],
-        summary: 'Vector tile (basemap, network, facilities, areas, plans)',
+        summary: 'Vector tile (basemap, network, facilities, areas, plans, area_labels, barriers, population)',
         params: tileParams,
         querystring: tileQuery,
         response: tileResponses,

@@ -1,6 +1,6 @@
 import { PLANS_PAGE_MAX } from '../../api/limits.ts';
 import type {
-  Audit, AuditLevel, Category, Coverage, CoverageGeoJson, CoverageLevel, Health, Isochrone, Plan, PlanInput, PlanPage, Proximity, RuleSet,
+  Audit, AuditLevel, Category, Coverage, CoverageGeoJson, CoverageLevel, Drilldown, Health, Isochrone, Plan, PlanInput, PlanPage, Proximity, RuleSet,
   ScenarioEvaluation, ScenarioRequest, Suggestion,
 } from './types.ts';
 
@@ -97,6 +97,9 @@ export const api = {
   coverageGeoJson: (ruleSet: string, level: CoverageLevel) =>
     request<CoverageGeoJson>('/api/coverage', { rule_set: ruleSet, level, format: 'geojson' }),
   audit: (ruleSet: string, level: AuditLevel) => request<Audit>('/api/audit', { rule_set: ruleSet, level }),
+  /** Why an area fails one rule: histogram, uncovered homes, nearest facility, caveats, one sentence. */
+  drilldown: (level: 'community' | 'residential_area', id: string, ruleSet: string, rule: string, signal?: AbortSignal) =>
+    request<Drilldown>(`/api/areas/${level}/${encodeURIComponent(id)}/drilldown`, { rule_set: ruleSet, rule }, { signal }),
   /** Every plan with its geometry, page by page (the panel labels and zooms to each). */
   plans: async () => {
     const plans: Plan[] = [];
@@ -130,6 +133,11 @@ export const api = {
 /** Export links (CSV / GeoJSON downloads) served by the API itself. */
 export function exportUrl(kind: 'audit' | 'coverage', ruleSet: string, level: CoverageLevel, format: 'csv' | 'geojson'): string {
   return apiUrl(`/api/${kind}`, { rule_set: ruleSet, level, format });
+}
+
+/** The printable report of a community or of the whole city (`id` "all"), as a page or as PDF. */
+export function reportUrl(level: 'community' | 'city', id: string, ruleSet: string, format: 'html' | 'pdf'): string {
+  return apiUrl(`/report/${level}/${encodeURIComponent(id)}${format === 'pdf' ? '.pdf' : ''}`, { rule_set: ruleSet });
 }
 
 /** Tile URL template of one of the server's vector tile layers, absolute for MapLibre's workers. */

@@ -4,7 +4,7 @@
  */
 export type {
   Audit, AuditArea, AuditCaveat, AuditLevel, AreaCoverage, Bilingual, Category, ChangedEdgeProperties, ChangedEdges, Coverage, CoverageGeoJson, CoverageLevel,
-  Health, InlinePlan, Isochrone, NotAssessableRule, Plan, PlanGeometry, PlanInput, PlanKind, PlanPage, PlanStatus, Proximity, ProximityResult, ReachOutcome,
+  Drilldown, DrilldownHistogram, Health, InlinePlan, Isochrone, NotAssessableRule, Plan, PlanGeometry, PlanInput, PlanKind, PlanPage, PlanStatus, Proximity, ProximityResult, ReachOutcome,
   Rule, RuleCoverage, RuleSet, RuleTier, ScenarioAreaImpact, ScenarioEvaluation, ScenarioFlips, ScenarioPlanEffect, ScenarioRequest, ScenarioRuleImpact,
   SuggestPick, Suggestion,
 } from '../../api/index.ts';

@@ -8,6 +8,8 @@ import { AREA_LABELS_SOURCE, AREAS_SOURCE, areaColouring, areaLabelsSource, area
 import { BARRIERS_SOURCE, barriersLayers, barriersSource } from '../layers/barriers.ts';
 import { ATTRIBUTION, BASEMAP_SOURCE, basemapGroundLayers, basemapLabelLayers, basemapRoadLayers, basemapSource } from '../layers/basemap.ts';
 import { FACILITIES_SOURCE, facilitiesLabelLayers, facilitiesLayers, facilitiesSource, shownCategories } from '../layers/facilities.ts';
+import { DRILLDOWN_SOURCE, drilldownLayers, drilldownSource } from '../layers/drilldown.ts';
+import { POPULATION_SOURCE, populationLayers, populationSource } from '../layers/population.ts';
 import { HIGHLIGHT_SOURCE, highlightLayers, highlightSource } from '../layers/highlight.ts';
 import { ISOCHRONE_SOURCE, isochroneLayers, isochroneSource } from '../layers/isochrone.ts';
 import { NETWORK_SOURCE, networkColouring, networkLayers, networkSource } from '../layers/network.ts';
@@ -34,7 +36,8 @@ export interface StyleOptions {
 
 /**
  * The whole style, built in code: basemap ground, coverage of areas, roads, the walking network,
- * isochrone, plans, a scenario's drawn sites and changed streets, facilities, routes, then labels
+ * isochrone, plans, a scenario's drawn sites and changed streets, where people live, facilities,
+ * routes, a drill-down's uncovered homes, then labels
  * and the audit highlight on top. No `glyphs` and no `sprite`: every request goes to this server;
  * labels are drawn with the shipped Noto Sans SC (`font-faces`, see label-font.ts).
  */
@@ -57,6 +60,8 @@ export function buildStyle(o: StyleOptions): StyleSpecification {
       [HIGHLIGHT_SOURCE]: highlightSource(),
       [CHANGED_STREETS_SOURCE]: changedStreetsSource(),
       [SCENARIO_SITES_SOURCE]: scenarioSitesSource(),
+      [POPULATION_SOURCE]: populationSource(),
+      [DRILLDOWN_SOURCE]: drilldownSource(),
     },
     layers: [
       ...basemapGroundLayers(),
@@ -68,8 +73,10 @@ export function buildStyle(o: StyleOptions): StyleSpecification {
       ...plansLayers(),
       ...scenarioSitesLayers(),
       ...changedStreetsLayers(),
+      ...populationLayers(),
       ...facilitiesLayers(categories),
       ...routesLayers(),
+      ...drilldownLayers(),
       ...basemapLabelLayers(),
       ...areasLabelLayers(o.level),
       ...plansLabelLayers(),

@@ -1,15 +1,16 @@
 import type { AppContext, LayerToggle } from '../context.ts';
-import { label, t, type StringKey } from '../i18n.ts';
+import { formatInt, label, t, type StringKey } from '../i18n.ts';
 import { shownCategories } from '../layers/facilities.ts';
 import { networkColouring } from '../layers/network.ts';
 import { EDGE_OF_DATA_COLOR } from '../layers/areas.ts';
 import { GATE_COLOR, GATED_COLOR, WALL_COLOR } from '../layers/barriers.ts';
 import {
-  BEYOND_CAP_COLOR, categoryColor, DISTANCE_CLASSES, NEW_LINK_COLOR, NEWLY_REACHED_COLOR, NO_RESULT_COLOR, PASS_COLOR, PLAN_COLORS, SAVED_CLASSES, SCENARIO_SITE_COLOR, SHARE_CLASSES, UNREACHABLE_COLOR,
+  BEYOND_CAP_COLOR, categoryColor, POPULATION_SOURCE_COLORS, DISTANCE_CLASSES, NEW_LINK_COLOR, NEWLY_REACHED_COLOR, NO_RESULT_COLOR, PASS_COLOR, PLAN_COLORS, SAVED_CLASSES, SCENARIO_SITE_COLOR, SHARE_CLASSES, UNREACHABLE_COLOR,
 } from '../palette.ts';
 import { DISTANCE_CAP_M, limitForCategory, ruleForCategory } from '../rules.ts';
 import { WORST } from '../state.ts';
-import { h, mount } from './dom.ts';
+import { badge, h, mount } from './dom.ts';
+import { populationInView } from '../layers/population.ts';
 
 const swatch = (color: string, kind: 'line' | 'dash' | 'fill' | 'dot' | 'ring' = 'fill') => h('span', { class: `sw sw-${kind}`, style: `--c:${color}` });
 
@@ -33,6 +34,27 @@ function scenarioBlock(ctx: AppContext): Node[] {
   }
   if (sc.drawnSites) out.push(h('ul', { class: 'legend-list' }, h('li', {}, swatch(SCENARIO_SITE_COLOR), t('scenarioTempSites'))));
   return out;
+}
+
+/**
+ * Where people live: what the circles are, the colour of each population source (estimates
+ * labelled as such), and the residents in view by source, summed over the homes drawn.
+ */
+function populationBlock(ctx: AppContext): (Node | null)[] {
+  const inView = populationInView(ctx.map);
+  const sources = ['census', 'osm', 'grid', 'estimate'] as const;
+  return [
+    h('h4', { id: 'legend-population' }, t('populationTitle')),
+    h('ul', { class: 'legend-list cols' }, sources.map((src) => h('li', { 'data-source': src },
+      swatch(POPULATION_SOURCE_COLORS[src], 'dot'), t(`popsrc_${src}` as StringKey),
+      src === 'grid' || src === 'estimate' ? badge(t('estimate'), 'estimate') : null,
+      inView && inView.bySource[src] ? h('small', {}, ` ${formatInt(inView.bySource[src])}`) : null))),
+    h('div', { class: 'note' }, t('populationSize')),
+    inView
+      ? h('div', { class: 'note', id: 'population-in-view', 'data-residents': String(inView.residents), 'data-homes': String(inView.homes) },
+        `${t('populationInView')}: ${formatInt(inView.residents)} · ${inView.homes} ${t('populationHomes')}`)
+      : null,
+  ];
 }
 
 /** The legend: the rule in force, what the street, area and facility colours mean, and layer toggles. */
@@ -125,6 +147,7 @@ export function renderLegend(el: HTMLElement, ctx: AppContext): void {
         h('li', {}, swatch(WALL_COLOR, 'line'), t('barrierWall')),
         h('li', {}, swatch(GATED_COLOR, 'dash'), t('barrierGated')),
         h('li', {}, swatch(GATE_COLOR, 'dot'), t('barrierGate'))),
-      h('div', { class: 'toggles', title: t('layers') }, (['network', 'areas', 'facilities', 'plans'] as LayerToggle[]).map(toggle)),
+      ctx.layers.population ? populationBlock(ctx) : null,
+      h('div', { class: 'toggles', title: t('layers') }, (['network', 'areas', 'facilities', 'plans', 'population'] as LayerToggle[]).map(toggle)),
     ));
 }
