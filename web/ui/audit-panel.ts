@@ -1,4 +1,4 @@
-import type { LngLatBoundsLike } from 'maplibre-gl';
+import type { LngLatBoundsLike, MapMouseEvent, PointLike } from 'maplibre-gl';
 import type { Feature, Position } from 'geojson';
 import { api, exportUrl } from '../api/client.ts';
 import type { AuditArea, AuditLevel, AreaCoverage, CoverageGeoJson, CoverageLevel, NotAssessableRule, Rule } from '../api/types.ts';
@@ -8,6 +8,18 @@ import { showHighlight } from '../layers/highlight.ts';
 import { badge, h, mount } from './dom.ts';
 import { describeError } from './errors.ts';
 import { notAssessableText, SummaryStrip } from './summary-strip.ts';
+import { DrilldownCard } from './drilldown.ts';
+import { areaFillLayer } from '../layers/areas.ts';
+
+/** The key of the area of the level in force drawn under a map point (null: none). */
+export function auditAreaAt(ctx: AppContext, point: PointLike): string | null {
+  const { level } = ctx.store.get();
+  if (level !== 'community' && level !== 'residential_area') return null;
+  const layer = areaFillLayer(level);
+  if (!ctx.map.getLayer(layer)) return null;
+  const f = ctx.map.queryRenderedFeatures(point, { layers: [layer] })[0];
+  return f ? String(f.properties.id ?? f.id) : null;
+}
 
 type SortKey = 'name' | 'population' | 'notCovered' | `rule:${string}`;
 
@@ -79,7 +91,22 @@ export class AuditPanel {
   private sampleRules = new Set<string>();
   private notAssessable: NotAssessableRule[] = [];
 
+  /** Why the selected area fails (community and residential-area levels). */
+  private readonly drilldown: DrilldownCard;
+
   constructor(private readonly ctx: AppContext) {
+    this.drilldown = new DrilldownCard(ctx, () => {
+      this.selected = null;
+      showHighlight(ctx.map, null);
+      this.render();
+    });
+    // In the audit tab a click on an area opens its row and drill-down (elsewhere: a point query).
+    ctx.map.on('click', (e: MapMouseEvent) => {
+      if (ctx.drawing || ctx.store.get().tab !== 'audit' || !this.rows) return;
+      const key = auditAreaAt(ctx, e.point);
+      const row = key === null ? undefined : this.rows.find((r) => r.key === key);
+      if (row) void this.zoomTo(row);
+    });
     this.strip = new SummaryStrip(() => ctx.ruleSet(), () => this.sampleRules, (id) => {
       const c = ctx.category(id);
       return c ? label(c) : id;
@@ -97,6 +124,8 @@ export class AuditPanel {
     }
     this.key = key;
     this.rows = null;
+    this.selected = null;
+    this.drilldown.close();
     this.error = null;
     this.render();
     try {
@@ -201,10 +230,25 @@ export class AuditPanel {
     }, text, active ? (this.sort.desc ? ' ▼' : ' ▲') : '');
   }
 
+  /** Leaving the tab takes the drill-down's dots off the map. */
+  close(): void {
+    this.drilldown.close();
+    this.selected = null;
+    showHighlight(this.ctx.map, null);
+  }
+
   private async zoomTo(row: Row): Promise<void> {
     this.selected = row.key;
-    this.render();
     const { level } = this.ctx.store.get();
+    if (level === 'community' || level === 'residential_area') {
+      // the rules it fails, the largest gap first
+      const failing = Object.entries(row.rules)
+        .filter(([, r]) => !r.passes && !r.no_data && r.population > 0)
+        .sort((a, b) => (b[1].population - b[1].covered_population) - (a[1].population - a[1].covered_population))
+        .map(([id]) => id);
+      void this.drilldown.show({ level, key: row.key, name: row.name, failingRules: failing });
+    }
+    this.render();
     let pending = this.geometries.get(level);
     if (!pending) {
       pending = api.coverageGeoJson(this.ctx.ruleSet().id, level);
@@ -297,6 +341,7 @@ export class AuditPanel {
         return h('li', { 'data-rule': n.rule_id }, h('strong', {}, rule ? label(rule) : n.rule_id), `: ${notAssessableText(n, categoryLabel)}`);
       }))
       : null;
-    mount(this.element, this.strip.element, notAssessable, controls, body, exports);
+    this.drilldown.render();
+    mount(this.element, this.strip.element, notAssessable, controls, this.drilldown.element, body, exports);
   }
 }

@@ -7,6 +7,7 @@ import { showIsochrone } from '../layers/isochrone.ts';
 import { showRoutes } from '../layers/routes.ts';
 import { categoryColor } from '../palette.ts';
 import { DISTANCE_CAP_M, ruleSetCategories } from '../rules.ts';
+import { auditAreaAt } from './audit-panel.ts';
 import { badge, h, mount } from './dom.ts';
 import { describeError } from './errors.ts';
 
@@ -44,6 +45,8 @@ export class ProximityPanel {
     ctx.map.on('click', (e: MapMouseEvent) => {
       // In the scenario tab the map shows the scenario (and its streets answer clicks).
       if (ctx.drawing || ctx.store.get().tab === 'scenario') return;
+      // In the audit tab an area answers with its drill-down (AuditPanel); elsewhere, a point query.
+      if (ctx.store.get().tab === 'audit' && auditAreaAt(ctx, e.point) !== null) return;
       if (ctx.store.get().tab !== 'point') ctx.store.set({ tab: 'point' });
       void this.query(e.lngLat.lng, e.lngLat.lat);
     });
