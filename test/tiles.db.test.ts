@@ -270,6 +270,60 @@ describe('vector tiles', () => {
     expect(bad.json()).toMatchObject({ error: { code: 'unknown_rule_set' } });
   });
 
+  it('population: one circle per origin of the served dataset in the tile holding it, with residents and their source', async () => {
+    /** Tile box in WGS 84 from the slippy-map formulas (not PostGIS's ST_TileEnvelope). */
+    const box = (t: { z: number; x: number; y: number }) => {
+      const n = 2 ** t.z;
+      const lat = (y: number) => (Math.atan(Math.sinh(Math.PI * (1 - (2 * y) / n))) * 180) / Math.PI;
+      return { w: (t.x / n) * 360 - 180, e: ((t.x + 1) / n) * 360 - 180, n: lat(t.y), s: lat(t.y + 1) };
+    };
+    // the origins of the served dataset whose point lies in [w, e) × (s, n], by a plain coordinate filter
+    const oracle = async (b: { w: number; e: number; s: number; n: number }) => (await sql.query<{ id: string; population: number; source: string }>(
+      `SELECT o.id, o.population, coalesce(o.population_source, 'estimate') AS source FROM origins o
+       WHERE o.dataset_id = (SELECT dataset_id FROM served_run()) AND o.population > 0
+         AND ST_X(o.geom) >= $1 AND ST_X(o.geom) < $2 AND ST_Y(o.geom) > $3 AND ST_Y(o.geom) <= $4`,
+      [b.w, b.e, b.s, b.n])).rows;
+
+    const res = await get(tileUrl('population'));
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['cache-control']).toBe('public, max-age=60');
+    const tile = decode(res.rawPayload);
+    const dump = dumpTile(tile);
+    expect(Object.keys(tile.layers), dump).toEqual(['population']);
+    expect(dump).toMatch(/^ {2}keys: estimated, id, kind, population, population_source, residential_area_id$/m);
+    const got = features(tile, 'population');
+    const want = await oracle(box(CENTRE));
+    expect(want.length).toBeGreaterThan(5);
+    const byId = new Map(want.map((r) => [Number(r.id), r]));
+    expect(new Set(got.map((f) => Number(f.properties.id)))).toEqual(new Set(byId.keys()));
+    for (const f of got) {
+      const o = byId.get(Number(f.properties.id))!;
+      expect(f.type).toBe(1);
+      expect(f.properties.population).toBeCloseTo(o.population, 2);
+      expect(f.properties.population_source).toBe(o.source);
+      expect(f.properties.estimated).toBe(!['osm', 'census'].includes(o.source));
+    }
+
+    // four neighbouring tiles count each resident once: their sum is the sum over their union
+    let sum = 0, count = 0;
+    const quad = [[0, 0], [1, 0], [0, 1], [1, 1]].map(([dx, dy]) => ({ z: CENTRE.z, x: CENTRE.x + dx, y: CENTRE.y + dy }));
+    for (const t of quad) {
+      const r = await get(tileUrl('population', t));
+      for (const f of r.statusCode === 200 ? features(decode(r.rawPayload), 'population') : []) {
+        sum += Number(f.properties.population);
+        count++;
+      }
+    }
+    const union = await oracle({ w: box(quad[0]).w, e: box(quad[3]).e, n: box(quad[0]).n, s: box(quad[3]).s });
+    expect(count).toBe(union.length);
+    // the tile carries residents to the centiresident; so does the sum it is compared with
+    expect(sum).toBeCloseTo(union.reduce((a, r) => a + Math.round(r.population * 100) / 100, 0), 3);
+
+    // below z13 the tiles are empty
+    expect((await get(tileUrl('population', tileAt(CENTRE_LNG_LAT, 12)))).statusCode).toBe(204);
+    expect((await get(tileUrl('population', OCEAN))).statusCode).toBe(204);
+  });
+
   it('answers 204 with no body for a tile without data', async () => {
     for (const layer of ['basemap', 'network', 'facilities', 'areas', 'plans']) {
       const res = await get(tileUrl(layer, OCEAN));
