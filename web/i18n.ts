@@ -269,7 +269,7 @@ const STRINGS = {
   populationHomes: { zh: '处住宅/采样点', en: 'homes / sample points' },
   popsrc_census: { zh: '普查表', en: 'census table' },
   popsrc_osm: { zh: 'OSM 人口标签', en: 'OSM population tag' },
-  popsrc_grid: { zh: '人口格网（估算）', en: 'population grid (estimated)' },
+  popsrc_grid: { zh: '人口格网', en: 'population grid' },
   popsrc_estimate: { zh: '按建筑面积估算', en: 'estimated from floor area' },
 } as const satisfies Record<string, Bilingual>;
 

@@ -62,8 +62,10 @@ describe('drill-down and where people live, in Chromium against the real server'
       // the failing community with the most residents left out
       const area = audit.areas.filter((a) => a.failed_rules.length > 0).sort((a, b) => b.residents_not_covered - a.residents_not_covered)[0];
       await page.waitForSelector(`#audit-table tbody tr[data-area-key="${area.area_key}"]`);
+      const t0 = performance.now();
       await page.click(`#audit-table tbody tr[data-area-key="${area.area_key}"]`);
       await page.waitForSelector('#drilldown-sentence', { timeout: 20_000 });
+      console.log(`drill-down: row click to card ${(performance.now() - t0).toFixed(0)} ms (community ${area.area_key})`);
       const rule = await page.locator('#drilldown-rule').inputValue();
       // "worst of all": the rule in force is the one the area fails by the most residents
       expect(area.failed_rules.map((f) => f.rule_id)).toContain(rule);

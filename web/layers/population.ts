@@ -11,8 +11,8 @@ export function populationSource(): VectorSourceSpecification {
   return { type: 'vector', tiles: [tileUrl('population')], minzoom: POPULATION_MIN_ZOOM, maxzoom: 16 };
 }
 
-/** Radius in pixels at z16: circle area proportional to residents (√), at least 1.5 px. */
-const RADIUS_Z16: ExpressionSpecification = ['max', 1.5, ['*', 2.2, ['sqrt', ['to-number', ['get', 'population']]]]];
+/** Radius in pixels at z16: circle area proportional to residents (√; 100 residents → 9 px), at least 1.5 px. */
+const RADIUS_Z16: ExpressionSpecification = ['max', 1.5, ['*', 0.9, ['sqrt', ['to-number', ['get', 'population']]]]];
 
 const SOURCE_COLOUR: ExpressionSpecification = [
   'match', ['get', 'population_source'],
@@ -33,7 +33,7 @@ export function populationLayers(): LayerSpecification[] {
     minzoom: POPULATION_MIN_ZOOM,
     layout: { visibility: 'none' },
     paint: {
-      'circle-radius': ['interpolate', ['exponential', 2], ['zoom'], 13, ['*', 0.25, RADIUS_Z16], 16, RADIUS_Z16, 19, ['*', 8, RADIUS_Z16]],
+      'circle-radius': ['interpolate', ['exponential', 2], ['zoom'], 13, ['*', 0.35, RADIUS_Z16], 16, RADIUS_Z16, 19, ['*', 3, RADIUS_Z16]],
       'circle-color': SOURCE_COLOUR,
       'circle-opacity': 0.55,
       'circle-stroke-color': '#ffffff',
