@@ -149,7 +149,7 @@ export async function drilldownRoutes(app: FastifyInstance): Promise<void> {
     async (req) => {
       const rs = requireRuleSet(req.query.rule_set);
       const rule = rs.rules.find((r) => r.id === req.query.rule);
-      if (!rule) throw new ApiError('invalid_parameter', `rule: no rule "${req.query.rule}" in rule set ${rs.id} (${rs.rules.map((r) => r.id).join(', ')})`);
+      if (!rule) throw new ApiError('unknown_rule', `rule: no rule "${req.query.rule}" in rule set ${rs.id} (${rs.rules.map((r) => r.id).join(', ')})`);
       const { datasetId, runId } = await app.engine.currentRun();
       return computeDrilldown(app, datasetId, runId, rs, rule, req.params.level, req.params.id, req.query.max_points);
     },
