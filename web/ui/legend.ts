@@ -45,7 +45,7 @@ function populationBlock(ctx: AppContext): (Node | null)[] {
   const sources = ['census', 'osm', 'grid', 'estimate'] as const;
   return [
     h('h4', { id: 'legend-population' }, t('populationTitle')),
-    h('ul', { class: 'legend-list cols' }, sources.map((src) => h('li', { 'data-source': src },
+    h('ul', { class: 'legend-list' }, sources.map((src) => h('li', { 'data-source': src },
       swatch(POPULATION_SOURCE_COLORS[src], 'dot'), t(`popsrc_${src}` as StringKey),
       src === 'grid' || src === 'estimate' ? badge(t('estimate'), 'estimate') : null,
       inView && inView.bySource[src] ? h('small', {}, ` ${formatInt(inView.bySource[src])}`) : null))),
