@@ -39,7 +39,7 @@ declare global {
 const $ = (id: string) => document.getElementById(id)!;
 
 /** State parts only a panel reads (it keeps them in the hash for shared links): no chrome to redraw. */
-const SHARED_PARTS = ['point', 'iso', 'district', 'street', 'row', 'plans', 'scenarioRule'] as const satisfies readonly (keyof AppState)[];
+const SHARED_PARTS = ['point', 'iso', 'bands', 'district', 'street', 'row', 'plans', 'scenarioRule'] as const satisfies readonly (keyof AppState)[];
 
 /** A short message over the map for failures that have no panel of their own. */
 function showToast(text: string): void {
@@ -171,6 +171,10 @@ async function start(): Promise<void> {
   keepClearOfLegend(map, $('legend'));
   setBandsOpener((lng, lat) => void finding.showBands({ lng, lat }));
   store.subscribe((s, prev) => { if (s.lang !== prev.lang) finding.render(); });
+  // bands from the clicked point follow it to a new point (so the link's bands are the point's)
+  store.subscribe((s, prev) => {
+    if (s.bands && s.point && (s.point.lng !== prev.point?.lng || s.point.lat !== prev.point?.lat)) void finding.showBands(s.point);
+  });
   map.once('load', () => {
     installBands(map);
     styleReady = true;
@@ -181,6 +185,7 @@ async function start(): Promise<void> {
     // a shared link's clicked point: its walks, proximity answer and isochrone
     const { point } = store.get();
     if (point) void panels.point.query(point.lng, point.lat);
+    if (point && store.get().bands) void finding.showBands(point);
   });
   map.once('idle', () => loading.remove());
   map.on('error', (e) => {

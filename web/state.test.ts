@@ -62,6 +62,7 @@ describe('URL hash: the shared view (point, isochrone, audit filters and row, sc
         tab: TABS[random.int(0, TABS.length - 1)],
         point: { lng: Number((-180 + 360 * random.float()).toFixed(6)), lat: Number((-85 + 170 * random.float()).toFixed(6)) },
         iso: [300, 500, 1000][random.int(0, 2)],
+        bands: true,
         district: names[random.int(0, names.length - 1)],
         street: names[random.int(0, names.length - 1)],
         row: String(random.int(1, 1e6)),
@@ -81,7 +82,7 @@ describe('URL hash: the shared view (point, isochrone, audit filters and row, sc
   });
 
   it('a state without the new parts formats the hash old links had', () => {
-    expect(formatHash({ ...DEFAULT_STATE, point: null, iso: null, district: '', street: '', row: null, plans: [], scenarioRule: null }))
+    expect(formatHash({ ...DEFAULT_STATE, point: null, iso: null, bands: false, district: '', street: '', row: null, plans: [], scenarioRule: null }))
       .toBe(formatHash(DEFAULT_STATE));
   });
 
@@ -89,7 +90,7 @@ describe('URL hash: the shared view (point, isochrone, audit filters and row, sc
     const base: AppState = { ...DEFAULT_STATE, tab: 'audit' };
     const broken = [
       'pt=abc/30', 'pt=104.1', 'pt=104.1/30.6/1', 'pt=190/30', 'pt=104/86', 'pt=1e2/30', 'pt=/',
-      'iso=250', 'iso=-300', 'iso=abc', 'iso=',
+      'iso=250', 'iso=-300', 'iso=abc', 'iso=', 'bands=0', 'bands=yes',
       'district=', `district=${'区'.repeat(201)}`, 'street=%0A', 'row=a%00b',
       'plans=', 'plans=a,b', 'plans=1,,2', 'plans=-1', 'plans=0', `plans=${Array.from({ length: 51 }, (_, i) => i + 1).join(',')}`,
       'srule=Bad Rule', `srule=${'a'.repeat(65)}`,

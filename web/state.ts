@@ -29,6 +29,8 @@ export interface AppState {
   point?: { lng: number; lat: number } | null;
   /** The isochrone shown around the point, metres (null: none). */
   iso?: number | null;
+  /** The 300 / 500 / 1000 m life-circle bands from the point are shown. */
+  bands?: boolean;
   /** Audit filters by 区 and 街道 (absent or '': all). */
   district?: string;
   street?: string;
@@ -65,7 +67,7 @@ export function hashHasView(hash: string): boolean {
 }
 
 /**
- * Parse `#map=zoom/lat/lng&rs=…&cat=…&lvl=…&lang=…&tab=…[&rule=…][&pt=lng/lat][&iso=m][&district=…]
+ * Parse `#map=zoom/lat/lng&rs=…&cat=…&lvl=…&lang=…&tab=…[&rule=…][&pt=lng/lat][&iso=m][&bands=1][&district=…]
  * [&street=…][&row=…][&plans=1,2][&srule=…]`; unknown or broken parts keep their defaults, each on its own.
  */
 export function parseHash(hash: string, base: AppState = DEFAULT_STATE): AppState {
@@ -95,6 +97,7 @@ export function parseHash(hash: string, base: AppState = DEFAULT_STATE): AppStat
   }
   const iso = Number(p.get('iso'));
   if (ISO_DISTANCES.includes(iso)) state.iso = iso;
+  if (p.get('bands') === '1') state.bands = true;
   for (const key of ['district', 'street', 'row'] as const) {
     const v = p.get(key);
     if (v !== null && NAME_RE.test(v)) state[key] = v;
@@ -121,6 +124,7 @@ export function formatHash(s: AppState): string {
   if (s.rule) p.set('rule', s.rule);
   if (s.point) p.set('pt', `${s.point.lng.toFixed(6)}/${s.point.lat.toFixed(6)}`);
   if (s.iso) p.set('iso', String(s.iso));
+  if (s.bands) p.set('bands', '1');
   if (s.district) p.set('district', s.district);
   if (s.street) p.set('street', s.street);
   if (s.row) p.set('row', s.row);

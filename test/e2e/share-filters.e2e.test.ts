@@ -82,6 +82,7 @@ describe('shared links and the audit filter, in Chromium against the real server
     const first = await openApp(env, `${CENTRE_VIEW}&rs=${RULE_SET}&cat=park&lvl=${LEVEL}&lang=zh&tab=point`);
     let hash: string;
     let pointText: string;
+    let bandsText: string;
     let stripText: string;
     let selectedKey: string;
     try {
@@ -97,6 +98,10 @@ describe('shared links and the audit filter, in Chromium against the real server
       await iso;
       await expect.poll(() => page.locator('#panel-point').innerText()).toContain('可达街道长度');
       pointText = await page.locator('#panel-point').innerText();
+      // and the 300 / 500 / 1000 m life-circle bands from it
+      await page.click('#bands-button');
+      await page.waitForSelector('#bands-card tr[data-limit="1000"] [data-field=residents]');
+      bandsText = await page.locator('#bands-card').innerText();
 
       // the audit: filter by the district, select a row
       await page.click('#tab-audit');
@@ -113,7 +118,7 @@ describe('shared links and the audit filter, in Chromium against the real server
       await mapIdle(page);
       hash = await page.evaluate(() => window.location.hash);
       const params = await hashParams(page);
-      expect(params).toMatchObject({ district, row: selectedKey, iso: '500', tab: 'audit' });
+      expect(params).toMatchObject({ district, row: selectedKey, iso: '500', bands: '1', tab: 'audit' });
       expect(params.pt).toMatch(/^-?\d+\.\d{6}\/-?\d+\.\d{6}$/);
       await shot(page, 'share-filters-first-zh');
       expect(first.errors).toEqual([]);
@@ -163,6 +168,10 @@ describe('shared links and the audit filter, in Chromium against the real server
         const data = await window.__map!.getSource<import('maplibre-gl').GeoJSONSource>('isochrone')!.getData();
         return 'features' in data ? data.features.length : 0;
       })).toBeGreaterThan(0);
+
+      // the bands card, with the same residents per band
+      await page.waitForSelector('#bands-card tr[data-limit="1000"] [data-field=residents]');
+      expect(await page.locator('#bands-card').innerText()).toBe(bandsText);
 
       // a filtered export: only the district's rows, and it says the filter
       for (const id of ['#export-coverage-csv', '#export-audit-csv']) {
