@@ -3,7 +3,17 @@
 import type { FeatureCollection, MultiPolygon, Polygon } from 'geojson';
 import type { FromSchema } from 'json-schema-to-ts';
 import { AUDIT_CAVEATS, AUDIT_LEVELS, COVERAGE_LEVELS, EXPORT_FORMATS, POPULATION_SOURCES } from './enums.ts';
-import { DEFAULT_RULE_SET, MAX_RULE_SET_ID_CHARS } from './limits.ts';
+import { DEFAULT_RULE_SET, MAX_NAME_CHARS, MAX_RULE_SET_ID_CHARS } from './limits.ts';
+
+/**
+ * Optional filters by 区 and 街道, exact names as the areas' `district` and `street` carry them:
+ * only the areas that match are answered and exported, and exports state the filters in their
+ * provenance (`filters`). Not-assessable rules stay city-wide (a category absent from the data).
+ */
+export const placeFilterProperties = {
+  district: { type: 'string', minLength: 1, maxLength: MAX_NAME_CHARS, description: 'only areas of this 区 (the areas\' `district`)' },
+  street: { type: 'string', minLength: 1, maxLength: MAX_NAME_CHARS, description: 'only areas of this 街道 (the areas\' `street`)' },
+} as const;
 
 export const coverageQuery = {
   type: 'object',
@@ -12,6 +22,7 @@ export const coverageQuery = {
     rule_set: { type: 'string', maxLength: MAX_RULE_SET_ID_CHARS, default: DEFAULT_RULE_SET },
     level: { type: 'string', enum: COVERAGE_LEVELS, default: 'community' },
     format: { type: 'string', enum: EXPORT_FORMATS, default: 'json' },
+    ...placeFilterProperties,
   },
 } as const;
 
@@ -51,6 +62,10 @@ const measureProperties = {
 } as const;
 
 const rootProperties = {
+  filters: {
+    type: 'object', additionalProperties: false, description: 'the place filters the answer honours (absent: none)',
+    properties: { district: { type: 'string' }, street: { type: 'string' } },
+  },
   distance_cap_m: { type: 'number', description: 'walking distances are reported up to here; farther is beyond_cap' },
   not_assessable: notAssessable,
 } as const;
@@ -127,6 +142,7 @@ export const auditQuery = {
     rule_set: { type: 'string', maxLength: MAX_RULE_SET_ID_CHARS, default: DEFAULT_RULE_SET },
     level: { type: 'string', enum: AUDIT_LEVELS, default: 'community' },
     format: { type: 'string', enum: EXPORT_FORMATS, default: 'json' },
+    ...placeFilterProperties,
   },
 } as const;
 

@@ -164,6 +164,26 @@ describe('answers match the published OpenAPI document', () => {
     await expectError({ route: '/api/audit', url: '/api/audit?level=street' }, 400, 'invalid_parameter');
   });
 
+  it('coverage and audit filtered by district and street (JSON, CSV, GeoJSON), and a bad place name', async () => {
+    // the template names no 区 for some areas: the first named one is filtered by, else a name no area carries
+    const all = await call({ route: '/api/coverage', url: '/api/coverage?level=residential_area' });
+    const district: string = all.body.areas.find((a: { district: string | null }) => a.district)?.district ?? '不存在区';
+    const enc = encodeURIComponent(district);
+    const filtered = await call({ route: '/api/coverage', url: `/api/coverage?level=residential_area&district=${enc}` });
+    expect(filtered.status).toBe(200);
+    expect(filtered.body.filters).toEqual({ district });
+    expect(filtered.body.areas.every((a: { district: string | null }) => a.district === district)).toBe(true);
+    const both = await call({ route: '/api/audit', url: `/api/audit?level=community&district=${enc}&street=${encodeURIComponent('不存在街道')}` });
+    expect(both.status).toBe(200);
+    expect(both.body).toMatchObject({ filters: { district, street: '不存在街道' }, areas: [] });
+    for (const route of ['/api/coverage', '/api/audit']) {
+      expect((await call({ route, url: `${route}?district=${enc}&format=csv` })).status).toBe(200);
+      expect((await call({ route, url: `${route}?street=${enc}&format=geojson` })).status).toBe(200);
+    }
+    await expectError({ route: '/api/coverage', url: '/api/coverage?district=' }, 400, 'invalid_parameter');
+    await expectError({ route: '/api/audit', url: `/api/audit?street=${'a'.repeat(201)}` }, 400, 'invalid_parameter');
+  });
+
   it('plans: list, read, create, change, delete, and their errors', async () => {
     const auth = (token: string) => ({ authorization: `Bearer ${token}` });
     const geometry = squareAround(104.10313, 30.66721, 4900);

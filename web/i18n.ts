@@ -100,6 +100,8 @@ const STRINGS = {
   coverageCsv: { zh: '覆盖 CSV', en: 'Coverage CSV' },
   coverageGeoJson: { zh: '覆盖 GeoJSON', en: 'Coverage GeoJSON' },
   citySummary: { zh: '全市人口加权覆盖率（小区汇总）', en: 'City-wide population-weighted coverage (from residential areas)' },
+  filteredSummary: { zh: '{place} 人口加权覆盖率（{n} 个{level}汇总）', en: '{place}: population-weighted coverage (from {n} {level})' },
+  exportFiltered: { zh: '导出仅含筛选范围', en: 'exports hold the filtered areas only' },
   networkVsStraight: { zh: '路网 / 直线', en: 'network / straight line' },
   rows: { zh: '行', en: 'rows' },
   noRows: { zh: '没有符合条件的区域', en: 'No areas match' },

@@ -3,7 +3,7 @@ import { api } from './api/client.ts';
 import type { CoverageLevel } from './api/types.ts';
 import type { AppContext } from './context.ts';
 import { setLang, t } from './i18n.ts';
-import { updateAreas, areaColouring } from './layers/areas.ts';
+import { updateAreas, areaColouring, setAreaFocus } from './layers/areas.ts';
 import { shownCategories, updateFacilities } from './layers/facilities.ts';
 import { showHighlight } from './layers/highlight.ts';
 import { NETWORK_LAYER, networkColouring, updateNetwork } from './layers/network.ts';
@@ -38,6 +38,9 @@ declare global {
 }
 
 const $ = (id: string) => document.getElementById(id)!;
+
+/** State parts only a panel reads (it keeps them in the hash for shared links): no chrome to redraw. */
+const SHARED_PARTS = ['point', 'iso', 'bands', 'district', 'street', 'row', 'plans', 'scenarioRule'] as const satisfies readonly (keyof AppState)[];
 
 /** A short message over the map for failures that have no panel of their own. */
 function showToast(text: string): void {
@@ -109,6 +112,8 @@ async function start(): Promise<void> {
     updateNetwork(map, networkColouring(rs, s.category, ctx.emptyRules, s.rule));
     map.setLayoutProperty(NETWORK_LAYER, 'visibility', ctx.layers.network ? 'visible' : 'none');
     updateAreas(map, areaColouring(rs, s.category, ctx.emptyRules, s.rule), s.level, rs.id, ctx.layers.areas);
+    // the audit's 区 / 街道 filter sets off its areas while the audit is open
+    setAreaFocus(map, s.tab === 'audit' ? panels.audit.mapFocus() : null);
     updateFacilities(map, shownCategories(rs, s.category), t('sample'), ctx.layers.facilities);
     setPlansVisible(map, ctx.layers.plans);
     setPopulationVisible(map, ctx.layers.population);
@@ -140,6 +145,10 @@ async function start(): Promise<void> {
     const ruleSetChanged = s.ruleSetId !== prev.ruleSetId;
     const chromeChanged = s.lang !== prev.lang || ruleSetChanged || s.category !== prev.category || s.level !== prev.level || s.tab !== prev.tab || s.rule !== prev.rule;
     if (s.view !== prev.view && !chromeChanged) return;
+    // the parts a panel keeps for shared links (point, isochrone, filters, row, scenario selection):
+    // the panel that set them has redrawn itself
+    const sharedOnly = SHARED_PARTS.some((k) => s[k] !== prev[k]);
+    if (sharedOnly && !chromeChanged) return;
     applyMap();
     renderChrome();
     if (s.level !== prev.level || ruleSetChanged) showHighlight(map, null);
@@ -164,6 +173,10 @@ async function start(): Promise<void> {
   keepClearOfLegend(map, $('legend'));
   setBandsOpener((lng, lat) => void finding.showBands({ lng, lat }));
   store.subscribe((s, prev) => { if (s.lang !== prev.lang) finding.render(); });
+  // bands from the clicked point follow it to a new point (so the link's bands are the point's)
+  store.subscribe((s, prev) => {
+    if (s.bands && s.point && (s.point.lng !== prev.point?.lng || s.point.lat !== prev.point?.lat)) void finding.showBands(s.point);
+  });
   map.once('load', () => {
     installBands(map);
     styleReady = true;
@@ -171,6 +184,10 @@ async function start(): Promise<void> {
     void loadEmptyRules();
     // Plan names on the map come from the list (one label per plan).
     void panels.plans.load();
+    // a shared link's clicked point: its walks, proximity answer and isochrone
+    const { point } = store.get();
+    if (point) void panels.point.query(point.lng, point.lat);
+    if (point && store.get().bands) void finding.showBands(point);
   });
   map.once('idle', () => loading.remove());
   // the legend sums the residents drawn in view: recount once the map settles

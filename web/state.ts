@@ -25,7 +25,29 @@ export interface AppState {
   tab: Tab;
   /** The rule judging the category, where several rules name it (null: its default rule). */
   rule?: string | null;
+  /** The point clicked in the point tab (its proximity panel is restored from it). */
+  point?: { lng: number; lat: number } | null;
+  /** The isochrone shown around the point, metres (null: none). */
+  iso?: number | null;
+  /** The 300 / 500 / 1000 m life-circle bands from the point are shown. */
+  bands?: boolean;
+  /** Audit filters by 区 and 街道 (absent or '': all). */
+  district?: string;
+  street?: string;
+  /** The audit row selected (its area key). */
+  row?: string | null;
+  /** Scenario tab: the stored plans ticked, by id, ascending. */
+  plans?: number[];
+  /** Scenario tab: the rule whose gains and communities are listed. */
+  scenarioRule?: string | null;
 }
+
+/** Isochrone distances a link may name (the panel's 300 / 500 / 1000 m). */
+const ISO_DISTANCES: readonly number[] = [300, 500, 1000];
+/** A place name (区 / 街道) or an area key as a link may carry them: printable, at most 200 characters. */
+const NAME_RE = /^[^\u0000-\u001f\u007f]{1,200}$/u;
+/** At most this many plan ids in a link (the scenario endpoint's MAX_SCENARIO_PLANS). */
+const MAX_LINK_PLANS = 50;
 
 /** Central Chengdu, where the default data set is; a link without a view fits the data instead. */
 export const DEFAULT_STATE: AppState = {
@@ -39,12 +61,15 @@ export const DEFAULT_STATE: AppState = {
 
 const LEVELS: readonly CoverageLevel[] = ['community', 'residential_area', 'street', 'district'];
 
-/** Parse `#map=zoom/lat/lng&rs=…&cat=…&lvl=…&lang=…&tab=…`; unknown or broken parts keep their defaults. */
 /** Whether a hash names a map view (otherwise the app fits the map to the data). */
 export function hashHasView(hash: string): boolean {
   return new URLSearchParams(hash.replace(/^#/, '')).has('map');
 }
 
+/**
+ * Parse `#map=zoom/lat/lng&rs=…&cat=…&lvl=…&lang=…&tab=…[&rule=…][&pt=lng/lat][&iso=m][&bands=1][&district=…]
+ * [&street=…][&row=…][&plans=1,2][&srule=…]`; unknown or broken parts keep their defaults, each on its own.
+ */
 export function parseHash(hash: string, base: AppState = DEFAULT_STATE): AppState {
   const p = new URLSearchParams(hash.replace(/^#/, ''));
   const state: AppState = { ...base, view: { ...base.view } };
@@ -65,6 +90,25 @@ export function parseHash(hash: string, base: AppState = DEFAULT_STATE): AppStat
   if (tab && TABS.includes(tab)) state.tab = tab;
   const rule = p.get('rule');
   if (rule && /^[a-z0-9_]{1,64}$/.test(rule)) state.rule = rule;
+  const pt = p.get('pt')?.split('/');
+  if (pt?.length === 2 && pt.every((x) => /^-?\d+(\.\d+)?$/.test(x))) {
+    const [lng, lat] = pt.map(Number);
+    if (Math.abs(lng) <= 180 && Math.abs(lat) <= 85) state.point = { lng, lat };
+  }
+  const iso = Number(p.get('iso'));
+  if (ISO_DISTANCES.includes(iso)) state.iso = iso;
+  if (p.get('bands') === '1') state.bands = true;
+  for (const key of ['district', 'street', 'row'] as const) {
+    const v = p.get(key);
+    if (v !== null && NAME_RE.test(v)) state[key] = v;
+  }
+  const plans = p.get('plans');
+  if (plans && /^\d{1,12}(,\d{1,12})*$/.test(plans)) {
+    const ids = [...new Set(plans.split(',').map(Number))].filter((n) => Number.isSafeInteger(n) && n > 0).sort((a, b) => a - b);
+    if (ids.length && ids.length <= MAX_LINK_PLANS) state.plans = ids;
+  }
+  const srule = p.get('srule');
+  if (srule && /^[a-z0-9_]{1,64}$/.test(srule)) state.scenarioRule = srule;
   return state;
 }
 
@@ -78,8 +122,16 @@ export function formatHash(s: AppState): string {
   p.set('lang', s.lang);
   p.set('tab', s.tab);
   if (s.rule) p.set('rule', s.rule);
-  // URLSearchParams escapes '/', which is safe but unreadable in a shared link.
-  return `#${p.toString().replace(/%2F/g, '/')}`;
+  if (s.point) p.set('pt', `${s.point.lng.toFixed(6)}/${s.point.lat.toFixed(6)}`);
+  if (s.iso) p.set('iso', String(s.iso));
+  if (s.bands) p.set('bands', '1');
+  if (s.district) p.set('district', s.district);
+  if (s.street) p.set('street', s.street);
+  if (s.row) p.set('row', s.row);
+  if (s.plans?.length) p.set('plans', s.plans.join(','));
+  if (s.scenarioRule) p.set('srule', s.scenarioRule);
+  // URLSearchParams escapes '/' and ',', which are safe but unreadable in a shared link.
+  return `#${p.toString().replace(/%2F/g, '/').replace(/%2C/g, ',')}`;
 }
 
 type Listener = (state: AppState, previous: AppState) => void;

@@ -21,6 +21,16 @@ function sendGeoJson(reply: FastifyReply, filename: string, body: unknown) {
     .send(JSON.stringify(body));
 }
 
+/** The place filters of a query that are set, in a stable order (district before street). */
+function placeFilters(q: { district?: string; street?: string }): { district?: string; street?: string } {
+  return { ...(q.district !== undefined ? { district: q.district } : {}), ...(q.street !== undefined ? { street: q.street } : {}) };
+}
+
+/** Whether an area lies in the filtered 区 / 街道 (exact names, as the area carries them). */
+function inPlace(a: { district: string | null; street: string | null }, f: { district?: string; street?: string }): boolean {
+  return (f.district === undefined || a.district === f.district) && (f.street === undefined || a.street === f.street);
+}
+
 /** GET /api/coverage and GET /api/audit, in JSON, GeoJSON or CSV. */
 export async function coverageRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Querystring: CoverageQuery }>(
@@ -37,9 +47,13 @@ export async function coverageRoutes(app: FastifyInstance): Promise<void> {
       const rs = requireRuleSet(req.query.rule_set);
       const { level, format } = req.query;
       const { datasetId, runId } = await app.engine.currentRun();
-      const rows = await areaCoverage(app.pg, runId, rs.id, level);
-      const notAssessable = notAssessableRules(rs, rows);
-      const provenance = format === 'json' ? null : await exportProvenance(app.pg, datasetId, runId, { rule_set: rs.id, level });
+      const filters = placeFilters(req.query);
+      const all = await areaCoverage(app.pg, runId, rs.id, level);
+      // not assessable is a city-wide fact (no facility of the category anywhere): judged on every area
+      const notAssessable = notAssessableRules(rs, all);
+      const rows = all.filter((a) => inPlace(a, filters));
+      const filtered = Object.keys(filters).length ? { filters } : {};
+      const provenance = format === 'json' ? null : await exportProvenance(app.pg, datasetId, runId, { rule_set: rs.id, level, ...filters });
       if (format === 'csv') {
         const body = rows.flatMap((a) =>
           rs.rules.filter((r) => a.rules[r.id]).map((r) => {
@@ -54,11 +68,11 @@ export async function coverageRoutes(app: FastifyInstance): Promise<void> {
         const geoms = await areaGeometries(app.pg, level, rows.map((r) => r.area_key));
         return sendGeoJson(reply, `coverage-${rs.id}-${level}.geojson`, {
           type: 'FeatureCollection',
-          properties: { rule_set: rs.id, level, run_id: runId, dataset_id: datasetId, distance_cap_m: DISTANCE_CAP_M, not_assessable: notAssessable, attribution: '© OpenStreetMap contributors', provenance, rules: ruleLabels(rs) },
+          properties: { rule_set: rs.id, level, ...filtered, run_id: runId, dataset_id: datasetId, distance_cap_m: DISTANCE_CAP_M, not_assessable: notAssessable, attribution: '© OpenStreetMap contributors', provenance, rules: ruleLabels(rs) },
           features: rows.map((a) => ({ type: 'Feature', id: a.area_key, geometry: geoms.get(a.area_key) ?? null, properties: { ...a, ...flatRuleAttributes(rs, a.rules) } })),
         });
       }
-      return { rule_set: rs.id, level, run_id: runId, dataset_id: datasetId, distance_cap_m: DISTANCE_CAP_M, not_assessable: notAssessable, areas: rows };
+      return { rule_set: rs.id, level, ...filtered, run_id: runId, dataset_id: datasetId, distance_cap_m: DISTANCE_CAP_M, not_assessable: notAssessable, areas: rows };
     },
   );
 
@@ -76,14 +90,17 @@ export async function coverageRoutes(app: FastifyInstance): Promise<void> {
       const rs = requireRuleSet(req.query.rule_set);
       const { level, format } = req.query;
       const engine = await app.engine.current();
-      const rows = await areaCoverage(app.pg, engine.runId, rs.id, level);
+      const filters = placeFilters(req.query);
+      const all = await areaCoverage(app.pg, engine.runId, rs.id, level);
+      const rows = all.filter((a) => inPlace(a, filters));
+      const filtered = Object.keys(filters).length ? { filters } : {};
       const sampleCategories = new Set(engine.net.facilities.filter((f) => f.isSample).map((f) => f.category));
       const sampleRules = new Set(rs.rules.filter((r) => r.tiers.some((t) => t.categories.some((c) => sampleCategories.has(c)))).map((r) => r.id));
       const areas = auditAreas(rows, sampleRules);
       // every named zone is listed: those no resident lives in with 0 and a caveat
-      if (level === 'community') areas.push(...(await emptyZones(app.pg, engine.runId)).map(emptyZoneArea));
-      const notAssessable = notAssessableRules(rs, rows);
-      const provenance = format === 'json' ? null : await exportProvenance(app.pg, engine.datasetId, engine.runId, { rule_set: rs.id, level });
+      if (level === 'community') areas.push(...(await emptyZones(app.pg, engine.runId)).map(emptyZoneArea).filter((a) => inPlace(a, filters)));
+      const notAssessable = notAssessableRules(rs, all);
+      const provenance = format === 'json' ? null : await exportProvenance(app.pg, engine.datasetId, engine.runId, { rule_set: rs.id, level, ...filters });
       if (format === 'csv') {
         const body = areas.flatMap((a) =>
           !a.failed_rules.length
@@ -98,11 +115,11 @@ export async function coverageRoutes(app: FastifyInstance): Promise<void> {
         const geoms = await areaGeometries(app.pg, level, areas.map((a) => a.area_key));
         return sendGeoJson(reply, `audit-${rs.id}-${level}.geojson`, {
           type: 'FeatureCollection',
-          properties: { rule_set: rs.id, level, run_id: engine.runId, distance_cap_m: DISTANCE_CAP_M, not_assessable: notAssessable, attribution: '© OpenStreetMap contributors', provenance, rules: ruleLabels(rs) },
+          properties: { rule_set: rs.id, level, ...filtered, run_id: engine.runId, distance_cap_m: DISTANCE_CAP_M, not_assessable: notAssessable, attribution: '© OpenStreetMap contributors', provenance, rules: ruleLabels(rs) },
           features: areas.map((a) => ({ type: 'Feature', id: a.area_key, geometry: geoms.get(a.area_key) ?? null, properties: { ...a, failing_rules: a.failed_rules.map((f) => f.rule_id).join(','), failing_count: a.failed_rules.length, ...Object.fromEntries(a.failed_rules.flatMap((f) => [[`${f.rule_id}_share`, f.share], [`${f.rule_id}_target`, f.target_share], [`${f.rule_id}_result`, 'fail']])) } })),
         });
       }
-      return { rule_set: rs.id, level, run_id: engine.runId, dataset_id: engine.datasetId, distance_cap_m: DISTANCE_CAP_M, not_assessable: notAssessable, areas };
+      return { rule_set: rs.id, level, ...filtered, run_id: engine.runId, dataset_id: engine.datasetId, distance_cap_m: DISTANCE_CAP_M, not_assessable: notAssessable, areas };
     },
   );
 }

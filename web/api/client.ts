@@ -130,9 +130,9 @@ export const api = {
     requestTimed<Suggestion>(`/api/suggest?${new URLSearchParams({ rule, k: String(k), candidates })}`, { signal }),
 };
 
-/** Export links (CSV / GeoJSON downloads) served by the API itself. */
-export function exportUrl(kind: 'audit' | 'coverage', ruleSet: string, level: CoverageLevel, format: 'csv' | 'geojson'): string {
-  return apiUrl(`/api/${kind}`, { rule_set: ruleSet, level, format });
+/** Export links (CSV / GeoJSON downloads) served by the API itself, with the place filters in force ('' = none). */
+export function exportUrl(kind: 'audit' | 'coverage', ruleSet: string, level: CoverageLevel, format: 'csv' | 'geojson', filters: { district?: string; street?: string } = {}): string {
+  return apiUrl(`/api/${kind}`, { rule_set: ruleSet, level, format, ...(filters.district ? { district: filters.district } : {}), ...(filters.street ? { street: filters.street } : {}) });
 }
 
 /** The printable report of a community or of the whole city (`id` "all"), as a page or as PDF. */

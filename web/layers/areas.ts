@@ -80,7 +80,7 @@ export function areasLayers(c: AreaColouring, level: CoverageLevel): LayerSpecif
       {
         id: areaFillLayer(k), type: 'fill', source: AREAS_SOURCE, 'source-layer': SOURCE_LAYERS[k],
         layout: { visibility },
-        paint: { 'fill-color': fillColour(c), 'fill-opacity': ['interpolate', ['linear'], ['zoom'], 11, 0.42, 14, 0.26, 17, 0.18] },
+        paint: { 'fill-color': fillColour(c), 'fill-opacity': ['interpolate', ['linear'], ['zoom'], ...FILL_OPACITY_STOPS.flat()] as unknown as ExpressionSpecification },
       },
       {
         id: outlineLayer(k), type: 'line', source: AREAS_SOURCE, 'source-layer': SOURCE_LAYERS[k],
@@ -118,5 +118,39 @@ export function updateAreas(map: MapLibreMap, c: AreaColouring, level: CoverageL
     const v = visible && k === kindOf(level) ? 'visible' : 'none';
     for (const id of [areaFillLayer(k), outlineLayer(k), edgeLayer(k), labelLayer(k)]) map.setLayoutProperty(id, 'visibility', v);
     map.setPaintProperty(areaFillLayer(k), 'fill-color', fillColour(c));
+  }
+}
+
+/** Areas a place filter keeps: their keys (the tiles' `id`), or the 区 / 街道 communities carry ('' = any). */
+export type AreaFocus = { keys: readonly string[] } | { district: string; street: string } | null;
+
+const FILL_OPACITY_STOPS: readonly [number, number][] = [[11, 0.42], [14, 0.26], [17, 0.18]];
+/** Opacity of the areas a filter leaves out: still there for context, clearly set back. */
+const DIMMED_FILL = 0.04;
+const DIMMED_LINE = 0.12;
+
+/** The expression matching the areas a focus keeps. */
+export function focusExpression(focus: Exclude<AreaFocus, null>): ExpressionSpecification {
+  if ('keys' in focus) return ['in', ['to-string', ['get', 'id']], ['literal', [...focus.keys]]];
+  const parts: ExpressionSpecification[] = [];
+  if (focus.district) parts.push(['==', ['get', 'district'], focus.district]);
+  if (focus.street) parts.push(['==', ['get', 'street'], focus.street]);
+  return parts.length === 1 ? parts[0] : (['all', ...parts] as ExpressionSpecification);
+}
+
+/**
+ * Sets off the areas a place filter keeps: the others are dimmed (fill, outline and, by key, the
+ * names), so the map reads as the filtered table does. null restores every area.
+ */
+export function setAreaFocus(map: MapLibreMap, focus: AreaFocus): void {
+  const inside = focus ? focusExpression(focus) : null;
+  const pick = (inValue: number, outValue: number): ExpressionSpecification | number => (inside ? ['case', inside, inValue, outValue] : inValue);
+  const fillOpacity = ['interpolate', ['linear'], ['zoom'], ...FILL_OPACITY_STOPS.flatMap(([z, o]) => [z, pick(o, DIMMED_FILL)])] as unknown as ExpressionSpecification;
+  for (const k of KINDS) {
+    map.setPaintProperty(areaFillLayer(k), 'fill-opacity', fillOpacity);
+    map.setPaintProperty(outlineLayer(k), 'line-opacity', pick(0.75, DIMMED_LINE));
+    map.setPaintProperty(edgeLayer(k), 'line-opacity', pick(1, DIMMED_LINE));
+    // label points carry the area's id, not its 区 / 街道
+    map.setPaintProperty(labelLayer(k), 'text-opacity', focus && 'keys' in focus ? pick(1, 0.35) : 1);
   }
 }

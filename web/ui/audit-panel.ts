@@ -82,11 +82,9 @@ export class AuditPanel {
   private rows: Row[] | null = null;
   private error: string | null = null;
   private failingOnly = false;
-  /** Filters by 区 and 街道 ('' = all), offered where community or district boundaries name them. */
-  private district = '';
-  private street = '';
   private sort: { key: SortKey; desc: boolean } = { key: 'notCovered', desc: true };
-  private selected: string | null = null;
+  /** The selected row's key restored from a shared link, zoomed to once the rows are in. */
+  private pendingRow: string | null;
   private readonly geometries = new Map<string, Promise<CoverageGeoJson>>();
   private sampleRules = new Set<string>();
   private notAssessable: NotAssessableRule[] = [];
@@ -96,7 +94,7 @@ export class AuditPanel {
 
   constructor(private readonly ctx: AppContext) {
     this.drilldown = new DrilldownCard(ctx, () => {
-      this.selected = null;
+      this.ctx.store.set({ row: null });
       showHighlight(ctx.map, null);
       this.render();
     });
@@ -107,10 +105,43 @@ export class AuditPanel {
       const row = key === null ? undefined : this.rows.find((r) => r.key === key);
       if (row) void this.zoomTo(row);
     });
+    this.pendingRow = ctx.store.get().row ?? null;
     this.strip = new SummaryStrip(() => ctx.ruleSet(), () => this.sampleRules, (id) => {
       const c = ctx.category(id);
       return c ? label(c) : id;
     });
+  }
+
+  /** Filters by 区 and 街道 ('' = all), offered where community or district boundaries name them; kept in the URL hash. */
+  private get district(): string {
+    return this.ctx.store.get().district ?? '';
+  }
+
+  private get street(): string {
+    return this.ctx.store.get().street ?? '';
+  }
+
+  /** The selected row (area key), kept in the URL hash. */
+  private get selected(): string | null {
+    return this.ctx.store.get().row ?? null;
+  }
+
+  /** The rows the filters let through (all, before the rows are in). */
+  private inPlace(rows: readonly Row[]): Row[] {
+    const { district, street } = this;
+    return rows.filter((r) => (!district || r.district === district) && (!street || r.street === street));
+  }
+
+  /**
+   * What the map should set off for the filters in force: the keys of the areas they keep (at the
+   * community and residential-area levels), or the district/street names communities must carry
+   * (at the street and district levels); null when no filter is in force or the rows are not in.
+   */
+  mapFocus(): { keys: string[] } | { district: string; street: string } | null {
+    if (!this.rows || (!this.district && !this.street)) return null;
+    const { level } = this.ctx.store.get();
+    if (level === 'community' || level === 'residential_area') return { keys: this.inPlace(this.rows).map((r) => r.key) };
+    return { district: this.district, street: this.street };
   }
 
   /** Fetch coverage (and the audit, for its caveats) of the current rule set and level when they changed. */
@@ -124,7 +155,6 @@ export class AuditPanel {
     }
     this.key = key;
     this.rows = null;
-    this.selected = null;
     this.drilldown.close();
     this.error = null;
     this.render();
@@ -174,6 +204,12 @@ export class AuditPanel {
     }
     this.render();
     void this.strip.load();
+    this.ctx.refreshMap();
+    // a row named by a shared link: zoom to it and outline it, once
+    const pending = this.pendingRow;
+    this.pendingRow = null;
+    const row = pending ? this.rows?.find((r) => r.key === pending) : undefined;
+    if (row) void this.zoomTo(row);
   }
 
   /** The rows a street may be chosen among: those of the chosen district. */
@@ -194,9 +230,10 @@ export class AuditPanel {
         id: `audit-${field}`, disabled: !values.length,
         onchange: (e: Event) => {
           const value = (e.target as HTMLSelectElement).value;
-          if (field === 'district') this.district = value;
-          else this.street = value;
+          // a new district resets the street (it lies in one district); the map and strip follow
+          this.ctx.store.set(field === 'district' ? { district: value, street: '' } : { street: value });
           this.render();
+          this.ctx.refreshMap();
         },
       },
       h('option', { value: '', selected: !current }, t('all')),
@@ -233,12 +270,12 @@ export class AuditPanel {
   /** Leaving the tab takes the drill-down's dots off the map. */
   close(): void {
     this.drilldown.close();
-    this.selected = null;
     showHighlight(this.ctx.map, null);
   }
 
   private async zoomTo(row: Row): Promise<void> {
-    this.selected = row.key;
+    this.ctx.store.set({ row: row.key });
+    this.render();
     const { level } = this.ctx.store.get();
     if (level === 'community' || level === 'residential_area') {
       // the rules it fails, the largest gap first
@@ -282,8 +319,12 @@ export class AuditPanel {
     const s = this.ctx.store.get();
     const rs = this.ctx.ruleSet();
     // a filter the rows (of this level, rule set or district) cannot meet is dropped
-    if (this.rows && this.district && !choices(this.rows, 'district').includes(this.district)) this.district = '';
-    if (this.rows && this.street && !choices(this.streetRows(), 'street').includes(this.street)) this.street = '';
+    if (this.rows && this.district && !choices(this.rows, 'district').includes(this.district)) this.ctx.store.set({ district: '', street: '' });
+    if (this.rows && this.street && !choices(this.streetRows(), 'street').includes(this.street)) this.ctx.store.set({ street: '' });
+    const filters = { district: this.district, street: this.street };
+    this.strip.setScope(this.rows && (filters.district || filters.street)
+      ? { label: [filters.district, filters.street].filter(Boolean).join(' · '), areas: this.inPlace(this.rows), level: s.level }
+      : null);
     const controls = h('div', { class: 'audit-controls' },
       h('label', { class: 'toggle' },
         h('input', { type: 'checkbox', id: 'failing-only', checked: this.failingOnly, onchange: (e: Event) => { this.failingOnly = (e.target as HTMLInputElement).checked; this.render(); } }),
@@ -294,18 +335,18 @@ export class AuditPanel {
     );
     const exports = h('div', { class: 'exports' }, h('span', {}, `${t('export')}: `),
       AUDIT_LEVELS.includes(s.level) ? [
-        h('a', { href: exportUrl('audit', rs.id, s.level, 'csv'), download: '' }, t('auditCsv')),
-        h('a', { href: exportUrl('audit', rs.id, s.level, 'geojson'), download: '' }, t('auditGeoJson')),
+        h('a', { id: 'export-audit-csv', href: exportUrl('audit', rs.id, s.level, 'csv', filters), download: '' }, t('auditCsv')),
+        h('a', { id: 'export-audit-geojson', href: exportUrl('audit', rs.id, s.level, 'geojson', filters), download: '' }, t('auditGeoJson')),
       ] : null,
-      h('a', { href: exportUrl('coverage', rs.id, s.level, 'csv'), download: '' }, t('coverageCsv')),
-      h('a', { href: exportUrl('coverage', rs.id, s.level, 'geojson'), download: '' }, t('coverageGeoJson')));
+      h('a', { id: 'export-coverage-csv', href: exportUrl('coverage', rs.id, s.level, 'csv', filters), download: '' }, t('coverageCsv')),
+      h('a', { id: 'export-coverage-geojson', href: exportUrl('coverage', rs.id, s.level, 'geojson', filters), download: '' }, t('coverageGeoJson')),
+      filters.district || filters.street ? h('small', { class: 'export-filters', id: 'export-filters' }, ` · ${t('exportFiltered')}: ${[filters.district, filters.street].filter(Boolean).join(' · ')}`) : null);
 
     let body: Node;
     if (this.error) body = h('p', { class: 'error', role: 'alert' }, this.error);
     else if (!this.rows) body = h('p', { class: 'loading' }, t('loading'));
     else {
-      const rows = this.sorted(this.rows.filter((r) =>
-        (!this.failingOnly || r.failing) && (!this.district || r.district === this.district) && (!this.street || r.street === this.street)));
+      const rows = this.sorted(this.inPlace(this.rows).filter((r) => !this.failingOnly || r.failing));
       body = h('div', { class: 'table-wrap' },
         h('table', { class: 'audit', id: 'audit-table' },
           h('thead', {}, h('tr', {},

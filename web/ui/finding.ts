@@ -101,6 +101,8 @@ export class Finding {
   /** Life-circle bands from a point or a facility; shown on the map and in the card. */
   async showBands(from: { lng: number; lat: number } | { facilityId: number; name: string }): Promise<void> {
     const seq = ++this.seq;
+    // bands from the clicked point are part of a shared link (the point is); a facility's are not
+    this.ctx.store.set({ bands: !('facilityId' in from) });
     const q = 'facilityId' in from ? `facility_id=${from.facilityId}` : `lng=${from.lng.toFixed(6)}&lat=${from.lat.toFixed(6)}`;
     this.card.hidden = false;
     mount(this.card, h('p', { class: 'loading' }, t('loading')));
@@ -121,6 +123,7 @@ export class Finding {
   }
 
   close(): void {
+    this.ctx.store.set({ bands: false });
     this.bands = null;
     showBands(this.ctx.map, null);
     this.card.hidden = true;

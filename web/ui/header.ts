@@ -45,7 +45,8 @@ export function renderHeader(el: HTMLElement, ctx: AppContext, levelsWithData: R
 
   const levelSelect = h('select', {
     id: 'level', 'aria-label': t('level'),
-    onchange: (e: Event) => ctx.store.set({ level: (e.target as HTMLSelectElement).value as CoverageLevel }),
+    // the selected audit row is an area of the old level (keys of two levels may coincide)
+    onchange: (e: Event) => ctx.store.set({ level: (e.target as HTMLSelectElement).value as CoverageLevel, row: null }),
   }, LEVELS.map((l) => {
     const has = levelsWithData.has(l);
     return h('option', { value: l, selected: l === s.level, disabled: !has }, `${t(`level_${l}` as StringKey)}${has ? '' : ` (${t('levelNone')})`}`);

@@ -50,11 +50,16 @@ export class ProximityPanel {
       if (ctx.store.get().tab !== 'point') ctx.store.set({ tab: 'point' });
       void this.query(e.lngLat.lng, e.lngLat.lat);
     });
+    this.isochroneM = ctx.store.get().iso ?? null;
     this.render();
   }
 
   /** Ask the API about a point (also used by tests and shared links). */
   async query(lng: number, lat: number): Promise<void> {
+    // to the 6 decimals the API and a shared link keep (about 0.1 m): the link then asks the same question
+    lng = Number(lng.toFixed(6));
+    lat = Number(lat.toFixed(6));
+    this.ctx.store.set({ point: { lng, lat } });
     const seq = ++this.seq;
     this.point = { lng, lat, proximity: null, error: null, loading: true, isochrone: null, isochroneError: null };
     this.focus = null;
@@ -120,6 +125,7 @@ export class ProximityPanel {
         type: 'button', class: m === this.isochroneM ? 'on' : undefined, 'data-isochrone': m ?? 0, 'aria-pressed': String(m === this.isochroneM),
         onclick: () => {
           this.isochroneM = m;
+          this.ctx.store.set({ iso: m });
           this.render();
           void this.loadIsochrone();
         },

@@ -99,9 +99,12 @@ export class ScenarioPanel {
   };
 
   constructor(private readonly ctx: AppContext) {
+    // a shared link's selection: the plans ticked and the rule listed
+    for (const id of ctx.store.get().plans ?? []) this.selected.add(id);
+    this.ruleId = ctx.store.get().scenarioRule ?? null;
     this.suggest = new SuggestBlock(ctx, (pick, name, ruleId) => {
       // every block of the answer (rules table, per-plan gains, communities) shows the suggestion's rule
-      this.ruleId = ruleId;
+      this.setRule(ruleId, false);
       // a proposed plan is ticked; a grid site joins the drawn sites, to be evaluated with them
       if (pick.plan_id !== null) this.selected.add(pick.plan_id);
       else this.drawn.push({ n: ++this.drawnCount, kind: pick.kind, geometry: pick.geometry, becomesOpenSpace: true, name });
@@ -122,6 +125,18 @@ export class ScenarioPanel {
       ctx.map.on('mouseenter', layer, () => { if (!ctx.drawing) ctx.map.getCanvas().style.cursor = 'pointer'; });
       ctx.map.on('mouseleave', layer, () => { if (!ctx.drawing) ctx.map.getCanvas().style.removeProperty('cursor'); });
     }
+  }
+
+  /** The rule whose gains and communities are listed; kept in the URL hash. */
+  private setRule(ruleId: string | null, render = true): void {
+    this.ruleId = ruleId;
+    this.ctx.store.set({ scenarioRule: ruleId });
+    if (render) this.render();
+  }
+
+  /** The stored plans ticked go into the URL hash (drawn sites do not: they are not stored). */
+  private keepSelection(): void {
+    this.ctx.store.set({ plans: [...this.selected].sort((a, b) => a - b) });
   }
 
   /** The tab is shown (or the rule set changed under it): list the plans, show the drawn sites, evaluate if needed. */
@@ -145,6 +160,7 @@ export class ScenarioPanel {
       this.plansError = null;
       const ids = new Set(plans.map((p) => p.id));
       for (const id of this.selected) if (!ids.has(id)) this.selected.delete(id);
+      this.keepSelection();
     } catch (err) {
       this.plansError = describeError(err);
     }
@@ -211,6 +227,7 @@ export class ScenarioPanel {
 
   /** The selection changed: the old streets leave the map at once, a new evaluation follows after a pause. */
   private selectionChanged(): void {
+    this.keepSelection();
     clearTimeout(this.timer);
     this.showSites();
     if (this.answer) this.stale = true;
@@ -488,8 +505,8 @@ export class ScenarioPanel {
         return h('tr', {
           'data-rule': r.rule_id, class: r.rule_id === this.ruleId ? 'selected' : undefined, tabindex: 0,
           title: `${t('target')} ${formatShare(r.target_share)}`,
-          onclick: () => { this.ruleId = r.rule_id; this.render(); },
-          onkeydown: (e: Event) => { if ((e as KeyboardEvent).key === 'Enter') { this.ruleId = r.rule_id; this.render(); } },
+          onclick: () => this.setRule(r.rule_id),
+          onkeydown: (e: Event) => { if ((e as KeyboardEvent).key === 'Enter') this.setRule(r.rule_id); },
         },
         h('td', {}, ruleLabel(r.rule_id)),
         h('td', { class: 'num', 'data-field': 'share' }, `${formatShare(r.share_before)} → `, h('strong', { class: passAfter ? 'yes' : undefined }, formatShare(r.share_after))),
@@ -499,7 +516,7 @@ export class ScenarioPanel {
       })));
     const rule = a.body.rules.find((r) => r.rule_id === this.ruleId) ?? null;
     const rulePick = h('label', { class: 'rule-pick' }, `${t('scenarioRule')}: `,
-      h('select', { id: 'scenario-rule', onchange: (e: Event) => { this.ruleId = (e.target as HTMLSelectElement).value; this.render(); } },
+      h('select', { id: 'scenario-rule', onchange: (e: Event) => this.setRule((e.target as HTMLSelectElement).value) },
         a.body.rules.map((r) => h('option', { value: r.rule_id, selected: r.rule_id === this.ruleId }, ruleLabel(r.rule_id)))));
     return h('div', { class: this.stale ? 'scenario-result stale' : 'scenario-result', id: 'scenario-result', 'aria-busy': String(this.busy) },
       rules,

@@ -1,6 +1,6 @@
 import { api } from '../api/client.ts';
-import type { AreaCoverage, NotAssessableRule, RuleSet } from '../api/types.ts';
-import { formatShare, label, t } from '../i18n.ts';
+import type { AreaCoverage, CoverageLevel, NotAssessableRule, RuleSet } from '../api/types.ts';
+import { formatShare, label, t, type StringKey } from '../i18n.ts';
 import { badge, h, mount } from './dom.ts';
 import { describeError } from './errors.ts';
 
@@ -25,7 +25,7 @@ export function notAssessableText(n: NotAssessableRule, categoryLabel: (id: stri
  * City-wide, population-weighted coverage per rule from residential-area rows:
  * Σ covered population ÷ Σ population, on the network and in a straight line. O(areas × rules).
  */
-export function citySummary(ruleSet: RuleSet, areas: readonly AreaCoverage[]): CitySummaryRow[] {
+export function citySummary(ruleSet: RuleSet, areas: readonly Pick<AreaCoverage, 'rules'>[]): CitySummaryRow[] {
   return ruleSet.rules.map((rule) => {
     let pop = 0, covered = 0, straight = 0, noData = false;
     for (const a of areas) {
@@ -57,7 +57,19 @@ export function citySummaryWithFlags(ruleSet: RuleSet): Promise<Summary> {
 
 export const citySummaryOf = (ruleSet: RuleSet) => citySummaryWithFlags(ruleSet).then((s) => s.rows);
 
-/** The strip over the audit table: one chip per rule, network vs straight line, against the target. */
+/** The areas a place filter keeps, for a summary over them alone. */
+export interface SummaryScope {
+  /** 区 · 街道 as the reader chose them. */
+  label: string;
+  /** The level the areas are of (the audit's). */
+  level: CoverageLevel;
+  areas: readonly (Pick<AreaCoverage, 'rules'> & { populationEstimated: boolean })[];
+}
+
+/**
+ * The strip over the audit table: one chip per rule, network vs straight line, against the target;
+ * city-wide, or over the areas of the 区 / 街道 filter in force (setScope).
+ */
 export class SummaryStrip {
   readonly element = h('div', { class: 'summary-strip', id: 'summary-strip' });
   private key = '';
@@ -65,6 +77,7 @@ export class SummaryStrip {
   private estimated = false;
   private notAssessable: NotAssessableRule[] = [];
   private error: string | null = null;
+  private scope: SummaryScope | null = null;
 
   constructor(private readonly ruleSet: () => RuleSet, private readonly sampleRules: () => ReadonlySet<string>, private readonly categoryLabel: (id: string) => string = (id) => id) {}
 
@@ -87,12 +100,26 @@ export class SummaryStrip {
     this.render();
   }
 
+  /** Summarise only these areas (a place filter), or the whole city again (null). Renders. */
+  setScope(scope: SummaryScope | null): void {
+    this.scope = scope;
+    this.render();
+  }
+
   render(): void {
     const rs = this.ruleSet();
-    const title = h('div', { class: 'strip-title' }, t('citySummary'), this.estimated ? badge(t('estimate'), 'estimate', t('estimate')) : null, h('small', {}, ` · ${t('networkVsStraight')}`));
+    const scope = this.scope;
+    this.element.dataset.scope = scope ? scope.label : '';
+    const estimated = scope ? scope.areas.some((a) => a.populationEstimated) : this.estimated;
+    const title = h('div', { class: 'strip-title' },
+      scope
+        ? h('span', { id: 'summary-scope' }, t('filteredSummary').replace('{place}', scope.label).replace('{n}', String(scope.areas.length)).replace('{level}', t(`level_${scope.level}` as StringKey)))
+        : t('citySummary'),
+      estimated ? badge(t('estimate'), 'estimate', t('estimate')) : null, h('small', {}, ` · ${t('networkVsStraight')}`));
     if (this.error) return mount(this.element, title, h('p', { class: 'error', role: 'alert' }, this.error));
     if (!this.rows) return mount(this.element, title, h('p', { class: 'loading' }, t('loading')));
-    const chips = this.rows.map((row) => {
+    const shown = scope ? citySummary(rs, scope.areas) : this.rows;
+    const chips = shown.map((row) => {
       const rule = rs.rules.find((r) => r.id === row.ruleId)!;
       const na = this.notAssessable.find((n) => n.rule_id === row.ruleId);
       if (row.noData || na) {
