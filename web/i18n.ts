@@ -253,6 +253,7 @@ const STRINGS = {
   fitToRoute: { zh: '缩放至路线/等时圈', en: 'Fit to routes / isochrone' },
   facilityIsochrone: { zh: '自设施等时圈', en: 'Isochrone from facility' },
   facilityIsochroneFrom: { zh: '等时圈自设施', en: 'Isochrone from facility' },
+  measureMethod: { zh: '椭球面（WGS84）测地距离与面积', en: 'Geodesic on the WGS84 ellipsoid' },
   measureClear: { zh: '清除', en: 'Clear' },
   measureDone: { zh: '完成', en: 'Done' },
   measure: { zh: '测量', en: 'Measure' },
