@@ -180,7 +180,10 @@ export class ProximityPanel {
       isoButtons,
       p.isochroneError ? h('p', { class: 'error', role: 'alert' }, p.isochroneError) : null,
       this.isoFacility ? h('div', { class: 'note', id: 'iso-from' }, `${t('facilityIsochroneFrom')}: ${this.isoFacility.name}`) : null,
-      isoLines ? h('div', { class: 'note', id: 'iso-reached' }, `${t('reachedLength')}: ${Math.round(Number(isoLines.properties.reached_length_m ?? 0))} m`) : null,
+      isoLines ? h('div', {
+        class: 'note', id: 'iso-reached', 'data-features': p.isochrone!.features.length, 'data-reached-m': Number(isoLines.properties.reached_length_m ?? 0).toFixed(2),
+        'data-facility-id': this.isoFacility?.id ?? '',
+      }, `${t('reachedLength')}: ${Math.round(Number(isoLines.properties.reached_length_m ?? 0))} m`) : null,
       h('table', { class: 'proximity', id: 'proximity-table' },
         h('thead', {}, h('tr', {},
           h('th', {}, t('facility')),
