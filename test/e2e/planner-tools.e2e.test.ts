@@ -243,8 +243,7 @@ describe('planner tools in Chromium against the real server', () => {
       await page.evaluate(() => window.__map!.jumpTo({ zoom: 13 }));
       await page.click('#fit-route');
       await mapIdle(page);
-      const w = Math.min(...lines.geometry!.coordinates.flat().map((c) => c[0])), e = Math.max(...lines.geometry!.coordinates.flat().map((c) => c[0]));
-      const s = Math.min(...lines.geometry!.coordinates.flat().map((c) => c[1])), n = Math.max(...lines.geometry!.coordinates.flat().map((c) => c[1]));
+      const [w, s, e, n] = boxOf(lines.geometry);
       const clear = await boxClearOfLegend(page, [w, s, e, n]);
       expect(clear.inView).toBe(true);
       if (clear.legendOpen) expect(clear.overlaps).toBe(false);
@@ -266,18 +265,24 @@ describe('planner tools in Chromium against the real server', () => {
         if (viewport.width <= 900) await page.click('#legend summary');
         let checked = 0;
         for (const i of [0, 3]) {
+          // from the overview, so each row is a real zoom
+          await page.evaluate(() => window.__map!.jumpTo({ center: [104.06, 30.662], zoom: 13 }));
           const row = rows.nth(i);
           const key = await row.getAttribute('data-area-key');
           const f = fc.features.find((x) => String(x.id ?? x.properties.area_key) === key)!;
           expect(f, key!).toBeDefined();
+          // the zoom starts once the row's geometry has loaded: wait for its end
+          const moved = page.evaluate(() => new Promise<boolean>((resolve) => {
+            window.__map!.once('moveend', () => resolve(true));
+            setTimeout(() => resolve(false), 15_000);
+          }));
           await row.click();
-          await page.waitForTimeout(700);
+          expect(await moved, `${key}: the map zoomed`).toBe(true);
           await mapIdle(page);
-          const coords = JSON.stringify(f.geometry!.coordinates).match(/-?\d+\.\d+,-?\d+\.\d+/g)!.map((p) => p.split(',').map(Number));
-          const box: [number, number, number, number] = [Math.min(...coords.map((c) => c[0])), Math.min(...coords.map((c) => c[1])), Math.max(...coords.map((c) => c[0])), Math.max(...coords.map((c) => c[1]))];
+          const box = boxOf(f.geometry);
           const clear = await boxClearOfLegend(page, box);
           expect(clear.legendOpen, 'the legend is open (a closed one covers nothing)').toBe(true);
-          expect(clear.inView, key!).toBe(true);
+          expect(clear.inView, `${key}: ${JSON.stringify(clear)}`).toBe(true);
           expect(clear.overlaps, `${key} under the legend`).toBe(false);
           checked++;
         }
@@ -294,8 +299,14 @@ describe('planner tools in Chromium against the real server', () => {
   });
 });
 
+/** [west, south, east, north] of any geometry's coordinates. */
+function boxOf(geometry: unknown): [number, number, number, number] {
+  const pts = JSON.stringify((geometry as { coordinates: unknown }).coordinates).match(/-?\d+(?:\.\d+)?,-?\d+(?:\.\d+)?/g)!.map((p) => p.split(',').map(Number));
+  return [Math.min(...pts.map((c) => c[0])), Math.min(...pts.map((c) => c[1])), Math.max(...pts.map((c) => c[0])), Math.max(...pts.map((c) => c[1]))];
+}
+
 /** Whether a lng/lat box, projected, lies in the map and off the legend's rectangle. */
-async function boxClearOfLegend(page: Page, box: [number, number, number, number]): Promise<{ inView: boolean; overlaps: boolean; legendOpen: boolean }> {
+async function boxClearOfLegend(page: Page, box: [number, number, number, number]): Promise<{ inView: boolean; overlaps: boolean; legendOpen: boolean; box: unknown; map: unknown }> {
   return page.evaluate(([w, s, e, n]) => {
     const map = window.__map!;
     const m = map.getContainer().getBoundingClientRect();
@@ -306,6 +317,6 @@ async function boxClearOfLegend(page: Page, box: [number, number, number, number
     const l = document.getElementById('legend')!.getBoundingClientRect();
     const overlaps = legendOpen && r.left < l.right && r.right > l.left && r.top < l.bottom && r.bottom > l.top;
     const inView = r.left >= m.left - 1 && r.right <= m.right + 1 && r.top >= m.top - 1 && r.bottom <= m.bottom + 1;
-    return { inView, overlaps, legendOpen };
+    return { inView, overlaps, legendOpen, box: r, map: { left: m.left, right: m.right, top: m.top, bottom: m.bottom, zoom: map.getZoom() } };
   }, box);
 }
