@@ -287,6 +287,9 @@ describe('planner tools in Chromium against the real server', () => {
           checked++;
         }
         expect(checked).toBe(2);
+        // at tablet width the row click scrolled the page to the table: the map back in sight
+        await page.evaluate(() => window.scrollTo(0, 0));
+        await page.locator('#map').scrollIntoViewIfNeeded();
         await shot(page, `row-zoom-legend-${viewport.width}`);
         // the legend folds away and opens again
         await page.click('#legend summary');

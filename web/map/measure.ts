@@ -43,6 +43,23 @@ export function polygonAreaM2(points: readonly [number, number][]): number {
   return Math.abs(twice) / 2;
 }
 
+/** A ruler, drawn (an emoji would need a colour-emoji font the machine may lack). */
+function rulerIcon(): SVGSVGElement {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 20 20');
+  svg.setAttribute('width', '18');
+  svg.setAttribute('height', '18');
+  svg.setAttribute('aria-hidden', 'true');
+  const path = document.createElementNS(ns, 'path');
+  path.setAttribute('d', 'M2.5 13.5 13.5 2.5l4 4-11 11zM6 10l1.5 1.5M8.5 7.5l2 2M11 5l1.5 1.5');
+  path.setAttribute('fill', 'none');
+  path.setAttribute('stroke', '#333');
+  path.setAttribute('stroke-width', '1.4');
+  svg.append(path);
+  return svg;
+}
+
 const formatLength = (m: number) => (m >= 1000 ? `${(m / 1000).toFixed(2)} km` : `${m.toFixed(1)} m`);
 const formatArea = (m2: number) => (m2 >= 10_000 ? `${formatInt(m2)} m² (${(m2 / 10_000).toFixed(2)} hm²)` : `${formatInt(m2)} m²`);
 
@@ -53,7 +70,7 @@ const formatArea = (m2: number) => (m2 >= 10_000 ? `${formatInt(m2)} m² (${(m2 
  * clears it. Clicks go to the tool only, not to the point panel (the app's drawing flag).
  */
 export class MeasureTool implements IControl {
-  private readonly button = h('button', { type: 'button', id: 'measure-toggle', class: 'maplibregl-ctrl-measure', title: t('measure'), 'aria-pressed': 'false' }, '📏');
+  private readonly button = h('button', { type: 'button', id: 'measure-toggle', class: 'maplibregl-ctrl-measure', title: t('measure'), 'aria-label': t('measure'), 'aria-pressed': 'false' }, rulerIcon());
   private readonly container = h('div', { class: 'maplibregl-ctrl maplibregl-ctrl-group' }, this.button);
   readonly readout = h('div', { class: 'measure-readout', id: 'measure-readout', hidden: true, role: 'status' });
   private points: [number, number][] = [];

@@ -153,8 +153,8 @@ export class SavedScenariosBlock {
     if (!this.list.length) return h('p', { class: 'note', id: 'saved-none' }, t('savedScenarioNone'));
     const canWrite = Boolean(this.token);
     return h('ul', { class: 'scenario-plans', id: 'saved-list' }, this.list.map((s) => h('li', { 'data-saved-id': s.id },
-      h('span', {}, h('strong', {}, `#${s.id} ${s.name}`),
-        h('div', { class: 'plan-meta' }, `${s.rule_set} · ${t('savedScenarioPlans')} ${s.plan_ids.length + s.sites} · ${s.created_by} · ${s.created_at.slice(0, 16).replace('T', ' ')}`)),
+      h('span', { class: 'saved-name' }, h('strong', {}, `#${s.id} ${s.name}`),
+        h('div', { class: 'saved-meta' }, `${s.rule_set} · ${t('savedScenarioPlans')} ${s.plan_ids.length + s.sites} · ${s.created_by} · ${s.created_at.slice(0, 16).replace('T', ' ')}`)),
       h('span', { class: 'drawn-controls' },
         h('a', { href: savedScenarioCsvUrl(s.id), class: 'saved-csv', download: `scenario-${s.id}-results.csv` }, 'CSV'),
         canWrite ? (this.confirmDelete === s.id
@@ -171,18 +171,16 @@ export class SavedScenariosBlock {
     const table = c ? h('table', { class: 'scenario', id: 'saved-compare' },
       h('thead', {}, h('tr', {},
         h('th', {}, t('scenarioRule')),
-        h('th', { class: 'num' }, `A ${t('savedShareAfter')}`),
-        h('th', { class: 'num' }, `B ${t('savedShareAfter')}`),
-        h('th', { class: 'num' }, `A ${t('scenarioNewlyCovered')}`),
-        h('th', { class: 'num' }, `B ${t('scenarioNewlyCovered')}`),
+        h('th', { class: 'num' }, t('savedShareAfter'), h('br', {}), 'A / B'),
+        h('th', { class: 'num' }, t('scenarioNewlyCovered'), h('br', {}), 'A / B'),
         h('th', { class: 'num' }, 'B − A'))),
       h('tbody', {}, c.rules.map((r) => h('tr', { 'data-rule': r.rule },
         h('td', {}, this.ruleLabel(r.rule)),
-        h('td', { class: 'num', 'data-field': 'share-a' }, r.a ? formatShare(r.a.share_after) : '—'),
-        h('td', { class: 'num', 'data-field': 'share-b' }, r.b ? formatShare(r.b.share_after) : '—'),
-        h('td', { class: 'num', 'data-field': 'new-a' }, r.a ? signed(r.a.newly_covered) : '—'),
-        h('td', { class: 'num', 'data-field': 'new-b' }, r.b ? signed(r.b.newly_covered) : '—'),
-        h('td', { class: 'num', 'data-field': 'diff' }, r.newly_covered_b_minus_a === null ? '—' : signed(r.newly_covered_b_minus_a)))))) : null;
+        h('td', { class: 'num' }, h('span', { 'data-field': 'share-a' }, r.a ? formatShare(r.a.share_after) : '—'), ' / ',
+          h('span', { 'data-field': 'share-b' }, r.b ? formatShare(r.b.share_after) : '—')),
+        h('td', { class: 'num' }, h('span', { 'data-field': 'new-a' }, r.a ? signed(r.a.newly_covered) : '—'), ' / ',
+          h('span', { 'data-field': 'new-b' }, r.b ? signed(r.b.newly_covered) : '—')),
+        h('td', { class: 'num', 'data-field': 'diff' }, h('strong', {}, r.newly_covered_b_minus_a === null ? '—' : signed(r.newly_covered_b_minus_a))))))) : null;
     return h('div', { class: 'saved-compare' },
       h('h4', {}, t('savedCompare')),
       h('div', { class: 'compare-pick' }, h('label', {}, 'A ', pick('saved-compare-a', this.compareA, (v) => { this.compareA = v; })),
