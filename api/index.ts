@@ -16,6 +16,7 @@ export * from './limits.ts';
 export * from './plans.ts';
 export * from './proximity.ts';
 export * from './rules.ts';
+export * from './saved-scenarios.ts';
 export * from './scenarios.ts';
 export * from './tiles.ts';
 

@@ -27,6 +27,7 @@ import { registerUiFont } from './map/label-font.ts';
 import { installBands } from './layers/bands.ts';
 import { Finding, keepClearOfLegend } from './ui/finding.ts';
 import { warnIfFontMissing } from './ui/font-warning.ts';
+import { MeasureTool } from './map/measure.ts';
 
 declare global {
   interface Window {
@@ -170,9 +171,12 @@ async function start(): Promise<void> {
   // Finding your way: search, zoom to data, life-circle bands; fits stay clear of the legend.
   const finding = new Finding(ctx);
   $('map-wrap').append(finding.element, finding.card);
-  keepClearOfLegend(map, $('legend'));
+  const measure = new MeasureTool(ctx);
+  map.addControl(measure, 'top-right');
+  $('map-wrap').append(measure.readout);
+  keepClearOfLegend(map, $('legend'), [finding.element, finding.card, measure.readout]);
   setBandsOpener((lng, lat) => void finding.showBands({ lng, lat }));
-  store.subscribe((s, prev) => { if (s.lang !== prev.lang) finding.render(); });
+  store.subscribe((s, prev) => { if (s.lang !== prev.lang) { finding.render(); measure.render(); } });
   // bands from the clicked point follow it to a new point (so the link's bands are the point's)
   store.subscribe((s, prev) => {
     if (s.bands && s.point && (s.point.lng !== prev.point?.lng || s.point.lat !== prev.point?.lat)) void finding.showBands(s.point);

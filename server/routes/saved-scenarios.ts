@@ -2,43 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { makeAuthorizer, type Principal } from '../auth.ts';
 import { toCsv } from '../csv.ts';
 import { ApiError, errorSchema } from '../errors.ts';
-import { MAX_NAME_CHARS } from '../limits.ts';
-
-// ---- /api/saved-scenarios: schemas (contract block) -------------------------------------------
-
-const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1, maximum: 2147483647 } } } as const;
-
-export const saveScenarioBody = {
-  type: 'object',
-  required: ['name'],
-  additionalProperties: false,
-  properties: {
-    name: { type: 'string', minLength: 1, maxLength: MAX_NAME_CHARS, pattern: '^[^\\u0000]*$' },
-    rule_set: { type: 'string', maxLength: 64, default: 'chengdu-park-city', description: "a rule set id, or 'all'" },
-    plan_ids: { type: 'array', maxItems: 50, uniqueItems: true, items: { type: 'integer', minimum: 1, maximum: 2147483647 } },
-    sites: { type: 'array', maxItems: 50, items: { type: 'object', additionalProperties: true }, description: 'drawn plans, as `plans` of POST /api/scenarios/evaluate' },
-  },
-} as const;
-
-const resultRow = {
-  type: 'object',
-  properties: {
-    rule_set_id: { type: 'string' }, rule_id: { type: 'string' }, target_share: { type: ['number', 'null'] },
-    population: { type: 'number' }, covered_before: { type: 'number' }, covered_after: { type: 'number' },
-    share_before: { type: ['number', 'null'] }, share_after: { type: ['number', 'null'] }, newly_covered: { type: 'number' },
-    communities_fail_to_pass: { type: 'integer' }, communities_pass_to_fail: { type: 'integer' },
-  },
-} as const;
-
-const scenarioSummary = {
-  type: 'object',
-  properties: {
-    id: { type: 'integer' }, name: { type: 'string' }, rule_set: { type: 'string' },
-    plan_ids: { type: 'array', items: { type: 'integer' } }, sites: { type: 'integer', description: 'drawn sites kept with it' },
-    dataset_id: { type: 'integer' }, run_id: { type: 'integer' }, created_by: { type: 'string' }, created_at: { type: 'string' },
-    results: { type: 'array', items: resultRow },
-  },
-} as const;
+import { compareQuery, compareResponse, resultRow, saveScenarioBody, savedScenarioIdParams as idParams, scenarioSummary } from '../../api/saved-scenarios.ts';
 
 // ---- /api/saved-scenarios: routes ---------------------------------------------------------------
 
@@ -123,8 +87,8 @@ export async function savedScenarioRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Querystring: { a: number; b: number } }>('/api/saved-scenarios/compare', {
     schema: {
       tags: ['plans'], summary: 'Two saved scenarios side by side, rule by rule',
-      querystring: { type: 'object', required: ['a', 'b'], additionalProperties: false, properties: { a: { type: 'integer', minimum: 1, maximum: 2147483647 }, b: { type: 'integer', minimum: 1, maximum: 2147483647 } } },
-      response: { 200: { type: 'object', properties: { a: scenarioSummary, b: scenarioSummary, rules: { type: 'array', items: { type: 'object', additionalProperties: true } } } }, 400: errorSchema, 404: errorSchema },
+      querystring: compareQuery,
+      response: { 200: compareResponse, 400: errorSchema, 404: errorSchema },
     },
   }, async (req) => {
     const { rows } = await app.pg.query(`${SUMMARY_SQL} WHERE s.id = ANY($1::int[])`, [[req.query.a, req.query.b]]);

@@ -1,6 +1,6 @@
 import { PLANS_PAGE_MAX } from '../../api/limits.ts';
 import type {
-  Audit, AuditLevel, Category, Coverage, CoverageGeoJson, CoverageLevel, Drilldown, Health, Isochrone, Plan, PlanInput, PlanPage, Proximity, RuleSet,
+  Audit, AuditLevel, Category, Coverage, CoverageGeoJson, CoverageLevel, Drilldown, Health, InlinePlan, Isochrone, Plan, PlanInput, PlanPage, Proximity, RuleSet, SavedScenario, ScenarioComparison,
   ScenarioEvaluation, ScenarioRequest, Suggestion,
 } from './types.ts';
 
@@ -93,6 +93,9 @@ export const api = {
     request<Proximity>('/api/proximity', { lng: lng.toFixed(6), lat: lat.toFixed(6), rule_set: ruleSet, ...(rule ? { rule } : {}) }),
   isochrone: (lng: number, lat: number, distanceM: number) =>
     request<Isochrone>('/api/isochrone', { lng: lng.toFixed(6), lat: lat.toFixed(6), distance_m: distanceM }),
+  /** The streets within `distanceM` of every access point of a facility. */
+  facilityIsochrone: (facilityId: number, distanceM: number) =>
+    request<Isochrone>('/api/isochrone', { facility_id: facilityId, distance_m: distanceM }),
   coverage: (ruleSet: string, level: CoverageLevel) => request<Coverage>('/api/coverage', { rule_set: ruleSet, level }),
   coverageGeoJson: (ruleSet: string, level: CoverageLevel) =>
     request<CoverageGeoJson>('/api/coverage', { rule_set: ruleSet, level, format: 'geojson' }),
@@ -125,10 +128,24 @@ export const api = {
   /** Coverage effect of stored and drawn plans; no token needed (nothing is stored). */
   evaluateScenario: (body: ScenarioRequest, signal?: AbortSignal) =>
     requestTimed<ScenarioEvaluation>('/api/scenarios/evaluate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal }),
+  /** Saved scenarios, newest first (anyone may read them). */
+  savedScenarios: () => request<{ scenarios: SavedScenario[] }>('/api/saved-scenarios').then((r) => r.scenarios),
+  /** Evaluate and keep a named scenario (planner or admin token). */
+  saveScenario: (token: string, body: { name: string; rule_set: string; plan_ids: number[]; sites: InlinePlan[] }) =>
+    request<SavedScenario>('/api/saved-scenarios', {}, { method: 'POST', headers: authHeaders(token), body: JSON.stringify(body) }),
+  deleteSavedScenario: (token: string, id: number) =>
+    request<void>(`/api/saved-scenarios/${id}`, {}, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } }),
+  /** Two saved scenarios rule by rule. */
+  compareScenarios: (a: number, b: number) => request<ScenarioComparison>('/api/saved-scenarios/compare', { a, b }),
   /** Where new open spaces (or which proposed plans) would cover the most residents for `rule` (`<rule_set>/<rule_id>`). */
   suggest: (rule: string, k: number, candidates: 'grid' | 'plans', signal?: AbortSignal) =>
     requestTimed<Suggestion>(`/api/suggest?${new URLSearchParams({ rule, k: String(k), candidates })}`, { signal }),
 };
+
+/** A saved scenario's results as CSV, served by the API itself. */
+export function savedScenarioCsvUrl(id: number): string {
+  return apiUrl(`/api/saved-scenarios/${id}/results`, { format: 'csv' });
+}
 
 /** Export links (CSV / GeoJSON downloads) served by the API itself, with the place filters in force ('' = none). */
 export function exportUrl(kind: 'audit' | 'coverage', ruleSet: string, level: CoverageLevel, format: 'csv' | 'geojson', filters: { district?: string; street?: string } = {}): string {

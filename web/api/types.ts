@@ -6,7 +6,7 @@ export type {
   Audit, AuditArea, AuditCaveat, AuditLevel, AreaCoverage, Bilingual, Category, ChangedEdgeProperties, ChangedEdges, Coverage, CoverageGeoJson, CoverageLevel,
   Drilldown, DrilldownHistogram, Health, InlinePlan, Isochrone, NotAssessableRule, Plan, PlanGeometry, PlanInput, PlanKind, PlanPage, PlanStatus, Proximity, ProximityResult, ReachOutcome,
   Rule, RuleCoverage, RuleSet, RuleTier, ScenarioAreaImpact, ScenarioEvaluation, ScenarioFlips, ScenarioPlanEffect, ScenarioRequest, ScenarioRuleImpact,
-  SuggestPick, Suggestion,
+  SavedScenario, ScenarioComparison, SuggestPick, Suggestion,
 } from '../../api/index.ts';
 export { PLAN_KINDS, PLAN_STATUSES } from '../../api/index.ts';
 export type { Feature } from 'geojson';

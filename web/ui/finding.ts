@@ -147,25 +147,45 @@ export class Finding {
   }
 }
 
+/** Padding on each side of the map, px. */
+type Pad = { top: number; right: number; bottom: number; left: number };
+
 /**
- * Keeps every fitBounds (a row zoom, a search hit, "fit to bands") clear of the open legend: the
- * legend's footprint is added to the call's padding on the side that costs the view less (left of
- * a tall legend, below a wide one). The map's own padding is left alone, so the view never shifts.
+ * Keeps every fitBounds (a row zoom, a search hit, "fit to bands", "fit to route") clear of the
+ * open legend and of the other panels over the map (search box, bands card, measure readout):
+ * each one's footprint is added to the call's padding on the side that costs the view least (left
+ * of a tall panel, below a wide one at the bottom, above one at the top). The map's own padding is
+ * left alone, so the view never shifts. When the paddings would leave the map too little room,
+ * the legend alone is kept clear, and failing that the call is made as it was asked.
  */
-export function keepClearOfLegend(map: MapLibreMap, legend: HTMLElement): void {
+export function keepClearOfLegend(map: MapLibreMap, legend: HTMLElement, overlays: HTMLElement[] = []): void {
   const fit = map.fitBounds.bind(map);
   map.fitBounds = ((bounds, options, eventData) => {
     const m = map.getContainer().getBoundingClientRect();
-    const r = legend.getBoundingClientRect();
     const p = options?.padding ?? 0;
-    const pad = typeof p === 'number' ? { top: p, right: p, bottom: p, left: p } : { top: 0, right: 0, bottom: 0, left: 0, ...p };
-    if (r.width && r.height && r.right > m.left && r.top < m.bottom) {
-      const left = r.right - m.left + 8, bottom = m.bottom - r.top + 8;
-      if (left * m.height <= bottom * m.width) pad.left = Math.max(pad.left, left);
-      else pad.bottom = Math.max(pad.bottom, bottom);
-      // a padding larger than the map would leave no room: then the legend is simply overlapped
-      if (pad.left + pad.right >= m.width - 40 || pad.top + pad.bottom >= m.height - 40) return fit(bounds, options, eventData);
+    const asked: Pad = typeof p === 'number' ? { top: p, right: p, bottom: p, left: p } : { top: 0, right: 0, bottom: 0, left: 0, ...p };
+    const clearOf = (els: HTMLElement[]): Pad => {
+      const pad = { ...asked };
+      for (const el of els) {
+        if (el.hidden) continue;
+        const r = el.getBoundingClientRect();
+        if (!r.width || !r.height || r.right <= m.left || r.left >= m.right || r.bottom <= m.top || r.top >= m.bottom) continue;
+        // the cheapest side: the strip it takes from the map, as a share of the map's width or height
+        const sides: [keyof Pad, number, number][] = [
+          ['left', r.right - m.left + 8, m.width], ['right', m.right - r.left + 8, m.width],
+          ['top', r.bottom - m.top + 8, m.height], ['bottom', m.bottom - r.top + 8, m.height],
+        ];
+        const [side, px] = sides.reduce((best, s) => (s[1] / s[2] < best[1] / best[2] ? s : best));
+        pad[side] = Math.max(pad[side], px);
+      }
+      return pad;
+    };
+    const fits = (pad: Pad) => pad.left + pad.right < m.width - 40 && pad.top + pad.bottom < m.height - 40;
+    for (const els of [[legend, ...overlays], [legend]]) {
+      const pad = clearOf(els);
+      if (fits(pad)) return fit(bounds, { ...options, padding: pad }, eventData);
     }
-    return fit(bounds, { ...options, padding: pad }, eventData);
+    // a padding larger than the map would leave no room: then the legend is simply overlapped
+    return fit(bounds, options, eventData);
   }) as MapLibreMap['fitBounds'];
 }

@@ -9,7 +9,8 @@ import { bboxOf } from './audit-panel.ts';
 import { h, mount } from './dom.ts';
 import { describeError } from './errors.ts';
 
-const TOKEN_KEY = 'life-circle.token';
+/** Where the planner token is kept for the session (the plans and scenario tabs share it). */
+export const TOKEN_KEY = 'life-circle.token';
 
 const kindLabel = (k: PlanKind) => t(`plan_kind_${k}` as StringKey);
 const statusLabel = (s: PlanStatus) => t(`plan_status_${s}` as StringKey);

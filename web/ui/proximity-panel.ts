@@ -1,4 +1,4 @@
-import type { MapMouseEvent } from 'maplibre-gl';
+import type { LngLatBoundsLike, MapMouseEvent } from 'maplibre-gl';
 import { api } from '../api/client.ts';
 import type { Isochrone, Proximity, ProximityResult } from '../api/types.ts';
 import type { AppContext } from '../context.ts';
@@ -7,7 +7,7 @@ import { showIsochrone } from '../layers/isochrone.ts';
 import { showRoutes } from '../layers/routes.ts';
 import { categoryColor } from '../palette.ts';
 import { DISTANCE_CAP_M, ruleSetCategories } from '../rules.ts';
-import { auditAreaAt } from './audit-panel.ts';
+import { auditAreaAt, bboxOf } from './audit-panel.ts';
 import { badge, h, mount } from './dom.ts';
 import { describeError } from './errors.ts';
 
@@ -40,6 +40,8 @@ export class ProximityPanel {
   private isochroneM: number | null = null;
   private seq = 0;
   private focus: string | null = null;
+  /** The facility the isochrone walks out from (its access points), instead of the clicked point. */
+  private isoFacility: { id: number; name: string } | null = null;
 
   constructor(private readonly ctx: AppContext) {
     ctx.map.on('click', (e: MapMouseEvent) => {
@@ -63,6 +65,7 @@ export class ProximityPanel {
     const seq = ++this.seq;
     this.point = { lng, lat, proximity: null, error: null, loading: true, isochrone: null, isochroneError: null };
     this.focus = null;
+    this.isoFacility = null;
     this.render();
     const { ruleSetId: rs, rule } = this.ctx.store.get();
     try {
@@ -93,9 +96,10 @@ export class ProximityPanel {
     }
     const seq = this.seq;
     const distance = this.isochroneM;
+    const from = this.isoFacility;
     try {
-      const iso = await api.isochrone(p.lng, p.lat, distance);
-      if (seq !== this.seq || distance !== this.isochroneM) return;
+      const iso = from ? await api.facilityIsochrone(from.id, distance) : await api.isochrone(p.lng, p.lat, distance);
+      if (seq !== this.seq || distance !== this.isochroneM || from !== this.isoFacility) return;
       p.isochrone = iso;
       p.isochroneError = null;
       showIsochrone(this.ctx.map, iso);
@@ -105,6 +109,28 @@ export class ProximityPanel {
       showIsochrone(this.ctx.map, null);
     }
     this.render();
+  }
+
+  /** The isochrone from a facility's access points (GET /api/isochrone?facility_id=), at the chosen distance (500 m when off). */
+  isochroneFromFacility(id: number, name: string): void {
+    this.isoFacility = { id, name };
+    if (!this.isochroneM) this.isochroneM = 500;
+    this.render();
+    void this.loadIsochrone();
+  }
+
+  /** Fits the view to the walks shown and the isochrone, clear of the legend and panels. */
+  fitToShown(): void {
+    const p = this.point;
+    if (!p) return;
+    const coords: unknown[] = [[p.lng, p.lat]];
+    for (const r of p.proximity?.results ?? []) {
+      if (r.path) coords.push(r.path.coordinates);
+      if (r.facility) coords.push([r.facility.lng, r.facility.lat]);
+    }
+    for (const f of p.isochrone?.features ?? []) if (f.geometry && 'coordinates' in f.geometry) coords.push(f.geometry.coordinates);
+    const box = bboxOf(coords);
+    if (box) this.ctx.map.fitBounds(box as LngLatBoundsLike, { padding: 40, maxZoom: 17, duration: 400 });
   }
 
   private drawRoutes(): void {
@@ -126,6 +152,7 @@ export class ProximityPanel {
         onclick: () => {
           this.isochroneM = m;
           this.ctx.store.set({ iso: m });
+          if (m === null) this.isoFacility = null;
           this.render();
           void this.loadIsochrone();
         },
@@ -133,7 +160,11 @@ export class ProximityPanel {
       h('button', {
         type: 'button', id: 'bands-button', disabled: !this.point,
         onclick: () => { if (this.point && openBands) openBands(this.point.lng, this.point.lat); },
-      }, t('bandsButton')));
+      }, t('bandsButton')),
+      h('button', {
+        type: 'button', id: 'fit-route', disabled: !this.point?.proximity && !this.point?.isochrone,
+        onclick: () => this.fitToShown(),
+      }, t('fitToRoute')));
 
     if (!p) {
       mount(this.element, h('p', { class: 'hint' }, t('clickHint')), isoButtons);
@@ -156,7 +187,11 @@ export class ProximityPanel {
       h('div', { class: 'snap' }, `${t('snapped')} ${formatMetres(prox.snap.distance_m)}`),
       isoButtons,
       p.isochroneError ? h('p', { class: 'error', role: 'alert' }, p.isochroneError) : null,
-      isoLines ? h('div', { class: 'note' }, `${t('reachedLength')}: ${Math.round(Number(isoLines.properties.reached_length_m ?? 0))} m`) : null,
+      this.isoFacility ? h('div', { class: 'note', id: 'iso-from' }, `${t('facilityIsochroneFrom')}: ${this.isoFacility.name}`) : null,
+      isoLines ? h('div', {
+        class: 'note', id: 'iso-reached', 'data-features': p.isochrone!.features.length, 'data-reached-m': Number(isoLines.properties.reached_length_m ?? 0).toFixed(2),
+        'data-facility-id': this.isoFacility?.id ?? '',
+      }, `${t('reachedLength')}: ${Math.round(Number(isoLines.properties.reached_length_m ?? 0))} m`) : null,
       h('table', { class: 'proximity', id: 'proximity-table' },
         h('thead', {}, h('tr', {},
           h('th', {}, t('facility')),
@@ -191,7 +226,11 @@ export class ProximityPanel {
         r.max_distance_m !== null ? h('small', {}, ` ≤ ${r.max_distance_m} m`) : null),
       // the rule judging the row, named: a park may be judged by a park-size rule, not by fitness grounds
       rule ? h('div', { class: 'rule-name', 'data-field': 'rule' }, label(rule)) : null,
-      h('div', { class: 'fac' }, name, r.facility?.is_sample ? badge(t('sample'), 'sample') : null, r.inside ? badge(t('insideFacility'), 'info') : null)),
+      h('div', { class: 'fac' }, name, r.facility?.is_sample ? badge(t('sample'), 'sample') : null, r.inside ? badge(t('insideFacility'), 'info') : null,
+        r.facility ? h('button', {
+          type: 'button', class: 'link iso-from-facility', 'data-facility-id': r.facility.id, title: t('facilityIsochrone'), 'aria-label': `${t('facilityIsochrone')}: ${name}`,
+          onclick: (e: Event) => { e.stopPropagation(); this.isochroneFromFacility(r.facility!.id, name); },
+        }, '◎') : null)),
     h('td', { class: 'num', 'data-field': 'network' }, r.outcome === 'beyond_cap' ? `> ${cap} m` : formatMetres(r.network_distance_m)),
     h('td', { class: 'num', 'data-field': 'straight' }, formatMetres(r.straight_distance_m)),
     h('td', { class: 'num', 'data-field': 'minutes' }, r.walk_minutes === null ? '—' : r.walk_minutes.toFixed(1)),

@@ -3,7 +3,7 @@ import type { Feature } from 'geojson';
 import { MAX_SCENARIO_PLANS } from '../../api/limits.ts';
 import { ApiRequestError, api } from '../api/client.ts';
 import type {
-  ChangedEdgeProperties, CoverageGeoJson, InlinePlan, Plan, PlanGeometry, PlanKind, ScenarioAreaImpact, ScenarioEvaluation, ScenarioRequest, ScenarioRuleImpact,
+  ChangedEdgeProperties, CoverageGeoJson, InlinePlan, Plan, PlanGeometry, PlanKind, ScenarioAreaImpact, ScenarioEvaluation, ScenarioPlanEffect, ScenarioRequest, ScenarioRuleImpact,
 } from '../api/types.ts';
 import type { AppContext } from '../context.ts';
 import { formatInt, formatMetres, formatShare, label, t, type StringKey } from '../i18n.ts';
@@ -17,6 +17,7 @@ import { WORST } from '../state.ts';
 import { bboxOf } from './audit-panel.ts';
 import { badge, h, mount } from './dom.ts';
 import { describeError } from './errors.ts';
+import { SavedScenariosBlock } from './saved-scenarios.ts';
 import { SuggestBlock } from './suggest-block.ts';
 
 const SCENARIO_PATH = '/api/scenarios/evaluate';
@@ -83,6 +84,7 @@ export class ScenarioPanel {
   private readonly geometries = new Map<string, Promise<CoverageGeoJson>>();
   private popup: Popup | null = null;
   private readonly suggest: SuggestBlock;
+  private readonly saved: SavedScenariosBlock;
 
   private readonly session: DrawSession = {
     onFinish: (geometry) => {
@@ -109,6 +111,11 @@ export class ScenarioPanel {
       if (pick.plan_id !== null) this.selected.add(pick.plan_id);
       else this.drawn.push({ n: ++this.drawnCount, kind: pick.kind, geometry: pick.geometry, becomesOpenSpace: true, name });
       this.selectionChanged();
+    });
+    this.saved = new SavedScenariosBlock(ctx, () => {
+      if (!this.selectionSize()) return null;
+      const r = this.request();
+      return { ruleSet: r.rule_set ?? ctx.ruleSet().id, planIds: r.plan_ids ?? [], sites: r.plans ?? [] };
     });
     document.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && this.drawing) this.stopDrawing();
@@ -153,6 +160,7 @@ export class ScenarioPanel {
     if (!this.available || !this.open) return;
     this.showSites();
     this.suggest.restore();
+    void this.saved.load();
     try {
       const plans = await api.plans();
       if (!this.open) return;
@@ -405,7 +413,33 @@ export class ScenarioPanel {
       this.drawnBlock(),
       this.evaluateBlock(),
       this.answer ? this.resultBlock(this.answer) : null,
+      this.savedBlock(),
       this.suggestBlock());
+  }
+
+  private savedBlock(): HTMLElement {
+    this.saved.render();
+    return this.saved.element;
+  }
+
+  /**
+   * What each wall plan did to the network, in words: links added, wall removed, compounds and
+   * private ways opened; when it added no walking link, why no resident can be newly covered.
+   */
+  private wallBlock(a: Answer): HTMLElement | null {
+    const walls = a.body.plans.filter((p) => p.kind === 'demolish_wall');
+    if (!walls.length) return null;
+    const fill = (text: string, p: ScenarioPlanEffect) => text
+      .replace('{name}', p.name).replace('{links}', formatInt(p.links_added)).replace('{link_m}', formatInt(p.link_length_m))
+      .replace('{wall_m}', formatInt(p.barrier_removed_m)).replace('{compounds}', formatInt(p.compounds_opened)).replace('{edges}', formatInt(p.edges_opened));
+    return h('ul', { class: 'scenario-walls', id: 'scenario-walls' }, walls.map((p) => {
+      const opened = p.links_added > 0 || p.compounds_opened > 0 || p.edges_opened > 0;
+      const why = opened ? null : p.barrier_removed_m > 0 ? t('wallWhyNoLinkStreets') : t('wallWhyNoLinkNoWall');
+      return h('li', {
+        'data-plan-ref': p.ref, 'data-links': p.links_added, 'data-wall-m': Math.round(p.barrier_removed_m), 'data-compounds': p.compounds_opened,
+        class: opened ? undefined : 'no-effect',
+      }, fill(t('wallEffect'), p), why ? h('div', { class: 'wall-why', 'data-field': 'why' }, why) : null);
+    }));
   }
 
   private suggestBlock(): HTMLElement {
@@ -520,6 +554,7 @@ export class ScenarioPanel {
         a.body.rules.map((r) => h('option', { value: r.rule_id, selected: r.rule_id === this.ruleId }, ruleLabel(r.rule_id)))));
     return h('div', { class: this.stale ? 'scenario-result stale' : 'scenario-result', id: 'scenario-result', 'aria-busy': String(this.busy) },
       rules,
+      this.wallBlock(a),
       this.streetsBlock(),
       h('div', { class: 'scenario-detail-head' }, rulePick),
       rule ? this.marginalBlock(a, rule) : null,
