@@ -261,7 +261,10 @@ describe('answers match the published OpenAPI document', () => {
     const url = '/api/rule-sets?compute=false';
     const stored = await call({ method: 'POST', route: '/api/rule-sets', url, body: set, headers: auth(admin) });
     expect(stored.status).toBe(201);
-    await expectError({ method: 'POST', route: '/api/rule-sets', url, body: set, headers: auth(admin) }, 409, 'conflict');
+    // the same content again is stored already (200); other content under the same version, or a built-in id, conflicts
+    expect((await call({ method: 'POST', route: '/api/rule-sets', url, body: set, headers: auth(admin) })).status).toBe(200);
+    await expectError({ method: 'POST', route: '/api/rule-sets', url, body: { ...set, zh: '另一内容' }, headers: auth(admin) }, 409, 'conflict');
+    await expectError({ method: 'POST', route: '/api/rule-sets', url, body: { ...set, id: 'chengdu-park-city' }, headers: auth(admin) }, 409, 'conflict');
     await expectError({ method: 'POST', route: '/api/rule-sets', url, body: { ...set, rules: [] }, headers: auth(admin) }, 422, 'invalid_rule_set');
     await expectError({ method: 'POST', route: '/api/rule-sets', url, body: set, headers: auth(planner) }, 403, 'forbidden');
     await expectError({ method: 'POST', route: '/api/rule-sets', url, body: set }, 401, 'unauthorized');
