@@ -39,20 +39,8 @@ BEGIN
   END IF;
 END $$;
 
-DROP VIEW coverage_origin_results_compact;
+-- The view 0170 defined over the compact storage takes the table's name (its definition stays in 0170).
 DROP TABLE coverage_origin_results;
-
-CREATE VIEW coverage_origin_results AS
-SELECT r.run_id, r.rule_set_id, r.rule_id, u.origin_id,
-       (u.network_cm / 100.0)::double precision AS network_m,
-       (u.straight_cm / 100.0)::double precision AS straight_m,
-       u.facility_id,
-       (u.flags & 4) <> 0 AS covered,
-       (u.flags & 8) <> 0 AS straight_covered,
-       (ARRAY['distance', 'beyond_cap', 'no_path', 'no_data'])[(u.flags & 3) + 1] AS outcome
-FROM coverage_rule_origins r
-JOIN coverage_run_origins o ON o.run_id = r.run_id
-CROSS JOIN LATERAL unnest(o.origin_ids, r.network_cm, r.straight_cm, r.facility_ids, r.flags)
-  AS u(origin_id, network_cm, straight_cm, facility_id, flags);
+ALTER VIEW coverage_origin_results_compact RENAME TO coverage_origin_results;
 COMMENT ON VIEW coverage_origin_results IS
   'One row per origin and rule of a coverage run (walk to the nearest qualifying facility), read from the compact per-rule arrays in coverage_rule_origins. Filter by run_id (and rule_id): each run_id/rule row expands to all of its origins.';
