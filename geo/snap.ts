@@ -136,7 +136,7 @@ export function buildSnapIndex(graph: WalkGraph, projection?: LocalProjection): 
 }
 
 /**
- * A snap index from its stored parts (a persisted engine, server/engine/network-file.ts): the same
+ * A snap index from its stored parts (a persisted engine, server/network/network-file.ts): the same
  * object {@link buildSnapIndex} returns for the same graph and projection, without the O(P log P)
  * build. `tree` is the Flatbush over the segments' projected boxes.
  */

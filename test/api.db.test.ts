@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../server/auth.ts';
 import { buildApp } from '../server/app.ts';
 import { projectRoot } from '../server/config.ts';
-import { computeCoverage } from '../server/engine/compute-coverage.ts';
+import { computeCoverage } from '../server/coverage-run/compute-coverage.ts';
 import { importCommunities } from '../server/import/import-communities.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 import { createPool } from '../server/db/pool.ts';

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeCoverage } from '../server/engine/compute-coverage.ts';
+import { computeCoverage } from '../server/coverage-run/compute-coverage.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 import { createPool } from '../server/db/pool.ts';
 

@@ -6,10 +6,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../server/app.ts';
 import { createPool } from '../server/db/pool.ts';
-import { computeCoverage } from '../server/engine/compute-coverage.ts';
+import { computeCoverage } from '../server/coverage-run/compute-coverage.ts';
 import { ImportValidationError } from '../server/import/import-facilities.ts';
 import { importDistricts } from '../server/import/import-communities.ts';
-import { OUTSIDE_DISTRICTS } from '../server/engine/load-network.ts';
+import { OUTSIDE_DISTRICTS } from '../server/network/load-network.ts';
 import { SHARED_DATA } from './global-setup.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 

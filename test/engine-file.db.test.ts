@@ -4,12 +4,12 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../server/db/pool.ts';
-import { loadNetwork } from '../server/engine/load-network.ts';
-import { loadNetworkCached, networkFileKey, networkHash, networkPartHashes, readNetworkFile, writeNetworkFile } from '../server/engine/network-file.ts';
+import { loadNetwork } from '../server/network/load-network.ts';
+import { loadNetworkCached, networkFileKey, networkHash, networkPartHashes, readNetworkFile, writeNetworkFile } from '../server/network/network-file.ts';
 import { snapPoint } from '../geo/snap.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 
-// The engine file (server/engine/network-file.ts): what it gives back equals a fresh build from
+// The engine file (server/network/network-file.ts): what it gives back equals a fresh build from
 // the database, array by array, and a file that no longer matches the database is rebuilt.
 describe('engine file of the 双桥子 network (real PostGIS)', () => {
   let db: TestDatabase;

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeCoverage } from '../server/engine/compute-coverage.ts';
+import { computeCoverage } from '../server/coverage-run/compute-coverage.ts';
 import { formatProblem, ImportValidationError, importFacilities, type ImportFacilitiesOptions } from '../server/import/import-facilities.ts';
 import { ensureGdal } from '../server/import/read-register.ts';
 import { activeDataset } from '../server/queries/datasets.ts';

@@ -9,7 +9,7 @@ import { RULE_SETS } from '../geo/rules/index.ts';
 import { buildApp } from '../server/app.ts';
 import { projectRoot } from '../server/config.ts';
 import { createPool } from '../server/db/pool.ts';
-import { computeCoverage } from '../server/engine/compute-coverage.ts';
+import { computeCoverage } from '../server/coverage-run/compute-coverage.ts';
 import { importFacilities } from '../server/import/import-facilities.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RuleCoverage } from '../geo/coverage.ts';
-import { computeCoverage } from '../server/engine/compute-coverage.ts';
+import { computeCoverage } from '../server/coverage-run/compute-coverage.ts';
 import { createPool } from '../server/db/pool.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 

@@ -11,7 +11,7 @@ import { osmXmlChunks } from '../geo/osm-xml.ts';
 import { buildApp } from '../server/app.ts';
 import { projectRoot } from '../server/config.ts';
 import { createPool } from '../server/db/pool.ts';
-import { computeCoverage } from '../server/engine/compute-coverage.ts';
+import { computeCoverage } from '../server/coverage-run/compute-coverage.ts';
 import { importOsm } from '../server/import/import-osm.ts';
 import { activeDataset } from '../server/queries/datasets.ts';
 import { productParkDistances } from './helpers/park-distance.ts';

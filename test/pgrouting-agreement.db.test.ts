@@ -9,7 +9,7 @@ import { RULE_SETS } from '../geo/rules/index.ts';
 import type { EdgeSnap } from '../geo/snap.ts';
 import { buildApp } from '../server/app.ts';
 import { createPool } from '../server/db/pool.ts';
-import { loadNetwork } from '../server/engine/load-network.ts';
+import { loadNetwork } from '../server/network/load-network.ts';
 import { activeDataset } from '../server/queries/datasets.ts';
 import { pgrNearestM, preparePgrNearest } from './helpers/pgrouting-nearest.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';

@@ -14,7 +14,7 @@ import type { Audit, Coverage } from '../api/coverage.ts';
 import { buildApp } from '../server/app.ts';
 import { projectRoot } from '../server/config.ts';
 import { createPool } from '../server/db/pool.ts';
-import { computeCoverage } from '../server/engine/compute-coverage.ts';
+import { computeCoverage } from '../server/coverage-run/compute-coverage.ts';
 import { importCommunities } from '../server/import/import-communities.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 

@@ -7,7 +7,7 @@ import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../server/db/pool.ts';
-import { computeCoverage } from '../server/engine/compute-coverage.ts';
+import { computeCoverage } from '../server/coverage-run/compute-coverage.ts';
 import { ImportValidationError } from '../server/import/import-facilities.ts';
 import { importPopulationGrid, importPopulationTable } from '../server/import/import-population.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';

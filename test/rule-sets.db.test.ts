@@ -13,7 +13,7 @@ import { buildApp } from '../server/app.ts';
 import { createToken } from '../server/auth.ts';
 import { projectRoot } from '../server/config.ts';
 import { createPool } from '../server/db/pool.ts';
-import { computeCoverage } from '../server/engine/compute-coverage.ts';
+import { computeCoverage } from '../server/coverage-run/compute-coverage.ts';
 import { importRuleSetFile } from '../server/import/import-rule-set.ts';
 import { tileOf } from './bench/autocannon.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';

@@ -2,7 +2,7 @@ import { createPool } from '../db/pool.ts';
 import { readConfig } from '../config.ts';
 import { resolveDatabaseUrl } from '../db/local-cluster.ts';
 import { migrate } from '../db/migrate.ts';
-import { computeCoverage } from '../engine/compute-coverage.ts';
+import { computeCoverage } from '../coverage-run/compute-coverage.ts';
 import { terminalProgress } from '../progress.ts';
 
 const config = readConfig();

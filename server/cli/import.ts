@@ -13,7 +13,7 @@ import { terminalProgress } from '../progress.ts';
 import { importPopulationGrid, importPopulationTable, type PopulationLevel } from '../import/import-population.ts';
 import { parseColumnsOption } from '../import/register-columns.ts';
 import { importSampleCity, prepareDataset, SAMPLE_CITY_NODES, SAMPLE_CITY_SEED } from '../import/default-data.ts';
-import { computeCoverage } from '../engine/compute-coverage.ts';
+import { computeCoverage } from '../coverage-run/compute-coverage.ts';
 import { readStudyArea, setStudyArea } from '../import/import-study-area.ts';
 import { activeDataset } from '../queries/datasets.ts';
 import { rollBackOnSignal } from './signals.ts';

@@ -9,7 +9,7 @@ import { silentProgress, type Progress } from '../progress.ts';
 import { importDefaultSampleRegisters, SAMPLE_REGISTERS_BBOX } from './sample-registers.ts';
 import { generateSampleCity } from '../../geo/sample-city.ts';
 import { writeOsmXml } from './write-osm-xml.ts';
-import { computeCoverage } from '../engine/compute-coverage.ts';
+import { computeCoverage } from '../coverage-run/compute-coverage.ts';
 
 /** Size of the generated sample city when the real Chengdu file is absent. */
 export const SAMPLE_CITY_NODES = 20_000;

@@ -8,7 +8,7 @@ import { refreshRuleSets } from '../queries/rule-sets.ts';
 import { ApiError } from '../errors.ts';
 import path from 'node:path';
 import { readConfig } from '../config.ts';
-import { loadNetworkCached, type NetworkSource } from '../engine/network-file.ts';
+import { loadNetworkCached, type NetworkSource } from '../network/network-file.ts';
 
 /** The in-memory engine of one dataset and coverage run: graph, indexes and distance fields. */
 export interface LoadedEngine {

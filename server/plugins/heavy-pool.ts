@@ -3,10 +3,10 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Piscina } from 'piscina';
 import { MAX_PLAN_EXTENT_M } from '../../geo/scenario/plan.ts';
-import { loadOrigins } from '../engine/load-network.ts';
-import { applyStudyArea } from '../engine/study-area.ts';
-import { snapshotEngine, type EngineSnapshot } from '../engine/engine-snapshot.ts';
-import type { HeavyTask, TaskRefusal } from '../engine/heavy-work.ts';
+import { loadOrigins } from '../network/load-network.ts';
+import { applyStudyArea } from '../network/study-area.ts';
+import { snapshotEngine, type EngineSnapshot } from '../heavy-work/engine-snapshot.ts';
+import type { HeavyTask, TaskRefusal } from '../heavy-work/tasks.ts';
 import { ApiError } from '../errors.ts';
 import type { LoadedEngine } from './engine.ts';
 
@@ -151,7 +151,7 @@ export const heavyPoolPlugin = fp(
   async (app: FastifyInstance, opts: { limits?: Partial<HeavyLimits> }) => {
     const limits: HeavyLimits = { ...DEFAULT_HEAVY_LIMITS, ...opts.limits };
     const pool = new Piscina({
-      filename: new URL('../engine/heavy-worker.mjs', import.meta.url).href,
+      filename: new URL('../heavy-work/worker.mjs', import.meta.url).href,
       // Threads start on the first task (or warm()) and then stay: a new thread spends seconds
       // compiling the engine and decoding the snapshot. Apps built for tests that never ask for
       // heavy work start none.

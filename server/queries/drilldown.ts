@@ -3,7 +3,7 @@ import type pg from 'pg';
 export type DrilldownLevel = 'residential_area' | 'community';
 
 /**
- * The origins of one area, as the engine assigns them (server/engine/load-network.ts ORIGINS_SQL):
+ * The origins of one area, as the engine assigns them (server/network/load-network.ts ORIGINS_SQL):
  * a residential area holds the origins made from it; a community those inside it (imported
  * communities when any are imported, else the dataset's approximate zones), first by id. Only
  * origins with a result in the run (those of the study area) are taken.

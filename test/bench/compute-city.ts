@@ -6,7 +6,7 @@ import { projectRoot, readConfig } from '../../server/config.ts';
 import { resolveDatabaseUrl } from '../../server/db/local-cluster.ts';
 import { migrate } from '../../server/db/migrate.ts';
 import { createPool } from '../../server/db/pool.ts';
-import { computeCoverage } from '../../server/engine/compute-coverage.ts';
+import { computeCoverage } from '../../server/coverage-run/compute-coverage.ts';
 import { importOsm } from '../../server/import/import-osm.ts';
 import { writeOsmXml } from '../../server/import/write-osm-xml.ts';
 import { withDatabase } from '../helpers/test-database.ts';

@@ -13,8 +13,8 @@ import { DISTANCE_CAP_M, evaluateCoverage, fieldFilters, snapOrigin } from '../.
 import { computeDistanceField, createSearch, sourceFilterKey, type SourceFilter } from '../../geo/distance-field.ts';
 import { RULE_SETS, tierFilter } from '../../geo/rules/index.ts';
 import { createPool } from '../../server/db/pool.ts';
-import { loadNetwork, loadOrigins } from '../../server/engine/load-network.ts';
-import { applyStudyArea } from '../../server/engine/study-area.ts';
+import { loadNetwork, loadOrigins } from '../../server/network/load-network.ts';
+import { applyStudyArea } from '../../server/network/study-area.ts';
 import { activeDataset } from '../../server/queries/datasets.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' } } });

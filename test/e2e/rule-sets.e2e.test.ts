@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../server/auth.ts';
 import { createPool } from '../../server/db/pool.ts';
-import { computeCoverage } from '../../server/engine/compute-coverage.ts';
+import { computeCoverage } from '../../server/coverage-run/compute-coverage.ts';
 import { openApp, startE2e, type E2eEnv } from './browser.ts';
 
 /** A planner's rule set, stored through the API, in the map's rule selector (issue 11). */

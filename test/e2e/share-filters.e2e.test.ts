@@ -6,7 +6,7 @@ import { squareAround } from '../../geo/candidate-sites.ts';
 import { createToken } from '../../server/auth.ts';
 import { projectRoot } from '../../server/config.ts';
 import { createPool } from '../../server/db/pool.ts';
-import { computeCoverage } from '../../server/engine/compute-coverage.ts';
+import { computeCoverage } from '../../server/coverage-run/compute-coverage.ts';
 import { importCommunities } from '../../server/import/import-communities.ts';
 import type { Coverage, Plan, Proximity } from '../../web/api/types.ts';
 import { getJson as getJsonOf, mapIdle, openApp, renderedCount, shot, startE2e, type E2eEnv } from './browser.ts';

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken, revokeToken } from '../../server/auth.ts';
 import { projectRoot } from '../../server/config.ts';
-import { computeCoverage } from '../../server/engine/compute-coverage.ts';
+import { computeCoverage } from '../../server/coverage-run/compute-coverage.ts';
 import { importCommunities } from '../../server/import/import-communities.ts';
 import type { Audit, Coverage, Plan, Proximity, ProximityResult } from '../../web/api/types.ts';
 import { clickMapAt, getJson as getJsonOf, mapIdle, openApp, renderedCount, shot, startE2e, type E2eEnv } from './browser.ts';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../server/auth.ts';
 import { createPool } from '../../server/db/pool.ts';
-import { computeCoverage } from '../../server/engine/compute-coverage.ts';
+import { computeCoverage } from '../../server/coverage-run/compute-coverage.ts';
 import { importOsm } from '../../server/import/import-osm.ts';
 import { writeOsmXml } from '../../server/import/write-osm-xml.ts';
 import { generateSampleCity } from '../../geo/sample-city.ts';

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { computeFields, snapOrigin } from '../../geo/coverage.ts';
 import * as distanceField from '../../geo/distance-field.ts';
 import { RULE_SETS } from '../../geo/rules/index.ts';
-import { loadNetwork } from '../../server/engine/load-network.ts';
+import { loadNetwork } from '../../server/network/load-network.ts';
 
 /**
  * The product's answer to "walking metres to the nearest park" for each `[lng, lat]`, as the

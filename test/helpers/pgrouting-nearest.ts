@@ -64,7 +64,7 @@ const FACILITY_POINTS_SQL = `
       ORDER BY we.geom <-> ap.geom LIMIT 8) c
     ORDER BY ST_Distance(c.line, c.pt), c.id LIMIT 1) e
   JOIN datasets d ON d.id = f.dataset_id
-  -- the OSM dataset's facilities and the registers' (as server/engine/load-network.ts loads them)
+  -- the OSM dataset's facilities and the registers' (as server/network/load-network.ts loads them)
   WHERE f.category = $3 AND (d.id = $1 OR d.kind = 'facility_register') ORDER BY ap.id`;
 
 /** The WGS 84 / UTM zone holding a longitude (northern hemisphere above the equator). */

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../server/app.ts';
-import { computeCoverage } from '../../server/engine/compute-coverage.ts';
+import { computeCoverage } from '../../server/coverage-run/compute-coverage.ts';
 import { importCommunities } from '../../server/import/import-communities.ts';
 import { formatProblem, ImportValidationError, importFacilities } from '../../server/import/import-facilities.ts';
 import { importOsm } from '../../server/import/import-osm.ts';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../server/auth.ts';
 import { buildApp } from '../../server/app.ts';
 import { migrate } from '../../server/db/migrate.ts';
-import { computeCoverage } from '../../server/engine/compute-coverage.ts';
+import { computeCoverage } from '../../server/coverage-run/compute-coverage.ts';
 import { importOsm } from '../../server/import/import-osm.ts';
 import type { Progress } from '../../server/progress.ts';
 import { SHARED_DATA } from '../global-setup.ts';

@@ -2,6 +2,6 @@
 // thread starts the same under tsx, vitest or plain Node: it loads the TypeScript through tsx.
 import { tsImport } from 'tsx/esm/api';
 
-const { runHeavyTask } = await tsImport('./heavy-work.ts', import.meta.url);
+const { runHeavyTask } = await tsImport('./tasks.ts', import.meta.url);
 
 export default runHeavyTask;

@@ -10,8 +10,8 @@ import { silentProgress, type Progress } from '../progress.ts';
 import { insertBatches } from '../db/insert-batches.ts';
 import { copyRows } from '../db/copy-rows.ts';
 import { activeDataset, dropSupersededDatasets } from '../queries/datasets.ts';
-import { loadNetwork, loadOrigins, MAKE_ORIGINS_SQL } from './load-network.ts';
-import { applyStudyArea, studyArea } from './study-area.ts';
+import { loadNetwork, loadOrigins, MAKE_ORIGINS_SQL } from '../network/load-network.ts';
+import { applyStudyArea, studyArea } from '../network/study-area.ts';
 import { copyRuleResults, persistOriginResults } from './origin-results.ts';
 import { changedCategories, rulesUsing, runInputs, type RunInputs } from './run-inputs.ts';
 
