@@ -52,7 +52,7 @@ function naiveMultiSource(n: number, arcs: Arc[], perSource: Map<number, [number
  * position ("spots"), hang each source off its spot by a one-way access arc (and each target the
  * other way), and run Bellman-Ford per source on that refined graph. A snap exactly at an end
  * node is also joined to that node directly, whatever the edge's direction. A no-through edge
- * (dir 3) becomes two two-way chains, one hanging off each end and not joined to the other, with
+ * (DIR_NONE) becomes two two-way chains, one hanging off each end and not joined to the other, with
  * every snap on both: reachable from either end, no way through.
  */
 function refinedOracle(g: WalkGraph, sources: EdgeSnap[], sourceIds: number[], targets: EdgeSnap[]) {
@@ -329,7 +329,7 @@ describe('seedsFromSnaps + distanceToPoint', () => {
             nodeCount: 3,
             nodeLng: Float64Array.of(104, 104.001, 104.002), nodeLat: Float64Array.of(30.6, 30.6, 30.6),
             edgeFrom: Int32Array.of(0, 1), edgeTo: Int32Array.of(1, 2),
-            edgeLengthM: Float64Array.of(100, 100), edgeDir: Uint8Array.of(1, 0),
+            edgeLengthM: Float64Array.of(100, 100), edgeDir: Uint8Array.of(DIR_FORWARD, DIR_BOTH),
             edgeCoords: Float64Array.of(104, 30.6, 104.001, 30.6, 104.001, 30.6, 104.002, 30.6),
             edgeCoordOffset: Uint32Array.of(0, 2, 4)
         });

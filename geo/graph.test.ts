@@ -45,7 +45,7 @@ describe('buildGraph', () => {
         const input = randomWalkGraph(testRandom(5), { nodeCount: 5, edgeCount: 6 });
         expect(() => buildGraph({ ...input, edgeTo: Int32Array.from(input.edgeTo, (v, i) => (i === 2 ? 5 : v)) })).toThrow(/edge 2/);
         expect(() => buildGraph({ ...input, edgeLengthM: Float64Array.from(input.edgeLengthM, (v, i) => (i === 1 ? NaN : v)) })).toThrow(/edge 1/);
-        expect(() => buildGraph({ ...input, edgeDir: Uint8Array.from(input.edgeDir, (v, i) => (i === 0 ? 4 : v)) })).toThrow(/direction/);
+        expect(() => buildGraph({ ...input, edgeDir: Uint8Array.from(input.edgeDir, (v, i) => (i === 0 ? DIR_NONE + 1 : v)) })).toThrow(/direction/);
         expect(() => buildGraph({ ...input, edgeCoordOffset: input.edgeCoordOffset.subarray(1) })).toThrow(RangeError);
         expect(() => buildGraph({ ...input, nodeLat: new Float64Array(4) })).toThrow(RangeError);
     });
@@ -60,7 +60,7 @@ describe('DIR_NONE edges (private ways between two public nodes)', () => {
         edgeFrom: Int32Array.from([0, 1, 2, 0]),
         edgeTo: Int32Array.from([1, 2, 3, 3]),
         edgeLengthM: Float64Array.from([100, 50, 100, 500]),
-        edgeDir: Uint8Array.from([0, 3, 0, 0]),
+        edgeDir: Uint8Array.from([DIR_BOTH, DIR_NONE, DIR_BOTH, DIR_BOTH]),
         edgeCoords: Float64Array.from([104.0, 30.6, 104.001, 30.6, 104.001, 30.6, 104.0015, 30.6, 104.0015, 30.6, 104.0025, 30.6, 104.0, 30.6, 104.0025, 30.6]),
         edgeCoordOffset: Uint32Array.from([0, 2, 4, 6, 8]),
     };

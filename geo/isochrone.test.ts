@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createSearch, distanceToPoint, seedsFromSnaps, type SearchResult } from './dijkstra.ts';
 import { randomEdgeSnap, randomWalkGraph, testRandom } from './fixtures/random-walk-graph.ts';
 import { lineLengthM, linePointAtFraction, makeLocalProjection } from './geodesy.ts';
-import { buildGraph, DIR_BACKWARD, DIR_FORWARD, type WalkGraph, type WalkGraphInput } from './graph.ts';
+import { buildGraph, DIR_BACKWARD, DIR_BOTH, DIR_FORWARD, type WalkGraph, type WalkGraphInput } from './graph.ts';
 import { ISOCHRONE_BUFFER_M, isochrone, isochronePolygon } from './isochrone.ts';
 import type { EdgeSnap } from './snap.ts';
 
@@ -114,7 +114,7 @@ function bentGrid(side: number, stepDeg: number): WalkGraphInput {
     return {
         nodeCount: n, nodeLng, nodeLat, edgeFrom: Int32Array.from(from), edgeTo: Int32Array.from(to),
         edgeLengthM: Float64Array.from(from, (_, e) => lineLengthM(edgeCoords, edgeCoordOffset[e], edgeCoordOffset[e + 1])),
-        edgeDir: new Uint8Array(from.length), edgeCoords, edgeCoordOffset
+        edgeDir: new Uint8Array(from.length).fill(DIR_BOTH), edgeCoords, edgeCoordOffset
     };
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { randomWalkGraph, testRandom } from './fixtures/random-walk-graph.ts';
 import { geodesicM, lineLengthM, meridionalRadiusM, primeVerticalRadiusM } from './geodesy.ts';
-import { buildGraph, type WalkGraph } from './graph.ts';
+import { buildGraph, DIR_BOTH, type WalkGraph } from './graph.ts';
 import { buildBarrierIndex, buildSnapIndex, crossesBarrier, snapPoint, type SnapIndex, type SnapResult } from './snap.ts';
 
 /** Proper crossing by orientation signs, written out again for the oracle. */
@@ -133,7 +133,7 @@ describe('snapPoint', () => {
         const g = buildGraph({
             nodeCount: 5, nodeLng: Float64Array.from(lng), nodeLat: Float64Array.from(lat),
             edgeFrom: Int32Array.of(3, 0, 2, 4), edgeTo: Int32Array.of(0, 1, 0, 0),
-            edgeLengthM: Float64Array.of(120, 100, 100, 100), edgeDir: new Uint8Array(4),
+            edgeLengthM: Float64Array.of(120, 100, 100, 100), edgeDir: new Uint8Array(4).fill(DIR_BOTH),
             edgeCoords: Float64Array.of(104, 30.601, 104, 30.6, 104, 30.6, 104.001, 30.6, 103.999, 30.6, 104, 30.6, 104, 30.599, 104, 30.6),
             edgeCoordOffset: Uint32Array.of(0, 2, 4, 6, 8)
         });
@@ -155,7 +155,7 @@ describe('snapPoint', () => {
         // streets along lat 30.6000 (edge 0) and lat 30.6020 (edge 1); a wall at lat 30.6005
         const g = buildGraph({
             nodeCount: 4, nodeLng: Float64Array.of(104, 104.01, 104, 104.01), nodeLat: Float64Array.of(30.6, 30.6, 30.602, 30.602),
-            edgeFrom: Int32Array.of(0, 2), edgeTo: Int32Array.of(1, 3), edgeLengthM: Float64Array.of(960, 960), edgeDir: new Uint8Array(2),
+            edgeFrom: Int32Array.of(0, 2), edgeTo: Int32Array.of(1, 3), edgeLengthM: Float64Array.of(960, 960), edgeDir: new Uint8Array(2).fill(DIR_BOTH),
             edgeCoords: Float64Array.of(104, 30.6, 104.01, 30.6, 104, 30.602, 104.01, 30.602), edgeCoordOffset: Uint32Array.of(0, 2, 4)
         });
         const index = buildSnapIndex(g);
