@@ -15,9 +15,11 @@ export * from './isochrone.ts';
 export * from './limits.ts';
 export * from './plans.ts';
 export * from './proximity.ts';
+export * from './rule-sets.ts';
 export * from './rules.ts';
 export * from './saved-scenarios.ts';
 export * from './scenarios.ts';
+export * from './search.ts';
 export * from './tiles.ts';
 
 /** A label in both languages, as every catalogue entry carries. */

@@ -91,3 +91,8 @@ export const bandsResponseSchema = {
     features: { type: 'array', items: bandFeatureSchema },
   },
 } as const;
+
+/** The bands answer, narrowed to GeoJSON (a band that reaches no one has a null geometry). */
+export type IsochroneBands = FeatureCollection<Geometry | null, { limit_m: number; walk_minutes: number; residents: number; origins: number }> & {
+  properties: Record<string, unknown> & { cell_m: number; frontage_m: number; off_street_max_m: number };
+};

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../server/app.ts';
 import { createPool } from '../server/db/pool.ts';
-import { binWidthM } from '../server/routes/drilldown.ts';
+import { binWidthM } from '../server/answers/drilldown.ts';
 import { parse } from 'csv-parse/sync';
 import { CHENGDU_PARK_CITY } from '../geo/rules/index.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';

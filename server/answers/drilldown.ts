@@ -1,11 +1,9 @@
-import type { FastifyInstance } from 'fastify';
-import { ApiError, errorSchema } from '../errors.ts';
+import type pg from 'pg';
+import { ApiError } from '../errors.ts';
 import { areaOrigins, areaResult, facilitySummaries, type DrilldownLevel, type DrilldownOrigin, type FacilitySummary } from '../queries/drilldown.ts';
 import { DISTANCE_CAP_M } from '../../geo/coverage.ts';
 import { CATEGORIES } from '../../geo/categories.ts';
 import type { Rule, RuleSet } from '../../geo/rules/index.ts';
-import { requireRuleSet } from '../http/request.ts';
-import { drilldownJson, drilldownParams, drilldownQuery } from '../../api/drilldown.ts';
 
 export type Outcome = DrilldownOrigin['outcome'];
 const OUTCOMES: readonly Outcome[] = ['distance', 'beyond_cap', 'no_path', 'no_data'];
@@ -79,11 +77,11 @@ export function drilldownSentence(rule: Rule, population: number, uncovered: num
   return `${head}; the nearest for most of them is ${nearest.name ?? 'an unnamed facility'} at a median ${fmt(nearest.median_m)} m walk.`;
 }
 
-/** The drill-down of one area and rule in the given run (shared by the route and the printable report). */
-export async function computeDrilldown(app: FastifyInstance, datasetId: number, runId: number, rs: RuleSet, rule: Rule, level: DrilldownLevel, id: string, maxPoints: number) {
-  const result = await areaResult(app.pg, runId, rs.id, level, id, rule.id);
+/** The drill-down of one area and rule in the given run (the drill-down route's answer; the printable report uses it too). */
+export async function computeDrilldown(db: pg.Pool, datasetId: number, runId: number, rs: RuleSet, rule: Rule, level: DrilldownLevel, id: string, maxPoints: number) {
+  const result = await areaResult(db, runId, rs.id, level, id, rule.id);
   if (!result) throw new ApiError('not_found', `no ${level} ${id} with results in run ${runId}`);
-  const origins = await areaOrigins(app.pg, runId, rs.id, level, id, rule.id);
+  const origins = await areaOrigins(db, runId, rs.id, level, id, rule.id);
   const limitM = ruleLimitM(rule);
   const uncovered = origins.filter((o) => !o.covered);
   const population = origins.reduce((s, o) => s + o.population, 0);
@@ -99,7 +97,7 @@ export async function computeDrilldown(app: FastifyInstance, datasetId: number, 
     byFacility.set(o.facility_id, f);
   }
   const top = [...byFacility.entries()].sort((a, b) => b[1].population - a[1].population || (a[0] < b[0] ? -1 : 1)).slice(0, 5);
-  const facilities = await facilitySummaries(app.pg, top.map(([fid]) => fid));
+  const facilities = await facilitySummaries(db, top.map(([fid]) => fid));
   const nearest = top.flatMap(([fid, f]) => {
     const s = facilities.get(fid) as FacilitySummary | undefined;
     return s ? [{ facility_id: fid, name: s.name, category: s.category, lng: s.lng, lat: s.lat, is_sample: s.is_sample, population: Math.round(f.population), median_m: Math.round(median(f.distances)) }] : [];
@@ -131,27 +129,4 @@ export async function computeDrilldown(app: FastifyInstance, datasetId: number, 
     uncovered_points: { type: 'FeatureCollection', features },
     points_truncated: uncovered.length > features.length,
   };
-}
-
-/** GET /api/areas/:level/:id/drilldown: why an area fails one rule, from the per-origin results. */
-export async function drilldownRoutes(app: FastifyInstance): Promise<void> {
-  app.get<{ Params: { level: DrilldownLevel; id: string }; Querystring: { rule_set: string; rule: string; max_points: number } }>(
-    '/api/areas/:level/:id/drilldown',
-    {
-      schema: {
-        tags: ['coverage'],
-        summary: 'Why an area fails a rule: uncovered homes, walking-distance histogram, nearest facility, caveats',
-        params: drilldownParams,
-        querystring: drilldownQuery,
-        response: { 200: drilldownJson, 400: errorSchema, 404: errorSchema, 503: errorSchema },
-      },
-    },
-    async (req) => {
-      const rs = requireRuleSet(req.query.rule_set);
-      const rule = rs.rules.find((r) => r.id === req.query.rule);
-      if (!rule) throw new ApiError('unknown_rule', `rule: no rule "${req.query.rule}" in rule set ${rs.id} (${rs.rules.map((r) => r.id).join(', ')})`);
-      const { datasetId, runId } = await app.engine.currentRun();
-      return computeDrilldown(app, datasetId, runId, rs, rule, req.params.level, req.params.id, req.query.max_points);
-    },
-  );
 }

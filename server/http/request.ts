@@ -28,6 +28,24 @@ export function snapRequestPoint(engine: LoadedEngine, lng: number, lat: number)
   return { ...snap };
 }
 
+/** Where a walk starts: the snapped point, or every access point of the facility on a public street. */
+export function sourceSnaps(engine: LoadedEngine, q: { lng?: number; lat?: number; facility_id?: number }): EdgeSnap[] {
+  const { lng, lat, facility_id } = q;
+  if ((facility_id === undefined) === (lng === undefined || lat === undefined)) {
+    throw new ApiError('invalid_parameter', 'give either lng and lat, or facility_id');
+  }
+  if (facility_id === undefined) return [snapRequestPoint(engine, lng!, lat!)];
+  const f = engine.net.facilities.find((x) => x.id === facility_id);
+  if (!f) throw new ApiError('not_found', `no facility ${facility_id} in the loaded dataset`);
+  const snaps: EdgeSnap[] = [];
+  for (let k = 0; k < f.accessLng.length; k++) {
+    const s = snapPoint(engine.net.snapIndex, f.accessLng[k], f.accessLat[k], { edgeFilter: (e) => engine.net.edgeIsPrivate[e] === 0 });
+    if (!s.unreachable) snaps.push({ ...s });
+  }
+  if (!snaps.length) throw new ApiError('not_snappable', `facility ${facility_id} has no access point within 200 m of a walkable street`);
+  return snaps;
+}
+
 /** A comma-separated list of category ids (all when absent): 400 naming the unknown ones. */
 export function parseCategories(raw: string | undefined): CategoryId[] {
   if (!raw) return CATEGORIES.map((c) => c.id);

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { isBuiltInRuleSet, RULE_SETS, useStoredRuleSets, validateRuleSet, type RuleSet } from '../../geo/rules/index.ts';
+import type { Principal } from '../auth.ts';
 import { ApiError } from '../errors.ts';
 
 /** The newest stored version of every stored rule set, validated again (the schema may have grown stricter). */
@@ -67,4 +68,12 @@ export function ruleSetRefresher(db: pg.Pool, ttlMs = 1000): () => Promise<void>
     ).finally(() => (pending = null));
     await pending;
   };
+}
+
+/** The audit row of a stored rule set (POST /api/rule-sets), in the caller's transaction. */
+export async function auditRuleSetStore(c: pg.ClientBase, who: Principal, stored: { id: string; version: string }, body: unknown, requestId: string): Promise<void> {
+  await c.query(
+    `INSERT INTO audit_log (actor, token_id, action, entity, entity_id, before, after, request_id) VALUES ($1, $2, 'rule_set.store', 'rule_set', $3, NULL, $4, $5)`,
+    [who.name, who.tokenId, `${stored.id}@${stored.version}`, JSON.stringify(body), requestId],
+  );
 }

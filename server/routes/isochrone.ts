@@ -3,30 +3,9 @@ import type { Feature, MultiLineString } from 'geojson';
 import { ISOCHRONE_BUFFER_M } from '../../geo/isochrone.ts';
 import { bandsQuerySchema, bandsResponseSchema, DEFAULT_BAND_LIMITS_M, isochroneQuery, isochroneResponse, type IsochroneQuery } from '../../api/isochrone.ts';
 import { MAX_ISOCHRONE_M, WALK_SPEED_M_PER_MIN } from '../../api/limits.ts';
-import { snapPoint, type EdgeSnap } from '../../geo/snap.ts';
 import { ApiError, errorSchema } from '../errors.ts';
-import { snapRequestPoint } from '../http/request.ts';
+import { sourceSnaps } from '../http/request.ts';
 import { isochronePolygon } from '../queries/isochrone.ts';
-
-type LoadedEngine = Awaited<ReturnType<FastifyInstance['engine']['current']>>;
-
-/** Where a walk starts: the snapped point, or every access point of the facility on a public street. */
-function sourceSnaps(engine: LoadedEngine, q: { lng?: number; lat?: number; facility_id?: number }): EdgeSnap[] {
-  const { lng, lat, facility_id } = q;
-  if ((facility_id === undefined) === (lng === undefined || lat === undefined)) {
-    throw new ApiError('invalid_parameter', 'give either lng and lat, or facility_id');
-  }
-  if (facility_id === undefined) return [snapRequestPoint(engine, lng!, lat!)];
-  const f = engine.net.facilities.find((x) => x.id === facility_id);
-  if (!f) throw new ApiError('not_found', `no facility ${facility_id} in the loaded dataset`);
-  const snaps: EdgeSnap[] = [];
-  for (let k = 0; k < f.accessLng.length; k++) {
-    const s = snapPoint(engine.net.snapIndex, f.accessLng[k], f.accessLat[k], { edgeFilter: (e) => engine.net.edgeIsPrivate[e] === 0 });
-    if (!s.unreachable) snaps.push({ ...s });
-  }
-  if (!snaps.length) throw new ApiError('not_snappable', `facility ${facility_id} has no access point within 200 m of a walkable street`);
-  return snaps;
-}
 
 /** GET /api/isochrone: the network reachable on foot within a distance, as lines and a polygon. */
 export async function isochroneRoutes(app: FastifyInstance): Promise<void> {

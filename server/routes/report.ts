@@ -8,7 +8,7 @@ import { areaCoverage, type AreaCoverageRow } from '../queries/coverage.ts';
 import type { RuleSet } from '../../geo/rules/index.ts';
 import { DISTANCE_CAP_M } from '../../geo/coverage.ts';
 import { requireRuleSet } from '../http/request.ts';
-import { computeDrilldown, ruleLimitM } from './drilldown.ts';
+import { computeDrilldown, ruleLimitM } from '../answers/drilldown.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Route schemas of GET /report/:level/:id (kept together for the api/ contract folder)
@@ -143,7 +143,7 @@ export async function reportHtml(app: FastifyInstance, rs: RuleSet, level: 'comm
   const failing = ruleRows.filter((r) => r.passes === false);
   if (level === 'community') {
     for (const r of failing) {
-      const d = await computeDrilldown(app, datasetId, runId, rs, r.rule, 'community', id, 5000);
+      const d = await computeDrilldown(app.pg, datasetId, runId, rs, r.rule, 'community', id, 5000);
       facts.push(`<li><b>${esc(r.rule.zh)} / ${esc(r.rule.en)}</b>: ${esc(d.sentence)}${d.caveats.length ? `<br><small>${d.caveats.map((c) => esc(c.message)).join(' ')}</small>` : ''}</li>`);
       if (!map) map = await mapSvg(app, 'community', id, d.uncovered_points.features.map((f) => ({ lng: f.geometry.coordinates[0], lat: f.geometry.coordinates[1], outcome: f.properties.outcome, network_m: f.properties.network_m })), ruleLimitM(r.rule));
     }

@@ -4,29 +4,9 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RULE_SET_SCHEMA, RuleSetValidationError } from '../../geo/rules/index.ts';
 import { makeAuthorizer, type Principal } from '../auth.ts';
+import { ruleSetStoreQuery, ruleSetStoreResponse } from '../../api/rule-sets.ts';
 import { ApiError, errorSchema } from '../errors.ts';
-import { refreshRuleSets, storeRuleSet } from '../queries/rule-sets.ts';
-
-// ---- route schemas (kept together so they can move to api/ with the others) ----
-const storeQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    compute: { type: 'boolean', default: true, description: 'start a coverage compute for the new rule set (npm run compute, in its own process)' },
-  },
-} as const;
-const storeResponse = {
-  type: 'object',
-  required: ['id', 'version', 'created', 'supersedes', 'compute'],
-  properties: {
-    id: { type: 'string' },
-    version: { type: 'string' },
-    created: { type: 'boolean', description: 'false: this id and version were already stored with the same content' },
-    supersedes: { type: ['string', 'null'], description: 'the version this one replaces for the next compute (earlier runs keep theirs)' },
-    compute: { type: 'string', enum: ['started', 'already_running', 'skipped'] },
-  },
-} as const;
-// ---- end of route schemas ----
+import { auditRuleSetStore, refreshRuleSets, storeRuleSet } from '../queries/rule-sets.ts';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -69,9 +49,9 @@ export async function ruleSetRoutes(app: FastifyInstance): Promise<void> {
         tags: ['catalogue'],
         summary: 'Store a rule set (admin): validated against /api/rule-sets/schema, versioned',
         description: 'Errors name each problem by JSON path (details.problems). A new version of the same id supersedes the previous one for the next compute; earlier runs keep the versions they were computed with.',
-        querystring: storeQuery,
+        querystring: ruleSetStoreQuery,
         body: { type: 'object' },
-        response: { 201: storeResponse, 200: storeResponse, 400: errorSchema, 401: errorSchema, 403: errorSchema, 409: errorSchema, 422: errorSchema },
+        response: { 201: ruleSetStoreResponse, 200: ruleSetStoreResponse, 400: errorSchema, 401: errorSchema, 403: errorSchema, 409: errorSchema, 422: errorSchema },
       },
     },
     async (req, reply) => {
@@ -83,12 +63,7 @@ export async function ruleSetRoutes(app: FastifyInstance): Promise<void> {
           if (err instanceof RuleSetValidationError) throw new ApiError('invalid_rule_set', err.message, { problems: err.problems });
           throw err;
         });
-        if (stored.created) {
-          await c.query(
-            `INSERT INTO audit_log (actor, token_id, action, entity, entity_id, before, after, request_id) VALUES ($1, $2, 'rule_set.store', 'rule_set', $3, NULL, $4, $5)`,
-            [who.name, who.tokenId, `${stored.id}@${stored.version}`, JSON.stringify(req.body), req.id],
-          );
-        }
+        if (stored.created) await auditRuleSetStore(c, who, stored, req.body, req.id);
         await c.query('COMMIT');
         await refreshRuleSets(app.pg);
         const compute = stored.created && req.query.compute ? startCompute() : 'skipped';

@@ -4,9 +4,9 @@
  */
 export type {
   Audit, AuditArea, AuditCaveat, AuditLevel, AreaCoverage, Bilingual, Category, ChangedEdgeProperties, ChangedEdges, Coverage, CoverageGeoJson, CoverageLevel,
-  Drilldown, DrilldownHistogram, Health, InlinePlan, Isochrone, NotAssessableRule, Plan, PlanGeometry, PlanInput, PlanKind, PlanPage, PlanStatus, Proximity, ProximityResult, ReachOutcome,
+  Drilldown, DrilldownHistogram, Health, InlinePlan, Isochrone, IsochroneBands, NotAssessableRule, Plan, PlanGeometry, PlanInput, PlanKind, PlanPage, PlanStatus, Proximity, ProximityResult, ReachOutcome,
   Rule, RuleCoverage, RuleSet, RuleTier, ScenarioAreaImpact, ScenarioEvaluation, ScenarioFlips, ScenarioPlanEffect, ScenarioRequest, ScenarioRuleImpact,
-  SavedScenario, ScenarioComparison, SuggestPick, Suggestion,
+  SavedScenario, ScenarioComparison, SearchHit, SuggestPick, Suggestion,
 } from '../../api/index.ts';
 export { PLAN_KINDS, PLAN_STATUSES } from '../../api/index.ts';
 export type { Feature } from 'geojson';

@@ -1,5 +1,5 @@
 import type { GeoJSONSource, Map as MapLibreMap } from 'maplibre-gl';
-import type { FeatureCollection, Geometry } from 'geojson';
+import type { IsochroneBands } from '../api/types.ts';
 
 export const BANDS_SOURCE = 'life-circle-bands';
 export const BANDS_FILL = 'bands-fill';
@@ -9,9 +9,8 @@ export const BANDS_OUTLINE = 'bands-outline';
 export const BAND_COLORS: Record<number, string> = { 300: '#1b5e20', 500: '#43a047', 1000: '#a5d6a7' };
 const OTHER_BAND_COLOR = '#80cbc4';
 
-export type BandsAnswer = FeatureCollection<Geometry | null, { limit_m: number; walk_minutes: number; residents: number; origins: number }> & {
-  properties: Record<string, unknown> & { cell_m: number; frontage_m: number; off_street_max_m: number };
-};
+/** GET /api/isochrone/bands (the contract's type). */
+export type BandsAnswer = IsochroneBands;
 
 /** Adds the bands source and its fill and outline layers under the isochrone (once the style has loaded). */
 export function installBands(map: MapLibreMap): void {

@@ -1,5 +1,6 @@
 import type { LngLatBoundsLike, Map as MapLibreMap, MapMouseEvent } from 'maplibre-gl';
 import { api } from '../api/client.ts';
+import type { SearchHit } from '../api/types.ts';
 import type { AppContext } from '../context.ts';
 import { t, type StringKey } from '../i18n.ts';
 import { BAND_COLORS, showBands, type BandsAnswer } from '../layers/bands.ts';
@@ -8,8 +9,6 @@ import { bboxOf } from './audit-panel.ts';
 import { h, mount } from './dom.ts';
 import { describeError } from './errors.ts';
 
-/** One answer of GET /api/search. */
-export interface SearchHit { kind: 'community' | 'residential_area' | 'facility' | 'road'; id: number; name: string; category?: string | null; bbox: [number, number, number, number]; lng: number; lat: number }
 
 async function getJson<T>(path: string): Promise<T> {
   const res = await fetch(path);
