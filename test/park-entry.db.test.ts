@@ -5,11 +5,11 @@ import type { Feature, FeatureCollection, Point } from 'geojson';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectGolden, GOLDEN_DIR } from '../geo/fixtures/golden.ts';
 import { geodesicM } from '../geo/geodesy.ts';
 import type { OsmModel, OsmWay } from '../geo/osm-model.ts';
 import { osmXmlChunks } from '../geo/osm-xml.ts';
 import { buildApp } from '../server/app.ts';
-import { projectRoot } from '../server/config.ts';
 import { createPool } from '../server/db/pool.ts';
 import { computeCoverage } from '../server/coverage-run/compute-coverage.ts';
 import { importOsm } from '../server/import/import-osm.ts';
@@ -19,22 +19,6 @@ import { differenceStats, oracleParkDistances, pointsNearParks } from './helpers
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 
 const CASE = 'park-entry-gate-and-open-edge';
-
-/** Every number rounded to 6 decimals (Turf's golden-file convention), -0 as 0. */
-function round6<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value, (_, v) => (typeof v === 'number' ? Math.round(v * 1e6) / 1e6 + 0 : v)));
-}
-
-/** Compares with test/out/<name>.geojson; UPDATE=1 rewrites it. */
-function expectGolden(name: string, actual: FeatureCollection): void {
-  const file = path.join(projectRoot, 'test/out', `${name}.geojson`);
-  const rounded = round6(actual);
-  if (process.env.UPDATE === '1') {
-    const lines = ['{"type": "FeatureCollection", "features": [', rounded.features.map((f) => JSON.stringify(f)).join(',\n'), ']}'];
-    fs.writeFileSync(file, `${lines.join('\n')}\n`);
-  }
-  expect(rounded).toEqual(JSON.parse(fs.readFileSync(file, 'utf8')));
-}
 
 /**
  * The fixture town of this test as an OSM model: four residential streets round a block, a park
@@ -91,7 +75,7 @@ describe('a fixture park with a fenced side entered by its gate and an open side
     await computeCoverage(pool);
     app = await buildApp({ databaseUrl: db.url, webDist: false });
     await app.ready();
-    origins = (JSON.parse(fs.readFileSync(path.join(projectRoot, 'test/in', `${CASE}.geojson`), 'utf8')) as FeatureCollection<Point, { role: string; name: string }>).features;
+    origins = (JSON.parse(fs.readFileSync(path.join(GOLDEN_DIR, 'in', `${CASE}.geojson`), 'utf8')) as FeatureCollection<Point, { role: string; name: string }>).features;
     for (const o of origins) {
       const [lng, lat] = o.geometry.coordinates;
       const r = await app.inject(`/api/proximity?lng=${lng}&lat=${lat}&categories=park`);

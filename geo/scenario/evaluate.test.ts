@@ -1,33 +1,10 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { expectGolden, fixtureEngine, hashOf, PARK_CITY, randomEngine, readFixture, scenarioGeojson } from '../fixtures/scenario-fixture.ts';
+import { fixtureEngine, hashOf, PARK_CITY, randomEngine, readFixture } from '../fixtures/scenario-fixture.ts';
 import { makeLocalProjection } from '../geodesy.ts';
 import { CHENGDU_PARK_CITY } from '../rules/index.ts';
 import { evaluateScenario } from './evaluate.ts';
 import type { ScenarioPlan } from './plan.ts';
 import { suggestPlans } from './suggest.ts';
-
-const inDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/in');
-const cases = fs.readdirSync(inDir).filter((f) => f.endsWith('.geojson') && !f.startsWith('park-entry-')).map((f) => f.slice(0, -'.geojson'.length)).sort();
-
-// Turf-style golden files: every test/in/<case>.geojson is evaluated with its plans and compared
-// with test/out/<case>.geojson (UPDATE=1 rewrites them; review the diff like code). park-entry-*
-// cases are goldens of the park-entry rule, run through the API by test/park-entry.db.test.ts.
-describe('scenario goldens: test/in → test/out', () => {
-    it('there are cases to compare', () => {
-        expect(cases.length).toBeGreaterThanOrEqual(3);
-    });
-    for (const name of cases) {
-        it(name, () => {
-            const fx = fixtureEngine(readFixture(name));
-            expect(fx.plans.length, `${name} has no plan feature`).toBeGreaterThan(0);
-            const ev = evaluateScenario(fx.net, fx.fields, PARK_CITY, fx.origins, fx.snaps, fx.plans, { includeChangedEdges: true });
-            expectGolden(name, scenarioGeojson(fx, ev, ['park_500', 'green_300']));
-        });
-    }
-});
 
 describe('scenario: the baseline is only read', () => {
     it('graph arrays, indexes, barriers, compounds, facilities, fields and snaps hash the same after evaluation', () => {
