@@ -13,31 +13,18 @@ export const MIN_COMPONENT_NODES = 50;
  * the largest component (ties: the one holding the lowest node index) is always kept. Union-find with path halving, O((V + E) α(V)).
  */
 export function nodesInLargeComponents(nodeCount: number, edgeFrom: ArrayLike<number>, edgeTo: ArrayLike<number>, minNodes = MIN_COMPONENT_NODES): Uint8Array {
-  const parent = new Int32Array(nodeCount);
-  for (let i = 0; i < nodeCount; i++) parent[i] = i;
-  const find = (x: number) => {
-    while (parent[x] !== x) {
-      parent[x] = parent[parent[x]];
-      x = parent[x];
-    }
-    return x;
-  };
-  for (let e = 0; e < edgeFrom.length; e++) {
-    const a = find(edgeFrom[e]);
-    const b = find(edgeTo[e]);
-    if (a !== b) parent[a < b ? b : a] = a < b ? a : b;
-  }
+  const label = componentLabels(nodeCount, edgeFrom, edgeTo);
   const size = new Int32Array(nodeCount);
-  for (let i = 0; i < nodeCount; i++) size[find(i)]++;
-  // Among equally large pieces, the one holding the lowest node index is "the largest".
+  for (let i = 0; i < nodeCount; i++) size[label[i]]++;
+  // Among equally large pieces, the one holding the lowest node index (its label) is "the largest".
   let largest = -1;
   for (let i = 0; i < nodeCount; i++) {
-    const r = find(i);
+    const r = label[i];
     if (largest < 0 || size[r] > size[largest]) largest = r;
   }
   const keep = new Uint8Array(nodeCount);
   for (let i = 0; i < nodeCount; i++) {
-    const r = find(i);
+    const r = label[i];
     keep[i] = size[r] >= minNodes || r === largest ? 1 : 0;
   }
   return keep;

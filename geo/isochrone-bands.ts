@@ -3,7 +3,7 @@ import type { Feature, MultiPolygon, Point } from 'geojson';
 import { makeLocalProjection } from './geodesy.ts';
 import { DIR_BACKWARD, DIR_FORWARD, type WalkGraph } from './graph.ts';
 import type { SearchResult } from './dijkstra.ts';
-import { isochrone } from './isochrone.ts';
+import { isochrone, linesBbox } from './isochrone.ts';
 
 /**
  * Width in metres either side of a reached street that counts as reached at the street's own
@@ -102,15 +102,7 @@ export function isochroneBands(graph: WalkGraph, result: SearchResult, limitsM: 
     const lines = iso.lines.geometry.coordinates;
     if (!lines.length) return empty(frontageM / 2);
 
-    let minLng = Infinity, minLat = Infinity, maxLng = -Infinity, maxLat = -Infinity;
-    for (const line of lines) {
-        for (const [lng, lat] of line) {
-            if (lng < minLng) minLng = lng;
-            if (lng > maxLng) maxLng = lng;
-            if (lat < minLat) minLat = lat;
-            if (lat > maxLat) maxLat = lat;
-        }
-    }
+    const [minLng, minLat, maxLng, maxLat] = linesBbox(lines);
     const { toX, toY, toLng, toLat } = makeLocalProjection((minLng + maxLng) / 2, (minLat + maxLat) / 2);
     const spanX = toX(maxLng) - toX(minLng), spanY = toY(maxLat) - toY(minLat);
     let cellM = frontageM / 2;

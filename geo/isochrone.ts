@@ -128,6 +128,20 @@ function mergeIntervals(lo: number[], hi: number[]): void {
 }
 
 /** Options for {@link isochronePolygon}. */
+/** [minLng, minLat, maxLng, maxLat] of every vertex of the lines (of a non-empty isochrone). */
+export function linesBbox(lines: readonly (readonly number[])[][]): [number, number, number, number] {
+    let minLng = Infinity, minLat = Infinity, maxLng = -Infinity, maxLat = -Infinity;
+    for (const line of lines) {
+        for (const [lng, lat] of line) {
+            if (lng < minLng) minLng = lng;
+            if (lng > maxLng) maxLng = lng;
+            if (lat < minLat) minLat = lat;
+            if (lat > maxLat) maxLat = lat;
+        }
+    }
+    return [minLng, minLat, maxLng, maxLat];
+}
+
 export interface IsochronePolygonOptions {
     /** half-width around the reached lines, metres; default {@link ISOCHRONE_BUFFER_M} */
     bufferM?: number;
@@ -155,15 +169,7 @@ export function isochronePolygon(iso: Isochrone, options: IsochronePolygonOption
     const bufferM = options.bufferM ?? ISOCHRONE_BUFFER_M;
     if (!(bufferM > 0)) throw new RangeError(`bufferM ${bufferM} must be > 0`);
 
-    let minLng = Infinity, minLat = Infinity, maxLng = -Infinity, maxLat = -Infinity;
-    for (const line of lines) {
-        for (const [lng, lat] of line) {
-            if (lng < minLng) minLng = lng;
-            if (lng > maxLng) maxLng = lng;
-            if (lat < minLat) minLat = lat;
-            if (lat > maxLat) maxLat = lat;
-        }
-    }
+    const [minLng, minLat, maxLng, maxLat] = linesBbox(lines);
     const projection = makeLocalProjection((minLng + maxLng) / 2, (minLat + maxLat) / 2);
     const { toX, toY } = projection;
     const widthM = toX(maxLng) - toX(minLng) + 2 * bufferM, heightM = toY(maxLat) - toY(minLat) + 2 * bufferM;

@@ -22,6 +22,7 @@ import { importOsm, WALK_EDGES_INSERT_SQL } from '../../server/import/import-osm
 import { insertBatches } from '../../server/db/insert-batches.ts';
 import { importDefaultSampleRegisters, SAMPLE_REGISTERS } from '../../server/import/sample-registers.ts';
 import { activeDataset } from '../../server/queries/datasets.ts';
+import { withDatabase } from '../helpers/database-url.ts';
 
 const CACHE_DIR = path.join(os.tmpdir(), 'life-circle-bench');
 const SAMPLE_SEED = 15;
@@ -122,12 +123,6 @@ const log = (line: string) => process.stderr.write(`[bench ${((performance.now()
 
 function sha256File(file: string): string {
   return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-}
-
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
 }
 
 /** The generated sample city as OSM XML, written once per seed and size. */

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
+import { withDatabase } from './database-url.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -19,11 +20,7 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
+export { withDatabase } from './database-url.ts';
 
 export async function adminQuery(sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: inject('adminUrl') });
