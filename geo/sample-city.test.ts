@@ -232,9 +232,11 @@ describe('generateSampleCity', () => {
     }
     for (const id of gates) expect(m.nodes.tags.get(id)?.entrance).toMatch(/^(main|secondary)$/);
 
-    for (const b of ways((t) => t.building !== undefined)) {
+    const residential = ways((t) => t.building === 'residential');
+    expect(residential.length, 'the city has residential buildings').toBeGreaterThan(0);
+    for (const b of residential) {
       const levels = Number(b.tags['building:levels']);
-      if (b.tags.building === 'residential') expect(levels >= 6 && levels <= 33).toBe(true);
+      expect(levels >= 6 && levels <= 33).toBe(true);
     }
     const parks = ways((t) => t.leisure === 'park');
     expect(parks.length).toBeGreaterThan(0);

@@ -64,6 +64,8 @@ describe('GET /api/areas/:level/:id/drilldown on central Chengdu', () => {
       const of = cases.filter((c) => c.rule === rule);
       return [of[0], of[Math.floor(of.length / 2)]];
     });
+    // counted, so that the checks below that apply only to some areas cannot all be skipped
+    let checkedDistances = 0, checkedNearest = 0;
     for (const c of picked) {
       const r = await app.inject(`/api/areas/community/${c.key}/drilldown?rule=${c.rule}`);
       expect(r.statusCode, r.body).toBe(200);
@@ -91,14 +93,19 @@ describe('GET /api/areas/:level/:id/drilldown on central Chengdu', () => {
       expect(d.uncovered_population).toBe(c.notCovered);
       expect(d.sentence).toContain(`${c.notCovered.toLocaleString('en-US')} of ${d.population.toLocaleString('en-US')} residents`);
       // every uncovered dot with a distance is farther than the limit of the rule's tier that it fails
-      for (const f of d.uncovered_points.features) if (f.properties.outcome === 'distance') expect(f.properties.network_m).toBeGreaterThan(0);
+      const withDistance = d.uncovered_points.features.filter((f) => f.properties.outcome === 'distance');
+      for (const f of withDistance) expect(f.properties.network_m).toBeGreaterThan(0);
+      checkedDistances += withDistance.length;
       if (d.nearest_for_uncovered.length) {
+        checkedNearest++;
         const n = d.nearest_for_uncovered[0];
         const fac = await pool.query(`SELECT name FROM facilities WHERE id = $1`, [n.facility_id]);
         expect(fac.rows[0].name).toBe(n.name);
         expect(n.population).toBeGreaterThan(0);
       }
     }
+    expect(checkedDistances, 'uncovered dots with a walking distance were checked').toBeGreaterThan(0);
+    expect(checkedNearest, 'nearest facilities were checked').toBeGreaterThan(0);
   }, 120_000);
 
   it('caveats in words name the outcomes found', async () => {

@@ -94,7 +94,8 @@ describe('drill-down and where people live, in Chromium against the real server'
       // the sentence, shares, nearest facility and caveats of the same answer, in Chinese
       const sentence = await page.locator('#drilldown-sentence').innerText();
       expect(sentence).toContain(`${d.uncovered_population!.toLocaleString('zh-CN')} / ${d.population!.toLocaleString('zh-CN')} 名居民`);
-      if (d.nearest_for_uncovered!.length) expect(sentence).toContain(d.nearest_for_uncovered![0].name ?? '未命名');
+      expect(d.nearest_for_uncovered!.length, 'the area has uncovered residents with a nearest facility').toBeGreaterThan(0);
+      expect(sentence).toContain(d.nearest_for_uncovered![0].name ?? '未命名');
       expect(await page.locator('#drilldown-shares').innerText()).toContain(`${Math.round(d.share! * 100)}%`);
       expect(await page.locator('#drilldown-caveats li').evaluateAll((ls) => ls.map((l) => l.getAttribute('data-code')))).toEqual(d.caveats!.map((c) => c.code));
 

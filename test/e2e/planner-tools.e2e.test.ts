@@ -246,7 +246,8 @@ describe('planner tools in Chromium against the real server', () => {
       const [w, s, e, n] = boxOf(lines.geometry);
       const clear = await boxClearOfLegend(page, [w, s, e, n]);
       expect(clear.inView).toBe(true);
-      if (clear.legendOpen) expect(clear.overlaps).toBe(false);
+      expect(clear.legendOpen, 'the legend is open at 1280 px').toBe(true);
+      expect(clear.overlaps).toBe(false);
       await shot(page, 'facility-isochrone-1280');
       expect(errors).toEqual([]);
     } finally {

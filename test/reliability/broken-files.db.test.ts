@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +11,7 @@ import { importCommunities } from '../../server/import/import-communities.ts';
 import { formatProblem, ImportValidationError, importFacilities } from '../../server/import/import-facilities.ts';
 import { importOsm } from '../../server/import/import-osm.ts';
 import { SHARED_DATA } from '../global-setup.ts';
+import { writeJunk } from '../helpers/junk-file.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
 import { dbSnapshot, type DbSnapshot } from './db-snapshot.ts';
 import { createPool } from '../../server/db/pool.ts';
@@ -35,18 +35,6 @@ const file = (name: string, content: string | Buffer) => {
 };
 
 /** Write `bytes` of seeded pseudo-random junk in 1 MB chunks, never holding it all in memory. */
-async function writeJunk(p: string, bytes: number): Promise<void> {
-  const out = fs.createWriteStream(p);
-  let counter = 0;
-  for (let written = 0; written < bytes; written += 1 << 20) {
-    // SHA-256 in counter mode: deterministic, incompressible, fast enough for 100 MB.
-    const chunk = Buffer.alloc(1 << 20);
-    for (let off = 0; off < chunk.length; off += 32) crypto.createHash('sha256').update(`junk-${counter++}`).digest().copy(chunk, off);
-    if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-  }
-  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-}
-
 /** The text a user sees for a failed import: the message plus each listed problem. */
 function failureText(err: unknown): string {
   const e = err as Error;
@@ -151,7 +139,7 @@ describe('100 MB of junk', () => {
     for (const f of fs.readdirSync(dir)) if (f.startsWith('junk-100mb')) fs.rmSync(path.join(dir, f));
   });
 
-  it('as PBF, OSM XML, register CSV and community GeoJSON: refused quickly', async () => {
+  it('as PBF, OSM XML, register CSV and community GeoJSON: refused, nothing changed', async () => {
     expect(fs.statSync(junk).size).toBe(JUNK_BYTES);
     // one file on disk, under each importer's extension (hard links)
     const as = (ext: string) => {
@@ -159,14 +147,11 @@ describe('100 MB of junk', () => {
       fs.linkSync(junk, p);
       return p;
     };
-    const t0 = performance.now();
+    // How quickly: npm run bench:reports times the same refusals against reading the file once.
     await expectRejectedUnchanged(() => importOsm(pool, as('osm.pbf')), /cannot read OSM file/);
     await expectRejectedUnchanged(() => importOsm(pool, as('osm')), /cannot read OSM file/);
     await expectRejectedUnchanged(() => importFacilities(pool, as('csv'), { category: 'elderly_care', crs: 'wgs84' }), /not valid UTF-8/);
     await expectRejectedUnchanged(() => importCommunities(pool, as('geojson')), /not valid UTF-8/);
-    const seconds = (performance.now() - t0) / 1000;
-    console.log(`100 MB junk refused by 4 importers in ${seconds.toFixed(1)} s`);
-    expect(seconds).toBeLessThan(60);
   });
 });
 
