@@ -30,6 +30,13 @@ export interface HeavyLimits {
    * (2 shared cores, central Chengdu).
    */
   timeLimitMs: number;
+  /**
+   * Milliseconds one heavy request's SQL (the grid search for suggestion candidates, the isochrone
+   * polygon) may run before PostgreSQL cancels it (`statement_timeout`) and the request answers 503
+   * `work_timed_out`. 10 s: the largest grid the limits allow (MAX_GRID_POINTS) took about 7 s on
+   * the reference machine under load.
+   */
+  sqlTimeLimitMs: number;
   /** Heavy requests in flight per client address; the next answers 429 with Retry-After. */
   perClient: number;
   /**
@@ -50,6 +57,7 @@ export const DEFAULT_HEAVY_LIMITS: HeavyLimits = {
   threads: Math.max(1, os.availableParallelism() - 1),
   maxQueue: 32,
   timeLimitMs: 20_000,
+  sqlTimeLimitMs: 10_000,
   perClient: 2,
   evaluateBudget: 25_000,
   suggestBudget: 20_000,
@@ -114,6 +122,20 @@ export function evaluateCost(planReachesKm2: readonly number[], ruleSetCount: nu
  */
 export function suggestCost(candidates: number, k: number, candidateReachKm2: number): number {
   return Math.round(candidates * candidateReachKm2 * (1 + k / 10));
+}
+
+/**
+ * The most candidates a suggestion with this k and candidate reach may have within `budget`: the
+ * largest n with suggestCost(n, k, reach) <= budget (0 when even one is over). Lets the grid query
+ * stop as soon as it has found one candidate too many, instead of counting the whole grid first.
+ */
+export function maxCandidatesWithin(budget: number, k: number, candidateReachKm2: number): number {
+  const perCandidate = candidateReachKm2 * (1 + k / 10);
+  if (!(perCandidate > 0)) return Number.MAX_SAFE_INTEGER;
+  let n = Math.max(0, Math.floor((budget + 0.5) / perCandidate));
+  while (n > 0 && suggestCost(n, k, candidateReachKm2) > budget) n--;
+  while (suggestCost(n + 1, k, candidateReachKm2) <= budget) n++;
+  return n;
 }
 
 /** 422 `work_budget_exceeded` when `cost` is over `budget`, naming both. */
