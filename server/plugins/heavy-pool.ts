@@ -64,11 +64,13 @@ export const DEFAULT_HEAVY_LIMITS: HeavyLimits = {
 };
 
 /**
- * Scheduling priority given up by the pool's threads (Linux nice, per thread, through
- * @napi-rs/nice): on a machine short of cores the event loop runs first and heavy work takes what
- * is left, instead of both sharing it equally. 10 of 19.
+ * Scheduling priority given up by the pool's threads (Linux nice, per thread: each thread sets its
+ * own, server/engine/heavy-worker.mjs): on a machine short of cores the event loop that answers
+ * proximity and tiles runs first and heavy work takes what is left, instead of both sharing it
+ * equally. The most there is, 19: CFS then weighs a thread at nice 0 68 times one at 19 (1024 : 15),
+ * where 10 gave 9 times (1024 : 110).
  */
-export const HEAVY_NICE_INCREMENT = 10;
+export const HEAVY_NICE_INCREMENT = 19;
 
 /**
  * How far a search from a plan can change anything: its extent grown by this on every side, metres.
@@ -158,8 +160,12 @@ declare module 'fastify' {
       run<T>(req: FastifyRequest, reply: FastifyReply, engine: LoadedEngine, task: TaskInput): Promise<T>;
       /** The shared snapshot of an engine (built once per engine). */
       snapshot(engine: LoadedEngine): Promise<EngineSnapshot>;
-      /** Start the threads and have them decode `engine`'s snapshot, so the first request is not slowed. */
-      warm(engine: LoadedEngine): Promise<void>;
+      /**
+       * Start the threads and have them decode `engine`'s snapshot, so the first request is not
+       * slowed. Answers each thread that took a warm-up task: its Linux thread id and nice value
+       * (null where there is no /proc).
+       */
+      warm(engine: LoadedEngine): Promise<{ threadId: number | null; nice: number | null }[]>;
     };
   }
 }
@@ -180,7 +186,9 @@ export const heavyPoolPlugin = fp(
       minThreads: 0,
       maxThreads: limits.threads,
       maxQueue: limits.maxQueue,
-      niceIncrement: HEAVY_NICE_INCREMENT,
+      // each thread lowers its own priority (piscina's niceIncrement needs an optional package and
+      // says nothing when it is missing)
+      workerData: { niceIncrement: HEAVY_NICE_INCREMENT },
       idleTimeout: 24 * 3600_000,
     });
     const snapshots = new WeakMap<LoadedEngine, Promise<EngineSnapshot>>();
@@ -235,9 +243,9 @@ export const heavyPoolPlugin = fp(
       }
     }
 
-    const warm = async (engine: LoadedEngine): Promise<void> => {
+    const warm = async (engine: LoadedEngine): Promise<{ threadId: number | null; nice: number | null }[]> => {
       const snap = await snapshot(engine);
-      await Promise.all(Array.from({ length: limits.threads }, () => pool.run({ kind: 'prepare', snapshot: snap })));
+      return Promise.all(Array.from({ length: limits.threads }, () => pool.run({ kind: 'prepare', snapshot: snap })));
     };
 
     app.decorate('heavy', { limits, run, snapshot, warm });

@@ -8,7 +8,8 @@ import { buildApp } from '../../server/app.ts';
 import { loadOrigins } from '../../server/engine/load-network.ts';
 import { applyStudyArea } from '../../server/engine/study-area.ts';
 import { ERRORS } from '../../server/errors.ts';
-import { DEFAULT_HEAVY_LIMITS, maxCandidatesWithin, planReachKm2 } from '../../server/plugins/heavy-pool.ts';
+import fs from 'node:fs';
+import { DEFAULT_HEAVY_LIMITS, HEAVY_NICE_INCREMENT, maxCandidatesWithin, planReachKm2 } from '../../server/plugins/heavy-pool.ts';
 import { extentOfCoords, gridCandidateBound, gridOver, squareAround } from '../../geo/candidate-sites.ts';
 import { GRID_MAX_NETWORK_M } from '../../api/limits.ts';
 import { gridCandidates, GRID_SQL } from '../../server/queries/grid-candidates.ts';
@@ -169,6 +170,30 @@ describe('heavy work off the event loop', () => {
     expect(scans.length).toBe(1);
     expect(scans[0]).toBeGreaterThanOrEqual(10);
     expect(scans[0]).toBeLessThan(grid.nx * grid.ny / 10);
+  });
+
+  it('runs heavy work on threads that gave up priority (nice 19), as /proc shows, while the event loop keeps its own', async () => {
+    expect(process.platform).toBe('linux');
+    const niceOf = (tid: number) => {
+      // /proc/<pid>/task/<tid>/stat: the 19th field is nice; the 2nd, (comm), may hold spaces
+      const stat = fs.readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    const mainNice = niceOf(process.pid);
+    const threads = await app.heavy.warm(await app.engine.current());
+    expect(threads.length).toBe(app.heavy.limits.threads);
+    for (const t of threads) {
+      expect(t.threadId).toBeGreaterThan(0);
+      expect(t.threadId).not.toBe(process.pid);
+      expect(niceOf(t.threadId!)).toBe(Math.min(19, mainNice + HEAVY_NICE_INCREMENT));
+      expect(t.nice).toBe(niceOf(t.threadId!));
+    }
+    expect(HEAVY_NICE_INCREMENT).toBe(19);
+    expect(niceOf(process.pid)).toBe(mainNice);
+  });
+
+  it('runs the API\'s queries without JIT compilation', async () => {
+    expect((await app.pg.query<{ jit: string }>('SHOW jit')).rows[0].jit).toBe('off');
   });
 
   it("refuses the probe's suggestion once the search has found one candidate over the budget, naming that count", async () => {
