@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { workerData } from 'node:worker_threads';
+import { move } from 'piscina';
 import { tsImport } from 'tsx/esm/api';
 
 // Give up scheduling priority before anything else runs here, compiling the engine included: on
@@ -19,9 +20,12 @@ try {
 
 const { runHeavyTask } = await tsImport('./heavy-work.ts', import.meta.url);
 
-/** A task's answer; `prepare` answers which thread this is and its nice value, so the pool can show both. */
+/**
+ * A task's answer; `prepare` answers which thread this is and its nice value, so the pool can show
+ * both. A serialised answer (bytes) is moved to the main thread, not copied.
+ */
 export default function run(task) {
   const answer = runHeavyTask(task);
   if (task.kind === 'prepare') return { threadId, nice: threadId === null ? null : os.getPriority(threadId) };
-  return answer;
+  return answer instanceof Uint8Array ? move(answer) : answer;
 }

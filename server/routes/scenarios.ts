@@ -9,6 +9,7 @@ import { checkPlanGeometriesValid } from '../check-plan-geometry.ts';
 import { ApiError } from '../errors.ts';
 import { parseBbox, requireRule, ruleSetsOf } from '../http/request.ts';
 import { checkBudget, evaluateCost, maxCandidatesWithin, planReachKm2, suggestCost } from '../plugins/heavy-pool.ts';
+import type { SerialisedAnswer } from '../engine/heavy-work.ts';
 import { gridCandidates } from '../queries/grid-candidates.ts';
 import { plansByIds, proposedPlans } from '../queries/plans.ts';
 import { storedScenarioPlan, toScenarioPlan } from '../scenario-plans.ts';
@@ -72,12 +73,15 @@ export async function scenarioRoutes(app: FastifyInstance): Promise<void> {
         app.heavy.limits.evaluateBudget,
         'fewer or smaller plans, one rule set, marginal=false or include_changed_edges=false',
       );
-      const answer = await app.heavy.run<Record<string, unknown>>(req, reply, engine, {
+      // the worker answers the whole body serialised with this route's response schema (changed
+      // edges run to megabytes): the event loop only sends the bytes
+      const body = await app.heavy.run<SerialisedAnswer>(req, reply, engine, {
         kind: 'evaluate', ruleSets, plans, planIds, includeChangedEdges: b.include_changed_edges, marginal: b.marginal,
+        envelope: { dataset_id: engine.datasetId, run_id: engine.runId, rule_set: b.rule_set },
       });
       const t2 = performance.now();
       reply.header('server-timing', `load;dur=${(t1 - t0).toFixed(1)}, evaluate;dur=${(t2 - t1).toFixed(1)}`);
-      return { dataset_id: engine.datasetId, run_id: engine.runId, rule_set: b.rule_set, ...answer };
+      return reply.type('application/json; charset=utf-8').send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
     },
   );
 

@@ -9,6 +9,9 @@ import { loadOrigins } from '../../server/engine/load-network.ts';
 import { applyStudyArea } from '../../server/engine/study-area.ts';
 import { ERRORS } from '../../server/errors.ts';
 import fs from 'node:fs';
+import Fastify from 'fastify';
+import { evaluateResponse } from '../../api/scenarios.ts';
+import { isochroneResponse } from '../../api/isochrone.ts';
 import { DEFAULT_HEAVY_LIMITS, HEAVY_NICE_INCREMENT, maxCandidatesWithin, planReachKm2 } from '../../server/plugins/heavy-pool.ts';
 import { extentOfCoords, gridCandidateBound, gridOver, squareAround } from '../../geo/candidate-sites.ts';
 import { GRID_MAX_NETWORK_M } from '../../api/limits.ts';
@@ -115,6 +118,41 @@ describe('heavy work off the event loop', () => {
     });
     expect(got.some((x) => x.covered_after > x.covered_before)).toBe(true);
     expect(r.json().network_changed).toBe(true);
+  });
+
+  it('sends bodies serialised in the worker byte for byte as fastify serialises the same answer with the route schema', async () => {
+    // what the routes sent before: fastify serialising the answer with the route's response schema
+    const reference = Fastify({ bodyLimit: 64 * 1048576 });
+    reference.post('/evaluate', { schema: { response: { 200: evaluateResponse } } }, async (req) => req.body);
+    reference.post('/isochrone', { schema: { response: { 200: isochroneResponse } } }, async (req) => req.body);
+    try {
+      const answers = [
+        ['/evaluate', await evaluate(app, {
+          rule_set: 'all',
+          include_changed_edges: true,
+          plans: [
+            { kind: 'add_open_space', name: 'south', geometry: squareAround(104.08665, 30.65816, 4900) },
+            { kind: 'demolish_illegal', name: 'cleared', becomes_open_space: true, geometry: squareAround(104.10313, 30.66721, 10_000) },
+          ],
+        })],
+        ['/evaluate', await evaluate(app, { plans: parks(3) })],
+        ['/isochrone', await app.inject('/api/isochrone?lng=104.0679&lat=30.7029&distance_m=3000')],
+        ['/isochrone', await app.inject('/api/isochrone?lng=104.0679&lat=30.7029&distance_m=300')],
+      ] as const;
+      for (const [route, r] of answers) {
+        expect(r.statusCode, r.body.slice(0, 300)).toBe(200);
+        expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
+        const again = await reference.inject({ method: 'POST', url: route, headers: { 'content-type': 'application/json' }, payload: r.body });
+        expect(again.statusCode).toBe(200);
+        expect(r.body.length).toBe(again.body.length);
+        expect(r.body === again.body, `${route}: the bodies differ`).toBe(true);
+      }
+      // the answers hold what makes them big: changed edges, and lines with a polygon
+      expect(answers[0][1].json().changed_edges.features.length).toBeGreaterThan(10);
+      expect(answers[2][1].json().features.map((f: { properties: { kind: string } }) => f.properties.kind)).toEqual(['polygon', 'lines']);
+    } finally {
+      await reference.close();
+    }
   });
 
   it("refuses the probe's evaluation and suggestion with 422 work_budget_exceeded, naming cost and budget", async () => {
