@@ -1,4 +1,6 @@
 import { pointOnFeature } from '@turf/turf';
+import fastJson from 'fast-json-stringify';
+import { evaluateResponse } from '../../api/scenarios.ts';
 import { evaluateCoverage, snapOrigin, type RuleCoverage } from '../../geo/coverage.ts';
 import { createSearch, distanceToPoint, seedsFromSnaps, type Search } from '../../geo/dijkstra.ts';
 import { isochrone } from '../../geo/isochrone.ts';
@@ -25,6 +27,11 @@ export interface EvaluateTask {
   planIds: (number | null)[];
   includeChangedEdges: boolean;
   marginal: boolean;
+  /**
+   * The fields the route puts first (dataset, run, rule set): given, the answer is the route's whole
+   * body serialised here ({@link SerialisedAnswer}), so the event loop only writes bytes.
+   */
+  envelope?: { dataset_id: number; run_id: number; rule_set: string };
 }
 
 export interface SuggestTask {
@@ -43,7 +50,15 @@ export interface IsochroneTask {
   snapshot: EngineSnapshot;
   snaps: EdgeSnap[];
   distanceM: number;
+  /** Answer the lines as the route's Feature, serialised here, instead of as data. */
+  serialise?: boolean;
 }
+
+/**
+ * An answer serialised in the worker: UTF-8 JSON in a buffer of its own, which the pool's thread
+ * transfers (heavy-worker.mjs) rather than copies, and the route sends as it is.
+ */
+export type SerialisedAnswer = Uint8Array;
 
 /** Nested band polygons (e.g. 300 / 500 / 1000 m) and the residents within each, by walking distance. */
 export interface IsochroneBandsTask {
@@ -205,6 +220,19 @@ export function runEvaluate(t: EvaluateTask): Record<string, unknown> | TaskRefu
   return { origins_resnapped: resnapped, ...impactJson(ev, t.plans, t.planIds, t.includeChangedEdges) };
 }
 
+// The route's own response schema, compiled as fastify compiles it (fast-json-stringify): the bytes
+// are those the route would send for the same answer.
+let stringifyEvaluate: ((body: unknown) => string) | null = null;
+
+/** The whole body of POST /api/scenarios/evaluate, serialised ({@link SerialisedAnswer}). */
+export function runEvaluateSerialised(t: EvaluateTask & { envelope: NonNullable<EvaluateTask['envelope']> }): SerialisedAnswer | TaskRefusal {
+  const answer = runEvaluate(t);
+  if ('refused' in answer) return answer as TaskRefusal;
+  // readonly `as const` arrays are what fast-json-stringify's types reject, not the schema
+  stringifyEvaluate ??= fastJson(evaluateResponse as unknown as Parameters<typeof fastJson>[0]);
+  return new TextEncoder().encode(stringifyEvaluate({ ...t.envelope, ...answer }));
+}
+
 /** The picks and totals of GET /api/suggest. */
 export function runSuggest(t: SuggestTask): Record<string, unknown> | TaskRefusal {
   const p = prepare(t.snapshot);
@@ -242,6 +270,14 @@ export function runIsochrone(t: IsochroneTask) {
   const g = p.engine.net.graph;
   const result = p.search.run(seedsFromSnaps(g, t.snaps, t.snaps.map(() => 0)), t.distanceM);
   const iso = isochrone(g, result, t.distanceM);
+  if (t.serialise) {
+    // the Feature as the route sends it (properties in the route's order), and the geometry alone
+    // for the polygon query, each serialised once here
+    const reachedLengthM = Math.round(iso.reachedLengthM * 100) / 100;
+    const geometry = JSON.stringify(iso.lines.geometry);
+    const properties = JSON.stringify({ kind: 'lines', distance_m: t.distanceM, reached_length_m: reachedLengthM });
+    return { geometryJson: geometry, featureJson: `{"type":"Feature","geometry":${geometry},"properties":${properties}}`, pieces: iso.pieceEdge.length };
+  }
   return { lines: iso.lines, reachedLengthM: iso.reachedLengthM, pieces: iso.pieceEdge.length };
 }
 
@@ -279,7 +315,7 @@ export function runIsochroneBands(t: IsochroneBandsTask) {
 /** The worker's entry: one task in, its plain-data answer out. */
 export function runHeavyTask(task: HeavyTask): unknown {
   switch (task.kind) {
-    case 'evaluate': return runEvaluate(task);
+    case 'evaluate': return task.envelope ? runEvaluateSerialised({ ...task, envelope: task.envelope }) : runEvaluate(task);
     case 'suggest': return runSuggest(task);
     case 'isochrone': return runIsochrone(task);
     case 'isochrone-bands': return runIsochroneBands(task);

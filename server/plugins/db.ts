@@ -14,6 +14,10 @@ export const dbPlugin = fp(
   async (app: FastifyInstance, opts: { databaseUrl: string; max?: number }) => {
     const pool = createPool(opts.databaseUrl, {
       max: opts.max ?? 10,
+      // No JIT compilation for the API's queries: they are short, and the planner's inflated costs
+      // for set-returning functions made PostgreSQL compile the grid search for 1.9 s of a 4.1 s run
+      // (issue 14's probe). A connection string's own `options` still win.
+      options: '-c jit=off',
       // Fail fast while the database is down instead of queueing requests behind it.
       connectionTimeoutMillis: 2000,
       idleTimeoutMillis: 30_000,

@@ -30,6 +30,13 @@ export interface HeavyLimits {
    * (2 shared cores, central Chengdu).
    */
   timeLimitMs: number;
+  /**
+   * Milliseconds one heavy request's SQL (the grid search for suggestion candidates, the isochrone
+   * polygon) may run before PostgreSQL cancels it (`statement_timeout`) and the request answers 503
+   * `work_timed_out`. 10 s: the largest grid the limits allow (MAX_GRID_POINTS) took about 7 s on
+   * the reference machine under load.
+   */
+  sqlTimeLimitMs: number;
   /** Heavy requests in flight per client address; the next answers 429 with Retry-After. */
   perClient: number;
   /**
@@ -50,15 +57,19 @@ export const DEFAULT_HEAVY_LIMITS: HeavyLimits = {
   threads: Math.max(1, os.availableParallelism() - 1),
   maxQueue: 32,
   timeLimitMs: 20_000,
+  sqlTimeLimitMs: 10_000,
   perClient: 2,
   evaluateBudget: 25_000,
   suggestBudget: 20_000,
 };
 
 /**
- * Scheduling priority given up by the pool's threads (Linux nice, per thread, through
- * @napi-rs/nice): on a machine short of cores the event loop runs first and heavy work takes what
- * is left, instead of both sharing it equally. 10 of 19.
+ * Scheduling priority given up by the pool's threads (Linux nice, per thread: each thread sets its
+ * own, server/engine/heavy-worker.mjs): on a machine short of cores the event loop that answers
+ * proximity and tiles runs first and heavy work takes what is left, instead of both sharing it
+ * equally. 10: CFS weighs a thread at nice 0 9 times one at 10 (1024 : 110). 19 (68 times) starved
+ * heavy work on a machine loaded by other jobs (load 16 on 2 cores: 3000 m isochrones over 10 s,
+ * evaluations past the 20 s limit).
  */
 export const HEAVY_NICE_INCREMENT = 10;
 
@@ -116,6 +127,20 @@ export function suggestCost(candidates: number, k: number, candidateReachKm2: nu
   return Math.round(candidates * candidateReachKm2 * (1 + k / 10));
 }
 
+/**
+ * The most candidates a suggestion with this k and candidate reach may have within `budget`: the
+ * largest n with suggestCost(n, k, reach) <= budget (0 when even one is over). Lets the grid query
+ * stop as soon as it has found one candidate too many, instead of counting the whole grid first.
+ */
+export function maxCandidatesWithin(budget: number, k: number, candidateReachKm2: number): number {
+  const perCandidate = candidateReachKm2 * (1 + k / 10);
+  if (!(perCandidate > 0)) return Number.MAX_SAFE_INTEGER;
+  let n = Math.max(0, Math.floor((budget + 0.5) / perCandidate));
+  while (n > 0 && suggestCost(n, k, candidateReachKm2) > budget) n--;
+  while (suggestCost(n + 1, k, candidateReachKm2) <= budget) n++;
+  return n;
+}
+
 /** 422 `work_budget_exceeded` when `cost` is over `budget`, naming both. */
 export function checkBudget(what: string, cost: number, budget: number, hint: string): void {
   if (cost > budget) {
@@ -136,8 +161,12 @@ declare module 'fastify' {
       run<T>(req: FastifyRequest, reply: FastifyReply, engine: LoadedEngine, task: TaskInput): Promise<T>;
       /** The shared snapshot of an engine (built once per engine). */
       snapshot(engine: LoadedEngine): Promise<EngineSnapshot>;
-      /** Start the threads and have them decode `engine`'s snapshot, so the first request is not slowed. */
-      warm(engine: LoadedEngine): Promise<void>;
+      /**
+       * Start the threads and have them decode `engine`'s snapshot, so the first request is not
+       * slowed. Answers each thread that took a warm-up task: its Linux thread id and nice value
+       * (null where there is no /proc).
+       */
+      warm(engine: LoadedEngine): Promise<{ threadId: number | null; nice: number | null }[]>;
     };
   }
 }
@@ -158,7 +187,9 @@ export const heavyPoolPlugin = fp(
       minThreads: 0,
       maxThreads: limits.threads,
       maxQueue: limits.maxQueue,
-      niceIncrement: HEAVY_NICE_INCREMENT,
+      // each thread lowers its own priority (piscina's niceIncrement needs an optional package and
+      // says nothing when it is missing)
+      workerData: { niceIncrement: HEAVY_NICE_INCREMENT },
       idleTimeout: 24 * 3600_000,
     });
     const snapshots = new WeakMap<LoadedEngine, Promise<EngineSnapshot>>();
@@ -213,9 +244,9 @@ export const heavyPoolPlugin = fp(
       }
     }
 
-    const warm = async (engine: LoadedEngine): Promise<void> => {
+    const warm = async (engine: LoadedEngine): Promise<{ threadId: number | null; nice: number | null }[]> => {
       const snap = await snapshot(engine);
-      await Promise.all(Array.from({ length: limits.threads }, () => pool.run({ kind: 'prepare', snapshot: snap })));
+      return Promise.all(Array.from({ length: limits.threads }, () => pool.run({ kind: 'prepare', snapshot: snap })));
     };
 
     app.decorate('heavy', { limits, run, snapshot, warm });

@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import type { Feature, MultiLineString } from 'geojson';
 import { ISOCHRONE_BUFFER_M } from '../../geo/isochrone.ts';
 import { bandsQuerySchema, bandsResponseSchema, DEFAULT_BAND_LIMITS_M, isochroneQuery, isochroneResponse, type IsochroneQuery } from '../../api/isochrone.ts';
 import { MAX_ISOCHRONE_M, WALK_SPEED_M_PER_MIN } from '../../api/limits.ts';
@@ -25,25 +24,27 @@ export async function isochroneRoutes(app: FastifyInstance): Promise<void> {
       const { lng, lat, facility_id, distance_m } = req.query;
       const engine = await app.engine.current();
       const snaps = sourceSnaps(engine, req.query);
-      // the search and the cutting of reached edges run on the worker pool
-      const iso = await app.heavy.run<{ lines: Feature<MultiLineString>; reachedLengthM: number; pieces: number }>(req, reply, engine, {
-        kind: 'isochrone', snaps, distanceM: distance_m,
+      // the search and the cutting of reached edges run on the worker pool, which also serialises
+      // the lines (hundreds of kB at 3000 m); the polygon comes back from PostGIS as text, so the
+      // event loop joins strings and parses no geometry
+      const iso = await app.heavy.run<{ geometryJson: string; featureJson: string; pieces: number }>(req, reply, engine, {
+        kind: 'isochrone', snaps, distanceM: distance_m, serialise: true,
       });
-      const features: object[] = [];
-      if (iso.pieces) {
-        const geometry = await isochronePolygon(app.pg, iso.lines.geometry, ISOCHRONE_BUFFER_M);
-        features.push({ type: 'Feature', geometry, properties: { kind: 'polygon', distance_m, buffer_m: ISOCHRONE_BUFFER_M } });
-      }
-      features.push({ ...iso.lines, properties: { kind: 'lines', distance_m, reached_length_m: Math.round(iso.reachedLengthM * 100) / 100 } });
-      return {
-        type: 'FeatureCollection',
-        properties: {
-          ...(facility_id !== undefined ? { facility_id, access_points: snaps.length } : { lng, lat, snap_distance_m: Math.round(snaps[0].accessM * 100) / 100 }),
-          distance_m,
-          dataset_id: engine.datasetId,
-        },
-        features,
+      const properties = {
+        ...(facility_id !== undefined ? { facility_id, access_points: snaps.length } : { lng, lat, snap_distance_m: Math.round(snaps[0].accessM * 100) / 100 }),
+        distance_m,
+        dataset_id: engine.datasetId,
       };
+      const features: string[] = [];
+      if (iso.pieces) {
+        const geometry = await isochronePolygon(app.pg, iso.geometryJson, ISOCHRONE_BUFFER_M, app.heavy.limits.sqlTimeLimitMs);
+        features.push(`{"type":"Feature","geometry":${geometry},"properties":${JSON.stringify({ kind: 'polygon', distance_m, buffer_m: ISOCHRONE_BUFFER_M })}}`);
+      }
+      features.push(iso.featureJson);
+      return reply
+        .type('application/json; charset=utf-8')
+        // members in the order fastify's serialiser gives this route's schema (the bodies are the same bytes)
+        .send(`{"type":"FeatureCollection","features":[${features.join(',')}],"properties":${JSON.stringify(properties)}}`);
     },
   );
 }

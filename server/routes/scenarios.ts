@@ -3,17 +3,28 @@ import type { LineString, MultiPolygon, Polygon } from 'geojson';
 import { errorSchema } from '../../api/errors.ts';
 import { GRID_MAX_NETWORK_M, GRID_SITE_M2, GRID_SPACING_M, MAX_GRID_POINTS, MAX_SCENARIO_PLANS } from '../../api/limits.ts';
 import { evaluateBody, evaluateResponse, suggestQuery, suggestResponse, type EvaluateBody, type SuggestQuery } from '../../api/scenarios.ts';
-import { gridOver, gridSiteAreaM2, squareAround } from '../../geo/candidate-sites.ts';
+import { extentOfCoords, gridCandidateBound, gridOver, gridSiteAreaM2, squareAround } from '../../geo/candidate-sites.ts';
 import type { ScenarioPlan } from '../../geo/scenario/plan.ts';
 import { checkPlanGeometriesValid } from '../check-plan-geometry.ts';
 import { ApiError } from '../errors.ts';
 import { parseBbox, requireRule, ruleSetsOf } from '../http/request.ts';
-import { checkBudget, evaluateCost, planReachKm2, suggestCost } from '../plugins/heavy-pool.ts';
+import { checkBudget, evaluateCost, maxCandidatesWithin, planReachKm2, suggestCost } from '../plugins/heavy-pool.ts';
+import type { SerialisedAnswer } from '../engine/heavy-work.ts';
 import { gridCandidates } from '../queries/grid-candidates.ts';
 import { plansByIds, proposedPlans } from '../queries/plans.ts';
 import { storedScenarioPlan, toScenarioPlan } from '../scenario-plans.ts';
 
 type Geometry = LineString | Polygon | MultiPolygon;
+type LoadedEngine = Awaited<ReturnType<FastifyInstance['engine']['current']>>;
+
+const extents = new WeakMap<LoadedEngine, [number, number, number, number]>();
+
+/** The extent of every vertex of the engine's walkable edges (the node extent misses curved edges' shape points); once per engine. */
+function networkExtent(engine: LoadedEngine): [number, number, number, number] {
+  let e = extents.get(engine);
+  if (!e) extents.set(engine, (e = extentOfCoords(engine.net.graph.edgeCoords)));
+  return e;
+}
 
 /**
  * POST /api/scenarios/evaluate: the coverage effect of 两拆一增 plans, stored or drawn; and
@@ -62,12 +73,15 @@ export async function scenarioRoutes(app: FastifyInstance): Promise<void> {
         app.heavy.limits.evaluateBudget,
         'fewer or smaller plans, one rule set, marginal=false or include_changed_edges=false',
       );
-      const answer = await app.heavy.run<Record<string, unknown>>(req, reply, engine, {
+      // the worker answers the whole body serialised with this route's response schema (changed
+      // edges run to megabytes): the event loop only sends the bytes
+      const body = await app.heavy.run<SerialisedAnswer>(req, reply, engine, {
         kind: 'evaluate', ruleSets, plans, planIds, includeChangedEdges: b.include_changed_edges, marginal: b.marginal,
+        envelope: { dataset_id: engine.datasetId, run_id: engine.runId, rule_set: b.rule_set },
       });
       const t2 = performance.now();
       reply.header('server-timing', `load;dur=${(t1 - t0).toFixed(1)}, evaluate;dur=${(t2 - t1).toFixed(1)}`);
-      return { dataset_id: engine.datasetId, run_id: engine.runId, rule_set: b.rule_set, ...answer };
+      return reply.type('application/json; charset=utf-8').send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
     },
   );
 
@@ -118,7 +132,29 @@ export async function scenarioRoutes(app: FastifyInstance): Promise<void> {
         const grid = gridOver(parseBbox(q.bbox, engine.bbox), q.spacing_m);
         const { nx, ny } = grid;
         if (nx * ny > MAX_GRID_POINTS) throw new ApiError('invalid_parameter', `the grid would have ${nx * ny} points (at most ${MAX_GRID_POINTS}): raise spacing_m or narrow bbox`);
-        const rows = await gridCandidates(app.pg, grid, engine.datasetId, GRID_MAX_NETWORK_M, grid.metresPerDegLat);
+        // The budget is checked against the candidates the grid can hold before any query runs: every
+        // candidate lies within GRID_MAX_NETWORK_M of a walkable edge, so inside the network's extent
+        // grown by that. Within budget even if all pass, the search runs whole; otherwise it stops at
+        // one candidate over what the budget allows, and the request is refused then.
+        const reach = planReachKm2(squareAround(0, 0, siteAreaM2));
+        const allowed = maxCandidatesWithin(app.heavy.limits.suggestBudget, q.k, reach);
+        const possible = gridCandidateBound(grid, networkExtent(engine), GRID_MAX_NETWORK_M);
+        // one candidate more than the budget allows: what the refusal can say without counting the rest
+        const overBudget = () => {
+          const cost = suggestCost(allowed + 1, q.k, reach);
+          return new ApiError(
+            'work_budget_exceeded',
+            `this suggestion would cost at least ${cost} work units (more than ${allowed} grid candidates of ${siteAreaM2} m² with k = ${q.k}); ` +
+              `the budget is ${app.heavy.limits.suggestBudget} per request: a smaller k, a wider spacing_m, a narrower bbox or a smaller site_m2`,
+            { cost, budget: app.heavy.limits.suggestBudget },
+          );
+        };
+        if (allowed === 0 && possible > 0) throw overBudget();
+        const rows = possible === 0 ? [] : await gridCandidates(app.pg, grid, engine.datasetId, GRID_MAX_NETWORK_M, grid.metresPerDegLat, {
+          limit: possible > allowed ? allowed + 1 : undefined,
+          timeoutMs: app.heavy.limits.sqlTimeLimitMs,
+        });
+        if (rows.length > allowed) throw overBudget();
         candidates = rows.map((r, i) => ({ ref: `grid:${i}`, kind: 'add_open_space', name: `grid site ${i}`, geometry: squareAround(r.lng, r.lat, siteAreaM2!) }));
         planIds = candidates.map(() => null);
       }

@@ -8,8 +8,15 @@ import { buildApp } from '../../server/app.ts';
 import { loadOrigins } from '../../server/network/load-network.ts';
 import { applyStudyArea } from '../../server/network/study-area.ts';
 import { ERRORS } from '../../server/errors.ts';
-import { DEFAULT_HEAVY_LIMITS } from '../../server/plugins/heavy-pool.ts';
-import { squareAround } from '../../geo/candidate-sites.ts';
+import fs from 'node:fs';
+import Fastify from 'fastify';
+import { evaluateResponse } from '../../api/scenarios.ts';
+import { isochroneResponse } from '../../api/isochrone.ts';
+import { DEFAULT_HEAVY_LIMITS, HEAVY_NICE_INCREMENT, maxCandidatesWithin, planReachKm2 } from '../../server/plugins/heavy-pool.ts';
+import { extentOfCoords, gridCandidateBound, gridOver, squareAround } from '../../geo/candidate-sites.ts';
+import { GRID_MAX_NETWORK_M } from '../../api/limits.ts';
+import { gridCandidates, GRID_SQL } from '../../server/queries/grid-candidates.ts';
+import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
 
 // Heavy work (scenarios, suggestions, isochrones) runs on the worker pool: the event loop keeps
@@ -113,6 +120,41 @@ describe('heavy work off the event loop', () => {
     expect(r.json().network_changed).toBe(true);
   });
 
+  it('sends bodies serialised in the worker byte for byte as fastify serialises the same answer with the route schema', async () => {
+    // what the routes sent before: fastify serialising the answer with the route's response schema
+    const reference = Fastify({ bodyLimit: 64 * 1048576 });
+    reference.post('/evaluate', { schema: { response: { 200: evaluateResponse } } }, async (req) => req.body);
+    reference.post('/isochrone', { schema: { response: { 200: isochroneResponse } } }, async (req) => req.body);
+    try {
+      const answers = [
+        ['/evaluate', await evaluate(app, {
+          rule_set: 'all',
+          include_changed_edges: true,
+          plans: [
+            { kind: 'add_open_space', name: 'south', geometry: squareAround(104.08665, 30.65816, 4900) },
+            { kind: 'demolish_illegal', name: 'cleared', becomes_open_space: true, geometry: squareAround(104.10313, 30.66721, 10_000) },
+          ],
+        })],
+        ['/evaluate', await evaluate(app, { plans: parks(3) })],
+        ['/isochrone', await app.inject('/api/isochrone?lng=104.0679&lat=30.7029&distance_m=3000')],
+        ['/isochrone', await app.inject('/api/isochrone?lng=104.0679&lat=30.7029&distance_m=300')],
+      ] as const;
+      for (const [route, r] of answers) {
+        expect(r.statusCode, r.body.slice(0, 300)).toBe(200);
+        expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
+        const again = await reference.inject({ method: 'POST', url: route, headers: { 'content-type': 'application/json' }, payload: r.body });
+        expect(again.statusCode).toBe(200);
+        expect(r.body.length).toBe(again.body.length);
+        expect(r.body === again.body, `${route}: the bodies differ`).toBe(true);
+      }
+      // the answers hold what makes them big: changed edges, and lines with a polygon
+      expect(answers[0][1].json().changed_edges.features.length).toBeGreaterThan(10);
+      expect(answers[2][1].json().features.map((f: { properties: { kind: string } }) => f.properties.kind)).toEqual(['polygon', 'lines']);
+    } finally {
+      await reference.close();
+    }
+  });
+
   it("refuses the probe's evaluation and suggestion with 422 work_budget_exceeded, naming cost and budget", async () => {
     for (const r of [await evaluate(app, PROBE_EVALUATE), await app.inject(PROBE_SUGGEST)]) {
       expect(r.statusCode, r.body.slice(0, 300)).toBe(422);
@@ -124,6 +166,122 @@ describe('heavy work off the event loop', () => {
       expect(message).toContain(`the budget is ${details.budget}`);
     }
     expect(DEFAULT_HEAVY_LIMITS.evaluateBudget).toBe(app.heavy.limits.evaluateBudget);
+  });
+
+  it('bounds the grid candidates before any query: the bound holds, and a limited search stops early with a subset', async () => {
+    const engine = await app.engine.current();
+    const extent = extentOfCoords(engine.net.graph.edgeCoords);
+    const c = engine.net.graph.edgeCoords;
+    let northmost = [c[0], c[1]];
+    for (let i = 0; i < c.length; i += 2) if (c[i + 1] > northmost[1]) northmost = [c[i], c[i + 1]];
+    const grids = [
+      gridOver(engine.bbox, 150), // the default request over the whole dataset
+      gridOver([104.0, 30.65, 104.1, 30.74], 200), // the probe's box, a coarser grid
+      // across the network's edge, around its northernmost vertex, so the bound's margin is what counts
+      gridOver([northmost[0] - 0.01, northmost[1] - 0.01, northmost[0] + 0.01, northmost[1] + 0.01], 60),
+    ];
+    for (const grid of grids) {
+      const all = await gridCandidates(app.pg, grid, engine.datasetId, GRID_MAX_NETWORK_M, grid.metresPerDegLat, { timeoutMs: 60_000 });
+      const bound = gridCandidateBound(grid, extent, GRID_MAX_NETWORK_M);
+      expect(all.length).toBeGreaterThan(0);
+      expect(all.length).toBeLessThanOrEqual(bound);
+      expect(bound).toBeLessThanOrEqual(grid.nx * grid.ny);
+      // in grid order, as before: south to north, west to east
+      for (let i = 1; i < all.length; i++) expect(all[i].lat > all[i - 1].lat || (all[i].lat === all[i - 1].lat && all[i].lng > all[i - 1].lng)).toBe(true);
+      const limit = Math.ceil(all.length / 3);
+      const some = await gridCandidates(app.pg, grid, engine.datasetId, GRID_MAX_NETWORK_M, grid.metresPerDegLat, { limit, timeoutMs: 60_000 });
+      expect(some.length).toBe(limit);
+      const keys = new Set(all.map((p) => `${p.lng},${p.lat}`));
+      for (const p of some) expect(keys.has(`${p.lng},${p.lat}`)).toBe(true);
+    }
+    // the limited search tests fewer grid points than the grid has: PostgreSQL's own count of the rows it generated
+    const grid = grids[0];
+    const { rows } = await app.pg.query<{ 'QUERY PLAN': object[] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${GRID_SQL}`, [
+      grid.originLng, grid.originLat, grid.stepLng, grid.stepLat, grid.nx, grid.ny, engine.datasetId, GRID_MAX_NETWORK_M, (GRID_MAX_NETWORK_M * 1.5) / grid.metresPerDegLat, 10,
+    ]);
+    const scans: number[] = [];
+    const walk = (node: Record<string, unknown>): void => {
+      if (node['Node Type'] === 'Function Scan' && node['Function Name'] === 'generate_series') scans.push(node['Actual Rows'] as number);
+      for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
+    };
+    walk((rows[0]['QUERY PLAN'][0] as { Plan: Record<string, unknown> }).Plan);
+    expect(scans.length).toBe(1);
+    expect(scans[0]).toBeGreaterThanOrEqual(10);
+    expect(scans[0]).toBeLessThan(grid.nx * grid.ny / 10);
+  });
+
+  it('runs heavy work on threads that gave up priority (nice 10), as /proc shows, while the event loop keeps its own', async () => {
+    expect(process.platform).toBe('linux');
+    const niceOf = (tid: number) => {
+      // /proc/<pid>/task/<tid>/stat: the 19th field is nice; the 2nd, (comm), may hold spaces
+      const stat = fs.readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    const mainNice = niceOf(process.pid);
+    const threads = await app.heavy.warm(await app.engine.current());
+    expect(threads.length).toBe(app.heavy.limits.threads);
+    for (const t of threads) {
+      expect(t.threadId).toBeGreaterThan(0);
+      expect(t.threadId).not.toBe(process.pid);
+      expect(niceOf(t.threadId!)).toBe(Math.min(19, mainNice + HEAVY_NICE_INCREMENT));
+      expect(t.nice).toBe(niceOf(t.threadId!));
+    }
+    expect(HEAVY_NICE_INCREMENT).toBe(10);
+    expect(niceOf(process.pid)).toBe(mainNice);
+  });
+
+  it('runs the API\'s queries without JIT compilation', async () => {
+    expect((await app.pg.query<{ jit: string }>('SHOW jit')).rows[0].jit).toBe('off');
+  });
+
+  it("refuses the probe's suggestion once the search has found one candidate over the budget, naming that count", async () => {
+    const r = await app.inject(PROBE_SUGGEST);
+    expect(r.statusCode, r.body.slice(0, 300)).toBe(422);
+    const allowed = maxCandidatesWithin(app.heavy.limits.suggestBudget, 10, planReachKm2(squareAround(0, 0, 200_000)));
+    expect(allowed).toBeGreaterThan(0);
+    expect(r.json().error.message).toContain(`more than ${allowed} grid candidates`);
+  });
+
+  describe('with the tables the grid search reads locked by another session', () => {
+    let locker: pg.Client;
+    beforeAll(async () => {
+      locker = new pg.Client({ connectionString: db.url });
+      await locker.connect();
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE buildings IN ACCESS EXCLUSIVE MODE');
+    });
+    afterAll(async () => {
+      await locker?.query('ROLLBACK');
+      await locker?.end();
+    });
+
+    it('refuses a suggestion whose one candidate is over the budget at once, before any grid query (which could not run)', async () => {
+      const tight = await buildApp({ databaseUrl: db.url, webDist: false, heavy: { suggestBudget: 10, sqlTimeLimitMs: 60_000 } });
+      try {
+        const r = await tight.inject(PROBE_SUGGEST);
+        expect(r.statusCode, r.body.slice(0, 300)).toBe(422);
+        expect(r.json().error.code).toBe('work_budget_exceeded');
+        expect(r.json().error.message).toContain('more than 0 grid candidates');
+      } finally {
+        await tight.close();
+      }
+    });
+
+    it('ends a grid query that runs past the database time limit with 503 work_timed_out, and keeps serving', async () => {
+      const quick = await buildApp({ databaseUrl: db.url, webDist: false, heavy: { sqlTimeLimitMs: 300 } });
+      try {
+        const r = await quick.inject('/api/suggest?rule=chengdu-park-city/green_300&k=2&candidates=grid&bbox=104.07,30.65,104.08,30.66');
+        expect(r.statusCode, r.body.slice(0, 300)).toBe(503);
+        expect(r.json().error.code).toBe('work_timed_out');
+        expect(r.json().error.message).toContain('0.3 s database time limit');
+        expect((await quick.inject(PROXIMITY)).statusCode).toBe(200);
+        // the cancelled statement left no session of the app waiting on the lock
+        const { rows } = await locker.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+        expect(rows[0].n).toBe(0);
+      } finally {
+        await quick.close();
+      }
+    });
   });
 
   it('ends work that runs past the time limit with 503 work_timed_out, and keeps serving', async () => {
