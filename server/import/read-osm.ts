@@ -4,6 +4,7 @@ import readline from 'node:readline';
 import type { OsmNodePositions, OsmWay } from '../../geo/osm-model.ts';
 import { MAX_OSM_TAG_CHARS, textProblem } from '../limits.ts';
 import type { Tags } from '../../geo/walkability.ts';
+import { IdIndex } from '../../geo/id-index.ts';
 import { commandRuns, ensureDebianPackages } from '../ensure-debian-packages.ts';
 
 /** What we read from an OSM file with osmium-tool. */
@@ -106,7 +107,7 @@ export async function readOsm(file: string, onProgress: (done: number, total: nu
   const total = info.nodes + info.ways;
   const lng = new Float64Array(info.nodes);
   const lat = new Float64Array(info.nodes);
-  const index = new Map<number, number>();
+  const index = new IdIndex(info.nodes);
   const nodeTags = new Map<number, Tags>();
   const ways: OsmWay[] = [];
   let done = 0;
