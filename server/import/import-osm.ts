@@ -7,7 +7,7 @@ import { DIR_BACKWARD, DIR_BOTH, DIR_FORWARD } from '../../geo/graph.ts';
 import { edgeDirection, splitWays } from '../../geo/split-ways.ts';
 import type { Tags } from '../../geo/walkability.ts';
 import { readOsm, type OsmData } from './read-osm.ts';
-import { deriveAccessPoints, DERIVE_LAYERS_SQL } from './derive-layers.ts';
+import { BUILDING_DERIVED_SQL, deriveAccessPoints, DERIVE_LAYERS_SQL } from './derive-layers.ts';
 import { silentProgress, type Progress } from '../progress.ts';
 import { copyRows } from '../db/copy-rows.ts';
 import { lineEwkb, pointEwkb } from './ewkb.ts';
@@ -302,12 +302,19 @@ async function writeLayers(client: pg.PoolClient, datasetId: number, data: OsmDa
      WHERE NOT ST_IsEmpty(g)
      ORDER BY ord`,
     [datasetId]);
+  // Buildings read the non-residential sites and the residential areas as they are inserted.
+  await stage('import_site_rows', [['g', 'text']], nonResidentialSites);
+  await client.query(`CREATE TEMP TABLE import_nonresidential_sites ON COMMIT DROP AS SELECT ST_MakeValid(${geom('g')})::geometry(Geometry, 4326) AS geom FROM import_site_rows ORDER BY ord`);
+  await client.query(`CREATE INDEX ON import_nonresidential_sites USING gist (geom)`);
+  await client.query(`ANALYZE import_nonresidential_sites, residential_areas`);
   await stage('import_building_rows', [['ref', 'text'], ['b', 'text'], ['l', 'text'], ['g', 'text'], ['nr', 'bool']], buildings);
+  const bd = BUILDING_DERIVED_SQL;
   await client.query(
-    `INSERT INTO buildings (dataset_id, osm_ref, building, levels, footprint_m2, has_nonresidential_tag, geom)
-     SELECT $1, ref, b, CASE WHEN l ~ '^[0-9]{1,3}$' THEN l::int END, ST_Area(g::geography), nr, g
-     FROM (SELECT ord, ref, b, l, nr, ST_Multi(ST_CollectionExtract(ST_MakeValid(${geom('g')}), 3)) AS g FROM import_building_rows) v
-     WHERE NOT ST_IsEmpty(g)
+    `INSERT INTO buildings (dataset_id, osm_ref, building, levels, footprint_m2, has_nonresidential_tag, geom, is_residential, floor_area_m2, residential_area_id)
+     SELECT $1, osm_ref, building, levels, footprint_m2, has_nonresidential_tag, geom, ${bd.isResidential}, ${bd.floorArea}, ${bd.residentialArea}
+     FROM (SELECT ord, ref AS osm_ref, b AS building, CASE WHEN l ~ '^[0-9]{1,3}$' THEN l::int END AS levels, ST_Area(g::geography) AS footprint_m2, nr AS has_nonresidential_tag, g AS geom
+           FROM (SELECT ord, ref, b, l, nr, ST_Multi(ST_CollectionExtract(ST_MakeValid(${geom('g')}), 3)) AS g FROM import_building_rows) v
+           WHERE NOT ST_IsEmpty(g)) w
      ORDER BY ord`,
     [datasetId]);
   await stage('import_basemap_area_rows', [['l', 'text'], ['c', 'text'], ['n', 'text'], ['g', 'text']], basemapAreas);
@@ -321,9 +328,6 @@ async function writeLayers(client: pg.PoolClient, datasetId: number, data: OsmDa
   await client.query(`INSERT INTO barriers (dataset_id, kind, osm_way_id, geom) SELECT $1, k, w, ST_GeomFromText(g, 4326) FROM import_barrier_rows ORDER BY ord`, [datasetId]);
   await stage('import_place_rows', [['r', 'text'], ['p', 'text'], ['n', 'text'], ['g', 'text']], places);
   await client.query(`INSERT INTO places (dataset_id, osm_ref, place, name, geom) SELECT $1, r, p, n, ST_GeomFromText(g, 4326) FROM import_place_rows ORDER BY ord`, [datasetId]);
-  await stage('import_site_rows', [['g', 'text']], nonResidentialSites);
-  await client.query(`CREATE TEMP TABLE import_nonresidential_sites ON COMMIT DROP AS SELECT ST_MakeValid(${geom('g')})::geometry(Geometry, 4326) AS geom FROM import_site_rows ORDER BY ord`);
-  await client.query(`CREATE INDEX ON import_nonresidential_sites USING gist (geom)`);
   await stage('import_entrance_rows', [['o', 'bigint'], ['k', 'text'], ['g', 'text']], entrances);
   await client.query(`CREATE TEMP TABLE import_entrances ON COMMIT DROP AS SELECT o AS osm_id, k AS kind, ST_GeomFromText(g, 4326)::geometry(Point, 4326) AS geom FROM import_entrance_rows ORDER BY ord`);
   for (const t of ['import_facility_rows', 'import_residential_rows', 'import_building_rows', 'import_basemap_area_rows', 'import_road_rows', 'import_barrier_rows', 'import_place_rows', 'import_site_rows', 'import_entrance_rows']) {

@@ -16,7 +16,7 @@ import { importOsm } from '../../server/import/import-osm.ts';
 // show a rewritten importer lands exactly what the previous one did (issue #15): run it on main,
 // keep the JSON, run it on the branch with --against.
 
-const { values: args } = parseArgs({ options: { file: { type: 'string' }, out: { type: 'string' }, against: { type: 'string' }, kind: { type: 'string', default: 'osm' } } });
+const { values: args } = parseArgs({ options: { file: { type: 'string' }, out: { type: 'string' }, against: { type: 'string' }, kind: { type: 'string', default: 'osm' }, keep: { type: 'boolean', default: false } } });
 
 /** Per table: the row expression (ids relative, geometry as EWKB hex) and the rows of this dataset. */
 const TABLES: Record<string, string> = {
@@ -94,7 +94,8 @@ async function main(): Promise<void> {
       await pool.end();
     }
   } finally {
-    await admin.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
+    if (args.keep) console.error(`kept database ${db}`);
+    else await admin.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
     await admin.end();
   }
 }
