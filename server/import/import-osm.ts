@@ -131,7 +131,7 @@ export async function importOsm(pool: pg.Pool, file: string, options: ImportOsmO
       dbId[g] = Number(id);
     }
     idRows.rows.length = 0;
-    await client.query(`CREATE TEMP TABLE import_edge_rows (ord int, s bigint, t bigint, h text, n text, w bigint, p bool, d int, g geometry) ON COMMIT DROP`);
+    await client.query(`CREATE TEMP TABLE import_edge_rows (ord int PRIMARY KEY, s bigint, t bigint, h text, n text, w bigint, p bool, d int, g geometry) ON COMMIT DROP`);
     const edgeCount = net.edgeFrom.length;
     await copyRows(client, 'import_edge_rows', ['ord', 's', 't', 'h', 'n', 'w', 'p', 'd', 'g'], (function* () {
       for (let e = 0; e < edgeCount; e++) {
@@ -152,6 +152,7 @@ export async function importOsm(pool: pg.Pool, file: string, options: ImportOsmO
         if (e % 100_000 === 0) progress.update(e, edgeCount);
       }
     })());
+    await client.query(`ANALYZE import_edge_rows`);
     await client.query(
       `INSERT INTO walk_edges (dataset_id, source, target, length_m, cost, reverse_cost, highway, name, osm_way_id, is_private, geom)
        SELECT $1, s, t, len, CASE WHEN d IN (${DIR_BOTH}, ${DIR_FORWARD}) THEN len ELSE -1 END, CASE WHEN d IN (${DIR_BOTH}, ${DIR_BACKWARD}) THEN len ELSE -1 END, h, n, w, p, g
@@ -241,7 +242,7 @@ async function writeLayers(client: pg.PoolClient, datasetId: number, data: OsmDa
   const basemapAreas: unknown[][] = [];
   for (const a of data.areas) {
     const t = a.tags;
-    const geojson = JSON.stringify(a.geometry);
+    const geojson = a.geometryJson;
     const cat = categoryOf(t);
     if (cat) facilities.push([cat.category, cat.subtype, t.name ?? null, geojson, source, a.ref]);
     if (t.landuse === 'residential') residential.push([a.ref, t.name ?? null, geojson, t.population ?? null]);
@@ -279,11 +280,14 @@ async function writeLayers(client: pg.PoolClient, datasetId: number, data: OsmDa
   // Each layer is COPYed into a scratch table with its row number, then inserted in one statement
   // in that order: the same rows, ids and expressions as row-by-row inserts, at COPY speed.
   const stage = async (table: string, columns: ReadonlyArray<readonly [string, string]>, r: unknown[][]) => {
-    await client.query(`CREATE TEMP TABLE ${table} (ord int, ${columns.map(([c, t]) => `${c} ${t}`).join(', ')}) ON COMMIT DROP`);
+    await client.query(`CREATE TEMP TABLE ${table} (ord int PRIMARY KEY, ${columns.map(([c, t]) => `${c} ${t}`).join(', ')}) ON COMMIT DROP`);
     await copyRows(client, table, ['ord', ...columns.map(([c]) => c)], (function* () {
       for (let i = 0; i < r.length; i++) yield [i, ...r[i]];
     })());
     r.length = 0;
+    // With statistics (correlation 1) the inserts below read the rows in order through the key
+    // instead of sorting every computed geometry (an on-disk sort past work_mem).
+    await client.query(`ANALYZE ${table}`);
   };
   await stage('import_facility_rows', [['c', 'text'], ['s', 'text'], ['n', 'text'], ['g', 'text'], ['src', 'text'], ['ref', 'text']], facilities);
   await client.query(
