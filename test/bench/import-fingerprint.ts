@@ -45,6 +45,15 @@ const TABLES: Record<string, string> = {
   basemap_roads: `SELECT t.id - (SELECT min(id) FROM basemap_roads WHERE dataset_id = $1) AS rid, t.highway, t.name, encode(ST_AsEWKB(t.geom), 'hex') AS g FROM basemap_roads t WHERE dataset_id = $1`,
   places: `SELECT t.id - (SELECT min(id) FROM places WHERE dataset_id = $1) AS rid, t.osm_ref, t.place, t.name, encode(ST_AsEWKB(t.geom), 'hex') AS g FROM places t WHERE dataset_id = $1`,
   entrances: `SELECT t.id - (SELECT min(id) FROM entrances WHERE dataset_id = $1) AS rid, t.osm_id, t.kind, encode(ST_AsEWKB(t.geom), 'hex') AS g FROM entrances t WHERE dataset_id = $1`,
+  // The same two tables without surrogate ids: an area formed from a cluster of buildings is known
+  // by its geometry, not by its number (which follows the order the clustering saw the rows in).
+  residential_areas_content: `SELECT md5(x::text) AS rid, x.* FROM (
+                                SELECT CASE WHEN t.kind = 'landuse' THEN t.osm_ref END AS ref, t.name, t.area_m2, t.population, t.population_source, t.is_gated, t.gated_reason, t.kind, t.elderly, t.children, encode(ST_AsEWKB(t.geom), 'hex') AS g
+                                FROM residential_areas t WHERE dataset_id = $1) x`,
+  buildings_content: `SELECT md5(x::text) AS rid, x.* FROM (
+                        SELECT t.osm_ref, t.building, t.levels, t.footprint_m2, CASE WHEN ra.kind = 'landuse' THEN ra.osm_ref END AS area_ref, md5(encode(ST_AsEWKB(ra.geom), 'hex')) AS area_geom,
+                               t.population, t.is_residential, t.has_nonresidential_tag, t.floor_area_m2, t.population_source, t.elderly, t.children, encode(ST_AsEWKB(t.geom), 'hex') AS g
+                        FROM buildings t LEFT JOIN residential_areas ra ON ra.id = t.residential_area_id WHERE t.dataset_id = $1) x`,
   communities: `SELECT t.id - (SELECT min(id) FROM communities WHERE dataset_id = $1) AS rid, t.name, t.street, t.district, t.population, t.elderly_population, t.is_approximate, encode(ST_AsEWKB(t.geom), 'hex') AS g
                 FROM communities t WHERE dataset_id = $1`,
 };
