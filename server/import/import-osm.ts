@@ -163,7 +163,7 @@ export async function importOsm(pool: pg.Pool, file: string, options: ImportOsmO
     await client.query(`DROP TABLE import_edge_rows`);
 
     progress.step('writing facilities, areas, buildings, barriers and basemap');
-    await writeLayers(client, datasetId, data, options.isSample ?? kind === 'sample_city');
+    await writeLayers(client, datasetId, data, options.isSample ?? kind === 'sample_city', progress);
 
     progress.step('deriving access points, gated compounds, population estimates and community zones');
     for (const [label, sql] of DERIVE_LAYERS_SQL) {
@@ -233,7 +233,7 @@ const DATASET_COUNTS_SQL = `
     'approximate_communities', (SELECT count(*) FROM communities WHERE dataset_id = $1)
   ) AS counts`;
 
-async function writeLayers(client: pg.PoolClient, datasetId: number, data: OsmData, isSample: boolean): Promise<void> {
+async function writeLayers(client: pg.PoolClient, datasetId: number, data: OsmData, isSample: boolean, progress: Progress): Promise<void> {
   const source = isSample ? 'sample' : 'osm';
   const facilities: unknown[][] = [];
   const residential: unknown[][] = [];
@@ -280,6 +280,7 @@ async function writeLayers(client: pg.PoolClient, datasetId: number, data: OsmDa
   // Each layer is COPYed into a scratch table with its row number, then inserted in one statement
   // in that order: the same rows, ids and expressions as row-by-row inserts, at COPY speed.
   const stage = async (table: string, columns: ReadonlyArray<readonly [string, string]>, r: unknown[][]) => {
+    progress.step(`writing layer: ${r.length} ${table.replace(/^import_|_rows$/g, '').replace(/_/g, ' ')}`);
     await client.query(`CREATE TEMP TABLE ${table} (ord int PRIMARY KEY, ${columns.map(([c, t]) => `${c} ${t}`).join(', ')}) ON COMMIT DROP`);
     await copyRows(client, table, ['ord', ...columns.map(([c]) => c)], (function* () {
       for (let i = 0; i < r.length; i++) yield [i, ...r[i]];
