@@ -18,13 +18,20 @@ export interface OsmNodes {
   tags: Map<number, OsmTags>;
 }
 
+/** What cutting ways needs of an id → index table; a Map<number, number> is one. */
+export interface OsmIdLookup extends Iterable<[number, number]> {
+  get(id: number): number | undefined;
+  has(id: number): boolean;
+  readonly size: number;
+}
+
 /**
  * Where each node of {@link OsmNodes} sits, by OSM id: what cutting ways into edges needs. A reader
  * that streams a file builds it as it goes; a model in memory builds it from `id`.
  */
 export interface OsmNodePositions extends Pick<OsmNodes, 'lng' | 'lat'> {
-  /** OSM id → index into lng/lat. */
-  index: Map<number, number>;
+  /** OSM id → index into lng/lat: a Map, or an IdIndex (geo/id-index.ts) past Map's 16.7 M entries. */
+  index: OsmIdLookup;
 }
 
 /** An OSM-like in-memory model: what the OSM importer reads, without versions or metadata. */

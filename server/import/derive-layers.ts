@@ -12,6 +12,26 @@ const RESIDENTIAL_TYPES_SQL = `(${RESIDENTIAL_BUILDING_TYPES.map((t) => `'${t}'`
 const DEFAULT_LEVELS_SQL = `CASE building ${Object.entries(DEFAULT_LEVELS).map(([t, n]) => `WHEN '${t}' THEN ${n}`).join(' ')} ELSE ${P.defaultLevels} END`;
 
 /**
+ * The columns a building of dataset $1 derives from its own tags and footprint and the layers
+ * written before it (README "Population"), computed as the row is inserted rather than by
+ * rewriting every building afterwards: whether it is a home (a residential type; or building=yes
+ * with no non-residential tag, at least the minimum footprint, and its point on surface outside
+ * non-residential sites), its floor area, and the residential area that contains that point.
+ * Reads the columns building, levels, footprint_m2, has_nonresidential_tag and geom of the row
+ * source `w`, and the scratch table import_nonresidential_sites.
+ */
+export const BUILDING_DERIVED_SQL = {
+  isResidential: `CASE
+         WHEN w.building IN ${RESIDENTIAL_TYPES_SQL} THEN true
+         WHEN w.building = 'yes' THEN NOT w.has_nonresidential_tag AND w.footprint_m2 >= ${P.minUntaggedFootprintM2}
+              AND NOT EXISTS (SELECT 1 FROM import_nonresidential_sites s WHERE s.geom && w.geom AND ST_Intersects(s.geom, ST_PointOnSurface(w.geom)))
+         ELSE false END`,
+  floorArea: `w.footprint_m2 * CASE WHEN w.levels IS NULL AND w.footprint_m2 > ${P.maxBuildingFootprintM2} THEN ${P.fallbackFloorAreaRatio}
+                                   ELSE coalesce(w.levels, ${DEFAULT_LEVELS_SQL.replace('CASE building', 'CASE w.building')}) END`,
+  residentialArea: `(SELECT ra.id FROM residential_areas ra WHERE ra.dataset_id = $1 AND w.geom && ra.geom AND ST_Contains(ra.geom, ST_PointOnSurface(w.geom)) LIMIT 1)`,
+};
+
+/**
  * Approximate community zones of dataset $1 (README "Community zones"): Voronoi cells of the named
  * place points of the finest level present (neighbourhood, quarter, suburb, village; a level with
  * at least two named points is preferred over a finer one with a single point), extended to and
@@ -58,21 +78,37 @@ export const DERIVE_LAYERS_SQL: ReadonlyArray<readonly [label: string, sql: stri
   ['keep the entrances with the dataset', `INSERT INTO entrances (dataset_id, osm_id, kind, geom) SELECT $1, osm_id, kind, geom FROM import_entrances`],
   [
     'gated compounds enclosed by walls or fences',
+    // The 15 m band along each boundary is built once per area (a geodesic buffer is the costly
+    // part), not once per area and nearby wall.
     `UPDATE residential_areas ra SET is_gated = true, gated_reason = 'wall'
      FROM (
-       SELECT ra2.id, sum(ST_Length(ST_Intersection(b.geom, ST_Buffer(ST_Boundary(ra2.geom)::geography, 15)::geometry)::geography)) AS walled_m
-       FROM residential_areas ra2 JOIN barriers b ON b.dataset_id = $1 AND b.geom && ST_Expand(ra2.geom, 0.0005)
-       WHERE ra2.dataset_id = $1
-       GROUP BY ra2.id
+       WITH band AS MATERIALIZED (
+         SELECT ra2.id, ra2.geom, ST_Buffer(ST_Boundary(ra2.geom)::geography, 15)::geometry AS buf
+         FROM residential_areas ra2
+         WHERE ra2.dataset_id = $1 AND EXISTS (SELECT 1 FROM barriers b WHERE b.dataset_id = $1 AND b.geom && ST_Expand(ra2.geom, 0.0005))
+       )
+       SELECT band.id, sum(ST_Length(ST_Intersection(b.geom, band.buf)::geography)) AS walled_m
+       FROM band JOIN barriers b ON b.dataset_id = $1 AND b.geom && ST_Expand(band.geom, 0.0005)
+       GROUP BY band.id
      ) w
      WHERE ra.id = w.id AND w.walled_m >= 0.5 * ST_Length(ST_Boundary(ra.geom)::geography)`,
   ],
+  [
+    'midpoints of the walking edges',
+    // Which area an edge lies in is decided by its midpoint; with the midpoints indexed, each area
+    // looks up the points inside it (one prepared polygon per area) instead of each edge probing
+    // the areas.
+    `CREATE TEMP TABLE import_edge_midpoints ON COMMIT DROP AS
+     SELECT source, target, length_m, is_private, ST_LineInterpolatePoint(geom, 0.5) AS mid FROM walk_edges WHERE dataset_id = $1`,
+  ],
+  ['index the edge midpoints', `CREATE INDEX ON import_edge_midpoints USING gist (mid)`],
+  ['analyse the edge midpoints', `ANALYZE import_edge_midpoints`],
   [
     'gated compounds whose internal ways are private',
     `UPDATE residential_areas ra SET is_gated = true, gated_reason = CASE WHEN ra.is_gated THEN 'wall+private_ways' ELSE 'private_ways' END
      FROM (
        SELECT ra2.id, sum(e.length_m) FILTER (WHERE e.is_private) AS private_m, sum(e.length_m) AS total_m
-       FROM residential_areas ra2 JOIN walk_edges e ON e.dataset_id = $1 AND e.geom && ra2.geom AND ST_Contains(ra2.geom, ST_LineInterpolatePoint(e.geom, 0.5))
+       FROM residential_areas ra2 JOIN import_edge_midpoints e ON e.mid && ra2.geom AND ST_Contains(ra2.geom, e.mid)
        WHERE ra2.dataset_id = $1
        GROUP BY ra2.id
      ) w
@@ -91,28 +127,10 @@ export const DERIVE_LAYERS_SQL: ReadonlyArray<readonly [label: string, sql: stri
     `INSERT INTO compound_gates (residential_area_id, osm_node_id, kind, geom)
      SELECT DISTINCT ON (ra.id, n.id) ra.id, n.osm_id, 'way_junction', n.geom
      FROM residential_areas ra
-     JOIN walk_edges e ON e.dataset_id = $1 AND e.is_private AND e.geom && ra.geom AND ST_Contains(ra.geom, ST_LineInterpolatePoint(e.geom, 0.5))
+     JOIN import_edge_midpoints e ON e.is_private AND e.mid && ra.geom AND ST_Contains(ra.geom, e.mid)
      JOIN walk_nodes n ON n.id IN (e.source, e.target) AND NOT n.is_private
      WHERE ra.dataset_id = $1 AND ra.is_gated
        AND NOT EXISTS (SELECT 1 FROM compound_gates g WHERE g.residential_area_id = ra.id AND g.osm_node_id = n.osm_id)`,
-  ],
-  [
-    'residential buildings and their floor area',
-    `UPDATE buildings b SET
-       is_residential = CASE
-         WHEN b.building IN ${RESIDENTIAL_TYPES_SQL} THEN true
-         WHEN b.building = 'yes' THEN NOT b.has_nonresidential_tag AND b.footprint_m2 >= ${P.minUntaggedFootprintM2}
-              AND NOT EXISTS (SELECT 1 FROM import_nonresidential_sites s WHERE s.geom && b.geom AND ST_Intersects(s.geom, ST_PointOnSurface(b.geom)))
-         ELSE false END,
-       floor_area_m2 = b.footprint_m2 * CASE WHEN b.levels IS NULL AND b.footprint_m2 > ${P.maxBuildingFootprintM2} THEN ${P.fallbackFloorAreaRatio}
-                                             ELSE coalesce(b.levels, ${DEFAULT_LEVELS_SQL}) END
-     WHERE b.dataset_id = $1`,
-  ],
-  [
-    'buildings to residential areas',
-    `UPDATE buildings b SET residential_area_id = ra.id
-     FROM residential_areas ra
-     WHERE b.dataset_id = $1 AND ra.dataset_id = $1 AND b.geom && ra.geom AND ST_Contains(ra.geom, ST_PointOnSurface(b.geom))`,
   ],
   [
     'residential areas from clusters of residential buildings outside mapped residential land',

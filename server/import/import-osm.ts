@@ -7,9 +7,10 @@ import { DIR_BACKWARD, DIR_BOTH, DIR_FORWARD } from '../../geo/graph.ts';
 import { edgeDirection, splitWays } from '../../geo/split-ways.ts';
 import type { Tags } from '../../geo/walkability.ts';
 import { readOsm, type OsmData } from './read-osm.ts';
-import { deriveAccessPoints, DERIVE_LAYERS_SQL } from './derive-layers.ts';
+import { BUILDING_DERIVED_SQL, deriveAccessPoints, DERIVE_LAYERS_SQL } from './derive-layers.ts';
 import { silentProgress, type Progress } from '../progress.ts';
-import { insertBatches } from '../db/insert-batches.ts';
+import { copyRows } from '../db/copy-rows.ts';
+import { lineEwkb, pointEwkb } from './ewkb.ts';
 
 /**
  * Walk edges from per-edge arrays ($2 source, $3 target, $4 highway, $5 name, $6 way id, $7 private,
@@ -69,12 +70,6 @@ export async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-function lineWkt(coords: ArrayLike<number>, start: number, end: number): string {
-  const parts: string[] = [];
-  for (let k = start; k < end; k += 2) parts.push(`${coords[k]} ${coords[k + 1]}`);
-  return `LINESTRING(${parts.join(',')})`;
-}
-
 function wayWkt(data: OsmData, refs: ArrayLike<number>): string | null {
   const parts: string[] = [];
   for (let k = 0; k < refs.length; k++) {
@@ -104,6 +99,8 @@ export async function importOsm(pool: pg.Pool, file: string, options: ImportOsmO
   try {
     await client.query('BEGIN');
     await client.query(`SET LOCAL statement_timeout = 0`);
+    // JIT compiling costs 0.3–0.6 s per statement here and gains nothing on PostGIS calls.
+    await client.query(`SET LOCAL jit = off`);
     const bbox = data.fileBbox;
     const { rows } = await client.query<{ id: number }>(
       `INSERT INTO datasets (kind, source, sha256, bbox, is_sample)
@@ -116,56 +113,68 @@ export async function importOsm(pool: pg.Pool, file: string, options: ImportOsmO
     progress.step(`writing ${net.nodeOsmId.length} nodes and ${net.edgeFrom.length} edges`);
     const gateOsm = new Set<number>();
     for (const [id, tags] of data.nodeTags) if (ENTRANCE(tags)) gateOsm.add(id);
-    const nodeIdx = Array.from(net.nodeOsmId.keys());
-    const nodeCoord = (g: number) => data.nodes.index.get(net.nodeOsmId[g])!;
-    await insertBatches(
-      client,
-      `INSERT INTO walk_nodes (dataset_id, osm_id, is_gate, is_private, geom)
-       SELECT $1, o, g, p, ST_SetSRID(ST_MakePoint(x, y), 4326)
-       FROM unnest($2::bigint[], $3::bool[], $4::bool[], $5::float8[], $6::float8[]) AS t(o, g, p, x, y)`,
-      [datasetId],
-      nodeIdx,
-      (g) => [net.nodeOsmId[g], gateOsm.has(net.nodeOsmId[g]), net.nodeIsPrivate[g] === 1, data.nodes.lng[nodeCoord(g)], data.nodes.lat[nodeCoord(g)]],
-      (d, t) => progress.update(d, t),
-    );
-    const idRows = await client.query<{ id: string; osm_id: string }>(`SELECT id, osm_id FROM walk_nodes WHERE dataset_id = $1`, [datasetId]);
-    const dbIdOfOsm = new Map<number, string>();
-    for (const r of idRows.rows) dbIdOfOsm.set(Number(r.osm_id), r.id);
-    const edgeIdx = Array.from(net.edgeFrom.keys());
-    await insertBatches(
-      client,
-      WALK_EDGES_INSERT_SQL,
-      [datasetId],
-      edgeIdx,
-      (e) => {
+    const nodeCount = net.nodeOsmId.length;
+    await copyRows(client, 'walk_nodes', ['dataset_id', 'osm_id', 'is_gate', 'is_private', 'geom'], (function* () {
+      for (let g = 0; g < nodeCount; g++) {
+        const j = data.nodes.index.get(net.nodeOsmId[g])!;
+        yield [datasetId, net.nodeOsmId[g], gateOsm.has(net.nodeOsmId[g]), net.nodeIsPrivate[g] === 1, pointEwkb(data.nodes.lng[j], data.nodes.lat[j])];
+      }
+    })());
+    // COPY wrote graph node g as the g-th row, and one session's sequence values ascend: the ids
+    // in order are the nodes in order (checked against the OSM ids).
+    const dbId = new Float64Array(nodeCount);
+    const idRows = await client.query<[string, string]>({ text: `SELECT id, osm_id FROM walk_nodes WHERE dataset_id = $1 ORDER BY id`, values: [datasetId], rowMode: 'array' });
+    if (idRows.rows.length !== nodeCount) throw new Error(`walk_nodes: wrote ${nodeCount} rows, read back ${idRows.rows.length}`);
+    for (let g = 0; g < nodeCount; g++) {
+      const [id, osmId] = idRows.rows[g];
+      if (Number(osmId) !== net.nodeOsmId[g]) throw new Error(`walk_nodes: row ${g} is OSM node ${osmId}, expected ${net.nodeOsmId[g]}`);
+      dbId[g] = Number(id);
+    }
+    idRows.rows.length = 0;
+    await client.query(`CREATE TEMP TABLE import_edge_rows (ord int PRIMARY KEY, s bigint, t bigint, h text, n text, w bigint, p bool, d int, g geometry) ON COMMIT DROP`);
+    const edgeCount = net.edgeFrom.length;
+    await copyRows(client, 'import_edge_rows', ['ord', 's', 't', 'h', 'n', 'w', 'p', 'd', 'g'], (function* () {
+      for (let e = 0; e < edgeCount; e++) {
         const way = data.ways[net.edgeWay[e]];
         const f = net.edgeFrom[e];
         const t = net.edgeTo[e];
-        return [
-          dbIdOfOsm.get(net.nodeOsmId[f]),
-          dbIdOfOsm.get(net.nodeOsmId[t]),
+        yield [
+          e,
+          dbId[f],
+          dbId[t],
           way.tags.highway,
           way.tags.name ?? null,
           way.id,
           net.edgeIsPrivate[e] === 1,
           edgeDirection(net.edgeIsPrivate[e] === 1, net.nodeIsPrivate[f] === 1, net.nodeIsPrivate[t] === 1),
-          lineWkt(net.edgeCoords, net.edgeCoordOffset[e], net.edgeCoordOffset[e + 1]),
+          lineEwkb(net.edgeCoords, net.edgeCoordOffset[e], net.edgeCoordOffset[e + 1]),
         ];
-      },
-      (d, t) => progress.update(d, t),
+        if (e % 100_000 === 0) progress.update(e, edgeCount);
+      }
+    })());
+    await client.query(`ANALYZE import_edge_rows`);
+    await client.query(
+      `INSERT INTO walk_edges (dataset_id, source, target, length_m, cost, reverse_cost, highway, name, osm_way_id, is_private, geom)
+       SELECT $1, s, t, len, CASE WHEN d IN (${DIR_BOTH}, ${DIR_FORWARD}) THEN len ELSE -1 END, CASE WHEN d IN (${DIR_BOTH}, ${DIR_BACKWARD}) THEN len ELSE -1 END, h, n, w, p, g
+       FROM (SELECT ord, s, t, h, n, w, p, d, g, ST_Length(g::geography) AS len FROM import_edge_rows) b
+       ORDER BY ord`,
+      [datasetId],
     );
+    await client.query(`DROP TABLE import_edge_rows`);
 
     progress.step('writing facilities, areas, buildings, barriers and basemap');
-    await writeLayers(client, datasetId, data, options.isSample ?? kind === 'sample_city');
+    await writeLayers(client, datasetId, data, options.isSample ?? kind === 'sample_city', progress);
 
     progress.step('deriving access points, gated compounds, population estimates and community zones');
     for (const [label, sql] of DERIVE_LAYERS_SQL) {
+      progress.step(`deriving: ${label}`);
       try {
         await client.query(sql, sql.includes('$1') ? [datasetId] : []);
       } catch (err) {
         throw new Error(`deriving ${label} failed: ${(err as Error).message}`);
       }
     }
+    progress.step('deriving: facility access points');
     await deriveAccessPoints(client, datasetId, datasetId);
 
     // The previous dataset stays, and is served, until this one has a complete coverage run;
@@ -224,7 +233,7 @@ const DATASET_COUNTS_SQL = `
     'approximate_communities', (SELECT count(*) FROM communities WHERE dataset_id = $1)
   ) AS counts`;
 
-async function writeLayers(client: pg.PoolClient, datasetId: number, data: OsmData, isSample: boolean): Promise<void> {
+async function writeLayers(client: pg.PoolClient, datasetId: number, data: OsmData, isSample: boolean, progress: Progress): Promise<void> {
   const source = isSample ? 'sample' : 'osm';
   const facilities: unknown[][] = [];
   const residential: unknown[][] = [];
@@ -233,7 +242,7 @@ async function writeLayers(client: pg.PoolClient, datasetId: number, data: OsmDa
   const basemapAreas: unknown[][] = [];
   for (const a of data.areas) {
     const t = a.tags;
-    const geojson = JSON.stringify(a.geometry);
+    const geojson = a.geometryJson;
     const cat = categoryOf(t);
     if (cat) facilities.push([cat.category, cat.subtype, t.name ?? null, geojson, source, a.ref]);
     if (t.landuse === 'residential') residential.push([a.ref, t.name ?? null, geojson, t.population ?? null]);
@@ -268,51 +277,65 @@ async function writeLayers(client: pg.PoolClient, datasetId: number, data: OsmDa
     if (ENTRANCE(t)) entrances.push([id, t.barrier ?? `entrance=${t.entrance}`, point]);
   }
   const geom = (col: string) => `CASE WHEN left(${col}, 1) = '{' THEN ST_SetSRID(ST_GeomFromGeoJSON(${col}), 4326) ELSE ST_GeomFromText(${col}, 4326) END`;
-  const rows = (r: unknown[][]) => Array.from(r.keys());
-  await insertBatches(client,
+  // Each layer is COPYed into a scratch table with its row number, then inserted in one statement
+  // in that order: the same rows, ids and expressions as row-by-row inserts, at COPY speed.
+  const stage = async (table: string, columns: ReadonlyArray<readonly [string, string]>, r: unknown[][]) => {
+    progress.step(`writing layer: ${r.length} ${table.replace(/^import_|_rows$/g, '').replace(/_/g, ' ')}`);
+    await client.query(`CREATE TEMP TABLE ${table} (ord int PRIMARY KEY, ${columns.map(([c, t]) => `${c} ${t}`).join(', ')}) ON COMMIT DROP`);
+    await copyRows(client, table, ['ord', ...columns.map(([c]) => c)], (function* () {
+      for (let i = 0; i < r.length; i++) yield [i, ...r[i]];
+    })());
+    r.length = 0;
+    // With statistics (correlation 1) the inserts below read the rows in order through the key
+    // instead of sorting every computed geometry (an on-disk sort past work_mem).
+    await client.query(`ANALYZE ${table}`);
+  };
+  await stage('import_facility_rows', [['c', 'text'], ['s', 'text'], ['n', 'text'], ['g', 'text'], ['src', 'text'], ['ref', 'text']], facilities);
+  await client.query(
     `INSERT INTO facilities (dataset_id, category, subtype, name, geom, area_m2, source, source_ref, is_sample)
      SELECT $1, c, s, n, g, CASE WHEN ST_Dimension(g) = 2 THEN ST_Area(g::geography) END, src, ref, $2
-     FROM (SELECT c, s, n, ST_MakeValid(${geom('g')}) AS g, src, ref
-           FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS u(c, s, n, g, src, ref)) v`,
-    [datasetId, isSample], rows(facilities), (i) => facilities[i]);
-  await insertBatches(client,
+     FROM (SELECT ord, c, s, n, ST_MakeValid(${geom('g')}) AS g, src, ref FROM import_facility_rows) v
+     ORDER BY ord`,
+    [datasetId, isSample]);
+  await stage('import_residential_rows', [['ref', 'text'], ['n', 'text'], ['g', 'text'], ['p', 'text']], residential);
+  await client.query(
     `INSERT INTO residential_areas (dataset_id, osm_ref, name, geom, area_m2, population, population_source)
      SELECT $1, ref, n, g, ST_Area(g::geography), pop, CASE WHEN pop IS NULL THEN 'estimate' ELSE 'osm' END
-     FROM (SELECT ref, n, ST_Multi(ST_CollectionExtract(ST_MakeValid(${geom('g')}), 3)) AS g,
+     FROM (SELECT ord, ref, n, ST_Multi(ST_CollectionExtract(ST_MakeValid(${geom('g')}), 3)) AS g,
                   CASE WHEN p ~ '^[0-9]+(\\.[0-9]+)?$' THEN p::float8 END AS pop
-           FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(ref, n, g, p)) v
-     WHERE NOT ST_IsEmpty(g)`,
-    [datasetId], rows(residential), (i) => residential[i]);
-  await insertBatches(client,
-    `INSERT INTO buildings (dataset_id, osm_ref, building, levels, footprint_m2, has_nonresidential_tag, geom)
-     SELECT $1, ref, b, CASE WHEN l ~ '^[0-9]{1,3}$' THEN l::int END, ST_Area(g::geography), nr, g
-     FROM (SELECT ref, b, l, nr, ST_Multi(ST_CollectionExtract(ST_MakeValid(${geom('g')}), 3)) AS g
-           FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bool[]) AS u(ref, b, l, g, nr)) v
-     WHERE NOT ST_IsEmpty(g)`,
-    [datasetId], rows(buildings), (i) => buildings[i]);
-  await insertBatches(client,
-    `INSERT INTO basemap_areas (dataset_id, layer, class, name, geom)
-     SELECT $1, l, c, n, ST_MakeValid(${geom('g')}) FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(l, c, n, g)`,
-    [datasetId], rows(basemapAreas), (i) => basemapAreas[i]);
-  await insertBatches(client,
-    `INSERT INTO basemap_roads (dataset_id, highway, name, geom)
-     SELECT $1, h, n, ST_GeomFromText(g, 4326) FROM unnest($2::text[], $3::text[], $4::text[]) AS u(h, n, g)`,
-    [datasetId], rows(roads), (i) => roads[i]);
-  await insertBatches(client,
-    `INSERT INTO barriers (dataset_id, kind, osm_way_id, geom)
-     SELECT $1, k, w, ST_GeomFromText(g, 4326) FROM unnest($2::text[], $3::bigint[], $4::text[]) AS u(k, w, g)`,
-    [datasetId], rows(barriers), (i) => barriers[i]);
-  await insertBatches(client,
-    `INSERT INTO places (dataset_id, osm_ref, place, name, geom)
-     SELECT $1, r, p, n, ST_GeomFromText(g, 4326) FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(r, p, n, g)`,
-    [datasetId], rows(places), (i) => places[i]);
-  await client.query(`CREATE TEMP TABLE import_nonresidential_sites (geom geometry(Geometry, 4326)) ON COMMIT DROP`);
-  await insertBatches(client,
-    `INSERT INTO import_nonresidential_sites SELECT ST_MakeValid(${geom('g')}) FROM unnest($1::text[]) AS u(g)`,
-    [], rows(nonResidentialSites), (i) => nonResidentialSites[i]);
+           FROM import_residential_rows) v
+     WHERE NOT ST_IsEmpty(g)
+     ORDER BY ord`,
+    [datasetId]);
+  // Buildings read the non-residential sites and the residential areas as they are inserted.
+  await stage('import_site_rows', [['g', 'text']], nonResidentialSites);
+  await client.query(`CREATE TEMP TABLE import_nonresidential_sites ON COMMIT DROP AS SELECT ST_MakeValid(${geom('g')})::geometry(Geometry, 4326) AS geom FROM import_site_rows ORDER BY ord`);
   await client.query(`CREATE INDEX ON import_nonresidential_sites USING gist (geom)`);
-  await client.query(`CREATE TEMP TABLE import_entrances (osm_id bigint, kind text, geom geometry(Point, 4326)) ON COMMIT DROP`);
-  await insertBatches(client,
-    `INSERT INTO import_entrances SELECT o, k, ST_GeomFromText(g, 4326) FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(o, k, g)`,
-    [], rows(entrances), (i) => entrances[i]);
+  await client.query(`ANALYZE import_nonresidential_sites, residential_areas`);
+  await stage('import_building_rows', [['ref', 'text'], ['b', 'text'], ['l', 'text'], ['g', 'text'], ['nr', 'bool']], buildings);
+  const bd = BUILDING_DERIVED_SQL;
+  await client.query(
+    `INSERT INTO buildings (dataset_id, osm_ref, building, levels, footprint_m2, has_nonresidential_tag, geom, is_residential, floor_area_m2, residential_area_id)
+     SELECT $1, osm_ref, building, levels, footprint_m2, has_nonresidential_tag, geom, ${bd.isResidential}, ${bd.floorArea}, ${bd.residentialArea}
+     FROM (SELECT ord, ref AS osm_ref, b AS building, CASE WHEN l ~ '^[0-9]{1,3}$' THEN l::int END AS levels, ST_Area(g::geography) AS footprint_m2, nr AS has_nonresidential_tag, g AS geom
+           FROM (SELECT ord, ref, b, l, nr, ST_Multi(ST_CollectionExtract(ST_MakeValid(${geom('g')}), 3)) AS g FROM import_building_rows) v
+           WHERE NOT ST_IsEmpty(g)) w
+     ORDER BY ord`,
+    [datasetId]);
+  await stage('import_basemap_area_rows', [['l', 'text'], ['c', 'text'], ['n', 'text'], ['g', 'text']], basemapAreas);
+  await client.query(
+    `INSERT INTO basemap_areas (dataset_id, layer, class, name, geom)
+     SELECT $1, l, c, n, ST_MakeValid(${geom('g')}) FROM import_basemap_area_rows ORDER BY ord`,
+    [datasetId]);
+  await stage('import_road_rows', [['h', 'text'], ['n', 'text'], ['g', 'text']], roads);
+  await client.query(`INSERT INTO basemap_roads (dataset_id, highway, name, geom) SELECT $1, h, n, ST_GeomFromText(g, 4326) FROM import_road_rows ORDER BY ord`, [datasetId]);
+  await stage('import_barrier_rows', [['k', 'text'], ['w', 'bigint'], ['g', 'text']], barriers);
+  await client.query(`INSERT INTO barriers (dataset_id, kind, osm_way_id, geom) SELECT $1, k, w, ST_GeomFromText(g, 4326) FROM import_barrier_rows ORDER BY ord`, [datasetId]);
+  await stage('import_place_rows', [['r', 'text'], ['p', 'text'], ['n', 'text'], ['g', 'text']], places);
+  await client.query(`INSERT INTO places (dataset_id, osm_ref, place, name, geom) SELECT $1, r, p, n, ST_GeomFromText(g, 4326) FROM import_place_rows ORDER BY ord`, [datasetId]);
+  await stage('import_entrance_rows', [['o', 'bigint'], ['k', 'text'], ['g', 'text']], entrances);
+  await client.query(`CREATE TEMP TABLE import_entrances ON COMMIT DROP AS SELECT o AS osm_id, k AS kind, ST_GeomFromText(g, 4326)::geometry(Point, 4326) AS geom FROM import_entrance_rows ORDER BY ord`);
+  for (const t of ['import_facility_rows', 'import_residential_rows', 'import_building_rows', 'import_basemap_area_rows', 'import_road_rows', 'import_barrier_rows', 'import_place_rows', 'import_site_rows', 'import_entrance_rows']) {
+    await client.query(`DROP TABLE ${t}`);
+  }
 }

@@ -4,6 +4,7 @@ import readline from 'node:readline';
 import type { OsmNodePositions, OsmWay } from '../../geo/osm-model.ts';
 import { MAX_OSM_TAG_CHARS, textProblem } from '../limits.ts';
 import type { Tags } from '../../geo/walkability.ts';
+import { IdIndex } from '../../geo/id-index.ts';
 import { commandRuns, ensureDebianPackages } from '../ensure-debian-packages.ts';
 
 /** What we read from an OSM file with osmium-tool. */
@@ -21,7 +22,8 @@ export interface OsmArea {
   /** 'w123' or 'r456'. */
   ref: string;
   tags: Tags;
-  geometry: { type: 'MultiPolygon' | 'Polygon'; coordinates: unknown };
+  /** The GeoJSON geometry as osmium wrote it (a Polygon or MultiPolygon), kept as text: it goes to PostGIS as is. */
+  geometryJson: string;
 }
 
 /** osmium-tool does the parsing: it reads XML and PBF, checks blocks, and assembles multipolygons. */
@@ -106,7 +108,7 @@ export async function readOsm(file: string, onProgress: (done: number, total: nu
   const total = info.nodes + info.ways;
   const lng = new Float64Array(info.nodes);
   const lat = new Float64Array(info.nodes);
-  const index = new Map<number, number>();
+  const index = new IdIndex(info.nodes);
   const nodeTags = new Map<number, Tags>();
   const ways: OsmWay[] = [];
   let done = 0;
@@ -150,8 +152,14 @@ export async function readOsm(file: string, onProgress: (done: number, total: nu
     ['export', '-f', 'geojsonseq', '-a', 'type,id', '--geometry-types=polygon', '-x', 'print_record_separator=false', '-o', '-', file],
     (line) => {
       if (!line) return;
-      const f = JSON.parse(line) as { geometry: OsmArea['geometry']; properties: Record<string, string | number> };
-      const props = f.properties;
+      // osmium writes {"type":"Feature","geometry":{…},"properties":{…}}; the geometry holds only
+      // numbers and brackets, so the first ',"properties":' after it ends it. Only the tags are
+      // parsed: the coordinates are never turned into JavaScript arrays.
+      const g0 = line.indexOf('"geometry":');
+      const p0 = g0 < 0 ? -1 : line.indexOf(',"properties":', g0);
+      if (g0 < 0 || p0 < 0 || !line.endsWith('}')) throw new Error(`osmium export wrote an unexpected line: ${line.slice(0, 120)}`);
+      const geometryJson = line.slice(g0 + 11, p0);
+      const props = JSON.parse(line.slice(p0 + 14, -1)) as Record<string, string | number>;
       const ref = `${props['@type'] === 'relation' ? 'r' : 'w'}${props['@id']}`;
       const tags: Record<string, string> = {};
       for (const [k, v] of Object.entries(props)) {
@@ -159,7 +167,7 @@ export async function readOsm(file: string, onProgress: (done: number, total: nu
         checkTag(ref.startsWith('r') ? `relation ${props['@id']}` : `way ${props['@id']}`, k, String(v));
         tags[k] = String(v);
       }
-      areas.push({ ref, tags, geometry: f.geometry });
+      areas.push({ ref, tags, geometryJson });
     },
   );
   return { nodes: { index, lng: lng.subarray(0, index.size), lat: lat.subarray(0, index.size) }, nodeTags, ways, areas, fileBbox: info.bbox };
