@@ -14,13 +14,29 @@ interface TileLayer {
 }
 
 const DATA_CACHE = 'public, max-age=60';
+/** Zooms whose network and areas tiles come from the generalised tables (the whole-city views). */
+export const GENERALISED_ZOOMS = [9, 12] as const;
 
 // The tile functions of migrations/0005_create_tile_functions.sql.
 const TILE_LAYERS: Record<(typeof TILE_LAYER_NAMES)[number], TileLayer> = {
   basemap: { sql: 'SELECT tile_basemap($1, $2, $3) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: false },
-  network: { sql: 'SELECT tile_network($1, $2, $3) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: false },
+  // Zooms 9–12 from the generalised tables of the served run (migrations/0250, 0251), finer zooms
+  // at full detail; before a dataset's first run there are no generalised rows, so full detail.
+  network: {
+    sql: `SELECT CASE WHEN $1 BETWEEN ${GENERALISED_ZOOMS[0]} AND ${GENERALISED_ZOOMS[1]} AND s.run_id IS NOT NULL
+                      THEN tile_network_generalised($1, $2, $3, s.dataset_id, s.run_id) ELSE tile_network($1, $2, $3) END AS mvt
+          FROM served_run() s`,
+    cacheControl: DATA_CACHE,
+    takesRuleSet: false,
+  },
   facilities: { sql: 'SELECT tile_facilities($1, $2, $3) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: false },
-  areas: { sql: 'SELECT tile_areas($1, $2, $3, $4) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: true },
+  areas: {
+    sql: `SELECT CASE WHEN $1 BETWEEN ${GENERALISED_ZOOMS[0]} AND ${GENERALISED_ZOOMS[1]} AND s.run_id IS NOT NULL
+                      THEN tile_areas_generalised($1, $2, $3, s.dataset_id, s.run_id, $4) ELSE tile_areas($1, $2, $3, $4) END AS mvt
+          FROM served_run() s`,
+    cacheControl: DATA_CACHE,
+    takesRuleSet: true,
+  },
   // A plan edit must show on the next fetch; clients revalidate with the ETag instead.
   plans: { sql: 'SELECT tile_plans($1, $2, $3) AS mvt', cacheControl: 'no-cache', takesRuleSet: false },
   // migrations/0130: one label point per area; walls, gated compounds and their gates.
