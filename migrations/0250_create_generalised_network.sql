@@ -1,36 +1,40 @@
 -- Why: at zooms 9–12 a whole municipality's network does not fit a tile. tile_network served
 -- every walk edge from z12 with its per-category distances, and a generated city of 1M OSM nodes
--- already puts tens of thousands of edges in one z12 tile; zooms 9–11 showed no network at all
--- (issue 15, "Whole-city views"). Made once per run instead of per tile: the streets a reader can
--- see at those zooms, merged and simplified, each keeping the WORST distance of its pieces per
--- category, so a generalised street never looks better covered than any street it stands for.
+-- already puts 1.6 MB of edges in one z12 tile; zooms 9–11 showed no network at all (issue 15,
+-- "Whole-city views"). Made once per run instead of per tile: the streets a reader can see at
+-- those zooms, merged and simplified, each keeping the WORST distance of its pieces per category,
+-- so a generalised street never looks better covered than any street it stands for.
 --
--- Two bands (zooms 9–10 and 11–12). A generalised line is the edges of one OSM way (same highway,
--- name, is_private) whose midpoints fall in one grid cell of 1/32 of a tile at the band's last
--- zoom (z10: 1,223 m of Web Mercator, z12: 306 m; ×cos(latitude) on the ground), merged
--- (ST_LineMerge) and simplified to one pixel at that zoom. Which streets, by highway, for any
--- city's OSM:
---   band 9  (z9–10):  motorway, trunk, primary, secondary, tertiary and their links;
---   band 11 (z11–12): those plus residential, unclassified, living_street, pedestrian, road.
+-- One band per zoom, 9 to 12. A generalised line is the edges of one street (same highway, name
+-- and is_private; unnamed ones of a highway class together) whose midpoints fall in one grid cell
+-- of 1/32 of the zoom's tile (8 screen pixels; z9 2,446 m of Web Mercator … z12 306 m; ×cos(lat)
+-- on the ground), merged (ST_LineMerge) and simplified to one tile pixel. Which streets, by
+-- highway, for any city's OSM (roughly where OSM's standard style starts drawing them):
+--   z9:  motorway, trunk, primary and their links;
+--   z10: those plus secondary;
+--   z11: those plus tertiary;
+--   z12: those plus residential, unclassified, living_street, pedestrian, road.
 -- Footways, paths, service roads and steps are drawn from z13 in full detail (tile_network).
 --
 -- The worst distance per category over the pieces, in the order the map colours them (better to
 -- worse): a distance in metres (larger is worse) < -1 (beyond the distance cap) < absent (no path
 -- or no data). So: absent when any piece lacks the category; else -1 when any piece is -1; else
--- the largest distance. Edges outside the engine's graph (fragments, no edge_distances row) count
--- as absent for every category, as tile_network shows them.
+-- the largest distance, rounded UP to the whole metre (a tile's value table holds each distinct
+-- value once: decimetres made nearly every value distinct and were most of a tile's bytes; rounding
+-- up never shows a street better than it is). Edges outside the engine's graph (fragments, no
+-- edge_distances row) count as absent for every category, as tile_network shows them.
 --
 -- Geometry is stored in Web Mercator (EPSG:3857), so a tile cuts it without a transform. Only the
 -- newest run of a dataset keeps its rows (tiles serve the newest complete run): building a run
 -- deletes the dataset's older generalised rows.
 --
 -- Indexes: generalised_network_geom_idx (gist) for `geom && tile envelope`;
--- generalised_network_run_idx for the delete of older runs and the tile's run filter.
+-- generalised_network_dataset_idx for the delete of older runs.
 
 CREATE TABLE generalised_network (
   run_id     integer NOT NULL REFERENCES coverage_runs(id) ON DELETE CASCADE,
   dataset_id integer NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
-  band       smallint NOT NULL CHECK (band IN (9, 11)),
+  band       smallint NOT NULL CHECK (band BETWEEN 9 AND 12),   -- the zoom it is drawn at
   id         integer NOT NULL,           -- feature id, unique per run and band
   highway    text NOT NULL,
   name       text,
@@ -46,12 +50,13 @@ CREATE INDEX generalised_network_geom_idx ON generalised_network USING gist (geo
 CREATE INDEX generalised_network_dataset_idx ON generalised_network (dataset_id, run_id);
 COMMENT ON TABLE generalised_network IS 'Generalised walking network per run for zooms 9–12: merged, simplified streets with the worst distance per category of the edges each stands for.';
 
--- The highways of a band.
-CREATE FUNCTION generalised_highways(band integer) RETURNS text[]
+-- The highways drawn at zoom z (9–12).
+CREATE FUNCTION generalised_highways(z integer) RETURNS text[]
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-  SELECT ARRAY['motorway', 'motorway_link', 'trunk', 'trunk_link', 'primary', 'primary_link',
-               'secondary', 'secondary_link', 'tertiary', 'tertiary_link']
-         || CASE WHEN band >= 11 THEN ARRAY['residential', 'unclassified', 'living_street', 'pedestrian', 'road'] ELSE '{}'::text[] END
+  SELECT ARRAY['motorway', 'motorway_link', 'trunk', 'trunk_link', 'primary', 'primary_link']
+         || CASE WHEN z >= 10 THEN ARRAY['secondary', 'secondary_link'] ELSE '{}'::text[] END
+         || CASE WHEN z >= 11 THEN ARRAY['tertiary', 'tertiary_link'] ELSE '{}'::text[] END
+         || CASE WHEN z >= 12 THEN ARRAY['residential', 'unclassified', 'living_street', 'pedestrian', 'road'] ELSE '{}'::text[] END
 $$;
 
 -- Web Mercator metres per tile at zoom z.
@@ -60,7 +65,7 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
   SELECT 40075016.685578488 / 2 ^ z
 $$;
 
--- Fills generalised_network for a run (both bands), replacing the rows of the dataset's other runs.
+-- Fills generalised_network for a run (zooms 9–12), replacing the rows of the dataset's other runs.
 CREATE FUNCTION build_generalised_network(p_run_id integer) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -70,23 +75,23 @@ BEGIN
   SELECT dataset_id INTO STRICT v_dataset FROM coverage_runs WHERE id = p_run_id;
   DELETE FROM generalised_network WHERE dataset_id = v_dataset;
   INSERT INTO generalised_network (run_id, dataset_id, band, id, highway, name, is_private, d, edge_ids, geom)
-  WITH bands(band, last_zoom) AS (VALUES (9, 10), (11, 12)),
-  pieces AS (
-    SELECT b.band, b.last_zoom, e.id AS edge_id, e.osm_way_id, e.highway, e.name, e.is_private,
-           coalesce(ed.d, '{}'::jsonb) AS d, ST_Transform(e.geom, 3857) AS g
-    FROM bands b
-    JOIN walk_edges e ON e.dataset_id = v_dataset AND e.highway = ANY (generalised_highways(b.band))
+  WITH bands(band) AS (VALUES (9), (10), (11), (12)),
+  edges AS MATERIALIZED (
+    SELECT e.id AS edge_id, e.highway, e.name, e.is_private, coalesce(ed.d, '{}'::jsonb) AS d, t.g, ST_LineInterpolatePoint(t.g, 0.5) AS m
+    FROM walk_edges e
     LEFT JOIN edge_distances ed ON ed.run_id = p_run_id AND ed.edge_id = e.id
+    CROSS JOIN LATERAL (SELECT ST_Transform(e.geom, 3857) AS g) t
+    WHERE e.dataset_id = v_dataset AND e.highway = ANY (generalised_highways(12))
   ),
   keyed AS (
-    SELECT p.*, dense_rank() OVER (ORDER BY p.band, p.osm_way_id, p.highway, p.name, p.is_private, c.cx, c.cy) AS gk
-    FROM pieces p
-    CROSS JOIN LATERAL ST_LineInterpolatePoint(p.g, 0.5) AS m
-    CROSS JOIN LATERAL (SELECT floor(ST_X(m) / (tile_size_3857(p.last_zoom) / 32))::bigint AS cx,
-                               floor(ST_Y(m) / (tile_size_3857(p.last_zoom) / 32))::bigint AS cy) c
+    SELECT b.band, e.*, dense_rank() OVER (ORDER BY b.band, e.highway, e.name, e.is_private, c.cx, c.cy) AS gk
+    FROM bands b
+    JOIN edges e ON e.highway = ANY (generalised_highways(b.band))
+    CROSS JOIN LATERAL (SELECT floor(ST_X(e.m) / (tile_size_3857(b.band) / 32))::bigint AS cx,
+                               floor(ST_Y(e.m) / (tile_size_3857(b.band) / 32))::bigint AS cy) c
   ),
   groups AS (
-    SELECT gk, min(band) AS band, min(last_zoom) AS last_zoom, min(highway) AS highway, min(name) AS name,
+    SELECT gk, min(band) AS band, min(highway) AS highway, min(name) AS name,
            bool_and(is_private) AS is_private, array_agg(edge_id ORDER BY edge_id) AS edge_ids, count(*) AS n,
            ST_LineMerge(ST_Collect(g)) AS g
     FROM keyed
@@ -97,7 +102,7 @@ BEGIN
     SELECT c.gk, jsonb_object_agg(c.key, c.worst) AS d
     FROM (
       SELECT keyed.gk, kv.key, count(*) AS present,
-             CASE WHEN min(kv.value::text::float8) = -1 THEN -1 ELSE max(kv.value::text::float8) END AS worst
+             CASE WHEN min(kv.value::text::float8) = -1 THEN -1 ELSE ceil(max(kv.value::text::float8)) END AS worst
       FROM keyed CROSS JOIN LATERAL jsonb_each(keyed.d) AS kv
       GROUP BY keyed.gk, kv.key
     ) c
@@ -108,18 +113,18 @@ BEGIN
   SELECT p_run_id, v_dataset, g.band,
          row_number() OVER (PARTITION BY g.band ORDER BY g.edge_ids[1])::integer,
          g.highway, g.name, g.is_private, coalesce(w.d, '{}'::jsonb), g.edge_ids,
-         ST_Multi(ST_SimplifyPreserveTopology(g.g, tile_size_3857(g.last_zoom) / 4096))
+         ST_Multi(ST_SimplifyPreserveTopology(g.g, tile_size_3857(g.band) / 4096))
   FROM groups g
   LEFT JOIN worst w ON w.gk = g.gk;
   GET DIAGNOSTICS v_rows = ROW_COUNT;
   RETURN v_rows;
 END
 $$;
-COMMENT ON FUNCTION build_generalised_network IS 'Fills generalised_network for a coverage run (zooms 9–10 and 11–12); returns the rows written.';
+COMMENT ON FUNCTION build_generalised_network IS 'Fills generalised_network for a coverage run (zooms 9–12); returns the rows written.';
 
 -- Layer network at zooms 9–12 from generalised_network: the attributes of tile_network (highway,
--- name, is_private, and the distance per category as one attribute each) plus edges (how many
--- walk edges the line stands for). The dataset and run are explicit, so a caller serving another
+-- name, is_private, and the distance per category as one attribute each, here in whole metres)
+-- plus edges (how many walk edges the line stands for). The dataset and run are explicit, so a caller serving another
 -- dataset or run asks for it. NULL outside zooms 9–12 (tile_network serves z13+).
 CREATE FUNCTION tile_network_generalised(z integer, x integer, y integer, dataset_id integer, run_id integer) RETURNS bytea
 LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
@@ -132,7 +137,7 @@ LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
       AND g.geom && ST_TileEnvelope(z, x, y, margin => 64.0 / 4096)
       AND g.run_id = tile_network_generalised.run_id
       AND g.dataset_id = tile_network_generalised.dataset_id
-      AND g.band = CASE WHEN z <= 10 THEN 9 ELSE 11 END
+      AND g.band = z
   ) t
   WHERE t.geom IS NOT NULL
 $$;

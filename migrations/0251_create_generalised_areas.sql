@@ -5,7 +5,8 @@
 --   band 9  (z9–10):  one polygon per district (区), the union of its communities, coloured by the
 --                     run's district-level results; communities that name no district are kept
 --                     as communities (simplified), so no area disappears;
---   band 11 (z11–12): every community and residential area, simplified.
+--   band 11 (z11–12): every community, simplified; residential areas (simplified) at z12 only,
+--                     as there are several per community (full detail from z13, tile_areas).
 -- The results (shares, passes, worst_share, fails, edge_of_data) are joined per tile from
 -- coverage_area_results, exactly as tile_areas does, so a rule set is chosen per request.
 -- Only the newest run of a dataset keeps rows (tiles serve it); building a run replaces the
@@ -96,8 +97,8 @@ END
 $$;
 COMMENT ON FUNCTION build_generalised_areas IS 'Fills generalised_areas for a coverage run (districts at zooms 9–10, communities and residential areas at 11–12); returns the rows.';
 
--- Layers districts (z9–10), communities and residential_areas (z11–12; communities naming no
--- district also at z9–10) with tile_areas' attributes and results under rule_set for the given
+-- Layers districts (z9–10), communities (z11–12; those naming no district also at z9–10) and
+-- residential_areas (z12) with tile_areas' attributes and results under rule_set for the given
 -- dataset and run. A district's id is its name. NULL outside zooms 9–12.
 CREATE FUNCTION tile_areas_generalised(z integer, x integer, y integer, dataset_id integer, run_id integer, rule_set text) RETURNS bytea
 LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
@@ -109,8 +110,8 @@ LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
       AND g.run_id = tile_areas_generalised.run_id
       AND g.dataset_id = tile_areas_generalised.dataset_id
       AND g.band = CASE WHEN z <= 10 THEN 9 ELSE 11 END
-      -- as tile_areas: residential areas smaller than two pixels are left out
-      AND (g.level <> 'residential_area' OR greatest(ST_XMax(g.geom) - ST_XMin(g.geom), ST_YMax(g.geom) - ST_YMin(g.geom)) >= 2 * tile_size_3857(z) / 4096)
+      -- residential areas at z12, and as tile_areas: those smaller than two pixels are left out
+      AND (g.level <> 'residential_area' OR z = 12 AND greatest(ST_XMax(g.geom) - ST_XMin(g.geom), ST_YMax(g.geom) - ST_YMin(g.geom)) >= 2 * tile_size_3857(z) / 4096)
   ),
   t AS (
     SELECT row_number() OVER (ORDER BY a.level, a.area_key) AS rid, a.level, a.id, a.area_key, a.name, a.street,
