@@ -160,6 +160,25 @@ describe('generalised tiles of a generated city (real PostGIS)', () => {
     expect(full.every((f) => typeof f.properties.id === 'number')).toBe(true);
   });
 
+  it('a generalised tile is kept per run: another served run answers from its own rows', async () => {
+    const [, x, y] = tileOf((bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2, 12);
+    const url = `/tiles/network/12/${x}/${y}.pbf`;
+    const before = await app.inject(url);
+    expect(before.statusCode).toBe(200);
+    // a newer complete run without generalised rows (as if computed by a server without them)
+    const newer = (await pool.query<{ id: number }>(
+      `INSERT INTO coverage_runs (dataset_id, rule_set_versions, status, finished_at, community_source)
+       SELECT dataset_id, rule_set_versions, 'done', now(), community_source FROM coverage_runs WHERE id = $1 RETURNING id`, [runId],
+    )).rows[0].id;
+    try {
+      expect((await app.inject(url)).statusCode).toBe(204);
+    } finally {
+      await pool.query('DELETE FROM coverage_runs WHERE id = $1', [newer]);
+    }
+    const again = await app.inject(url);
+    expect(again.rawPayload.equals(before.rawPayload)).toBe(true);
+  });
+
   it('no tile of any layer at any zoom reaches 500 kB, and the generalised z12 network is smaller than the full-detail one', async () => {
     let largest = { bytes: 0, url: '' };
     for (let z = 0; z <= 16; z++) {

@@ -3,7 +3,7 @@ import { RULE_SETS, ruleSetById } from '../../geo/rules/index.ts';
 import { tileParams, tileQuery, tileResponses, type TileParams, type TileQuery } from '../../api/tiles.ts';
 import type { TILE_LAYER_NAMES } from '../../api/enums.ts';
 import { ApiError } from '../errors.ts';
-import { acceptsGzip, GZIP_CACHE_BYTES, GZIP_MIN_BYTES, GzipCache, ifNoneMatchMatches, tileEtag } from '../tile-encoding.ts';
+import { acceptsGzip, GENERALISED_CACHE_BYTES, GZIP_CACHE_BYTES, GZIP_MIN_BYTES, GzipCache, ifNoneMatchMatches, TileCache, tileEtag } from '../tile-encoding.ts';
 
 interface TileLayer {
   sql: string;
@@ -16,27 +16,21 @@ interface TileLayer {
 const DATA_CACHE = 'public, max-age=60';
 /** Zooms whose network and areas tiles come from the generalised tables (the whole-city views). */
 export const GENERALISED_ZOOMS = [9, 12] as const;
+/**
+ * migrations/0250, 0251: network and areas at zooms 9–12 from tables made once per run, for the
+ * dataset and run given explicitly ($4, $5; the areas' rule set $6).
+ */
+const GENERALISED_SQL: Partial<Record<keyof typeof TILE_LAYERS, string>> = {
+  network: 'SELECT tile_network_generalised($1, $2, $3, $4, $5) AS mvt',
+  areas: 'SELECT tile_areas_generalised($1, $2, $3, $4, $5, $6) AS mvt',
+};
 
 // The tile functions of migrations/0005_create_tile_functions.sql.
 const TILE_LAYERS: Record<(typeof TILE_LAYER_NAMES)[number], TileLayer> = {
   basemap: { sql: 'SELECT tile_basemap($1, $2, $3) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: false },
-  // Zooms 9–12 from the generalised tables of the served run (migrations/0250, 0251), finer zooms
-  // at full detail; before a dataset's first run there are no generalised rows, so full detail.
-  network: {
-    sql: `SELECT CASE WHEN $1 BETWEEN ${GENERALISED_ZOOMS[0]} AND ${GENERALISED_ZOOMS[1]} AND s.run_id IS NOT NULL
-                      THEN tile_network_generalised($1, $2, $3, s.dataset_id, s.run_id) ELSE tile_network($1, $2, $3) END AS mvt
-          FROM served_run() s`,
-    cacheControl: DATA_CACHE,
-    takesRuleSet: false,
-  },
+  network: { sql: 'SELECT tile_network($1, $2, $3) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: false },
   facilities: { sql: 'SELECT tile_facilities($1, $2, $3) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: false },
-  areas: {
-    sql: `SELECT CASE WHEN $1 BETWEEN ${GENERALISED_ZOOMS[0]} AND ${GENERALISED_ZOOMS[1]} AND s.run_id IS NOT NULL
-                      THEN tile_areas_generalised($1, $2, $3, s.dataset_id, s.run_id, $4) ELSE tile_areas($1, $2, $3, $4) END AS mvt
-          FROM served_run() s`,
-    cacheControl: DATA_CACHE,
-    takesRuleSet: true,
-  },
+  areas: { sql: 'SELECT tile_areas($1, $2, $3, $4) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: true },
   // A plan edit must show on the next fetch; clients revalidate with the ETag instead.
   plans: { sql: 'SELECT tile_plans($1, $2, $3) AS mvt', cacheControl: 'no-cache', takesRuleSet: false },
   // migrations/0130: one label point per area; walls, gated compounds and their gates.
@@ -53,6 +47,28 @@ const TILE_LAYERS: Record<(typeof TILE_LAYER_NAMES)[number], TileLayer> = {
  */
 export async function tileRoutes(app: FastifyInstance): Promise<void> {
   const gzipCache = new GzipCache(GZIP_CACHE_BYTES);
+  // A generalised tile of a run never changes (a compute makes a new run), so it is kept, keyed by
+  // the run: after its first request a whole-city tile costs a lookup.
+  const generalisedCache = new TileCache(GENERALISED_CACHE_BYTES);
+
+  async function layerTile(layer: TileLayer, z: number, x: number, y: number, ruleSet: string): Promise<Buffer | null | undefined> {
+    const { rows } = await app.pg.query<{ mvt: Buffer | null }>(layer.sql, layer.takesRuleSet ? [z, x, y, ruleSet] : [z, x, y]);
+    return rows[0]?.mvt;
+  }
+
+  /** The served run's generalised tile; full detail before the dataset's first run (no generalised rows yet). */
+  async function generalisedTile(sql: string, name: string, z: number, x: number, y: number, ruleSet: string): Promise<Buffer | null | undefined> {
+    const served = (await app.pg.query<{ dataset_id: number | null; run_id: number | null }>('SELECT dataset_id, run_id FROM served_run()')).rows[0];
+    if (served?.run_id == null || served.dataset_id == null) return layerTile(TILE_LAYERS[name as keyof typeof TILE_LAYERS], z, x, y, ruleSet);
+    const key = `${name}/${z}/${x}/${y}/${served.dataset_id}/${served.run_id}${name === 'areas' ? `/${ruleSet}` : ''}`;
+    const hit = generalisedCache.get(key);
+    if (hit) return hit;
+    const params = name === 'areas' ? [z, x, y, served.dataset_id, served.run_id, ruleSet] : [z, x, y, served.dataset_id, served.run_id];
+    const mvt = (await app.pg.query<{ mvt: Buffer | null }>(sql, params)).rows[0]?.mvt ?? Buffer.alloc(0);
+    generalisedCache.set(key, mvt);
+    return mvt;
+  }
+
   app.get<{ Params: TileParams; Querystring: TileQuery }>(
     '/tiles/:layer/:z/:x/:y.pbf',
     {
@@ -75,8 +91,8 @@ export async function tileRoutes(app: FastifyInstance): Promise<void> {
         throw new ApiError('unknown_rule_set', `unknown rule set "${ruleSet}"; one of ${RULE_SETS.map((r) => r.id).join(', ')}`);
       }
 
-      const { rows } = await app.pg.query<{ mvt: Buffer | null }>(layer.sql, layer.takesRuleSet ? [z, x, y, ruleSet] : [z, x, y]);
-      const mvt = rows[0]?.mvt;
+      const generalised = z >= GENERALISED_ZOOMS[0] && z <= GENERALISED_ZOOMS[1] ? GENERALISED_SQL[name as keyof typeof TILE_LAYERS] : undefined;
+      const mvt = generalised ? await generalisedTile(generalised, name, z, x, y, ruleSet) : await layerTile(layer, z, x, y, ruleSet);
       reply.header('cache-control', layer.cacheControl);
       if (!mvt || mvt.length === 0) return reply.status(204).send();
 
