@@ -14,8 +14,9 @@ import { cycling, runAutocannon, tileOf } from './autocannon.ts';
 // tiles at z9, z10, z12 (served from the generalised tables, migrations/0250, 0251) and z15 (full
 // detail), driven with autocannon on loopback after a warm-up, every tile over the dataset at
 // z9–12 and the 12 busiest at z15. The peer in the same run: the full-detail tile_network at z12
-// (what z12 cost before), called sequentially on the same tiles. Also the largest tile per zoom
-// in bytes. Use the database `npm run bench:city -- --osm-nodes N` leaves (lc_bench_city_<N>_<seed>).
+// (what z12 cost before), called sequentially on the same tiles; and the machine's floor, a small
+// static answer (/api/categories) under the same connections. Also each zoom one request at a
+// time (p99 without queueing behind our own connections) and the largest tile in bytes. Use the database `npm run bench:city -- --osm-nodes N` leaves (lc_bench_city_<N>_<seed>).
 
 const SELF = fileURLToPath(import.meta.url);
 const { values: args } = parseArgs({
@@ -76,8 +77,14 @@ async function main(url: string): Promise<void> {
   const { child, port } = await spawnListening([SELF, '--serve', url], { forwardStderr: true });
   const base = `http://127.0.0.1:${port}`;
   const load = os.loadavg()[0];
-  const rows: { layer: string; z: number; tiles: number; rps: number; p50: number; p99: number; non2xx: number; maxBytes: number; status204: number }[] = [];
+  let floorRow = { rps: 0, p50: 0, p99: 0 };
+  const rows: { layer: string; z: number; tiles: number; rps: number; p50: number; p99: number; p99One: number; non2xx: number; maxBytes: number; status204: number }[] = [];
   try {
+    // the machine's floor in this run: a small static answer under the same load
+    const floorPaths = ['/api/categories'];
+    await runAutocannon({ url: base, connections, duration: 2, requests: [{ setupRequest: cycling(floorPaths) }] });
+    const floor = await runAutocannon({ url: base, connections, duration: seconds, timeout: 10, requests: [{ setupRequest: cycling(floorPaths) }] });
+    floorRow = { rps: Math.round(floor.requests.average), p50: floor.latency.p50, p99: floor.latency.p99 };
     for (const layer of ['network', 'areas']) {
       for (const z of [9, 10, 12, 15]) {
         const paths = tiles[z].map((t) => `/tiles/${layer}/${t}.pbf${layer === 'areas' ? '?rule_set=chengdu-park-city' : ''}`);
@@ -91,7 +98,9 @@ async function main(url: string): Promise<void> {
         }
         await runAutocannon({ url: base, connections, duration: 2, requests: [{ setupRequest: cycling(paths) }] });
         const r = await runAutocannon({ url: base, connections, duration: seconds, timeout: 10, requests: [{ setupRequest: cycling(paths) }] });
-        rows.push({ layer, z, tiles: paths.length, rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, maxBytes, status204 });
+        // one request at a time: the latency of a tile without queueing behind our own connections
+        const one = await runAutocannon({ url: base, connections: 1, duration: Math.max(2, seconds / 2), timeout: 10, requests: [{ setupRequest: cycling(paths) }] });
+        rows.push({ layer, z, tiles: paths.length, rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, p99One: one.latency.p99, non2xx: r.non2xx, maxBytes, status204 });
         process.stderr.write(`  ${layer} z${z}: ${rows.at(-1)!.rps} req/s, p99 ${r.latency.p99} ms\n`);
       }
     }
@@ -100,8 +109,9 @@ async function main(url: string): Promise<void> {
   }
   const pad = (s: string | number, n: number) => String(s).padStart(n);
   console.log(`\ntile benchmark: ${ds.source} (${ds.counts.walk_edges} edges), ${connections} connections, ${seconds} s per row, loopback; load average ${load.toFixed(2)} at start, ${os.loadavg()[0].toFixed(2)} at end`);
-  console.log(`${'layer'.padEnd(10)}${pad('zoom', 6)}${pad('tiles', 7)}${pad('req/s', 8)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('non-2xx', 9)}${pad('empty', 7)}${pad('max kB', 9)}`);
-  for (const r of rows) console.log(`${r.layer.padEnd(10)}${pad(r.z, 6)}${pad(r.tiles, 7)}${pad(r.rps, 8)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.non2xx, 9)}${pad(r.status204, 7)}${pad((r.maxBytes / 1000).toFixed(1), 9)}`);
+  console.log(`${'layer'.padEnd(10)}${pad('zoom', 6)}${pad('tiles', 7)}${pad('req/s', 8)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('p99 1 conn', 12)}${pad('non-2xx', 9)}${pad('empty', 7)}${pad('max kB', 9)}`);
+  for (const r of rows) console.log(`${r.layer.padEnd(10)}${pad(r.z, 6)}${pad(r.tiles, 7)}${pad(r.rps, 8)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.p99One, 12)}${pad(r.non2xx, 9)}${pad(r.status204, 7)}${pad((r.maxBytes / 1000).toFixed(1), 9)}`);
+  console.log(`floor: /api/categories (a small static answer) under the same ${connections} connections: ${floorRow.rps} req/s, p50 ${floorRow.p50} ms, p99 ${floorRow.p99} ms`);
   const gen12 = rows.find((r) => r.layer === 'network' && r.z === 12)!;
   console.log(`peer: z12 network at full detail (tile_network, one at a time, ${tiles[12].length} tiles): p99 ${p99(fullMs).toFixed(0)} ms, largest ${(fullMax / 1000).toFixed(1)} kB; generalised largest ${(gen12.maxBytes / 1000).toFixed(1)} kB`);
   const worstP99 = Math.max(...rows.filter((r) => r.z <= 12).map((r) => r.p99));
