@@ -18,7 +18,7 @@ import { pgrNearestM, preparePgrNearest } from '../helpers/pgrouting-nearest.ts'
 import { spawnListening } from '../helpers/spawn-listening.ts';
 import { cycling, runAutocannon, seededRandom, tileOf, type AutocannonResult } from './autocannon.ts';
 
-// npm run bench:api [-- --seconds 20 --connections 10 --database-url <url>]
+// npm run bench:api [-- --seconds 20 --connections 10 --agreement-points 300 --database-url <url>]
 //
 // The HTTP API under load on loopback, with the same proximity question (walking distance to the
 // nearest park) also answered per request by pgRouting in the same run, through the same server,
@@ -31,8 +31,8 @@ const CENTRAL = readConfig().defaultOsmFile;
 const SCRATCH_DB = 'lc_bench_api';
 const SEED = 20180;
 const POINTS = 2000;
-/** Points whose answers are compared with pgRouting's after the load. */
-const AGREEMENT_POINTS = 300;
+/** Points whose answers are compared with pgRouting's after the load (--agreement-points). */
+const AGREEMENT_POINTS_DEFAULT = 300;
 /** Answers further apart than this disagree (ours is rounded to the centimetre). */
 const AGREE_M = 0.01;
 /** Points are network nodes moved by up to this, so every one snaps to a street. */
@@ -46,6 +46,7 @@ const { values: args } = parseArgs({
   options: {
     seconds: { type: 'string', default: '20' },
     connections: { type: 'string', default: '10' },
+    'agreement-points': { type: 'string', default: String(AGREEMENT_POINTS_DEFAULT) },
     'database-url': { type: 'string' },
     serve: { type: 'string' },
   },
@@ -119,6 +120,7 @@ interface Row {
 }
 
 async function main(): Promise<void> {
+  const AGREEMENT_POINTS = Number(args['agreement-points']);
   const seconds = Number(args.seconds);
   const connections = Number(args.connections);
   const databaseUrl = args['database-url'] ?? (await scratchDatabase());
