@@ -1,7 +1,7 @@
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { testRandom } from '../geo/fixtures/random-walk-graph.ts';
-import { acceptsGzip, GzipCache, ifNoneMatchMatches, tileEtag } from './tile-encoding.ts';
+import { acceptsGzip, GzipCache, ifNoneMatchMatches, TileCache, tileEtag } from './tile-encoding.ts';
 
 describe('tile encoding', () => {
   it('acceptsGzip: gzip or x-gzip by name, or *, with a q-value above 0', () => {
@@ -13,6 +13,22 @@ describe('tile encoding', () => {
     expect(acceptsGzip('gzip;q=0, *')).toBe(false);
     expect(acceptsGzip('identity, *;q=0')).toBe(false);
     expect(acceptsGzip('gzip;q=abc')).toBe(false);
+  });
+
+  it('TileCache keeps the most recently used tiles within its byte bound; a tile larger than the bound is not kept', () => {
+    const cache = new TileCache(3000);
+    const [a, b, c] = [Buffer.alloc(1200, 1), Buffer.alloc(1200, 2), Buffer.alloc(1200, 3)];
+    cache.set('a', a);
+    cache.set('b', b);
+    expect(cache.get('a')).toBe(a); // a now most recent
+    cache.set('c', c); // over 3000 bytes: b goes
+    expect(cache.get('b')).toBeUndefined();
+    expect(cache.get('a')).toBe(a);
+    expect(cache.get('c')).toBe(c);
+    expect(cache.size).toEqual({ entries: 2, bytes: 2400 });
+    cache.set('big', Buffer.alloc(3001));
+    expect(cache.get('big')).toBeUndefined();
+    expect(cache.size.entries).toBe(2);
   });
 
   it('GzipCache keeps the most recently used compressed tiles within its byte bound', async () => {

@@ -15,6 +15,40 @@ const gzip = promisify(zlib.gzip);
 export const GZIP_CACHE_BYTES = 32 * 1024 * 1024;
 
 /** A byte-bounded LRU of compressed tiles: a tile many clients look at is compressed once. */
+/** Bytes of generalised tiles (zooms 9–12) kept per server: a municipality's tiles of a few rule sets. */
+export const GENERALISED_CACHE_BYTES = 64 * 2 ** 20;
+
+/** Tiles by key, least recently used dropped first beyond `maxBytes`. */
+export class TileCache {
+  private readonly entries = new Map<string, Buffer>();
+  private bytes = 0;
+  constructor(private readonly maxBytes: number) {}
+
+  get(key: string): Buffer | undefined {
+    const hit = this.entries.get(key);
+    if (hit) {
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+    }
+    return hit;
+  }
+
+  set(key: string, tile: Buffer): void {
+    if (tile.length > this.maxBytes || this.entries.has(key)) return;
+    this.entries.set(key, tile);
+    this.bytes += tile.length;
+    for (const [k, v] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.entries.delete(k);
+      this.bytes -= v.length;
+    }
+  }
+
+  get size(): { entries: number; bytes: number } {
+    return { entries: this.entries.size, bytes: this.bytes };
+  }
+}
+
 export class GzipCache {
   private readonly entries = new Map<string, Buffer>();
   private bytes = 0;

@@ -217,6 +217,9 @@ async function persist(
     );
   }
   lap('persist_edges');
+  // migrations/0250, 0251: the simplified streets and areas the map draws at zooms 9–12
+  await client.query('SELECT build_generalised_network($1), build_generalised_areas($1)', [runId]);
+  lap('persist_generalised');
 }
 
 /** What an incremental run copies from an earlier one. */

@@ -3,7 +3,7 @@ import { RULE_SETS, ruleSetById } from '../../geo/rules/index.ts';
 import { tileParams, tileQuery, tileResponses, type TileParams, type TileQuery } from '../../api/tiles.ts';
 import type { TILE_LAYER_NAMES } from '../../api/enums.ts';
 import { ApiError } from '../errors.ts';
-import { acceptsGzip, GZIP_CACHE_BYTES, GZIP_MIN_BYTES, GzipCache, ifNoneMatchMatches, tileEtag } from '../tile-encoding.ts';
+import { acceptsGzip, GENERALISED_CACHE_BYTES, GZIP_CACHE_BYTES, GZIP_MIN_BYTES, GzipCache, ifNoneMatchMatches, TileCache, tileEtag } from '../tile-encoding.ts';
 
 interface TileLayer {
   sql: string;
@@ -14,6 +14,16 @@ interface TileLayer {
 }
 
 const DATA_CACHE = 'public, max-age=60';
+/** Zooms whose network and areas tiles come from the generalised tables (the whole-city views). */
+export const GENERALISED_ZOOMS = [9, 12] as const;
+/**
+ * migrations/0250, 0251: network and areas at zooms 9–12 from tables made once per run, for the
+ * dataset and run given explicitly ($4, $5; the areas' rule set $6).
+ */
+const GENERALISED_SQL: Partial<Record<keyof typeof TILE_LAYERS, string>> = {
+  network: 'SELECT tile_network_generalised($1, $2, $3, $4, $5) AS mvt',
+  areas: 'SELECT tile_areas_generalised($1, $2, $3, $4, $5, $6) AS mvt',
+};
 
 // The tile functions of migrations/0005_create_tile_functions.sql.
 const TILE_LAYERS: Record<(typeof TILE_LAYER_NAMES)[number], TileLayer> = {
@@ -37,6 +47,28 @@ const TILE_LAYERS: Record<(typeof TILE_LAYER_NAMES)[number], TileLayer> = {
  */
 export async function tileRoutes(app: FastifyInstance): Promise<void> {
   const gzipCache = new GzipCache(GZIP_CACHE_BYTES);
+  // A generalised tile of a run never changes (a compute makes a new run), so it is kept, keyed by
+  // the run: after its first request a whole-city tile costs a lookup.
+  const generalisedCache = new TileCache(GENERALISED_CACHE_BYTES);
+
+  async function layerTile(layer: TileLayer, z: number, x: number, y: number, ruleSet: string): Promise<Buffer | null | undefined> {
+    const { rows } = await app.pg.query<{ mvt: Buffer | null }>(layer.sql, layer.takesRuleSet ? [z, x, y, ruleSet] : [z, x, y]);
+    return rows[0]?.mvt;
+  }
+
+  /** The served run's generalised tile; full detail before the dataset's first run (no generalised rows yet). */
+  async function generalisedTile(sql: string, name: string, z: number, x: number, y: number, ruleSet: string): Promise<Buffer | null | undefined> {
+    const served = (await app.pg.query<{ dataset_id: number | null; run_id: number | null }>('SELECT dataset_id, run_id FROM served_run()')).rows[0];
+    if (served?.run_id == null || served.dataset_id == null) return layerTile(TILE_LAYERS[name as keyof typeof TILE_LAYERS], z, x, y, ruleSet);
+    const key = `${name}/${z}/${x}/${y}/${served.dataset_id}/${served.run_id}${name === 'areas' ? `/${ruleSet}` : ''}`;
+    const hit = generalisedCache.get(key);
+    if (hit) return hit;
+    const params = name === 'areas' ? [z, x, y, served.dataset_id, served.run_id, ruleSet] : [z, x, y, served.dataset_id, served.run_id];
+    const mvt = (await app.pg.query<{ mvt: Buffer | null }>(sql, params)).rows[0]?.mvt ?? Buffer.alloc(0);
+    generalisedCache.set(key, mvt);
+    return mvt;
+  }
+
   app.get<{ Params: TileParams; Querystring: TileQuery }>(
     '/tiles/:layer/:z/:x/:y.pbf',
     {
@@ -59,8 +91,8 @@ export async function tileRoutes(app: FastifyInstance): Promise<void> {
         throw new ApiError('unknown_rule_set', `unknown rule set "${ruleSet}"; one of ${RULE_SETS.map((r) => r.id).join(', ')}`);
       }
 
-      const { rows } = await app.pg.query<{ mvt: Buffer | null }>(layer.sql, layer.takesRuleSet ? [z, x, y, ruleSet] : [z, x, y]);
-      const mvt = rows[0]?.mvt;
+      const generalised = z >= GENERALISED_ZOOMS[0] && z <= GENERALISED_ZOOMS[1] ? GENERALISED_SQL[name as keyof typeof TILE_LAYERS] : undefined;
+      const mvt = generalised ? await generalisedTile(generalised, name, z, x, y, ruleSet) : await layerTile(layer, z, x, y, ruleSet);
       reply.header('cache-control', layer.cacheControl);
       if (!mvt || mvt.length === 0) return reply.status(204).send();
 

@@ -32,6 +32,20 @@ const minutes = (x: number | null) => (x === null ? '—' : x.toFixed(1));
 const tick = (r: ProximityResult) => (r.meets_target === null ? '—' : r.meets_target ? '✓' : '✗');
 
 describe('web app in Chromium against the real server', () => {
+  it('at zoom 10 draws the generalised network and the areas from the whole-city tiles (migrations/0250, 0251)', async () => {
+    const { page, errors, close } = await open('map=10.00/30.66200/104.05800&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=point');
+    try {
+      expect(await renderedCount(page, ['network-lines'])).toBeGreaterThan(0);
+      expect(await renderedCount(page, ['areas-district-fill', 'areas-community-fill'])).toBeGreaterThan(0);
+      // the generalised lines carry the per-category distances the legend colours by
+      const parks = await page.evaluate(() => window.__map!.queryRenderedFeatures({ layers: ['network-lines'] }).filter((f) => typeof f.properties.park === 'number').length);
+      expect(parks).toBeGreaterThan(0);
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
   it('loads with no console errors and renders our own basemap, network and labels', async () => {
     const { page, errors, close } = await open(`${CENTRE_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=point`);
     try {

@@ -1,4 +1,8 @@
 import type pg from 'pg';
+import { DEFAULT_MAX_SNAP_M } from '../../geo/snap.ts';
+
+/** Metres around the point searched for candidate edges: the snap limit plus slack for the degree box. */
+const SNAP_SEARCH_M = DEFAULT_MAX_SNAP_M * 1.25;
 
 // The per-request pgRouting baseline for "how far is the nearest facility of a category on foot",
 // shared by the API benchmark (test/bench/api.ts) and the API-level agreement test.
@@ -13,6 +17,10 @@ import type pg from 'pg';
  * parameters, quoted into pgRouting's points query by format(%L) on the server.
  *
  * It asks exactly our question, so the answers can be compared to the centimetre:
+ * - the point is placed as the engine places it (geo/snap.ts): on the nearest segment of an edge
+ *   within the snap limit (200 m) whose straight access leg crosses no mapped wall or fence of the
+ *   dataset (PostGIS ST_Crosses: the interiors meet at a point); a segment behind a wall is passed
+ *   over for the next nearest, and with none left the answer is null, as ours is 422;
  * - the graph is the one the engine walks, `bench_engine_edges` (fragments under 50 nodes left
  *   out, see geo/components.ts), filled from the loaded engine by preparePgrNearest;
  * - the foot of the perpendicular and the fraction are found in the UTM zone's metres ($7), as
@@ -22,12 +30,24 @@ import type pg from 'pg';
  */
 export const PGR_NEAREST_SQL = `
   WITH p AS (SELECT ST_SetSRID(ST_MakePoint($1, $2), 4326) AS g),
-  e AS (SELECT c.id, 1 - ST_LineLocatePoint(c.line, c.pt) AS fraction, c.source, c.target,
-               ST_Distance(p.g::geography, ST_Transform(ST_ClosestPoint(c.line, c.pt), 4326)::geography) AS leg_m
+  -- the nearest segment within the snap limit whose access leg crosses no wall or fence of the
+  -- dataset ($9), as the engine snaps (geo/snap.ts): a segment behind a wall is passed over
+  e AS (SELECT c.id, 1 - ST_LineLocatePoint(c.line, c.foot) AS fraction, c.source, c.target,
+               ST_Distance(p.g::geography, ST_Transform(c.foot, 4326)::geography) AS leg_m
         FROM p, LATERAL (
-          SELECT we.id, we.source, we.target, ST_Transform(we.geom, $7::int) AS line, ST_Transform(p.g, $7::int) AS pt
-          FROM walk_edges we WHERE we.id IN (SELECT id FROM bench_engine_edges) ORDER BY we.geom <-> p.g LIMIT 8) c
-        ORDER BY ST_Distance(c.line, c.pt), c.id LIMIT 1),
+          SELECT s.* FROM (
+            SELECT we.id, we.source, we.target, l.line, d.path[1] AS seg,
+                   ST_ClosestPoint(d.geom, l.pt) AS foot, ST_Distance(d.geom, l.pt) AS dist
+            FROM walk_edges we
+            CROSS JOIN LATERAL (SELECT ST_Transform(we.geom, $7::int) AS line, ST_Transform(p.g, $7::int) AS pt) l
+            CROSS JOIN LATERAL ST_DumpSegments(l.line) d
+            WHERE we.id IN (SELECT id FROM bench_engine_edges)
+              AND we.geom && ST_Expand(p.g, ${SNAP_SEARCH_M} / (111320 * cos(radians($2))), ${SNAP_SEARCH_M} / 110574.0)) s
+          WHERE s.dist <= ${DEFAULT_MAX_SNAP_M}
+            AND NOT EXISTS (
+              SELECT 1 FROM barriers b CROSS JOIN LATERAL (SELECT ST_MakeLine(p.g, ST_Transform(s.foot, 4326)) AS leg) k
+              WHERE b.dataset_id = $9 AND b.geom && k.leg AND ST_Crosses(b.geom, k.leg))
+          ORDER BY s.dist, s.id, s.seg LIMIT 1) c),
   -- fraction 0 or 1 over the reversed edge: the point is its end vertex, asked for by vertex id
   s AS (SELECT e.*, CASE e.fraction WHEN 0 THEN e.target WHEN 1 THEN e.source END AS vertex FROM e),
   ap AS (SELECT * FROM unnest($3::bigint[], $4::bigint[], $5::float8[], $6::float8[], $8::bigint[]) AS t(pid, edge, fraction, leg_m, vertex)),
@@ -87,11 +107,24 @@ export async function preparePgrNearest(db: pg.Pool, datasetId: number, engine: 
   await db.query(`ANALYZE bench_engine_edges`);
   const srid = utmSrid((engine.bbox[0] + engine.bbox[2]) / 2, (engine.bbox[1] + engine.bbox[3]) / 2);
   const { rows } = await db.query<{ pid: string; edge_id: string; fraction: number; leg_m: number; vertex: string | null }>(FACILITY_POINTS_SQL, [datasetId, srid, category]);
-  return [rows.map((p) => p.pid), rows.map((p) => p.edge_id), rows.map((p) => p.fraction), rows.map((p) => p.leg_m), srid, rows.map((p) => p.vertex)];
+  return [rows.map((p) => p.pid), rows.map((p) => p.edge_id), rows.map((p) => p.fraction), rows.map((p) => p.leg_m), srid, rows.map((p) => p.vertex), datasetId];
 }
 
 /** pgRouting's answer for one point: metres to the nearest facility prepared, or null. */
 export async function pgrNearestM(db: pg.Pool, params: unknown[], lng: number, lat: number): Promise<number | null> {
-  const { rows } = await db.query<{ distance_m: number | null }>(PGR_NEAREST_SQL, [lng, lat, ...params]);
-  return rows[0]?.distance_m ?? null;
+  // PostGIS's per-call cost estimates put this plan above jit_above_cost, and compiling it took
+  // 0.6 s for a 10 ms query: JIT off for this transaction only
+  const client = await db.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SET LOCAL jit = off');
+    const { rows } = await client.query<{ distance_m: number | null }>(PGR_NEAREST_SQL, [lng, lat, ...params]);
+    await client.query('COMMIT');
+    return rows[0]?.distance_m ?? null;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
 }

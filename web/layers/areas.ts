@@ -71,9 +71,30 @@ function fillColour(c: AreaColouring): ExpressionSpecification | string {
 
 const kindOf = (level: CoverageLevel): AreaKind => (level === 'residential_area' ? 'residential_area' : 'community');
 
+/**
+ * Districts (区): at zooms 9–10 the areas tiles carry one polygon per district with its
+ * district-level results (migrations/0251) instead of its communities; drawn with the same colours
+ * whenever communities would be.
+ */
+const DISTRICT_SOURCE_LAYER = 'districts';
+const DISTRICT_FILL = 'areas-district-fill';
+const DISTRICT_OUTLINE = 'areas-district-outline';
+
 /** Fill, outline and name layers for residential areas and for communities; one pair is visible at a time. */
 export function areasLayers(c: AreaColouring, level: CoverageLevel): LayerSpecification[] {
-  const out: LayerSpecification[] = [];
+  const districtVisibility = kindOf(level) === 'community' ? 'visible' : 'none';
+  const out: LayerSpecification[] = [
+    {
+      id: DISTRICT_FILL, type: 'fill', source: AREAS_SOURCE, 'source-layer': DISTRICT_SOURCE_LAYER, maxzoom: 11,
+      layout: { visibility: districtVisibility },
+      paint: { 'fill-color': fillColour(c), 'fill-opacity': FILL_OPACITY_STOPS[0][1] },
+    },
+    {
+      id: DISTRICT_OUTLINE, type: 'line', source: AREAS_SOURCE, 'source-layer': DISTRICT_SOURCE_LAYER, maxzoom: 11,
+      layout: { visibility: districtVisibility },
+      paint: { 'line-color': '#5f5b55', 'line-width': 1, 'line-opacity': 0.75 },
+    },
+  ];
   for (const k of KINDS) {
     const visibility = k === kindOf(level) ? 'visible' : 'none';
     out.push(
@@ -119,6 +140,9 @@ export function updateAreas(map: MapLibreMap, c: AreaColouring, level: CoverageL
     for (const id of [areaFillLayer(k), outlineLayer(k), edgeLayer(k), labelLayer(k)]) map.setLayoutProperty(id, 'visibility', v);
     map.setPaintProperty(areaFillLayer(k), 'fill-color', fillColour(c));
   }
+  const districts = visible && kindOf(level) === 'community' ? 'visible' : 'none';
+  for (const id of [DISTRICT_FILL, DISTRICT_OUTLINE]) map.setLayoutProperty(id, 'visibility', districts);
+  map.setPaintProperty(DISTRICT_FILL, 'fill-color', fillColour(c));
 }
 
 /** Areas a place filter keeps: their keys (the tiles' `id`), or the 区 / 街道 communities carry ('' = any). */

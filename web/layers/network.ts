@@ -15,8 +15,9 @@ const NONE_M = 1e9;
  */
 const BEYOND_M = 1e6;
 
+/** Zooms 9–12 come generalised (main streets merged, worst distance kept; migrations/0250), 13+ in full. */
 export function networkSource(): VectorSourceSpecification {
-  return { type: 'vector', tiles: [tileUrl('network')], minzoom: 12, maxzoom: 16 };
+  return { type: 'vector', tiles: [tileUrl('network')], minzoom: 9, maxzoom: 16 };
 }
 
 /**
@@ -76,7 +77,7 @@ export function networkLayers(c: NetworkColouring): LayerSpecification[] {
       layout: { 'line-cap': 'round', 'line-join': 'round' },
       paint: {
         'line-color': colourExpression(c),
-        'line-width': ['interpolate', ['linear'], ['zoom'], 12, 1, 14, 2.2, 17, 4.5],
+        'line-width': ['interpolate', ['linear'], ['zoom'], 9, 0.6, 12, 1, 14, 2.2, 17, 4.5],
         'line-opacity': ['case', ['==', ['get', 'is_private'], true], 0.45, 0.9],
       },
     },
