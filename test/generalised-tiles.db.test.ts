@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../server/app.ts';
 import { readConfig } from '../server/config.ts';
 import { createPool } from '../server/db/pool.ts';
-import { computeCoverage } from '../server/engine/compute-coverage.ts';
+import { computeCoverage } from '../server/coverage-run/compute-coverage.ts';
 import { importDistricts } from '../server/import/import-communities.ts';
 import { importSampleCity } from '../server/import/default-data.ts';
 import { GENERALISED_ZOOMS } from '../server/routes/tiles.ts';

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildApp } from '../server/app.ts';
 import { readConfig } from '../server/config.ts';
-import { computeCoverage } from '../server/engine/compute-coverage.ts';
+import { computeCoverage } from '../server/coverage-run/compute-coverage.ts';
 import { importSampleCity } from '../server/import/default-data.ts';
 import { createPool } from '../server/db/pool.ts';
 import { loadNetwork } from '../server/network/load-network.ts';

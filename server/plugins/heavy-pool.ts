@@ -65,7 +65,7 @@ export const DEFAULT_HEAVY_LIMITS: HeavyLimits = {
 
 /**
  * Scheduling priority given up by the pool's threads (Linux nice, per thread: each thread sets its
- * own, server/engine/heavy-worker.mjs): on a machine short of cores the event loop that answers
+ * own, server/heavy-work/worker.mjs): on a machine short of cores the event loop that answers
  * proximity and tiles runs first and heavy work takes what is left, instead of both sharing it
  * equally. 10: CFS weighs a thread at nice 0 9 times one at 10 (1024 : 110). 19 (68 times) starved
  * heavy work on a machine loaded by other jobs (load 16 on 2 cores: 3000 m isochrones over 10 s,

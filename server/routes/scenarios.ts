@@ -9,7 +9,7 @@ import { checkPlanGeometriesValid } from '../check-plan-geometry.ts';
 import { ApiError } from '../errors.ts';
 import { parseBbox, requireRule, ruleSetsOf } from '../http/request.ts';
 import { checkBudget, evaluateCost, maxCandidatesWithin, planReachKm2, suggestCost } from '../plugins/heavy-pool.ts';
-import type { SerialisedAnswer } from '../engine/heavy-work.ts';
+import type { SerialisedAnswer } from '../heavy-work/tasks.ts';
 import { gridCandidates } from '../queries/grid-candidates.ts';
 import { plansByIds, proposedPlans } from '../queries/plans.ts';
 import { storedScenarioPlan, toScenarioPlan } from '../scenario-plans.ts';
