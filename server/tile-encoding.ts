@@ -14,7 +14,6 @@ const gzip = promisify(zlib.gzip);
 /** Compressed tiles kept, by the plain tile's ETag (a content hash), least recently used out first. */
 export const GZIP_CACHE_BYTES = 32 * 1024 * 1024;
 
-/** A byte-bounded LRU of compressed tiles: a tile many clients look at is compressed once. */
 /** Bytes of generalised tiles (zooms 9–12) kept per server: a municipality's tiles of a few rule sets. */
 export const GENERALISED_CACHE_BYTES = 64 * 2 ** 20;
 
@@ -49,33 +48,23 @@ export class TileCache {
   }
 }
 
+/** A byte-bounded LRU of compressed tiles (a {@link TileCache}): a tile many clients look at is compressed once. */
 export class GzipCache {
-  private readonly entries = new Map<string, Buffer>();
-  private bytes = 0;
-  constructor(private readonly maxBytes: number) {}
+  private readonly zipped: TileCache;
+  constructor(maxBytes: number) {
+    this.zipped = new TileCache(maxBytes);
+  }
 
   async get(key: string, plain: Buffer): Promise<Buffer> {
-    const hit = this.entries.get(key);
-    if (hit) {
-      this.entries.delete(key);
-      this.entries.set(key, hit);
-      return hit;
-    }
+    const hit = this.zipped.get(key);
+    if (hit) return hit;
     const zipped = await gzip(plain, { level: GZIP_LEVEL });
-    if (zipped.length <= this.maxBytes && !this.entries.has(key)) {
-      this.entries.set(key, zipped);
-      this.bytes += zipped.length;
-      for (const [k, v] of this.entries) {
-        if (this.bytes <= this.maxBytes) break;
-        this.entries.delete(k);
-        this.bytes -= v.length;
-      }
-    }
+    this.zipped.set(key, zipped);
     return zipped;
   }
 
   get size(): { entries: number; bytes: number } {
-    return { entries: this.entries.size, bytes: this.bytes };
+    return this.zipped.size;
   }
 }
 
