@@ -187,6 +187,22 @@ function expectAgreement(a: Agreement, label: string): void {
 
 const fmt = (m: number) => m.toExponential(2);
 
+/**
+ * Our walk to the nearest facility against the pgRouting baseline's: both none (or theirs beyond
+ * the cap, where ours searches DISTANCE_CAP_M and says "none"), or both within tolerance. Ours is
+ * rounded to the centimetre in the API, so half a centimetre more is allowed. Returns |ours − theirs|
+ * in metres, or null when ours found none.
+ */
+function expectSameWalk(ours: number | null, theirs: number | null, label: string): number | null {
+    if (ours === null) {
+        expect(theirs === null || theirs > DISTANCE_CAP_M - TOLERANCE_M, label).toBe(true);
+        return null;
+    }
+    expect(theirs, label).not.toBeNull();
+    expect(Math.abs(ours - theirs!), label).toBeLessThanOrEqual(TOLERANCE_M + 0.005);
+    return Math.abs(ours - theirs!);
+}
+
 describe('multi-source distances agree with pgRouting on central Chengdu', () => {
     let net: EngineNetwork & { nodeDbId: Float64Array };
     let superId: number;
@@ -325,17 +341,12 @@ describe('a point\'s walk to the nearest facility agrees with a pgRouting query 
                 }
                 const ours = result.network_distance_m as number | null;
                 const theirs = await pgrNearestM(pool, params, lng, lat);
-                const label = `${category} at ${lng}, ${lat}: ours ${ours}, pgRouting ${theirs}`;
-                if (ours === null) {
-                    // ours searches DISTANCE_CAP_M and says "none" beyond it
-                    expect(theirs === null || theirs > DISTANCE_CAP_M - TOLERANCE_M, label).toBe(true);
+                const diffM = expectSameWalk(ours, theirs, `${category} at ${lng}, ${lat}: ours ${ours}, pgRouting ${theirs}`);
+                if (diffM === null) {
                     beyond++;
                     continue;
                 }
-                expect(theirs, label).not.toBeNull();
-                // ours is rounded to the centimetre in the API, so half a centimetre more is allowed
-                expect(Math.abs(ours - theirs!), label).toBeLessThanOrEqual(TOLERANCE_M + 0.005);
-                maxDiffM = Math.max(maxDiffM, Math.abs(ours - theirs!));
+                maxDiffM = Math.max(maxDiffM, diffM);
                 both++;
             }
             console.log(`${category}: ${both} points answered by both (max |Δ| ${maxDiffM.toFixed(4)} m), ${beyond} beyond ${DISTANCE_CAP_M} m for both, ${inside} inside a polygon of the category (0 m)`);
@@ -413,14 +424,10 @@ describe('behind a wall: the baseline snaps past walls as the engine does (gener
                 inside++;
                 continue;
             }
-            const ours = result.network_distance_m as number | null;
-            if (ours === null) {
-                expect(theirs === null || theirs > DISTANCE_CAP_M - TOLERANCE_M, label).toBe(true);
+            if (expectSameWalk(result.network_distance_m as number | null, theirs, label) === null) {
                 beyond++;
                 continue;
             }
-            expect(theirs, label).not.toBeNull();
-            expect(Math.abs(ours - theirs!), label).toBeLessThanOrEqual(TOLERANCE_M + 0.005);
             both++;
         }
         console.log(`behind walls: ${behind.length} points, ${both} answered by both, ${unplaced} placed by neither, ${beyond} beyond ${DISTANCE_CAP_M} m, ${inside} inside a park`);
