@@ -1,7 +1,7 @@
-import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { pipeCopy } from './copy-rows.ts';
 
 /**
  * One field of a binary COPY row. Arrays are one-dimensional with lower bound 1; `null` elements
@@ -86,5 +86,5 @@ export async function copyBinaryRows(client: pg.PoolClient, table: string, colum
     }
     yield TRAILER;
   }
-  await pipeline(Readable.from(chunks(), { objectMode: false }), sink);
+  await pipeCopy(table, Readable.from(chunks(), { objectMode: false }), sink);
 }

@@ -29,5 +29,21 @@ export async function copyRows(client: pg.PoolClient, table: string, columns: re
     }
     if (batch) yield batch;
   }
-  await pipeline(Readable.from(lines()), sink);
+  await pipeCopy(table, Readable.from(lines()), sink);
+}
+
+/**
+ * Pipe `source` into a COPY `sink`. When the database goes away mid-COPY the socket write fails with
+ * a bare `write EPIPE` (or ECONNRESET); that becomes an error saying the connection was lost and into
+ * which table, with the original code and error kept, so a CLI user and the server's "database down"
+ * check read it as what it is.
+ */
+export async function pipeCopy(table: string, source: Readable, sink: NodeJS.WritableStream): Promise<void> {
+  try {
+    await pipeline(source, sink);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EPIPE' && code !== 'ECONNRESET') throw err;
+    throw Object.assign(new Error(`connection to the database lost during COPY into ${table} (${code})`, { cause: err }), { code });
+  }
 }
