@@ -52,12 +52,27 @@ export const rulesResponse = {
           en: { type: 'string' },
           citation: { type: 'string' },
           note: { type: ['string', 'null'] },
-          built_in: { type: 'boolean', description: 'shipped as geo/rules/<id>.json; false = stored with npm run import -- rules or POST /api/rule-sets' },
+          built_in: {
+            type: 'boolean',
+            description:
+              'shipped as geo/rules/<id>.json; false = stored with npm run import -- rules or POST /api/rule-sets',
+          },
           rules: {
             type: 'array',
             items: {
               type: 'object',
-              required: ['id', 'zh', 'en', 'tiers', 'target_share', 'measure', 'population_group', 'citation', 'note', 'judges'],
+              required: [
+                'id',
+                'zh',
+                'en',
+                'tiers',
+                'target_share',
+                'measure',
+                'population_group',
+                'citation',
+                'note',
+                'judges',
+              ],
               properties: {
                 id: { type: 'string' },
                 zh: { type: 'string' },
@@ -68,7 +83,10 @@ export const rulesResponse = {
                 population_group: { type: 'string', enum: ['all', 'elderly', 'children'] },
                 citation: { type: 'string' },
                 note: { type: ['string', 'null'] },
-                judges: { type: ['string', 'null'], description: 'the category this rule judges by default where its tiers name several' },
+                judges: {
+                  type: ['string', 'null'],
+                  description: 'the category this rule judges by default where its tiers name several',
+                },
               },
             },
           },

@@ -26,7 +26,10 @@ export const drilldownQuery = {
 const countsByOutcome = {
   type: 'object',
   properties: {
-    distance: { type: 'number' }, beyond_cap: { type: 'number' }, no_path: { type: 'number' }, no_data: { type: 'number' },
+    distance: { type: 'number' },
+    beyond_cap: { type: 'number' },
+    no_path: { type: 'number' },
+    no_data: { type: 'number' },
   },
 } as const;
 
@@ -43,9 +46,12 @@ export const drilldownJson = {
     rule: {
       type: 'object',
       properties: {
-        id: { type: 'string' }, zh: { type: 'string' }, en: { type: 'string' },
+        id: { type: 'string' },
+        zh: { type: 'string' },
+        en: { type: 'string' },
         limit_m: { type: 'number', description: 'the largest walking distance any tier of the rule allows' },
-        target_share: { type: 'number' }, citation: { type: 'string' },
+        target_share: { type: 'number' },
+        citation: { type: 'string' },
       },
     },
     population: { type: 'number', description: 'residents of the area with a result (the study area)' },
@@ -58,7 +64,8 @@ export const drilldownJson = {
     uncovered_by_outcome: { ...countsByOutcome, description: 'uncovered residents by outcome' },
     histogram: {
       type: 'object',
-      description: 'walking distances (outcome distance) of all residents of the area, in bins of bin_m; the others by outcome',
+      description:
+        'walking distances (outcome distance) of all residents of the area, in bins of bin_m; the others by outcome',
       properties: {
         bin_m: { type: 'number' },
         limit_m: { type: 'number' },
@@ -66,7 +73,12 @@ export const drilldownJson = {
           type: 'array',
           items: {
             type: 'object',
-            properties: { from_m: { type: 'number' }, to_m: { type: 'number' }, origins: { type: 'integer' }, population: { type: 'number' } },
+            properties: {
+              from_m: { type: 'number' },
+              to_m: { type: 'number' },
+              origins: { type: 'integer' },
+              population: { type: 'number' },
+            },
           },
         },
         origins_by_outcome: countsByOutcome,
@@ -79,15 +91,27 @@ export const drilldownJson = {
       items: {
         type: 'object',
         properties: {
-          facility_id: { type: 'string' }, name: { type: ['string', 'null'] }, category: { type: 'string' },
-          lng: { type: 'number' }, lat: { type: 'number' }, is_sample: { type: 'boolean' },
-          population: { type: 'number' }, median_m: { type: 'number' },
+          facility_id: { type: 'string' },
+          name: { type: ['string', 'null'] },
+          category: { type: 'string' },
+          lng: { type: 'number' },
+          lat: { type: 'number' },
+          is_sample: { type: 'boolean' },
+          population: { type: 'number' },
+          median_m: { type: 'number' },
         },
       },
     },
-    caveats: { type: 'array', items: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } } },
+    caveats: {
+      type: 'array',
+      items: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
+    },
     sentence: { type: 'string' },
-    uncovered_points: { type: 'object', additionalProperties: true, description: 'GeoJSON FeatureCollection of the uncovered origins (outcome, network_m, population)' },
+    uncovered_points: {
+      type: 'object',
+      additionalProperties: true,
+      description: 'GeoJSON FeatureCollection of the uncovered origins (outcome, network_m, population)',
+    },
     points_truncated: { type: 'boolean' },
   },
 } as const;

@@ -27,14 +27,32 @@ export type ReachOutcome = (typeof REACH_OUTCOMES)[number];
 export const POPULATION_SOURCES = ['osm', 'census', 'grid', 'estimate'] as const;
 
 /** Data caveats an audit area may carry. */
-export const AUDIT_CAVEATS = ['estimated_population', 'sample_facilities', 'approximate_zone', 'edge_of_data', 'no_residents', 'estimated_elderly', 'estimated_children', 'estimated_all'] as const;
+export const AUDIT_CAVEATS = [
+  'estimated_population',
+  'sample_facilities',
+  'approximate_zone',
+  'edge_of_data',
+  'no_residents',
+  'estimated_elderly',
+  'estimated_children',
+  'estimated_all',
+] as const;
 export type AuditCaveat = (typeof AUDIT_CAVEATS)[number];
 
 /** Candidate sources of /api/suggest. */
 export const SUGGEST_CANDIDATES = ['plans', 'grid'] as const;
 
 /** Vector tile layers of /tiles/:layer/:z/:x/:y.pbf. */
-export const TILE_LAYER_NAMES = ['basemap', 'network', 'facilities', 'areas', 'plans', 'area_labels', 'barriers', 'population'] as const;
+export const TILE_LAYER_NAMES = [
+  'basemap',
+  'network',
+  'facilities',
+  'areas',
+  'plans',
+  'area_labels',
+  'barriers',
+  'population',
+] as const;
 
 /** A rule set id or rule id: lower-case letters, digits, `.`, `_`, `-`. */
 export const RULE_ID_PATTERN = '^[a-z0-9._-]+$';

@@ -6,7 +6,11 @@ export const healthResponse = {
   type: 'object',
   required: ['status', 'database', 'dataset', 'attribution'],
   properties: {
-    status: { type: 'string', enum: ['ok', 'degraded', 'warming'], description: "warming: the engine is loading (answers wait for it); see `engine`" },
+    status: {
+      type: 'string',
+      enum: ['ok', 'degraded', 'warming'],
+      description: 'warming: the engine is loading (answers wait for it); see `engine`',
+    },
     engine: {
       type: 'object',
       description: 'the in-memory engine: cold (not loaded yet), warming (a load is running), ready',
@@ -15,7 +19,11 @@ export const healthResponse = {
         state: { type: 'string', enum: ['cold', 'warming', 'ready'] },
         dataset_id: { type: ['integer', 'null'] },
         run_id: { type: ['integer', 'null'] },
-        network_source: { type: ['string', 'null'], enum: ['file', 'built', null], description: 'file: read from its engine file under .data/engine; built: from the database' },
+        network_source: {
+          type: ['string', 'null'],
+          enum: ['file', 'built', null],
+          description: 'file: read from its engine file under .data/engine; built: from the database',
+        },
         load_seconds: { type: ['number', 'null'] },
         warming_seconds: { type: ['number', 'null'] },
       },
@@ -47,7 +55,10 @@ export const healthResponse = {
         },
       },
     },
-    coverage_run_id: { type: ['integer', 'null'], description: 'the coverage run answers come from; null: no results (503 no_results)' },
+    coverage_run_id: {
+      type: ['integer', 'null'],
+      description: 'the coverage run answers come from; null: no results (503 no_results)',
+    },
     problems: { type: 'array', items: { type: 'string' }, description: 'why the status is degraded' },
     attribution: { type: 'string' },
   },

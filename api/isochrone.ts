@@ -11,7 +11,11 @@ export const isochroneQuery = {
   additionalProperties: false,
   properties: {
     ...lngLatProperties,
-    facility_id: { type: 'integer', minimum: 1, description: 'walk out from every access point of this facility instead of a point' },
+    facility_id: {
+      type: 'integer',
+      minimum: 1,
+      description: 'walk out from every access point of this facility instead of a point',
+    },
     distance_m: { type: 'number', exclusiveMinimum: 0, maximum: MAX_ISOCHRONE_M },
   },
 } as const;
@@ -21,7 +25,10 @@ export const isochroneResponse = featureCollectionSchema;
 
 export type IsochroneQuery = FromSchema<typeof isochroneQuery>;
 /** The answer, narrowed to GeoJSON: the schema leaves geometries and properties open. */
-export type Isochrone = FeatureCollection<Geometry, { kind: 'polygon' | 'lines'; distance_m: number; [k: string]: unknown }>;
+export type Isochrone = FeatureCollection<
+  Geometry,
+  { kind: 'polygon' | 'lines'; distance_m: number; [k: string]: unknown }
+>;
 
 /* GET /api/isochrone/bands */
 
@@ -38,15 +45,36 @@ export const bandsQuerySchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    lng: { type: 'number', minimum: -180, maximum: 180, description: 'longitude, WGS 84 degrees (east positive); with lat', examples: [104.0585] },
-    lat: { type: 'number', minimum: -90, maximum: 90, description: 'latitude, WGS 84 degrees (north positive); with lng', examples: [30.6598] },
-    facility_id: { type: 'integer', minimum: 1, description: 'walk out from every access point of this facility instead of a point' },
+    lng: {
+      type: 'number',
+      minimum: -180,
+      maximum: 180,
+      description: 'longitude, WGS 84 degrees (east positive); with lat',
+      examples: [104.0585],
+    },
+    lat: {
+      type: 'number',
+      minimum: -90,
+      maximum: 90,
+      description: 'latitude, WGS 84 degrees (north positive); with lng',
+      examples: [30.6598],
+    },
+    facility_id: {
+      type: 'integer',
+      minimum: 1,
+      description: 'walk out from every access point of this facility instead of a point',
+    },
     limits_m: {
-      type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(,[0-9]+(\\.[0-9]+)?){0,4}$',
+      type: 'string',
+      pattern: '^[0-9]+(\\.[0-9]+)?(,[0-9]+(\\.[0-9]+)?){0,4}$',
       description: `up to ${MAX_BANDS} band limits in metres, comma-separated, each > 0 and ≤ ${MAX_ISOCHRONE_M}; default ${DEFAULT_BAND_LIMITS_M.join(',')}`,
       examples: ['300,500,1000'],
     },
-    include: { type: 'string', enum: ['origins'], description: 'origins: also list [origin id, walking distance m] of every origin within the largest band' },
+    include: {
+      type: 'string',
+      enum: ['origins'],
+      description: 'origins: also list [origin id, walking distance m] of every origin within the largest band',
+    },
   },
 } as const;
 
@@ -62,7 +90,10 @@ const bandFeatureSchema = {
       properties: {
         limit_m: { type: 'number' },
         walk_minutes: { type: 'number', description: 'limit_m at 4 km/h' },
-        residents: { type: 'number', description: 'residents (population of the origins) whose walk, access legs included, is within limit_m' },
+        residents: {
+          type: 'number',
+          description: 'residents (population of the origins) whose walk, access legs included, is within limit_m',
+        },
         origins: { type: 'integer' },
       },
     },
@@ -93,6 +124,9 @@ export const bandsResponseSchema = {
 } as const;
 
 /** The bands answer, narrowed to GeoJSON (a band that reaches no one has a null geometry). */
-export type IsochroneBands = FeatureCollection<Geometry | null, { limit_m: number; walk_minutes: number; residents: number; origins: number }> & {
+export type IsochroneBands = FeatureCollection<
+  Geometry | null,
+  { limit_m: number; walk_minutes: number; residents: number; origins: number }
+> & {
   properties: Record<string, unknown> & { cell_m: number; frontage_m: number; off_street_max_m: number };
 };

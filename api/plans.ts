@@ -37,7 +37,19 @@ export const planPatch = {
 
 export const planSchema = {
   type: 'object',
-  required: ['id', 'kind', 'name', 'status', 'version', 'notes', 'area_m2', 'length_m', 'created_by', 'created_at', 'updated_at'],
+  required: [
+    'id',
+    'kind',
+    'name',
+    'status',
+    'version',
+    'notes',
+    'area_m2',
+    'length_m',
+    'created_by',
+    'created_at',
+    'updated_at',
+  ],
   properties: {
     id: { type: 'integer' },
     version: { type: 'integer', description: 'starts at 1, +1 on every change; the ETag is "<version>"' },
@@ -59,15 +71,35 @@ export const listQuery = {
   additionalProperties: false,
   properties: {
     limit: { type: 'integer', minimum: 1, maximum: PLANS_PAGE_MAX, default: PLANS_PAGE_DEFAULT },
-    cursor: { type: 'integer', minimum: 0, maximum: 2147483647, default: 0, description: 'next_cursor of the previous page; plans with a larger id follow' },
-    include: { type: 'string', enum: ['geometry'], description: 'geometry: add each plan\'s GeoJSON geometry (left out by default to keep the list light)' },
+    cursor: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 2147483647,
+      default: 0,
+      description: 'next_cursor of the previous page; plans with a larger id follow',
+    },
+    include: {
+      type: 'string',
+      enum: ['geometry'],
+      description: "geometry: add each plan's GeoJSON geometry (left out by default to keep the list light)",
+    },
   },
 } as const;
 
-export const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1, maximum: 2147483647 } } } as const;
+export const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'integer', minimum: 1, maximum: 2147483647 } },
+} as const;
 export const ifMatchHeaders = {
   type: 'object',
-  properties: { 'if-match': { type: 'string', maxLength: 200, description: 'the ETag of the version this change is based on; optional, * matches any' } },
+  properties: {
+    'if-match': {
+      type: 'string',
+      maxLength: 200,
+      description: 'the ETag of the version this change is based on; optional, * matches any',
+    },
+  },
 } as const;
 
 /** One page of GET /api/plans; next_cursor is null on the last page. */
@@ -86,7 +118,10 @@ export type Plan = Override<FromSchema<typeof planSchema>, { geometry: PlanGeome
 export type PlanPage = { plans: Plan[]; next_cursor: number | null };
 
 /** The body of POST /api/plans as a client sends it (status may be left out) and the handler sees it. */
-export type PlanInput = Override<FromSchema<typeof planBody, { keepDefaultedPropertiesOptional: true }>, { geometry: PlanGeometry }>;
+export type PlanInput = Override<
+  FromSchema<typeof planBody, { keepDefaultedPropertiesOptional: true }>,
+  { geometry: PlanGeometry }
+>;
 export type PlanPatch = FromSchema<typeof planPatch>;
 export type PlanListQuery = FromSchema<typeof listQuery>;
 export type PlanIdParams = FromSchema<typeof idParams>;

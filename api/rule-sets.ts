@@ -6,7 +6,11 @@ export const ruleSetStoreQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    compute: { type: 'boolean', default: true, description: 'start a coverage compute for the new rule set (npm run compute, in its own process)' },
+    compute: {
+      type: 'boolean',
+      default: true,
+      description: 'start a coverage compute for the new rule set (npm run compute, in its own process)',
+    },
   },
 } as const;
 export const ruleSetStoreResponse = {
@@ -16,7 +20,10 @@ export const ruleSetStoreResponse = {
     id: { type: 'string' },
     version: { type: 'string' },
     created: { type: 'boolean', description: 'false: this id and version were already stored with the same content' },
-    supersedes: { type: ['string', 'null'], description: 'the version this one replaces for the next compute (earlier runs keep theirs)' },
+    supersedes: {
+      type: ['string', 'null'],
+      description: 'the version this one replaces for the next compute (earlier runs keep theirs)',
+    },
     compute: { type: 'string', enum: ['started', 'already_running', 'skipped'] },
   },
 } as const;

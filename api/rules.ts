@@ -12,7 +12,11 @@ interface RuleLike {
  * category, else a rule declaring it (`judges`), else the first rule with a single-category tier
  * naming it, else the first rule with any tier naming it; null when no rule names it.
  */
-export function ruleForCategory<R extends RuleLike>(ruleSet: { rules: readonly R[] }, category: string, chosen?: string | null): R | null {
+export function ruleForCategory<R extends RuleLike>(
+  ruleSet: { rules: readonly R[] },
+  category: string,
+  chosen?: string | null,
+): R | null {
   if (chosen) {
     const r = ruleSet.rules.find((x) => x.id === chosen);
     if (r && r.tiers.some((t) => t.categories.includes(category))) return r;

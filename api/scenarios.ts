@@ -8,7 +8,14 @@ import type { FromSchema } from 'json-schema-to-ts';
 import type { PlanGeometry } from './plans.ts';
 import { featureCollectionSchema, planGeometrySchema, textSchema, type Override } from './common.ts';
 import { PLAN_KINDS, RULE_REF_PATTERN, SUGGEST_CANDIDATES } from './enums.ts';
-import { DEFAULT_RULE_SET, GRID_SPACING_M, MAX_NAME_CHARS, MAX_RULE_SET_ID_CHARS, MAX_SCENARIO_PLANS, MAX_SUGGEST_K } from './limits.ts';
+import {
+  DEFAULT_RULE_SET,
+  GRID_SPACING_M,
+  MAX_NAME_CHARS,
+  MAX_RULE_SET_ID_CHARS,
+  MAX_SCENARIO_PLANS,
+  MAX_SUGGEST_K,
+} from './limits.ts';
 
 export const inlinePlan = {
   type: 'object',
@@ -18,7 +25,10 @@ export const inlinePlan = {
     kind: { type: 'string', enum: PLAN_KINDS },
     name: textSchema(1, MAX_NAME_CHARS),
     geometry: planGeometrySchema,
-    becomes_open_space: { type: 'boolean', description: 'demolish_illegal only: the cleared land also becomes an open space' },
+    becomes_open_space: {
+      type: 'boolean',
+      description: 'demolish_illegal only: the cleared land also becomes an open space',
+    },
   },
 } as const;
 
@@ -26,9 +36,19 @@ export const evaluateBody = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    plan_ids: { type: 'array', maxItems: MAX_SCENARIO_PLANS, uniqueItems: true, items: { type: 'integer', minimum: 1, maximum: 2147483647 } },
+    plan_ids: {
+      type: 'array',
+      maxItems: MAX_SCENARIO_PLANS,
+      uniqueItems: true,
+      items: { type: 'integer', minimum: 1, maximum: 2147483647 },
+    },
     plans: { type: 'array', maxItems: MAX_SCENARIO_PLANS, items: inlinePlan },
-    rule_set: { type: 'string', maxLength: MAX_RULE_SET_ID_CHARS, default: DEFAULT_RULE_SET, description: "a rule set id, or 'all'" },
+    rule_set: {
+      type: 'string',
+      maxLength: MAX_RULE_SET_ID_CHARS,
+      default: DEFAULT_RULE_SET,
+      description: "a rule set id, or 'all'",
+    },
     include_changed_edges: { type: 'boolean', default: false },
     marginal: { type: 'boolean', default: true, description: 'per-plan marginal gains (one extra scenario per plan)' },
   },
@@ -48,7 +68,19 @@ const flips = {
 
 const areaImpact = {
   type: 'object',
-  required: ['key', 'name', 'population', 'covered_before', 'covered_after', 'share_before', 'share_after', 'delta_share', 'passes_before', 'passes_after', 'flip'],
+  required: [
+    'key',
+    'name',
+    'population',
+    'covered_before',
+    'covered_after',
+    'share_before',
+    'share_after',
+    'delta_share',
+    'passes_before',
+    'passes_after',
+    'flip',
+  ],
   properties: {
     key: { type: 'string' },
     name: { type: ['string', 'null'] },
@@ -67,8 +99,21 @@ const areaImpact = {
 const ruleImpact = {
   type: 'object',
   required: [
-    'rule_set', 'rule_id', 'target_share', 'population', 'covered_before', 'covered_after', 'share_before', 'share_after', 'newly_covered', 'newly_uncovered',
-    'flips', 'communities', 'residential_areas', 'marginal', 'marginal_sum',
+    'rule_set',
+    'rule_id',
+    'target_share',
+    'population',
+    'covered_before',
+    'covered_after',
+    'share_before',
+    'share_after',
+    'newly_covered',
+    'newly_uncovered',
+    'flips',
+    'communities',
+    'residential_areas',
+    'marginal',
+    'marginal_sum',
   ],
   properties: {
     rule_set: { type: 'string' },
@@ -84,14 +129,32 @@ const ruleImpact = {
     flips,
     communities: { type: 'array', items: areaImpact },
     residential_areas: { type: 'array', items: areaImpact },
-    marginal: { type: ['array', 'null'], items: { type: 'object', required: ['plan', 'gain'], properties: { plan: { type: 'string' }, gain: { type: 'number' } } } },
+    marginal: {
+      type: ['array', 'null'],
+      items: {
+        type: 'object',
+        required: ['plan', 'gain'],
+        properties: { plan: { type: 'string' }, gain: { type: 'number' } },
+      },
+    },
     marginal_sum: { type: ['number', 'null'] },
   },
 } as const;
 
 const planEffect = {
   type: 'object',
-  required: ['ref', 'id', 'kind', 'name', 'becomes_open_space', 'links_added', 'link_length_m', 'barrier_removed_m', 'edges_opened', 'compounds_opened'],
+  required: [
+    'ref',
+    'id',
+    'kind',
+    'name',
+    'becomes_open_space',
+    'links_added',
+    'link_length_m',
+    'barrier_removed_m',
+    'edges_opened',
+    'compounds_opened',
+  ],
   properties: {
     ref: { type: 'string' },
     id: { type: ['integer', 'null'] },
@@ -106,7 +169,12 @@ const planEffect = {
     open_space: {
       type: ['object', 'null'],
       required: ['facility_id', 'area_m2', 'category', 'access_points'],
-      properties: { facility_id: { type: 'integer' }, area_m2: { type: 'number' }, category: { type: 'string' }, access_points: { type: 'integer' } },
+      properties: {
+        facility_id: { type: 'integer' },
+        area_m2: { type: 'number' },
+        category: { type: 'string' },
+        access_points: { type: 'integer' },
+      },
     },
   },
 } as const;
@@ -132,20 +200,47 @@ export const suggestQuery = {
   required: ['rule'],
   additionalProperties: false,
   properties: {
-    rule: { type: 'string', maxLength: 130, pattern: RULE_REF_PATTERN, description: '<rule_set>/<rule_id>, e.g. chengdu-park-city/green_300' },
+    rule: {
+      type: 'string',
+      maxLength: 130,
+      pattern: RULE_REF_PATTERN,
+      description: '<rule_set>/<rule_id>, e.g. chengdu-park-city/green_300',
+    },
     k: { type: 'integer', minimum: 1, maximum: MAX_SUGGEST_K, default: 3 },
     candidates: { type: 'string', enum: SUGGEST_CANDIDATES, default: 'grid' },
     spacing_m: { type: 'number', minimum: 50, maximum: 2000, default: GRID_SPACING_M },
-    site_m2: { type: 'number', minimum: 100, maximum: 200_000, description: 'grid site size; default the larger of 2500 m² and the smallest the rule accepts' },
-    bbox: { type: 'string', maxLength: 100, pattern: '^-?[0-9.]+,-?[0-9.]+,-?[0-9.]+,-?[0-9.]+$', description: 'grid extent minLng,minLat,maxLng,maxLat (default the dataset)' },
+    site_m2: {
+      type: 'number',
+      minimum: 100,
+      maximum: 200_000,
+      description: 'grid site size; default the larger of 2500 m² and the smallest the rule accepts',
+    },
+    bbox: {
+      type: 'string',
+      maxLength: 100,
+      pattern: '^-?[0-9.]+,-?[0-9.]+,-?[0-9.]+,-?[0-9.]+$',
+      description: 'grid extent minLng,minLat,maxLng,maxLat (default the dataset)',
+    },
   },
 } as const;
 
 export const suggestResponse = {
   type: 'object',
   required: [
-    'rule_set', 'rule_id', 'k', 'candidates', 'candidate_count', 'candidates_truncated', 'site_area_m2', 'population', 'baseline_covered', 'picks',
-    'greedy_total', 'optimality_gap', 'enumeration', 'subsets_enumerated',
+    'rule_set',
+    'rule_id',
+    'k',
+    'candidates',
+    'candidate_count',
+    'candidates_truncated',
+    'site_area_m2',
+    'population',
+    'baseline_covered',
+    'picks',
+    'greedy_total',
+    'optimality_gap',
+    'enumeration',
+    'subsets_enumerated',
   ],
   properties: {
     rule_set: { type: 'string' },
@@ -161,7 +256,19 @@ export const suggestResponse = {
       type: 'array',
       items: {
         type: 'object',
-        required: ['rank', 'ref', 'plan_id', 'kind', 'name', 'lng', 'lat', 'gain', 'standalone_gain', 'cumulative', 'geometry'],
+        required: [
+          'rank',
+          'ref',
+          'plan_id',
+          'kind',
+          'name',
+          'lng',
+          'lat',
+          'gain',
+          'standalone_gain',
+          'cumulative',
+          'geometry',
+        ],
         properties: {
           rank: { type: 'integer' },
           ref: { type: 'string' },
@@ -177,13 +284,20 @@ export const suggestResponse = {
             type: 'object',
             description: 'the site as GeoJSON: the square open space of a grid candidate, or the stored plan',
             required: ['type', 'coordinates'],
-            properties: { type: { type: 'string', enum: ['LineString', 'Polygon', 'MultiPolygon'] }, coordinates: { type: 'array' } },
+            properties: {
+              type: { type: 'string', enum: ['LineString', 'Polygon', 'MultiPolygon'] },
+              coordinates: { type: 'array' },
+            },
           },
         },
       },
     },
     greedy_total: { type: 'number' },
-    optimum: { type: ['object', 'null'], required: ['total', 'refs'], properties: { total: { type: 'number' }, refs: { type: 'array', items: { type: 'string' } } } },
+    optimum: {
+      type: ['object', 'null'],
+      required: ['total', 'refs'],
+      properties: { total: { type: 'number' }, refs: { type: 'array', items: { type: 'string' } } },
+    },
     optimality_gap: { type: ['number', 'null'] },
     enumeration: { type: 'string', enum: ['done', 'skipped'] },
     subsets_enumerated: { type: 'integer' },
@@ -193,7 +307,10 @@ export const suggestResponse = {
 /** The body as the handler sees it (defaults filled in). */
 export type EvaluateBody = FromSchema<typeof evaluateBody>;
 /** The body as a client sends it: at least one of plan_ids and plans; defaulted fields may be left out. */
-export type ScenarioRequest = Override<FromSchema<typeof evaluateBody, { keepDefaultedPropertiesOptional: true }>, { plans?: InlinePlan[] }>;
+export type ScenarioRequest = Override<
+  FromSchema<typeof evaluateBody, { keepDefaultedPropertiesOptional: true }>,
+  { plans?: InlinePlan[] }
+>;
 /** A plan sent inline to a scenario: drawn in the browser, evaluated, never stored (geometry as GeoJSON). */
 export type InlinePlan = Override<FromSchema<typeof inlinePlan>, { geometry: PlanGeometry }>;
 export type SuggestQuery = FromSchema<typeof suggestQuery>;

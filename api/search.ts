@@ -10,7 +10,13 @@ export const searchQuerySchema = {
   required: ['q'],
   additionalProperties: false,
   properties: {
-    q: { type: 'string', minLength: 1, maxLength: 100, description: 'part of a name, matched case-insensitively anywhere in it', examples: ['人民公园'] },
+    q: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 100,
+      description: 'part of a name, matched case-insensitively anywhere in it',
+      examples: ['人民公园'],
+    },
     limit: { type: 'integer', minimum: 1, maximum: 50, default: 20 },
   },
 } as const;
@@ -30,7 +36,13 @@ export const searchResponseSchema = {
           id: { type: 'integer' },
           name: { type: 'string' },
           category: { type: ['string', 'null'], description: 'facility category (facilities only)' },
-          bbox: { type: 'array', items: { type: 'number' }, minItems: 4, maxItems: 4, description: '[west, south, east, north], WGS 84 degrees; roads: all segments of that name' },
+          bbox: {
+            type: 'array',
+            items: { type: 'number' },
+            minItems: 4,
+            maxItems: 4,
+            description: '[west, south, east, north], WGS 84 degrees; roads: all segments of that name',
+          },
           lng: { type: 'number', description: 'a point on the feature, WGS 84 longitude' },
           lat: { type: 'number', description: 'a point on the feature, WGS 84 latitude' },
         },

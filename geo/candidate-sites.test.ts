@@ -5,13 +5,17 @@ import { testRandom } from './fixtures/random-walk-graph.ts';
 describe('gridPointsInside', () => {
   it('counts exactly the points a naive walk over the generated grid finds inside the box (seeded grids and boxes)', () => {
     const r = testRandom(1414);
-    let inside = 0, outside = 0;
+    let inside = 0,
+      outside = 0;
     for (let trial = 0; trial < 400; trial++) {
-      const lng0 = -170 + r.float() * 340, lat0 = -70 + r.float() * 140;
-      const w = 0.001 + r.float() * 0.2, h = 0.001 + r.float() * 0.2;
+      const lng0 = -170 + r.float() * 340,
+        lat0 = -70 + r.float() * 140;
+      const w = 0.001 + r.float() * 0.2,
+        h = 0.001 + r.float() * 0.2;
       const grid = gridOver([lng0, lat0, lng0 + w, lat0 + h], 50 + r.float() * 950);
       // boxes around, across, inside and beyond the grid, some with a corner on a grid point
-      const bx = lng0 - w * 0.5 + r.float() * w * 1.5, by = lat0 - h * 0.5 + r.float() * h * 1.5;
+      const bx = lng0 - w * 0.5 + r.float() * w * 1.5,
+        by = lat0 - h * 0.5 + r.float() * h * 1.5;
       const onPoint = trial % 5 === 0;
       const box: [number, number, number, number] = onPoint
         ? [grid.originLng + grid.stepLng * r.int(0, 3), grid.originLat + grid.stepLat * r.int(0, 3), bx + w, by + h]
@@ -20,7 +24,8 @@ describe('gridPointsInside', () => {
       let naive = 0;
       for (let i = 0; i < grid.nx; i++) {
         for (let j = 0; j < grid.ny; j++) {
-          const x = grid.originLng + i * grid.stepLng, y = grid.originLat + j * grid.stepLat;
+          const x = grid.originLng + i * grid.stepLng,
+            y = grid.originLat + j * grid.stepLat;
           if (x >= box[0] && x <= box[2] && y >= box[1] && y <= box[3]) naive++;
         }
       }

@@ -30,7 +30,15 @@ export function squareAround(lng: number, lat: number, areaM2: number): Polygon 
   const dLng = half / metresPerDegLng;
   return {
     type: 'Polygon',
-    coordinates: [[[lng - dLng, lat - dLat], [lng + dLng, lat - dLat], [lng + dLng, lat + dLat], [lng - dLng, lat + dLat], [lng - dLng, lat - dLat]]],
+    coordinates: [
+      [
+        [lng - dLng, lat - dLat],
+        [lng + dLng, lat - dLat],
+        [lng + dLng, lat + dLat],
+        [lng - dLng, lat + dLat],
+        [lng - dLng, lat - dLat],
+      ],
+    ],
   };
 }
 
@@ -45,7 +53,15 @@ export function gridOver(bbox: readonly [number, number, number, number], spacin
   const stepLat = spacingM / metresPerDegLat;
   const nx = Math.floor((maxLng - minLng) / stepLng) + 1;
   const ny = Math.floor((maxLat - minLat) / stepLat) + 1;
-  return { originLng: minLng + stepLng / 2, originLat: minLat + stepLat / 2, stepLng, stepLat, nx, ny, metresPerDegLat };
+  return {
+    originLng: minLng + stepLng / 2,
+    originLat: minLat + stepLat / 2,
+    stepLng,
+    stepLat,
+    nx,
+    ny,
+    metresPerDegLat,
+  };
 }
 
 /**
@@ -67,12 +83,18 @@ export function gridPointsInside(
     const last = Math.min(n - 1, Math.floor((hi - origin + eps) / step));
     return Math.max(0, last - first + 1);
   };
-  return along(grid.originLng, grid.stepLng, grid.nx, bbox[0], bbox[2]) * along(grid.originLat, grid.stepLat, grid.ny, bbox[1], bbox[3]);
+  return (
+    along(grid.originLng, grid.stepLng, grid.nx, bbox[0], bbox[2]) *
+    along(grid.originLat, grid.stepLat, grid.ny, bbox[1], bbox[3])
+  );
 }
 
 /** The extent [minLng, minLat, maxLng, maxLat] of interleaved lng, lat pairs (a graph's edgeCoords); O(n). */
 export function extentOfCoords(coords: ArrayLike<number>): [number, number, number, number] {
-  let minLng = Infinity, minLat = Infinity, maxLng = -Infinity, maxLat = -Infinity;
+  let minLng = Infinity,
+    minLat = Infinity,
+    maxLng = -Infinity,
+    maxLat = -Infinity;
   for (let i = 0; i + 1 < coords.length; i += 2) {
     if (coords[i] < minLng) minLng = coords[i];
     if (coords[i] > maxLng) maxLng = coords[i];

@@ -2,9 +2,18 @@ import type { Tags } from './walkability.ts';
 
 /** Facility categories the service measures walking distance to. */
 export type CategoryId =
-  | 'park' | 'green_space' | 'greenway' | 'elderly_care' | 'community_service'
-  | 'health' | 'education' | 'kindergarten' | 'primary_school' | 'middle_school'
-  | 'market' | 'sports';
+  | 'park'
+  | 'green_space'
+  | 'greenway'
+  | 'elderly_care'
+  | 'community_service'
+  | 'health'
+  | 'education'
+  | 'kindergarten'
+  | 'primary_school'
+  | 'middle_school'
+  | 'market'
+  | 'sports';
 
 export interface Category {
   id: CategoryId;
@@ -43,24 +52,33 @@ export const CATEGORY_IDS: ReadonlySet<string> = new Set(CATEGORIES.map((c) => c
  * `subtype` records the tag value that matched. Green spaces must be public: landuse=grass
  * and similar only count without access=private|no.
  */
-export const TAG_CATEGORY_TABLE: ReadonlyArray<{ category: CategoryId; key: string; values: readonly string[] | '*' }> = [
-  { category: 'park', key: 'leisure', values: ['park'] },
-  { category: 'green_space', key: 'leisure', values: ['garden', 'common', 'nature_reserve'] },
-  { category: 'green_space', key: 'landuse', values: ['grass', 'recreation_ground', 'village_green', 'forest', 'meadow'] },
-  { category: 'green_space', key: 'natural', values: ['wood', 'scrub'] },
-  { category: 'elderly_care', key: 'social_facility', values: ['nursing_home', 'assisted_living', 'group_home', 'day_care'] },
-  { category: 'elderly_care', key: 'social_facility:for', values: ['senior'] },
-  { category: 'elderly_care', key: 'amenity', values: ['nursing_home'] },
-  { category: 'community_service', key: 'amenity', values: ['community_centre', 'townhall', 'social_centre'] },
-  { category: 'community_service', key: 'office', values: ['government'] },
-  { category: 'health', key: 'amenity', values: ['clinic', 'doctors', 'hospital'] },
-  { category: 'health', key: 'healthcare', values: ['clinic', 'doctor', 'centre', 'hospital'] },
-  { category: 'kindergarten', key: 'amenity', values: ['kindergarten', 'childcare'] },
-  { category: 'education', key: 'amenity', values: ['school', 'college'] },
-  { category: 'market', key: 'amenity', values: ['marketplace'] },
-  { category: 'market', key: 'shop', values: ['supermarket', 'greengrocer'] },
-  { category: 'sports', key: 'leisure', values: ['sports_centre', 'pitch', 'stadium', 'fitness_station', 'track'] },
-];
+export const TAG_CATEGORY_TABLE: ReadonlyArray<{ category: CategoryId; key: string; values: readonly string[] | '*' }> =
+  [
+    { category: 'park', key: 'leisure', values: ['park'] },
+    { category: 'green_space', key: 'leisure', values: ['garden', 'common', 'nature_reserve'] },
+    {
+      category: 'green_space',
+      key: 'landuse',
+      values: ['grass', 'recreation_ground', 'village_green', 'forest', 'meadow'],
+    },
+    { category: 'green_space', key: 'natural', values: ['wood', 'scrub'] },
+    {
+      category: 'elderly_care',
+      key: 'social_facility',
+      values: ['nursing_home', 'assisted_living', 'group_home', 'day_care'],
+    },
+    { category: 'elderly_care', key: 'social_facility:for', values: ['senior'] },
+    { category: 'elderly_care', key: 'amenity', values: ['nursing_home'] },
+    { category: 'community_service', key: 'amenity', values: ['community_centre', 'townhall', 'social_centre'] },
+    { category: 'community_service', key: 'office', values: ['government'] },
+    { category: 'health', key: 'amenity', values: ['clinic', 'doctors', 'hospital'] },
+    { category: 'health', key: 'healthcare', values: ['clinic', 'doctor', 'centre', 'hospital'] },
+    { category: 'kindergarten', key: 'amenity', values: ['kindergarten', 'childcare'] },
+    { category: 'education', key: 'amenity', values: ['school', 'college'] },
+    { category: 'market', key: 'amenity', values: ['marketplace'] },
+    { category: 'market', key: 'shop', values: ['supermarket', 'greengrocer'] },
+    { category: 'sports', key: 'leisure', values: ['sports_centre', 'pitch', 'stadium', 'fitness_station', 'track'] },
+  ];
 
 const PRIVATE_ACCESS = new Set(['private', 'no']);
 

@@ -19,7 +19,7 @@ function naive(n: number, from: number[], to: number[], minNodes: number): numbe
     while (queue.length) {
       const u = queue.pop()!;
       count++;
-      for (const v of adj[u]) if (comp[v] < 0) (comp[v] = c), queue.push(v);
+      for (const v of adj[u]) if (comp[v] < 0) ((comp[v] = c), queue.push(v));
     }
     sizes.push(count);
   }
@@ -30,7 +30,7 @@ function naive(n: number, from: number[], to: number[], minNodes: number): numbe
 describe('nodesInLargeComponents', () => {
   it('agrees with breadth-first search on seeded random graphs', () => {
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let t = 0; t < 50; t++) {
       const n = 1 + Math.floor(rand() * 200);
       const m = Math.floor(rand() * n * 1.2);

@@ -12,7 +12,12 @@ export const MIN_COMPONENT_NODES = 50;
  * Which nodes lie in a connected component (ignoring edge direction) of at least `minNodes` nodes;
  * the largest component (ties: the one holding the lowest node index) is always kept. Union-find with path halving, O((V + E) α(V)).
  */
-export function nodesInLargeComponents(nodeCount: number, edgeFrom: ArrayLike<number>, edgeTo: ArrayLike<number>, minNodes = MIN_COMPONENT_NODES): Uint8Array {
+export function nodesInLargeComponents(
+  nodeCount: number,
+  edgeFrom: ArrayLike<number>,
+  edgeTo: ArrayLike<number>,
+  minNodes = MIN_COMPONENT_NODES,
+): Uint8Array {
   const label = componentLabels(nodeCount, edgeFrom, edgeTo);
   const size = new Int32Array(nodeCount);
   for (let i = 0; i < nodeCount; i++) size[label[i]]++;

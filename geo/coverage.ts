@@ -14,7 +14,15 @@ import {
 } from './distance-field.ts';
 import { geodesicM } from './geodesy.ts';
 import type { WalkGraph } from './graph.ts';
-import { ruleMeasure, rulePopulationGroup, tierFilter, type PopulationGroup, type RuleMeasure, type RuleSet, type Rule } from './rules/types.ts';
+import {
+  ruleMeasure,
+  rulePopulationGroup,
+  tierFilter,
+  type PopulationGroup,
+  type RuleMeasure,
+  type RuleSet,
+  type Rule,
+} from './rules/types.ts';
 import { snapPoint, type BarrierIndex, type EdgeSnap, type SnapIndex, type SnapResult } from './snap.ts';
 
 export const AREA_LEVELS = ['residential_area', 'community', 'street', 'district'] as const;
@@ -51,17 +59,25 @@ export interface EngineOrigin {
  * import gave none): China's 7th national population census (2020), 60 and over 18.70 %, aged
  * 0–14 17.95 %. National, not a city's, so no city is tuned for; such figures are marked estimated.
  */
-export const GROUP_SHARE_ESTIMATE: Readonly<Record<'elderly' | 'children', number>> = { elderly: 0.187, children: 0.1795 };
+export const GROUP_SHARE_ESTIMATE: Readonly<Record<'elderly' | 'children', number>> = {
+  elderly: 0.187,
+  children: 0.1795,
+};
 
 /**
  * What an origin weighs in a rule's shares: residents (of the rule's group) or residential land
  * area, and whether the figure is estimated (a group count the population import did not give).
  */
-export function originWeight(o: EngineOrigin, measure: RuleMeasure, group: PopulationGroup): { weight: number; estimated: boolean } {
+export function originWeight(
+  o: EngineOrigin,
+  measure: RuleMeasure,
+  group: PopulationGroup,
+): { weight: number; estimated: boolean } {
   if (measure === 'residential_land_area') return { weight: o.landAreaM2 ?? 0, estimated: false };
   if (group === 'all') return { weight: o.population, estimated: false };
   const count = o[group];
-  if (count === null || count === undefined) return { weight: o.population * GROUP_SHARE_ESTIMATE[group], estimated: true };
+  if (count === null || count === undefined)
+    return { weight: o.population * GROUP_SHARE_ESTIMATE[group], estimated: true };
   return { weight: count, estimated: false };
 }
 
@@ -92,11 +108,21 @@ export interface EngineNetwork {
  * crosses no wall. Inside a gated compound: the nearest internal edge (not crossing walls), else a
  * straight walk to the nearest gate. O(log E) per origin.
  */
-export function snapOrigin(net: EngineNetwork, lng: number, lat: number, compound: number, maxSnapM?: number): SnapResult {
+export function snapOrigin(
+  net: EngineNetwork,
+  lng: number,
+  lat: number,
+  compound: number,
+  maxSnapM?: number,
+): SnapResult {
   const c = compound >= 0 ? net.compounds[compound] : undefined;
   if (!c) return snapPoint(net.snapIndex, lng, lat, { barriers: net.barriers, maxSnapM });
   if (c.internalEdges.size > 0) {
-    const inside = snapPoint(net.snapIndex, lng, lat, { barriers: net.barriers, maxSnapM, edgeFilter: (e) => c.internalEdges.has(e) });
+    const inside = snapPoint(net.snapIndex, lng, lat, {
+      barriers: net.barriers,
+      maxSnapM,
+      edgeFilter: (e) => c.internalEdges.has(e),
+    });
     if (!inside.unreachable) return inside;
   }
   return snapToGate(net.graph, c, lng, lat, maxSnapM ?? 200);
@@ -132,7 +158,10 @@ function snapToGate(graph: WalkGraph, c: EngineCompound, lng: number, lat: numbe
  * searches to the same {@link DISTANCE_CAP_M}, whatever its rule's limit, so a distance is
  * reported up to the cap for every rule and "beyond the cap" means the same everywhere.
  */
-export function fieldFilters(ruleSets: readonly RuleSet[], categories?: ReadonlySet<string>): { filter: SourceFilter; maxDistM: number }[] {
+export function fieldFilters(
+  ruleSets: readonly RuleSet[],
+  categories?: ReadonlySet<string>,
+): { filter: SourceFilter; maxDistM: number }[] {
   const byKey = new Map<string, { filter: SourceFilter; maxDistM: number }>();
   const add = (filter: SourceFilter) => {
     const key = sourceFilterKey(filter);
@@ -161,12 +190,19 @@ export function ruleHasData(rule: RuleSet['rules'][number], facilities: readonly
  * Compute every distance field the rule sets and maps need (the per-category fields for maps only
  * for `categories` when given: an incremental recompute needs only the changed ones).
  */
-export function computeFields(net: EngineNetwork, ruleSets: readonly RuleSet[], categories?: ReadonlySet<string>): Map<string, DistanceField> {
+export function computeFields(
+  net: EngineNetwork,
+  ruleSets: readonly RuleSet[],
+  categories?: ReadonlySet<string>,
+): Map<string, DistanceField> {
   const search = createSearch(net.graph);
   const publicEdge = (e: number) => net.edgeIsPrivate[e] === 0;
   const fields = new Map<string, DistanceField>();
   for (const { filter, maxDistM } of fieldFilters(ruleSets, categories)) {
-    fields.set(sourceFilterKey(filter), computeDistanceField(net.graph, net.snapIndex, search, net.facilities, filter, maxDistM, publicEdge));
+    fields.set(
+      sourceFilterKey(filter),
+      computeDistanceField(net.graph, net.snapIndex, search, net.facilities, filter, maxDistM, publicEdge),
+    );
   }
   return fields;
 }
@@ -243,14 +279,22 @@ export function evaluateCoverage(
       for (let i = 0; i < origins.length; i++) {
         const o = origins[i];
         let bestRatio = Infinity;
-        let res: OriginRuleResult = { networkM: null, outcome: noData ? 'no_data' : 'no_path', straightM: null, facilityId: null, covered: false, straightCovered: false };
+        let res: OriginRuleResult = {
+          networkM: null,
+          outcome: noData ? 'no_data' : 'no_path',
+          straightM: null,
+          facilityId: null,
+          covered: false,
+          straightCovered: false,
+        };
         let bestStraightRatio = Infinity;
         for (const tier of rule.tiers) {
           const field = fields.get(sourceFilterKey(tierFilter(tier)))!;
           // An origin inside a park or green space is 0 m from it, by both measures.
           const holder = containingFacility(field, o.lng, o.lat);
           const reach = holder >= 0 ? { distM: 0, sourceId: holder } : reachFromField(net.graph, field, originSnaps[i]);
-          const straight = holder >= 0 ? { distM: 0, facility: holder } : straightDistance(field, projection, o.lng, o.lat);
+          const straight =
+            holder >= 0 ? { distM: 0, facility: holder } : straightDistance(field, projection, o.lng, o.lat);
           if (straight.distM / tier.maxDistanceM < bestStraightRatio) {
             bestStraightRatio = straight.distM / tier.maxDistanceM;
             res.straightM = Number.isFinite(straight.distM) ? straight.distM : null;
@@ -258,18 +302,40 @@ export function evaluateCoverage(
           if (straight.distM <= tier.maxDistanceM) res.straightCovered = true;
           if (reach && reach.distM / tier.maxDistanceM < bestRatio) {
             bestRatio = reach.distM / tier.maxDistanceM;
-            res = { ...res, networkM: reach.distM, outcome: 'distance', facilityId: field.facilities[reach.sourceId].id, covered: reach.distM <= tier.maxDistanceM || res.covered };
-          } else if (!reach && res.outcome === 'no_path' && reachOutcome(net.graph, field, originSnaps[i], Infinity) === 'beyond_cap') res.outcome = 'beyond_cap';
+            res = {
+              ...res,
+              networkM: reach.distM,
+              outcome: 'distance',
+              facilityId: field.facilities[reach.sourceId].id,
+              covered: reach.distM <= tier.maxDistanceM || res.covered,
+            };
+          } else if (
+            !reach &&
+            res.outcome === 'no_path' &&
+            reachOutcome(net.graph, field, originSnaps[i], Infinity) === 'beyond_cap'
+          )
+            res.outcome = 'beyond_cap';
         }
         results[i] = res;
       }
-      out.push({ ruleSetId: rs.id, ruleId: rule.id, noData, origins: results, areas: aggregate(origins, results, rule, noData) });
+      out.push({
+        ruleSetId: rs.id,
+        ruleId: rule.id,
+        noData,
+        origins: results,
+        areas: aggregate(origins, results, rule, noData),
+      });
     }
   }
   return out;
 }
 
-function aggregate(origins: readonly EngineOrigin[], results: readonly OriginRuleResult[], rule: Rule, noData: boolean): AreaRuleResult[] {
+function aggregate(
+  origins: readonly EngineOrigin[],
+  results: readonly OriginRuleResult[],
+  rule: Rule,
+  noData: boolean,
+): AreaRuleResult[] {
   const targetShare = rule.targetShare;
   const measure = ruleMeasure(rule);
   const populationGroup = rulePopulationGroup(rule);
@@ -292,7 +358,25 @@ function aggregate(origins: readonly EngineOrigin[], results: readonly OriginRul
   const get = (level: Acc['level'], key: string, name: string | null) => {
     const id = `${level}\u0000${key}`;
     let a = accs.get(id);
-    if (!a) accs.set(id, (a = { level, key, name, pop: 0, estimated: 0, covered: 0, straight: 0, uncoveredDistSum: 0, uncoveredReachPop: 0, unreachable: 0, beyondCap: 0, nearEdge: 0, byFacility: new Map() }));
+    if (!a)
+      accs.set(
+        id,
+        (a = {
+          level,
+          key,
+          name,
+          pop: 0,
+          estimated: 0,
+          covered: 0,
+          straight: 0,
+          uncoveredDistSum: 0,
+          uncoveredReachPop: 0,
+          unreachable: 0,
+          beyondCap: 0,
+          nearEdge: 0,
+          byFacility: new Map(),
+        }),
+      );
     return a;
   };
   for (let i = 0; i < origins.length; i++) {
@@ -325,7 +409,8 @@ function aggregate(origins: readonly EngineOrigin[], results: readonly OriginRul
   for (const a of accs.values()) {
     let deciding: number | null = null;
     let decidingPop = -1;
-    for (const [f, p] of a.byFacility) if (p > decidingPop || (p === decidingPop && f < (deciding ?? Infinity))) [deciding, decidingPop] = [f, p];
+    for (const [f, p] of a.byFacility)
+      if (p > decidingPop || (p === decidingPop && f < (deciding ?? Infinity))) [deciding, decidingPop] = [f, p];
     const share = a.pop > 0 ? a.covered / a.pop : null;
     areas.push({
       level: a.level,

@@ -1,7 +1,16 @@
 import Flatbush from 'flatbush';
 import type { CategoryId } from './categories.ts';
 import { componentLabels } from './components.ts';
-import { createSearch, reachPoint, seedsFromSnaps, walkToPoint, type PointReach, type PointWalk, type Search, type SearchResult } from './dijkstra.ts';
+import {
+  createSearch,
+  reachPoint,
+  seedsFromSnaps,
+  walkToPoint,
+  type PointReach,
+  type PointWalk,
+  type Search,
+  type SearchResult,
+} from './dijkstra.ts';
 import { geodesicM, type LocalProjection } from './geodesy.ts';
 import type { WalkGraph } from './graph.ts';
 import { snapPoint, type EdgeSnap, type SnapIndex, type SnapResult } from './snap.ts';
@@ -56,7 +65,11 @@ export function sourceFilterKey(f: SourceFilter): string {
 }
 
 export function matchesFilter(f: SourceFilter, fac: EngineFacility): boolean {
-  return f.categories.includes(fac.category) && (!f.minAreaM2 || (fac.areaM2 ?? 0) >= f.minAreaM2) && (!f.maxAreaM2 || (fac.areaM2 ?? 0) < f.maxAreaM2);
+  return (
+    f.categories.includes(fac.category) &&
+    (!f.minAreaM2 || (fac.areaM2 ?? 0) >= f.minAreaM2) &&
+    (!f.maxAreaM2 || (fac.areaM2 ?? 0) < f.maxAreaM2)
+  );
 }
 
 /**
@@ -116,7 +129,10 @@ export function computeDistanceField(
   for (let i = 0; i < chosen.length; i++) {
     const f = chosen[i];
     for (let k = 0; k < f.accessLng.length; k++) {
-      const s = snapPoint(snapIndex, f.accessLng[k], f.accessLat[k], { edgeFilter: publicEdge, maxSnapM: f.accessMaxLegM?.[k] });
+      const s = snapPoint(snapIndex, f.accessLng[k], f.accessLat[k], {
+        edgeFilter: publicEdge,
+        maxSnapM: f.accessMaxLegM?.[k],
+      });
       if (s.unreachable) unsnapped++;
       else {
         snaps.push(copySnap(s));
@@ -126,11 +142,21 @@ export function computeDistanceField(
   }
   const result = copyResult(search.run(seedsFromSnaps(graph, snaps, ids), maxDistM));
   const shapes = buildShapeIndex(chosen, snapIndex.projection);
-  return { key: sourceFilterKey(filter), filter, facilities: chosen, result, unsnappedAccessPoints: unsnapped, ...shapes, ...buildPolygonIndex(chosen) };
+  return {
+    key: sourceFilterKey(filter),
+    filter,
+    facilities: chosen,
+    result,
+    unsnappedAccessPoints: unsnapped,
+    ...shapes,
+    ...buildPolygonIndex(chosen),
+  };
 }
 
 /** The polygon index of {@link DistanceField} over `facilities` (those with a `polygon`). O(F log F). */
-export function buildPolygonIndex(facilities: readonly EngineFacility[]): Pick<DistanceField, 'polygonTree' | 'polygonFacility'> {
+export function buildPolygonIndex(
+  facilities: readonly EngineFacility[],
+): Pick<DistanceField, 'polygonTree' | 'polygonFacility'> {
   const withPolygon: number[] = [];
   facilities.forEach((f, i) => {
     if (f.polygon && f.polygon.ringCoords.length >= 6) withPolygon.push(i);
@@ -139,7 +165,10 @@ export function buildPolygonIndex(facilities: readonly EngineFacility[]): Pick<D
   const tree = new Flatbush(withPolygon.length);
   for (const i of withPolygon) {
     const c = facilities[i].polygon!.ringCoords;
-    let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+    let minX = Infinity,
+      minY = Infinity,
+      maxX = -Infinity,
+      maxY = -Infinity;
     for (let k = 0; k < c.length; k += 2) {
       minX = Math.min(minX, c[k]);
       maxX = Math.max(maxX, c[k]);
@@ -158,7 +187,10 @@ function insidePolygon(polygon: NonNullable<EngineFacility['polygon']>, lng: num
   let inside = false;
   for (let r = 0; r + 1 < off.length; r++) {
     for (let i = off[r], j = off[r + 1] - 1; i < off[r + 1]; j = i++) {
-      const xi = c[2 * i], yi = c[2 * i + 1], xj = c[2 * j], yj = c[2 * j + 1];
+      const xi = c[2 * i],
+        yi = c[2 * i + 1],
+        xj = c[2 * j],
+        yj = c[2 * j + 1];
       if (yi > lat !== yj > lat && lng < ((xj - xi) * (lat - yi)) / (yj - yi) + xi) inside = !inside;
     }
   }
@@ -210,7 +242,12 @@ export function buildShapeIndex(facilities: readonly EngineFacility[], projectio
 }
 
 /** Straight-line (great-circle) distance in metres to the nearest facility shape point, and which facility. */
-export function straightDistance(field: DistanceField, projection: LocalProjection, lng: number, lat: number): { distM: number; facility: number } {
+export function straightDistance(
+  field: DistanceField,
+  projection: LocalProjection,
+  lng: number,
+  lat: number,
+): { distM: number; facility: number } {
   if (!field.shapeTree) return { distM: Infinity, facility: -1 };
   const x = projection.toX(lng);
   const y = projection.toY(lat);
@@ -277,7 +314,9 @@ export function reachOutcome(graph: WalkGraph, field: DistanceField, snap: SnapR
   if (field.facilities.length === 0) return 'no_data';
   if (distM < Infinity) return 'distance';
   if (snap.unreachable) return 'no_path';
-  return seedPieces(graph, field.result).has(graphComponents(graph)[graph.edgeFrom[snap.edge]]) ? 'beyond_cap' : 'no_path';
+  return seedPieces(graph, field.result).has(graphComponents(graph)[graph.edgeFrom[snap.edge]])
+    ? 'beyond_cap'
+    : 'no_path';
 }
 
 export { createSearch };

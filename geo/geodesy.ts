@@ -7,15 +7,15 @@ const RAD = Math.PI / 180;
 
 /** Radius of curvature of the WGS 84 ellipsoid along the meridian at a latitude, metres. */
 export function meridionalRadiusM(latDeg: number): number {
-    const s = Math.sin(latDeg * RAD);
-    const w = 1 - E2 * s * s;
-    return (WGS84_A_M * (1 - E2)) / (w * Math.sqrt(w));
+  const s = Math.sin(latDeg * RAD);
+  const w = 1 - E2 * s * s;
+  return (WGS84_A_M * (1 - E2)) / (w * Math.sqrt(w));
 }
 
 /** Radius of curvature of the WGS 84 ellipsoid in the prime vertical at a latitude, metres. */
 export function primeVerticalRadiusM(latDeg: number): number {
-    const s = Math.sin(latDeg * RAD);
-    return WGS84_A_M / Math.sqrt(1 - E2 * s * s);
+  const s = Math.sin(latDeg * RAD);
+  return WGS84_A_M / Math.sqrt(1 - E2 * s * s);
 }
 
 /**
@@ -30,16 +30,16 @@ export function primeVerticalRadiusM(latDeg: number): number {
  * @returns distance in metres
  */
 export function geodesicM(lng1: number, lat1: number, lng2: number, lat2: number): number {
-    const midLat = (lat1 + lat2) / 2;
-    const s = Math.sin(midLat * RAD);
-    const w = 1 - E2 * s * s;
-    const sqrtW = Math.sqrt(w);
-    let dLng = lng2 - lng1;
-    if (dLng > 180) dLng -= 360;
-    else if (dLng < -180) dLng += 360;
-    const dx = dLng * RAD * (WGS84_A_M / sqrtW) * Math.cos(midLat * RAD);
-    const dy = (lat2 - lat1) * RAD * ((WGS84_A_M * (1 - E2)) / (w * sqrtW));
-    return Math.sqrt(dx * dx + dy * dy);
+  const midLat = (lat1 + lat2) / 2;
+  const s = Math.sin(midLat * RAD);
+  const w = 1 - E2 * s * s;
+  const sqrtW = Math.sqrt(w);
+  let dLng = lng2 - lng1;
+  if (dLng > 180) dLng -= 360;
+  else if (dLng < -180) dLng += 360;
+  const dx = dLng * RAD * (WGS84_A_M / sqrtW) * Math.cos(midLat * RAD);
+  const dy = (lat2 - lat1) * RAD * ((WGS84_A_M * (1 - E2)) / (w * sqrtW));
+  return Math.sqrt(dx * dx + dy * dy);
 }
 
 /**
@@ -49,11 +49,11 @@ export function geodesicM(lng1: number, lat1: number, lng2: number, lat2: number
  * @returns length in metres; 0 for fewer than two points
  */
 export function lineLengthM(coords: ArrayLike<number>, start: number, end: number): number {
-    let lengthM = 0;
-    for (let i = start + 1; i < end; i++) {
-        lengthM += geodesicM(coords[2 * i - 2], coords[2 * i - 1], coords[2 * i], coords[2 * i + 1]);
-    }
-    return lengthM;
+  let lengthM = 0;
+  for (let i = start + 1; i < end; i++) {
+    lengthM += geodesicM(coords[2 * i - 2], coords[2 * i - 1], coords[2 * i], coords[2 * i + 1]);
+  }
+  return lengthM;
 }
 
 /**
@@ -63,25 +63,29 @@ export function lineLengthM(coords: ArrayLike<number>, start: number, end: numbe
  * O(end − start).
  */
 export function linePointAtFraction(
-    coords: ArrayLike<number>, start: number, end: number, fraction: number, out: number[] = [0, 0]
+  coords: ArrayLike<number>,
+  start: number,
+  end: number,
+  fraction: number,
+  out: number[] = [0, 0],
 ): number[] {
-    const totalM = lineLengthM(coords, start, end);
-    const targetM = Math.min(1, Math.max(0, fraction)) * totalM;
-    let walkedM = 0;
-    for (let i = start + 1; i < end; i++) {
-        const segM = geodesicM(coords[2 * i - 2], coords[2 * i - 1], coords[2 * i], coords[2 * i + 1]);
-        if (walkedM + segM >= targetM && segM > 0) {
-            const t = Math.min(1, (targetM - walkedM) / segM);
-            out[0] = coords[2 * i - 2] + t * (coords[2 * i] - coords[2 * i - 2]);
-            out[1] = coords[2 * i - 1] + t * (coords[2 * i + 1] - coords[2 * i - 1]);
-            return out;
-        }
-        walkedM += segM;
+  const totalM = lineLengthM(coords, start, end);
+  const targetM = Math.min(1, Math.max(0, fraction)) * totalM;
+  let walkedM = 0;
+  for (let i = start + 1; i < end; i++) {
+    const segM = geodesicM(coords[2 * i - 2], coords[2 * i - 1], coords[2 * i], coords[2 * i + 1]);
+    if (walkedM + segM >= targetM && segM > 0) {
+      const t = Math.min(1, (targetM - walkedM) / segM);
+      out[0] = coords[2 * i - 2] + t * (coords[2 * i] - coords[2 * i - 2]);
+      out[1] = coords[2 * i - 1] + t * (coords[2 * i + 1] - coords[2 * i - 1]);
+      return out;
     }
-    const last = totalM > 0 || fraction > 0 ? end - 1 : start;
-    out[0] = coords[2 * last];
-    out[1] = coords[2 * last + 1];
-    return out;
+    walkedM += segM;
+  }
+  const last = totalM > 0 || fraction > 0 ? end - 1 : start;
+  out[0] = coords[2 * last];
+  out[1] = coords[2 * last + 1];
+  return out;
 }
 
 /**
@@ -91,26 +95,30 @@ export function linePointAtFraction(
  * If `fromFraction > toFraction` the piece is returned reversed. O(end − start).
  */
 export function lineSliceAtFractions(
-    coords: ArrayLike<number>, start: number, end: number, fromFraction: number, toFraction: number
+  coords: ArrayLike<number>,
+  start: number,
+  end: number,
+  fromFraction: number,
+  toFraction: number,
 ): [number, number][] {
-    if (fromFraction > toFraction) {
-        return lineSliceAtFractions(coords, start, end, toFraction, fromFraction).reverse();
-    }
-    const totalM = lineLengthM(coords, start, end);
-    const fromM = Math.max(0, fromFraction) * totalM;
-    const toM = Math.min(1, toFraction) * totalM;
-    const out: [number, number][] = [];
-    const p = [0, 0];
-    linePointAtFraction(coords, start, end, fromFraction, p);
-    out.push([p[0], p[1]]);
-    let walkedM = 0;
-    for (let i = start + 1; i < end - 1; i++) {
-        walkedM += geodesicM(coords[2 * i - 2], coords[2 * i - 1], coords[2 * i], coords[2 * i + 1]);
-        if (walkedM > fromM && walkedM < toM) out.push([coords[2 * i], coords[2 * i + 1]]);
-    }
-    linePointAtFraction(coords, start, end, toFraction, p);
-    out.push([p[0], p[1]]);
-    return out;
+  if (fromFraction > toFraction) {
+    return lineSliceAtFractions(coords, start, end, toFraction, fromFraction).reverse();
+  }
+  const totalM = lineLengthM(coords, start, end);
+  const fromM = Math.max(0, fromFraction) * totalM;
+  const toM = Math.min(1, toFraction) * totalM;
+  const out: [number, number][] = [];
+  const p = [0, 0];
+  linePointAtFraction(coords, start, end, fromFraction, p);
+  out.push([p[0], p[1]]);
+  let walkedM = 0;
+  for (let i = start + 1; i < end - 1; i++) {
+    walkedM += geodesicM(coords[2 * i - 2], coords[2 * i - 1], coords[2 * i], coords[2 * i + 1]);
+    if (walkedM > fromM && walkedM < toM) out.push([coords[2 * i], coords[2 * i + 1]]);
+  }
+  linePointAtFraction(coords, start, end, toFraction, p);
+  out.push([p[0], p[1]]);
+  return out;
 }
 
 /**
@@ -120,30 +128,30 @@ export function lineSliceAtFractions(
  * tan(lat) · Δlat (≈ 0.6 % at 50 km north or south of the centre near Chengdu's 30.6° N).
  */
 export interface LocalProjection {
-    centerLng: number;
-    centerLat: number;
-    /** metres per degree of longitude at the centre latitude */
-    metresPerDegLng: number;
-    /** metres per degree of latitude */
-    metresPerDegLat: number;
-    toX(lng: number): number;
-    toY(lat: number): number;
-    toLng(x: number): number;
-    toLat(y: number): number;
+  centerLng: number;
+  centerLat: number;
+  /** metres per degree of longitude at the centre latitude */
+  metresPerDegLng: number;
+  /** metres per degree of latitude */
+  metresPerDegLat: number;
+  toX(lng: number): number;
+  toY(lat: number): number;
+  toLng(x: number): number;
+  toLat(y: number): number;
 }
 
 /** Builds a {@link LocalProjection} centred on `(centerLng, centerLat)`. O(1). */
 export function makeLocalProjection(centerLng: number, centerLat: number): LocalProjection {
-    const metresPerDegLat = meridionalRadiusM(centerLat) * RAD;
-    const metresPerDegLng = primeVerticalRadiusM(centerLat) * Math.cos(centerLat * RAD) * RAD;
-    return {
-        centerLng,
-        centerLat,
-        metresPerDegLng,
-        metresPerDegLat,
-        toX: (lng) => (lng - centerLng) * metresPerDegLng,
-        toY: (lat) => (lat - centerLat) * metresPerDegLat,
-        toLng: (x) => centerLng + x / metresPerDegLng,
-        toLat: (y) => centerLat + y / metresPerDegLat
-    };
+  const metresPerDegLat = meridionalRadiusM(centerLat) * RAD;
+  const metresPerDegLng = primeVerticalRadiusM(centerLat) * Math.cos(centerLat * RAD) * RAD;
+  return {
+    centerLng,
+    centerLat,
+    metresPerDegLng,
+    metresPerDegLat,
+    toX: (lng) => (lng - centerLng) * metresPerDegLng,
+    toY: (lat) => (lat - centerLat) * metresPerDegLat,
+    toLng: (x) => centerLng + x / metresPerDegLng,
+    toLat: (y) => centerLat + y / metresPerDegLat,
+  };
 }

@@ -36,15 +36,26 @@ function within(ax: number, ay: number, bx: number, by: number, px: number, py: 
 function classify(m: OsmModel, a: number, b: number, c: number, d: number): 'proper' | 'touch' | null {
   const { lng, lat } = m.nodes;
   const [x0, y0] = m.bbox;
-  const ax = lng[a - 1] - x0, ay = lat[a - 1] - y0, bx = lng[b - 1] - x0, by = lat[b - 1] - y0;
-  const cx = lng[c - 1] - x0, cy = lat[c - 1] - y0, dx = lng[d - 1] - x0, dy = lat[d - 1] - y0;
+  const ax = lng[a - 1] - x0,
+    ay = lat[a - 1] - y0,
+    bx = lng[b - 1] - x0,
+    by = lat[b - 1] - y0;
+  const cx = lng[c - 1] - x0,
+    cy = lat[c - 1] - y0,
+    dx = lng[d - 1] - x0,
+    dy = lat[d - 1] - y0;
   const o1 = orient(ax, ay, bx, by, cx, cy);
   const o2 = orient(ax, ay, bx, by, dx, dy);
   const o3 = orient(cx, cy, dx, dy, ax, ay);
   const o4 = orient(cx, cy, dx, dy, bx, by);
   if (o1 * o2 < 0 && o3 * o4 < 0) return 'proper';
-  if ((o1 === 0 && within(ax, ay, bx, by, cx, cy)) || (o2 === 0 && within(ax, ay, bx, by, dx, dy)) ||
-      (o3 === 0 && within(cx, cy, dx, dy, ax, ay)) || (o4 === 0 && within(cx, cy, dx, dy, bx, by))) return 'touch';
+  if (
+    (o1 === 0 && within(ax, ay, bx, by, cx, cy)) ||
+    (o2 === 0 && within(ax, ay, bx, by, dx, dy)) ||
+    (o3 === 0 && within(cx, cy, dx, dy, ax, ay)) ||
+    (o4 === 0 && within(cx, cy, dx, dy, bx, by))
+  )
+    return 'touch';
   return null;
 }
 
@@ -52,22 +63,28 @@ function classify(m: OsmModel, a: number, b: number, c: number, d: number): 'pro
 function segmentIndex(m: OsmModel, ways: OsmWay[]) {
   const from: number[] = [];
   const to: number[] = [];
-  for (const w of ways) for (let k = 1; k < w.refs.length; k++) from.push(w.refs[k - 1]), to.push(w.refs[k]);
+  for (const w of ways) for (let k = 1; k < w.refs.length; k++) (from.push(w.refs[k - 1]), to.push(w.refs[k]));
   const index = new Flatbush(Math.max(1, from.length));
   const { lng, lat } = m.nodes;
   for (let k = 0; k < from.length; k++) {
-    const a = from[k] - 1, b = to[k] - 1;
+    const a = from[k] - 1,
+      b = to[k] - 1;
     index.add(Math.min(lng[a], lng[b]), Math.min(lat[a], lat[b]), Math.max(lng[a], lng[b]), Math.max(lat[a], lat[b]));
   }
   if (from.length === 0) index.add(0, 0, 0, 0);
   index.finish();
   return {
-    from, to,
+    from,
+    to,
     /** Segments whose box meets the box of segment a–b. */
     near(a: number, b: number): number[] {
       if (from.length === 0) return [];
-      return index.search(Math.min(lng[a - 1], lng[b - 1]), Math.min(lat[a - 1], lat[b - 1]),
-        Math.max(lng[a - 1], lng[b - 1]), Math.max(lat[a - 1], lat[b - 1]));
+      return index.search(
+        Math.min(lng[a - 1], lng[b - 1]),
+        Math.min(lat[a - 1], lat[b - 1]),
+        Math.max(lng[a - 1], lng[b - 1]),
+        Math.max(lat[a - 1], lat[b - 1]),
+      );
     },
   };
 }
@@ -78,9 +95,11 @@ function meetings(m: OsmModel, ways: OsmWay[], barriers: OsmWay[], allowed: (id:
   const found: string[] = [];
   for (const w of ways) {
     for (let k = 1; k < w.refs.length; k++) {
-      const a = w.refs[k - 1], b = w.refs[k];
+      const a = w.refs[k - 1],
+        b = w.refs[k];
       for (const s of idx.near(a, b)) {
-        const c = idx.from[s], d = idx.to[s];
+        const c = idx.from[s],
+          d = idx.to[s];
         const shared = a === c || a === d ? a : b === c || b === d ? b : 0;
         if (shared) {
           if (!allowed(shared)) found.push(`way ${w.id} shares node ${shared} with a barrier`);
@@ -118,26 +137,33 @@ function gateLeaks(m: OsmModel): number[] {
   for (const w of m.ways) {
     if (!isHighway(w)) continue;
     for (let k = 1; k < w.refs.length; k++) {
-      const a = w.refs[k - 1], b = w.refs[k];
+      const a = w.refs[k - 1],
+        b = w.refs[k];
       if (!gates.has(a) && !gates.has(b)) parent[find(a)] = find(b);
     }
   }
   const publicRoots = new Set<number>();
-  for (const w of m.ways) if (isHighway(w) && !isPrivate(w)) for (const r of w.refs) if (!gates.has(r)) publicRoots.add(find(r));
+  for (const w of m.ways)
+    if (isHighway(w) && !isPrivate(w)) for (const r of w.refs) if (!gates.has(r)) publicRoots.add(find(r));
   const leaks: number[] = [];
-  for (const w of m.ways) if (isHighway(w) && isPrivate(w)) for (const r of w.refs) if (!gates.has(r) && publicRoots.has(find(r))) leaks.push(r);
+  for (const w of m.ways)
+    if (isHighway(w) && isPrivate(w))
+      for (const r of w.refs) if (!gates.has(r) && publicRoots.has(find(r))) leaks.push(r);
   return leaks;
 }
 
 /** Even–odd test of a node against closed ways, in degrees (fine for an axis-affine projection). */
 function insideAny(m: OsmModel, rings: OsmWay[], id: number): boolean {
   const { lng, lat } = m.nodes;
-  const px = lng[id - 1], py = lat[id - 1];
+  const px = lng[id - 1],
+    py = lat[id - 1];
   for (const ring of rings) {
     let inside = false;
     for (let k = 1; k < ring.refs.length; k++) {
-      const a = ring.refs[k - 1] - 1, b = ring.refs[k] - 1;
-      if ((lat[a] > py) !== (lat[b] > py) && px < lng[a] + ((py - lat[a]) * (lng[b] - lng[a])) / (lat[b] - lat[a])) inside = !inside;
+      const a = ring.refs[k - 1] - 1,
+        b = ring.refs[k] - 1;
+      if (lat[a] > py !== lat[b] > py && px < lng[a] + ((py - lat[a]) * (lng[b] - lng[a])) / (lat[b] - lat[a]))
+        inside = !inside;
     }
     if (inside) return true;
   }
@@ -150,7 +176,8 @@ function areaM2(m: OsmModel, w: OsmWay): number {
   const kx = METRES_PER_DEG_LAT * Math.cos((lat[w.refs[0] - 1] * Math.PI) / 180);
   let twice = 0;
   for (let k = 1; k < w.refs.length; k++) {
-    const a = w.refs[k - 1] - 1, b = w.refs[k] - 1;
+    const a = w.refs[k - 1] - 1,
+      b = w.refs[k] - 1;
     twice += lng[a] * kx * lat[b] * METRES_PER_DEG_LAT - lng[b] * kx * lat[a] * METRES_PER_DEG_LAT;
   }
   return Math.abs(twice) / 2;
@@ -209,7 +236,9 @@ describe('generateSampleCity', () => {
     }
     expect(ways((t) => t.highway === 'primary').every((w) => /^示例大道 \d+ 号$/.test(w.tags.name))).toBe(true);
     expect(ways((t) => t.greenway === 'yes' && t.name === '示例绿道').length).toBeGreaterThan(0);
-    expect(nodes((t) => t.amenity === 'social_facility' && t['social_facility:for'] === 'senior').length).toBeGreaterThan(0);
+    expect(
+      nodes((t) => t.amenity === 'social_facility' && t['social_facility:for'] === 'senior').length,
+    ).toBeGreaterThan(0);
     for (const amenity of ['community_centre', 'clinic', 'school', 'kindergarten', 'marketplace']) {
       expect(nodes((t) => t.amenity === amenity && t.name.startsWith('示例')).length, amenity).toBeGreaterThan(0);
     }
@@ -262,12 +291,16 @@ describe('generateSampleCity', () => {
       expect(m.ways.some(isPrivate)).toBe(true);
       expect(gateLeaks(m)).toEqual([]);
       const waysOf = new Map<number, OsmWay[]>();
-      for (const w of m.ways) if (isHighway(w)) for (const r of w.refs) if (gates.has(r)) waysOf.set(r, [...(waysOf.get(r) ?? []), w]);
+      for (const w of m.ways)
+        if (isHighway(w)) for (const r of w.refs) if (gates.has(r)) waysOf.set(r, [...(waysOf.get(r) ?? []), w]);
       expect(gates.size).toBeGreaterThan(0);
       for (const g of gates) {
         const on = waysOf.get(g) ?? [];
         expect(on.some(isPrivate), `gate ${g} on a private way`).toBe(true);
-        expect(on.some((w) => !isPrivate(w)), `gate ${g} on a public way`).toBe(true);
+        expect(
+          on.some((w) => !isPrivate(w)),
+          `gate ${g} on a public way`,
+        ).toBe(true);
       }
     });
 
@@ -277,7 +310,14 @@ describe('generateSampleCity', () => {
 
     it('have buildings clear of walls and ways', () => {
       const obstacles = m.ways.filter((w) => isWall(w) || isHighway(w));
-      expect(meetings(m, m.ways.filter((w) => w.tags.building !== undefined), obstacles, () => false)).toEqual([]);
+      expect(
+        meetings(
+          m,
+          m.ways.filter((w) => w.tags.building !== undefined),
+          obstacles,
+          () => false,
+        ),
+      ).toEqual([]);
     });
   });
 
@@ -310,7 +350,12 @@ describe('generateSampleCity', () => {
       const bridges = m.ways.filter((w) => isHighway(w) && w.tags.bridge === 'yes');
       expect(bridges.length).toBeGreaterThanOrEqual(2);
       for (const b of bridges) {
-        const crossings = meetings(m, [b], water.filter((w) => w.tags.waterway === 'river'), () => false);
+        const crossings = meetings(
+          m,
+          [b],
+          water.filter((w) => w.tags.waterway === 'river'),
+          () => false,
+        );
         expect(crossings.length, `bridge ${b.id}`).toBeGreaterThan(0);
       }
     });
@@ -331,7 +376,14 @@ describe('generateSampleCity', () => {
       expect(gateLeaks(m)).toEqual([]);
       expect(meetings(m, highways, m.ways.filter(isWall), (id) => gates.has(id))).toEqual([]);
       const obstacles = m.ways.filter((w) => isWall(w) || isHighway(w));
-      expect(meetings(m, m.ways.filter((w) => w.tags.building !== undefined), obstacles, () => false)).toEqual([]);
+      expect(
+        meetings(
+          m,
+          m.ways.filter((w) => w.tags.building !== undefined),
+          obstacles,
+          () => false,
+        ),
+      ).toEqual([]);
       expect(meetings(m, streets, m.ways.filter(isWater), () => false)).toEqual([]);
       // Ways at ground level meet only at shared nodes, never mid-segment (bridges pass over the greenway).
       expect(meetings(m, streets, streets, () => true)).toEqual([]);
@@ -357,7 +409,9 @@ describe('generateSampleCity', () => {
     let xml = '';
     for (const chunk of osmXmlChunks(model)) xml += chunk;
     expect(xml).toContain('<tag k="name" v="a&amp;b&lt;c&gt;&quot;d&apos;e&#10;f"/>');
-    expect(xml).toContain('<node id="1" version="1" timestamp="2024-01-01T00:00:00Z" lat="30.6600000" lon="104.0600000">');
+    expect(xml).toContain(
+      '<node id="1" version="1" timestamp="2024-01-01T00:00:00Z" lat="30.6600000" lon="104.0600000">',
+    );
     expect(xml.endsWith('</osm>\n')).toBe(true);
   });
 

@@ -238,9 +238,30 @@ interface BuildingStyle {
 }
 
 // Local choices: Chengdu high-rise towers, 6–11 storey slabs, low shop buildings.
-const HIGHRISE: BuildingStyle = { building: 'residential', levels: [18, 33], depthM: [16, 20], lengthM: [20, 40], rowGapM: [24, 36], gapM: [12, 20] };
-const MIDRISE: BuildingStyle = { building: 'residential', levels: [6, 11], depthM: [11, 14], lengthM: [30, 60], rowGapM: [18, 24], gapM: [8, 14] };
-const RETAIL: BuildingStyle = { building: 'retail', levels: [2, 5], depthM: [15, 28], lengthM: [20, 45], rowGapM: [12, 18], gapM: [6, 10] };
+const HIGHRISE: BuildingStyle = {
+  building: 'residential',
+  levels: [18, 33],
+  depthM: [16, 20],
+  lengthM: [20, 40],
+  rowGapM: [24, 36],
+  gapM: [12, 20],
+};
+const MIDRISE: BuildingStyle = {
+  building: 'residential',
+  levels: [6, 11],
+  depthM: [11, 14],
+  lengthM: [30, 60],
+  rowGapM: [18, 24],
+  gapM: [8, 14],
+};
+const RETAIL: BuildingStyle = {
+  building: 'retail',
+  levels: [2, 5],
+  depthM: [15, 28],
+  lengthM: [20, 45],
+  rowGapM: [12, 18],
+  gapM: [6, 10],
+};
 
 class Random {
   constructor(private readonly rng: ReturnType<typeof xoroshiro128plus>) {}
@@ -405,9 +426,22 @@ class CityBuilder {
     this.contentRand = new Random(content);
     this.facilityRand = new Random(facility);
     this.stats = {
-      sideM, nodes: 0, ways: 0, walkNodes: 0, buildings: 0, gatedCompounds: 0, compoundsWithPopulation: 0,
-      gates: 0, openResidentialAreas: 0, parks: 0, greenSpaces: 0, facilities: 0, elderlyCare: 0,
-      communityCentres: 0, bridges: 0, neighbourhoods: 0,
+      sideM,
+      nodes: 0,
+      ways: 0,
+      walkNodes: 0,
+      buildings: 0,
+      gatedCompounds: 0,
+      compoundsWithPopulation: 0,
+      gates: 0,
+      openResidentialAreas: 0,
+      parks: 0,
+      greenSpaces: 0,
+      facilities: 0,
+      elderlyCare: 0,
+      communityCentres: 0,
+      bridges: 0,
+      neighbourhoods: 0,
     };
   }
 
@@ -446,7 +480,9 @@ class CityBuilder {
         arterials.push(half);
         break;
       }
-      arterials.push(last + rand.range(ARTERIAL_SPACING_MIN_M, Math.min(ARTERIAL_SPACING_MAX_M, rest - ARTERIAL_LAST_GAP_MIN_M)));
+      arterials.push(
+        last + rand.range(ARTERIAL_SPACING_MIN_M, Math.min(ARTERIAL_SPACING_MAX_M, rest - ARTERIAL_LAST_GAP_MIN_M)),
+      );
     }
     const primaryParity = rand.int(0, 1);
     const lines: GridLine[] = [];
@@ -474,7 +510,7 @@ class CityBuilder {
   private chooseBridges(): void {
     const inner = this.xs.slice(1, -1);
     let count = 0;
-    for (const line of inner) if (line.arterial) (line.bridge = true), count++;
+    for (const line of inner) if (line.arterial) ((line.bridge = true), count++);
     while (count < 2) {
       let best: GridLine | undefined;
       let bestGap = -1;
@@ -482,7 +518,7 @@ class CityBuilder {
         if (line.bridge) continue;
         let gap = Math.min(line.posM + this.half, this.half - line.posM);
         for (const other of inner) if (other.bridge) gap = Math.min(gap, Math.abs(other.posM - line.posM));
-        if (gap > bestGap) (bestGap = gap), (best = line);
+        if (gap > bestGap) ((bestGap = gap), (best = line));
       }
       if (!best) break;
       best.bridge = true;
@@ -529,7 +565,12 @@ class CityBuilder {
     for (let k = 0; k < centre.length - 1; k += RIVER_WAY_MAX_NODES - 1) {
       this.osm.way(centre.slice(k, k + RIVER_WAY_MAX_NODES), riverTags);
     }
-    this.osm.way([...southBank, ...northBank, southBank[0]], { natural: 'water', water: 'river', name: '示例河', sample: SAMPLE });
+    this.osm.way([...southBank, ...northBank, southBank[0]], {
+      natural: 'water',
+      water: 'river',
+      name: '示例河',
+      sample: SAMPLE,
+    });
   }
 
   /** Riverside greenway on the north bank; non-bridge streets from the north end on it. */
@@ -631,7 +672,8 @@ class CityBuilder {
     if (!list) map.set(lineIndex, (list = []));
     const x = horizontal ? t : line.posM;
     const y = horizontal ? line.posM : t;
-    for (const s of list) if (Math.abs(s.t - t) < 3) return { x: horizontal ? s.t : x, y: horizontal ? y : s.t, id: s.id };
+    for (const s of list)
+      if (Math.abs(s.t - t) < 3) return { x: horizontal ? s.t : x, y: horizontal ? y : s.t, id: s.id };
     const id = this.osm.node(x, y);
     list.push({ t, cross: -1, id, clip: false });
     return { x, y, id };
@@ -689,7 +731,11 @@ class CityBuilder {
     const levels = rand.int(style.levels[0], style.levels[1]);
     const key = `${style.building} ${levels}`;
     let tags = this.buildingTags.get(key);
-    if (!tags) this.buildingTags.set(key, (tags = Object.freeze({ building: style.building, 'building:levels': String(levels), sample: SAMPLE })));
+    if (!tags)
+      this.buildingTags.set(
+        key,
+        (tags = Object.freeze({ building: style.building, 'building:levels': String(levels), sample: SAMPLE })),
+      );
     const w = r.x1 - r.x0;
     const d = r.y1 - r.y0;
     this.stats.buildings++;
@@ -761,7 +807,10 @@ class CityBuilder {
     const rand = this.contentRand;
     const wall = inset(cell.plot, WALL_INSET_M);
     const sideWeights = [S, E, N, W].map((s) => (this.sideLine(cell, s).arterial ? 1 : 3));
-    let roll = rand.range(0, sideWeights.reduce((a, b) => a + b, 0));
+    let roll = rand.range(
+      0,
+      sideWeights.reduce((a, b) => a + b, 0),
+    );
     let side = S;
     for (let s = 0; s < 4; s++) {
       roll -= sideWeights[s];
@@ -780,7 +829,7 @@ class CityBuilder {
 
     const rows: Array<[number, number]> = [];
     const pathVs: number[] = [];
-    for (let v = clear + rand.range(0, 4); ; ) {
+    for (let v = clear + rand.range(0, 4); ;) {
       const depth = rand.range(style.depthM[0], style.depthM[1]);
       if (v + depth > lv - clear) break;
       rows.push([v, v + depth]);
@@ -831,7 +880,7 @@ class CityBuilder {
 
     let floorAreaM2 = 0;
     for (const [v0, v1] of rows) {
-      for (let u = clear + rand.range(0, 4); ; ) {
+      for (let u = clear + rand.range(0, 4); ;) {
         const length = rand.range(style.lengthM[0], style.lengthM[1]);
         if (u + length > lu - clear) break;
         if (u < ug + WAY_CLEARANCE_M && u + length > ug - WAY_CLEARANCE_M) {
@@ -850,7 +899,13 @@ class CityBuilder {
   }
 
   private sideLine(cell: Cell, side: number): GridLine {
-    return side === S ? this.ys[cell.j] : side === N ? this.ys[cell.j + 1] : side === W ? this.xs[cell.i] : this.xs[cell.i + 1];
+    return side === S
+      ? this.ys[cell.j]
+      : side === N
+        ? this.ys[cell.j + 1]
+        : side === W
+          ? this.xs[cell.i]
+          : this.xs[cell.i + 1];
   }
 
   /** A street-to-street public way across a cell, at `f` (0–1) of the plot's width or height. */
@@ -881,9 +936,10 @@ class CityBuilder {
       const r = { x0, y0, x1: x0 + w, y1: y0 + h };
       if (w * h < GREEN_AREA_MIN_M2) return null;
       if (!obstacles.some((o) => overlaps(o, r))) {
-        this.rectRing(r, garden
-          ? { leisure: 'garden', name: `示例游园 ${this.nextName('游园')}`, sample: SAMPLE }
-          : TAGS.grass);
+        this.rectRing(
+          r,
+          garden ? { leisure: 'garden', name: `示例游园 ${this.nextName('游园')}`, sample: SAMPLE } : TAGS.grass,
+        );
         this.stats.greenSpaces++;
         return r;
       }
@@ -914,7 +970,10 @@ class CityBuilder {
     const tags = { highway: 'pedestrian', name: `示例步行街 ${this.nextName('步行街')}`, sample: SAMPLE };
     const band = this.crossing(cell, false, rand.range(0.4, 0.6), tags);
     const y = (band.y0 + band.y1) / 2 + 5;
-    cell.promenade = [{ x: cell.plot.x0 + 10, y, id: 0 }, { x: cell.plot.x1 - 10, y, id: 0 }];
+    cell.promenade = [
+      { x: cell.plot.x0 + 10, y, id: 0 },
+      { x: cell.plot.x1 - 10, y, id: 0 },
+    ];
     this.buildings(inset(cell.plot, BUILDING_CLEARANCE_M), [inset(band, -3)], RETAIL);
   }
 
@@ -949,9 +1008,13 @@ class CityBuilder {
     for (const side of sides.filter((s) => s !== cell.riverSide).slice(0, entranceCount)) {
       const f = rand.range(0.3, 0.7);
       const p =
-        side === S ? { x: r.x0 + w * f, y: r.y0 } :
-        side === N ? { x: r.x1 - w * f, y: r.y1 } :
-        side === E ? { x: r.x1, y: r.y0 + h * f } : { x: r.x0, y: r.y1 - h * f };
+        side === S
+          ? { x: r.x0 + w * f, y: r.y0 }
+          : side === N
+            ? { x: r.x1 - w * f, y: r.y1 }
+            : side === E
+              ? { x: r.x1, y: r.y0 + h * f }
+              : { x: r.x0, y: r.y1 - h * f };
       const tags = rand.chance(0.3) ? TAGS.parkGate : TAGS.parkEntrance;
       entranceOn[side] = { ...p, id: this.osm.node(p.x, p.y, tags) };
     }
@@ -1003,8 +1066,12 @@ class CityBuilder {
       const qh = q.y1 - q.y0;
       const along =
         tx > ty
-          ? dx > 0 ? 2 * qw + qh + (q.y1 - meet.y) : qw + (meet.y - q.y0)
-          : dy > 0 ? meet.x - q.x0 : qw + qh + (q.x1 - meet.x);
+          ? dx > 0
+            ? 2 * qw + qh + (q.y1 - meet.y)
+            : qw + (meet.y - q.y0)
+          : dy > 0
+            ? meet.x - q.x0
+            : qw + qh + (q.x1 - meet.x);
       loop.push([along, meet]);
       this.path([street, entrance, meet, centre], TAGS.footway);
     }
@@ -1067,7 +1134,12 @@ class CityBuilder {
   }
 
   /** Merges stub stations into a piece and drops clip ends that fall next to a junction. */
-  private finishPiece(piece: LineStation[], stubs: LineStation[] | undefined, keepFirstClip: boolean, keepLastClip: boolean): LineStation[] {
+  private finishPiece(
+    piece: LineStation[],
+    stubs: LineStation[] | undefined,
+    keepFirstClip: boolean,
+    keepLastClip: boolean,
+  ): LineStation[] {
     let out = piece;
     if (stubs && stubs.length > 0) {
       const lo = piece[0].t;
@@ -1076,7 +1148,8 @@ class CityBuilder {
     }
     if (!keepFirstClip && out.length >= 2 && out[0].clip && out[1].t - out[0].t < MIN_CLIP_GAP_M) out = out.slice(1);
     const last = out.length - 1;
-    if (!keepLastClip && out.length >= 2 && out[last].clip && out[last].t - out[last - 1].t < MIN_CLIP_GAP_M) out = out.slice(0, last);
+    if (!keepLastClip && out.length >= 2 && out[last].clip && out[last].t - out[last - 1].t < MIN_CLIP_GAP_M)
+      out = out.slice(0, last);
     return out;
   }
 
@@ -1098,7 +1171,9 @@ class CityBuilder {
     for (let k = 0; k < piece.length; k++) {
       const s = piece[k];
       const p = horizontal ? { x: s.t, y: line.posM } : { x: line.posM, y: s.t };
-      const id = horizontal ? this.stationId(s, p.x, p.y, s.cross, lineIndex) : this.stationId(s, p.x, p.y, lineIndex, s.cross);
+      const id = horizontal
+        ? this.stationId(s, p.x, p.y, s.cross, lineIndex)
+        : this.stationId(s, p.x, p.y, lineIndex, s.cross);
       if (k > 0) this.between(refs, prev, p);
       refs.push(id);
       if (k > 0 && k < piece.length - 1 && s.cross >= 0 && crossLines[s.cross].arterial) {
@@ -1135,7 +1210,8 @@ class CityBuilder {
     for (const raw of pieces) {
       const isNorth = raw[0].clip;
       const isSouth = raw[raw.length - 1].clip;
-      if (isNorth && !line.bridge) raw[0] = { t: ry + this.greenwayOffsetM, cross: -1, id: this.greenwayNodeOfX[i], clip: false };
+      if (isNorth && !line.bridge)
+        raw[0] = { t: ry + this.greenwayOffsetM, cross: -1, id: this.greenwayNodeOfX[i], clip: false };
       const piece = this.finishPiece(raw, this.stubsOfX.get(i), false, false);
       this.emitPiece(piece, i, false);
       if (piece.length === 1) {
@@ -1158,14 +1234,35 @@ class CityBuilder {
     switch (kind) {
       case 'community':
         this.stats.communityCentres++;
-        return { amenity: 'community_centre', name: `示例社区服务中心 ${this.nextName('社区服务中心')}`, sample: SAMPLE };
+        return {
+          amenity: 'community_centre',
+          name: `示例社区服务中心 ${this.nextName('社区服务中心')}`,
+          sample: SAMPLE,
+        };
       case 'elderly':
         this.stats.elderlyCare++;
         return rand.chance(0.6)
-          ? { amenity: 'social_facility', social_facility: 'nursing_home', 'social_facility:for': 'senior', name: `示例养老院 ${this.nextName('养老院')}`, sample: SAMPLE }
-          : { amenity: 'social_facility', social_facility: 'day_care', 'social_facility:for': 'senior', name: `示例日间照料中心 ${this.nextName('日间照料中心')}`, sample: SAMPLE };
+          ? {
+              amenity: 'social_facility',
+              social_facility: 'nursing_home',
+              'social_facility:for': 'senior',
+              name: `示例养老院 ${this.nextName('养老院')}`,
+              sample: SAMPLE,
+            }
+          : {
+              amenity: 'social_facility',
+              social_facility: 'day_care',
+              'social_facility:for': 'senior',
+              name: `示例日间照料中心 ${this.nextName('日间照料中心')}`,
+              sample: SAMPLE,
+            };
       case 'clinic':
-        return { amenity: 'clinic', healthcare: 'clinic', name: `示例社区卫生服务站 ${this.nextName('卫生服务站')}`, sample: SAMPLE };
+        return {
+          amenity: 'clinic',
+          healthcare: 'clinic',
+          name: `示例社区卫生服务站 ${this.nextName('卫生服务站')}`,
+          sample: SAMPLE,
+        };
       case 'school':
         return rand.chance(0.6)
           ? { amenity: 'school', 'isced:level': '1', name: `示例小学 ${this.nextName('小学')}`, sample: SAMPLE }
@@ -1191,15 +1288,26 @@ class CityBuilder {
         const side = rand.int(0, 3);
         const inside = rand.chance(insideCompoundShare);
         let p: { x: number; y: number };
-        const segment = kind === 'market' && cell.promenade ? cell.promenade : inside && cell.inside ? cell.inside : null;
+        const segment =
+          kind === 'market' && cell.promenade ? cell.promenade : inside && cell.inside ? cell.inside : null;
         if (segment) {
-          p = { x: segment[0].x + along * (segment[1].x - segment[0].x), y: segment[0].y + along * (segment[1].y - segment[0].y) };
+          p = {
+            x: segment[0].x + along * (segment[1].x - segment[0].x),
+            y: segment[0].y + along * (segment[1].y - segment[0].y),
+          };
         } else {
           const { box } = cell;
           const offsetM = STREET_INSET_M[this.sideLine(cell, side).highway] - 3;
           const x = box.x0 + along * (box.x1 - box.x0);
           const y = box.y0 + along * (box.y1 - box.y0);
-          p = side === S ? { x, y: box.y0 + offsetM } : side === N ? { x, y: box.y1 - offsetM } : side === W ? { x: box.x0 + offsetM, y } : { x: box.x1 - offsetM, y };
+          p =
+            side === S
+              ? { x, y: box.y0 + offsetM }
+              : side === N
+                ? { x, y: box.y1 - offsetM }
+                : side === W
+                  ? { x: box.x0 + offsetM, y }
+                  : { x: box.x1 - offsetM, y };
         }
         this.osm.node(p.x, p.y, this.facilityTags(kind));
         this.stats.facilities++;
@@ -1233,7 +1341,11 @@ function notchNodes(roll: number, share: number): number {
  * target, and that count, given a pass at NOTCH_SHARE_DEFAULT that made `nodes` nodes.
  * O(rolls × 40).
  */
-function solveNotchShare(nodes: number, rolls: readonly number[], targetNodes: number): { share: number; nodes: number } {
+function solveNotchShare(
+  nodes: number,
+  rolls: readonly number[],
+  targetNodes: number,
+): { share: number; nodes: number } {
   let base = nodes;
   for (const roll of rolls) base -= notchNodes(roll, NOTCH_SHARE_DEFAULT);
   const countAt = (share: number) => {
@@ -1276,9 +1388,12 @@ export function generateSampleCity(options: SampleCityOptions): SampleCity {
   const { seed, targetNodes } = options;
   const originLng = options.originLng ?? 104.06;
   const originLat = options.originLat ?? 30.66;
-  if (!Number.isInteger(seed) || seed < -(2 ** 31) || seed >= 2 ** 32) throw new RangeError(`seed must be a 32-bit integer, got ${seed}`);
+  if (!Number.isInteger(seed) || seed < -(2 ** 31) || seed >= 2 ** 32)
+    throw new RangeError(`seed must be a 32-bit integer, got ${seed}`);
   if (!Number.isInteger(targetNodes) || targetNodes < MIN_TARGET_NODES || targetNodes > MAX_TARGET_NODES) {
-    throw new RangeError(`targetNodes must be an integer in [${MIN_TARGET_NODES}, ${MAX_TARGET_NODES}], got ${targetNodes}`);
+    throw new RangeError(
+      `targetNodes must be an integer in [${MIN_TARGET_NODES}, ${MAX_TARGET_NODES}], got ${targetNodes}`,
+    );
   }
   if (!(Math.abs(originLat) < 80) || !(Math.abs(originLng) <= 180)) throw new RangeError('origin out of range');
 

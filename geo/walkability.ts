@@ -11,9 +11,26 @@ export type Walkability = { walkable: false; reason: string } | { walkable: true
 
 /** highway=* values people walk on (pavements are not mapped separately in Chengdu 2018). */
 export const WALKABLE_HIGHWAYS: ReadonlySet<string> = new Set([
-  'footway', 'pedestrian', 'path', 'steps', 'living_street', 'residential', 'service', 'unclassified',
-  'tertiary', 'tertiary_link', 'secondary', 'secondary_link', 'primary', 'primary_link', 'track',
-  'cycleway', 'corridor', 'road', 'trunk', 'trunk_link',
+  'footway',
+  'pedestrian',
+  'path',
+  'steps',
+  'living_street',
+  'residential',
+  'service',
+  'unclassified',
+  'tertiary',
+  'tertiary_link',
+  'secondary',
+  'secondary_link',
+  'primary',
+  'primary_link',
+  'track',
+  'cycleway',
+  'corridor',
+  'road',
+  'trunk',
+  'trunk_link',
 ]);
 
 /** Motorways are never walked unless a way says foot=yes|designated|permissive. */
@@ -47,6 +64,8 @@ export function walkability(tags: Tags): Walkability {
     if (tags.motorroad === 'yes') return { walkable: false, reason: 'trunk with motorroad=yes' };
     if (tags.bridge === 'viaduct') return { walkable: false, reason: 'trunk on a viaduct' };
   }
-  const isPrivate = (foot !== undefined && PRIVATE.has(foot)) || (!footAllowed && tags.access !== undefined && PRIVATE.has(tags.access));
+  const isPrivate =
+    (foot !== undefined && PRIVATE.has(foot)) ||
+    (!footAllowed && tags.access !== undefined && PRIVATE.has(tags.access));
   return { walkable: true, isPrivate };
 }

@@ -81,13 +81,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const depth = jsonDepth(body as string);
-    if (depth > MAX_JSON_DEPTH) return done(new ApiError('invalid_parameter', `the JSON body is nested ${depth} levels deep; at most ${MAX_JSON_DEPTH}`), undefined);
+    if (depth > MAX_JSON_DEPTH)
+      return done(
+        new ApiError('invalid_parameter', `the JSON body is nested ${depth} levels deep; at most ${MAX_JSON_DEPTH}`),
+        undefined,
+      );
     return parseJson(request, body as string, done);
   });
 
   app.setErrorHandler((err, request, reply) => {
     if (err instanceof ApiError) {
-      return reply.status(err.statusCode).send({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
+      return reply
+        .status(err.statusCode)
+        .send({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
     }
     const e = err as { validation?: unknown; statusCode?: number; code?: string; message: string };
     if (e.validation) return reply.status(400).send({ error: { code: 'invalid_parameter', message: e.message } });
@@ -100,13 +106,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }
     if (isDatabaseDown(err)) {
       request.log.warn({ err }, 'database unavailable');
-      return reply.status(503).header('retry-after', '2').send({ error: { code: 'database_unavailable', message: 'the database is unavailable; try again shortly' } });
+      return reply
+        .status(503)
+        .header('retry-after', '2')
+        .send({ error: { code: 'database_unavailable', message: 'the database is unavailable; try again shortly' } });
     }
     request.log.error({ err }, 'unhandled error');
     return reply.status(500).send({ error: { code: 'internal', message: 'internal error' } });
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
+    reply
+      .status(404)
+      .send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
   );
   // Ajv coerces the strings "Infinity" and "1e999" to Infinity and then skips minimum/maximum,
   // which only test finite numbers (ajv-validator/ajv#2212), so query and path numbers are checked
@@ -129,7 +140,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     openapi: {
       info: {
         title: 'Life-circle API',
-        description: '15-minute community life circles: walking distance over the street network. Data © OpenStreetMap contributors (ODbL).',
+        description:
+          '15-minute community life circles: walking distance over the street network. Data © OpenStreetMap contributors (ODbL).',
         version: '0.1.0',
       },
       components: { securitySchemes: BEARER_SCHEME },
@@ -178,19 +190,35 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   return app;
 }
 
-const DB_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', '57P01', '57P02', '57P03', '08006', '08001', '08003']);
+const DB_DOWN_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08006',
+  '08001',
+  '08003',
+]);
 function isDatabaseDown(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
-  return (e.code !== undefined && DB_DOWN_CODES.has(e.code)) || /Connection terminated|timeout exceeded when trying to connect/i.test(e.message ?? '');
+  return (
+    (e.code !== undefined && DB_DOWN_CODES.has(e.code)) ||
+    /Connection terminated|timeout exceeded when trying to connect/i.test(e.message ?? '')
+  );
 }
 
 /** Deepest nesting of arrays and objects in a JSON text (strings skipped); O(length). */
 export function jsonDepth(text: string): number {
-  let depth = 0, max = 0, inString = false;
+  let depth = 0,
+    max = 0,
+    inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped character
+      if (c === 92)
+        i++; // backslash: skip the escaped character
       else if (c === 34) inString = false;
     } else if (c === 34) inString = true;
     else if (c === 91 || c === 123) max = Math.max(max, ++depth);
@@ -205,20 +233,40 @@ function clientErrorOf(err: NodeJS.ErrnoException): { status: number; code: Erro
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return { status: 408, code: 'request_timeout', message: 'the request was not received in time' };
     case 'HPE_HEADER_OVERFLOW':
-      return { status: 431, code: 'headers_too_large', message: 'the request line and headers are larger than the server accepts (16 kB): shorten the query string' };
+      return {
+        status: 431,
+        code: 'headers_too_large',
+        message: 'the request line and headers are larger than the server accepts (16 kB): shorten the query string',
+      };
     case 'HPE_INVALID_TRANSFER_ENCODING':
     case 'HPE_INVALID_CONTENT_LENGTH':
     case 'HPE_UNEXPECTED_CONTENT_LENGTH': {
       const reason = (err as { reason?: string }).reason ?? err.message;
       if (/Transfer-Encoding/i.test(reason) && /Content-Length/i.test(reason)) {
-        return { status: 400, code: 'bad_request', message: 'Transfer-Encoding and Content-Length together are refused (request smuggling): send one of them' };
+        return {
+          status: 400,
+          code: 'bad_request',
+          message: 'Transfer-Encoding and Content-Length together are refused (request smuggling): send one of them',
+        };
       }
-      return { status: 400, code: 'bad_request', message: `the request's framing is not valid HTTP: ${reason.replace(/^Parse Error: /, '')}` };
+      return {
+        status: 400,
+        code: 'bad_request',
+        message: `the request's framing is not valid HTTP: ${reason.replace(/^Parse Error: /, '')}`,
+      };
     }
     case 'HPE_INVALID_HEADER_TOKEN':
-      return { status: 400, code: 'bad_request', message: 'a header name or value holds a character HTTP does not allow (e.g. NUL)' };
+      return {
+        status: 400,
+        code: 'bad_request',
+        message: 'a header name or value holds a character HTTP does not allow (e.g. NUL)',
+      };
     default:
-      return { status: 400, code: 'bad_request', message: `the request is not valid HTTP (${String(err.code ?? 'parse error')})` };
+      return {
+        status: 400,
+        code: 'bad_request',
+        message: `the request is not valid HTTP (${String(err.code ?? 'parse error')})`,
+      };
   }
 }
 
@@ -230,7 +278,8 @@ function clientErrorOf(err: NodeJS.ErrnoException): { status: number; code: Erro
 function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const { status, code, message } = clientErrorOf(err);
-  if (ERRORS[code] !== status && code !== 'bad_request') throw new Error(`client error ${code} is not ${status} in the catalogue`);
+  if (ERRORS[code] !== status && code !== 'bad_request')
+    throw new Error(`client error ${code} is not ${status} in the catalogue`);
   const body = JSON.stringify({ error: { code, message } });
   if (socket.writable) {
     socket.write(

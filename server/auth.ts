@@ -14,9 +14,16 @@ const TOKEN_PREFIX = 'lc_';
 export const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
 
 /** A new random token (256 bits) — shown once; only its SHA-256 is stored. */
-export async function createToken(db: pg.Pool | pg.ClientBase, name: string, role: Role): Promise<{ id: number; token: string }> {
+export async function createToken(
+  db: pg.Pool | pg.ClientBase,
+  name: string,
+  role: Role,
+): Promise<{ id: number; token: string }> {
   const token = TOKEN_PREFIX + crypto.randomBytes(32).toString('base64url');
-  const { rows } = await db.query<{ id: number }>(`INSERT INTO api_tokens (name, role, token_sha256) VALUES ($1, $2, $3) RETURNING id`, [name, role, sha256(token)]);
+  const { rows } = await db.query<{ id: number }>(
+    `INSERT INTO api_tokens (name, role, token_sha256) VALUES ($1, $2, $3) RETURNING id`,
+    [name, role, sha256(token)],
+  );
   return { id: rows[0].id, token };
 }
 
@@ -62,16 +69,28 @@ export function makeAuthorizer(app: FastifyInstance) {
       return fail(key, new ApiError('unauthorized', 'this write needs an "Authorization: Bearer <token>" header'));
     }
     const hash = sha256(presented);
-    const { rows } = await app.pg.query<{ id: number; name: string; role: Role; token_sha256: string; revoked_at: Date | null }>(
-      `SELECT id, name, role, token_sha256, revoked_at FROM api_tokens WHERE token_sha256 = $1`,
-      [hash],
-    );
+    const { rows } = await app.pg.query<{
+      id: number;
+      name: string;
+      role: Role;
+      token_sha256: string;
+      revoked_at: Date | null;
+    }>(`SELECT id, name, role, token_sha256, revoked_at FROM api_tokens WHERE token_sha256 = $1`, [hash]);
     const row = rows[0];
-    if (!row || !crypto.timingSafeEqual(Buffer.from(row.token_sha256, 'hex'), Buffer.from(hash, 'hex')) || row.revoked_at) {
-      if (lockedOut(key)) throw new ApiError('rate_limited', 'too many failed authentications with this token prefix from this address; try again in a minute');
+    if (
+      !row ||
+      !crypto.timingSafeEqual(Buffer.from(row.token_sha256, 'hex'), Buffer.from(hash, 'hex')) ||
+      row.revoked_at
+    ) {
+      if (lockedOut(key))
+        throw new ApiError(
+          'rate_limited',
+          'too many failed authentications with this token prefix from this address; try again in a minute',
+        );
       return fail(key, new ApiError('unauthorized', 'the token is unknown or revoked'));
     }
-    if (!roles.includes(row.role)) throw new ApiError('forbidden', `the ${row.role} role cannot do this; it needs ${roles.join(' or ')}`);
+    if (!roles.includes(row.role))
+      throw new ApiError('forbidden', `the ${row.role} role cannot do this; it needs ${roles.join(' or ')}`);
     return { tokenId: row.id, name: row.name, role: row.role };
   };
 }

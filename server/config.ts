@@ -60,7 +60,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultDistrictsFile: env.LIFE_CIRCLE_DISTRICTS_FILE
       ? path.resolve(env.LIFE_CIRCLE_DISTRICTS_FILE)
       : path.resolve(projectRoot, '..', 'shared', 'data', 'chengdu-districts-chenghua-wuhou.geojson'),
-    corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    corsOrigins: (env.CORS_ORIGINS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     servedOverHttps: flagFromEnv(env, 'SERVED_OVER_HTTPS'),
   };
@@ -71,7 +74,10 @@ function parseTrustProxy(raw: string | undefined): boolean | number | string[] {
   if (value === '' || value === 'false') return false;
   if (value === 'true') return true;
   if (/^\d+$/.test(value)) return Number(value);
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function flagFromEnv(env: NodeJS.ProcessEnv, name: string): boolean {

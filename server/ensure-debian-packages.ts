@@ -23,11 +23,18 @@ export function commandRuns(command: string, args: readonly string[] = ['--versi
  * them with apt-get (once); otherwise fail with `hint` and the apt-get line to run. `why` says
  * what needs them (in messages). Throws when apt-get finished but a package is still missing.
  */
-export function ensureDebianPackages(packages: readonly DebianPackage[], why: string, options: { hint?: string; log?: (line: string) => void } = {}): void {
+export function ensureDebianPackages(
+  packages: readonly DebianPackage[],
+  why: string,
+  options: { hint?: string; log?: (line: string) => void } = {},
+): void {
   const missing = packages.filter((p) => !p.isInstalled()).map((p) => p.name);
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
-    throw new Error(`${why} needs the Debian package(s) ${missing.join(', ')}: install them with "sudo apt-get install ${missing.join(' ')}"` + (options.hint ? ` ${options.hint}` : ''));
+    throw new Error(
+      `${why} needs the Debian package(s) ${missing.join(', ')}: install them with "sudo apt-get install ${missing.join(' ')}"` +
+        (options.hint ? ` ${options.hint}` : ''),
+    );
   }
   (options.log ?? console.error)(`installing ${missing.join(', ')} with apt-get (once) for ${why}…`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -35,7 +42,10 @@ export function ensureDebianPackages(packages: readonly DebianPackage[], why: st
   // time (flock on our own lock file), and apt itself waits for a dpkg lock held by anyone else
   // instead of failing at once. Whoever waited re-checks: the first one may have installed it.
   const apt = (args: string[]) =>
-    execFileSync('flock', ['-w', '1800', APT_LOCK_FILE, 'apt-get', '-o', 'DPkg::Lock::Timeout=900', ...args], { stdio: 'inherit', env });
+    execFileSync('flock', ['-w', '1800', APT_LOCK_FILE, 'apt-get', '-o', 'DPkg::Lock::Timeout=900', ...args], {
+      stdio: 'inherit',
+      env,
+    });
   apt(['update', '-qq']);
   const stillMissing = packages.filter((p) => !p.isInstalled()).map((p) => p.name);
   if (stillMissing.length) apt(['install', '-y', '-qq', ...stillMissing]);

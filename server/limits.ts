@@ -1,5 +1,11 @@
 // The limits are part of the API contract (api/limits.ts): the web client shows the same numbers.
-export { MAX_JSON_DEPTH, MAX_NAME_CHARS, MAX_NOTES_CHARS, MAX_OSM_TAG_CHARS, MAX_PLAN_VERTICES } from '../api/limits.ts';
+export {
+  MAX_JSON_DEPTH,
+  MAX_NAME_CHARS,
+  MAX_NOTES_CHARS,
+  MAX_OSM_TAG_CHARS,
+  MAX_PLAN_VERTICES,
+} from '../api/limits.ts';
 
 /**
  * Why `value` may not be stored as text of at most `max` characters, or null when it may:

@@ -33,7 +33,18 @@ export const POPULATION_ESTIMATE = {
 
 /** building=* values that are homes wherever they stand; building=yes counts under the rule of README "Population". */
 export const RESIDENTIAL_BUILDING_TYPES = [
-  'residential', 'apartments', 'house', 'dormitory', 'terrace', 'detached', 'semidetached_house', 'bungalow', 'farm', 'cabin', 'static_caravan', 'houseboat',
+  'residential',
+  'apartments',
+  'house',
+  'dormitory',
+  'terrace',
+  'detached',
+  'semidetached_house',
+  'bungalow',
+  'farm',
+  'cabin',
+  'static_caravan',
+  'houseboat',
 ] as const;
 
 /**
@@ -42,5 +53,13 @@ export const RESIDENTIAL_BUILDING_TYPES = [
  * {@link POPULATION_ESTIMATE.defaultLevels}.
  */
 export const DEFAULT_LEVELS: Readonly<Record<string, number>> = {
-  house: 2, detached: 2, semidetached_house: 2, farm: 2, terrace: 3, bungalow: 1, cabin: 1, static_caravan: 1, houseboat: 1,
+  house: 2,
+  detached: 2,
+  semidetached_house: 2,
+  farm: 2,
+  terrace: 3,
+  bungalow: 1,
+  cabin: 1,
+  static_caravan: 1,
+  houseboat: 1,
 };

@@ -15,7 +15,13 @@ export const BECOMES_OPEN_SPACE_NOTE = /becomes_open_space|增绿|建绿|还绿/
 type Geometry = LineString | Polygon | MultiPolygon;
 
 /** A stored or inline plan as the scenario engine takes it; 400 for a geometry that does not fit the kind. */
-export function toScenarioPlan(ref: string, kind: ScenarioPlan['kind'], name: string, g: Geometry, becomesOpenSpace: boolean): ScenarioPlan {
+export function toScenarioPlan(
+  ref: string,
+  kind: ScenarioPlan['kind'],
+  name: string,
+  g: Geometry,
+  becomesOpenSpace: boolean,
+): ScenarioPlan {
   try {
     checkPlanGeometry(kind, g);
   } catch (err) {
@@ -27,5 +33,11 @@ export function toScenarioPlan(ref: string, kind: ScenarioPlan['kind'], name: st
 
 /** A stored plan as `plan:<id>`, open space per its notes. */
 export function storedScenarioPlan(r: StoredPlanRow): ScenarioPlan {
-  return toScenarioPlan(`plan:${r.id}`, r.kind, r.name, r.geometry as Geometry, BECOMES_OPEN_SPACE_NOTE.test(r.notes ?? ''));
+  return toScenarioPlan(
+    `plan:${r.id}`,
+    r.kind,
+    r.name,
+    r.geometry as Geometry,
+    BECOMES_OPEN_SPACE_NOTE.test(r.notes ?? ''),
+  );
 }

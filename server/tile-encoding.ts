@@ -71,7 +71,8 @@ export class GzipCache {
 /** Whether an Accept-Encoding header value accepts gzip (by name or `*`, with a q-value above 0). */
 export function acceptsGzip(header: string | undefined): boolean {
   if (!header) return false;
-  let gzipQ: number | null = null, anyQ: number | null = null;
+  let gzipQ: number | null = null,
+    anyQ: number | null = null;
   for (const part of header.split(',')) {
     const [name, ...params] = part.trim().toLowerCase().split(';');
     const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));

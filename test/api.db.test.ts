@@ -17,7 +17,12 @@ const CENTRE = { lng: 104.0585, lat: 30.6605 };
 let db: TestDatabase;
 let app: FastifyInstance;
 let pool: pg.Pool;
-let spec: { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>> };
+let spec: {
+  paths: Record<
+    string,
+    Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>
+  >;
+};
 const ajv = new Ajv({ strict: false, allErrors: true });
 
 /** Check a response body against the route's response schema in the served OpenAPI document. */
@@ -54,7 +59,9 @@ describe('read routes', () => {
     expect(body.dataset.counts.facilities.park).toBe(29);
     // 186 landuse=residential areas in the file, plus the derived clusters of residential buildings outside them
     const { rows: ra } = await pool.query<{ landuse: number; all: number }>(
-      `SELECT count(*) FILTER (WHERE kind = 'landuse')::int AS landuse, count(*)::int AS all FROM residential_areas WHERE dataset_id = $1`, [body.dataset.id]);
+      `SELECT count(*) FILTER (WHERE kind = 'landuse')::int AS landuse, count(*)::int AS all FROM residential_areas WHERE dataset_id = $1`,
+      [body.dataset.id],
+    );
     expect(ra[0].landuse).toBe(186);
     expect(body.dataset.counts.residential_areas).toBe(ra[0].all);
     expect(body.dataset.counts.facilities.elderly_care).toBeGreaterThan(0); // the shipped sample register
@@ -63,11 +70,17 @@ describe('read routes', () => {
   it('GET /api/categories and /api/rules list labels, numbers and citations', async () => {
     const c = await app.inject('/api/categories');
     expectMatchesSchema('/api/categories', 'get', 200, c.json());
-    expect(c.json().categories.find((x: { id: string }) => x.id === 'park')).toMatchObject({ zh: '公园', en: 'Park', count: 29 });
+    expect(c.json().categories.find((x: { id: string }) => x.id === 'park')).toMatchObject({
+      zh: '公园',
+      en: 'Park',
+      count: 29,
+    });
     const r = await app.inject('/api/rules');
     expectMatchesSchema('/api/rules', 'get', 200, r.json());
     const park = r.json().rule_sets.find((s: { id: string }) => s.id === 'chengdu-park-city');
-    expect(park.rules.map((x: { id: string }) => x.id)).toEqual(expect.arrayContaining(['green_300', 'park_500', 'elderly_care_500']));
+    expect(park.rules.map((x: { id: string }) => x.id)).toEqual(
+      expect.arrayContaining(['green_300', 'park_500', 'elderly_care_500']),
+    );
     for (const rs of r.json().rule_sets) for (const rule of rs.rules) expect(rule.citation.length).toBeGreaterThan(5);
   });
 
@@ -129,7 +142,9 @@ describe('read routes', () => {
     expect(r.json().features[1].properties.reached_length_m).toBeGreaterThan(1000);
     expect((await app.inject('/api/isochrone?facility_id=99999999&distance_m=300')).statusCode).toBe(404);
     expect((await app.inject('/api/isochrone?distance_m=300')).json().error.code).toBe('invalid_parameter');
-    expect((await app.inject(`/api/isochrone?facility_id=${rows[0].id}&lng=104.06&lat=30.66&distance_m=300`)).statusCode).toBe(400);
+    expect(
+      (await app.inject(`/api/isochrone?facility_id=${rows[0].id}&lng=104.06&lat=30.66&distance_m=300`)).statusCode,
+    ).toBe(400);
   });
 
   it('GET /api/coverage in json, geojson and csv', async () => {
@@ -162,10 +177,13 @@ describe('read routes', () => {
     const body = r.json();
     expectMatchesSchema('/api/audit', 'get', 200, body);
     expect(body.areas.length).toBeGreaterThan(0);
-    for (let i = 1; i < body.areas.length; i++) expect(body.areas[i - 1].worst_shortfall).toBeGreaterThanOrEqual(body.areas[i].worst_shortfall);
+    for (let i = 1; i < body.areas.length; i++)
+      expect(body.areas[i - 1].worst_shortfall).toBeGreaterThanOrEqual(body.areas[i].worst_shortfall);
     const first = body.areas[0];
     expect(first.caveats).toEqual(expect.arrayContaining(['estimated_population', 'approximate_zone']));
-    const elderly = body.areas.flatMap((a: { failed_rules: { rule_id: string; depends_on_sample_facilities: boolean }[] }) => a.failed_rules).find((f: { rule_id: string }) => f.rule_id === 'elderly_care_500');
+    const elderly = body.areas
+      .flatMap((a: { failed_rules: { rule_id: string; depends_on_sample_facilities: boolean }[] }) => a.failed_rules)
+      .find((f: { rule_id: string }) => f.rule_id === 'elderly_care_500');
     expect(elderly).toBeDefined();
     expect(elderly.depends_on_sample_facilities).toBe(true);
     const csv = await app.inject('/api/audit?level=community&format=csv');
@@ -187,7 +205,11 @@ describe('errors', () => {
     ['/api/coverage?level=planet', 400, 'invalid_parameter'],
     ['/api/audit?format=xlsx', 400, 'invalid_parameter'],
     ['/api/nothing-here', 404, 'not_found'],
-    ["/api/proximity?lng=104.06&lat=30.66&categories=park'%3B%20DROP%20TABLE%20walk_edges%3B--", 400, 'unknown_category'],
+    [
+      "/api/proximity?lng=104.06&lat=30.66&categories=park'%3B%20DROP%20TABLE%20walk_edges%3B--",
+      400,
+      'unknown_category',
+    ],
   ];
   for (const [url, status, code] of cases) {
     it(`${url} → ${status} ${code}`, async () => {
@@ -212,7 +234,15 @@ describe('errors', () => {
 describe('plans: writes need a planner token and leave an audit trail', () => {
   const square = (lng: number, lat: number, d = 0.0005) => ({
     type: 'Polygon',
-    coordinates: [[[lng, lat], [lng + d, lat], [lng + d, lat + d], [lng, lat + d], [lng, lat]]],
+    coordinates: [
+      [
+        [lng, lat],
+        [lng + d, lat],
+        [lng + d, lat + d],
+        [lng, lat + d],
+        [lng, lat],
+      ],
+    ],
   });
   let planner: string;
   let viewer: string;
@@ -225,14 +255,37 @@ describe('plans: writes need a planner token and leave an audit trail', () => {
   it('rejects writes without a token (401), with a viewer token (403), and with a wrong token (401)', async () => {
     const body = { kind: 'add_open_space', name: '口袋公园', geometry: square(104.06, 30.66) };
     expect((await app.inject({ method: 'POST', url: '/api/plans', payload: body })).statusCode).toBe(401);
-    expect((await app.inject({ method: 'POST', url: '/api/plans', payload: body, headers: { authorization: `Bearer ${viewer}` } })).statusCode).toBe(403);
-    expect((await app.inject({ method: 'POST', url: '/api/plans', payload: body, headers: { authorization: 'Bearer lc_wrong' } })).statusCode).toBe(401);
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/api/plans',
+          payload: body,
+          headers: { authorization: `Bearer ${viewer}` },
+        })
+      ).statusCode,
+    ).toBe(403);
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/api/plans',
+          payload: body,
+          headers: { authorization: 'Bearer lc_wrong' },
+        })
+      ).statusCode,
+    ).toBe(401);
     expect((await pool.query('SELECT count(*)::int AS n FROM plans')).rows[0].n).toBe(0);
   });
 
   it('creates, reads, patches and deletes a plan, auditing each write', async () => {
     const auth = { authorization: `Bearer ${planner}` };
-    const created = await app.inject({ method: 'POST', url: '/api/plans', headers: auth, payload: { kind: 'add_open_space', name: '口袋公园', geometry: square(104.06, 30.66), notes: '两拆一增' } });
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/plans',
+      headers: auth,
+      payload: { kind: 'add_open_space', name: '口袋公园', geometry: square(104.06, 30.66), notes: '两拆一增' },
+    });
     expect(created.statusCode).toBe(201);
     expectMatchesSchema('/api/plans', 'post', 201, created.json());
     const id = created.json().id;
@@ -240,7 +293,12 @@ describe('plans: writes need a planner token and leave an audit trail', () => {
     const list = await app.inject('/api/plans');
     expectMatchesSchema('/api/plans', 'get', 200, list.json());
     expect(list.json().plans.map((p: { id: number }) => p.id)).toEqual([id]);
-    const patched = await app.inject({ method: 'PATCH', url: `/api/plans/${id}`, headers: auth, payload: { status: 'approved' } });
+    const patched = await app.inject({
+      method: 'PATCH',
+      url: `/api/plans/${id}`,
+      headers: auth,
+      payload: { status: 'approved' },
+    });
     expect(patched.statusCode).toBe(200);
     expect(patched.json().status).toBe('approved');
     expect((await app.inject({ method: 'DELETE', url: `/api/plans/${id}`, headers: auth })).statusCode).toBe(204);
@@ -256,12 +314,57 @@ describe('plans: writes need a planner token and leave an audit trail', () => {
 
   it('rejects bad geometry with a reason and writes nothing', async () => {
     const auth = { authorization: `Bearer ${planner}` };
-    const bowtie = { type: 'Polygon', coordinates: [[[104.06, 30.66], [104.061, 30.661], [104.061, 30.66], [104.06, 30.661], [104.06, 30.66]]] };
+    const bowtie = {
+      type: 'Polygon',
+      coordinates: [
+        [
+          [104.06, 30.66],
+          [104.061, 30.661],
+          [104.061, 30.66],
+          [104.06, 30.661],
+          [104.06, 30.66],
+        ],
+      ],
+    };
     const bad: [object, number, RegExp][] = [
       [{ kind: 'add_open_space', name: 'x', geometry: bowtie }, 400, /invalid: Self-intersection/],
       [{ kind: 'demolish_wall', name: 'x', geometry: square(104.06, 30.66) }, 400, /needs a LineString/],
-      [{ kind: 'add_open_space', name: 'x', geometry: { type: 'Polygon', coordinates: [[[104.06, 30.66], [104.07, 30.66]]] } }, 400, /ring/],
-      [{ kind: 'add_open_space', name: 'x', geometry: { type: 'Polygon', coordinates: [[[999, 30.66], [104.07, 30.66], [104.07, 30.67], [999, 30.66]]] } }, 400, /out of range|must be/],
+      [
+        {
+          kind: 'add_open_space',
+          name: 'x',
+          geometry: {
+            type: 'Polygon',
+            coordinates: [
+              [
+                [104.06, 30.66],
+                [104.07, 30.66],
+              ],
+            ],
+          },
+        },
+        400,
+        /ring/,
+      ],
+      [
+        {
+          kind: 'add_open_space',
+          name: 'x',
+          geometry: {
+            type: 'Polygon',
+            coordinates: [
+              [
+                [999, 30.66],
+                [104.07, 30.66],
+                [104.07, 30.67],
+                [999, 30.66],
+              ],
+            ],
+          },
+        },
+        400,
+        /out of range|must be/,
+      ],
       [{ kind: 'teleport', name: 'x', geometry: square(104.06, 30.66) }, 400, /kind/],
     ];
     for (const [payload, status, message] of bad) {
@@ -269,7 +372,17 @@ describe('plans: writes need a planner token and leave an audit trail', () => {
       expect(r.statusCode, JSON.stringify(payload)).toBe(status);
       expect(r.json().error.message).toMatch(message);
     }
-    const big = await app.inject({ method: 'POST', url: '/api/plans', headers: { ...auth, 'content-type': 'application/json' }, payload: JSON.stringify({ kind: 'add_open_space', name: 'x', geometry: square(104.06, 30.66), notes: 'x'.repeat(2_000_000) }) });
+    const big = await app.inject({
+      method: 'POST',
+      url: '/api/plans',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: JSON.stringify({
+        kind: 'add_open_space',
+        name: 'x',
+        geometry: square(104.06, 30.66),
+        notes: 'x'.repeat(2_000_000),
+      }),
+    });
     expect(big.statusCode).toBe(413);
     expect((await pool.query('SELECT count(*)::int AS n FROM plans')).rows[0].n).toBe(0);
   });
@@ -279,7 +392,9 @@ describe('documentation', () => {
   it('serves the OpenAPI spec at /docs', async () => {
     const r = await app.inject('/docs/json');
     expect(r.statusCode).toBe(200);
-    expect(Object.keys(r.json().paths)).toEqual(expect.arrayContaining(['/api/proximity', '/api/isochrone', '/api/coverage', '/api/audit', '/api/plans']));
+    expect(Object.keys(r.json().paths)).toEqual(
+      expect.arrayContaining(['/api/proximity', '/api/isochrone', '/api/coverage', '/api/audit', '/api/plans']),
+    );
     expect((await app.inject('/docs/')).statusCode).toBe(200);
   });
 });
@@ -287,9 +402,14 @@ describe('documentation', () => {
 // Last in the file: it replaces the approximate community zones with imported boundaries.
 describe('streets and districts from imported community boundaries', () => {
   it('coverage and audit rows carry the 街道 and 区 of their community, at every level', async () => {
-    await importCommunities(pool, path.join(projectRoot, 'test', 'fixtures', 'registers', 'communities-bowtie.geojson'));
+    await importCommunities(
+      pool,
+      path.join(projectRoot, 'test', 'fixtures', 'registers', 'communities-bowtie.geojson'),
+    );
     const { runId } = await computeCoverage(pool);
-    await expect.poll(async () => (await app.inject('/api/audit?level=community')).json().run_id, { timeout: 60_000 }).toBe(runId);
+    await expect
+      .poll(async () => (await app.inject('/api/audit?level=community')).json().run_id, { timeout: 60_000 })
+      .toBe(runId);
 
     const community = (await app.inject('/api/coverage?level=community')).json();
     expectMatchesSchema('/api/coverage', 'get', 200, community);
@@ -304,22 +424,40 @@ describe('streets and districts from imported community boundaries', () => {
     for (const a of community.areas) expect(a, a.area_name).toMatchObject(FIXTURE[a.area_name]);
 
     // a residential area takes its community's: the one holding a point of it (checked in PostGIS)
-    const ras = (await app.inject('/api/coverage?level=residential_area')).json().areas as { area_key: string; district: string | null }[];
+    const ras = (await app.inject('/api/coverage?level=residential_area')).json().areas as {
+      area_key: string;
+      district: string | null;
+    }[];
     const placed = ras.filter((a) => a.district);
     expect(placed.length).toBeGreaterThan(0);
     for (const a of placed) {
       const { rows } = await pool.query(
         `SELECT c.district FROM residential_areas ra JOIN communities c ON ST_Contains(c.geom, ST_PointOnSurface(ra.geom))
-         JOIN datasets d ON d.id = c.dataset_id AND d.kind = 'communities' WHERE ra.id = $1`, [a.area_key]);
-      expect(rows.map((r) => r.district), a.area_key).toContain(a.district);
+         JOIN datasets d ON d.id = c.dataset_id AND d.kind = 'communities' WHERE ra.id = $1`,
+        [a.area_key],
+      );
+      expect(
+        rows.map((r) => r.district),
+        a.area_key,
+      ).toContain(a.district);
     }
 
-    const districts = (await app.inject('/api/coverage?level=district')).json().areas as { area_key: string; district: string | null; street: string | null }[];
+    const districts = (await app.inject('/api/coverage?level=district')).json().areas as {
+      area_key: string;
+      district: string | null;
+      street: string | null;
+    }[];
     const withOrigins = new Set(community.areas.map((a: { area_name: string }) => FIXTURE[a.area_name].district));
     expect(districts.map((d) => d.area_key).sort()).toEqual([...withOrigins].sort());
     for (const d of districts) expect(d).toMatchObject({ district: d.area_key, street: null });
-    const streets = (await app.inject('/api/coverage?level=street')).json().areas as { area_key: string; district: string | null; street: string | null }[];
-    expect(streets).toEqual([expect.objectContaining({ area_key: '测试街道 (synthetic)', street: '测试街道 (synthetic)', district: '成华区' })]);
+    const streets = (await app.inject('/api/coverage?level=street')).json().areas as {
+      area_key: string;
+      district: string | null;
+      street: string | null;
+    }[];
+    expect(streets).toEqual([
+      expect.objectContaining({ area_key: '测试街道 (synthetic)', street: '测试街道 (synthetic)', district: '成华区' }),
+    ]);
 
     const audit = (await app.inject('/api/audit?level=community')).json();
     expectMatchesSchema('/api/audit', 'get', 200, audit);
@@ -332,7 +470,8 @@ describe('streets and districts from imported community boundaries', () => {
     // every coverage row is in the audit, and there the two agree on the district
     const auditInCoverage = audit.areas.filter((a: { area_name: string }) => byName.has(a.area_name));
     expect(auditInCoverage.map((a: { area_name: string }) => a.area_name).sort()).toEqual([...byName.keys()].sort());
-    for (const a of auditInCoverage) expect(a.district, a.area_name).toBe((byName.get(a.area_name) as { district: string }).district);
+    for (const a of auditInCoverage)
+      expect(a.district, a.area_name).toBe((byName.get(a.area_name) as { district: string }).district);
     const csv = (await app.inject('/api/audit?level=community&format=csv')).body;
     expect(csv.replace(/^\uFEFF/, '').split('\r\n')[0]).toMatch(/^area_key,area_name,street,district,population,/);
   });

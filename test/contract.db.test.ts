@@ -21,7 +21,8 @@ import { createPool } from '../server/db/pool.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 
 // ajv-formats is CommonJS: its default export arrives wrapped under ESM.
-const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
+const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ??
+  addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
 
 const CENTRE = { lng: 104.0585, lat: 30.6605 };
 
@@ -92,7 +93,10 @@ async function call(c: Call): Promise<{ status: number; body: any; headers: Head
   const documented = op!.responses[String(res.status)];
   const type = res.headers.get('content-type') ?? '';
   const text = await res.text();
-  expect(documented, `${key} answered ${res.status}, which its document does not list: ${text.slice(0, 300)}`).toBeDefined();
+  expect(
+    documented,
+    `${key} answered ${res.status}, which its document does not list: ${text.slice(0, 300)}`,
+  ).toBeDefined();
   if (!type.startsWith('application/json')) return { status: res.status, body: null, headers: res.headers };
   const body = JSON.parse(text);
   const schema = documented!.content?.['application/json']?.schema;
@@ -113,8 +117,12 @@ const expectError = async (c: Call, status: number, code: string) => {
 describe('answers match the published OpenAPI document', () => {
   it('publishes an OpenAPI 3 document that lists the error codes of the catalogue', async () => {
     expect(doc.openapi).toMatch(/^3\./);
-    const error = doc.paths['/api/proximity'].get.responses['400'].content!['application/json'].schema as { properties: { error: { properties: { code: { enum: string[] } } } } };
-    expect(error.properties.error.properties.code.enum).toEqual(expect.arrayContaining(['invalid_parameter', 'outside_dataset', 'work_budget_exceeded', 'internal']));
+    const error = doc.paths['/api/proximity'].get.responses['400'].content!['application/json'].schema as {
+      properties: { error: { properties: { code: { enum: string[] } } } };
+    };
+    expect(error.properties.error.properties.code.enum).toEqual(
+      expect.arrayContaining(['invalid_parameter', 'outside_dataset', 'work_budget_exceeded', 'internal']),
+    );
   });
 
   it('service and catalogue', async () => {
@@ -129,19 +137,46 @@ describe('answers match the published OpenAPI document', () => {
     // one answer per outcome the data gives, each against the same schema
     expect(new Set(ok.body.results.map((r: { outcome: string }) => r.outcome)).size).toBeGreaterThan(0);
     await expectError({ route: '/api/proximity', url: `/api/proximity?lng=${CENTRE.lng}` }, 400, 'invalid_parameter');
-    await expectError({ route: '/api/proximity', url: `/api/proximity?lng=${CENTRE.lng}&lat=${CENTRE.lat}&categories=nope` }, 400, 'unknown_category');
-    await expectError({ route: '/api/proximity', url: `/api/proximity?lng=${CENTRE.lng}&lat=${CENTRE.lat}&rule_set=nope` }, 400, 'unknown_rule_set');
+    await expectError(
+      { route: '/api/proximity', url: `/api/proximity?lng=${CENTRE.lng}&lat=${CENTRE.lat}&categories=nope` },
+      400,
+      'unknown_category',
+    );
+    await expectError(
+      { route: '/api/proximity', url: `/api/proximity?lng=${CENTRE.lng}&lat=${CENTRE.lat}&rule_set=nope` },
+      400,
+      'unknown_rule_set',
+    );
     await expectError({ route: '/api/proximity', url: '/api/proximity?lng=0&lat=0' }, 422, 'outside_dataset');
   });
 
   it('isochrone from a point and from a facility, and its errors', async () => {
-    expect((await call({ route: '/api/isochrone', url: `/api/isochrone?lng=${CENTRE.lng}&lat=${CENTRE.lat}&distance_m=500` })).status).toBe(200);
-    const { rows } = await pool.query<{ id: number }>(`SELECT f.id FROM facilities f JOIN facility_access_points a ON a.facility_id = f.id WHERE f.category = 'park' ORDER BY f.id LIMIT 1`);
+    expect(
+      (
+        await call({
+          route: '/api/isochrone',
+          url: `/api/isochrone?lng=${CENTRE.lng}&lat=${CENTRE.lat}&distance_m=500`,
+        })
+      ).status,
+    ).toBe(200);
+    const { rows } = await pool.query<{ id: number }>(
+      `SELECT f.id FROM facilities f JOIN facility_access_points a ON a.facility_id = f.id WHERE f.category = 'park' ORDER BY f.id LIMIT 1`,
+    );
     expect(rows).toHaveLength(1);
-    expect((await call({ route: '/api/isochrone', url: `/api/isochrone?facility_id=${rows[0].id}&distance_m=300` })).status).toBe(200);
+    expect(
+      (await call({ route: '/api/isochrone', url: `/api/isochrone?facility_id=${rows[0].id}&distance_m=300` })).status,
+    ).toBe(200);
     await expectError({ route: '/api/isochrone', url: '/api/isochrone?distance_m=300' }, 400, 'invalid_parameter');
-    await expectError({ route: '/api/isochrone', url: '/api/isochrone?facility_id=99999999&distance_m=300' }, 404, 'not_found');
-    await expectError({ route: '/api/isochrone', url: '/api/isochrone?lng=0&lat=0&distance_m=300' }, 422, 'outside_dataset');
+    await expectError(
+      { route: '/api/isochrone', url: '/api/isochrone?facility_id=99999999&distance_m=300' },
+      404,
+      'not_found',
+    );
+    await expectError(
+      { route: '/api/isochrone', url: '/api/isochrone?lng=0&lat=0&distance_m=300' },
+      422,
+      'outside_dataset',
+    );
   });
 
   it('coverage at every level and format, audit at both levels, and their errors', async () => {
@@ -167,13 +202,20 @@ describe('answers match the published OpenAPI document', () => {
   it('coverage and audit filtered by district and street (JSON, CSV, GeoJSON), and a bad place name', async () => {
     // the template names no 区 for some areas: the first named one is filtered by, else a name no area carries
     const all = await call({ route: '/api/coverage', url: '/api/coverage?level=residential_area' });
-    const district: string = all.body.areas.find((a: { district: string | null }) => a.district)?.district ?? '不存在区';
+    const district: string =
+      all.body.areas.find((a: { district: string | null }) => a.district)?.district ?? '不存在区';
     const enc = encodeURIComponent(district);
-    const filtered = await call({ route: '/api/coverage', url: `/api/coverage?level=residential_area&district=${enc}` });
+    const filtered = await call({
+      route: '/api/coverage',
+      url: `/api/coverage?level=residential_area&district=${enc}`,
+    });
     expect(filtered.status).toBe(200);
     expect(filtered.body.filters).toEqual({ district });
     expect(filtered.body.areas.every((a: { district: string | null }) => a.district === district)).toBe(true);
-    const both = await call({ route: '/api/audit', url: `/api/audit?level=community&district=${enc}&street=${encodeURIComponent('不存在街道')}` });
+    const both = await call({
+      route: '/api/audit',
+      url: `/api/audit?level=community&district=${enc}&street=${encodeURIComponent('不存在街道')}`,
+    });
     expect(both.status).toBe(200);
     expect(both.body).toMatchObject({ filters: { district, street: '不存在街道' }, areas: [] });
     for (const route of ['/api/coverage', '/api/audit']) {
@@ -187,12 +229,34 @@ describe('answers match the published OpenAPI document', () => {
   it('plans: list, read, create, change, delete, and their errors', async () => {
     const auth = (token: string) => ({ authorization: `Bearer ${token}` });
     const geometry = squareAround(104.10313, 30.66721, 4900);
-    const created = await call({ method: 'POST', route: '/api/plans', body: { kind: 'add_open_space', name: 'contract park', geometry, notes: null }, headers: auth(planner) });
+    const created = await call({
+      method: 'POST',
+      route: '/api/plans',
+      body: { kind: 'add_open_space', name: 'contract park', geometry, notes: null },
+      headers: auth(planner),
+    });
     expect(created.status).toBe(201);
     const id = created.body.id as number;
-    await expectError({ method: 'POST', route: '/api/plans', body: { kind: 'add_open_space', name: 'x', geometry } }, 401, 'unauthorized');
-    await expectError({ method: 'POST', route: '/api/plans', body: { kind: 'add_open_space', name: 'x', geometry }, headers: auth(viewer) }, 403, 'forbidden');
-    await expectError({ method: 'POST', route: '/api/plans', body: { kind: 'nope', name: 'x', geometry }, headers: auth(planner) }, 400, 'invalid_parameter');
+    await expectError(
+      { method: 'POST', route: '/api/plans', body: { kind: 'add_open_space', name: 'x', geometry } },
+      401,
+      'unauthorized',
+    );
+    await expectError(
+      {
+        method: 'POST',
+        route: '/api/plans',
+        body: { kind: 'add_open_space', name: 'x', geometry },
+        headers: auth(viewer),
+      },
+      403,
+      'forbidden',
+    );
+    await expectError(
+      { method: 'POST', route: '/api/plans', body: { kind: 'nope', name: 'x', geometry }, headers: auth(planner) },
+      400,
+      'invalid_parameter',
+    );
 
     expect((await call({ route: '/api/plans' })).status).toBe(200);
     expect((await call({ route: '/api/plans', url: '/api/plans?include=geometry&limit=1' })).status).toBe(200);
@@ -201,32 +265,104 @@ describe('answers match the published OpenAPI document', () => {
     await expectError({ route: '/api/plans/{id}', url: '/api/plans/99999999' }, 404, 'not_found');
     await expectError({ route: '/api/plans/{id}', url: '/api/plans/abc' }, 400, 'invalid_parameter');
 
-    const patched = await call({ method: 'PATCH', route: '/api/plans/{id}', url: `/api/plans/${id}`, body: { status: 'approved' }, headers: { ...auth(planner), 'if-match': '"1"' } });
+    const patched = await call({
+      method: 'PATCH',
+      route: '/api/plans/{id}',
+      url: `/api/plans/${id}`,
+      body: { status: 'approved' },
+      headers: { ...auth(planner), 'if-match': '"1"' },
+    });
     expect(patched.status).toBe(200);
-    await expectError({ method: 'PATCH', route: '/api/plans/{id}', url: `/api/plans/${id}`, body: { status: 'done' }, headers: { ...auth(planner), 'if-match': '"1"' } }, 412, 'precondition_failed');
-    await expectError({ method: 'PATCH', route: '/api/plans/{id}', url: '/api/plans/99999999', body: { status: 'done' }, headers: auth(planner) }, 404, 'not_found');
-    await expectError({ method: 'PATCH', route: '/api/plans/{id}', url: `/api/plans/${id}`, body: {}, headers: auth(planner) }, 400, 'invalid_parameter');
-    await expectError({ method: 'DELETE', route: '/api/plans/{id}', url: `/api/plans/${id}`, headers: { ...auth(planner), 'if-match': '"1"' } }, 412, 'precondition_failed');
-    expect((await call({ method: 'DELETE', route: '/api/plans/{id}', url: `/api/plans/${id}`, headers: auth(planner) })).status).toBe(204);
-    await expectError({ method: 'DELETE', route: '/api/plans/{id}', url: `/api/plans/${id}`, headers: auth(planner) }, 404, 'not_found');
+    await expectError(
+      {
+        method: 'PATCH',
+        route: '/api/plans/{id}',
+        url: `/api/plans/${id}`,
+        body: { status: 'done' },
+        headers: { ...auth(planner), 'if-match': '"1"' },
+      },
+      412,
+      'precondition_failed',
+    );
+    await expectError(
+      {
+        method: 'PATCH',
+        route: '/api/plans/{id}',
+        url: '/api/plans/99999999',
+        body: { status: 'done' },
+        headers: auth(planner),
+      },
+      404,
+      'not_found',
+    );
+    await expectError(
+      { method: 'PATCH', route: '/api/plans/{id}', url: `/api/plans/${id}`, body: {}, headers: auth(planner) },
+      400,
+      'invalid_parameter',
+    );
+    await expectError(
+      {
+        method: 'DELETE',
+        route: '/api/plans/{id}',
+        url: `/api/plans/${id}`,
+        headers: { ...auth(planner), 'if-match': '"1"' },
+      },
+      412,
+      'precondition_failed',
+    );
+    expect(
+      (await call({ method: 'DELETE', route: '/api/plans/{id}', url: `/api/plans/${id}`, headers: auth(planner) }))
+        .status,
+    ).toBe(204);
+    await expectError(
+      { method: 'DELETE', route: '/api/plans/{id}', url: `/api/plans/${id}`, headers: auth(planner) },
+      404,
+      'not_found',
+    );
     await expectError({ method: 'DELETE', route: '/api/plans/{id}', url: `/api/plans/${id}` }, 401, 'unauthorized');
   });
 
   it('scenario evaluation and suggestions, and their errors', async () => {
     const site = { kind: 'add_open_space', name: 'contract site', geometry: squareAround(104.08665, 30.65816, 4900) };
-    const r = await call({ method: 'POST', route: '/api/scenarios/evaluate', body: { plans: [site], include_changed_edges: true } });
+    const r = await call({
+      method: 'POST',
+      route: '/api/scenarios/evaluate',
+      body: { plans: [site], include_changed_edges: true },
+    });
     expect(r.status).toBe(200);
     expect(r.body.changed_edges.features.length).toBeGreaterThan(0);
     await expectError({ method: 'POST', route: '/api/scenarios/evaluate', body: {} }, 400, 'invalid_parameter');
-    await expectError({ method: 'POST', route: '/api/scenarios/evaluate', body: { plan_ids: [99999999] } }, 404, 'not_found');
-    await expectError({ method: 'POST', route: '/api/scenarios/evaluate', body: { plans: [site], rule_set: 'nope' } }, 400, 'unknown_rule_set');
+    await expectError(
+      { method: 'POST', route: '/api/scenarios/evaluate', body: { plan_ids: [99999999] } },
+      404,
+      'not_found',
+    );
+    await expectError(
+      { method: 'POST', route: '/api/scenarios/evaluate', body: { plans: [site], rule_set: 'nope' } },
+      400,
+      'unknown_rule_set',
+    );
 
-    const s = await call({ route: '/api/suggest', url: '/api/suggest?rule=chengdu-park-city/park_500&k=2&bbox=104.08,30.65,104.095,30.665' });
+    const s = await call({
+      route: '/api/suggest',
+      url: '/api/suggest?rule=chengdu-park-city/park_500&k=2&bbox=104.08,30.65,104.095,30.665',
+    });
     expect(s.status).toBe(200);
     expect(s.body.picks.length).toBeGreaterThan(0);
-    expect((await call({ route: '/api/suggest', url: '/api/suggest?rule=chengdu-park-city/park_500&k=1&candidates=plans' })).status).toBe(200);
-    await expectError({ route: '/api/suggest', url: '/api/suggest?rule=chengdu-park-city/nope' }, 400, 'invalid_parameter');
-    await expectError({ route: '/api/suggest', url: '/api/suggest?rule=chengdu-park-city/park_500&bbox=104.1,30.7,104.0,30.6' }, 400, 'invalid_parameter');
+    expect(
+      (await call({ route: '/api/suggest', url: '/api/suggest?rule=chengdu-park-city/park_500&k=1&candidates=plans' }))
+        .status,
+    ).toBe(200);
+    await expectError(
+      { route: '/api/suggest', url: '/api/suggest?rule=chengdu-park-city/nope' },
+      400,
+      'invalid_parameter',
+    );
+    await expectError(
+      { route: '/api/suggest', url: '/api/suggest?rule=chengdu-park-city/park_500&bbox=104.1,30.7,104.0,30.6' },
+      400,
+      'invalid_parameter',
+    );
   });
 
   it('vector tiles: a tile, an empty tile, and their errors', async () => {
@@ -248,34 +384,80 @@ describe('answers match the published OpenAPI document', () => {
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ role: 'planner', can_write_plans: true });
     await expectError({ route: '/api/token' }, 401, 'unauthorized');
-    await expectError({ route: '/api/token', headers: { authorization: 'Bearer lc_not_a_token' } }, 401, 'unauthorized');
+    await expectError(
+      { route: '/api/token', headers: { authorization: 'Bearer lc_not_a_token' } },
+      401,
+      'unauthorized',
+    );
   });
 
   it('rule sets: the schema, storing one, and its errors', async () => {
     expect((await call({ route: '/api/rule-sets/schema' })).status).toBe(200);
     const auth = (token: string) => ({ authorization: `Bearer ${token}` });
     const set = {
-      id: 'contract-elderly-600', version: '1', zh: '合同测试', en: 'Contract test', citation: 'test',
-      rules: [{ id: 'elderly_600', zh: '养老 600 m', en: 'Elderly care 600 m', targetShare: 0.8, citation: 'test', tiers: [{ categories: ['elderly_care'], maxDistanceM: 600, citation: 'test' }] }],
+      id: 'contract-elderly-600',
+      version: '1',
+      zh: '合同测试',
+      en: 'Contract test',
+      citation: 'test',
+      rules: [
+        {
+          id: 'elderly_600',
+          zh: '养老 600 m',
+          en: 'Elderly care 600 m',
+          targetShare: 0.8,
+          citation: 'test',
+          tiers: [{ categories: ['elderly_care'], maxDistanceM: 600, citation: 'test' }],
+        },
+      ],
     };
     const url = '/api/rule-sets?compute=false';
     const stored = await call({ method: 'POST', route: '/api/rule-sets', url, body: set, headers: auth(admin) });
     expect(stored.status).toBe(201);
     // the same content again is stored already (200); other content under the same version, or a built-in id, conflicts
-    expect((await call({ method: 'POST', route: '/api/rule-sets', url, body: set, headers: auth(admin) })).status).toBe(200);
-    await expectError({ method: 'POST', route: '/api/rule-sets', url, body: { ...set, zh: '另一内容' }, headers: auth(admin) }, 409, 'conflict');
-    await expectError({ method: 'POST', route: '/api/rule-sets', url, body: { ...set, id: 'chengdu-park-city' }, headers: auth(admin) }, 409, 'conflict');
-    await expectError({ method: 'POST', route: '/api/rule-sets', url, body: { ...set, rules: [] }, headers: auth(admin) }, 422, 'invalid_rule_set');
-    await expectError({ method: 'POST', route: '/api/rule-sets', url, body: set, headers: auth(planner) }, 403, 'forbidden');
+    expect((await call({ method: 'POST', route: '/api/rule-sets', url, body: set, headers: auth(admin) })).status).toBe(
+      200,
+    );
+    await expectError(
+      { method: 'POST', route: '/api/rule-sets', url, body: { ...set, zh: '另一内容' }, headers: auth(admin) },
+      409,
+      'conflict',
+    );
+    await expectError(
+      { method: 'POST', route: '/api/rule-sets', url, body: { ...set, id: 'chengdu-park-city' }, headers: auth(admin) },
+      409,
+      'conflict',
+    );
+    await expectError(
+      { method: 'POST', route: '/api/rule-sets', url, body: { ...set, rules: [] }, headers: auth(admin) },
+      422,
+      'invalid_rule_set',
+    );
+    await expectError(
+      { method: 'POST', route: '/api/rule-sets', url, body: set, headers: auth(planner) },
+      403,
+      'forbidden',
+    );
     await expectError({ method: 'POST', route: '/api/rule-sets', url, body: set }, 401, 'unauthorized');
   });
 
   it('life-circle bands and search, and their errors', async () => {
-    const bands = await call({ route: '/api/isochrone/bands', url: `/api/isochrone/bands?lng=${CENTRE.lng}&lat=${CENTRE.lat}&limits_m=300,500` });
+    const bands = await call({
+      route: '/api/isochrone/bands',
+      url: `/api/isochrone/bands?lng=${CENTRE.lng}&lat=${CENTRE.lat}&limits_m=300,500`,
+    });
     expect(bands.status).toBe(200);
     expect(bands.body.features).toHaveLength(2);
-    await expectError({ route: '/api/isochrone/bands', url: `/api/isochrone/bands?lng=${CENTRE.lng}&lat=${CENTRE.lat}&limits_m=0` }, 400, 'invalid_parameter');
-    await expectError({ route: '/api/isochrone/bands', url: '/api/isochrone/bands?lng=0&lat=0' }, 422, 'outside_dataset');
+    await expectError(
+      { route: '/api/isochrone/bands', url: `/api/isochrone/bands?lng=${CENTRE.lng}&lat=${CENTRE.lat}&limits_m=0` },
+      400,
+      'invalid_parameter',
+    );
+    await expectError(
+      { route: '/api/isochrone/bands', url: '/api/isochrone/bands?lng=0&lat=0' },
+      422,
+      'outside_dataset',
+    );
     const found = await call({ route: '/api/search', url: `/api/search?q=${encodeURIComponent('公园')}` });
     expect(found.status).toBe(200);
     await expectError({ route: '/api/search', url: '/api/search?q=' }, 400, 'invalid_parameter');
@@ -286,10 +468,21 @@ describe('answers match the published OpenAPI document', () => {
     const failing = audit.body.areas.find((a: { failed_rules: unknown[] }) => a.failed_rules.length);
     expect(failing, 'a failing community in central Chengdu').toBeDefined();
     const route = '/api/areas/{level}/{id}/drilldown';
-    const d = await call({ route, url: `/api/areas/community/${failing.area_key}/drilldown?rule=${failing.failed_rules[0].rule_id}&max_points=50` });
+    const d = await call({
+      route,
+      url: `/api/areas/community/${failing.area_key}/drilldown?rule=${failing.failed_rules[0].rule_id}&max_points=50`,
+    });
     expect(d.status).toBe(200);
-    await expectError({ route, url: `/api/areas/community/${failing.area_key}/drilldown?rule=nope` }, 400, 'unknown_rule');
-    await expectError({ route, url: `/api/areas/community/99999999/drilldown?rule=${failing.failed_rules[0].rule_id}` }, 404, 'not_found');
+    await expectError(
+      { route, url: `/api/areas/community/${failing.area_key}/drilldown?rule=nope` },
+      400,
+      'unknown_rule',
+    );
+    await expectError(
+      { route, url: `/api/areas/community/99999999/drilldown?rule=${failing.failed_rules[0].rule_id}` },
+      404,
+      'not_found',
+    );
     await expectError({ route, url: '/api/areas/street/1/drilldown?rule=park_500' }, 400, 'invalid_parameter');
     const report = '/report/{level}/{id}';
     const html = await call({ route: report, url: `/report/community/${failing.area_key}?format=html` });
@@ -302,27 +495,62 @@ describe('answers match the published OpenAPI document', () => {
   it('saved scenarios: save, list, read, results, compare, delete, and their errors', async () => {
     const auth = { authorization: `Bearer ${planner}` };
     const site = { kind: 'add_open_space', name: 'contract site', geometry: squareAround(104.08665, 30.65816, 4900) };
-    const a = await call({ method: 'POST', route: '/api/saved-scenarios', body: { name: 'A', sites: [site] }, headers: auth });
+    const a = await call({
+      method: 'POST',
+      route: '/api/saved-scenarios',
+      body: { name: 'A', sites: [site] },
+      headers: auth,
+    });
     expect(a.status).toBe(201);
-    const b = await call({ method: 'POST', route: '/api/saved-scenarios', body: { name: 'B', sites: [site, { ...site, name: 'second', geometry: squareAround(104.07, 30.67, 4900) }] }, headers: auth });
+    const b = await call({
+      method: 'POST',
+      route: '/api/saved-scenarios',
+      body: { name: 'B', sites: [site, { ...site, name: 'second', geometry: squareAround(104.07, 30.67, 4900) }] },
+      headers: auth,
+    });
     expect(b.status).toBe(201);
-    await expectError({ method: 'POST', route: '/api/saved-scenarios', body: { name: 'C', sites: [site] } }, 401, 'unauthorized');
-    await expectError({ method: 'POST', route: '/api/saved-scenarios', body: { name: 'C', sites: [site] }, headers: { authorization: `Bearer ${viewer}` } }, 403, 'forbidden');
-    await expectError({ method: 'POST', route: '/api/saved-scenarios', body: { sites: [site] }, headers: auth }, 400, 'invalid_parameter');
+    await expectError(
+      { method: 'POST', route: '/api/saved-scenarios', body: { name: 'C', sites: [site] } },
+      401,
+      'unauthorized',
+    );
+    await expectError(
+      {
+        method: 'POST',
+        route: '/api/saved-scenarios',
+        body: { name: 'C', sites: [site] },
+        headers: { authorization: `Bearer ${viewer}` },
+      },
+      403,
+      'forbidden',
+    );
+    await expectError(
+      { method: 'POST', route: '/api/saved-scenarios', body: { sites: [site] }, headers: auth },
+      400,
+      'invalid_parameter',
+    );
     expect((await call({ route: '/api/saved-scenarios' })).status).toBe(200);
     const one = '/api/saved-scenarios/{id}';
     expect((await call({ route: one, url: `/api/saved-scenarios/${a.body.id}` })).status).toBe(200);
     await expectError({ route: one, url: '/api/saved-scenarios/99999999' }, 404, 'not_found');
     const results = '/api/saved-scenarios/{id}/results';
-    expect((await call({ route: results, url: `/api/saved-scenarios/${a.body.id}/results?format=json` })).status).toBe(200);
+    expect((await call({ route: results, url: `/api/saved-scenarios/${a.body.id}/results?format=json` })).status).toBe(
+      200,
+    );
     expect((await call({ route: results, url: `/api/saved-scenarios/${a.body.id}/results` })).status).toBe(200);
     await expectError({ route: results, url: '/api/saved-scenarios/99999999/results' }, 404, 'not_found');
     const compare = '/api/saved-scenarios/compare';
     expect((await call({ route: compare, url: `${compare}?a=${a.body.id}&b=${b.body.id}` })).status).toBe(200);
     await expectError({ route: compare, url: `${compare}?a=${a.body.id}&b=99999999` }, 404, 'not_found');
     await expectError({ method: 'DELETE', route: one, url: `/api/saved-scenarios/${a.body.id}` }, 401, 'unauthorized');
-    expect((await call({ method: 'DELETE', route: one, url: `/api/saved-scenarios/${a.body.id}`, headers: auth })).status).toBe(204);
-    await expectError({ method: 'DELETE', route: one, url: `/api/saved-scenarios/${a.body.id}`, headers: auth }, 404, 'not_found');
+    expect(
+      (await call({ method: 'DELETE', route: one, url: `/api/saved-scenarios/${a.body.id}`, headers: auth })).status,
+    ).toBe(204);
+    await expectError(
+      { method: 'DELETE', route: one, url: `/api/saved-scenarios/${a.body.id}`, headers: auth },
+      404,
+      'not_found',
+    );
   });
 
   it('every operation of the published document was exercised above', () => {
@@ -330,6 +558,9 @@ describe('answers match the published OpenAPI document', () => {
       .filter(([p]) => !p.startsWith('/docs'))
       .flatMap(([p, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${p}`));
     expect(documented.length).toBeGreaterThan(10);
-    expect(documented.filter((k) => !exercised.has(k)), 'operations without a contract case').toEqual([]);
+    expect(
+      documented.filter((k) => !exercised.has(k)),
+      'operations without a contract case',
+    ).toEqual([]);
   });
 });

@@ -23,7 +23,8 @@ const AREA_SQL = `
 
 describe('coverage of central Chengdu for chengdu-park-city', () => {
   it('is the same, to the last digit, run after run', async () => {
-    const first = (await pool.query<{ id: number }>(`SELECT max(id) AS id FROM coverage_runs WHERE status = 'done'`)).rows[0].id;
+    const first = (await pool.query<{ id: number }>(`SELECT max(id) AS id FROM coverage_runs WHERE status = 'done'`))
+      .rows[0].id;
     const second = (await computeCoverage(pool)).runId;
     expect(second).toBeGreaterThan(first);
     const a = (await pool.query(AREA_SQL, [first])).rows;
@@ -35,8 +36,18 @@ describe('coverage of central Chengdu for chengdu-park-city', () => {
   });
 
   it('community shares are the population-weighted sums of their origins (an independent SQL oracle)', async () => {
-    const run = (await pool.query<{ id: number }>(`SELECT max(id) AS id FROM coverage_runs WHERE status = 'done'`)).rows[0].id;
-    const { rows } = await pool.query<{ area_key: string; rule_id: string; share: number; oracle: number; straight_share: number; straight_oracle: number; passes: boolean; target_share: number }>(
+    const run = (await pool.query<{ id: number }>(`SELECT max(id) AS id FROM coverage_runs WHERE status = 'done'`))
+      .rows[0].id;
+    const { rows } = await pool.query<{
+      area_key: string;
+      rule_id: string;
+      share: number;
+      oracle: number;
+      straight_share: number;
+      straight_oracle: number;
+      passes: boolean;
+      target_share: number;
+    }>(
       `WITH m AS (
          SELECT o.id AS origin_id, o.population,
                 (SELECT c.id FROM communities c WHERE ST_Contains(c.geom, o.geom) ORDER BY c.id LIMIT 1) AS community_id
@@ -62,9 +73,16 @@ describe('coverage of central Chengdu for chengdu-park-city', () => {
     // Buffers overstate coverage: the straight-line share is never below the walking share, and
     // city-wide it is clearly above it.
     for (const r of parks) expect(r.straight_share).toBeGreaterThanOrEqual(r.share - 1e-12);
-    const city = (await pool.query(`SELECT share, straight_share FROM coverage_area_results WHERE run_id = $1 AND level = 'city' AND rule_id = 'park_500'`, [run])).rows[0];
+    const city = (
+      await pool.query(
+        `SELECT share, straight_share FROM coverage_area_results WHERE run_id = $1 AND level = 'city' AND rule_id = 'park_500'`,
+        [run],
+      )
+    ).rows[0];
     expect(city.straight_share).toBeGreaterThan(city.share);
-    console.log(`park_500 city-wide: network ${(city.share * 100).toFixed(1)} %, straight-line ${(city.straight_share * 100).toFixed(1)} %`);
+    console.log(
+      `park_500 city-wide: network ${(city.share * 100).toFixed(1)} %, straight-line ${(city.straight_share * 100).toFixed(1)} %`,
+    );
   });
 
   it('walking distances are never shorter than straight-line distances', async () => {

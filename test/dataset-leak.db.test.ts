@@ -24,11 +24,13 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** What of Chengdu is in the database: sample facilities, register datasets, district boundaries. */
 const chengduLeft = async (pool: pg.Pool) =>
-  (await pool.query<{ sample_facilities: number; registers: number; districts: number }>(
-    `SELECT (SELECT count(*)::int FROM facilities f JOIN datasets d ON d.id = f.dataset_id WHERE d.kind = 'facility_register') AS registers,
+  (
+    await pool.query<{ sample_facilities: number; registers: number; districts: number }>(
+      `SELECT (SELECT count(*)::int FROM facilities f JOIN datasets d ON d.id = f.dataset_id WHERE d.kind = 'facility_register') AS registers,
             (SELECT count(*)::int FROM facilities f JOIN datasets d ON d.id = f.dataset_id WHERE d.kind = 'facility_register' AND f.is_sample) AS sample_facilities,
             (SELECT count(*)::int FROM districts) AS districts`,
-  )).rows[0];
+    )
+  ).rows[0];
 
 describe('no Chengdu in other cities (central Chengdu template, real PostGIS)', () => {
   let db: TestDatabase;
@@ -69,7 +71,9 @@ describe('no Chengdu in other cities (central Chengdu template, real PostGIS)', 
     expect(health.dataset.counts.districts).toBe(0);
     // facilities counted: the generated city's own, none from a register
     const { rows: own } = await pool.query<{ category: string; n: number }>(
-      `SELECT category, count(*)::int n FROM facilities WHERE dataset_id = $1 GROUP BY category`, [health.dataset.id]);
+      `SELECT category, count(*)::int n FROM facilities WHERE dataset_id = $1 GROUP BY category`,
+      [health.dataset.id],
+    );
     expect(health.dataset.counts.facilities).toEqual(Object.fromEntries(own.map((r) => [r.category, r.n])));
   });
 
@@ -80,13 +84,16 @@ describe('no Chengdu in other cities (central Chengdu template, real PostGIS)', 
     expect((await chengduLeft(pool)).sample_facilities).toBeGreaterThan(0);
     // a tiny extract in Spain
     const file = path.join(tmp, 'elsewhere.osm');
-    fs.writeFileSync(file, `<?xml version="1.0" encoding="UTF-8"?>
+    fs.writeFileSync(
+      file,
+      `<?xml version="1.0" encoding="UTF-8"?>
 <osm version="0.6" generator="test">
 <node id="1" version="1" lat="40.4200000" lon="-3.7000000"/><node id="2" version="1" lat="40.4200000" lon="-3.6990000"/>
 <node id="3" version="1" lat="40.4210000" lon="-3.6990000"/>
 <way id="10" version="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/><tag k="highway" v="residential"/></way>
 </osm>
-`);
+`,
+    );
     await importOsm(pool, file);
     await prepareDataset(pool);
     expect(await chengduLeft(pool)).toEqual({ registers: 0, sample_facilities: 0, districts: 0 });

@@ -34,7 +34,12 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-const snapshot = async () => (await pool.query(`SELECT (SELECT count(*) FROM districts)::int AS districts, (SELECT count(*) FROM datasets)::int AS datasets`)).rows[0];
+const snapshot = async () =>
+  (
+    await pool.query(
+      `SELECT (SELECT count(*) FROM districts)::int AS districts, (SELECT count(*) FROM datasets)::int AS datasets`,
+    )
+  ).rows[0];
 
 describe('district boundaries', () => {
   it('a file with a nameless feature imports nothing and says which feature and field', async () => {
@@ -45,14 +50,18 @@ describe('district boundaries', () => {
     const before = await snapshot();
     const err = await importDistricts(pool, file).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ImportValidationError);
-    expect((err as ImportValidationError).problems).toEqual([expect.objectContaining({ feature: 1, field: 'name', reason: 'is missing' })]);
+    expect((err as ImportValidationError).problems).toEqual([
+      expect.objectContaining({ feature: 1, field: 'name', reason: 'is missing' }),
+    ]);
     expect(await snapshot()).toEqual(before);
   });
 
   it('import the real file: 成华区 and 武侯区 with their codes; a second import replaces the first', async () => {
     const first = await importDistricts(pool, DISTRICTS_FILE);
     expect(first.counts).toEqual({ features: 2, districts: 2, repaired: 0, skipped_invalid: 0 });
-    const { rows } = await pool.query(`SELECT name, name_en, adcode, round(ST_Area(geom::geography) / 1e6) AS km2 FROM districts ORDER BY adcode`);
+    const { rows } = await pool.query(
+      `SELECT name, name_en, adcode, round(ST_Area(geom::geography) / 1e6) AS km2 FROM districts ORDER BY adcode`,
+    );
     // the README of the data gives 126.7 and 108.75 km² (OSM relations 4734743, 4734807)
     expect(rows).toEqual([
       { name: '武侯区', name_en: 'Wuhou District', adcode: '510107', km2: 127 },
@@ -65,9 +74,16 @@ describe('district boundaries', () => {
 
   it('the approximate zones take the district holding them, and the district level counts each resident where they live', async () => {
     const { runId } = await computeCoverage(pool);
-    await expect.poll(async () => (await app.inject('/api/audit?level=community')).json().run_id, { timeout: 60_000 }).toBe(runId);
+    await expect
+      .poll(async () => (await app.inject('/api/audit?level=community')).json().run_id, { timeout: 60_000 })
+      .toBe(runId);
 
-    const districts = (await app.inject('/api/coverage?level=district')).json().areas as { area_key: string; population: number; district: string; is_approximate: boolean }[];
+    const districts = (await app.inject('/api/coverage?level=district')).json().areas as {
+      area_key: string;
+      population: number;
+      district: string;
+      is_approximate: boolean;
+    }[];
     expect(districts.map((d) => d.area_key)).toContain('成华区');
     // residents outside both boundaries are counted apart, never dropped (README "Community zones")
     const outside = districts.find((d) => d.area_key === OUTSIDE_DISTRICTS);
@@ -75,7 +91,9 @@ describe('district boundaries', () => {
     const { rows: out } = await pool.query<{ population: number }>(
       `SELECT sum(o.population) AS population FROM origins o
        WHERE o.id IN (SELECT origin_id FROM coverage_origin_results WHERE run_id = $1)
-         AND NOT EXISTS (SELECT 1 FROM districts dt WHERE ST_Contains(dt.geom, o.geom))`, [runId]);
+         AND NOT EXISTS (SELECT 1 FROM districts dt WHERE ST_Contains(dt.geom, o.geom))`,
+      [runId],
+    );
     expect(outside!.population).toBeCloseTo(out[0].population, 6);
     districts.splice(districts.indexOf(outside!), 1);
     // real boundaries, each resident where they live: not approximate, though the zones are
@@ -87,10 +105,15 @@ describe('district boundaries', () => {
       [runId],
     );
     expect(districts.map((d) => d.area_key).sort()).toEqual(rows.map((r) => r.name).sort());
-    for (const d of districts) expect(d.population, d.area_key).toBeCloseTo(rows.find((r) => r.name === d.area_key)!.population, 6);
+    for (const d of districts)
+      expect(d.population, d.area_key).toBeCloseTo(rows.find((r) => r.name === d.area_key)!.population, 6);
 
     // an approximate zone is in the district that holds a point of it; zones outside both have none
-    const communities = (await app.inject('/api/coverage?level=community')).json().areas as { area_key: string; district: string | null; is_approximate: boolean }[];
+    const communities = (await app.inject('/api/coverage?level=community')).json().areas as {
+      area_key: string;
+      district: string | null;
+      is_approximate: boolean;
+    }[];
     expect(communities.every((c) => c.is_approximate)).toBe(true);
     const { rows: held } = await pool.query<{ id: string; name: string | null }>(
       `SELECT c.id::text, (SELECT dt.name FROM districts dt WHERE ST_Contains(dt.geom, ST_PointOnSurface(c.geom)) LIMIT 1) AS name FROM communities c`,

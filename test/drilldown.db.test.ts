@@ -31,7 +31,12 @@ interface Drilldown {
   share: number | null;
   straight_share: number | null;
   rule: { id: string; limit_m: number };
-  histogram: { bin_m: number; limit_m: number; bins: { from_m: number; to_m: number; origins: number; population: number }[]; origins_by_outcome: Record<string, number> };
+  histogram: {
+    bin_m: number;
+    limit_m: number;
+    bins: { from_m: number; to_m: number; origins: number; population: number }[];
+    origins_by_outcome: Record<string, number>;
+  };
   nearest_for_uncovered: { facility_id: string; name: string | null; population: number; median_m: number }[];
   caveats: { code: string; message: string }[];
   sentence: string;
@@ -55,9 +60,12 @@ const ORACLE_SQL = `
 describe('GET /api/areas/:level/:id/drilldown on central Chengdu', () => {
   it('histogram counts equal the per-origin results, for failing communities of every rule', async () => {
     const audit = JSON.parse((await app.inject('/api/audit?rule_set=chengdu-park-city&level=community')).body) as {
-      run_id: number; areas: { area_key: string; failed_rules: { rule_id: string; residents_not_covered: number }[] }[];
+      run_id: number;
+      areas: { area_key: string; failed_rules: { rule_id: string; residents_not_covered: number }[] }[];
     };
-    const cases = audit.areas.flatMap((a) => a.failed_rules.map((f) => ({ key: a.area_key, rule: f.rule_id, notCovered: f.residents_not_covered })));
+    const cases = audit.areas.flatMap((a) =>
+      a.failed_rules.map((f) => ({ key: a.area_key, rule: f.rule_id, notCovered: f.residents_not_covered })),
+    );
     expect(cases.length).toBeGreaterThan(5);
     // every rule that fails somewhere, in its worst and a middle area
     const picked = [...new Set(cases.map((c) => c.rule))].flatMap((rule) => {
@@ -65,14 +73,23 @@ describe('GET /api/areas/:level/:id/drilldown on central Chengdu', () => {
       return [of[0], of[Math.floor(of.length / 2)]];
     });
     // counted, so that the checks below that apply only to some areas cannot all be skipped
-    let checkedDistances = 0, checkedNearest = 0;
+    let checkedDistances = 0,
+      checkedNearest = 0;
     for (const c of picked) {
       const r = await app.inject(`/api/areas/community/${c.key}/drilldown?rule=${c.rule}`);
       expect(r.statusCode, r.body).toBe(200);
       const d = JSON.parse(r.body) as Drilldown;
       expect(d.run_id).toBe(audit.run_id);
       expect(d.histogram.bin_m).toBe(binWidthM(d.rule.limit_m));
-      const oracle = (await pool.query<{ outcome: string; bin: number | null; origins: number; population: number; uncovered_origins: number }>(ORACLE_SQL, [d.run_id, c.rule, c.key, d.histogram.bin_m])).rows;
+      const oracle = (
+        await pool.query<{
+          outcome: string;
+          bin: number | null;
+          origins: number;
+          population: number;
+          uncovered_origins: number;
+        }>(ORACLE_SQL, [d.run_id, c.rule, c.key, d.histogram.bin_m])
+      ).rows;
       const dist = oracle.filter((o) => o.outcome === 'distance');
       // every bin the oracle has, with the same count; no bin the oracle lacks has anything in it
       for (const o of dist) {
@@ -84,14 +101,18 @@ describe('GET /api/areas/:level/:id/drilldown on central Chengdu', () => {
       }
       expect(d.histogram.bins.reduce((s, b) => s + b.origins, 0)).toBe(dist.reduce((s, o) => s + o.origins, 0));
       for (const k of ['beyond_cap', 'no_path', 'no_data']) {
-        expect(d.histogram.origins_by_outcome[k]).toBe(oracle.filter((o) => o.outcome === k).reduce((s, o) => s + o.origins, 0));
+        expect(d.histogram.origins_by_outcome[k]).toBe(
+          oracle.filter((o) => o.outcome === k).reduce((s, o) => s + o.origins, 0),
+        );
       }
       // the uncovered homes drawn as dots are the per-origin uncovered rows
       expect(d.uncovered_points.features.length).toBe(oracle.reduce((s, o) => s + o.uncovered_origins, 0));
       expect(d.points_truncated).toBe(false);
       // the residents it leaves out are the audit's
       expect(d.uncovered_population).toBe(c.notCovered);
-      expect(d.sentence).toContain(`${c.notCovered.toLocaleString('en-US')} of ${d.population.toLocaleString('en-US')} residents`);
+      expect(d.sentence).toContain(
+        `${c.notCovered.toLocaleString('en-US')} of ${d.population.toLocaleString('en-US')} residents`,
+      );
       // every uncovered dot with a distance is farther than the limit of the rule's tier that it fails
       const withDistance = d.uncovered_points.features.filter((f) => f.properties.outcome === 'distance');
       for (const f of withDistance) expect(f.properties.network_m).toBeGreaterThan(0);
@@ -115,7 +136,9 @@ describe('GET /api/areas/:level/:id/drilldown on central Chengdu', () => {
          AND uncovered_beyond_cap_population > 0 ORDER BY uncovered_beyond_cap_population DESC LIMIT 1`,
     );
     if (!rows[0]) return; // central Chengdu may have none; the histogram test above still runs
-    const d = JSON.parse((await app.inject(`/api/areas/community/${rows[0].area_key}/drilldown?rule=${rows[0].rule_id}`)).body) as Drilldown;
+    const d = JSON.parse(
+      (await app.inject(`/api/areas/community/${rows[0].area_key}/drilldown?rule=${rows[0].rule_id}`)).body,
+    ) as Drilldown;
     expect(d.caveats.map((c) => c.code)).toContain('beyond_cap');
   });
 
@@ -135,8 +158,20 @@ describe('exports carry rule labels, limits, units, provenance and filters', () 
     const r = await app.inject('/api/coverage?rule_set=chengdu-park-city&level=community&format=csv');
     expect(r.headers['content-disposition']).toBe('attachment; filename="coverage-chengdu-park-city-community.csv"');
     const [cols, ...lines] = parse(r.body.replace(/^\uFEFF/, ''), { relax_column_count: false }) as string[][];
-    for (const c of ['rule_zh', 'rule_en', 'limit_m', 'distance_unit', 'dataset_id', 'dataset_source', 'run_id', 'generated_at', 'filters']) expect(cols).toContain(c);
-    const run = (await pool.query<{ id: number }>(`SELECT max(id) AS id FROM coverage_runs WHERE status = 'done'`)).rows[0].id;
+    for (const c of [
+      'rule_zh',
+      'rule_en',
+      'limit_m',
+      'distance_unit',
+      'dataset_id',
+      'dataset_source',
+      'run_id',
+      'generated_at',
+      'filters',
+    ])
+      expect(cols).toContain(c);
+    const run = (await pool.query<{ id: number }>(`SELECT max(id) AS id FROM coverage_runs WHERE status = 'done'`))
+      .rows[0].id;
     expect(lines.length).toBeGreaterThan(15 * 5);
     for (const line of lines) {
       const tail = line.slice(cols.indexOf('rule_zh'));
@@ -154,15 +189,30 @@ describe('exports carry rule labels, limits, units, provenance and filters', () 
 
   it('GeoJSON flattens each rule into share/target/result attributes and lists the failing rules', async () => {
     const r = await app.inject('/api/coverage?rule_set=chengdu-park-city&level=community&format=geojson');
-    expect(r.headers['content-disposition']).toBe('attachment; filename="coverage-chengdu-park-city-community.geojson"');
+    expect(r.headers['content-disposition']).toBe(
+      'attachment; filename="coverage-chengdu-park-city-community.geojson"',
+    );
     expect(r.headers['content-type']).toMatch(/application\/geo\+json/);
-    const fc = r.json() as { properties: { provenance: { run_id: number; filters: string }; rules: { id: string; zh: string; unit: string }[] }; features: { properties: Record<string, unknown> & { rules: Record<string, { share: number | null; passes: boolean; no_data: boolean; population: number }> } }[] };
+    const fc = r.json() as {
+      properties: {
+        provenance: { run_id: number; filters: string };
+        rules: { id: string; zh: string; unit: string }[];
+      };
+      features: {
+        properties: Record<string, unknown> & {
+          rules: Record<string, { share: number | null; passes: boolean; no_data: boolean; population: number }>;
+        };
+      }[];
+    };
     expect(fc.properties.provenance.filters).toBe('rule_set=chengdu-park-city&level=community');
     expect(fc.properties.rules.map((x) => x.unit)).toEqual(fc.properties.rules.map(() => 'm'));
     let failing = 0;
     for (const f of fc.features) {
       const p = f.properties;
-      const expected = Object.entries(p.rules).filter(([, x]) => !x.no_data && !x.passes && x.population > 0).map(([id]) => id).sort();
+      const expected = Object.entries(p.rules)
+        .filter(([, x]) => !x.no_data && !x.passes && x.population > 0)
+        .map(([id]) => id)
+        .sort();
       expect(String(p.failing_rules).split(',').filter(Boolean).sort()).toEqual(expected);
       expect(p.failing_count).toBe(expected.length);
       for (const [id, x] of Object.entries(p.rules)) {

@@ -5,7 +5,14 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../server/db/pool.ts';
 import { loadNetwork } from '../server/network/load-network.ts';
-import { loadNetworkCached, networkFileKey, networkHash, networkPartHashes, readNetworkFile, writeNetworkFile } from '../server/network/network-file.ts';
+import {
+  loadNetworkCached,
+  networkFileKey,
+  networkHash,
+  networkPartHashes,
+  readNetworkFile,
+  writeNetworkFile,
+} from '../server/network/network-file.ts';
 import { snapPoint } from '../geo/snap.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 
@@ -20,7 +27,11 @@ describe('engine file of the 双桥子 network (real PostGIS)', () => {
   beforeAll(async () => {
     db = await createTestDatabase('shuangqiaozi');
     pool = createPool(db.url, { max: 2 });
-    datasetId = (await pool.query<{ id: number }>(`SELECT id FROM datasets WHERE kind IN ('osm', 'sample_city') ORDER BY id DESC LIMIT 1`)).rows[0].id;
+    datasetId = (
+      await pool.query<{ id: number }>(
+        `SELECT id FROM datasets WHERE kind IN ('osm', 'sample_city') ORDER BY id DESC LIMIT 1`,
+      )
+    ).rows[0].id;
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'engine-file-'));
   });
   afterAll(async () => {
@@ -45,7 +56,9 @@ describe('engine file of the 双桥子 network (real PostGIS)', () => {
     for (let i = 0; i < g.nodeCount; i += 97) {
       const lng = g.nodeLng[i];
       const lat = g.nodeLat[i] + 20 / 111_000;
-      expect(snapPoint(second.net.snapIndex, lng, lat, { barriers: second.net.barriers })).toEqual(snapPoint(fresh.snapIndex, lng, lat, { barriers: fresh.barriers }));
+      expect(snapPoint(second.net.snapIndex, lng, lat, { barriers: second.net.barriers })).toEqual(
+        snapPoint(fresh.snapIndex, lng, lat, { barriers: fresh.barriers }),
+      );
     }
   });
 

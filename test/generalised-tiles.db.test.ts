@@ -29,7 +29,12 @@ const MAX_TILE_BYTES = 500_000;
 const Z9 = ['motorway', 'motorway_link', 'trunk', 'trunk_link', 'primary', 'primary_link'];
 const Z10 = [...Z9, 'secondary', 'secondary_link'];
 const Z11 = [...Z10, 'tertiary', 'tertiary_link'];
-const BAND_HIGHWAYS: Record<number, readonly string[]> = { 9: Z9, 10: Z10, 11: Z11, 12: [...Z11, 'residential', 'unclassified', 'living_street', 'pedestrian', 'road'] };
+const BAND_HIGHWAYS: Record<number, readonly string[]> = {
+  9: Z9,
+  10: Z10,
+  11: Z11,
+  12: [...Z11, 'residential', 'unclassified', 'living_street', 'pedestrian', 'road'],
+};
 const LAYERS = ['basemap', 'network', 'facilities', 'areas', 'plans', 'area_labels', 'barriers', 'population'];
 
 type Distances = Record<string, number>;
@@ -71,22 +76,43 @@ describe('generalised tiles of a generated city (real PostGIS)', () => {
     pool = createPool(db.url, { max: 2 });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'generalised-'));
     await importSampleCity(pool, { ...readConfig(), dataDir: dir }, { nodes: 60_000, seed: 9 });
-    const ds = (await pool.query<{ id: number; b: number[] }>(
-      `SELECT id, ARRAY[ST_XMin(bbox), ST_YMin(bbox), ST_XMax(bbox), ST_YMax(bbox)] AS b FROM datasets WHERE kind = 'sample_city'`,
-    )).rows[0];
+    const ds = (
+      await pool.query<{ id: number; b: number[] }>(
+        `SELECT id, ARRAY[ST_XMin(bbox), ST_YMin(bbox), ST_XMax(bbox), ST_YMax(bbox)] AS b FROM datasets WHERE kind = 'sample_city'`,
+      )
+    ).rows[0];
     datasetId = ds.id;
     bbox = ds.b as [number, number, number, number];
     // two districts, west and east halves of the city (the sample city names none)
     const mid = (bbox[0] + bbox[2]) / 2;
-    const box = (x0: number, x1: number) => [[[x0, bbox[1] - 0.01], [x1, bbox[1] - 0.01], [x1, bbox[3] + 0.01], [x0, bbox[3] + 0.01], [x0, bbox[1] - 0.01]]];
-    const districts = path.join(dir, 'districts.geojson');
-    fs.writeFileSync(districts, JSON.stringify({
-      type: 'FeatureCollection',
-      features: [
-        { type: 'Feature', properties: { name: '示例西区' }, geometry: { type: 'Polygon', coordinates: box(bbox[0] - 0.01, mid) } },
-        { type: 'Feature', properties: { name: '示例东区' }, geometry: { type: 'Polygon', coordinates: box(mid, bbox[2] + 0.01) } },
+    const box = (x0: number, x1: number) => [
+      [
+        [x0, bbox[1] - 0.01],
+        [x1, bbox[1] - 0.01],
+        [x1, bbox[3] + 0.01],
+        [x0, bbox[3] + 0.01],
+        [x0, bbox[1] - 0.01],
       ],
-    }));
+    ];
+    const districts = path.join(dir, 'districts.geojson');
+    fs.writeFileSync(
+      districts,
+      JSON.stringify({
+        type: 'FeatureCollection',
+        features: [
+          {
+            type: 'Feature',
+            properties: { name: '示例西区' },
+            geometry: { type: 'Polygon', coordinates: box(bbox[0] - 0.01, mid) },
+          },
+          {
+            type: 'Feature',
+            properties: { name: '示例东区' },
+            geometry: { type: 'Polygon', coordinates: box(mid, bbox[2] + 0.01) },
+          },
+        ],
+      }),
+    );
     await importDistricts(pool, districts);
     runId = (await computeCoverage(pool)).runId;
     app = await buildApp({ databaseUrl: db.url, webDist: false });
@@ -100,11 +126,24 @@ describe('generalised tiles of a generated city (real PostGIS)', () => {
   });
 
   it('each generalised line keeps, per category, the worst distance of the edges it stands for; each main street is in exactly one line', async () => {
-    const lines = (await pool.query<{ band: number; edge_ids: string[]; d: Distances; highway: string }>(
-      `SELECT band, edge_ids, d, highway FROM generalised_network WHERE run_id = $1`, [runId],
-    )).rows;
-    const edgeD = new Map((await pool.query<{ edge_id: string; d: Distances }>(`SELECT edge_id, d FROM edge_distances WHERE run_id = $1`, [runId])).rows.map((r) => [r.edge_id, r.d]));
-    const edges = (await pool.query<{ id: string; highway: string }>(`SELECT id, highway FROM walk_edges WHERE dataset_id = $1`, [datasetId])).rows;
+    const lines = (
+      await pool.query<{ band: number; edge_ids: string[]; d: Distances; highway: string }>(
+        `SELECT band, edge_ids, d, highway FROM generalised_network WHERE run_id = $1`,
+        [runId],
+      )
+    ).rows;
+    const edgeD = new Map(
+      (
+        await pool.query<{ edge_id: string; d: Distances }>(`SELECT edge_id, d FROM edge_distances WHERE run_id = $1`, [
+          runId,
+        ])
+      ).rows.map((r) => [r.edge_id, r.d]),
+    );
+    const edges = (
+      await pool.query<{ id: string; highway: string }>(`SELECT id, highway FROM walk_edges WHERE dataset_id = $1`, [
+        datasetId,
+      ])
+    ).rows;
     for (const band of [9, 10, 11, 12]) {
       const inBand = lines.filter((l) => l.band === band);
       expect(inBand.length).toBeGreaterThan(0);
@@ -127,10 +166,15 @@ describe('generalised tiles of a generated city (real PostGIS)', () => {
 
   it(`zooms ${GENERALISED_ZOOMS[0]}–${GENERALISED_ZOOMS[1]}: network and areas tiles decode and hold features; districts carry their results`, async () => {
     const centre: [number, number] = [(bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2];
-    const districtShares = new Map((await pool.query<{ area_key: string; worst: number }>(
-      `SELECT area_key, round((min(share) FILTER (WHERE NOT no_data))::numeric, 4)::float8 AS worst FROM coverage_area_results
-       WHERE run_id = $1 AND rule_set_id = 'chengdu-park-city' AND level = 'district' GROUP BY area_key`, [runId],
-    )).rows.map((r) => [r.area_key, r.worst]));
+    const districtShares = new Map(
+      (
+        await pool.query<{ area_key: string; worst: number }>(
+          `SELECT area_key, round((min(share) FILTER (WHERE NOT no_data))::numeric, 4)::float8 AS worst FROM coverage_area_results
+       WHERE run_id = $1 AND rule_set_id = 'chengdu-park-city' AND level = 'district' GROUP BY area_key`,
+          [runId],
+        )
+      ).rows.map((r) => [r.area_key, r.worst]),
+    );
     expect([...districtShares.keys()].sort()).toEqual(['示例东区', '示例西区']);
     for (let z = GENERALISED_ZOOMS[0]; z <= GENERALISED_ZOOMS[1]; z++) {
       const [, x, y] = tileOf(centre[0], centre[1], z);
@@ -166,10 +210,13 @@ describe('generalised tiles of a generated city (real PostGIS)', () => {
     const before = await app.inject(url);
     expect(before.statusCode).toBe(200);
     // a newer complete run without generalised rows (as if computed by a server without them)
-    const newer = (await pool.query<{ id: number }>(
-      `INSERT INTO coverage_runs (dataset_id, rule_set_versions, status, finished_at, community_source)
-       SELECT dataset_id, rule_set_versions, 'done', now(), community_source FROM coverage_runs WHERE id = $1 RETURNING id`, [runId],
-    )).rows[0].id;
+    const newer = (
+      await pool.query<{ id: number }>(
+        `INSERT INTO coverage_runs (dataset_id, rule_set_versions, status, finished_at, community_source)
+       SELECT dataset_id, rule_set_versions, 'done', now(), community_source FROM coverage_runs WHERE id = $1 RETURNING id`,
+        [runId],
+      )
+    ).rows[0].id;
     try {
       expect((await app.inject(url)).statusCode).toBe(204);
     } finally {
@@ -187,7 +234,9 @@ describe('generalised tiles of a generated city (real PostGIS)', () => {
       // every tile over the city up to z14; beyond, a diagonal of tiles across it
       const tiles: [number, number][] = [];
       if (z <= 14) for (let x = x0; x <= x1; x++) for (let y = y0; y <= y1; y++) tiles.push([x, y]);
-      else for (let i = 0; i <= 8; i++) tiles.push([Math.round(x0 + ((x1 - x0) * i) / 8), Math.round(y1 + ((y0 - y1) * i) / 8)]);
+      else
+        for (let i = 0; i <= 8; i++)
+          tiles.push([Math.round(x0 + ((x1 - x0) * i) / 8), Math.round(y1 + ((y0 - y1) * i) / 8)]);
       for (const [x, y] of tiles) {
         for (const layer of LAYERS) {
           const url = `/tiles/${layer}/${z}/${x}/${y}.pbf`;
@@ -202,7 +251,8 @@ describe('generalised tiles of a generated city (real PostGIS)', () => {
 
     const [, x, y] = tileOf((bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2, 12);
     const generalised = (await app.inject(`/tiles/network/12/${x}/${y}.pbf`)).rawPayload.length;
-    const full = (await pool.query<{ mvt: Buffer }>('SELECT tile_network(12, $1, $2) AS mvt', [x, y])).rows[0].mvt.length;
+    const full = (await pool.query<{ mvt: Buffer }>('SELECT tile_network(12, $1, $2) AS mvt', [x, y])).rows[0].mvt
+      .length;
     expect(generalised).toBeLessThan(full);
   });
 });

@@ -23,7 +23,8 @@ afterAll(async () => {
 function pairs(seed: number, n: number, lengthM: number): number[][] {
   const random = testRandom(seed);
   return Array.from({ length: n }, () => {
-    const lng = 104.0 + 0.15 * random.float(), lat = 30.6 + 0.15 * random.float();
+    const lng = 104.0 + 0.15 * random.float(),
+      lat = 30.6 + 0.15 * random.float();
     const a = 2 * Math.PI * random.float();
     return [lng, lat, lng + (lengthM * Math.cos(a)) / 96_000, lat + (lengthM * Math.sin(a)) / 110_900];
   });
@@ -39,7 +40,12 @@ async function postgis(ps: number[][]): Promise<number[]> {
 }
 
 describe('geodesicM against PostGIS geography', () => {
-  for (const [lengthM, toleranceM] of [[100, 1e-4], [1000, 1e-3], [5000, 1e-3], [20_000, 1e-2]] as const) {
+  for (const [lengthM, toleranceM] of [
+    [100, 1e-4],
+    [1000, 1e-3],
+    [5000, 1e-3],
+    [20_000, 1e-2],
+  ] as const) {
     it(`agrees within ${toleranceM * 1000} mm for ${lengthM} m lines`, async () => {
       const ps = pairs(lengthM, 200, lengthM);
       const want = await postgis(ps);
@@ -54,12 +60,18 @@ describe('geodesicM against PostGIS geography', () => {
     const random = testRandom(7);
     const lines = Array.from({ length: 50 }, () => {
       const c: number[] = [104.0 + 0.1 * random.float(), 30.6 + 0.1 * random.float()];
-      for (let i = 0; i < 8; i++) c.push(c[c.length - 2] + (random.float() - 0.5) * 0.004, c[c.length - 1] + (random.float() - 0.5) * 0.004);
+      for (let i = 0; i < 8; i++)
+        c.push(c[c.length - 2] + (random.float() - 0.5) * 0.004, c[c.length - 1] + (random.float() - 0.5) * 0.004);
       return c;
     });
     const { rows } = await pool.query<{ len: number }>(
       `SELECT ST_Length(ST_GeomFromText(w, 4326)::geography) AS len FROM unnest($1::text[]) WITH ORDINALITY AS t(w, k) ORDER BY k`,
-      [lines.map((c) => `LINESTRING(${Array.from({ length: c.length / 2 }, (_, i) => `${c[2 * i]} ${c[2 * i + 1]}`).join(',')})`)],
+      [
+        lines.map(
+          (c) =>
+            `LINESTRING(${Array.from({ length: c.length / 2 }, (_, i) => `${c[2 * i]} ${c[2 * i + 1]}`).join(',')})`,
+        ),
+      ],
     );
     lines.forEach((c, k) => expect(Math.abs(lineLengthM(c, 0, c.length / 2) - rows[k].len)).toBeLessThan(1e-3));
   });

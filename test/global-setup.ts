@@ -31,7 +31,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await admin.connect();
   // Names carry the test run's pid, so concurrent runs never touch each other's databases;
   // databases left behind by runs that are gone are dropped.
-  const { rows } = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname ~ '^lc_(t|tpl)_[0-9]+_'`);
+  const { rows } = await admin.query<{ datname: string }>(
+    `SELECT datname FROM pg_database WHERE datname ~ '^lc_(t|tpl)_[0-9]+_'`,
+  );
   for (const r of rows) {
     const pid = Number(r.datname.split('_')[2]);
     if (!isAlive(pid)) await admin.query(`DROP DATABASE IF EXISTS "${r.datname}" WITH (FORCE)`);
@@ -67,7 +69,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     const c = new pg.Client({ connectionString: adminUrl });
     await c.connect();
-    const left = await c.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`lc\\_%\\_${process.pid}\\_%`]);
+    const left = await c.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [
+      `lc\\_%\\_${process.pid}\\_%`,
+    ]);
     for (const r of left.rows) await c.query(`DROP DATABASE IF EXISTS "${r.datname}" WITH (FORCE)`);
     await c.end();
   };

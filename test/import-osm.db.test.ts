@@ -17,15 +17,37 @@ const FIXTURE = path.join(SHARED_DATA, 'chenghua-shuangqiaozi-2018.osm');
  * Ways of the file as osmium exports them (independent of our OPL reader): id, tags and the way's
  * line. Closed ways that osmium exports as areas (squares, roundabouts) come back as their ring.
  */
-function exportedLines(file: string): { id: number; tags: Record<string, string>; geometry: { type: string; coordinates: number[][] } }[] {
-  const out = execFileSync('osmium', ['export', '-f', 'geojsonseq', '-a', 'type,id', '--geometry-types=linestring,polygon', '-x', 'print_record_separator=false', '-o', '-', file], { encoding: 'utf8', maxBuffer: 256 << 20 });
-  const byId = new Map<number, { id: number; tags: Record<string, string>; geometry: { type: string; coordinates: number[][] } }>();
+function exportedLines(
+  file: string,
+): { id: number; tags: Record<string, string>; geometry: { type: string; coordinates: number[][] } }[] {
+  const out = execFileSync(
+    'osmium',
+    [
+      'export',
+      '-f',
+      'geojsonseq',
+      '-a',
+      'type,id',
+      '--geometry-types=linestring,polygon',
+      '-x',
+      'print_record_separator=false',
+      '-o',
+      '-',
+      file,
+    ],
+    { encoding: 'utf8', maxBuffer: 256 << 20 },
+  );
+  const byId = new Map<
+    number,
+    { id: number; tags: Record<string, string>; geometry: { type: string; coordinates: number[][] } }
+  >();
   for (const l of out.split('\n').filter(Boolean)) {
     const f = JSON.parse(l);
     if (f.properties['@type'] !== 'way') continue;
     const tags: Record<string, string> = {};
     for (const [k, v] of Object.entries(f.properties)) if (k[0] !== '@') tags[k] = String(v);
-    const geometry = f.geometry.type === 'LineString' ? f.geometry : { type: 'LineString', coordinates: f.geometry.coordinates[0][0] };
+    const geometry =
+      f.geometry.type === 'LineString' ? f.geometry : { type: 'LineString', coordinates: f.geometry.coordinates[0][0] };
     byId.set(f.properties['@id'], { id: f.properties['@id'], tags, geometry });
   }
   return [...byId.values()];
@@ -47,8 +69,15 @@ describe('OSM import of the Chenghua 双桥子 cut (real PostGIS)', () => {
   });
 
   it('keeps every walkable way of the file, and only those', async () => {
-    const walkable = new Set(exportedLines(FIXTURE).filter((w) => w.tags.highway && walkability(w.tags).walkable).map((w) => w.id));
-    const { rows } = await pool.query<{ osm_way_id: string }>('SELECT DISTINCT osm_way_id FROM walk_edges WHERE dataset_id = $1', [datasetId]);
+    const walkable = new Set(
+      exportedLines(FIXTURE)
+        .filter((w) => w.tags.highway && walkability(w.tags).walkable)
+        .map((w) => w.id),
+    );
+    const { rows } = await pool.query<{ osm_way_id: string }>(
+      'SELECT DISTINCT osm_way_id FROM walk_edges WHERE dataset_id = $1',
+      [datasetId],
+    );
     const imported = new Set(rows.map((r) => Number(r.osm_way_id)));
     expect(walkable.size).toBeGreaterThan(300);
     expect([...walkable].filter((id) => !imported.has(id))).toEqual([]);
@@ -91,8 +120,24 @@ describe('OSM import of the Chenghua 双桥子 cut (real PostGIS)', () => {
   });
 
   it('counts parks and residential areas as the file has them', async () => {
-    const polys = execFileSync('osmium', ['export', '-f', 'geojsonseq', '--geometry-types=polygon', '-x', 'print_record_separator=false', '-o', '-', FIXTURE], { encoding: 'utf8' })
-      .split('\n').filter(Boolean).map((l) => JSON.parse(l).properties as Record<string, string>);
+    const polys = execFileSync(
+      'osmium',
+      [
+        'export',
+        '-f',
+        'geojsonseq',
+        '--geometry-types=polygon',
+        '-x',
+        'print_record_separator=false',
+        '-o',
+        '-',
+        FIXTURE,
+      ],
+      { encoding: 'utf8' },
+    )
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l).properties as Record<string, string>);
     const { rows } = await pool.query<{ parks: string; areas: string }>(
       `SELECT (SELECT count(*) FROM facilities WHERE dataset_id = $1 AND category = 'park') AS parks,
               (SELECT count(*) FROM residential_areas WHERE dataset_id = $1 AND kind = 'landuse') AS areas`,
@@ -116,7 +161,10 @@ describe('OSM import of the Chenghua 双桥子 cut (real PostGIS)', () => {
   });
 
   it('records provenance: file name, sha256, bbox, counts', async () => {
-    const { rows } = await pool.query(`SELECT source, sha256, ST_AsText(bbox) AS bbox, counts FROM datasets WHERE id = $1`, [datasetId]);
+    const { rows } = await pool.query(
+      `SELECT source, sha256, ST_AsText(bbox) AS bbox, counts FROM datasets WHERE id = $1`,
+      [datasetId],
+    );
     expect(rows[0].source).toBe('chenghua-shuangqiaozi-2018.osm');
     expect(rows[0].sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(rows[0].bbox).toMatch(/^POLYGON/);
@@ -126,34 +174,59 @@ describe('OSM import of the Chenghua 双桥子 cut (real PostGIS)', () => {
   describe('a bad file fails with a clear message and leaves the previous dataset intact', () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-bad-osm-'));
     const cases: [string, () => string, RegExp][] = [
-      ['truncated PBF', () => {
-        const src = fs.readFileSync(path.join(SHARED_DATA, 'chengdu-central-2018.osm.pbf'));
-        const f = path.join(tmp, 'truncated.osm.pbf');
-        fs.writeFileSync(f, src.subarray(0, Math.floor(src.length / 2)));
-        return f;
-      }, /cannot read OSM file|osmium/i],
-      ['truncated XML', () => {
-        const f = path.join(tmp, 'truncated.osm');
-        fs.writeFileSync(f, fs.readFileSync(FIXTURE, 'utf8').slice(0, 200_000));
-        return f;
-      }, /cannot read OSM file|osmium/i],
-      ['empty file', () => {
-        const f = path.join(tmp, 'empty.osm');
-        fs.writeFileSync(f, '');
-        return f;
-      }, /empty/i],
-      ['junk bytes named .pbf', () => {
-        const f = path.join(tmp, 'junk.osm.pbf');
-        fs.writeFileSync(f, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251)));
-        return f;
-      }, /cannot read OSM file|osmium/i],
+      [
+        'truncated PBF',
+        () => {
+          const src = fs.readFileSync(path.join(SHARED_DATA, 'chengdu-central-2018.osm.pbf'));
+          const f = path.join(tmp, 'truncated.osm.pbf');
+          fs.writeFileSync(f, src.subarray(0, Math.floor(src.length / 2)));
+          return f;
+        },
+        /cannot read OSM file|osmium/i,
+      ],
+      [
+        'truncated XML',
+        () => {
+          const f = path.join(tmp, 'truncated.osm');
+          fs.writeFileSync(f, fs.readFileSync(FIXTURE, 'utf8').slice(0, 200_000));
+          return f;
+        },
+        /cannot read OSM file|osmium/i,
+      ],
+      [
+        'empty file',
+        () => {
+          const f = path.join(tmp, 'empty.osm');
+          fs.writeFileSync(f, '');
+          return f;
+        },
+        /empty/i,
+      ],
+      [
+        'junk bytes named .pbf',
+        () => {
+          const f = path.join(tmp, 'junk.osm.pbf');
+          fs.writeFileSync(f, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251)));
+          return f;
+        },
+        /cannot read OSM file|osmium/i,
+      ],
       ['missing file', () => path.join(tmp, 'nope.osm.pbf'), /not found/i],
       // A name longer than OSM allows (osmium itself stops at 1024 bytes).
-      ['a name longer than OSM allows', () => {
-        const f = path.join(tmp, 'long-name.osm');
-        fs.writeFileSync(f, fs.readFileSync(FIXTURE, 'utf8').replace(/<tag k="name" v="[^"]*"/, `<tag k="name" v="${'长'.repeat(300)}"`));
-        return f;
-      }, /^(node|way|relation) \d+, tag name: "长+…" is 300 characters long; at most 255 \(the OSM API's limit\); nothing imported$/],
+      [
+        'a name longer than OSM allows',
+        () => {
+          const f = path.join(tmp, 'long-name.osm');
+          fs.writeFileSync(
+            f,
+            fs
+              .readFileSync(FIXTURE, 'utf8')
+              .replace(/<tag k="name" v="[^"]*"/, `<tag k="name" v="${'长'.repeat(300)}"`),
+          );
+          return f;
+        },
+        /^(node|way|relation) \d+, tag name: "长+…" is 300 characters long; at most 255 \(the OSM API's limit\); nothing imported$/,
+      ],
     ];
     for (const [name, make, message] of cases) {
       it(name, async () => {
@@ -167,9 +240,13 @@ describe('OSM import of the Chenghua 双桥子 cut (real PostGIS)', () => {
   });
 
   it('a second import keeps the first until it is complete, then replaces it; the next import after a failure works', async () => {
-    const previous = (await pool.query<{ id: number }>(`SELECT max(id) AS id FROM datasets WHERE kind IN ('osm', 'sample_city')`)).rows[0].id;
+    const previous = (
+      await pool.query<{ id: number }>(`SELECT max(id) AS id FROM datasets WHERE kind IN ('osm', 'sample_city')`)
+    ).rows[0].id;
     const r = await importOsm(pool, FIXTURE);
-    const { rows } = await pool.query<{ id: number }>(`SELECT id FROM datasets WHERE kind IN ('osm', 'sample_city') ORDER BY id`);
+    const { rows } = await pool.query<{ id: number }>(
+      `SELECT id FROM datasets WHERE kind IN ('osm', 'sample_city') ORDER BY id`,
+    );
     expect(rows.map((x) => x.id)).toEqual([previous, r.datasetId]);
     // neither has coverage here, so the newest is served and the previous one is superseded
     expect(await dropSupersededDatasets(pool, 0)).toEqual([previous]);

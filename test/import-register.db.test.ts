@@ -88,7 +88,17 @@ async function tableCounts(): Promise<Record<string, number>> {
 }
 
 async function registerFacilities(category: string) {
-  const { rows } = await pool.query<{ dataset_id: number; name: string; lng: number; lat: number; capacity: number | null; address: string | null; source: string; source_ref: string; is_sample: boolean }>(
+  const { rows } = await pool.query<{
+    dataset_id: number;
+    name: string;
+    lng: number;
+    lat: number;
+    capacity: number | null;
+    address: string | null;
+    source: string;
+    source_ref: string;
+    is_sample: boolean;
+  }>(
     `SELECT f.dataset_id, f.name, ST_X(f.geom) AS lng, ST_Y(f.geom) AS lat, f.capacity, f.address, f.source, f.source_ref, f.is_sample
      FROM facilities f JOIN datasets d ON d.id = f.dataset_id
      WHERE d.kind = 'facility_register' AND f.category = $1 ORDER BY f.id`,
@@ -109,7 +119,9 @@ describe('coordinate conversion (gcoord against coordtransform)', () => {
     // coordtransform test/app.js: wgs84togcj02(116.404, 39.915) and gcj02towgs84(116.404, 39.915), bd09togcj02(116.404, 39.915).
     expect(distanceM(toWgs84([116.41024449916938, 39.91640428150164], 'gcj02'), [116.404, 39.915])).toBeLessThan(1);
     expect(distanceM(toWgs84([116.404, 39.915], 'gcj02'), [116.39775550083061, 39.91359571849836])).toBeLessThan(1);
-    expect(distanceM(toWgs84([116.404, 39.915], 'bd09'), toWgs84([116.39762729119315, 39.90865673957631], 'gcj02'))).toBeLessThan(1);
+    expect(
+      distanceM(toWgs84([116.404, 39.915], 'bd09'), toWgs84([116.39762729119315, 39.90865673957631], 'gcj02')),
+    ).toBeLessThan(1);
     // The GCJ-02 offset in central Chengdu is a few hundred metres: the conversion really moved the point.
     const tianfu: [number, number] = [104.0657, 30.6574];
     const shift = distanceM(toWgs84(tianfu, 'gcj02'), tianfu);
@@ -122,7 +134,8 @@ describe('coordinate conversion (gcoord against coordtransform)', () => {
     const rand = testRandom(20260101).float; // seeded, so failures reproduce
     const wgs: [number, number][] = [];
     const b = CHENGDU_BBOX;
-    for (let i = 0; i < 200; i++) wgs.push([b.minLng + rand() * (b.maxLng - b.minLng), b.minLat + rand() * (b.maxLat - b.minLat)]);
+    for (let i = 0; i < 200; i++)
+      wgs.push([b.minLng + rand() * (b.maxLng - b.minLng), b.minLat + rand() * (b.maxLat - b.minLat)]);
     const gcj = wgs.map((p) => coordtransform.wgs84togcj02(p[0], p[1]));
     const bd = gcj.map((p) => coordtransform.gcj02tobd09(p[0], p[1]));
 
@@ -161,14 +174,19 @@ describe('coordinate conversion (gcoord against coordtransform)', () => {
     expect(err).toBeInstanceOf(ImportValidationError);
     expect((err as ImportValidationError).problems.map((p) => [p.line, p.field])).toEqual([[2, 'lng']]);
     // The same point is fine in WGS 84.
-    await expect(importFacilities(pool, file, { category: 'sports', crs: 'wgs84' })).resolves.toMatchObject({ counts: { facilities: { sports: 1 } } });
+    await expect(importFacilities(pool, file, { category: 'sports', crs: 'wgs84' })).resolves.toMatchObject({
+      counts: { facilities: { sports: 1 } },
+    });
   });
 });
 
 describe('facility registers', () => {
   it('imports a GCJ-02 CSV with a facility, access point and provenance per row', async () => {
     const before = await tableCounts();
-    const r = await importFacilities(pool, fixture('elderly-care-gcj02.csv'), { category: 'elderly_care', crs: 'gcj02' });
+    const r = await importFacilities(pool, fixture('elderly-care-gcj02.csv'), {
+      category: 'elderly_care',
+      crs: 'gcj02',
+    });
     expect(r.counts).toEqual({ rows: 5, facilities: { elderly_care: 5 }, skipped_invalid: 0 });
     expect(r.skipped).toEqual([]);
     const after = await tableCounts();
@@ -181,9 +199,24 @@ describe('facility registers', () => {
     expect(rows[4].address).toBe('测试巷 5 号, 2 楼 (synthetic)');
     const reference = coordtransform.gcj02towgs84(104.080512, 30.668231);
     expect(distanceM([rows[0].lng, rows[0].lat], reference)).toBeLessThan(1);
-    const { rows: ds } = await pool.query(`SELECT kind, source, category, crs, is_sample, sha256, bbox IS NOT NULL AS has_bbox FROM datasets WHERE id = $1`, [r.datasetId]);
-    expect(ds[0]).toMatchObject({ kind: 'facility_register', source: 'elderly-care-gcj02.csv', category: 'elderly_care', crs: 'gcj02', is_sample: false, has_bbox: true });
-    expect(ds[0].sha256).toBe(crypto.createHash('sha256').update(fs.readFileSync(fixture('elderly-care-gcj02.csv'))).digest('hex'));
+    const { rows: ds } = await pool.query(
+      `SELECT kind, source, category, crs, is_sample, sha256, bbox IS NOT NULL AS has_bbox FROM datasets WHERE id = $1`,
+      [r.datasetId],
+    );
+    expect(ds[0]).toMatchObject({
+      kind: 'facility_register',
+      source: 'elderly-care-gcj02.csv',
+      category: 'elderly_care',
+      crs: 'gcj02',
+      is_sample: false,
+      has_bbox: true,
+    });
+    expect(ds[0].sha256).toBe(
+      crypto
+        .createHash('sha256')
+        .update(fs.readFileSync(fixture('elderly-care-gcj02.csv')))
+        .digest('hex'),
+    );
     const { rows: ap } = await pool.query(
       `SELECT count(*)::int AS n FROM facility_access_points a JOIN facilities f ON f.id = a.facility_id
        WHERE f.dataset_id = $1 AND a.kind = 'point' AND ST_Equals(a.geom, f.geom)`,
@@ -193,7 +226,10 @@ describe('facility registers', () => {
   });
 
   it('reads a BD-09 CSV with a BOM, CRLF line ends, header in any case and an extra column', async () => {
-    const r = await importFacilities(pool, fixture('community-service-bd09-bom-crlf.csv'), { category: 'community_service', crs: 'bd09' });
+    const r = await importFacilities(pool, fixture('community-service-bd09-bom-crlf.csv'), {
+      category: 'community_service',
+      crs: 'bd09',
+    });
     expect(r.counts.facilities).toEqual({ community_service: 4 });
     expect(r.warnings).toContain('line 1: ignored the column(s) "phone"');
     const rows = await registerFacilities('community_service');
@@ -211,11 +247,21 @@ describe('facility registers', () => {
     await importFacilities(pool, fixture('elderly-care-gcj02.csv'), { category: 'elderly_care', crs: 'gcj02' });
     const before = await tableCounts();
     const registerBefore = await registerFacilities('elderly_care');
-    const err = await importFacilities(pool, fixture('elderly-care-bad-rows.csv'), { category: 'elderly_care', crs: 'gcj02' }).catch((e: unknown) => e);
+    const err = await importFacilities(pool, fixture('elderly-care-bad-rows.csv'), {
+      category: 'elderly_care',
+      crs: 'gcj02',
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ImportValidationError);
     const problems = (err as ImportValidationError).problems;
     expect(problems.map((p) => [p.line, p.field])).toEqual([
-      [3, 'name'], [4, 'lat'], [5, 'lng'], [6, 'capacity'], [7, 'capacity'], [8, 'name'], [11, 'lat'], [15, 'capacity'],
+      [3, 'name'],
+      [4, 'lat'],
+      [5, 'lng'],
+      [6, 'capacity'],
+      [7, 'capacity'],
+      [8, 'name'],
+      [11, 'lat'],
+      [15, 'capacity'],
     ]);
     expect(problems.map(formatProblem)).toEqual([
       'line 3, field name: "" is empty',
@@ -238,14 +284,17 @@ describe('facility registers', () => {
     const before = await tableCounts();
     const registerBefore = await registerFacilities('elderly_care');
     const file = path.join(tmpDir, 'text-limits.csv');
-    fs.writeFileSync(file, [
-      'name,lng,lat,capacity,address',
-      'fine,104.08,30.67,,',
-      'bad\u0000name,104.081,30.671,,',
-      `${'长'.repeat(2_000_000)},104.082,30.672,,`,
-      `ok,104.083,30.673,,${'x'.repeat(MAX_NOTES_CHARS + 1)}`,
-      `${'名'.repeat(MAX_NAME_CHARS)},104.084,30.674,,`,
-    ].join('\n'));
+    fs.writeFileSync(
+      file,
+      [
+        'name,lng,lat,capacity,address',
+        'fine,104.08,30.67,,',
+        'bad\u0000name,104.081,30.671,,',
+        `${'长'.repeat(2_000_000)},104.082,30.672,,`,
+        `ok,104.083,30.673,,${'x'.repeat(MAX_NOTES_CHARS + 1)}`,
+        `${'名'.repeat(MAX_NAME_CHARS)},104.084,30.674,,`,
+      ].join('\n'),
+    );
     const err = await importFacilities(pool, file, { category: 'elderly_care', crs: 'gcj02' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ImportValidationError);
     expect((err as ImportValidationError).problems.map(formatProblem)).toEqual([
@@ -258,7 +307,11 @@ describe('facility registers', () => {
   });
 
   it('imports the valid rows with skipInvalid and reports the others', async () => {
-    const r = await importFacilities(pool, fixture('elderly-care-bad-rows.csv'), { category: 'kindergarten', crs: 'gcj02', skipInvalid: true });
+    const r = await importFacilities(pool, fixture('elderly-care-bad-rows.csv'), {
+      category: 'kindergarten',
+      crs: 'gcj02',
+      skipInvalid: true,
+    });
     expect(r.counts).toEqual({ rows: 12, facilities: { kindergarten: 4 }, skipped_invalid: 8 });
     expect(r.skipped.map((p) => p.line)).toEqual([3, 4, 5, 6, 7, 8, 11, 15]);
     expect(r.warnings).toContain('line 4, field lat: "abc" is not a number');
@@ -268,11 +321,20 @@ describe('facility registers', () => {
   });
 
   it('replaces the previous register of the same category atomically and leaves other categories alone', async () => {
-    await importFacilities(pool, fixture('community-service-bd09-bom-crlf.csv'), { category: 'community_service', crs: 'bd09' });
-    const first = await importFacilities(pool, fixture('elderly-care-gcj02.csv'), { category: 'primary_school', crs: 'gcj02' });
+    await importFacilities(pool, fixture('community-service-bd09-bom-crlf.csv'), {
+      category: 'community_service',
+      crs: 'bd09',
+    });
+    const first = await importFacilities(pool, fixture('elderly-care-gcj02.csv'), {
+      category: 'primary_school',
+      crs: 'gcj02',
+    });
     const other = await registerFacilities('community_service');
     expect(other).toHaveLength(4);
-    const second = await importFacilities(pool, fixture('elderly-care-wgs84.geojson'), { category: 'primary_school', crs: 'wgs84' });
+    const second = await importFacilities(pool, fixture('elderly-care-wgs84.geojson'), {
+      category: 'primary_school',
+      crs: 'wgs84',
+    });
     expect(second.replacedDatasetIds).toEqual([first.datasetId]);
     const rows = await registerFacilities('primary_school');
     expect(rows.map((f) => [f.dataset_id, f.name, f.capacity, f.source_ref])).toEqual([
@@ -280,29 +342,41 @@ describe('facility registers', () => {
       [second.datasetId, '测试 新 日间照料中心 (synthetic)', 12, 'features[1]'],
     ]);
     expect(rows[0].lng).toBeCloseTo(104.0921, 9);
-    const { rows: gone } = await pool.query(`SELECT count(*)::int AS n FROM facilities WHERE dataset_id = $1`, [first.datasetId]);
+    const { rows: gone } = await pool.query(`SELECT count(*)::int AS n FROM facilities WHERE dataset_id = $1`, [
+      first.datasetId,
+    ]);
     expect(gone[0].n).toBe(0);
     expect(await registerFacilities('community_service')).toEqual(other);
 
     // A failed re-import leaves the current register as it was.
-    await expect(importFacilities(pool, fixture('elderly-care-bad-rows.csv'), { category: 'primary_school', crs: 'gcj02' })).rejects.toBeInstanceOf(ImportValidationError);
+    await expect(
+      importFacilities(pool, fixture('elderly-care-bad-rows.csv'), { category: 'primary_school', crs: 'gcj02' }),
+    ).rejects.toBeInstanceOf(ImportValidationError);
     expect(await registerFacilities('primary_school')).toEqual(rows);
   });
 
   it('keeps serving the old register to readers until the new one commits', async () => {
-    const old = await importFacilities(pool, fixture('elderly-care-gcj02.csv'), { category: 'middle_school', crs: 'gcj02' });
+    const old = await importFacilities(pool, fixture('elderly-care-gcj02.csv'), {
+      category: 'middle_school',
+      crs: 'gcj02',
+    });
     const reader = await pool.connect();
     const holder = await pool.connect();
     const count = async () =>
-      (await reader.query<{ n: number; datasets: number[] }>(
-        `SELECT count(*)::int AS n, array_agg(DISTINCT dataset_id) AS datasets FROM facilities WHERE category = 'middle_school'`,
-      )).rows[0];
+      (
+        await reader.query<{ n: number; datasets: number[] }>(
+          `SELECT count(*)::int AS n, array_agg(DISTINCT dataset_id) AS datasets FROM facilities WHERE category = 'middle_school'`,
+        )
+      ).rows[0];
     try {
       // A share lock on the old dataset row stops the next import at its DELETE, after it has
       // written the new facilities and access points but before it commits.
       await holder.query('BEGIN');
       await holder.query(`SELECT id FROM datasets WHERE id = $1 FOR SHARE`, [old.datasetId]);
-      const pending = importFacilities(pool, fixture('elderly-care-wgs84.geojson'), { category: 'middle_school', crs: 'wgs84' });
+      const pending = importFacilities(pool, fixture('elderly-care-wgs84.geojson'), {
+        category: 'middle_school',
+        crs: 'wgs84',
+      });
       let waiting = false;
       for (let i = 0; i < 600 && !waiting; i++) {
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -324,11 +398,18 @@ describe('facility registers', () => {
   });
 
   it('rejects an unknown category; reads a GBK file as GBK, and refuses it read as UTF-8', async () => {
-    await expect(importFacilities(pool, fixture('elderly-care-gcj02.csv'), { category: 'pharmacy', crs: 'gcj02' })).rejects.toThrow(/category must be one of/);
+    await expect(
+      importFacilities(pool, fixture('elderly-care-gcj02.csv'), { category: 'pharmacy', crs: 'gcj02' }),
+    ).rejects.toThrow(/category must be one of/);
     const gbk = path.join(tmpDir, 'gbk.csv');
     // "名称" in GBK is C3 FB B3 C6: not UTF-8.
-    fs.writeFileSync(gbk, Buffer.concat([Buffer.from([0xc3, 0xfb, 0xb3, 0xc6]), Buffer.from(',lng,lat\nx,104.08,30.67\n')]));
-    await expect(importFacilities(pool, gbk, { category: 'health', crs: 'gcj02', encoding: 'utf-8' })).rejects.toThrow(/line 1, field header: ".*" is not valid UTF-8/);
+    fs.writeFileSync(
+      gbk,
+      Buffer.concat([Buffer.from([0xc3, 0xfb, 0xb3, 0xc6]), Buffer.from(',lng,lat\nx,104.08,30.67\n')]),
+    );
+    await expect(importFacilities(pool, gbk, { category: 'health', crs: 'gcj02', encoding: 'utf-8' })).rejects.toThrow(
+      /line 1, field header: ".*" is not valid UTF-8/,
+    );
     expect(await registerFacilities('health')).toEqual([]);
     const r = await importFacilities(pool, gbk, { category: 'health', crs: 'gcj02' });
     expect(r.warnings).toContain('gbk.csv is not UTF-8: read as GBK/GB18030 (give --encoding to choose)');
@@ -337,16 +418,32 @@ describe('facility registers', () => {
 
   it('the CLI prints one line per problem and exits 1', () => {
     const run = (args: string[]) =>
-      spawnSync(path.join(projectRoot, 'node_modules', '.bin', 'tsx'), [path.join(projectRoot, 'server', 'cli', 'import.ts'), ...args], {
-        cwd: projectRoot, encoding: 'utf8', env: { ...process.env, DATABASE_URL: scratchUrl() },
-      });
+      spawnSync(
+        path.join(projectRoot, 'node_modules', '.bin', 'tsx'),
+        [path.join(projectRoot, 'server', 'cli', 'import.ts'), ...args],
+        {
+          cwd: projectRoot,
+          encoding: 'utf8',
+          env: { ...process.env, DATABASE_URL: scratchUrl() },
+        },
+      );
     const bad = run(['facilities', fixture('elderly-care-bad-rows.csv'), '--category', 'sports', '--crs', 'gcj02']);
     expect(bad.status).toBe(1);
     const lines = bad.stderr.split('\n');
     expect(lines).toContain('line 4, field lat: "abc" is not a number');
     expect(lines).toContain('line 15, field capacity: "many" is not a number');
-    expect(lines.some((l) => l.startsWith('error: 8 invalid rows in elderly-care-bad-rows.csv; nothing imported'))).toBe(true);
-    const skipped = run(['facilities', fixture('elderly-care-bad-rows.csv'), '--category', 'sports', '--crs', 'gcj02', '--skip-invalid']);
+    expect(
+      lines.some((l) => l.startsWith('error: 8 invalid rows in elderly-care-bad-rows.csv; nothing imported')),
+    ).toBe(true);
+    const skipped = run([
+      'facilities',
+      fixture('elderly-care-bad-rows.csv'),
+      '--category',
+      'sports',
+      '--crs',
+      'gcj02',
+      '--skip-invalid',
+    ]);
     expect(skipped.status).toBe(0);
     expect(JSON.parse(skipped.stdout).counts).toEqual({ rows: 12, facilities: { sports: 4 }, skipped_invalid: 8 });
   }, 60_000);
@@ -375,7 +472,10 @@ describe('sample registers', () => {
   });
 
   it('never replaces a real register', async () => {
-    const real = await importFacilities(pool, fixture('elderly-care-gcj02.csv'), { category: 'elderly_care', crs: 'gcj02' });
+    const real = await importFacilities(pool, fixture('elderly-care-gcj02.csv'), {
+      category: 'elderly_care',
+      crs: 'gcj02',
+    });
     const outcomes = await importDefaultSampleRegisters(pool, ['elderly_care']);
     expect(outcomes).toEqual([{ category: 'elderly_care', result: null }]);
     expect((await registerFacilities('elderly_care')).every((f) => f.dataset_id === real.datasetId)).toBe(true);
@@ -384,7 +484,17 @@ describe('sample registers', () => {
 
 describe('community boundaries', () => {
   async function communities() {
-    const { rows } = await pool.query<{ dataset_id: number; name: string; street: string | null; district: string | null; population: number | null; elderly_population: number | null; valid: boolean; type: string; parts: number }>(
+    const { rows } = await pool.query<{
+      dataset_id: number;
+      name: string;
+      street: string | null;
+      district: string | null;
+      population: number | null;
+      elderly_population: number | null;
+      valid: boolean;
+      type: string;
+      parts: number;
+    }>(
       `SELECT c.dataset_id, c.name, c.street, c.district, c.population, c.elderly_population, ST_IsValid(c.geom) AS valid,
               GeometryType(c.geom) AS type, ST_NumGeometries(c.geom) AS parts
        FROM communities c JOIN datasets d ON d.id = c.dataset_id WHERE d.kind = 'communities' ORDER BY c.id`,
@@ -398,14 +508,23 @@ describe('community boundaries', () => {
     expect(r.repaired).toHaveLength(1);
     expect(r.repaired[0]).toMatchObject({ feature: 1, name: '测试 乙社区 (synthetic, bow-tie)', polygons: 2 });
     expect(r.repaired[0].reason).toMatch(/^Self-intersection\[104\.103\d* 30\.662\d*\]/);
-    expect(r.warnings.some((w) => w.startsWith('features[1] ("测试 乙社区 (synthetic, bow-tie)"): invalid geometry (Self-intersection'))).toBe(true);
+    expect(
+      r.warnings.some((w) =>
+        w.startsWith('features[1] ("测试 乙社区 (synthetic, bow-tie)"): invalid geometry (Self-intersection'),
+      ),
+    ).toBe(true);
     const rows = await communities();
     expect(rows.map((c) => [c.name, c.valid, c.type, c.parts])).toEqual([
       ['测试 甲社区 (synthetic)', true, 'MULTIPOLYGON', 1],
       ['测试 乙社区 (synthetic, bow-tie)', true, 'MULTIPOLYGON', 2],
       ['测试 丙社区 (synthetic, two parts)', true, 'MULTIPOLYGON', 2],
     ]);
-    expect(rows[0]).toMatchObject({ street: '测试街道 (synthetic)', district: '成华区', population: 8200, elderly_population: 1650 });
+    expect(rows[0]).toMatchObject({
+      street: '测试街道 (synthetic)',
+      district: '成华区',
+      population: 8200,
+      elderly_population: 1650,
+    });
     expect(rows[1].population).toBe(5400);
   });
 

@@ -62,24 +62,46 @@ async function exports(): Promise<Map<string, string>> {
 async function stored(runId: number): Promise<unknown[]> {
   const q = async (sql: string) => (await pool.query(sql, [runId])).rows;
   return [
-    await q(`SELECT rule_set_id, rule_id, origin_id, network_m, straight_m, facility_id, covered, straight_covered, outcome FROM coverage_origin_results WHERE run_id = $1 ORDER BY 1, 2, 3`),
-    await q(`SELECT to_jsonb(a) - 'run_id' AS a FROM coverage_area_results a WHERE run_id = $1 ORDER BY rule_set_id, rule_id, level, area_key`),
+    await q(
+      `SELECT rule_set_id, rule_id, origin_id, network_m, straight_m, facility_id, covered, straight_covered, outcome FROM coverage_origin_results WHERE run_id = $1 ORDER BY 1, 2, 3`,
+    ),
+    await q(
+      `SELECT to_jsonb(a) - 'run_id' AS a FROM coverage_area_results a WHERE run_id = $1 ORDER BY rule_set_id, rule_id, level, area_key`,
+    ),
     await q(`SELECT edge_id, d FROM edge_distances WHERE run_id = $1 ORDER BY edge_id`),
   ];
 }
 
 describe('incremental recompute after importing a register, central Chengdu', () => {
-  it('recomputes only the rules using the register\'s category, and equals a full recompute byte for byte', async () => {
+  it("recomputes only the rules using the register's category, and equals a full recompute byte for byte", async () => {
     const before = await exports();
     // A different elderly care register: every other row of the shipped sample, and one more home.
-    const lines = fs.readFileSync(path.join(projectRoot, 'server/sample-data/chengdu-sample-elderly-care.csv'), 'utf8').trim().split('\n');
+    const lines = fs
+      .readFileSync(path.join(projectRoot, 'server/sample-data/chengdu-sample-elderly-care.csv'), 'utf8')
+      .trim()
+      .split('\n');
     const file = path.join(tmp, 'elderly-care.csv');
-    fs.writeFileSync(file, [lines[0], ...lines.slice(1).filter((_, i) => i % 2 === 0), '"示例 test home (sample)",104.0640,30.6570,30,"invented"'].join('\n') + '\n');
-    await importFacilities(pool, file, { category: 'elderly_care', crs: 'gcj02', isSample: true, allowOutsideNetwork: true });
+    fs.writeFileSync(
+      file,
+      [
+        lines[0],
+        ...lines.slice(1).filter((_, i) => i % 2 === 0),
+        '"示例 test home (sample)",104.0640,30.6570,30,"invented"',
+      ].join('\n') + '\n',
+    );
+    await importFacilities(pool, file, {
+      category: 'elderly_care',
+      crs: 'gcj02',
+      isSample: true,
+      allowOutsideNetwork: true,
+    });
 
     const incremental = await computeCoverage(pool, { incremental: true });
     const allRules = RULE_SETS.reduce((a, rs) => a + rs.rules.length, 0);
-    const elderlyRules = RULE_SETS.reduce((a, rs) => a + rs.rules.filter((r) => r.tiers.some((t) => t.categories.includes('elderly_care'))).length, 0);
+    const elderlyRules = RULE_SETS.reduce(
+      (a, rs) => a + rs.rules.filter((r) => r.tiers.some((t) => t.categories.includes('elderly_care'))).length,
+      0,
+    );
     expect(elderlyRules).toBeGreaterThan(0);
     expect(incremental.counts.computed_rules).toBe(elderlyRules);
     expect(incremental.counts.reused_rules).toBe(allRules - elderlyRules);
@@ -99,7 +121,8 @@ describe('incremental recompute after importing a register, central Chengdu', ()
   });
 
   it('with nothing changed, an incremental run computes no rule and copies every result', async () => {
-    const last = (await pool.query<{ id: number }>(`SELECT max(id) AS id FROM coverage_runs WHERE status = 'done'`)).rows[0].id;
+    const last = (await pool.query<{ id: number }>(`SELECT max(id) AS id FROM coverage_runs WHERE status = 'done'`))
+      .rows[0].id;
     const again = await computeCoverage(pool, { incremental: true });
     expect(again.counts.computed_rules).toBe(0);
     expect(await stored(again.runId)).toEqual(await stored(last));

@@ -14,16 +14,34 @@ let coverage: readonly RuleCoverage[] = [];
 beforeAll(async () => {
   db = await createTestDatabase('central');
   pool = createPool(db.url, { max: 3 });
-  runId = (await computeCoverage(pool, { onEvaluated: (ids, c) => { originIds = ids; coverage = c; } })).runId;
+  runId = (
+    await computeCoverage(pool, {
+      onEvaluated: (ids, c) => {
+        originIds = ids;
+        coverage = c;
+      },
+    })
+  ).runId;
 }, 300_000);
 afterAll(async () => {
   await pool.end();
   await db.drop();
 });
 
-interface Row { rule_set_id: string; rule_id: string; origin_id: string; network_m: number | null; straight_m: number | null; facility_id: string | null; covered: boolean; straight_covered: boolean; outcome: string }
+interface Row {
+  rule_set_id: string;
+  rule_id: string;
+  origin_id: string;
+  network_m: number | null;
+  straight_m: number | null;
+  facility_id: string | null;
+  covered: boolean;
+  straight_covered: boolean;
+  outcome: string;
+}
 
-const key = (r: { rule_set_id: string; rule_id: string; origin_id: string | number }) => `${r.rule_set_id}/${r.rule_id}/${r.origin_id}`;
+const key = (r: { rule_set_id: string; rule_id: string; origin_id: string | number }) =>
+  `${r.rule_set_id}/${r.rule_id}/${r.origin_id}`;
 
 /** The engine's results as the per-origin table stored them before issue 15: metres rounded to the centimetre. */
 function expectedRows(): Map<string, Row> {
@@ -32,9 +50,15 @@ function expectedRows(): Map<string, Row> {
   for (const rc of coverage) {
     rc.origins.forEach((r, i) => {
       const row: Row = {
-        rule_set_id: rc.ruleSetId, rule_id: rc.ruleId, origin_id: String(originIds[i]),
-        network_m: r.networkM === null ? null : round2(r.networkM), straight_m: r.straightM === null ? null : round2(r.straightM),
-        facility_id: r.facilityId === null ? null : String(r.facilityId), covered: r.covered, straight_covered: r.straightCovered, outcome: r.outcome,
+        rule_set_id: rc.ruleSetId,
+        rule_id: rc.ruleId,
+        origin_id: String(originIds[i]),
+        network_m: r.networkM === null ? null : round2(r.networkM),
+        straight_m: r.straightM === null ? null : round2(r.straightM),
+        facility_id: r.facilityId === null ? null : String(r.facilityId),
+        covered: r.covered,
+        straight_covered: r.straightCovered,
+        outcome: r.outcome,
       };
       out.set(key(row), row);
     });
@@ -42,7 +66,8 @@ function expectedRows(): Map<string, Row> {
   return out;
 }
 
-const COLUMNS = 'rule_set_id, rule_id, origin_id, network_m, straight_m, facility_id, covered, straight_covered, outcome';
+const COLUMNS =
+  'rule_set_id, rule_id, origin_id, network_m, straight_m, facility_id, covered, straight_covered, outcome';
 
 // The compact storage replaced the one-row-per-origin table after this comparison, with the
 // old table written beside it, found them equal in every column (commit a437cd0); the engine's

@@ -41,12 +41,18 @@ function townXml(): string {
   let wid = 1;
   const node = (x: number, y: number, tags: Record<string, string> = {}) => {
     const id = nid++;
-    const t = Object.entries(tags).map(([k, v]) => `<tag k="${k}" v="${v}"/>`).join('');
+    const t = Object.entries(tags)
+      .map(([k, v]) => `<tag k="${k}" v="${v}"/>`)
+      .join('');
     nodes.push(`<node id="${id}" version="1" lat="${latOf(y).toFixed(7)}" lon="${lngOf(x).toFixed(7)}">${t}</node>`);
     return id;
   };
   const way = (refs: number[], tags: Record<string, string>) => {
-    ways.push(`<way id="${wid++}" version="1">${refs.map((r) => `<nd ref="${r}"/>`).join('')}${Object.entries(tags).map(([k, v]) => `<tag k="${k}" v="${v}"/>`).join('')}</way>`);
+    ways.push(
+      `<way id="${wid++}" version="1">${refs.map((r) => `<nd ref="${r}"/>`).join('')}${Object.entries(tags)
+        .map(([k, v]) => `<tag k="${k}" v="${v}"/>`)
+        .join('')}</way>`,
+    );
   };
   const main: number[] = [];
   for (let x = 0; x <= 6000; x += 100) {
@@ -61,7 +67,11 @@ function townXml(): string {
     for (let j = 0; j < 8; j++) grid[i].push(node(j * 100, 1000 + i * 100));
   }
   for (let i = 0; i < 8; i++) way(grid[i], { highway: 'residential' });
-  for (let j = 0; j < 8; j++) way(grid.map((row) => row[j]), { highway: 'residential' });
+  for (let j = 0; j < 8; j++)
+    way(
+      grid.map((row) => row[j]),
+      { highway: 'residential' },
+    );
   node(0, 20, { amenity: 'clinic', name: 'Town Clinic' });
   const area = (name: string, x0: number, y0: number, x1: number, y1: number) => {
     const ring = [node(x0, y0), node(x1, y0), node(x1, y1), node(x0, y1)];
@@ -85,7 +95,12 @@ let db: TestDatabase;
 let pool: pg.Pool;
 let app: FastifyInstance;
 let tmp: string;
-let spec: { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>> };
+let spec: {
+  paths: Record<
+    string,
+    Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>
+  >;
+};
 const ajv = new Ajv({ strict: false, allErrors: true });
 
 /** Check a response body against the route's response schema in the served OpenAPI document. */
@@ -107,7 +122,12 @@ interface Rule {
   uncovered_beyond_cap_population: number;
   uncovered_near_edge_population: number;
 }
-interface Area { area_key: string; area_name: string | null; population: number; rules: Record<string, Rule> }
+interface Area {
+  area_key: string;
+  area_name: string | null;
+  population: number;
+  rules: Record<string, Rule>;
+}
 
 beforeAll(async () => {
   db = await createTestDatabase('empty');
@@ -143,7 +163,16 @@ describe('distance, beyond_cap, no_path and no_data on a made-up town', () => {
       const body = r.json();
       expectMatchesSchema('/api/proximity', body);
       expect(body.distance_cap_m).toBe(DISTANCE_CAP_M);
-      return Object.fromEntries((body.results as { category: string; outcome: string; network_distance_m: number | null; meets_target: boolean | null }[]).map((x) => [x.category, x]));
+      return Object.fromEntries(
+        (
+          body.results as {
+            category: string;
+            outcome: string;
+            network_distance_m: number | null;
+            meets_target: boolean | null;
+          }[]
+        ).map((x) => [x.category, x]),
+      );
     };
     const near = await ask(500, 5);
     expect(near.health.outcome).toBe('distance');
@@ -170,7 +199,8 @@ describe('distance, beyond_cap, no_path and no_data on a made-up town', () => {
   });
 
   it('stores an outcome per origin, and area figures agree with them (SQL oracle)', async () => {
-    const run = (await pool.query<{ id: number }>(`SELECT max(id) AS id FROM coverage_runs WHERE status = 'done'`)).rows[0].id;
+    const run = (await pool.query<{ id: number }>(`SELECT max(id) AS id FROM coverage_runs WHERE status = 'done'`))
+      .rows[0].id;
     const { rows } = await pool.query<{ name: string; outcome: string; n: number }>(
       `SELECT ra.name, r.outcome, count(*)::int AS n FROM coverage_origin_results r
        JOIN origins o ON o.id = r.origin_id JOIN residential_areas ra ON ra.id = o.residential_area_id
@@ -187,7 +217,9 @@ describe('distance, beyond_cap, no_path and no_data on a made-up town', () => {
     // E lies wholly in the edge margin, outside the study area: not evaluated
     expect(by('E')).toEqual({});
     const noData = await pool.query<{ outcome: string }>(
-      `SELECT DISTINCT outcome FROM coverage_origin_results WHERE run_id = $1 AND rule_set_id = 'gb50180-2018' AND rule_id = 'min5_park_0_4ha'`, [run]);
+      `SELECT DISTINCT outcome FROM coverage_origin_results WHERE run_id = $1 AND rule_set_id = 'gb50180-2018' AND rule_id = 'min5_park_0_4ha'`,
+      [run],
+    );
     expect(noData.rows.map((r) => r.outcome)).toEqual(['no_data']);
 
     const oracle = await pool.query<{ area_key: string; beyond: number; no_path: number; mean_m: number | null }>(
@@ -242,9 +274,11 @@ describe('distance, beyond_cap, no_path and no_data on a made-up town', () => {
     const naIds = na.map((n) => n.rule_id).sort();
     expect(naIds).toContain('min5_park_0_4ha');
     expect(naIds).not.toContain('min15_health');
-    expect(na.find((n) => n.rule_id === 'min5_kindergarten')!.message).toBe('not assessable — no kindergarten in the data; import a register');
+    expect(na.find((n) => n.rule_id === 'min5_kindergarten')!.message).toBe(
+      'not assessable — no kindergarten in the data; import a register',
+    );
     // only health is assessable here, so only health can fail: B, C and D
-    const failing = (audit.areas as { area_name: string; failed_rules: { rule_id: string }[] }[]);
+    const failing = audit.areas as { area_name: string; failed_rules: { rule_id: string }[] }[];
     expect(failing.map((a) => a.area_name).sort()).toEqual(['B', 'C', 'D']);
     for (const a of failing) expect(a.failed_rules.map((f) => f.rule_id)).toEqual(['min15_health']);
 
@@ -252,7 +286,13 @@ describe('distance, beyond_cap, no_path and no_data on a made-up town', () => {
     const park = (await app.inject('/api/audit?rule_set=chengdu-park-city&level=residential_area')).json();
     expectMatchesSchema('/api/audit', park);
     expect(park.areas).toEqual([]);
-    expect(park.not_assessable.map((n: { rule_id: string }) => n.rule_id).sort()).toEqual(['community_service_1000', 'elderly_care_500', 'green_300', 'greenway_1000', 'park_500']);
+    expect(park.not_assessable.map((n: { rule_id: string }) => n.rule_id).sort()).toEqual([
+      'community_service_1000',
+      'elderly_care_500',
+      'green_300',
+      'greenway_1000',
+      'park_500',
+    ]);
 
     const csv = (await app.inject('/api/audit?rule_set=gb50180-2018&level=residential_area&format=csv')).body;
     expect(csv).toMatch(/,min5_park_0_4ha,no_data,/);
@@ -266,7 +306,11 @@ describe('distance, beyond_cap, no_path and no_data on a made-up town', () => {
 
   it('areas whose uncovered residents lie in the edge margin carry edge_of_data', async () => {
     const audit = (await app.inject('/api/audit?rule_set=gb50180-2018&level=residential_area')).json();
-    const caveats = Object.fromEntries((audit.areas as { area_name: string; caveats: string[]; failed_rules: { edge_of_data: boolean }[] }[]).map((a) => [a.area_name, a]));
+    const caveats = Object.fromEntries(
+      (audit.areas as { area_name: string; caveats: string[]; failed_rules: { edge_of_data: boolean }[] }[]).map(
+        (a) => [a.area_name, a],
+      ),
+    );
     // C reaches past x = 4500, within EDGE_MARGIN_M of the data's east edge (x = 5500)
     expect(EDGE_MARGIN_M).toBe(1000);
     expect(caveats.C.caveats).toContain('edge_of_data');
@@ -274,19 +318,39 @@ describe('distance, beyond_cap, no_path and no_data on a made-up town', () => {
     expect(caveats.B.caveats).not.toContain('edge_of_data');
     expect(caveats.D.caveats).not.toContain('edge_of_data');
     // the map reads the same flag from the areas tiles' function
-    const t = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM coverage_area_results WHERE uncovered_near_edge_population > 0 AND rule_set_id = 'gb50180-2018' AND level = 'residential_area'`);
+    const t = await pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM coverage_area_results WHERE uncovered_near_edge_population > 0 AND rule_set_id = 'gb50180-2018' AND level = 'residential_area'`,
+    );
     expect(t.rows[0].n).toBeGreaterThan(0);
   });
 
   it('a study area given as a polygon replaces the default; a bad one is refused naming why', async () => {
-    const ring = [[-200, -200], [3400, -200], [3400, 1800], [-200, 1800], [-200, -200]].map(([x, y]) => [lngOf(x), latOf(y)]);
+    const ring = [
+      [-200, -200],
+      [3400, -200],
+      [3400, 1800],
+      [-200, 1800],
+      [-200, -200],
+    ].map(([x, y]) => [lngOf(x), latOf(y)]);
     const file = path.join(tmp, 'study.geojson');
-    fs.writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [ring] } }] }));
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        type: 'FeatureCollection',
+        features: [{ type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [ring] } }],
+      }),
+    );
     const bad = path.join(tmp, 'bad.geojson');
-    fs.writeFileSync(bad, JSON.stringify({ type: 'Feature', properties: {}, geometry: { type: 'Point', coordinates: [104, 30.6] } }));
+    fs.writeFileSync(
+      bad,
+      JSON.stringify({ type: 'Feature', properties: {}, geometry: { type: 'Point', coordinates: [104, 30.6] } }),
+    );
     await expect(readStudyArea(pool, bad)).rejects.toThrow(StudyAreaError);
-    await expect(readStudyArea(pool, bad)).rejects.toThrow(/feature 0: geometry type "Point" is not Polygon or MultiPolygon/);
-    const ds = (await pool.query<{ id: number }>(`SELECT id FROM datasets WHERE kind = 'osm' ORDER BY id DESC LIMIT 1`)).rows[0].id;
+    await expect(readStudyArea(pool, bad)).rejects.toThrow(
+      /feature 0: geometry type "Point" is not Polygon or MultiPolygon/,
+    );
+    const ds = (await pool.query<{ id: number }>(`SELECT id FROM datasets WHERE kind = 'osm' ORDER BY id DESC LIMIT 1`))
+      .rows[0].id;
     await setStudyArea(pool, ds, file, await readStudyArea(pool, file));
     await computeCoverage(pool);
     const areas = await coverage('gb50180-2018');

@@ -28,12 +28,36 @@ const CASE = 'park-entry-gate-and-open-edge';
 function gateAndOpenEdgeTown(): OsmModel {
   // [id, lng, lat], ids ascending
   const nodes: [number, number, number][] = [
-    [1, 104.0484351, 30.6499098], [2, 104.0526082, 30.6499098], [3, 104.0484351, 30.6510373], [4, 104.0526082, 30.6510373], [5, 104.0489567, 30.6499098],
-    [6, 104.0494784, 30.6499098], [7, 104.05, 30.6499098], [8, 104.0505216, 30.6499098], [9, 104.0510433, 30.6499098], [10, 104.0515649, 30.6499098],
-    [11, 104.0520866, 30.6499098], [12, 104.0505216, 30.6510373], [13, 104.0489567, 30.6510373], [14, 104.0494784, 30.6510373], [15, 104.05, 30.6510373],
-    [16, 104.0510433, 30.6510373], [17, 104.0515649, 30.6510373], [18, 104.0520866, 30.6510373], [19, 104.0484351, 30.6503608], [20, 104.0484351, 30.6508118],
-    [21, 104.0526082, 30.6503608], [22, 104.0526082, 30.6508118], [23, 104.05, 30.65], [24, 104.0510433, 30.65], [25, 104.0510433, 30.650902],
-    [26, 104.0505216, 30.650902], [27, 104.05, 30.650902], [28, 104.0505216, 30.650911], [29, 104.0499478, 30.650911], [30, 104.0510954, 30.650911],
+    [1, 104.0484351, 30.6499098],
+    [2, 104.0526082, 30.6499098],
+    [3, 104.0484351, 30.6510373],
+    [4, 104.0526082, 30.6510373],
+    [5, 104.0489567, 30.6499098],
+    [6, 104.0494784, 30.6499098],
+    [7, 104.05, 30.6499098],
+    [8, 104.0505216, 30.6499098],
+    [9, 104.0510433, 30.6499098],
+    [10, 104.0515649, 30.6499098],
+    [11, 104.0520866, 30.6499098],
+    [12, 104.0505216, 30.6510373],
+    [13, 104.0489567, 30.6510373],
+    [14, 104.0494784, 30.6510373],
+    [15, 104.05, 30.6510373],
+    [16, 104.0510433, 30.6510373],
+    [17, 104.0515649, 30.6510373],
+    [18, 104.0520866, 30.6510373],
+    [19, 104.0484351, 30.6503608],
+    [20, 104.0484351, 30.6508118],
+    [21, 104.0526082, 30.6503608],
+    [22, 104.0526082, 30.6508118],
+    [23, 104.05, 30.65],
+    [24, 104.0510433, 30.65],
+    [25, 104.0510433, 30.650902],
+    [26, 104.0505216, 30.650902],
+    [27, 104.05, 30.650902],
+    [28, 104.0505216, 30.650911],
+    [29, 104.0499478, 30.650911],
+    [30, 104.0510954, 30.650911],
   ];
   const ways: OsmWay[] = [
     { id: 1, refs: [1, 5, 6, 7, 8, 9, 10, 11, 2], tags: { highway: 'residential', name: 'South Street' } },
@@ -58,7 +82,14 @@ describe('a fixture park with a fenced side entered by its gate and an open side
   let pool: pg.Pool;
   let app: FastifyInstance;
   let origins: Feature<Point, { role: string; name: string }>[];
-  const answers: { name: string; lngLat: [number, number]; distanceM: number | null; inside: boolean; straightM: number | null; path: [number, number][] | null }[] = [];
+  const answers: {
+    name: string;
+    lngLat: [number, number];
+    distanceM: number | null;
+    inside: boolean;
+    straightM: number | null;
+    path: [number, number][] | null;
+  }[] = [];
   let access: { kind: string; lng: number; lat: number }[];
   let gate: [number, number];
 
@@ -68,25 +99,45 @@ describe('a fixture park with a fenced side entered by its gate and an open side
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-park-entry-'));
     osmFile = path.join(tmp, `${CASE}.osm`);
-    fs.writeFileSync(osmFile, [...osmXmlChunks(gateAndOpenEdgeTown(), { generator: 'life-circle test fixture' })].join(''));
+    fs.writeFileSync(
+      osmFile,
+      [...osmXmlChunks(gateAndOpenEdgeTown(), { generator: 'life-circle test fixture' })].join(''),
+    );
     db = await createTestDatabase('empty');
     pool = createPool(db.url, { max: 2 });
     await importOsm(pool, osmFile);
     await computeCoverage(pool);
     app = await buildApp({ databaseUrl: db.url, webDist: false });
     await app.ready();
-    origins = (JSON.parse(fs.readFileSync(path.join(GOLDEN_DIR, 'in', `${CASE}.geojson`), 'utf8')) as FeatureCollection<Point, { role: string; name: string }>).features;
+    origins = (
+      JSON.parse(fs.readFileSync(path.join(GOLDEN_DIR, 'in', `${CASE}.geojson`), 'utf8')) as FeatureCollection<
+        Point,
+        { role: string; name: string }
+      >
+    ).features;
     for (const o of origins) {
       const [lng, lat] = o.geometry.coordinates;
       const r = await app.inject(`/api/proximity?lng=${lng}&lat=${lat}&categories=park`);
       expect(r.statusCode).toBe(200);
       const park = r.json().results[0];
-      answers.push({ name: o.properties.name, lngLat: [lng, lat], distanceM: park.network_distance_m, inside: park.inside, straightM: park.straight_distance_m, path: park.path?.coordinates ?? null });
+      answers.push({
+        name: o.properties.name,
+        lngLat: [lng, lat],
+        distanceM: park.network_distance_m,
+        inside: park.inside,
+        straightM: park.straight_distance_m,
+        path: park.path?.coordinates ?? null,
+      });
     }
-    access = (await pool.query<{ kind: string; lng: number; lat: number }>(
-      `SELECT a.kind, ST_X(a.geom) AS lng, ST_Y(a.geom) AS lat FROM facility_access_points a JOIN facilities f ON f.id = a.facility_id
-       WHERE f.category = 'park' ORDER BY a.kind, ST_X(a.geom), ST_Y(a.geom)`)).rows;
-    const g = (await pool.query<{ lng: number; lat: number }>(`SELECT ST_X(geom) AS lng, ST_Y(geom) AS lat FROM entrances`)).rows;
+    access = (
+      await pool.query<{ kind: string; lng: number; lat: number }>(
+        `SELECT a.kind, ST_X(a.geom) AS lng, ST_Y(a.geom) AS lat FROM facility_access_points a JOIN facilities f ON f.id = a.facility_id
+       WHERE f.category = 'park' ORDER BY a.kind, ST_X(a.geom), ST_Y(a.geom)`,
+      )
+    ).rows;
+    const g = (
+      await pool.query<{ lng: number; lat: number }>(`SELECT ST_X(geom) AS lng, ST_Y(geom) AS lat FROM entrances`)
+    ).rows;
     expect(g).toHaveLength(1);
     gate = [g[0].lng, g[0].lat];
   });
@@ -147,10 +198,19 @@ describe('a fixture park with a fenced side entered by its gate and an open side
     const features: Feature[] = [
       ...answers.map((a): Feature => ({
         type: 'Feature',
-        properties: { role: 'origin', name: a.name, park_m: a.distanceM === null ? null : Math.round(a.distanceM * 10) / 10, inside: a.inside },
+        properties: {
+          role: 'origin',
+          name: a.name,
+          park_m: a.distanceM === null ? null : Math.round(a.distanceM * 10) / 10,
+          inside: a.inside,
+        },
         geometry: { type: 'Point', coordinates: a.lngLat },
       })),
-      ...access.map((a): Feature => ({ type: 'Feature', properties: { role: 'access_point', kind: a.kind }, geometry: { type: 'Point', coordinates: [a.lng, a.lat] } })),
+      ...access.map((a): Feature => ({
+        type: 'Feature',
+        properties: { role: 'access_point', kind: a.kind },
+        geometry: { type: 'Point', coordinates: [a.lng, a.lat] },
+      })),
     ];
     expectGolden(CASE, { type: 'FeatureCollection', features });
   });
@@ -176,7 +236,9 @@ describe('park distances on central Chengdu against a boundary-sampled oracle (r
     expect(ds).not.toBeNull();
     const closedParks = await pool.query(
       `SELECT f.id FROM facilities f JOIN barriers b ON b.dataset_id = f.dataset_id AND ST_DWithin(b.geom::geography, ST_Boundary(f.geom)::geography, 15)
-       WHERE f.dataset_id = $1 AND f.category = 'park' AND ST_Dimension(f.geom) = 2`, [ds!.id]);
+       WHERE f.dataset_id = $1 AND f.category = 'park' AND ST_Dimension(f.geom) = 2`,
+      [ds!.id],
+    );
     expect(closedParks.rowCount).toBe(0);
     const client = await pool.connect();
     try {
@@ -194,8 +256,10 @@ describe('park distances on central Chengdu against a boundary-sampled oracle (r
       expect(inside.length).toBeGreaterThan(0);
       for (const i of inside) expect(ours[i]).toBe(0);
       const stats = differenceStats(both.map((i) => Math.abs(ours[i] - oracle[i])));
-      console.log(`park entry vs oracle on ${stats.n} points: median ${stats.medianM.toFixed(1)} m, p95 ${stats.p95M.toFixed(1)} m, `
-        + `${(stats.over50Share * 100).toFixed(1)} % over 50 m, max ${stats.maxM.toFixed(1)} m`);
+      console.log(
+        `park entry vs oracle on ${stats.n} points: median ${stats.medianM.toFixed(1)} m, p95 ${stats.p95M.toFixed(1)} m, ` +
+          `${(stats.over50Share * 100).toFixed(1)} % over 50 m, max ${stats.maxM.toFixed(1)} m`,
+      );
       expect(stats.medianM).toBeLessThanOrEqual(3);
       expect(stats.p95M).toBeLessThanOrEqual(20);
       expect(stats.over50Share).toBeLessThan(0.03);

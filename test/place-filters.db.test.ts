@@ -46,15 +46,17 @@ const q = (params: Record<string, string>) => new URLSearchParams(params).toStri
 /** The distinct non-null values of a field over the areas. */
 const values = (areas: readonly { district: string | null; street: string | null }[], field: 'district' | 'street') =>
   [...new Set(areas.map((a) => a[field]).filter((v): v is string => v !== null))].sort();
-const csvRecords = (text: string) => parseCsv(text, { columns: true, bom: true, skip_empty_lines: true }) as Record<string, string>[];
+const csvRecords = (text: string) =>
+  parseCsv(text, { columns: true, bom: true, skip_empty_lines: true }) as Record<string, string>[];
 
 describe('coverage and audit filtered by 区 and 街道', () => {
-  it('/api/audit?district=X lists exactly the unfiltered answer\'s areas of district X, entry for entry', async () => {
+  it("/api/audit?district=X lists exactly the unfiltered answer's areas of district X, entry for entry", async () => {
     let compared = 0;
     for (const level of ['community', 'residential_area']) {
       const all = await get<Audit>(`/api/audit?${q({ level })}`);
       const districts = values(all.areas, 'district');
-      if (level === 'community') expect(districts.length, 'the imported communities name more than one 区').toBeGreaterThan(1);
+      if (level === 'community')
+        expect(districts.length, 'the imported communities name more than one 区').toBeGreaterThan(1);
       for (const district of districts) {
         const filtered = await get<Audit>(`/api/audit?${q({ level, district })}`);
         expect(filtered.areas, `${level} ${district}`).toEqual(all.areas.filter((a) => a.district === district));
@@ -76,10 +78,17 @@ describe('coverage and audit filtered by 区 and 街道', () => {
     for (const level of ['community', 'residential_area', 'street', 'district']) {
       const all = await get<Coverage>(`/api/coverage?${q({ level })}`);
       for (const district of values(all.areas, 'district')) {
-        expect((await get<Coverage>(`/api/coverage?${q({ level, district })}`)).areas, `${level} ${district}`).toEqual(all.areas.filter((a) => a.district === district));
-        for (const street of values(all.areas.filter((a) => a.district === district), 'street')) {
+        expect((await get<Coverage>(`/api/coverage?${q({ level, district })}`)).areas, `${level} ${district}`).toEqual(
+          all.areas.filter((a) => a.district === district),
+        );
+        for (const street of values(
+          all.areas.filter((a) => a.district === district),
+          'street',
+        )) {
           const both = await get<Coverage>(`/api/coverage?${q({ level, district, street })}`);
-          expect(both.areas, `${level} ${district} ${street}`).toEqual(all.areas.filter((a) => a.district === district && a.street === street));
+          expect(both.areas, `${level} ${district} ${street}`).toEqual(
+            all.areas.filter((a) => a.district === district && a.street === street),
+          );
           expect(both.areas.length).toBeGreaterThan(0);
           expect(both.filters).toEqual({ district, street });
         }
@@ -92,28 +101,44 @@ describe('coverage and audit filtered by 区 and 街道', () => {
 
   it('CSV and GeoJSON exports hold only the filtered areas and state the filter in provenance', async () => {
     const all = await get<Coverage>(`/api/coverage?${q({ level: 'community' })}`);
-    const district = values(all.areas, 'district').find((d) => all.areas.some((a) => a.district === d && a.population > 0))!;
+    const district = values(all.areas, 'district').find((d) =>
+      all.areas.some((a) => a.district === d && a.population > 0),
+    )!;
     expect(district).toBeTruthy();
-    const want = all.areas.filter((a) => a.district === district).map((a) => a.area_key).sort();
+    const want = all.areas
+      .filter((a) => a.district === district)
+      .map((a) => a.area_key)
+      .sort();
 
-    const coverageCsv = csvRecords(await get<string>(`/api/coverage?${q({ level: 'community', format: 'csv', district })}`));
+    const coverageCsv = csvRecords(
+      await get<string>(`/api/coverage?${q({ level: 'community', format: 'csv', district })}`),
+    );
     expect([...new Set(coverageCsv.map((r) => r.area_key))].sort()).toEqual(want);
     expect(new Set(coverageCsv.map((r) => r.district))).toEqual(new Set([district]));
     for (const r of coverageCsv) expect(new URLSearchParams(r.filters).get('district')).toBe(district);
     // unfiltered: the filters column names no place
-    for (const r of csvRecords(await get<string>(`/api/coverage?${q({ level: 'community', format: 'csv' })}`))) expect(new URLSearchParams(r.filters).has('district')).toBe(false);
+    for (const r of csvRecords(await get<string>(`/api/coverage?${q({ level: 'community', format: 'csv' })}`)))
+      expect(new URLSearchParams(r.filters).has('district')).toBe(false);
 
     const audit = await get<Audit>(`/api/audit?${q({ level: 'community' })}`);
     const auditCsv = csvRecords(await get<string>(`/api/audit?${q({ level: 'community', format: 'csv', district })}`));
     const withArea = auditCsv.filter((r) => r.area_key);
-    expect([...new Set(withArea.map((r) => r.area_key))].sort()).toEqual(audit.areas.filter((a) => a.district === district).map((a) => a.area_key).sort());
+    expect([...new Set(withArea.map((r) => r.area_key))].sort()).toEqual(
+      audit.areas
+        .filter((a) => a.district === district)
+        .map((a) => a.area_key)
+        .sort(),
+    );
     expect(new Set(withArea.map((r) => r.district))).toEqual(new Set([district]));
     for (const r of auditCsv) expect(new URLSearchParams(r.filters).get('district')).toBe(district);
 
     for (const route of ['coverage', 'audit']) {
       const r = await app.inject(`/api/${route}?${q({ level: 'community', format: 'geojson', district })}`);
       expect(r.statusCode).toBe(200);
-      const fc = r.json() as { properties: { filters: unknown; provenance: { filters: string } }; features: { id: string; properties: { district: string } }[] };
+      const fc = r.json() as {
+        properties: { filters: unknown; provenance: { filters: string } };
+        features: { id: string; properties: { district: string } }[];
+      };
       expect(fc.properties.filters).toEqual({ district });
       expect(new URLSearchParams(fc.properties.provenance.filters).get('district')).toBe(district);
       expect(new Set(fc.features.map((f) => f.properties.district)), route).toEqual(new Set([district]));

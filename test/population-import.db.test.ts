@@ -28,32 +28,48 @@ afterAll(async () => {
 });
 
 const snapshot = async () =>
-  (await pool.query(`SELECT (SELECT sum(population) FROM buildings) AS b, (SELECT sum(population) FROM residential_areas) AS ra,
-                            (SELECT count(*)::int FROM datasets) AS datasets`)).rows[0];
+  (
+    await pool.query(`SELECT (SELECT sum(population) FROM buildings) AS b, (SELECT sum(population) FROM residential_areas) AS ra,
+                            (SELECT count(*)::int FROM datasets) AS datasets`)
+  ).rows[0];
 
 /** Population placed by an import of source `src`: buildings, plus areas that carry it without buildings. */
 const placed = async (src: string) =>
-  (await pool.query<{ p: number; e: number | null; c: number | null }>(
-    `SELECT sum(p) AS p, sum(e) AS e, sum(c) AS c FROM (
+  (
+    await pool.query<{ p: number; e: number | null; c: number | null }>(
+      `SELECT sum(p) AS p, sum(e) AS e, sum(c) AS c FROM (
        SELECT population p, elderly e, children c FROM buildings WHERE population_source = $1
        UNION ALL
        SELECT population, elderly, children FROM residential_areas ra WHERE population_source = $1
          AND NOT EXISTS (SELECT 1 FROM buildings b WHERE b.residential_area_id = ra.id AND b.is_residential)) t`,
-    [src],
-  )).rows[0];
+      [src],
+    )
+  ).rows[0];
 
 describe('population import (Chenghua 双桥子, real PostGIS)', () => {
   it('a census table naming an unknown community imports nothing and names the row, field and value', async () => {
     const file = path.join(tmp, 'bad.csv');
     fs.writeFileSync(file, 'community,residents\n双林社区,1200\n不存在社区,300\n');
     const before = await snapshot();
-    const err = await importPopulationTable(pool, file, { level: 'community', nameField: 'community', valueField: 'residents' }).catch((e: unknown) => e);
+    const err = await importPopulationTable(pool, file, {
+      level: 'community',
+      nameField: 'community',
+      valueField: 'residents',
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ImportValidationError);
-    expect((err as ImportValidationError).problems).toEqual([expect.objectContaining({ line: 3, field: 'community', value: '不存在社区' })]);
+    expect((err as ImportValidationError).problems).toEqual([
+      expect.objectContaining({ line: 3, field: 'community', value: '不存在社区' }),
+    ]);
     const negative = path.join(tmp, 'negative.csv');
     fs.writeFileSync(negative, 'community,residents\n双林社区,-5\n');
-    const err2 = await importPopulationTable(pool, negative, { level: 'community', nameField: 'community', valueField: 'residents' }).catch((e: unknown) => e);
-    expect((err2 as ImportValidationError).problems).toEqual([expect.objectContaining({ line: 2, field: 'residents', value: '-5' })]);
+    const err2 = await importPopulationTable(pool, negative, {
+      level: 'community',
+      nameField: 'community',
+      valueField: 'residents',
+    }).catch((e: unknown) => e);
+    expect((err2 as ImportValidationError).problems).toEqual([
+      expect.objectContaining({ line: 2, field: 'residents', value: '-5' }),
+    ]);
     expect(await snapshot()).toEqual(before);
   });
 
@@ -64,8 +80,17 @@ describe('population import (Chenghua 双桥子, real PostGIS)', () => {
       { name: '新鸿社区', residents: 15001, elderly: 2600, children: 2000 },
     ];
     const file = path.join(tmp, 'census.csv');
-    fs.writeFileSync(file, `社区,常住人口,老年人口,儿童\n${rows.map((r) => `${r.name},${r.residents},${r.elderly},${r.children}`).join('\n')}\n`);
-    const r = await importPopulationTable(pool, file, { level: 'community', nameField: '社区', valueField: '常住人口', elderlyField: '老年人口', childrenField: '儿童' });
+    fs.writeFileSync(
+      file,
+      `社区,常住人口,老年人口,儿童\n${rows.map((r) => `${r.name},${r.residents},${r.elderly},${r.children}`).join('\n')}\n`,
+    );
+    const r = await importPopulationTable(pool, file, {
+      level: 'community',
+      nameField: '社区',
+      valueField: '常住人口',
+      elderlyField: '老年人口',
+      childrenField: '儿童',
+    });
     const total = rows.reduce((s, x) => s + x.residents, 0);
     expect(r.counts.population).toBe(total);
     const p = await placed('census');
@@ -88,7 +113,11 @@ describe('population import (Chenghua 双桥子, real PostGIS)', () => {
         );
         expect(areas.length, row.name).toBeGreaterThan(0);
         const land = areas.reduce((s, a) => s + a.area, 0);
-        for (const a of areas) expect(a.population, row.name).toBeCloseTo(a.kind === 'grid_cell' ? row.residents : (row.residents * a.area) / land, 6);
+        for (const a of areas)
+          expect(a.population, row.name).toBeCloseTo(
+            a.kind === 'grid_cell' ? row.residents : (row.residents * a.area) / land,
+            6,
+          );
         continue;
       }
       const floor = bs.reduce((s, b) => s + b.floor, 0);
@@ -111,8 +140,12 @@ describe('population import (Chenghua 双桥子, real PostGIS)', () => {
       [runId],
     );
     const city = lv.find((x) => x.level === 'city')!.p;
-    expect(city).toBeCloseTo((await pool.query<{ p: number }>(`SELECT sum(population) p FROM residential_areas`)).rows[0].p, 6);
-    for (const x of lv) if (x.level === 'residential_area' || x.level === 'community') expect(x.p, x.level).toBeCloseTo(city, 6);
+    expect(city).toBeCloseTo(
+      (await pool.query<{ p: number }>(`SELECT sum(population) p FROM residential_areas`)).rows[0].p,
+      6,
+    );
+    for (const x of lv)
+      if (x.level === 'residential_area' || x.level === 'community') expect(x.p, x.level).toBeCloseTo(city, 6);
   });
 
   it('a GeoTIFF in UTM (made here with GDAL) is distributed onto buildings within each cell, else at the cell centre', async () => {
@@ -137,10 +170,16 @@ describe('population import (Chenghua 双桥子, real PostGIS)', () => {
       }
     }
     const asc = path.join(tmp, 'pop.asc');
-    fs.writeFileSync(asc, `ncols ${ncols}\nnrows ${nrows}\nxllcorner ${x0}\nyllcorner ${y1 - nrows * cell}\ncellsize ${cell}\nNODATA_value -9999\n${values.map((r) => r.join(' ')).join('\n')}\n`);
+    fs.writeFileSync(
+      asc,
+      `ncols ${ncols}\nnrows ${nrows}\nxllcorner ${x0}\nyllcorner ${y1 - nrows * cell}\ncellsize ${cell}\nNODATA_value -9999\n${values.map((r) => r.join(' ')).join('\n')}\n`,
+    );
     const tif = path.join(tmp, 'pop.tif');
     execFileSync('gdal_translate', ['-q', '-a_srs', 'EPSG:32648', '-of', 'GTiff', asc, tif]);
-    const total = values.flat().filter((v) => v > 0).reduce((s, v) => s + v, 0);
+    const total = values
+      .flat()
+      .filter((v) => v > 0)
+      .reduce((s, v) => s + v, 0);
 
     const r = await importPopulationGrid(pool, tif);
     expect(r.counts.population).toBe(total);

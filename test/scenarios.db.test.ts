@@ -28,9 +28,16 @@ describe('scenarios on central Chengdu', () => {
   let app: FastifyInstance;
   let sql: pg.Pool;
 
-  const evaluate = (payload: object): Promise<LightMyRequestResponse> => app.inject({ method: 'POST', url: '/api/scenarios/evaluate', payload });
+  const evaluate = (payload: object): Promise<LightMyRequestResponse> =>
+    app.inject({ method: 'POST', url: '/api/scenarios/evaluate', payload });
   const rule = (body: { rules: RuleJson[] }, id: string) => body.rules.find((r) => r.rule_id === id)!;
-  const insertPlan = async (kind: string, name: string, geometry: object, status = 'proposed', notes: string | null = null): Promise<number> => {
+  const insertPlan = async (
+    kind: string,
+    name: string,
+    geometry: object,
+    status = 'proposed',
+    notes: string | null = null,
+  ): Promise<number> => {
     const { rows } = await sql.query<{ id: string }>(
       `INSERT INTO plans (kind, name, status, geom, notes) VALUES ($1, $2, $3, ST_SetSRID(ST_GeomFromGeoJSON($4), 4326), $5) RETURNING id`,
       [kind, name, status, JSON.stringify(geometry), notes],
@@ -67,7 +74,11 @@ describe('scenarios on central Chengdu', () => {
       const json = a.json();
       expect(json).toMatchObject({ rule_set: 'chengdu-park-city', network_changed: true });
       expect(json.plans).toHaveLength(2);
-      expect(json.plans[1]).toMatchObject({ kind: 'demolish_illegal', becomes_open_space: true, open_space: { category: 'park' } });
+      expect(json.plans[1]).toMatchObject({
+        kind: 'demolish_illegal',
+        becomes_open_space: true,
+        open_space: { category: 'park' },
+      });
       expect(json.plans[1].links_added).toBeGreaterThan(0);
       expect(json.changed_edges.type).toBe('FeatureCollection');
       expect(json.changed_edges.features.length).toBeGreaterThan(0);
@@ -83,7 +94,9 @@ describe('scenarios on central Chengdu', () => {
         }
       }
       expect(compared).toBeGreaterThan(0);
-      expect(json.changed_edges.features.some((f: { properties: { is_link: boolean } }) => f.properties.is_link)).toBe(true);
+      expect(json.changed_edges.features.some((f: { properties: { is_link: boolean } }) => f.properties.is_link)).toBe(
+        true,
+      );
       const p = rule(json, 'park_500');
       expect(p.newly_covered).toBeGreaterThan(0);
       expect(p.covered_after).toBeGreaterThan(p.covered_before);
@@ -106,19 +119,36 @@ describe('scenarios on central Chengdu', () => {
       expect(p.marginal_sum!).toBeLessThan(p.newly_covered - 100);
       // and each site alone covers what it covers as the only plan
       const alone = (await evaluate({ plans: [park('south')] })).json();
-      expect(rule(alone, 'park_500').marginal).toEqual([{ plan: 'inline:0', gain: rule(alone, 'park_500').newly_covered }]);
+      expect(rule(alone, 'park_500').marginal).toEqual([
+        { plan: 'inline:0', gain: rule(alone, 'park_500').newly_covered },
+      ]);
     });
 
     it('stored plans by id give what the same plans give inline; 拆违增绿 in the notes makes an open space', async () => {
       const cleared = CLEARED;
       const idPark = await insertPlan('add_open_space', 'park south', park('south').geometry);
-      const idCleared = await insertPlan('demolish_illegal', 'cleared block', cleared, 'approved', '拆违增绿：拆除后建设社区绿地');
+      const idCleared = await insertPlan(
+        'demolish_illegal',
+        'cleared block',
+        cleared,
+        'approved',
+        '拆违增绿：拆除后建设社区绿地',
+      );
       const byId = await evaluate({ plan_ids: [idPark, idCleared] });
       expect(byId.statusCode).toBe(200);
-      const inline = await evaluate({ plans: [park('south', 'park south'), { kind: 'demolish_illegal', name: 'cleared block', geometry: cleared, becomes_open_space: true }] });
-      const strip = (j: { rules: RuleJson[] }) => j.rules.map((r) => ({ ...r, marginal: r.marginal!.map((m) => m.gain) }));
+      const inline = await evaluate({
+        plans: [
+          park('south', 'park south'),
+          { kind: 'demolish_illegal', name: 'cleared block', geometry: cleared, becomes_open_space: true },
+        ],
+      });
+      const strip = (j: { rules: RuleJson[] }) =>
+        j.rules.map((r) => ({ ...r, marginal: r.marginal!.map((m) => m.gain) }));
       expect(strip(byId.json())).toEqual(strip(inline.json()));
-      expect(byId.json().plans.map((p: { id: number; ref: string }) => [p.id, p.ref])).toEqual([[idPark, `plan:${idPark}`], [idCleared, `plan:${idCleared}`]]);
+      expect(byId.json().plans.map((p: { id: number; ref: string }) => [p.id, p.ref])).toEqual([
+        [idPark, `plan:${idPark}`],
+        [idCleared, `plan:${idCleared}`],
+      ]);
       expect(byId.json().plans[1].becomes_open_space).toBe(true);
     });
 
@@ -132,17 +162,114 @@ describe('scenarios on central Chengdu', () => {
     it('400 for bad geometry and bad bodies', async () => {
       const [lng, lat] = SITES.middle;
       const cases: [string, object][] = [
-        ['unclosed ring', { plans: [{ kind: 'add_open_space', geometry: { type: 'Polygon', coordinates: [[[lng, lat], [lng + 0.001, lat], [lng + 0.001, lat + 0.001], [lng, lat + 0.001]]] } }] }],
-        ['self-intersecting (bow tie)', { plans: [{ kind: 'add_open_space', geometry: { type: 'Polygon', coordinates: [[[lng, lat], [lng + 0.001, lat + 0.001], [lng + 0.001, lat], [lng, lat + 0.001], [lng, lat]]] } }] }],
-        ['a line for an open space', { plans: [{ kind: 'add_open_space', geometry: { type: 'LineString', coordinates: [[lng, lat], [lng + 0.001, lat]] } }] }],
+        [
+          'unclosed ring',
+          {
+            plans: [
+              {
+                kind: 'add_open_space',
+                geometry: {
+                  type: 'Polygon',
+                  coordinates: [
+                    [
+                      [lng, lat],
+                      [lng + 0.001, lat],
+                      [lng + 0.001, lat + 0.001],
+                      [lng, lat + 0.001],
+                    ],
+                  ],
+                },
+              },
+            ],
+          },
+        ],
+        [
+          'self-intersecting (bow tie)',
+          {
+            plans: [
+              {
+                kind: 'add_open_space',
+                geometry: {
+                  type: 'Polygon',
+                  coordinates: [
+                    [
+                      [lng, lat],
+                      [lng + 0.001, lat + 0.001],
+                      [lng + 0.001, lat],
+                      [lng, lat + 0.001],
+                      [lng, lat],
+                    ],
+                  ],
+                },
+              },
+            ],
+          },
+        ],
+        [
+          'a line for an open space',
+          {
+            plans: [
+              {
+                kind: 'add_open_space',
+                geometry: {
+                  type: 'LineString',
+                  coordinates: [
+                    [lng, lat],
+                    [lng + 0.001, lat],
+                  ],
+                },
+              },
+            ],
+          },
+        ],
         ['a polygon for a wall', { plans: [{ kind: 'demolish_wall', geometry: squareAround(lng, lat, 100) }] }],
-        ['a position out of range', { plans: [{ kind: 'demolish_wall', geometry: { type: 'LineString', coordinates: [[lng, 95], [lng, lat]] } }] }],
+        [
+          'a position out of range',
+          {
+            plans: [
+              {
+                kind: 'demolish_wall',
+                geometry: {
+                  type: 'LineString',
+                  coordinates: [
+                    [lng, 95],
+                    [lng, lat],
+                  ],
+                },
+              },
+            ],
+          },
+        ],
         ['no plans', { plans: [] }],
         ['51 plans', { plans: Array.from({ length: 51 }, () => park('south')) }],
         ['unknown rule set', { plans: [park('south')], rule_set: 'nope' }],
         ['unknown field', { plans: [park('south')], colour: 'red' }],
-        ['a site wider than 5 km', { plans: [{ kind: 'add_open_space', geometry: squareAround(lng, lat, 6000 * 6000) }] }],
-        ['a continent-sized cleared site', { plans: [{ kind: 'demolish_illegal', geometry: { type: 'Polygon', coordinates: [[[0, -60], [170, -60], [170, 60], [0, 60], [0, -60]]] } }] }],
+        [
+          'a site wider than 5 km',
+          { plans: [{ kind: 'add_open_space', geometry: squareAround(lng, lat, 6000 * 6000) }] },
+        ],
+        [
+          'a continent-sized cleared site',
+          {
+            plans: [
+              {
+                kind: 'demolish_illegal',
+                geometry: {
+                  type: 'Polygon',
+                  coordinates: [
+                    [
+                      [0, -60],
+                      [170, -60],
+                      [170, 60],
+                      [0, 60],
+                      [0, -60],
+                    ],
+                  ],
+                },
+              },
+            ],
+          },
+        ],
       ];
       for (const [what, body] of cases) {
         const r = await evaluate(body);
@@ -154,19 +281,41 @@ describe('scenarios on central Chengdu', () => {
     it('seeded garbage never gets a 5xx, and every 4xx is a catalogued error', async () => {
       const [lng, lat] = SITES.middle;
       const position = fc.oneof(
-        fc.tuple(fc.double({ min: lng - 0.01, max: lng + 0.01, noNaN: true }), fc.double({ min: lat - 0.01, max: lat + 0.01, noNaN: true })),
+        fc.tuple(
+          fc.double({ min: lng - 0.01, max: lng + 0.01, noNaN: true }),
+          fc.double({ min: lat - 0.01, max: lat + 0.01, noNaN: true }),
+        ),
         fc.array(fc.oneof(fc.double(), fc.string(), fc.constant(null)), { maxLength: 4 }),
       );
-      const ring = fc.array(position, { maxLength: 8 }).map((r) => (r.length > 2 && fc.sample(fc.boolean(), 1)[0] ? [...r, r[0]] : r));
+      const ring = fc
+        .array(position, { maxLength: 8 })
+        .map((r) => (r.length > 2 && fc.sample(fc.boolean(), 1)[0] ? [...r, r[0]] : r));
       const geometry = fc.oneof(
         fc.record({ type: fc.constant('Polygon'), coordinates: fc.array(ring, { maxLength: 2 }) }),
-        fc.record({ type: fc.constant('MultiPolygon'), coordinates: fc.array(fc.array(ring, { maxLength: 2 }), { maxLength: 2 }) }),
+        fc.record({
+          type: fc.constant('MultiPolygon'),
+          coordinates: fc.array(fc.array(ring, { maxLength: 2 }), { maxLength: 2 }),
+        }),
         fc.record({ type: fc.constant('LineString'), coordinates: fc.array(position, { maxLength: 6 }) }),
         fc.anything(),
       );
-      const plan = fc.record({ kind: fc.constantFrom('add_open_space', 'demolish_wall', 'demolish_illegal', 'other'), geometry, becomes_open_space: fc.boolean() }, { requiredKeys: ['kind', 'geometry'] });
+      const plan = fc.record(
+        {
+          kind: fc.constantFrom('add_open_space', 'demolish_wall', 'demolish_illegal', 'other'),
+          geometry,
+          becomes_open_space: fc.boolean(),
+        },
+        { requiredKeys: ['kind', 'geometry'] },
+      );
       const body = fc.oneof(
-        fc.record({ plans: fc.array(plan, { maxLength: 3 }), plan_ids: fc.array(fc.integer({ min: -5, max: 5 }), { maxLength: 3 }), rule_set: fc.constantFrom('chengdu-park-city', 'all', 'x') }, { requiredKeys: [] }),
+        fc.record(
+          {
+            plans: fc.array(plan, { maxLength: 3 }),
+            plan_ids: fc.array(fc.integer({ min: -5, max: 5 }), { maxLength: 3 }),
+            rule_set: fc.constantFrom('chengdu-park-city', 'all', 'x'),
+          },
+          { requiredKeys: [] },
+        ),
         fc.anything(),
       );
       const catalogued = new Set(Object.keys(ERRORS));
@@ -176,19 +325,31 @@ describe('scenarios on central Chengdu', () => {
       const remoteAddress = () => `10.15.${(++n >> 8) & 255}.${n & 255}`;
       await fc.assert(
         fc.asyncProperty(body, async (b) => {
-          const r = await app.inject({ method: 'POST', url: '/api/scenarios/evaluate', payload: JSON.stringify(b) ?? 'null', headers: { 'content-type': 'application/json' }, remoteAddress: remoteAddress() });
+          const r = await app.inject({
+            method: 'POST',
+            url: '/api/scenarios/evaluate',
+            payload: JSON.stringify(b) ?? 'null',
+            headers: { 'content-type': 'application/json' },
+            remoteAddress: remoteAddress(),
+          });
           expect(r.statusCode, JSON.stringify(b)).toBeLessThan(500);
           if (r.statusCode >= 400) expect(catalogued.has(r.json().error.code), r.body).toBe(true);
         }),
         { seed: 15015, numRuns: 150 },
       );
       await fc.assert(
-        fc.asyncProperty(fc.string({ maxLength: 40 }), fc.string({ maxLength: 6 }), fc.constantFrom('plans', 'grid', 'x'), fc.string({ maxLength: 30 }), async (rule, k, candidates, bbox) => {
-          const q = new URLSearchParams({ rule, k, candidates, bbox });
-          const r = await app.inject({ method: 'GET', url: `/api/suggest?${q}`, remoteAddress: remoteAddress() });
-          expect(r.statusCode, q.toString()).toBeLessThan(500);
-          if (r.statusCode >= 400) expect(catalogued.has(r.json().error.code), r.body).toBe(true);
-        }),
+        fc.asyncProperty(
+          fc.string({ maxLength: 40 }),
+          fc.string({ maxLength: 6 }),
+          fc.constantFrom('plans', 'grid', 'x'),
+          fc.string({ maxLength: 30 }),
+          async (rule, k, candidates, bbox) => {
+            const q = new URLSearchParams({ rule, k, candidates, bbox });
+            const r = await app.inject({ method: 'GET', url: `/api/suggest?${q}`, remoteAddress: remoteAddress() });
+            expect(r.statusCode, q.toString()).toBeLessThan(500);
+            if (r.statusCode >= 400) expect(catalogued.has(r.json().error.code), r.body).toBe(true);
+          },
+        ),
         { seed: 15015, numRuns: 100 },
       );
     });
@@ -197,15 +358,29 @@ describe('scenarios on central Chengdu', () => {
   describe('GET /api/suggest', () => {
     it('greedy matches the enumerated optimum on six proposed plans with k = 2, and both match the evaluations', async () => {
       const ids: number[] = [];
-      for (const site of Object.keys(SITES) as Site[]) ids.push(await insertPlan('add_open_space', `suggest ${site}`, park(site).geometry));
+      for (const site of Object.keys(SITES) as Site[])
+        ids.push(await insertPlan('add_open_space', `suggest ${site}`, park(site).geometry));
       // a done plan is no candidate
       await insertPlan('add_open_space', 'already built', park('north').geometry, 'done');
-      await sql.query(`UPDATE plans SET status = 'approved' WHERE id <> ALL($1::bigint[]) AND status = 'proposed'`, [ids]);
+      await sql.query(`UPDATE plans SET status = 'approved' WHERE id <> ALL($1::bigint[]) AND status = 'proposed'`, [
+        ids,
+      ]);
 
-      const r = await app.inject({ method: 'GET', url: '/api/suggest?rule=chengdu-park-city/park_500&k=2&candidates=plans' });
+      const r = await app.inject({
+        method: 'GET',
+        url: '/api/suggest?rule=chengdu-park-city/park_500&k=2&candidates=plans',
+      });
       expect(r.statusCode).toBe(200);
       const s = r.json();
-      expect(s).toMatchObject({ rule_set: 'chengdu-park-city', rule_id: 'park_500', k: 2, candidates: 'plans', candidate_count: 6, enumeration: 'done', subsets_enumerated: 15 });
+      expect(s).toMatchObject({
+        rule_set: 'chengdu-park-city',
+        rule_id: 'park_500',
+        k: 2,
+        candidates: 'plans',
+        candidate_count: 6,
+        enumeration: 'done',
+        subsets_enumerated: 15,
+      });
       expect(s.picks).toHaveLength(2);
       expect(s.optimality_gap).toBe(0);
       expect(s.greedy_total).toBe(s.optimum.total);
@@ -220,7 +395,9 @@ describe('scenarios on central Chengdu', () => {
         }
       }
       expect(s.optimum.total).toBeCloseTo(best, 1);
-      const picked = (await evaluate({ plan_ids: s.picks.map((p: { plan_id: number }) => p.plan_id), marginal: false })).json();
+      const picked = (
+        await evaluate({ plan_ids: s.picks.map((p: { plan_id: number }) => p.plan_id), marginal: false })
+      ).json();
       expect(rule(picked, 'park_500').newly_covered).toBeCloseTo(s.greedy_total, 1);
     });
 
@@ -231,7 +408,10 @@ describe('scenarios on central Chengdu', () => {
       const id = await insertPlan('add_open_space', 'too wide', squareAround(lng, lat, 6000 * 6000));
       await sql.query(`UPDATE plans SET status = 'approved' WHERE id <> $1 AND status = 'proposed'`, [id]);
       try {
-        const r = await app.inject({ method: 'GET', url: '/api/suggest?rule=chengdu-park-city/park_500&k=1&candidates=plans' });
+        const r = await app.inject({
+          method: 'GET',
+          url: '/api/suggest?rule=chengdu-park-city/park_500&k=1&candidates=plans',
+        });
         expect(r.statusCode, r.body).toBe(200);
         expect(r.json().candidate_count).toBe(0);
         const e = await app.inject({ method: 'POST', url: '/api/scenarios/evaluate', payload: { plan_ids: [id] } });
@@ -245,7 +425,10 @@ describe('scenarios on central Chengdu', () => {
 
     it('grid candidates in a small box: ranked sites with non-increasing gains, exact optimum, evaluation agrees', async () => {
       const bbox = [104.08, 30.65, 104.1, 30.67];
-      const r = await app.inject({ method: 'GET', url: `/api/suggest?rule=chengdu-park-city/green_300&k=2&candidates=grid&bbox=${bbox.join(',')}` });
+      const r = await app.inject({
+        method: 'GET',
+        url: `/api/suggest?rule=chengdu-park-city/green_300&k=2&candidates=grid&bbox=${bbox.join(',')}`,
+      });
       expect(r.statusCode).toBe(200);
       const s = r.json();
       expect(s.site_area_m2).toBe(2500);
@@ -260,16 +443,29 @@ describe('scenarios on central Chengdu', () => {
         expect(p.lat).toBeGreaterThan(bbox[1]);
         expect(p.lat).toBeLessThan(bbox[3]);
       }
-      const plans = s.picks.map((p: { lng: number; lat: number }) => ({ kind: 'add_open_space', geometry: squareAround(p.lng, p.lat, 2500) }));
+      const plans = s.picks.map((p: { lng: number; lat: number }) => ({
+        kind: 'add_open_space',
+        geometry: squareAround(p.lng, p.lat, 2500),
+      }));
       const e = (await evaluate({ plans, marginal: false })).json();
       expect(rule(e, 'green_300').newly_covered).toBeCloseTo(s.greedy_total, 0);
       // park_500 needs parks: its grid sites are 4000 m² (GB 50180-2018 table 4.0.7)
-      const parkGrid = (await app.inject({ method: 'GET', url: `/api/suggest?rule=chengdu-park-city/park_500&k=1&candidates=grid&bbox=${bbox.join(',')}` })).json();
+      const parkGrid = (
+        await app.inject({
+          method: 'GET',
+          url: `/api/suggest?rule=chengdu-park-city/park_500&k=1&candidates=grid&bbox=${bbox.join(',')}`,
+        })
+      ).json();
       expect(parkGrid.site_area_m2).toBe(4000);
     });
 
     it('400 for an unknown rule, and for grid sites under a rule no open space serves', async () => {
-      for (const url of ['/api/suggest?rule=chengdu-park-city/nope', '/api/suggest?rule=nope/green_300', '/api/suggest?rule=chengdu-park-city/elderly_care_500&candidates=grid', '/api/suggest?rule=chengdu-park-city/green_300&k=11']) {
+      for (const url of [
+        '/api/suggest?rule=chengdu-park-city/nope',
+        '/api/suggest?rule=nope/green_300',
+        '/api/suggest?rule=chengdu-park-city/elderly_care_500&candidates=grid',
+        '/api/suggest?rule=chengdu-park-city/green_300&k=11',
+      ]) {
         const r = await app.inject({ method: 'GET', url });
         expect(r.statusCode, url).toBe(400);
       }

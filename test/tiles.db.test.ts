@@ -50,7 +50,9 @@ function dumpTile(tile: VectorTile, sample = 3): string {
     const keys = [...new Set(features.flatMap((f) => Object.keys(f.properties)))].sort();
     lines.push(`layer ${name}: ${layer.length} features, extent ${layer.extent}`);
     lines.push(`  keys: ${keys.join(', ')}`);
-    const texts = features.map((f) => [f.id ?? 0, formatFeature(f)] as const).sort((a, b) => a[0] - b[0] || a[1].localeCompare(b[1]));
+    const texts = features
+      .map((f) => [f.id ?? 0, formatFeature(f)] as const)
+      .sort((a, b) => a[0] - b[0] || a[1].localeCompare(b[1]));
     for (const [, text] of texts.slice(0, sample)) lines.push(`  ${text}`);
   }
   return lines.join('\n');
@@ -66,7 +68,8 @@ describe('vector tiles', () => {
   let app: FastifyInstance;
   let sql: pg.Pool;
 
-  const get = (url: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> => app.inject({ method: 'GET', url, headers });
+  const get = (url: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> =>
+    app.inject({ method: 'GET', url, headers });
   const tileUrl = (layer: string, t = CENTRE, query = ''): string => `/tiles/${layer}/${t.z}/${t.x}/${t.y}.pbf${query}`;
 
   beforeAll(async () => {
@@ -92,13 +95,26 @@ describe('vector tiles', () => {
   }
 
   /** Area results of the current run: area_key → rule_id → { share, passes }. */
-  async function areaResults(ruleSet: string, level: string): Promise<Map<number, Map<string, { share: number | null; passes: boolean; noData: boolean; nearEdge: number }>>> {
-    const { rows } = await sql.query<{ area_key: string; rule_id: string; share: number | null; passes: boolean; no_data: boolean; near_edge: number }>(
+  async function areaResults(
+    ruleSet: string,
+    level: string,
+  ): Promise<Map<number, Map<string, { share: number | null; passes: boolean; noData: boolean; nearEdge: number }>>> {
+    const { rows } = await sql.query<{
+      area_key: string;
+      rule_id: string;
+      share: number | null;
+      passes: boolean;
+      no_data: boolean;
+      near_edge: number;
+    }>(
       `SELECT area_key, rule_id, share, passes, no_data, uncovered_near_edge_population AS near_edge FROM coverage_area_results
        WHERE run_id = (SELECT max(id) FROM coverage_runs WHERE status = 'done') AND rule_set_id = $1 AND level = $2`,
       [ruleSet, level],
     );
-    const out = new Map<number, Map<string, { share: number | null; passes: boolean; noData: boolean; nearEdge: number }>>();
+    const out = new Map<
+      number,
+      Map<string, { share: number | null; passes: boolean; noData: boolean; nearEdge: number }>
+    >();
     for (const r of rows) {
       const key = Number(r.area_key);
       if (!out.has(key)) out.set(key, new Map());
@@ -121,7 +137,10 @@ describe('vector tiles', () => {
     expect(roads.length, dump).toBeGreaterThan(20);
     expect(roads.every((f) => f.type === 2 && typeof f.properties.highway === 'string')).toBe(true);
     const names = roads.map((f) => f.properties.name).filter((n): n is string => typeof n === 'string');
-    expect(names.some((n) => /^[\u4e00-\u9fff]+$/u.test(n)), dump).toBe(true);
+    expect(
+      names.some((n) => /^[\u4e00-\u9fff]+$/u.test(n)),
+      dump,
+    ).toBe(true);
     expect(features(tile, 'buildings').every((f) => f.type === 3)).toBe(true);
   });
 
@@ -133,10 +152,11 @@ describe('vector tiles', () => {
     expect(tile.layers.buildings, dump).toBeUndefined();
     const classes = new Set(features(tile, 'roads').map((f) => f.properties.highway));
     expect(classes.has('primary'), dump).toBe(true);
-    for (const minor of ['service', 'footway', 'path', 'steps', 'residential']) expect(classes.has(minor), minor).toBe(false);
+    for (const minor of ['service', 'footway', 'path', 'steps', 'residential'])
+      expect(classes.has(minor), minor).toBe(false);
   });
 
-  it('network: edges with the current run\'s walking distances per category', async () => {
+  it("network: edges with the current run's walking distances per category", async () => {
     const res = await get(tileUrl('network'));
     expect(res.statusCode).toBe(200);
     expect(res.headers['cache-control']).toBe('public, max-age=60');
@@ -165,10 +185,17 @@ describe('vector tiles', () => {
     const tile = decode(res.rawPayload);
     const dump = dumpTile(tile);
     expect(Object.keys(tile.layers).sort(), dump).toEqual(['facilities', 'facility_access', 'facility_areas']);
-    expect(dump).toMatch(/^layer facilities: \d+ features, extent 4096\n {2}keys: area_m2, category, id, is_sample, name, subtype$/m);
+    expect(dump).toMatch(
+      /^layer facilities: \d+ features, extent 4096\n {2}keys: area_m2, category, id, is_sample, name, subtype$/m,
+    );
     const points = features(tile, 'facilities');
     const polygons = features(tile, 'facility_areas');
-    expect(points.every((f) => f.type === 1 && typeof f.properties.category === 'string' && typeof f.properties.is_sample === 'boolean'), dump).toBe(true);
+    expect(
+      points.every(
+        (f) => f.type === 1 && typeof f.properties.category === 'string' && typeof f.properties.is_sample === 'boolean',
+      ),
+      dump,
+    ).toBe(true);
     // Oracle: every facility (the dataset's and the registers') whose point lies in the tile, and
     // none whose point lies beyond the tile's 64-pixel buffer.
     const { rows } = await sql.query<{ id: string; inside: boolean; in_buffer: boolean; register: boolean }>(
@@ -181,14 +208,26 @@ describe('vector tiles', () => {
     );
     const tileIds = new Set(points.map((f) => Number(f.id)));
     const inside = rows.filter((r) => r.inside).map((r) => Number(r.id));
-    expect(inside.filter((id) => !tileIds.has(id)), dump).toEqual([]);
+    expect(
+      inside.filter((id) => !tileIds.has(id)),
+      dump,
+    ).toEqual([]);
     const inBuffer = new Set(rows.filter((r) => r.in_buffer).map((r) => Number(r.id)));
-    expect([...tileIds].filter((id) => !inBuffer.has(id)), dump).toEqual([]);
-    expect(rows.some((r) => r.register && r.inside), 'a register facility in the tile').toBe(true);
+    expect(
+      [...tileIds].filter((id) => !inBuffer.has(id)),
+      dump,
+    ).toEqual([]);
+    expect(
+      rows.some((r) => r.register && r.inside),
+      'a register facility in the tile',
+    ).toBe(true);
 
     expect(polygons.length, dump).toBeGreaterThan(0);
     expect(polygons.every((f) => f.type === 3 && typeof f.properties.area_m2 === 'number')).toBe(true);
-    expect(polygons.some((f) => f.properties.category === 'park'), dump).toBe(true);
+    expect(
+      polygons.some((f) => f.properties.category === 'park'),
+      dump,
+    ).toBe(true);
     // A polygon's own point is in this tile when the polygon lies wholly inside it.
     const pointById = new Map(points.map((f) => [f.id, f]));
     const both = polygons.filter((f) => pointById.has(f.id));
@@ -210,7 +249,10 @@ describe('vector tiles', () => {
     );
     expect(rows.length).toBeGreaterThan(0);
     const tileIds = new Set(access.map((f) => Number(f.id)));
-    expect(rows.filter((r) => !tileIds.has(Number(r.id))).map((r) => r.id), dump).toEqual([]);
+    expect(
+      rows.filter((r) => !tileIds.has(Number(r.id))).map((r) => r.id),
+      dump,
+    ).toEqual([]);
     const byId = new Map(rows.map((r) => [Number(r.id), r]));
     for (const f of access) {
       expect(f.type).toBe(1);
@@ -230,11 +272,21 @@ describe('vector tiles', () => {
     const tile = decode(res.rawPayload);
     const dump = dumpTile(tile);
     expect(Object.keys(tile.layers).sort(), dump).toEqual(['communities', 'residential_areas']);
-    const coverageKeys = [...rules.flatMap((r) => [`${r}_no_data`, `${r}_pass`, `${r}_share`]), 'edge_of_data', 'fails', 'worst_share'].sort();
-    expect(dump).toContain(`keys: ${[...coverageKeys, 'id', 'is_gated', 'name', 'population', 'population_source'].sort().join(', ')}`);
+    const coverageKeys = [
+      ...rules.flatMap((r) => [`${r}_no_data`, `${r}_pass`, `${r}_share`]),
+      'edge_of_data',
+      'fails',
+      'worst_share',
+    ].sort();
+    expect(dump).toContain(
+      `keys: ${[...coverageKeys, 'id', 'is_gated', 'name', 'population', 'population_source'].sort().join(', ')}`,
+    );
     expect(dump).toContain(`keys: ${[...coverageKeys, 'id', 'is_approximate', 'name'].sort().join(', ')}`);
 
-    for (const [layer, level] of [['residential_areas', 'residential_area'], ['communities', 'community']] as const) {
+    for (const [layer, level] of [
+      ['residential_areas', 'residential_area'],
+      ['communities', 'community'],
+    ] as const) {
       const results = await areaResults('chengdu-park-city', level);
       const withResults = features(tile, layer).filter((f) => results.has(Number(f.properties.id)));
       expect(withResults.length, `${layer}\n${dump}`).toBeGreaterThan(0);
@@ -252,7 +304,9 @@ describe('vector tiles', () => {
         expect(expected.get('greenway_1000')!.noData).toBe(true);
         expect(f.properties.worst_share).toBeCloseTo(Math.min(...shares), 4);
         expect(f.properties.fails).toBe([...expected.values()].filter((r) => !r.passes && !r.noData).length);
-        expect(f.properties.edge_of_data).toBe([...expected.values()].some((r) => !r.passes && !r.noData && r.nearEdge > 0));
+        expect(f.properties.edge_of_data).toBe(
+          [...expected.values()].some((r) => !r.passes && !r.noData && r.nearEdge > 0),
+        );
       }
     }
   });
@@ -278,11 +332,15 @@ describe('vector tiles', () => {
       return { w: (t.x / n) * 360 - 180, e: ((t.x + 1) / n) * 360 - 180, n: lat(t.y), s: lat(t.y + 1) };
     };
     // the origins of the served dataset whose point lies in [w, e) × (s, n], by a plain coordinate filter
-    const oracle = async (b: { w: number; e: number; s: number; n: number }) => (await sql.query<{ id: string; population: number; source: string }>(
-      `SELECT o.id, o.population, coalesce(o.population_source, 'estimate') AS source FROM origins o
+    const oracle = async (b: { w: number; e: number; s: number; n: number }) =>
+      (
+        await sql.query<{ id: string; population: number; source: string }>(
+          `SELECT o.id, o.population, coalesce(o.population_source, 'estimate') AS source FROM origins o
        WHERE o.dataset_id = (SELECT dataset_id FROM served_run()) AND o.population > 0
          AND ST_X(o.geom) >= $1 AND ST_X(o.geom) < $2 AND ST_Y(o.geom) > $3 AND ST_Y(o.geom) <= $4`,
-      [b.w, b.e, b.s, b.n])).rows;
+          [b.w, b.e, b.s, b.n],
+        )
+      ).rows;
 
     const res = await get(tileUrl('population'));
     expect(res.statusCode).toBe(200);
@@ -305,8 +363,14 @@ describe('vector tiles', () => {
     }
 
     // four neighbouring tiles count each resident once: their sum is the sum over their union
-    let sum = 0, count = 0;
-    const quad = [[0, 0], [1, 0], [0, 1], [1, 1]].map(([dx, dy]) => ({ z: CENTRE.z, x: CENTRE.x + dx, y: CENTRE.y + dy }));
+    let sum = 0,
+      count = 0;
+    const quad = [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [1, 1],
+    ].map(([dx, dy]) => ({ z: CENTRE.z, x: CENTRE.x + dx, y: CENTRE.y + dy }));
     for (const t of quad) {
       const r = await get(tileUrl('population', t));
       for (const f of r.statusCode === 200 ? features(decode(r.rawPayload), 'population') : []) {
@@ -317,7 +381,10 @@ describe('vector tiles', () => {
     const union = await oracle({ w: box(quad[0]).w, e: box(quad[3]).e, n: box(quad[0]).n, s: box(quad[3]).s });
     expect(count).toBe(union.length);
     // the tile carries residents to the centiresident; so does the sum it is compared with
-    expect(sum).toBeCloseTo(union.reduce((a, r) => a + Math.round(r.population * 100) / 100, 0), 3);
+    expect(sum).toBeCloseTo(
+      union.reduce((a, r) => a + Math.round(r.population * 100) / 100, 0),
+      3,
+    );
 
     // below z13 the tiles are empty
     expect((await get(tileUrl('population', tileAt(CENTRE_LNG_LAT, 12)))).statusCode).toBe(204);
@@ -335,7 +402,14 @@ describe('vector tiles', () => {
 
   it('rejects tiles outside the zoom level with 400 and unknown layers with 404', async () => {
     const n = 2 ** CENTRE.z;
-    for (const url of [`/tiles/network/15/${n}/${CENTRE.y}.pbf`, `/tiles/network/15/${CENTRE.x}/${n}.pbf`, '/tiles/network/0/1/0.pbf', '/tiles/network/23/0/0.pbf', '/tiles/network/15/-1/0.pbf', '/tiles/network/15/a/0.pbf']) {
+    for (const url of [
+      `/tiles/network/15/${n}/${CENTRE.y}.pbf`,
+      `/tiles/network/15/${CENTRE.x}/${n}.pbf`,
+      '/tiles/network/0/1/0.pbf',
+      '/tiles/network/23/0/0.pbf',
+      '/tiles/network/15/-1/0.pbf',
+      '/tiles/network/15/a/0.pbf',
+    ]) {
       const res = await get(url);
       expect(res.statusCode, url).toBe(400);
       expect(res.json(), url).toMatchObject({ error: { code: 'invalid_parameter', message: expect.any(String) } });
@@ -377,13 +451,22 @@ describe('vector tiles', () => {
       expect(zipped.rawPayload.length).toBeLessThan(plain.rawPayload.length * 0.75);
       expect(zlib.gunzipSync(zipped.rawPayload).equals(plain.rawPayload), header).toBe(true);
       expect(zipped.headers.etag).not.toBe(plain.headers.etag);
-      const revalidated = await get(tileUrl('network'), { 'accept-encoding': header, 'if-none-match': zipped.headers.etag as string });
+      const revalidated = await get(tileUrl('network'), {
+        'accept-encoding': header,
+        'if-none-match': zipped.headers.etag as string,
+      });
       expect(revalidated.statusCode).toBe(304);
       // the plain tile's ETag does not validate the compressed one
-      expect((await get(tileUrl('network'), { 'accept-encoding': header, 'if-none-match': plain.headers.etag as string })).statusCode).toBe(200);
+      expect(
+        (await get(tileUrl('network'), { 'accept-encoding': header, 'if-none-match': plain.headers.etag as string }))
+          .statusCode,
+      ).toBe(200);
     }
     for (const header of ['gzip;q=0', 'br', 'identity', '*;q=0', 'gzip;q=0, *']) {
-      expect((await get(tileUrl('network'), { 'accept-encoding': header })).headers['content-encoding'], header).toBeUndefined();
+      expect(
+        (await get(tileUrl('network'), { 'accept-encoding': header })).headers['content-encoding'],
+        header,
+      ).toBeUndefined();
     }
     // a tile under GZIP_MIN_BYTES is sent as it is
     const small = await get(tileUrl('facilities', tileAt([104.08, 30.66], 16)), { 'accept-encoding': 'gzip' });
@@ -399,7 +482,12 @@ describe('vector tiles', () => {
       [lng, lat],
     );
     const id = Number(rows[0].id);
-    const { rows: [{ updated_at }] } = await sql.query<{ updated_at: string }>(`SELECT to_json(updated_at) #>> '{}' AS updated_at FROM plans WHERE id = $1`, [id]);
+    const {
+      rows: [{ updated_at }],
+    } = await sql.query<{ updated_at: string }>(
+      `SELECT to_json(updated_at) #>> '{}' AS updated_at FROM plans WHERE id = $1`,
+      [id],
+    );
 
     const shown = await get(tileUrl('plans'));
     expect(shown.statusCode).toBe(200);
@@ -412,7 +500,9 @@ describe('vector tiles', () => {
         `  Polygon id=${id} {id=${id} kind=add_open_space name=口袋公园 status=proposed updated_at=${updated_at}}`,
       ].join('\n'),
     );
-    const [minLng, minLat, maxLng, maxLat] = bboxOf(features(tile, 'plans')[0].toGeoJSON(CENTRE.x, CENTRE.y, CENTRE.z).geometry);
+    const [minLng, minLat, maxLng, maxLat] = bboxOf(
+      features(tile, 'plans')[0].toGeoJSON(CENTRE.x, CENTRE.y, CENTRE.z).geometry,
+    );
     expect(minLng).toBeLessThan(lng);
     expect(maxLng).toBeGreaterThan(lng);
     expect(minLat).toBeLessThan(lat);
@@ -433,7 +523,12 @@ describe('vector tiles', () => {
     const served = async () => (await sql.query<Served>('SELECT dataset_id, run_id FROM served_run()')).rows[0];
     const healthRun = async () => (await get('/api/health')).json<{ coverage_run_id: number | null }>().coverage_run_id;
     const parkOfEdges = async () =>
-      new Map(features(decode((await get(tileUrl('network'))).rawPayload), 'network').map((f) => [Number(f.properties.id), f.properties.park]));
+      new Map(
+        features(decode((await get(tileUrl('network'))).rawPayload), 'network').map((f) => [
+          Number(f.properties.id),
+          f.properties.park,
+        ]),
+      );
     const before = await served();
     expect(await healthRun()).toBe(before.run_id);
     const parkBefore = await parkOfEdges();

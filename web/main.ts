@@ -41,7 +41,16 @@ declare global {
 const $ = (id: string) => document.getElementById(id)!;
 
 /** State parts only a panel reads (it keeps them in the hash for shared links): no chrome to redraw. */
-const SHARED_PARTS = ['point', 'iso', 'bands', 'district', 'street', 'row', 'plans', 'scenarioRule'] as const satisfies readonly (keyof AppState)[];
+const SHARED_PARTS = [
+  'point',
+  'iso',
+  'bands',
+  'district',
+  'street',
+  'row',
+  'plans',
+  'scenarioRule',
+] as const satisfies readonly (keyof AppState)[];
 
 /** A short message over the map for failures that have no panel of their own. */
 function showToast(text: string): void {
@@ -68,16 +77,26 @@ async function start(): Promise<void> {
 
   const [health, categories, ruleSets] = await Promise.all([api.health(), api.categories(), api.ruleSets()]);
   if (!ruleSets.some((r) => r.id === initial.ruleSetId)) initial.ruleSetId = ruleSets[0]?.id ?? DEFAULT_STATE.ruleSetId;
-  if (initial.category !== WORST && !categories.some((c) => c.id === initial.category)) initial.category = DEFAULT_STATE.category;
+  if (initial.category !== WORST && !categories.some((c) => c.id === initial.category))
+    initial.category = DEFAULT_STATE.category;
 
   const store = new Store(initial);
   store.set({});
   const ruleSet = () => ruleSets.find((r) => r.id === store.get().ruleSetId) ?? ruleSets[0];
-  const map = createMap($('map'), initial.view, buildStyle({ ruleSet: ruleSet(), category: initial.category, level: initial.level, sampleWord: t('sample') }));
+  const map = createMap(
+    $('map'),
+    initial.view,
+    buildStyle({ ruleSet: ruleSet(), category: initial.category, level: initial.level, sampleWord: t('sample') }),
+  );
   window.__map = map;
 
   const ctx: AppContext = {
-    store, map, health, categories, ruleSets, ruleSet,
+    store,
+    map,
+    health,
+    categories,
+    ruleSets,
+    ruleSet,
     category: (id) => categories.find((c) => c.id === id),
     layers: { network: true, areas: true, facilities: true, plans: true, population: false },
     emptyRules: new Set(),
@@ -144,7 +163,13 @@ async function start(): Promise<void> {
   store.subscribe((s, prev) => {
     if (s.lang !== prev.lang) setLang(s.lang);
     const ruleSetChanged = s.ruleSetId !== prev.ruleSetId;
-    const chromeChanged = s.lang !== prev.lang || ruleSetChanged || s.category !== prev.category || s.level !== prev.level || s.tab !== prev.tab || s.rule !== prev.rule;
+    const chromeChanged =
+      s.lang !== prev.lang ||
+      ruleSetChanged ||
+      s.category !== prev.category ||
+      s.level !== prev.level ||
+      s.tab !== prev.tab ||
+      s.rule !== prev.rule;
     if (s.view !== prev.view && !chromeChanged) return;
     // the parts a panel keeps for shared links (point, isochrone, filters, row, scenario selection):
     // the panel that set them has redrawn itself
@@ -176,10 +201,16 @@ async function start(): Promise<void> {
   $('map-wrap').append(measure.readout);
   keepClearOfLegend(map, $('legend'), [finding.element, finding.card, measure.readout]);
   setBandsOpener((lng, lat) => void finding.showBands({ lng, lat }));
-  store.subscribe((s, prev) => { if (s.lang !== prev.lang) { finding.render(); measure.render(); } });
+  store.subscribe((s, prev) => {
+    if (s.lang !== prev.lang) {
+      finding.render();
+      measure.render();
+    }
+  });
   // bands from the clicked point follow it to a new point (so the link's bands are the point's)
   store.subscribe((s, prev) => {
-    if (s.bands && s.point && (s.point.lng !== prev.point?.lng || s.point.lat !== prev.point?.lat)) void finding.showBands(s.point);
+    if (s.bands && s.point && (s.point.lng !== prev.point?.lng || s.point.lat !== prev.point?.lat))
+      void finding.showBands(s.point);
   });
   map.once('load', () => {
     installBands(map);
@@ -195,7 +226,9 @@ async function start(): Promise<void> {
   });
   map.once('idle', () => loading.remove());
   // the legend sums the residents drawn in view: recount once the map settles
-  map.on('idle', () => { if (ctx.layers.population) renderLegend($('legend'), ctx); });
+  map.on('idle', () => {
+    if (ctx.layers.population) renderLegend($('legend'), ctx);
+  });
   map.on('error', (e) => {
     // Shown to the reader and still logged (MapLibre logs nothing itself once a listener exists).
     console.error(e.error);
@@ -204,10 +237,13 @@ async function start(): Promise<void> {
 
   if (fitToData) {
     // No view in the link: show the whole loaded data set (its communities), wherever it is.
-    api.coverageGeoJson(ruleSet().id, 'community').then((fc) => {
-      const box = bboxOf(fc.features.map((f) => f.geometry?.coordinates ?? []));
-      if (box) map.fitBounds(box, { padding: 20, duration: 0 });
-    }).catch(() => {});
+    api
+      .coverageGeoJson(ruleSet().id, 'community')
+      .then((fc) => {
+        const box = bboxOf(fc.features.map((f) => f.geometry?.coordinates ?? []));
+        if (box) map.fitBounds(box, { padding: 20, duration: 0 });
+      })
+      .catch(() => {});
   }
 
   renderChrome();

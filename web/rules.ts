@@ -19,6 +19,7 @@ export function limitForCategory(rule: Rule | null, category: string): number | 
 /** Categories a rule set measures, in first-mentioned order. */
 export function ruleSetCategories(ruleSet: RuleSet): string[] {
   const out: string[] = [];
-  for (const r of ruleSet.rules) for (const t of r.tiers) for (const c of t.categories) if (!out.includes(c)) out.push(c);
+  for (const r of ruleSet.rules)
+    for (const t of r.tiers) for (const c of t.categories) if (!out.includes(c)) out.push(c);
   return out;
 }

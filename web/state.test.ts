@@ -24,7 +24,9 @@ describe('URL hash', () => {
   });
 
   it('keeps the slashes of the map view readable', () => {
-    expect(formatHash(DEFAULT_STATE)).toBe('#map=12.50/30.70000/104.06800&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=point');
+    expect(formatHash(DEFAULT_STATE)).toBe(
+      '#map=12.50/30.70000/104.06800&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=point',
+    );
   });
 
   it('unknown or broken parts keep their defaults, each on its own', () => {
@@ -35,7 +37,11 @@ describe('URL hash', () => {
     expect(parseHash('#map=14/30/190', base).view).toEqual(base.view); // longitude beyond ±180
     expect(parseHash('#map=14/30', base).view).toEqual(base.view);
     expect(parseHash(`#rs=${'a'.repeat(65)}`, base).ruleSetId).toBe(base.ruleSetId);
-    expect(parseHash('#map=14/30.5/104.1&lvl=street', base)).toEqual({ ...base, view: { zoom: 14, lat: 30.5, lng: 104.1 }, level: 'street' });
+    expect(parseHash('#map=14/30.5/104.1&lvl=street', base)).toEqual({
+      ...base,
+      view: { zoom: 14, lat: 30.5, lng: 104.1 },
+      level: 'street',
+    });
   });
 
   it('tab=impact, the scenario tab of older links, opens the scenario tab', () => {
@@ -60,7 +66,10 @@ describe('URL hash: the shared view (point, isochrone, audit filters and row, sc
       const state: AppState = {
         ...DEFAULT_STATE,
         tab: TABS[random.int(0, TABS.length - 1)],
-        point: { lng: Number((-180 + 360 * random.float()).toFixed(6)), lat: Number((-85 + 170 * random.float()).toFixed(6)) },
+        point: {
+          lng: Number((-180 + 360 * random.float()).toFixed(6)),
+          lat: Number((-85 + 170 * random.float()).toFixed(6)),
+        },
         iso: [300, 500, 1000][random.int(0, 2)],
         bands: true,
         district: names[random.int(0, names.length - 1)],
@@ -82,26 +91,64 @@ describe('URL hash: the shared view (point, isochrone, audit filters and row, sc
   });
 
   it('a state without the new parts formats the hash old links had', () => {
-    expect(formatHash({ ...DEFAULT_STATE, point: null, iso: null, bands: false, district: '', street: '', row: null, plans: [], scenarioRule: null }))
-      .toBe(formatHash(DEFAULT_STATE));
+    expect(
+      formatHash({
+        ...DEFAULT_STATE,
+        point: null,
+        iso: null,
+        bands: false,
+        district: '',
+        street: '',
+        row: null,
+        plans: [],
+        scenarioRule: null,
+      }),
+    ).toBe(formatHash(DEFAULT_STATE));
   });
 
   it('broken new parts are ignored, each on its own, and the rest of the link still applies', () => {
     const base: AppState = { ...DEFAULT_STATE, tab: 'audit' };
     const broken = [
-      'pt=abc/30', 'pt=104.1', 'pt=104.1/30.6/1', 'pt=190/30', 'pt=104/86', 'pt=1e2/30', 'pt=/',
-      'iso=250', 'iso=-300', 'iso=abc', 'iso=', 'bands=0', 'bands=yes',
-      'district=', `district=${'区'.repeat(201)}`, 'street=%0A', 'row=a%00b',
-      'plans=', 'plans=a,b', 'plans=1,,2', 'plans=-1', 'plans=0', `plans=${Array.from({ length: 51 }, (_, i) => i + 1).join(',')}`,
-      'srule=Bad Rule', `srule=${'a'.repeat(65)}`,
+      'pt=abc/30',
+      'pt=104.1',
+      'pt=104.1/30.6/1',
+      'pt=190/30',
+      'pt=104/86',
+      'pt=1e2/30',
+      'pt=/',
+      'iso=250',
+      'iso=-300',
+      'iso=abc',
+      'iso=',
+      'bands=0',
+      'bands=yes',
+      'district=',
+      `district=${'区'.repeat(201)}`,
+      'street=%0A',
+      'row=a%00b',
+      'plans=',
+      'plans=a,b',
+      'plans=1,,2',
+      'plans=-1',
+      'plans=0',
+      `plans=${Array.from({ length: 51 }, (_, i) => i + 1).join(',')}`,
+      'srule=Bad Rule',
+      `srule=${'a'.repeat(65)}`,
     ];
-    for (const part of broken) expect(parseHash(`#${part}&lvl=street`, base), part).toEqual({ ...base, level: 'street' });
+    for (const part of broken)
+      expect(parseHash(`#${part}&lvl=street`, base), part).toEqual({ ...base, level: 'street' });
   });
 
   it('old links (no new parts, tab=impact) still open as before', () => {
     const old = '#map=14.00/30.66000/104.07000&rs=gb50180-2018&cat=park&lvl=community&lang=en&tab=impact';
     const s = parseHash(old);
-    expect(s).toEqual({ ...DEFAULT_STATE, view: { zoom: 14, lat: 30.66, lng: 104.07 }, ruleSetId: 'gb50180-2018', lang: 'en', tab: 'scenario' });
+    expect(s).toEqual({
+      ...DEFAULT_STATE,
+      view: { zoom: 14, lat: 30.66, lng: 104.07 },
+      ruleSetId: 'gb50180-2018',
+      lang: 'en',
+      tab: 'scenario',
+    });
     expect(s.point).toBeUndefined();
     expect(s.plans).toBeUndefined();
   });

@@ -104,7 +104,9 @@ export function parseHash(hash: string, base: AppState = DEFAULT_STATE): AppStat
   }
   const plans = p.get('plans');
   if (plans && /^\d{1,12}(,\d{1,12})*$/.test(plans)) {
-    const ids = [...new Set(plans.split(',').map(Number))].filter((n) => Number.isSafeInteger(n) && n > 0).sort((a, b) => a - b);
+    const ids = [...new Set(plans.split(',').map(Number))]
+      .filter((n) => Number.isSafeInteger(n) && n > 0)
+      .sort((a, b) => a - b);
     if (ids.length && ids.length <= MAX_LINK_PLANS) state.plans = ids;
   }
   const srule = p.get('srule');

@@ -14,7 +14,13 @@ export { RULE_SET_SCHEMA, RuleSetValidationError, validateRuleSet } from './vali
  * The rule sets shipped as files (geo/rules/*.json), each validated against the published schema
  * when loaded: a broken file stops the service at start, not at the first request.
  */
-export const BUILT_IN_RULE_SETS: readonly RuleSet[] = [chengduParkCity, gb50180, gardenCity, chengjianPark, tdt1062].map(validateRuleSet);
+export const BUILT_IN_RULE_SETS: readonly RuleSet[] = [
+  chengduParkCity,
+  gb50180,
+  gardenCity,
+  chengjianPark,
+  tdt1062,
+].map(validateRuleSet);
 
 const BUILT_IN_IDS = new Set(BUILT_IN_RULE_SETS.map((r) => r.id));
 export const isBuiltInRuleSet = (id: string) => BUILT_IN_IDS.has(id);

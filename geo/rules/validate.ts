@@ -18,8 +18,10 @@ export class RuleSetValidationError extends Error {
 
 function describe(e: ErrorObject): string {
   const path = e.instancePath || '/';
-  if (e.keyword === 'additionalProperties') return `${path}: must NOT have additional property "${String(e.params.additionalProperty)}"`;
-  if (e.keyword === 'enum') return `${path}: must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+  if (e.keyword === 'additionalProperties')
+    return `${path}: must NOT have additional property "${String(e.params.additionalProperty)}"`;
+  if (e.keyword === 'enum')
+    return `${path}: must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
   return `${path}: ${e.message ?? e.keyword}`;
 }
 
@@ -37,7 +39,9 @@ export function validateRuleSet(value: unknown): RuleSet {
     if (seen.has(r.id)) problems.push(`/rules/${i}/id: duplicate rule id "${r.id}"`);
     seen.add(r.id);
     if (r.measure === 'residential_land_area' && r.populationGroup !== undefined && r.populationGroup !== 'all') {
-      problems.push(`/rules/${i}/populationGroup: must be "all" with the residential_land_area measure (land is not weighed by age group)`);
+      problems.push(
+        `/rules/${i}/populationGroup: must be "all" with the residential_land_area measure (land is not weighed by age group)`,
+      );
     }
     r.tiers.forEach((t, j) => {
       if (t.maxAreaM2 !== undefined && t.minAreaM2 !== undefined && t.maxAreaM2 <= t.minAreaM2) {

@@ -20,18 +20,20 @@ export const OPEN_SPACE_SHAPE_SPACING_M = 25;
  * last position only when it falls on the spacing (a closed ring's end is its start).
  */
 function sampleLngLatLine(positions: readonly number[][], spacingM: number): [number, number][] {
-    const out: [number, number][] = [];
-    let next = 0, walked = 0;
-    for (let i = 0; i + 1 < positions.length; i++) {
-        const [lng0, lat0] = positions[i], [lng1, lat1] = positions[i + 1];
-        const segM = geodesicM(lng0, lat0, lng1, lat1);
-        for (; next < walked + segM; next += spacingM) {
-            const t = (next - walked) / segM;
-            out.push([lng0 + t * (lng1 - lng0), lat0 + t * (lat1 - lat0)]);
-        }
-        walked += segM;
+  const out: [number, number][] = [];
+  let next = 0,
+    walked = 0;
+  for (let i = 0; i + 1 < positions.length; i++) {
+    const [lng0, lat0] = positions[i],
+      [lng1, lat1] = positions[i + 1];
+    const segM = geodesicM(lng0, lat0, lng1, lat1);
+    for (; next < walked + segM; next += spacingM) {
+      const t = (next - walked) / segM;
+      out.push([lng0 + t * (lng1 - lng0), lat0 + t * (lat1 - lat0)]);
     }
-    return out;
+    walked += segM;
+  }
+  return out;
 }
 
 /**
@@ -41,30 +43,31 @@ function sampleLngLatLine(positions: readonly number[][], spacingM: number): [nu
  * every {@link OPEN_SPACE_SHAPE_SPACING_M} plus the vertices.
  */
 export function openSpaceFacility(plan: ScenarioPlan, facilityId: number): EngineFacility {
-    const g = plan.geometry;
-    if (g.type === 'LineString') throw new PlanError(plan.ref, `plan ${plan.ref}: an open space needs a Polygon or MultiPolygon`);
-    const [lng0, lat0] = polygonsOf(g)[0]?.[0]?.[0] ?? [0, 0];
-    preparePlan(makeLocalProjection(lng0, lat0), { ...plan, kind: 'add_open_space' });
-    const areaM2 = turfArea(g);
-    const access: [number, number][] = [];
-    const shape: [number, number][] = [];
-    for (const rings of polygonsOf(g)) {
-        access.push(...sampleLngLatLine(rings[0], OPEN_SPACE_ACCESS_SPACING_M));
-        for (const v of rings[0].slice(0, -1)) shape.push([v[0], v[1]]);
-        shape.push(...sampleLngLatLine(rings[0], OPEN_SPACE_SHAPE_SPACING_M));
-    }
-    const rep = pointOnFeature(g).geometry.coordinates;
-    return {
-        id: facilityId,
-        category: areaM2 >= PARK_MIN_AREA_M2 ? 'park' : 'green_space',
-        name: plan.name,
-        areaM2,
-        isSample: false,
-        lng: rep[0],
-        lat: rep[1],
-        accessLng: Float64Array.from(access, (p) => p[0]),
-        accessLat: Float64Array.from(access, (p) => p[1]),
-        shapeLng: Float64Array.from(shape, (p) => p[0]),
-        shapeLat: Float64Array.from(shape, (p) => p[1]),
-    };
+  const g = plan.geometry;
+  if (g.type === 'LineString')
+    throw new PlanError(plan.ref, `plan ${plan.ref}: an open space needs a Polygon or MultiPolygon`);
+  const [lng0, lat0] = polygonsOf(g)[0]?.[0]?.[0] ?? [0, 0];
+  preparePlan(makeLocalProjection(lng0, lat0), { ...plan, kind: 'add_open_space' });
+  const areaM2 = turfArea(g);
+  const access: [number, number][] = [];
+  const shape: [number, number][] = [];
+  for (const rings of polygonsOf(g)) {
+    access.push(...sampleLngLatLine(rings[0], OPEN_SPACE_ACCESS_SPACING_M));
+    for (const v of rings[0].slice(0, -1)) shape.push([v[0], v[1]]);
+    shape.push(...sampleLngLatLine(rings[0], OPEN_SPACE_SHAPE_SPACING_M));
+  }
+  const rep = pointOnFeature(g).geometry.coordinates;
+  return {
+    id: facilityId,
+    category: areaM2 >= PARK_MIN_AREA_M2 ? 'park' : 'green_space',
+    name: plan.name,
+    areaM2,
+    isSample: false,
+    lng: rep[0],
+    lat: rep[1],
+    accessLng: Float64Array.from(access, (p) => p[0]),
+    accessLat: Float64Array.from(access, (p) => p[1]),
+    shapeLng: Float64Array.from(shape, (p) => p[0]),
+    shapeLat: Float64Array.from(shape, (p) => p[1]),
+  };
 }

@@ -16,24 +16,59 @@ export interface NotAssessableRule {
  * with what to do about it.
  */
 export function notAssessableRules(rs: RuleSet, rows: readonly AreaCoverageRow[]): NotAssessableRule[] {
-  return rs.rules.filter((r) => rows.some((a) => a.rules[r.id]?.no_data)).map((r) => {
-    const categories = [...new Set(r.tiers.flatMap((t) => t.categories))];
-    const names = categories.map((c) => (CATEGORIES.find((x) => x.id === c)?.en ?? c).toLowerCase()).join(' or ');
-    return { rule_id: r.id, outcome: 'no_data' as const, categories, message: `not assessable — no ${names} in the data; import a register` };
-  });
+  return rs.rules
+    .filter((r) => rows.some((a) => a.rules[r.id]?.no_data))
+    .map((r) => {
+      const categories = [...new Set(r.tiers.flatMap((t) => t.categories))];
+      const names = categories.map((c) => (CATEGORIES.find((x) => x.id === c)?.en ?? c).toLowerCase()).join(' or ');
+      return {
+        rule_id: r.id,
+        outcome: 'no_data' as const,
+        categories,
+        message: `not assessable — no ${names} in the data; import a register`,
+      };
+    });
 }
 
-
 /** The columns every CSV row ends with: the rule in words, its limit and unit, and the provenance. */
-export const RULE_PROVENANCE_HEADER = ['rule_zh', 'rule_en', 'limit_m', 'distance_unit', 'rule_set_version', 'dataset_id', 'dataset_source', 'dataset_imported_at', 'run_id', 'run_finished_at', 'generated_at', 'filters'];
+export const RULE_PROVENANCE_HEADER = [
+  'rule_zh',
+  'rule_en',
+  'limit_m',
+  'distance_unit',
+  'rule_set_version',
+  'dataset_id',
+  'dataset_source',
+  'dataset_imported_at',
+  'run_id',
+  'run_finished_at',
+  'generated_at',
+  'filters',
+];
 export function ruleProvenanceCells(rs: RuleSet, ruleId: string, p: ExportProvenance): (string | number | null)[] {
   const rule = rs.rules.find((r) => r.id === ruleId);
   const limit = rule ? Math.max(...rule.tiers.map((t) => t.maxDistanceM)) : null;
-  return [rule?.zh ?? '', rule?.en ?? '', limit, 'm', rs.version, p.dataset_id, p.dataset_source, p.dataset_imported_at, p.run_id, p.run_finished_at, p.generated_at, p.filters];
+  return [
+    rule?.zh ?? '',
+    rule?.en ?? '',
+    limit,
+    'm',
+    rs.version,
+    p.dataset_id,
+    p.dataset_source,
+    p.dataset_imported_at,
+    p.run_id,
+    p.run_finished_at,
+    p.generated_at,
+    p.filters,
+  ];
 }
 
 /** GeoJSON attributes QGIS can style by: one flat share/result pair per rule and the failing rules. */
-export function flatRuleAttributes(rs: RuleSet, rules: AreaCoverageRow['rules']): Record<string, string | number | null> {
+export function flatRuleAttributes(
+  rs: RuleSet,
+  rules: AreaCoverageRow['rules'],
+): Record<string, string | number | null> {
   const out: Record<string, string | number | null> = {};
   const failing: string[] = [];
   for (const r of rs.rules) {
@@ -52,7 +87,15 @@ export function flatRuleAttributes(rs: RuleSet, rules: AreaCoverageRow['rules'])
 
 /** The rules of a set with their labels, limits and units, for export headers. */
 export function ruleLabels(rs: RuleSet) {
-  return rs.rules.map((r) => ({ id: r.id, zh: r.zh, en: r.en, limit_m: Math.max(...r.tiers.map((t) => t.maxDistanceM)), unit: 'm', target_share: r.targetShare, citation: r.citation }));
+  return rs.rules.map((r) => ({
+    id: r.id,
+    zh: r.zh,
+    en: r.en,
+    limit_m: Math.max(...r.tiers.map((t) => t.maxDistanceM)),
+    unit: 'm',
+    target_share: r.targetShare,
+    citation: r.citation,
+  }));
 }
 
 export interface AuditArea {
@@ -85,7 +128,8 @@ export interface AuditArea {
   }[];
 }
 
-export const round = (x: number | null, digits = 4) => (x === null ? null : Math.round(x * 10 ** digits) / 10 ** digits);
+export const round = (x: number | null, digits = 4) =>
+  x === null ? null : Math.round(x * 10 ** digits) / 10 ** digits;
 
 /**
  * Areas that miss any assessable target, worst first (largest shortfall below target, then most
@@ -101,8 +145,10 @@ export function auditAreas(rows: readonly AreaCoverageRow[], sampleRules: Readon
         share: round(r.share),
         straight_share: round(r.straight_share),
         target_share: r.target_share,
-        residents_not_covered: (r.measure ?? 'population') === 'population' ? Math.round(r.population - r.covered_population) : 0,
-        land_not_covered_m2: r.measure === 'residential_land_area' ? Math.round(r.population - r.covered_population) : null,
+        residents_not_covered:
+          (r.measure ?? 'population') === 'population' ? Math.round(r.population - r.covered_population) : 0,
+        land_not_covered_m2:
+          r.measure === 'residential_land_area' ? Math.round(r.population - r.covered_population) : null,
         uncovered_mean_m: round(r.uncovered_mean_m, 1),
         uncovered_unreachable_population: Math.round(r.uncovered_unreachable_population),
         uncovered_beyond_cap_population: Math.round(r.uncovered_beyond_cap_population ?? 0),
@@ -113,12 +159,16 @@ export function auditAreas(rows: readonly AreaCoverageRow[], sampleRules: Readon
         depends_on_sample_facilities: sampleRules.has(rule_id),
         edge_of_data: (r.uncovered_near_edge_population ?? 0) > 0,
       }))
-      .sort((a, b) => (b.target_share - (b.share ?? 0)) - (a.target_share - (a.share ?? 0)) || (a.rule_id < b.rule_id ? -1 : 1));
+      .sort(
+        (a, b) =>
+          b.target_share - (b.share ?? 0) - (a.target_share - (a.share ?? 0)) || (a.rule_id < b.rule_id ? -1 : 1),
+      );
     if (!failed.length) continue;
     const caveats: string[] = [];
     if (row.population_estimated) caveats.push('estimated_population');
     // a group's residents estimated from national shares (README "Rule sets"): says which group
-    for (const g of new Set(failed.filter((f) => f.group_estimated).map((f) => f.population_group))) caveats.push(`estimated_${g}`);
+    for (const g of new Set(failed.filter((f) => f.group_estimated).map((f) => f.population_group)))
+      caveats.push(`estimated_${g}`);
     if (failed.some((f) => f.depends_on_sample_facilities)) caveats.push('sample_facilities');
     if (row.is_approximate) caveats.push('approximate_zone');
     if (failed.some((f) => f.edge_of_data)) caveats.push('edge_of_data');
@@ -135,14 +185,25 @@ export function auditAreas(rows: readonly AreaCoverageRow[], sampleRules: Readon
       failed_rules: failed,
     });
   }
-  return out.sort((a, b) => b.worst_shortfall - a.worst_shortfall || b.residents_not_covered - a.residents_not_covered || (a.area_key < b.area_key ? -1 : 1));
+  return out.sort(
+    (a, b) =>
+      b.worst_shortfall - a.worst_shortfall ||
+      b.residents_not_covered - a.residents_not_covered ||
+      (a.area_key < b.area_key ? -1 : 1),
+  );
 }
 
 export function emptyZoneArea(z: EmptyZoneRow): AuditArea {
   return {
-    area_key: z.area_key, area_name: z.area_name, street: z.street, district: z.district, population: 0,
-    population_sources: [], worst_shortfall: 0, residents_not_covered: 0,
-    caveats: ['no_residents', ...(z.is_approximate ? ['approximate_zone'] : [])], failed_rules: [],
+    area_key: z.area_key,
+    area_name: z.area_name,
+    street: z.street,
+    district: z.district,
+    population: 0,
+    population_sources: [],
+    worst_shortfall: 0,
+    residents_not_covered: 0,
+    caveats: ['no_residents', ...(z.is_approximate ? ['approximate_zone'] : [])],
+    failed_rules: [],
   };
 }
-

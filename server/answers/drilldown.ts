@@ -1,6 +1,13 @@
 import type pg from 'pg';
 import { ApiError } from '../errors.ts';
-import { areaOrigins, areaResult, facilitySummaries, type DrilldownLevel, type DrilldownOrigin, type FacilitySummary } from '../queries/drilldown.ts';
+import {
+  areaOrigins,
+  areaResult,
+  facilitySummaries,
+  type DrilldownLevel,
+  type DrilldownOrigin,
+  type FacilitySummary,
+} from '../queries/drilldown.ts';
 import { DISTANCE_CAP_M } from '../../geo/coverage.ts';
 import { CATEGORIES } from '../../geo/categories.ts';
 import type { Rule, RuleSet } from '../../geo/rules/index.ts';
@@ -32,7 +39,8 @@ export interface Histogram {
 export function distanceHistogram(origins: readonly DrilldownOrigin[], limitM: number): Histogram {
   const binM = binWidthM(limitM);
   const zero = () => Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
-  const originsBy = zero(), populationBy = zero();
+  const originsBy = zero(),
+    populationBy = zero();
   let maxM = limitM;
   for (const o of origins) {
     originsBy[o.outcome]++;
@@ -40,7 +48,12 @@ export function distanceHistogram(origins: readonly DrilldownOrigin[], limitM: n
     if (o.outcome === 'distance' && o.network_m !== null) maxM = Math.max(maxM, o.network_m);
   }
   const n = Math.max(1, Math.floor(Math.min(maxM, DISTANCE_CAP_M) / binM) + 1);
-  const bins = Array.from({ length: n }, (_, i) => ({ from_m: i * binM, to_m: (i + 1) * binM, origins: 0, population: 0 }));
+  const bins = Array.from({ length: n }, (_, i) => ({
+    from_m: i * binM,
+    to_m: (i + 1) * binM,
+    origins: 0,
+    population: 0,
+  }));
   for (const o of origins) {
     if (o.outcome !== 'distance' || o.network_m === null) continue;
     const b = bins[Math.min(n - 1, Math.floor(o.network_m / binM))];
@@ -68,7 +81,13 @@ function ruleWords(rule: Rule): string {
 }
 
 /** One plain sentence saying how many residents the rule leaves out and where the nearest is. */
-export function drilldownSentence(rule: Rule, population: number, uncovered: number, nearest: { name: string | null; median_m: number } | undefined, noData: boolean): string {
+export function drilldownSentence(
+  rule: Rule,
+  population: number,
+  uncovered: number,
+  nearest: { name: string | null; median_m: number } | undefined,
+  noData: boolean,
+): string {
   if (noData) return `Not assessable: no facility the rule "${rule.en}" counts is in the data; import a register.`;
   if (population <= 0) return 'No residents with a result live in this area.';
   const head = `${fmt(uncovered)} of ${fmt(population)} residents do not have ${ruleWords(rule)}`;
@@ -78,7 +97,16 @@ export function drilldownSentence(rule: Rule, population: number, uncovered: num
 }
 
 /** The drill-down of one area and rule in the given run (the drill-down route's answer; the printable report uses it too). */
-export async function computeDrilldown(db: pg.Pool, datasetId: number, runId: number, rs: RuleSet, rule: Rule, level: DrilldownLevel, id: string, maxPoints: number) {
+export async function computeDrilldown(
+  db: pg.Pool,
+  datasetId: number,
+  runId: number,
+  rs: RuleSet,
+  rule: Rule,
+  level: DrilldownLevel,
+  id: string,
+  maxPoints: number,
+) {
   const result = await areaResult(db, runId, rs.id, level, id, rule.id);
   if (!result) throw new ApiError('not_found', `no ${level} ${id} with results in run ${runId}`);
   const origins = await areaOrigins(db, runId, rs.id, level, id, rule.id);
@@ -86,7 +114,9 @@ export async function computeDrilldown(db: pg.Pool, datasetId: number, runId: nu
   const uncovered = origins.filter((o) => !o.covered);
   const population = origins.reduce((s, o) => s + o.population, 0);
   const uncoveredPopulation = uncovered.reduce((s, o) => s + o.population, 0);
-  const uncoveredBy = Object.fromEntries(OUTCOMES.map((k) => [k, uncovered.filter((o) => o.outcome === k).reduce((s, o) => s + o.population, 0)]));
+  const uncoveredBy = Object.fromEntries(
+    OUTCOMES.map((k) => [k, uncovered.filter((o) => o.outcome === k).reduce((s, o) => s + o.population, 0)]),
+  );
 
   const byFacility = new Map<string, { population: number; distances: number[] }>();
   for (const o of uncovered) {
@@ -96,30 +126,91 @@ export async function computeDrilldown(db: pg.Pool, datasetId: number, runId: nu
     f.distances.push(o.network_m);
     byFacility.set(o.facility_id, f);
   }
-  const top = [...byFacility.entries()].sort((a, b) => b[1].population - a[1].population || (a[0] < b[0] ? -1 : 1)).slice(0, 5);
-  const facilities = await facilitySummaries(db, top.map(([fid]) => fid));
+  const top = [...byFacility.entries()]
+    .sort((a, b) => b[1].population - a[1].population || (a[0] < b[0] ? -1 : 1))
+    .slice(0, 5);
+  const facilities = await facilitySummaries(
+    db,
+    top.map(([fid]) => fid),
+  );
   const nearest = top.flatMap(([fid, f]) => {
     const s = facilities.get(fid) as FacilitySummary | undefined;
-    return s ? [{ facility_id: fid, name: s.name, category: s.category, lng: s.lng, lat: s.lat, is_sample: s.is_sample, population: Math.round(f.population), median_m: Math.round(median(f.distances)) }] : [];
+    return s
+      ? [
+          {
+            facility_id: fid,
+            name: s.name,
+            category: s.category,
+            lng: s.lng,
+            lat: s.lat,
+            is_sample: s.is_sample,
+            population: Math.round(f.population),
+            median_m: Math.round(median(f.distances)),
+          },
+        ]
+      : [];
   });
 
   const caveats: { code: string; message: string }[] = [];
-  if (result.no_data) caveats.push({ code: 'no_data', message: 'No facility of this rule\'s categories is in the data: the rule cannot be judged here.' });
-  if (uncoveredBy.beyond_cap > 0) caveats.push({ code: 'beyond_cap', message: `${fmt(uncoveredBy.beyond_cap)} uncovered residents have no facility within ${fmt(DISTANCE_CAP_M)} m of walking (distances are counted up to there).` });
-  if (uncoveredBy.no_path > 0) caveats.push({ code: 'no_path', message: `${fmt(uncoveredBy.no_path)} uncovered residents live on a piece of the street network with no such facility at all (often a gap in the mapped footpaths).` });
-  if (result.uncovered_near_edge_population > 0) caveats.push({ code: 'edge_of_data', message: `${fmt(result.uncovered_near_edge_population)} uncovered residents live near the edge of the data: a facility outside the extract may serve them.` });
-  if (nearest.some((f) => f.is_sample)) caveats.push({ code: 'sample_facilities', message: 'Some of the nearest facilities are sample data, not a real register.' });
+  if (result.no_data)
+    caveats.push({
+      code: 'no_data',
+      message: "No facility of this rule's categories is in the data: the rule cannot be judged here.",
+    });
+  if (uncoveredBy.beyond_cap > 0)
+    caveats.push({
+      code: 'beyond_cap',
+      message: `${fmt(uncoveredBy.beyond_cap)} uncovered residents have no facility within ${fmt(DISTANCE_CAP_M)} m of walking (distances are counted up to there).`,
+    });
+  if (uncoveredBy.no_path > 0)
+    caveats.push({
+      code: 'no_path',
+      message: `${fmt(uncoveredBy.no_path)} uncovered residents live on a piece of the street network with no such facility at all (often a gap in the mapped footpaths).`,
+    });
+  if (result.uncovered_near_edge_population > 0)
+    caveats.push({
+      code: 'edge_of_data',
+      message: `${fmt(result.uncovered_near_edge_population)} uncovered residents live near the edge of the data: a facility outside the extract may serve them.`,
+    });
+  if (nearest.some((f) => f.is_sample))
+    caveats.push({
+      code: 'sample_facilities',
+      message: 'Some of the nearest facilities are sample data, not a real register.',
+    });
 
   const features = uncovered.slice(0, maxPoints).map((o) => ({
     type: 'Feature',
     geometry: { type: 'Point', coordinates: [o.lng, o.lat] },
-    properties: { origin_id: o.origin_id, population: o.population, outcome: o.outcome, network_m: o.network_m === null ? null : Math.round(o.network_m), straight_m: o.straight_m === null ? null : Math.round(o.straight_m), facility_id: o.facility_id },
+    properties: {
+      origin_id: o.origin_id,
+      population: o.population,
+      outcome: o.outcome,
+      network_m: o.network_m === null ? null : Math.round(o.network_m),
+      straight_m: o.straight_m === null ? null : Math.round(o.straight_m),
+      facility_id: o.facility_id,
+    },
   }));
   return {
-    rule_set: rs.id, level, area_key: id, area_name: result.area_name, run_id: runId, dataset_id: datasetId,
-    rule: { id: rule.id, zh: rule.zh, en: rule.en, limit_m: limitM, target_share: rule.targetShare, citation: rule.citation },
-    population: Math.round(population), covered_population: Math.round(population - uncoveredPopulation), uncovered_population: Math.round(uncoveredPopulation),
-    share: result.share, straight_share: result.straight_share, passes: result.no_data ? null : result.passes,
+    rule_set: rs.id,
+    level,
+    area_key: id,
+    area_name: result.area_name,
+    run_id: runId,
+    dataset_id: datasetId,
+    rule: {
+      id: rule.id,
+      zh: rule.zh,
+      en: rule.en,
+      limit_m: limitM,
+      target_share: rule.targetShare,
+      citation: rule.citation,
+    },
+    population: Math.round(population),
+    covered_population: Math.round(population - uncoveredPopulation),
+    uncovered_population: Math.round(uncoveredPopulation),
+    share: result.share,
+    straight_share: result.straight_share,
+    passes: result.no_data ? null : result.passes,
     distance_cap_m: DISTANCE_CAP_M,
     uncovered_by_outcome: Object.fromEntries(Object.entries(uncoveredBy).map(([k, v]) => [k, Math.round(v)])),
     histogram: distanceHistogram(origins, limitM),

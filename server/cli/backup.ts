@@ -16,7 +16,12 @@ const USAGE = `usage:
  */
 export function pgTool(name: 'pg_dump' | 'pg_restore'): string {
   const root = '/usr/lib/postgresql';
-  const versions = fs.existsSync(root) ? fs.readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
+  const versions = fs.existsSync(root)
+    ? fs
+        .readdirSync(root)
+        .filter((v) => /^\d+$/.test(v))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
   for (const v of versions) {
     const bin = path.join(root, v, 'bin', name);
     if (fs.existsSync(bin)) return bin;
@@ -26,14 +31,21 @@ export function pgTool(name: 'pg_dump' | 'pg_restore'): string {
 
 /** `.data/backups/life-circle-2024-05-01T08-30-00Z.dump` (no colons, so it is a valid name everywhere). */
 export function defaultBackupFile(config: Config, now = new Date()): string {
-  const stamp = now.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '-');
+  const stamp = now
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/:/g, '-');
   return path.join(config.dataDir, 'backups', `life-circle-${stamp}.dump`);
 }
 
 function runTool(bin: string, args: string[]): void {
   const r = spawnSync(bin, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  if (r.error) throw new Error(`${path.basename(bin)} could not run: ${r.error.message} (install the PostgreSQL client, Debian: postgresql-client-15)`);
-  if (r.status !== 0) throw new Error(`${path.basename(bin)} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim()}`);
+  if (r.error)
+    throw new Error(
+      `${path.basename(bin)} could not run: ${r.error.message} (install the PostgreSQL client, Debian: postgresql-client-15)`,
+    );
+  if (r.status !== 0)
+    throw new Error(`${path.basename(bin)} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim()}`);
 }
 
 /**
@@ -63,7 +75,15 @@ export function backupDatabase(databaseUrl: string, file: string): { file: strin
 export function restoreDatabase(databaseUrl: string, file: string): { seconds: number } {
   if (!fs.existsSync(file)) throw new Error(`backup file not found: ${file}`);
   const started = performance.now();
-  runTool(pgTool('pg_restore'), ['--clean', '--if-exists', '--single-transaction', '--no-owner', '--dbname', databaseUrl, file]);
+  runTool(pgTool('pg_restore'), [
+    '--clean',
+    '--if-exists',
+    '--single-transaction',
+    '--no-owner',
+    '--dbname',
+    databaseUrl,
+    file,
+  ]);
   return { seconds: (performance.now() - started) / 1000 };
 }
 

@@ -11,7 +11,9 @@ try {
       else console.log(startLocalCluster(config));
       break;
     case 'stop':
-      console.error(stopLocalCluster(config) ? 'stopped the project-local cluster' : 'the project-local cluster was not running');
+      console.error(
+        stopLocalCluster(config) ? 'stopped the project-local cluster' : 'the project-local cluster was not running',
+      );
       break;
     case 'url':
       console.log(config.databaseUrl ?? (startLocalCluster(config, () => {}), localDatabaseUrl(config)));

@@ -79,61 +79,97 @@ try {
       const study = studyFile ? await readStudyArea(pool, studyFile) : null;
       const r = await importOsm(pool, path.resolve(file), { progress });
       if (studyFile && study) await setStudyArea(pool, r.datasetId, studyFile, study);
-      console.log(JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), counts: r.counts }, null, 2));
+      console.log(
+        JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), counts: r.counts }, null, 2),
+      );
       if (!values['no-compute']) await prepareDataset(pool, progress);
       break;
     }
     case 'sample-city': {
       const nodes = values.nodes ? Number(values.nodes) : SAMPLE_CITY_NODES;
       const seed = values.seed ? Number(values.seed) : SAMPLE_CITY_SEED;
-      if (!Number.isInteger(nodes) || nodes < 1000 || nodes > 2_000_000) throw new Error(`--nodes must be a whole number from 1000 to 2000000, got ${values.nodes}`);
+      if (!Number.isInteger(nodes) || nodes < 1000 || nodes > 2_000_000)
+        throw new Error(`--nodes must be a whole number from 1000 to 2000000, got ${values.nodes}`);
       if (!Number.isInteger(seed)) throw new Error(`--seed must be a whole number, got ${values.seed}`);
       const r = await importSampleCity(pool, config, { nodes, seed, progress });
-      console.log(JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), counts: r.counts }, null, 2));
+      console.log(
+        JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), counts: r.counts }, null, 2),
+      );
       if (!values['no-compute']) await prepareDataset(pool, progress);
       break;
     }
     case 'facilities': {
       if (!file || !values.category) throw new Error(`facilities needs a file and --category\n${USAGE}`);
       const r = await importFacilities(pool, path.resolve(file), {
-        category: values.category, crs: values.crs, encoding: values.encoding, layer: values.sheet ?? values.layer,
+        category: values.category,
+        crs: values.crs,
+        encoding: values.encoding,
+        layer: values.sheet ?? values.layer,
         columns: values.columns === undefined ? undefined : parseColumnsOption(values.columns),
-        skipInvalid: values['skip-invalid'], allowOutsideNetwork: values['allow-outside'], progress,
+        skipInvalid: values['skip-invalid'],
+        allowOutsideNetwork: values['allow-outside'],
+        progress,
       });
       for (const w of r.warnings) console.error(`warning: ${w}`);
-      console.log(JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), crs: r.crs, counts: r.counts, replaced_osm: r.replacedOsm.length }, null, 2));
+      console.log(
+        JSON.stringify(
+          {
+            dataset_id: r.datasetId,
+            seconds: Number(r.seconds.toFixed(2)),
+            crs: r.crs,
+            counts: r.counts,
+            replaced_osm: r.replacedOsm.length,
+          },
+          null,
+          2,
+        ),
+      );
       // Only the rules counting the register's categories are recomputed; the rest are copied.
-      if (!values['no-compute'] && (await activeDataset(pool))) await computeCoverage(pool, { progress, incremental: true });
+      if (!values['no-compute'] && (await activeDataset(pool)))
+        await computeCoverage(pool, { progress, incremental: true });
       break;
     }
     case 'communities':
     case 'districts': {
       if (!file) throw new Error(`missing the GeoJSON file\n${USAGE}`);
       const r = await (what === 'districts' ? importDistricts : importCommunities)(pool, path.resolve(file), {
-        crs: values.crs === undefined ? undefined : parseSourceCrs(values.crs), skipInvalid: values['skip-invalid'], progress,
+        crs: values.crs === undefined ? undefined : parseSourceCrs(values.crs),
+        skipInvalid: values['skip-invalid'],
+        progress,
       });
       for (const w of r.warnings) console.error(`warning: ${w}`);
-      console.log(JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), counts: r.counts }, null, 2));
+      console.log(
+        JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), counts: r.counts }, null, 2),
+      );
       if (!values['no-compute'] && (await activeDataset(pool))) await computeCoverage(pool, { progress });
       break;
     }
     case 'population': {
       if (!file) throw new Error(`missing the population table or raster\n${USAGE}`);
-      const isTable = values.level !== undefined || values['name-field'] !== undefined || values['value-field'] !== undefined;
+      const isTable =
+        values.level !== undefined || values['name-field'] !== undefined || values['value-field'] !== undefined;
       let r;
       if (isTable) {
-        if (!values.level || !values['name-field'] || !values['value-field']) throw new Error(`a population table needs --level, --name-field and --value-field\n${USAGE}`);
+        if (!values.level || !values['name-field'] || !values['value-field'])
+          throw new Error(`a population table needs --level, --name-field and --value-field\n${USAGE}`);
         r = await importPopulationTable(pool, path.resolve(file), {
-          level: values.level as PopulationLevel, nameField: values['name-field'], valueField: values['value-field'],
-          elderlyField: values['elderly-field'], childrenField: values['children-field'], progress,
+          level: values.level as PopulationLevel,
+          nameField: values['name-field'],
+          valueField: values['value-field'],
+          elderlyField: values['elderly-field'],
+          childrenField: values['children-field'],
+          progress,
         });
       } else {
         const band = values.band === undefined ? 1 : Number(values.band);
-        if (!Number.isInteger(band) || band < 1) throw new Error(`--band must be a whole number from 1, got ${values.band}`);
+        if (!Number.isInteger(band) || band < 1)
+          throw new Error(`--band must be a whole number from 1, got ${values.band}`);
         r = await importPopulationGrid(pool, path.resolve(file), { band, progress });
       }
       for (const w of r.warnings) console.error(`warning: ${w}`);
-      console.log(JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), counts: r.counts }, null, 2));
+      console.log(
+        JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), counts: r.counts }, null, 2),
+      );
       if (!values['no-compute']) await computeCoverage(pool, { progress });
       break;
     }

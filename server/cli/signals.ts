@@ -18,7 +18,9 @@ export function rollBackOnSignal(databaseUrl: string, applicationName: string, w
     const client = new pg.Client({ connectionString: databaseUrl, application_name: `${applicationName}-stop` });
     try {
       await client.connect();
-      await client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, [applicationName]);
+      await client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, [
+        applicationName,
+      ]);
     } catch (err) {
       console.error(`could not end the database sessions of ${what}: ${(err as Error).message}`);
     } finally {

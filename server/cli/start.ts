@@ -30,7 +30,9 @@ try {
   await buildWebIfStale((line) => console.error(line));
   const { address, close } = await listen(config, appDatabaseUrl);
   closeOnSignal(close);
-  console.error(`life-circle is serving ${address}/ (pid ${process.pid}, ready in ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  console.error(
+    `life-circle is serving ${address}/ (pid ${process.pid}, ready in ${((performance.now() - started) / 1000).toFixed(1)} s)`,
+  );
 } catch (err) {
   console.error(`error: ${(err as Error).message}`);
   process.exit(1);

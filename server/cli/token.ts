@@ -10,7 +10,10 @@ const USAGE = `usage:
   npm run token -- list
   npm run token -- revoke --id <id>`;
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { name: { type: 'string' }, role: { type: 'string' }, id: { type: 'string' } } });
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { name: { type: 'string' }, role: { type: 'string' }, id: { type: 'string' } },
+});
 const url = resolveDatabaseUrl(readConfig());
 const pool = createPool(url, { max: 1 });
 try {
@@ -31,7 +34,9 @@ try {
     }
     case 'revoke': {
       if (!values.id) throw new Error(USAGE);
-      console.error((await revokeToken(pool, Number(values.id))) ? `revoked token ${values.id}` : `no active token ${values.id}`);
+      console.error(
+        (await revokeToken(pool, Number(values.id))) ? `revoked token ${values.id}` : `no active token ${values.id}`,
+      );
       break;
     }
     default:

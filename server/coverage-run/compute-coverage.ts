@@ -1,6 +1,13 @@
 import type pg from 'pg';
 import { CATEGORIES } from '../../geo/categories.ts';
-import { computeFields, DISTANCE_CAP_M, evaluateCoverage, ruleHasData, snapOrigin, type RuleCoverage } from '../../geo/coverage.ts';
+import {
+  computeFields,
+  DISTANCE_CAP_M,
+  evaluateCoverage,
+  ruleHasData,
+  snapOrigin,
+  type RuleCoverage,
+} from '../../geo/coverage.ts';
 import { distanceAlong } from '../../geo/dijkstra.ts';
 import { reachOutcome, type DistanceField } from '../../geo/distance-field.ts';
 import type { WalkGraph } from '../../geo/graph.ts';
@@ -93,20 +100,45 @@ export async function computeCoverage(pool: pg.Pool, options: ComputeOptions = {
     progress.step(`distance fields over ${net.graph.nodeCount} nodes / ${net.graph.edgeCount} edges`);
     const fields = await time('fields', () => computeFields(net, evalRuleSets, changed ?? undefined));
     const snaps = await time('snap_origins', () => origins.map((o) => snapOrigin(net, o.lng, o.lat, o.compound)));
-    progress.step(`coverage of ${origins.length} origins for ${evalRuleSets.reduce((a, rs) => a + rs.rules.length, 0)} rules`);
+    progress.step(
+      `coverage of ${origins.length} origins for ${evalRuleSets.reduce((a, rs) => a + rs.rules.length, 0)} rules`,
+    );
     const coverage = await time('evaluate', () => evaluateCoverage(net, fields, evalRuleSets, origins, snaps));
-    const reuse = base && changed
-      ? { runId: base.runId, rules: ruleSets.flatMap((rs) => rs.rules.filter((r) => !coverage.some((c) => c.ruleSetId === rs.id && c.ruleId === r.id)).map((r) => [rs.id, r.id] as const)), changedCategories: [...changed] }
-      : null;
+    const reuse =
+      base && changed
+        ? {
+            runId: base.runId,
+            rules: ruleSets.flatMap((rs) =>
+              rs.rules
+                .filter((r) => !coverage.some((c) => c.ruleSetId === rs.id && c.ruleId === r.id))
+                .map((r) => [rs.id, r.id] as const),
+            ),
+            changedCategories: [...changed],
+          }
+        : null;
 
-    options.onEvaluated?.(origins.map((o) => o.id), coverage);
+    options.onEvaluated?.(
+      origins.map((o) => o.id),
+      coverage,
+    );
     progress.step('writing results');
     const run = await client.query<{ id: number }>(
       `INSERT INTO coverage_runs (dataset_id, rule_set_versions, status, community_source, inputs, reused_from_run) VALUES ($1, $2, 'running', $3, $4, $5) RETURNING id`,
       [ds.id, versions, communitySource, inputs, reuse?.runId ?? null],
     );
     const runId = run.rows[0].id;
-    await time('persist', () => persist(client, runId, net, fields, coverage, origins.map((o) => o.id), timings, reuse));
+    await time('persist', () =>
+      persist(
+        client,
+        runId,
+        net,
+        fields,
+        coverage,
+        origins.map((o) => o.id),
+        timings,
+        reuse,
+      ),
+    );
     const counts = {
       origins: origins.length,
       unsnapped_origins: snaps.filter((s) => s.unreachable).length,
@@ -120,7 +152,10 @@ export async function computeCoverage(pool: pg.Pool, options: ComputeOptions = {
       fields: fields.size,
       unsnapped_access_points: [...fields.values()].reduce((a, f) => a + f.unsnappedAccessPoints, 0),
     };
-    await client.query(`UPDATE coverage_runs SET status = 'done', finished_at = now(), timings_ms = $2, counts = $3 WHERE id = $1`, [runId, timings, counts]);
+    await client.query(
+      `UPDATE coverage_runs SET status = 'done', finished_at = now(), timings_ms = $2, counts = $3 WHERE id = $1`,
+      [runId, timings, counts],
+    );
     // Runs that finished in the last 10 minutes are kept too, so a reader that looked up the
     // current run a moment ago still finds its results.
     await client.query(
@@ -132,7 +167,11 @@ export async function computeCoverage(pool: pg.Pool, options: ComputeOptions = {
     // In the same transaction: readers switch from the previous dataset's run to this one at once.
     await dropSupersededDatasets(client, SUPERSEDED_GRACE_SECONDS);
     await client.query('COMMIT');
-    progress.done(`coverage run ${runId}: ${origins.length} origins, ${fields.size} distance fields (${Object.entries(timings).map(([k, v]) => `${k} ${v} ms`).join(', ')})`);
+    progress.done(
+      `coverage run ${runId}: ${origins.length} origins, ${fields.size} distance fields (${Object.entries(timings)
+        .map(([k, v]) => `${k} ${v} ms`)
+        .join(', ')})`,
+    );
     return { runId, datasetId: ds.id, timingsMs: timings, counts };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
@@ -161,7 +200,29 @@ async function persist(
   const areaRows: unknown[][] = [];
   for (const rc of coverage) {
     for (const a of rc.areas) {
-      areaRows.push([rc.ruleSetId, rc.ruleId, a.level, a.key, a.name, a.population, a.coveredPopulation, a.straightCoveredPopulation, a.share, a.straightShare, a.targetShare, a.passes, a.decidingFacilityId, a.uncoveredMeanM, a.uncoveredUnreachablePopulation, a.uncoveredBeyondCapPopulation, a.uncoveredNearEdgePopulation, a.noData, a.measure, a.populationGroup, a.estimatedPopulation]);
+      areaRows.push([
+        rc.ruleSetId,
+        rc.ruleId,
+        a.level,
+        a.key,
+        a.name,
+        a.population,
+        a.coveredPopulation,
+        a.straightCoveredPopulation,
+        a.share,
+        a.straightShare,
+        a.targetShare,
+        a.passes,
+        a.decidingFacilityId,
+        a.uncoveredMeanM,
+        a.uncoveredUnreachablePopulation,
+        a.uncoveredBeyondCapPopulation,
+        a.uncoveredNearEdgePopulation,
+        a.noData,
+        a.measure,
+        a.populationGroup,
+        a.estimatedPopulation,
+      ]);
     }
   }
   await persistOriginResults(client, runId, originIds, coverage, reuse?.runId);
@@ -175,7 +236,9 @@ async function persist(
      SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[], $9::float8[], $10::float8[],
        $11::float8[], $12::float8[], $13::bool[], $14::bigint[], $15::float8[], $16::float8[], $17::float8[], $18::float8[], $19::bool[],
        $20::text[], $21::text[], $22::float8[])`,
-    [runId], areaRows, (r) => r,
+    [runId],
+    areaRows,
+    (r) => r,
   );
   if (reuse) {
     await client.query(
@@ -188,7 +251,9 @@ async function persist(
   lap('persist_areas');
   const g = net.graph;
   // An incremental run computed the fields of the changed categories only (reuse.changedCategories).
-  const categoryFields = CATEGORIES.map((c) => [c.id, fields.get(c.id)] as const).filter((x): x is [typeof x[0], DistanceField] => x[1] !== undefined);
+  const categoryFields = CATEGORIES.map((c) => [c.id, fields.get(c.id)] as const).filter(
+    (x): x is [(typeof x)[0], DistanceField] => x[1] !== undefined,
+  );
   function* edgeRows() {
     for (let e = 0; e < g.edgeCount; e++) {
       const d: Record<string, number> = {};
@@ -196,7 +261,15 @@ async function persist(
         const m = edgeMidpointDistance(g, field, e);
         if (m < Infinity) d[id] = Math.round(m * 10) / 10;
         // -1: beyond the cap (a facility lies in this piece of the network); absent: no path / no data
-        else if (reachOutcome(g, field, { unreachable: false, edge: e, alongM: 0, accessM: 0, lng: 0, lat: 0, pointLng: 0, pointLat: 0 }, Infinity) === 'beyond_cap') d[id] = -1;
+        else if (
+          reachOutcome(
+            g,
+            field,
+            { unreachable: false, edge: e, alongM: 0, accessM: 0, lng: 0, lat: 0, pointLng: 0, pointLat: 0 },
+            Infinity,
+          ) === 'beyond_cap'
+        )
+          d[id] = -1;
       }
       yield [runId, net.edgeDbId[e], JSON.stringify(d)];
     }
@@ -206,7 +279,9 @@ async function persist(
   } else {
     // The changed categories' distances merged into the previous run's: same edges (the network
     // fingerprint is equal), the other categories' values copied as they were.
-    await client.query('CREATE TEMP TABLE changed_edge_distances (run_id integer, edge_id bigint PRIMARY KEY, d jsonb NOT NULL) ON COMMIT DROP');
+    await client.query(
+      'CREATE TEMP TABLE changed_edge_distances (run_id integer, edge_id bigint PRIMARY KEY, d jsonb NOT NULL) ON COMMIT DROP',
+    );
     await copyRows(client, 'changed_edge_distances', ['run_id', 'edge_id', 'd'], edgeRows());
     await client.query(
       `INSERT INTO edge_distances (run_id, edge_id, d)
@@ -235,7 +310,13 @@ interface Reuse {
  * source, origins and network: its results are valid for every rule whose categories' facilities
  * are unchanged. Null when there is none (then everything is computed).
  */
-async function reusableRun(client: pg.PoolClient, datasetId: number, versions: Record<string, string>, communitySource: string | null, inputs: RunInputs): Promise<{ runId: number; inputs: RunInputs } | null> {
+async function reusableRun(
+  client: pg.PoolClient,
+  datasetId: number,
+  versions: Record<string, string>,
+  communitySource: string | null,
+  inputs: RunInputs,
+): Promise<{ runId: number; inputs: RunInputs } | null> {
   const { rows } = await client.query<{ id: number; inputs: RunInputs }>(
     `SELECT id, inputs FROM coverage_runs
      WHERE dataset_id = $1 AND status = 'done' AND inputs IS NOT NULL AND rule_set_versions = $2::jsonb AND community_source IS NOT DISTINCT FROM $3

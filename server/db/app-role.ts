@@ -25,9 +25,18 @@ export async function grantAppRole(ownerUrl: string, appRole: string): Promise<v
          FROM pg_roles r WHERE r.rolname = $1`,
       [appRole],
     );
-    if (!rows[0]) throw new Error(`the role "${appRole}" does not exist; create it (CREATE ROLE ${appRole} LOGIN PASSWORD '…') first`);
-    if (rows[0].rolsuper) throw new Error(`the server's role "${appRole}" is a superuser; it must be an ordinary role (see README "Database roles")`);
-    if (rows[0].owns) throw new Error(`the server's role "${appRole}" owns tables; the schema must be owned by the migration role (see README "Database roles")`);
+    if (!rows[0])
+      throw new Error(
+        `the role "${appRole}" does not exist; create it (CREATE ROLE ${appRole} LOGIN PASSWORD '…') first`,
+      );
+    if (rows[0].rolsuper)
+      throw new Error(
+        `the server's role "${appRole}" is a superuser; it must be an ordinary role (see README "Database roles")`,
+      );
+    if (rows[0].owns)
+      throw new Error(
+        `the server's role "${appRole}" owns tables; the schema must be owned by the migration role (see README "Database roles")`,
+      );
     const role = client.escapeIdentifier(appRole);
     const { rows: tables } = await client.query<{ name: string; kind: string }>(
       `SELECT c.relname AS name, c.relkind AS kind FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm')`,
@@ -37,7 +46,12 @@ export async function grantAppRole(ownerUrl: string, appRole: string): Promise<v
     for (const { name, kind } of tables) {
       const table = client.escapeIdentifier(name);
       await client.query(`REVOKE ALL ON ${table} FROM ${role}`);
-      const privileges = READ_ONLY_TABLES.includes(name) || kind === 'v' || kind === 'm' ? 'SELECT' : name === 'audit_log' ? 'SELECT, INSERT' : 'SELECT, INSERT, UPDATE, DELETE';
+      const privileges =
+        READ_ONLY_TABLES.includes(name) || kind === 'v' || kind === 'm'
+          ? 'SELECT'
+          : name === 'audit_log'
+            ? 'SELECT, INSERT'
+            : 'SELECT, INSERT, UPDATE, DELETE';
       await client.query(`GRANT ${privileges} ON ${table} TO ${role}`);
     }
     await client.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${role}`);

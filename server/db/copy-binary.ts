@@ -44,18 +44,26 @@ function encodeField(f: BinaryField): Buffer {
   if (body > 0x3fffffff) throw new Error(`a ${f.type} of ${n} elements is over PostgreSQL's 1 GB field limit`);
   const b = Buffer.allocUnsafe(4 + body);
   let p = 0;
-  b.writeInt32BE(body, p); p += 4;
-  b.writeInt32BE(1, p); p += 4; // dimensions
-  b.writeInt32BE(nulls > 0 ? 1 : 0, p); p += 4;
-  b.writeInt32BE(oid, p); p += 4;
-  b.writeInt32BE(n, p); p += 4;
-  b.writeInt32BE(1, p); p += 4; // lower bound
+  b.writeInt32BE(body, p);
+  p += 4;
+  b.writeInt32BE(1, p);
+  p += 4; // dimensions
+  b.writeInt32BE(nulls > 0 ? 1 : 0, p);
+  p += 4;
+  b.writeInt32BE(oid, p);
+  p += 4;
+  b.writeInt32BE(n, p);
+  p += 4;
+  b.writeInt32BE(1, p);
+  p += 4; // lower bound
   for (let i = 0; i < n; i++) {
     if (isNull?.(i)) {
-      b.writeInt32BE(-1, p); p += 4;
+      b.writeInt32BE(-1, p);
+      p += 4;
       continue;
     }
-    b.writeInt32BE(size, p); p += 4;
+    b.writeInt32BE(size, p);
+    p += 4;
     const v = f.value[i];
     if (size === 2) b.writeInt16BE(v, p);
     else if (size === 4) b.writeInt32BE(v, p);
@@ -73,12 +81,18 @@ const TRAILER = Buffer.from([0xff, 0xff]);
  * client (so in its transaction). `table` and `columns` are our own constants, never input. Rows
  * are encoded one at a time, so only one row's buffers are alive at once.
  */
-export async function copyBinaryRows(client: pg.PoolClient, table: string, columns: readonly string[], rows: Iterable<readonly BinaryField[]>): Promise<void> {
+export async function copyBinaryRows(
+  client: pg.PoolClient,
+  table: string,
+  columns: readonly string[],
+  rows: Iterable<readonly BinaryField[]>,
+): Promise<void> {
   const sink = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN (FORMAT binary)`));
   function* chunks() {
     yield HEADER;
     for (const row of rows) {
-      if (row.length !== columns.length) throw new Error(`COPY ${table}: a row of ${row.length} fields for ${columns.length} columns`);
+      if (row.length !== columns.length)
+        throw new Error(`COPY ${table}: a row of ${row.length} fields for ${columns.length} columns`);
       const count = Buffer.allocUnsafe(2);
       count.writeInt16BE(row.length, 0);
       yield count;

@@ -16,7 +16,12 @@ function copyValue(v: unknown): string {
  * the millions of per-origin results of a large city. `table` and `columns` are our own constants,
  * never input. Runs on the caller's client, so it joins the caller's transaction.
  */
-export async function copyRows(client: pg.PoolClient, table: string, columns: readonly string[], rows: Iterable<readonly unknown[]>): Promise<void> {
+export async function copyRows(
+  client: pg.PoolClient,
+  table: string,
+  columns: readonly string[],
+  rows: Iterable<readonly unknown[]>,
+): Promise<void> {
   const sink = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
   function* lines() {
     let batch = '';
@@ -44,6 +49,9 @@ export async function pipeCopy(table: string, source: Readable, sink: NodeJS.Wri
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'EPIPE' && code !== 'ECONNRESET') throw err;
-    throw Object.assign(new Error(`connection to the database lost during COPY into ${table} (${code})`, { cause: err }), { code });
+    throw Object.assign(
+      new Error(`connection to the database lost during COPY into ${table} (${code})`, { cause: err }),
+      { code },
+    );
   }
 }

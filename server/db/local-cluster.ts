@@ -59,7 +59,11 @@ function clusterPaths(config: Config): Paths {
 }
 
 /** Run a PostgreSQL binary as the cluster owner: the `postgres` system user when we are root. */
-function runAsOwner(bin: string, args: string[], opts: { allowFail?: boolean; password?: string } = {}): { status: number; output: string } {
+function runAsOwner(
+  bin: string,
+  args: string[],
+  opts: { allowFail?: boolean; password?: string } = {},
+): { status: number; output: string } {
   const cmd = isRoot() ? 'runuser' : path.join(PG_BIN, bin);
   const fullArgs = isRoot() ? ['-u', 'postgres', '--', path.join(PG_BIN, bin), ...args] : args;
   const env = opts.password === undefined ? process.env : { ...process.env, PGPASSWORD: opts.password };
@@ -82,7 +86,9 @@ function chownToOwner(p: string): void {
  */
 export function localClusterPort(config: Config): number {
   try {
-    const port = Number(fs.readFileSync(path.join(clusterPaths(config).pgdata, 'postmaster.pid'), 'utf8').split('\n')[3]);
+    const port = Number(
+      fs.readFileSync(path.join(clusterPaths(config).pgdata, 'postmaster.pid'), 'utf8').split('\n')[3],
+    );
     if (Number.isInteger(port) && port > 0) return port;
   } catch {
     // not running
@@ -104,7 +110,10 @@ function clusterPasswords(config: Config): Passwords {
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8')) as Passwords;
   } catch {
-    const made: Passwords = { owner: crypto.randomBytes(24).toString('hex'), app: crypto.randomBytes(24).toString('hex') };
+    const made: Passwords = {
+      owner: crypto.randomBytes(24).toString('hex'),
+      app: crypto.randomBytes(24).toString('hex'),
+    };
     fs.mkdirSync(config.dataDir, { recursive: true });
     fs.writeFileSync(file, JSON.stringify(made), { mode: 0o600 });
     return made;
@@ -167,7 +176,9 @@ export function startLocalCluster(config: Config, log: (line: string) => void = 
   }
   const running = isLocalClusterRunning(config);
   if (running && localClusterPort(config) !== config.localDbPort) {
-    log(`the project-local cluster is already running on port ${localClusterPort(config)}; using it (npm run db:stop, then start again, to move it to ${config.localDbPort})`);
+    log(
+      `the project-local cluster is already running on port ${localClusterPort(config)}; using it (npm run db:stop, then start again, to move it to ${config.localDbPort})`,
+    );
   }
   if (!running) {
     chownToOwner(socketDir);
@@ -178,7 +189,9 @@ export function startLocalCluster(config: Config, log: (line: string) => void = 
       runAsOwner('pg_ctl', ['start', '-w', '-t', '60', '-D', pgdata, '-l', logFile, '-o', `-p ${config.localDbPort}`]);
     } catch (err) {
       const tail = fs.readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join('\n');
-      throw new Error(`PostgreSQL did not start on 127.0.0.1:${config.localDbPort} (is the port taken? set LIFE_CIRCLE_DB_PORT): ${(err as Error).message}\n${tail}`);
+      throw new Error(
+        `PostgreSQL did not start on 127.0.0.1:${config.localDbPort} (is the port taken? set LIFE_CIRCLE_DB_PORT): ${(err as Error).message}\n${tail}`,
+      );
     }
   }
   requirePasswords(config, log);
@@ -205,13 +218,17 @@ function requirePasswords(config: Config, log: (line: string) => void): void {
   ];
   for (const statement of sql) runAsOwner('psql', psqlArgs(config, 'postgres', statement));
   const tmp = path.join(config.dataDir, 'pg_hba.conf.new');
-  fs.writeFileSync(tmp, [HBA_MARKER, 'local all all scram-sha-256', 'host all all 127.0.0.1/32 scram-sha-256', ''].join('\n'));
+  fs.writeFileSync(
+    tmp,
+    [HBA_MARKER, 'local all all scram-sha-256', 'host all all 127.0.0.1/32 scram-sha-256', ''].join('\n'),
+  );
   chownToOwner(tmp);
   fs.renameSync(tmp, hba);
   runAsOwner('pg_ctl', ['reload', '-D', clusterPaths(config).pgdata]);
   // The reload is asynchronous: wait until a password-less connection is refused.
   for (let i = 0; i < 50; i++) {
-    if (runAsOwner('psql', psqlArgs(config, 'postgres', 'SELECT 1'), { allowFail: true, password: '' }).status !== 0) return;
+    if (runAsOwner('psql', psqlArgs(config, 'postgres', 'SELECT 1'), { allowFail: true, password: '' }).status !== 0)
+      return;
     spawnSync('sleep', ['0.1']);
   }
   throw new Error(`the project-local cluster still accepts connections without a password after reloading ${hba}`);
@@ -229,14 +246,33 @@ function readAsOwner(file: string): string {
 /** Create a database in the local cluster if it does not exist. */
 export function ensureDatabase(config: Config, dbName: string): void {
   const password = clusterPasswords(config).owner;
-  const exists = runAsOwner('psql', psqlArgs(config, 'postgres', `SELECT 1 FROM pg_database WHERE datname = '${dbName}'`), { password });
+  const exists = runAsOwner(
+    'psql',
+    psqlArgs(config, 'postgres', `SELECT 1 FROM pg_database WHERE datname = '${dbName}'`),
+    { password },
+  );
   if (exists.output.trim() !== '1') {
     runAsOwner('psql', psqlArgs(config, 'postgres', `CREATE DATABASE "${dbName}"`), { password });
   }
 }
 
 function psqlArgs(config: Config, db: string, sql: string): string[] {
-  return ['-h', '127.0.0.1', '-p', String(localClusterPort(config)), '-U', SUPERUSER, '-d', db, '-w', '-tA', '-v', 'ON_ERROR_STOP=1', '-c', sql];
+  return [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(localClusterPort(config)),
+    '-U',
+    SUPERUSER,
+    '-d',
+    db,
+    '-w',
+    '-tA',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-c',
+    sql,
+  ];
 }
 
 export function stopLocalCluster(config: Config): boolean {

@@ -5,7 +5,10 @@ import pg from 'pg';
  * 'error' listener (their pending queries still reject, so the caller's transaction fails and
  * rolls back), instead of an unhandled 'error' event ending the process.
  */
-export function createPool(connectionString: string, options: pg.PoolConfig & { onError?: (err: Error) => void } = {}): pg.Pool {
+export function createPool(
+  connectionString: string,
+  options: pg.PoolConfig & { onError?: (err: Error) => void } = {},
+): pg.Pool {
   const { onError = () => {}, ...config } = options;
   const pool = new pg.Pool({ connectionString, ...config });
   pool.on('error', onError);

@@ -22,11 +22,17 @@ export async function queryWithin<R extends pg.QueryResultRow>(
     return await c.query<R>(text, values);
   } catch (err) {
     if ((err as { code?: string }).code === '57014') {
-      throw new ApiError('work_timed_out', `${what} took longer than its ${timeoutMs / 1000} s database time limit and was stopped: ask for less`);
+      throw new ApiError(
+        'work_timed_out',
+        `${what} took longer than its ${timeoutMs / 1000} s database time limit and was stopped: ask for less`,
+      );
     }
     throw err;
   } finally {
     // read-only: nothing to commit; a failed rollback means a broken connection, which is dropped
-    await c.query('ROLLBACK').then(() => c.release(), (e: Error) => c.release(e));
+    await c.query('ROLLBACK').then(
+      () => c.release(),
+      (e: Error) => c.release(e),
+    );
   }
 }

@@ -1,7 +1,12 @@
 import v8 from 'node:v8';
 import Flatbush from 'flatbush';
 import type { EngineCompound, EngineNetwork, EngineOrigin } from '../../geo/coverage.ts';
-import { buildPolygonIndex, type DistanceField, type EngineFacility, type SourceFilter } from '../../geo/distance-field.ts';
+import {
+  buildPolygonIndex,
+  type DistanceField,
+  type EngineFacility,
+  type SourceFilter,
+} from '../../geo/distance-field.ts';
 import { makeLocalProjection } from '../../geo/geodesy.ts';
 import type { WalkGraph } from '../../geo/graph.ts';
 import type { SearchResult } from '../../geo/dijkstra.ts';
@@ -14,14 +19,17 @@ import { barrierIndexFromParts, snapIndexFromParts } from '../../geo/snap.ts';
 const SHARE_MIN_BYTES = 4096;
 
 /** Where a shared typed array sits in {@link EngineSnapshot.arrays}. */
-interface SharedRef { $shared: number }
+interface SharedRef {
+  $shared: number;
+}
 type Shared<T> = T | SharedRef;
 
 interface FieldSkeleton {
   key: string;
   filter: SourceFilter;
   facilities: readonly EngineFacility[];
-  result: Omit<SearchResult, 'dist' | 'source' | 'predArc' | 'reached'> & Record<'dist' | 'source' | 'predArc' | 'reached', Shared<ArrayBufferView>>;
+  result: Omit<SearchResult, 'dist' | 'source' | 'predArc' | 'reached'> &
+    Record<'dist' | 'source' | 'predArc' | 'reached', Shared<ArrayBufferView>>;
   unsnappedAccessPoints: number;
   shapeTree: Shared<ArrayBufferView> | null;
   shapeFacility: Shared<Int32Array>;
@@ -39,7 +47,12 @@ interface Skeleton {
   edgeIsPrivate: Shared<Uint8Array>;
   barriers: { coords: Shared<Float64Array>; segmentStart: Shared<Uint32Array>; tree: SharedRef | null } | null;
   /** The main thread's snap index, opened in place by the worker rather than built again. */
-  snap: { segmentEdge: Shared<Int32Array>; segmentStart: Shared<Uint32Array>; pointCumM: Shared<Float64Array>; tree: SharedRef | null };
+  snap: {
+    segmentEdge: Shared<Int32Array>;
+    segmentStart: Shared<Uint32Array>;
+    pointCumM: Shared<Float64Array>;
+    tree: SharedRef | null;
+  };
   compounds: readonly EngineCompound[];
   facilities: readonly EngineFacility[];
   fields: FieldSkeleton[];
@@ -72,7 +85,8 @@ export interface WorkerEngine {
   origins: EngineOrigin[];
 }
 
-type TypedArray = Float64Array | Float32Array | Int32Array | Uint32Array | Uint16Array | Uint8Array | Int16Array | Int8Array;
+type TypedArray =
+  Float64Array | Float32Array | Int32Array | Uint32Array | Uint16Array | Uint8Array | Int16Array | Int8Array;
 
 function sharedCopy<T extends TypedArray>(a: T): T {
   const C = a.constructor as new (b: SharedArrayBuffer) => T;
@@ -86,7 +100,13 @@ function sharedCopy<T extends TypedArray>(a: T): T {
  * the arrays into shared memory and serialise the skeleton.
  */
 export function snapshotEngine(
-  engine: { datasetId: number; runId: number; loadedAt: number; net: EngineNetwork; fields: ReadonlyMap<string, DistanceField> },
+  engine: {
+    datasetId: number;
+    runId: number;
+    loadedAt: number;
+    net: EngineNetwork;
+    fields: ReadonlyMap<string, DistanceField>;
+  },
   origins: readonly EngineOrigin[],
 ): EngineSnapshot {
   const arrays: ArrayBufferView[] = [];
@@ -123,7 +143,13 @@ export function snapshotEngine(
     projectionCenter: [net.snapIndex.projection.centerLng, net.snapIndex.projection.centerLat],
     edgeDbId: share(net.edgeDbId),
     edgeIsPrivate: share(net.edgeIsPrivate),
-    barriers: net.barriers ? { coords: share(net.barriers.coords), segmentStart: share(net.barriers.segmentStart), tree: shareTree(net.barriers.tree) } : null,
+    barriers: net.barriers
+      ? {
+          coords: share(net.barriers.coords),
+          segmentStart: share(net.barriers.segmentStart),
+          tree: shareTree(net.barriers.tree),
+        }
+      : null,
     snap: {
       segmentEdge: share(net.snapIndex.segmentEdge),
       segmentStart: share(net.snapIndex.segmentStart),
@@ -136,7 +162,13 @@ export function snapshotEngine(
       key: f.key,
       filter: f.filter,
       facilities: f.facilities,
-      result: { ...f.result, dist: share(f.result.dist), source: share(f.result.source), predArc: share(f.result.predArc), reached: share(f.result.reached) },
+      result: {
+        ...f.result,
+        dist: share(f.result.dist),
+        source: share(f.result.source),
+        predArc: share(f.result.predArc),
+        reached: share(f.result.reached),
+      },
       unsnappedAccessPoints: f.unsnappedAccessPoints,
       shapeTree: shareTree(f.shapeTree),
       shapeFacility: share(f.shapeFacility),
@@ -152,7 +184,18 @@ export function snapshotEngine(
 }
 
 const GRAPH_ARRAYS = [
-  'nodeLng', 'nodeLat', 'edgeFrom', 'edgeTo', 'edgeLengthM', 'edgeDir', 'edgeCoords', 'edgeCoordOffset', 'arcOffset', 'arcTo', 'arcEdge', 'arcLengthM',
+  'nodeLng',
+  'nodeLat',
+  'edgeFrom',
+  'edgeTo',
+  'edgeLengthM',
+  'edgeDir',
+  'edgeCoords',
+  'edgeCoordOffset',
+  'arcOffset',
+  'arcTo',
+  'arcEdge',
+  'arcLengthM',
 ] as const satisfies readonly (keyof WalkGraph)[];
 
 /**
@@ -162,7 +205,10 @@ const GRAPH_ARRAYS = [
  */
 export function engineFromSnapshot(snapshot: EngineSnapshot): WorkerEngine {
   const s = v8.deserialize(Buffer.from(snapshot.skeleton)) as Skeleton;
-  const at = <T>(x: Shared<T>): T => (x !== null && typeof x === 'object' && '$shared' in (x as object) ? (snapshot.arrays[(x as SharedRef).$shared] as T) : (x as T));
+  const at = <T>(x: Shared<T>): T =>
+    x !== null && typeof x === 'object' && '$shared' in (x as object)
+      ? (snapshot.arrays[(x as SharedRef).$shared] as T)
+      : (x as T);
   const graph = Object.fromEntries(Object.entries(s.graph).map(([k, v]) => [k, at(v)])) as unknown as WalkGraph;
   const projection = makeLocalProjection(s.projectionCenter[0], s.projectionCenter[1]);
   // the main thread's indexes opened in place (Flatbush.from on the shared bytes): the same
@@ -176,7 +222,14 @@ export function engineFromSnapshot(snapshot: EngineSnapshot): WorkerEngine {
     : undefined;
   const net: EngineNetwork = {
     graph,
-    snapIndex: snapIndexFromParts(graph, projection, tree(s.snap.tree), at(s.snap.segmentEdge), at(s.snap.segmentStart), at(s.snap.pointCumM)),
+    snapIndex: snapIndexFromParts(
+      graph,
+      projection,
+      tree(s.snap.tree),
+      at(s.snap.segmentEdge),
+      at(s.snap.segmentStart),
+      at(s.snap.pointCumM),
+    ),
     barriers,
     edgeDbId: at(s.edgeDbId),
     edgeIsPrivate: at(s.edgeIsPrivate),

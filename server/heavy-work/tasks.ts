@@ -78,7 +78,9 @@ export interface PrepareTask {
 export type HeavyTask = EvaluateTask | SuggestTask | IsochroneTask | IsochroneBandsTask | PrepareTask;
 
 /** A domain error the route answers as 400 invalid_parameter (e.g. a plan the engine refuses). */
-export interface TaskRefusal { refused: string }
+export interface TaskRefusal {
+  refused: string;
+}
 
 interface Prepared {
   engine: WorkerEngine;
@@ -105,7 +107,11 @@ function prepare(snapshot: EngineSnapshot): Prepared {
 function baselineCoverage(p: Prepared, ruleSets: readonly RuleSet[]): RuleCoverage[] {
   return ruleSets.flatMap((rs) => {
     let c = p.coverage.get(rs.id);
-    if (!c) p.coverage.set(rs.id, (c = evaluateCoverage(p.engine.net, p.engine.fields, [rs], p.engine.origins, p.originSnaps)));
+    if (!c)
+      p.coverage.set(
+        rs.id,
+        (c = evaluateCoverage(p.engine.net, p.engine.fields, [rs], p.engine.origins, p.originSnaps)),
+      );
     return c;
   });
 }
@@ -114,22 +120,29 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
 const round4 = (x: number | null) => (x === null ? null : Math.round(x * 1e4) / 1e4);
 
 function areaRows(r: RuleImpact, level: 'community' | 'residential_area') {
-  return r.areas.filter((a) => a.level === level).map((a) => ({
-    key: a.key,
-    name: a.name,
-    population: round2(a.population),
-    covered_before: round2(a.coveredBefore),
-    covered_after: round2(a.coveredAfter),
-    share_before: round4(a.shareBefore),
-    share_after: round4(a.shareAfter),
-    delta_share: a.shareBefore === null || a.shareAfter === null ? null : round4(a.shareAfter - a.shareBefore),
-    passes_before: a.passesBefore,
-    passes_after: a.passesAfter,
-    flip: a.flip,
-  }));
+  return r.areas
+    .filter((a) => a.level === level)
+    .map((a) => ({
+      key: a.key,
+      name: a.name,
+      population: round2(a.population),
+      covered_before: round2(a.coveredBefore),
+      covered_after: round2(a.coveredAfter),
+      share_before: round4(a.shareBefore),
+      share_after: round4(a.shareAfter),
+      delta_share: a.shareBefore === null || a.shareAfter === null ? null : round4(a.shareAfter - a.shareBefore),
+      passes_before: a.passesBefore,
+      passes_after: a.passesAfter,
+      flip: a.flip,
+    }));
 }
 
-function impactJson(ev: ScenarioEvaluation, plans: readonly ScenarioPlan[], ids: readonly (number | null)[], withEdges: boolean) {
+function impactJson(
+  ev: ScenarioEvaluation,
+  plans: readonly ScenarioPlan[],
+  ids: readonly (number | null)[],
+  withEdges: boolean,
+) {
   const body: Record<string, unknown> = {
     network_changed: ev.scenario.graphChanged || ev.scenario.barriersChanged,
     origins: ev.originSnaps.length,
@@ -164,7 +177,10 @@ function impactJson(ev: ScenarioEvaluation, plans: readonly ScenarioPlan[], ids:
       newly_uncovered: round2(r.newlyUncovered),
       flips: {
         community: { fail_to_pass: r.flips.community.failToPass, pass_to_fail: r.flips.community.passToFail },
-        residential_area: { fail_to_pass: r.flips.residential_area.failToPass, pass_to_fail: r.flips.residential_area.passToFail },
+        residential_area: {
+          fail_to_pass: r.flips.residential_area.failToPass,
+          pass_to_fail: r.flips.residential_area.passToFail,
+        },
       },
       communities: areaRows(r, 'community'),
       residential_areas: areaRows(r, 'residential_area'),
@@ -179,7 +195,10 @@ function impactJson(ev: ScenarioEvaluation, plans: readonly ScenarioPlan[], ids:
       features: (ev.changedEdges ?? []).map((c) => {
         const coordinates: number[][] = [];
         for (let i = g.edgeCoordOffset[c.edge]; i < g.edgeCoordOffset[c.edge + 1]; i++) {
-          coordinates.push([Math.round(g.edgeCoords[2 * i] * 1e7) / 1e7, Math.round(g.edgeCoords[2 * i + 1] * 1e7) / 1e7]);
+          coordinates.push([
+            Math.round(g.edgeCoords[2 * i] * 1e7) / 1e7,
+            Math.round(g.edgeCoords[2 * i + 1] * 1e7) / 1e7,
+          ]);
         }
         const before: Record<string, number | null> = {};
         const after: Record<string, number> = {};
@@ -216,7 +235,9 @@ export function runEvaluate(t: EvaluateTask): Record<string, unknown> | TaskRefu
     throw err;
   }
   let resnapped = 0;
-  ev.originSnaps.forEach((s, i) => { if (s !== p.originSnaps[i]) resnapped++; });
+  ev.originSnaps.forEach((s, i) => {
+    if (s !== p.originSnaps[i]) resnapped++;
+  });
   return { origins_resnapped: resnapped, ...impactJson(ev, t.plans, t.planIds, t.includeChangedEdges) };
 }
 
@@ -225,7 +246,9 @@ export function runEvaluate(t: EvaluateTask): Record<string, unknown> | TaskRefu
 let stringifyEvaluate: ((body: unknown) => string) | null = null;
 
 /** The whole body of POST /api/scenarios/evaluate, serialised ({@link SerialisedAnswer}). */
-export function runEvaluateSerialised(t: EvaluateTask & { envelope: NonNullable<EvaluateTask['envelope']> }): SerialisedAnswer | TaskRefusal {
+export function runEvaluateSerialised(
+  t: EvaluateTask & { envelope: NonNullable<EvaluateTask['envelope']> },
+): SerialisedAnswer | TaskRefusal {
   const answer = runEvaluate(t);
   if ('refused' in answer) return answer as TaskRefusal;
   // readonly `as const` arrays are what fast-json-stringify's types reject, not the schema
@@ -239,7 +262,17 @@ export function runSuggest(t: SuggestTask): Record<string, unknown> | TaskRefusa
   const ruleSet = t.ruleSet;
   const rule = ruleSet.rules.find((r) => r.id === t.ruleId);
   if (!rule) return { refused: `rule set ${t.ruleSetId} has no rule "${t.ruleId}"` };
-  const s = suggestPlans(p.engine.net, p.engine.fields, ruleSet, rule, p.engine.origins, p.originSnaps, t.candidates, t.k, { baselineSearch: p.search });
+  const s = suggestPlans(
+    p.engine.net,
+    p.engine.fields,
+    ruleSet,
+    rule,
+    p.engine.origins,
+    p.originSnaps,
+    t.candidates,
+    t.k,
+    { baselineSearch: p.search },
+  );
   const index = new Map(t.candidates.map((c, i) => [c.ref, i]));
   const population = p.engine.origins.reduce((sum, x) => sum + x.population, 0);
   return {
@@ -250,9 +283,16 @@ export function runSuggest(t: SuggestTask): Record<string, unknown> | TaskRefusa
       const c = t.candidates[i];
       const [lng, lat] = pointOnFeature(c.geometry).geometry.coordinates;
       return {
-        rank: rank + 1, ref: pick.ref, plan_id: t.planIds[i], kind: c.kind, name: c.name,
-        lng: Math.round(lng * 1e7) / 1e7, lat: Math.round(lat * 1e7) / 1e7,
-        gain: round2(pick.gain), standalone_gain: round2(pick.standaloneGain), cumulative: round2(pick.cumulative),
+        rank: rank + 1,
+        ref: pick.ref,
+        plan_id: t.planIds[i],
+        kind: c.kind,
+        name: c.name,
+        lng: Math.round(lng * 1e7) / 1e7,
+        lat: Math.round(lat * 1e7) / 1e7,
+        gain: round2(pick.gain),
+        standalone_gain: round2(pick.standaloneGain),
+        cumulative: round2(pick.cumulative),
         geometry: c.geometry,
       };
     }),
@@ -268,7 +308,14 @@ export function runSuggest(t: SuggestTask): Record<string, unknown> | TaskRefusa
 export function runIsochrone(t: IsochroneTask) {
   const p = prepare(t.snapshot);
   const g = p.engine.net.graph;
-  const result = p.search.run(seedsFromSnaps(g, t.snaps, t.snaps.map(() => 0)), t.distanceM);
+  const result = p.search.run(
+    seedsFromSnaps(
+      g,
+      t.snaps,
+      t.snaps.map(() => 0),
+    ),
+    t.distanceM,
+  );
   const iso = isochrone(g, result, t.distanceM);
   if (t.serialise) {
     // the Feature as the route sends it (properties in the route's order), and the geometry alone
@@ -276,7 +323,11 @@ export function runIsochrone(t: IsochroneTask) {
     const reachedLengthM = Math.round(iso.reachedLengthM * 100) / 100;
     const geometry = JSON.stringify(iso.lines.geometry);
     const properties = JSON.stringify({ kind: 'lines', distance_m: t.distanceM, reached_length_m: reachedLengthM });
-    return { geometryJson: geometry, featureJson: `{"type":"Feature","geometry":${geometry},"properties":${properties}}`, pieces: iso.pieceEdge.length };
+    return {
+      geometryJson: geometry,
+      featureJson: `{"type":"Feature","geometry":${geometry},"properties":${properties}}`,
+      pieces: iso.pieceEdge.length,
+    };
   }
   return { lines: iso.lines, reachedLengthM: iso.reachedLengthM, pieces: iso.pieceEdge.length };
 }
@@ -290,15 +341,26 @@ export function runIsochroneBands(t: IsochroneBandsTask) {
   const p = prepare(t.snapshot);
   const g = p.engine.net.graph;
   const maxL = Math.max(...t.limitsM);
-  const result = p.search.run(seedsFromSnaps(g, t.snaps, t.snaps.map(() => 0)), maxL);
+  const result = p.search.run(
+    seedsFromSnaps(
+      g,
+      t.snaps,
+      t.snaps.map(() => 0),
+    ),
+    maxL,
+  );
   const built = isochroneBands(g, result, t.limitsM);
-  const residents = built.bands.map(() => 0), originCounts = built.bands.map(() => 0);
+  const residents = built.bands.map(() => 0),
+    originCounts = built.bands.map(() => 0);
   const within: [number, number][] = [];
   p.engine.origins.forEach((o, i) => {
     const d = distanceToPoint(g, result, p.originSnaps[i]);
     if (!(d <= maxL)) return;
     built.bands.forEach((b, k) => {
-      if (d <= b.limitM) { residents[k] += o.population; originCounts[k]++; }
+      if (d <= b.limitM) {
+        residents[k] += o.population;
+        originCounts[k]++;
+      }
     });
     if (t.includeOrigins) within.push([o.id, round2(d)]);
   });
@@ -307,7 +369,12 @@ export function runIsochroneBands(t: IsochroneBandsTask) {
     frontage_m: round2(built.frontageM),
     off_street_max_m: built.offStreetMaxM,
     reached_length_m: round2(built.reachedLengthM),
-    bands: built.bands.map((b, k) => ({ limit_m: b.limitM, residents: round2(residents[k]), origins: originCounts[k], polygon: b.polygon })),
+    bands: built.bands.map((b, k) => ({
+      limit_m: b.limitM,
+      residents: round2(residents[k]),
+      origins: originCounts[k],
+      polygon: b.polygon,
+    })),
     ...(t.includeOrigins ? { origins: within } : {}),
   };
 }
@@ -315,10 +382,15 @@ export function runIsochroneBands(t: IsochroneBandsTask) {
 /** The worker's entry: one task in, its plain-data answer out. */
 export function runHeavyTask(task: HeavyTask): unknown {
   switch (task.kind) {
-    case 'evaluate': return task.envelope ? runEvaluateSerialised({ ...task, envelope: task.envelope }) : runEvaluate(task);
-    case 'suggest': return runSuggest(task);
-    case 'isochrone': return runIsochrone(task);
-    case 'isochrone-bands': return runIsochroneBands(task);
-    case 'prepare': return void prepare(task.snapshot);
+    case 'evaluate':
+      return task.envelope ? runEvaluateSerialised({ ...task, envelope: task.envelope }) : runEvaluate(task);
+    case 'suggest':
+      return runSuggest(task);
+    case 'isochrone':
+      return runIsochrone(task);
+    case 'isochrone-bands':
+      return runIsochroneBands(task);
+    case 'prepare':
+      return void prepare(task.snapshot);
   }
 }

@@ -18,12 +18,20 @@ export function snapRequestPoint(engine: LoadedEngine, lng: number, lat: number)
   const marginLat = OUTSIDE_MARGIN_M / 111_320;
   const marginLng = marginLat / Math.cos((lat * Math.PI) / 180);
   if (lng < minLng - marginLng || lng > maxLng + marginLng || lat < minLat - marginLat || lat > maxLat + marginLat) {
-    throw new ApiError('outside_dataset', `point ${lng}, ${lat} is outside the loaded dataset (${engine.bbox.map((v) => v.toFixed(4)).join(', ')})`);
+    throw new ApiError(
+      'outside_dataset',
+      `point ${lng}, ${lat} is outside the loaded dataset (${engine.bbox.map((v) => v.toFixed(4)).join(', ')})`,
+    );
   }
   const snap = snapPoint(engine.net.snapIndex, lng, lat, { barriers: engine.net.barriers });
   if (snap.unreachable) {
-    const why = snap.reason === 'blocked_by_barrier' ? 'every nearby street lies behind a mapped wall or fence' : `no walkable street within 200 m${snap.nearestM ? ` (nearest ${Math.round(snap.nearestM)} m)` : ''}`;
-    throw new ApiError('not_snappable', `point ${lng}, ${lat} cannot be placed on the walking network: ${why}`, { reason: snap.reason });
+    const why =
+      snap.reason === 'blocked_by_barrier'
+        ? 'every nearby street lies behind a mapped wall or fence'
+        : `no walkable street within 200 m${snap.nearestM ? ` (nearest ${Math.round(snap.nearestM)} m)` : ''}`;
+    throw new ApiError('not_snappable', `point ${lng}, ${lat} cannot be placed on the walking network: ${why}`, {
+      reason: snap.reason,
+    });
   }
   return { ...snap };
 }
@@ -39,19 +47,32 @@ export function sourceSnaps(engine: LoadedEngine, q: { lng?: number; lat?: numbe
   if (!f) throw new ApiError('not_found', `no facility ${facility_id} in the loaded dataset`);
   const snaps: EdgeSnap[] = [];
   for (let k = 0; k < f.accessLng.length; k++) {
-    const s = snapPoint(engine.net.snapIndex, f.accessLng[k], f.accessLat[k], { edgeFilter: (e) => engine.net.edgeIsPrivate[e] === 0 });
+    const s = snapPoint(engine.net.snapIndex, f.accessLng[k], f.accessLat[k], {
+      edgeFilter: (e) => engine.net.edgeIsPrivate[e] === 0,
+    });
     if (!s.unreachable) snaps.push({ ...s });
   }
-  if (!snaps.length) throw new ApiError('not_snappable', `facility ${facility_id} has no access point within 200 m of a walkable street`);
+  if (!snaps.length)
+    throw new ApiError(
+      'not_snappable',
+      `facility ${facility_id} has no access point within 200 m of a walkable street`,
+    );
   return snaps;
 }
 
 /** A comma-separated list of category ids (all when absent): 400 naming the unknown ones. */
 export function parseCategories(raw: string | undefined): CategoryId[] {
   if (!raw) return CATEGORIES.map((c) => c.id);
-  const ids = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const ids = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = ids.filter((id) => !CATEGORY_IDS.has(id));
-  if (unknown.length) throw new ApiError('unknown_category', `unknown categor${unknown.length > 1 ? 'ies' : 'y'}: ${unknown.join(', ')}; see /api/categories`);
+  if (unknown.length)
+    throw new ApiError(
+      'unknown_category',
+      `unknown categor${unknown.length > 1 ? 'ies' : 'y'}: ${unknown.join(', ')}; see /api/categories`,
+    );
   return [...new Set(ids)] as CategoryId[];
 }
 
@@ -77,8 +98,12 @@ export function requireRule(ref: string): { ruleSet: RuleSet; rule: RuleSet['rul
 }
 
 /** A `minLng,minLat,maxLng,maxLat` string (the schema checked the form), or `fallback` when absent: 400 unless min < max. */
-export function parseBbox(raw: string | undefined, fallback: readonly [number, number, number, number]): [number, number, number, number] {
+export function parseBbox(
+  raw: string | undefined,
+  fallback: readonly [number, number, number, number],
+): [number, number, number, number] {
   const [minLng, minLat, maxLng, maxLat] = raw ? raw.split(',').map(Number) : fallback;
-  if (!(minLng < maxLng && minLat < maxLat)) throw new ApiError('invalid_parameter', 'bbox must be minLng,minLat,maxLng,maxLat with min < max');
+  if (!(minLng < maxLng && minLat < maxLat))
+    throw new ApiError('invalid_parameter', 'bbox must be minLng,minLat,maxLng,maxLat with min < max');
   return [minLng, minLat, maxLng, maxLat];
 }

@@ -22,11 +22,17 @@ export const SAMPLE_CITY_SEED = 15;
  * generated sample city. Then coverage is computed. When a dataset is loaded but has no complete
  * coverage run (an importer stopped after its commit), it is prepared and computed now.
  */
-export async function loadDefaultData(pool: pg.Pool, config: Config, progress: Progress = silentProgress): Promise<void> {
+export async function loadDefaultData(
+  pool: pg.Pool,
+  config: Config,
+  progress: Progress = silentProgress,
+): Promise<void> {
   if (await activeDataset(pool)) {
     const state = await servingState(pool);
     if (!state.newestHasResults) {
-      progress.step(`dataset ${state.newestDatasetId} has no complete coverage run (an import stopped before its compute?): computing it now`);
+      progress.step(
+        `dataset ${state.newestDatasetId} has no complete coverage run (an import stopped before its compute?): computing it now`,
+      );
       await prepareDataset(pool, progress);
     }
     return;
@@ -34,7 +40,10 @@ export async function loadDefaultData(pool: pg.Pool, config: Config, progress: P
   if (fs.existsSync(config.defaultOsmFile)) {
     progress.step(`no dataset loaded: importing ${config.defaultOsmFile}`);
     await importOsm(pool, config.defaultOsmFile, { progress });
-    if (fs.existsSync(config.defaultDistrictsFile) && !(await pool.query(`SELECT 1 FROM datasets WHERE kind = 'districts'`)).rowCount) {
+    if (
+      fs.existsSync(config.defaultDistrictsFile) &&
+      !(await pool.query(`SELECT 1 FROM datasets WHERE kind = 'districts'`)).rowCount
+    ) {
       progress.step(`importing the district boundaries ${config.defaultDistrictsFile}`);
       await importDistricts(pool, config.defaultDistrictsFile, { progress });
     }
@@ -46,11 +55,20 @@ export async function loadDefaultData(pool: pg.Pool, config: Config, progress: P
 }
 
 /** Generate the seeded sample city as OSM XML under the data folder and import it, flagged sample. */
-export async function importSampleCity(pool: pg.Pool, config: Config, o: { nodes: number; seed: number; progress?: Progress }) {
+export async function importSampleCity(
+  pool: pg.Pool,
+  config: Config,
+  o: { nodes: number; seed: number; progress?: Progress },
+) {
   fs.mkdirSync(config.dataDir, { recursive: true });
   const file = path.join(config.dataDir, `sample-city-${o.seed}-${o.nodes}.osm`);
   await writeOsmXml(generateSampleCity({ seed: o.seed, targetNodes: o.nodes }), file);
-  return importOsm(pool, file, { progress: o.progress, kind: 'sample_city', isSample: true, sourceName: `generated sample city (示例), seed ${o.seed}, ${o.nodes} nodes` });
+  return importOsm(pool, file, {
+    progress: o.progress,
+    kind: 'sample_city',
+    isSample: true,
+    sourceName: `generated sample city (示例), seed ${o.seed}, ${o.nodes} nodes`,
+  });
 }
 
 /**
@@ -61,14 +79,19 @@ export async function importSampleCity(pool: pg.Pool, config: Config, o: { nodes
 export async function prepareDataset(pool: pg.Pool, progress: Progress = silentProgress): Promise<void> {
   const ds = await activeDataset(pool);
   if (!ds) throw new Error('no dataset loaded');
-  const inChengdu = (await pool.query(
-    `SELECT bbox IS NOT NULL AND ST_Intersects(bbox, ST_MakeEnvelope($2, $3, $4, $5, 4326)) AS yes FROM datasets WHERE id = $1`,
-    [ds.id, ...SAMPLE_REGISTERS_BBOX],
-  )).rows[0]?.yes === true;
+  const inChengdu =
+    (
+      await pool.query(
+        `SELECT bbox IS NOT NULL AND ST_Intersects(bbox, ST_MakeEnvelope($2, $3, $4, $5, 4326)) AS yes FROM datasets WHERE id = $1`,
+        [ds.id, ...SAMPLE_REGISTERS_BBOX],
+      )
+    ).rows[0]?.yes === true;
   if (ds.kind === 'osm' && inChengdu) {
     // OSM Chengdu has no elderly care, and its few community_service hits are government offices,
     // not 社区综合服务中心: the shipped sample registers fill in (never over a real register).
-    progress.step('adding the shipped sample registers of elderly care and community service (示例 / sample) where no real register exists');
+    progress.step(
+      'adding the shipped sample registers of elderly care and community service (示例 / sample) where no real register exists',
+    );
     await importDefaultSampleRegisters(pool, ['elderly_care', 'community_service']);
   }
   await computeCoverage(pool, { progress });

@@ -9,7 +9,9 @@ const P = POPULATION_ESTIMATE;
  */
 const degreesFor = (m: number) => ((m / 111_320 / 0.34) * 1.01).toFixed(7);
 const RESIDENTIAL_TYPES_SQL = `(${RESIDENTIAL_BUILDING_TYPES.map((t) => `'${t}'`).join(', ')})`;
-const DEFAULT_LEVELS_SQL = `CASE building ${Object.entries(DEFAULT_LEVELS).map(([t, n]) => `WHEN '${t}' THEN ${n}`).join(' ')} ELSE ${P.defaultLevels} END`;
+const DEFAULT_LEVELS_SQL = `CASE building ${Object.entries(DEFAULT_LEVELS)
+  .map(([t, n]) => `WHEN '${t}' THEN ${n}`)
+  .join(' ')} ELSE ${P.defaultLevels} END`;
 
 /**
  * The columns a building of dataset $1 derives from its own tags and footprint and the layers
@@ -74,8 +76,14 @@ export const APPROXIMATE_ZONES_SQL = `
 export const DERIVE_LAYERS_SQL: ReadonlyArray<readonly [label: string, sql: string]> = [
   ['index the entrances', `CREATE INDEX ON import_entrances USING gist (geom)`],
   // Fresh statistics, or the planner guesses nested loops over hundreds of thousands of rows.
-  ['analyse the new rows', `ANALYZE import_entrances, walk_nodes, walk_edges, facilities, residential_areas, buildings, barriers, places`],
-  ['keep the entrances with the dataset', `INSERT INTO entrances (dataset_id, osm_id, kind, geom) SELECT $1, osm_id, kind, geom FROM import_entrances`],
+  [
+    'analyse the new rows',
+    `ANALYZE import_entrances, walk_nodes, walk_edges, facilities, residential_areas, buildings, barriers, places`,
+  ],
+  [
+    'keep the entrances with the dataset',
+    `INSERT INTO entrances (dataset_id, osm_id, kind, geom) SELECT $1, osm_id, kind, geom FROM import_entrances`,
+  ],
   [
     'gated compounds enclosed by walls or fences',
     // The 15 m band along each boundary is built once per area (a geodesic buffer is the costly
@@ -168,7 +176,10 @@ export const DERIVE_LAYERS_SQL: ReadonlyArray<readonly [label: string, sql: stri
      WHERE b.dataset_id = $1 AND b.is_residential
        AND b.residential_area_id = ra.id AND t.residential_area_id = ra.id AND t.floor_m2 > 0`,
   ],
-  ['approximate community zones from place points, else the residential areas (README "Community zones")', APPROXIMATE_ZONES_SQL],
+  [
+    'approximate community zones from place points, else the residential areas (README "Community zones")',
+    APPROXIMATE_ZONES_SQL,
+  ],
 ];
 
 /**
@@ -177,7 +188,11 @@ export const DERIVE_LAYERS_SQL: ReadonlyArray<readonly [label: string, sql: stri
  * register facilities alike: the SQL function derive_facility_access_points (migration 0020,
  * README "Park entry"). Runs inside the caller's transaction.
  */
-export async function deriveAccessPoints(client: pg.ClientBase, facilityDatasetId: number, networkDatasetId: number | null): Promise<void> {
+export async function deriveAccessPoints(
+  client: pg.ClientBase,
+  facilityDatasetId: number,
+  networkDatasetId: number | null,
+): Promise<void> {
   try {
     if (networkDatasetId === null) {
       await client.query(
@@ -186,7 +201,10 @@ export async function deriveAccessPoints(client: pg.ClientBase, facilityDatasetI
       );
       return;
     }
-    await client.query(`SELECT derive_facility_access_points($2, array(SELECT id FROM facilities WHERE dataset_id = $1 ORDER BY id))`, [facilityDatasetId, networkDatasetId]);
+    await client.query(
+      `SELECT derive_facility_access_points($2, array(SELECT id FROM facilities WHERE dataset_id = $1 ORDER BY id))`,
+      [facilityDatasetId, networkDatasetId],
+    );
   } catch (err) {
     throw new Error(`deriving access points failed: ${(err as Error).message}`);
   }

@@ -83,7 +83,9 @@ const COMMUNITIES: BoundarySpec<'communities'> = {
   numbers: ['population', 'elderly_population'],
   check(i, name, n, warnings) {
     if (n.population !== null && n.elderly_population !== null && n.elderly_population > n.population) {
-      warnings.push(`features[${i}] (${JSON.stringify(name)}): elderly_population ${n.elderly_population} exceeds population ${n.population}`);
+      warnings.push(
+        `features[${i}] (${JSON.stringify(name)}): elderly_population ${n.elderly_population} exceeds population ${n.population}`,
+      );
     }
   },
 };
@@ -113,17 +115,27 @@ function convertPolygons(
   crs: SourceCrs,
 ): { polygons: Ring[][]; closedRings: number } | { field: string; value: unknown; reason: string } {
   const polys = type === 'Polygon' ? [coordinates] : coordinates;
-  if (!Array.isArray(polys) || polys.length === 0) return { field: 'coordinates', value: coordinates, reason: 'has no polygons' };
+  if (!Array.isArray(polys) || polys.length === 0)
+    return { field: 'coordinates', value: coordinates, reason: 'has no polygons' };
   const out: Ring[][] = [];
   let closedRings = 0;
   for (const poly of polys) {
-    if (!Array.isArray(poly) || poly.length === 0) return { field: 'coordinates', value: poly, reason: 'is a polygon without rings' };
+    if (!Array.isArray(poly) || poly.length === 0)
+      return { field: 'coordinates', value: poly, reason: 'is a polygon without rings' };
     const rings: Ring[] = [];
     for (const ring of poly) {
-      if (!Array.isArray(ring)) return { field: 'coordinates', value: ring, reason: 'is not a ring (an array of positions)' };
+      if (!Array.isArray(ring))
+        return { field: 'coordinates', value: ring, reason: 'is not a ring (an array of positions)' };
       const converted: Ring = [];
       for (const pos of ring) {
-        if (!Array.isArray(pos) || pos.length < 2 || typeof pos[0] !== 'number' || typeof pos[1] !== 'number' || !Number.isFinite(pos[0]) || !Number.isFinite(pos[1])) {
+        if (
+          !Array.isArray(pos) ||
+          pos.length < 2 ||
+          typeof pos[0] !== 'number' ||
+          typeof pos[1] !== 'number' ||
+          !Number.isFinite(pos[0]) ||
+          !Number.isFinite(pos[1])
+        ) {
           return { field: 'coordinates', value: pos, reason: 'is not a [lng, lat] position' };
         }
         const bad = lngLatProblem(pos[0], pos[1], crs);
@@ -136,7 +148,12 @@ function convertPolygons(
         converted.push([converted[0][0], converted[0][1]]);
         closedRings++;
       }
-      if (converted.length < 4) return { field: 'coordinates', value: ring, reason: `is a ring of ${converted.length} positions (at least 4 are needed)` };
+      if (converted.length < 4)
+        return {
+          field: 'coordinates',
+          value: ring,
+          reason: `is a ring of ${converted.length} positions (at least 4 are needed)`,
+        };
       rings.push(converted);
     }
     out.push(rings);
@@ -151,16 +168,27 @@ function optionalText(value: unknown): string | null | undefined {
   return value.trim() || null;
 }
 
-function readBoundaries(spec: BoundarySpec<'communities' | 'districts'>, features: readonly unknown[], crs: SourceCrs, warnings: string[]): { rows: BoundaryRow[]; problems: RowProblem[] } {
+function readBoundaries(
+  spec: BoundarySpec<'communities' | 'districts'>,
+  features: readonly unknown[],
+  crs: SourceCrs,
+  warnings: string[],
+): { rows: BoundaryRow[]; problems: RowProblem[] } {
   const rows: BoundaryRow[] = [];
   const problems: RowProblem[] = [];
   features.forEach((f, i) => {
     const rowProblems: RowProblem[] = [];
-    const problem = (field: string, value: unknown, reason: string) => rowProblems.push({ feature: i, field, value: displayValue(value), reason });
-    const feature = f as { geometry?: { type?: unknown; coordinates?: unknown } | null; properties?: Record<string, unknown> | null } | null;
+    const problem = (field: string, value: unknown, reason: string) =>
+      rowProblems.push({ feature: i, field, value: displayValue(value), reason });
+    const feature = f as {
+      geometry?: { type?: unknown; coordinates?: unknown } | null;
+      properties?: Record<string, unknown> | null;
+    } | null;
     const props = feature?.properties ?? {};
-    const name = typeof props.name === 'string' ? props.name.trim() : typeof props.name === 'number' ? String(props.name) : '';
-    if (name === '') problem('name', props.name, props.name === undefined || props.name === null ? 'is missing' : 'is empty');
+    const name =
+      typeof props.name === 'string' ? props.name.trim() : typeof props.name === 'number' ? String(props.name) : '';
+    if (name === '')
+      problem('name', props.name, props.name === undefined || props.name === null ? 'is missing' : 'is empty');
     const nameProblem = textProblem(name, MAX_NAME_CHARS);
     if (nameProblem) problem('name', name, nameProblem);
     const values: (string | number | null)[] = [];
@@ -185,13 +213,15 @@ function readBoundaries(spec: BoundarySpec<'communities' | 'districts'>, feature
     const geometry = feature?.geometry;
     let geojson: string | null = null;
     if (!geometry) problem('geometry', '', 'is missing (a Polygon or MultiPolygon is required)');
-    else if (geometry.type !== 'Polygon' && geometry.type !== 'MultiPolygon') problem('geometry', geometry.type, 'is not a Polygon or MultiPolygon');
+    else if (geometry.type !== 'Polygon' && geometry.type !== 'MultiPolygon')
+      problem('geometry', geometry.type, 'is not a Polygon or MultiPolygon');
     else {
       const converted = convertPolygons(geometry.type, geometry.coordinates, crs);
       if ('field' in converted) problem(converted.field, converted.value, converted.reason);
       else {
         geojson = JSON.stringify({ type: 'MultiPolygon', coordinates: converted.polygons });
-        if (converted.closedRings) warnings.push(`features[${i}] (${JSON.stringify(name)}): closed ${converted.closedRings} unclosed ring(s)`);
+        if (converted.closedRings)
+          warnings.push(`features[${i}] (${JSON.stringify(name)}): closed ${converted.closedRings} unclosed ring(s)`);
       }
     }
     spec.check?.(i, name, numbers, warnings);
@@ -213,9 +243,21 @@ function readBoundaries(spec: BoundarySpec<'communities' | 'districts'>, feature
  * one (approximate communities derived from OSM belong to the OSM dataset and stay).
  * O(vertices) time and memory.
  */
-export async function importCommunities(pool: pg.Pool, file: string, options: ImportCommunitiesOptions = {}): Promise<ImportCommunitiesResult> {
+export async function importCommunities(
+  pool: pg.Pool,
+  file: string,
+  options: ImportCommunitiesOptions = {},
+): Promise<ImportCommunitiesResult> {
   const r = await importBoundaries(COMMUNITIES, pool, file, options);
-  return { ...r, counts: { features: r.counts.features, communities: r.counts.imported, repaired: r.counts.repaired, skipped_invalid: r.counts.skipped_invalid } };
+  return {
+    ...r,
+    counts: {
+      features: r.counts.features,
+      communities: r.counts.imported,
+      repaired: r.counts.repaired,
+      skipped_invalid: r.counts.skipped_invalid,
+    },
+  };
 }
 
 /**
@@ -224,9 +266,21 @@ export async function importCommunities(pool: pg.Pool, file: string, options: Im
  * approximate zones) take the district that holds them. The new 'districts' dataset replaces
  * every previous one, in one transaction.
  */
-export async function importDistricts(pool: pg.Pool, file: string, options: ImportCommunitiesOptions = {}): Promise<ImportDistrictsResult> {
+export async function importDistricts(
+  pool: pg.Pool,
+  file: string,
+  options: ImportCommunitiesOptions = {},
+): Promise<ImportDistrictsResult> {
   const r = await importBoundaries(DISTRICTS, pool, file, options);
-  return { ...r, counts: { features: r.counts.features, districts: r.counts.imported, repaired: r.counts.repaired, skipped_invalid: r.counts.skipped_invalid } };
+  return {
+    ...r,
+    counts: {
+      features: r.counts.features,
+      districts: r.counts.imported,
+      repaired: r.counts.repaired,
+      skipped_invalid: r.counts.skipped_invalid,
+    },
+  };
 }
 
 async function importBoundaries(
@@ -245,7 +299,8 @@ async function importBoundaries(
   progress.step(`reading ${sourceName}`);
   const { sha256, text } = readUtf8File(file);
   const { features, crsName } = parseGeoJson(text, sourceName);
-  if (features.length === 0) throw new ImportValidationError(sourceName, [], false, `${sourceName} has no features: nothing to import`);
+  if (features.length === 0)
+    throw new ImportValidationError(sourceName, [], false, `${sourceName} has no features: nothing to import`);
   const warnings: string[] = [];
   const crsWarning = geoJsonCrsWarning(crsName);
   if (crsWarning) warnings.push(crsWarning);
@@ -261,7 +316,13 @@ async function importBoundaries(
          geom_in geometry, invalid_reason text, geom geometry) ON COMMIT DROP`,
     );
     progress.step(`checking ${read.rows.length} ${kind === 'communities' ? 'community' : 'district'} boundaries`);
-    const arrays = ['f int', 'n text', ...spec.text.map((_, k) => `t${k} text`), ...spec.numbers.map((_, k) => `x${k} float8`), 'g text'];
+    const arrays = [
+      'f int',
+      'n text',
+      ...spec.text.map((_, k) => `t${k} text`),
+      ...spec.numbers.map((_, k) => `x${k} float8`),
+      'g text',
+    ];
     await insertBatches(
       client,
       `INSERT INTO import_boundaries (feature, name, ${columns.map((c) => `${c}, `).join('')}geom_in)
@@ -276,14 +337,25 @@ async function importBoundaries(
          invalid_reason = CASE WHEN NOT ST_IsValid(geom_in) THEN ST_IsValidReason(geom_in) END,
          geom = CASE WHEN ST_IsValid(geom_in) THEN ST_Multi(geom_in) ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid(geom_in), 3)) END`,
     );
-    const { rows: checked } = await client.query<{ feature: number; name: string; invalid_reason: string | null; empty: boolean; polygons: number }>(
+    const { rows: checked } = await client.query<{
+      feature: number;
+      name: string;
+      invalid_reason: string | null;
+      empty: boolean;
+      polygons: number;
+    }>(
       `SELECT feature, name, invalid_reason, ST_IsEmpty(geom) AS empty, ST_NumGeometries(geom) AS polygons
        FROM import_boundaries WHERE invalid_reason IS NOT NULL OR ST_IsEmpty(geom) ORDER BY feature`,
     );
     const repaired: RepairedCommunity[] = [];
     for (const c of checked) {
       if (c.empty) {
-        problems.push({ feature: c.feature, field: 'geometry', value: c.invalid_reason ?? 'empty', reason: 'leaves no area after ST_MakeValid' });
+        problems.push({
+          feature: c.feature,
+          field: 'geometry',
+          value: c.invalid_reason ?? 'empty',
+          reason: 'leaves no area after ST_MakeValid',
+        });
       } else {
         repaired.push({ feature: c.feature, name: c.name, reason: c.invalid_reason ?? '', polygons: c.polygons });
       }
@@ -293,10 +365,22 @@ async function importBoundaries(
     if (problems.length && !options.skipInvalid) throw new ImportValidationError(sourceName, problems, true);
     await client.query(`DELETE FROM import_boundaries WHERE ST_IsEmpty(geom)`);
     const kept = read.rows.length - checked.filter((c) => c.empty).length;
-    if (kept === 0) throw new ImportValidationError(sourceName, problems, false, `no valid ${kind} in ${sourceName}: nothing imported`);
-    if (problems.length) warnings.unshift(`skipped ${skippedFeatures} invalid ${skippedFeatures === 1 ? 'feature' : 'features'}:`, ...problems.map(formatProblem));
+    if (kept === 0)
+      throw new ImportValidationError(
+        sourceName,
+        problems,
+        false,
+        `no valid ${kind} in ${sourceName}: nothing imported`,
+      );
+    if (problems.length)
+      warnings.unshift(
+        `skipped ${skippedFeatures} invalid ${skippedFeatures === 1 ? 'feature' : 'features'}:`,
+        ...problems.map(formatProblem),
+      );
     for (const r of repaired) {
-      warnings.push(`features[${r.feature}] (${JSON.stringify(r.name)}): invalid geometry (${r.reason}) repaired with ST_MakeValid into ${r.polygons} polygon(s)`);
+      warnings.push(
+        `features[${r.feature}] (${JSON.stringify(r.name)}): invalid geometry (${r.reason}) repaired with ST_MakeValid into ${r.polygons} polygon(s)`,
+      );
     }
 
     const { rows: ds } = await client.query<{ id: number }>(
@@ -315,14 +399,26 @@ async function importBoundaries(
       [datasetId, kind],
     );
     const replacedDatasetIds = replaced.map((r) => r.id).sort((a, b) => a - b);
-    if (replacedDatasetIds.length) warnings.push(`replaced the previous ${kind === 'communities' ? 'community' : 'district'} boundaries (dataset ${replacedDatasetIds.join(', ')})`);
-    const counts = { features: features.length, imported: kept, repaired: repaired.length, skipped_invalid: skippedFeatures };
+    if (replacedDatasetIds.length)
+      warnings.push(
+        `replaced the previous ${kind === 'communities' ? 'community' : 'district'} boundaries (dataset ${replacedDatasetIds.join(', ')})`,
+      );
+    const counts = {
+      features: features.length,
+      imported: kept,
+      repaired: repaired.length,
+      skipped_invalid: skippedFeatures,
+    };
     const seconds = (performance.now() - started) / 1000;
     await client.query(
       `UPDATE datasets SET counts = $2, import_seconds = $3,
          bbox = (SELECT ST_MakeEnvelope(min(ST_XMin(geom)), min(ST_YMin(geom)), max(ST_XMax(geom)), max(ST_YMax(geom)), 4326) FROM ${kind} WHERE dataset_id = $1)
        WHERE id = $1`,
-      [datasetId, { features: counts.features, [kind]: kept, repaired: counts.repaired, skipped_invalid: counts.skipped_invalid }, seconds],
+      [
+        datasetId,
+        { features: counts.features, [kind]: kept, repaired: counts.repaired, skipped_invalid: counts.skipped_invalid },
+        seconds,
+      ],
     );
     await client.query('COMMIT');
     progress.done(`imported ${kept} ${kind} as dataset ${datasetId} in ${seconds.toFixed(1)} s`);

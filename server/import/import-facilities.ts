@@ -6,7 +6,18 @@ import { CATEGORIES, CATEGORY_IDS } from '../../geo/categories.ts';
 import { deriveAccessPoints } from './derive-layers.ts';
 import { readRegister, RegisterReadError, type RegisterTable } from './read-register.ts';
 import { findColumns, type ColumnRole } from './register-columns.ts';
-import { crsName, CRS_NAMES, toWgs84, geometriesToWgs84, parseRegisterCrs, positionProblem, positions, resolveRegisterCrs, type Geometry, type RegisterCrs } from './register-crs.ts';
+import {
+  crsName,
+  CRS_NAMES,
+  toWgs84,
+  geometriesToWgs84,
+  parseRegisterCrs,
+  positionProblem,
+  positions,
+  resolveRegisterCrs,
+  type Geometry,
+  type RegisterCrs,
+} from './register-crs.ts';
 import { insertBatches } from '../db/insert-batches.ts';
 import { MAX_NAME_CHARS, MAX_NOTES_CHARS, textProblem } from '../limits.ts';
 import { silentProgress, type Progress } from '../progress.ts';
@@ -28,7 +39,14 @@ export interface RowProblem {
 
 /** `line 7, field lat: "abc" is not a number` / `features[3], field name: "" is empty`. */
 export function formatProblem(p: RowProblem): string {
-  const where = p.line !== undefined ? `line ${p.line}` : p.row !== undefined ? `row ${p.row}` : p.feature !== undefined ? `features[${p.feature}]` : 'file';
+  const where =
+    p.line !== undefined
+      ? `line ${p.line}`
+      : p.row !== undefined
+        ? `row ${p.row}`
+        : p.feature !== undefined
+          ? `features[${p.feature}]`
+          : 'file';
   const value = p.value.length > 80 ? `${p.value.slice(0, 77)}…` : p.value;
   return `${where}, field ${p.field}: ${JSON.stringify(value)} ${p.reason}`;
 }
@@ -64,8 +82,12 @@ export function readUtf8File(file: string): { sha256: string; text: string } {
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new ImportValidationError(path.basename(file), [], false,
-      `${path.basename(file)} is not valid UTF-8 (a GBK export from Excel?); save it as UTF-8 and import again`);
+    throw new ImportValidationError(
+      path.basename(file),
+      [],
+      false,
+      `${path.basename(file)} is not valid UTF-8 (a GBK export from Excel?); save it as UTF-8 and import again`,
+    );
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   return { sha256, text };
@@ -158,7 +180,14 @@ export interface ImportFacilitiesResult {
 export const DUPLICATE_MIN_OVERLAP = 0.5;
 
 /** Dimension of each GeoJSON geometry type a register may hold (0 point, 1 line, 2 area). */
-const GEOMETRY_DIMENSION: Readonly<Record<string, 0 | 1 | 2>> = { Point: 0, MultiPoint: 0, LineString: 1, MultiLineString: 1, Polygon: 2, MultiPolygon: 2 };
+const GEOMETRY_DIMENSION: Readonly<Record<string, 0 | 1 | 2>> = {
+  Point: 0,
+  MultiPoint: 0,
+  LineString: 1,
+  MultiLineString: 1,
+  Polygon: 2,
+  MultiPolygon: 2,
+};
 
 interface RegisterRow {
   /** 'line 7', 'row 7' or 'features[3]': stored as facilities.source_ref. */
@@ -196,7 +225,6 @@ export function geoJsonCrsWarning(crsName: string | undefined): string | null {
   return `the file declares the CRS "${crsName}"; coordinates are read as longitude/latitude in the --crs given`;
 }
 
-
 interface ActiveNetwork {
   id: number;
   minLng: number;
@@ -207,7 +235,13 @@ interface ActiveNetwork {
 
 /** The active street network's dataset and extent (its file's bbox, else its nodes' extent), or null. */
 async function activeNetwork(db: pg.Pool | pg.ClientBase): Promise<ActiveNetwork | null> {
-  const { rows } = await db.query<{ id: number; min_lng: number | null; min_lat: number; max_lng: number; max_lat: number }>(
+  const { rows } = await db.query<{
+    id: number;
+    min_lng: number | null;
+    min_lat: number;
+    max_lng: number;
+    max_lat: number;
+  }>(
     `SELECT d.id, ST_XMin(b) AS min_lng, ST_YMin(b) AS min_lat, ST_XMax(b) AS max_lng, ST_YMax(b) AS max_lat
      FROM datasets d
      CROSS JOIN LATERAL (SELECT coalesce(d.bbox::box2d, (SELECT ST_Extent(geom) FROM walk_nodes WHERE dataset_id = d.id)) AS b) e
@@ -241,16 +275,31 @@ const isEmptyValue = (v: unknown) => v === undefined || v === null || (typeof v 
  * the new one, never both or neither. Concurrent imports of one category are serialised by an
  * advisory lock. O(rows) plus the spatial joins.
  */
-export async function importFacilities(pool: pg.Pool, file: string, options: ImportFacilitiesOptions): Promise<ImportFacilitiesResult> {
+export async function importFacilities(
+  pool: pg.Pool,
+  file: string,
+  options: ImportFacilitiesOptions,
+): Promise<ImportFacilitiesResult> {
   const started = performance.now();
   const progress = options.progress ?? silentProgress;
   const sourceName = options.sourceName ?? path.basename(file);
   const category = options.category?.trim();
   if (!category || !CATEGORY_IDS.has(category)) {
-    throw new ImportValidationError(sourceName, [{ field: 'category', value: options.category ?? '', reason: `is not a category (one of ${[...CATEGORY_IDS].join(', ')})` }], false,
-      `the category must be one of ${[...CATEGORY_IDS].join(', ')} (got ${options.category ? `"${options.category}"` : 'none'})`);
+    throw new ImportValidationError(
+      sourceName,
+      [
+        {
+          field: 'category',
+          value: options.category ?? '',
+          reason: `is not a category (one of ${[...CATEGORY_IDS].join(', ')})`,
+        },
+      ],
+      false,
+      `the category must be one of ${[...CATEGORY_IDS].join(', ')} (got ${options.category ? `"${options.category}"` : 'none'})`,
+    );
   }
-  const fileError = (message: string, problems: RowProblem[] = []) => new ImportValidationError(sourceName, problems, false, message);
+  const fileError = (message: string, problems: RowProblem[] = []) =>
+    new ImportValidationError(sourceName, problems, false, message);
 
   progress.step(`reading ${sourceName}`);
   let table: RegisterTable;
@@ -268,14 +317,23 @@ export async function importFacilities(pool: pg.Pool, file: string, options: Imp
     try {
       crs = parseRegisterCrs(options.crs);
     } catch (err) {
-      throw fileError((err as Error).message, [{ field: 'crs', value: options.crs, reason: `is not one of ${CRS_NAMES.join(', ')}` }]);
+      throw fileError((err as Error).message, [
+        { field: 'crs', value: options.crs, reason: `is not one of ${CRS_NAMES.join(', ')}` },
+      ]);
     }
-    if (table.srs) warnings.push(`the file declares ${table.srs.epsg ? `EPSG:${table.srs.epsg}` : table.srs.proj4}; read in --crs ${options.crs} as given`);
+    if (table.srs)
+      warnings.push(
+        `the file declares ${table.srs.epsg ? `EPSG:${table.srs.epsg}` : table.srs.proj4}; read in --crs ${options.crs} as given`,
+      );
   } else if (table.srs?.epsg === 4326) {
     crs = { kind: 'gcoord', crs: 'wgs84', label: 'EPSG:4326 (from the file)' };
   } else if (table.srs) {
-    crs = { kind: 'srs', srid: table.srs.epsg, proj4: table.srs.epsg === null ? table.srs.proj4 : null,
-      label: table.srs.epsg !== null ? `EPSG:${table.srs.epsg} (from the file)` : `the file's CRS (${table.srs.proj4})` };
+    crs = {
+      kind: 'srs',
+      srid: table.srs.epsg,
+      proj4: table.srs.epsg === null ? table.srs.proj4 : null,
+      label: table.srs.epsg !== null ? `EPSG:${table.srs.epsg} (from the file)` : `the file's CRS (${table.srs.proj4})`,
+    };
   } else {
     throw fileError(`${sourceName} does not say its coordinate system: give --crs (${CRS_NAMES.join(', ')})`);
   }
@@ -287,7 +345,11 @@ export async function importFacilities(pool: pg.Pool, file: string, options: Imp
 
   const hasGeometry = table.records.some((r) => r.geometry !== null);
   const headerWhere = table.format === 'csv' ? { line: 1 } : table.format === 'xlsx' ? { row: 1 } : {};
-  const { columns, problems: columnProblems } = findColumns(table.headers, hasGeometry ? ['name'] : ['name', 'lng', 'lat'], options.columns);
+  const { columns, problems: columnProblems } = findColumns(
+    table.headers,
+    hasGeometry ? ['name'] : ['name', 'lng', 'lat'],
+    options.columns,
+  );
   if (columnProblems.length) {
     throw fileError(
       `${sourceName} has an unusable header row: ${columnProblems.map((p) => `${p.role} ${p.reason}`).join('; ')}`,
@@ -297,7 +359,10 @@ export async function importFacilities(pool: pg.Pool, file: string, options: Imp
   if (!hasGeometry) {
     const used = new Set(Object.values(columns));
     const ignored = table.headers.filter((h) => h !== '' && !used.has(h));
-    if (ignored.length) warnings.push(`${table.format === 'xlsx' ? 'row' : 'line'} 1: ignored the column(s) ${ignored.map((c) => `"${c}"`).join(', ')}`);
+    if (ignored.length)
+      warnings.push(
+        `${table.format === 'xlsx' ? 'row' : 'line'} 1: ignored the column(s) ${ignored.map((c) => `"${c}"`).join(', ')}`,
+      );
   }
 
   const areal = CATEGORIES.find((c) => c.id === category)!.areal;
@@ -306,12 +371,14 @@ export async function importFacilities(pool: pg.Pool, file: string, options: Imp
   const firstSeen = new Map<string, string>();
   for (const r of table.records) {
     const rowProblems: RowProblem[] = [];
-    const problem = (field: string, value: unknown, reason: string) => rowProblems.push({ ...r.where, field, value: displayValue(value), reason });
+    const problem = (field: string, value: unknown, reason: string) =>
+      rowProblems.push({ ...r.where, field, value: displayValue(value), reason });
     if (r.readProblem) problem(r.readProblem.field, r.readProblem.value, r.readProblem.reason);
     const nameField = columns.name ?? 'name';
     const rawName = columns.name ? r.props[columns.name] : undefined;
     const name = typeof rawName === 'string' ? rawName.trim() : typeof rawName === 'number' ? String(rawName) : '';
-    if (name === '' && !r.readProblem) problem(nameField, rawName, rawName === undefined || rawName === null ? 'is missing' : 'is empty');
+    if (name === '' && !r.readProblem)
+      problem(nameField, rawName, rawName === undefined || rawName === null ? 'is missing' : 'is empty');
     const nameProblem = textProblem(name, MAX_NAME_CHARS);
     if (nameProblem) problem(nameField, name, nameProblem);
     let capacity: number | null = null;
@@ -325,7 +392,12 @@ export async function importFacilities(pool: pg.Pool, file: string, options: Imp
       else capacity = n;
     }
     const rawAddress = columns.address ? r.props[columns.address] : undefined;
-    const address = typeof rawAddress === 'string' ? rawAddress.trim() || null : typeof rawAddress === 'number' ? String(rawAddress) : null;
+    const address =
+      typeof rawAddress === 'string'
+        ? rawAddress.trim() || null
+        : typeof rawAddress === 'number'
+          ? String(rawAddress)
+          : null;
     const addressProblem = address === null ? null : textProblem(address, MAX_NOTES_CHARS);
     if (addressProblem) problem(columns.address ?? 'address', address, addressProblem);
 
@@ -336,11 +408,31 @@ export async function importFacilities(pool: pg.Pool, file: string, options: Imp
       const dim = GEOMETRY_DIMENSION[g.type];
       const pts = positions(g.coordinates);
       if (g.type === 'MultiPoint' && pts.length === 1) g = { type: 'Point', coordinates: pts[0] };
-      if (dim === undefined) problem('geometry', g.type, 'is not a Point, LineString or Polygon (or their Multi- forms)');
-      else if (g.type === 'MultiPoint') problem('geometry', `MultiPoint of ${pts.length}`, 'has more than one point: give one point per row');
-      else if (dim === 2 && !areal) problem('geometry', g.type, `is an area, but ${category} facilities are points (areas are for ${CATEGORIES.filter((c) => c.areal).map((c) => c.id).join(', ')})`);
-      else if (dim === 1 && category !== 'greenway') problem('geometry', g.type, 'is a line, but only greenway registers take lines');
-      else if (pts.length === 0 || pts.some((p) => p.length < 2 || typeof p[0] !== 'number' || typeof p[1] !== 'number' || !Number.isFinite(p[0]) || !Number.isFinite(p[1]))) {
+      if (dim === undefined)
+        problem('geometry', g.type, 'is not a Point, LineString or Polygon (or their Multi- forms)');
+      else if (g.type === 'MultiPoint')
+        problem('geometry', `MultiPoint of ${pts.length}`, 'has more than one point: give one point per row');
+      else if (dim === 2 && !areal)
+        problem(
+          'geometry',
+          g.type,
+          `is an area, but ${category} facilities are points (areas are for ${CATEGORIES.filter((c) => c.areal)
+            .map((c) => c.id)
+            .join(', ')})`,
+        );
+      else if (dim === 1 && category !== 'greenway')
+        problem('geometry', g.type, 'is a line, but only greenway registers take lines');
+      else if (
+        pts.length === 0 ||
+        pts.some(
+          (p) =>
+            p.length < 2 ||
+            typeof p[0] !== 'number' ||
+            typeof p[1] !== 'number' ||
+            !Number.isFinite(p[0]) ||
+            !Number.isFinite(p[1]),
+        )
+      ) {
         problem('coordinates', JSON.stringify(g.coordinates), 'are not numeric positions');
       } else {
         for (const p of pts) {
@@ -385,11 +477,22 @@ export async function importFacilities(pool: pg.Pool, file: string, options: Imp
 
   let converted: Geometry[];
   try {
-    converted = await geometriesToWgs84(pool, valid.map((v) => v.source), crs);
+    converted = await geometriesToWgs84(
+      pool,
+      valid.map((v) => v.source),
+      crs,
+    );
   } catch (err) {
     throw fileError(`${sourceName}: converting from ${crs.label} to WGS 84 failed: ${(err as Error).message}`);
   }
-  let rows: RegisterRow[] = valid.map((v, i) => ({ ref: v.ref, where: v.where, name: v.name, capacity: v.capacity, address: v.address, geometry: converted[i] }));
+  let rows: RegisterRow[] = valid.map((v, i) => ({
+    ref: v.ref,
+    where: v.where,
+    name: v.name,
+    capacity: v.capacity,
+    address: v.address,
+    geometry: converted[i],
+  }));
 
   const network = await activeNetwork(pool);
   if (network && !options.allowOutsideNetwork) {
@@ -402,8 +505,12 @@ export async function importFacilities(pool: pg.Pool, file: string, options: Imp
       const extent = `${n.minLng.toFixed(4)}–${n.maxLng.toFixed(4)} E, ${n.minLat.toFixed(4)}–${n.maxLat.toFixed(4)} N`;
       const text = new Map(valid.map((v) => [v.ref, v.lngLatText]));
       for (const r of outside) {
-        problems.push({ ...r.where, field: hasGeometry ? 'geometry' : `${columns.lng},${columns.lat}`, value: text.get(r.ref) ?? '',
-          reason: `lies outside the street network's extent (${extent}; ${outside.length} of ${table.records.length} rows do): wrong --crs, or import the OSM of that area, or --allow-outside` });
+        problems.push({
+          ...r.where,
+          field: hasGeometry ? 'geometry' : `${columns.lng},${columns.lat}`,
+          value: text.get(r.ref) ?? '',
+          reason: `lies outside the street network's extent (${extent}; ${outside.length} of ${table.records.length} rows do): wrong --crs, or import the OSM of that area, or --allow-outside`,
+        });
       }
       const out = new Set(outside);
       rows = rows.filter((r) => !out.has(r));
@@ -429,16 +536,23 @@ export async function importFacilities(pool: pg.Pool, file: string, options: Imp
       const wetRefs = wet.filter((w) => w.wet).map((w) => points[Number(w.i) - 1].ref);
       const wetGcj = wet.filter((w) => w.wet_gcj).length;
       if (wetRefs.length > wetGcj) {
-        warnings.push(`${wetRefs.length} of ${points.length} points land in water when read as ${crs.label} (${wetRefs.join(', ')}), ` +
-          `${wetGcj} when read as GCJ-02: the file looks like GCJ-02 (AMap, Tencent); if so, import it with --crs gcj02`);
+        warnings.push(
+          `${wetRefs.length} of ${points.length} points land in water when read as ${crs.label} (${wetRefs.join(', ')}), ` +
+            `${wetGcj} when read as GCJ-02: the file looks like GCJ-02 (AMap, Tencent); if so, import it with --crs gcj02`,
+        );
       }
     }
   }
 
   const skippedRows = new Set(problems.map((p) => p.line ?? p.row ?? p.feature)).size;
   if (problems.length && !options.skipInvalid) throw new ImportValidationError(sourceName, problems, true);
-  if (rows.length === 0) throw new ImportValidationError(sourceName, problems, false, `no valid rows in ${sourceName}: nothing imported`);
-  if (problems.length) warnings.unshift(`skipped ${skippedRows} invalid ${skippedRows === 1 ? 'row' : 'rows'}:`, ...problems.map(formatProblem));
+  if (rows.length === 0)
+    throw new ImportValidationError(sourceName, problems, false, `no valid rows in ${sourceName}: nothing imported`);
+  if (problems.length)
+    warnings.unshift(
+      `skipped ${skippedRows} invalid ${skippedRows === 1 ? 'row' : 'rows'}:`,
+      ...problems.map(formatProblem),
+    );
 
   const isSample = options.isSample ?? false;
   const crsText = crsName(crs);
@@ -467,11 +581,20 @@ export async function importFacilities(pool: pg.Pool, file: string, options: Imp
     progress.step('deriving access points');
     await deriveAccessPoints(client, datasetId, network?.id ?? null);
     if (!network && rows.some((r) => r.geometry.type !== 'Point')) {
-      warnings.push('no street network is imported yet: areas and lines got no access points (import the OSM first, then this register again)');
+      warnings.push(
+        'no street network is imported yet: areas and lines got no access points (import the OSM first, then this register again)',
+      );
     }
     let replacedOsm: ReplacedOsmFacility[] = [];
     if (network && areal) {
-      const { rows: dup } = await client.query<{ ref: string; name: string; osm_ref: string; osm_name: string | null; share_reg: number; share_osm: number }>(
+      const { rows: dup } = await client.query<{
+        ref: string;
+        name: string;
+        osm_ref: string;
+        osm_name: string | null;
+        share_reg: number;
+        share_osm: number;
+      }>(
         `WITH pairs AS (
            SELECT r.id AS reg_id, r.source_ref AS ref, r.name, o.id AS osm_id, o.source_ref AS osm_ref, o.name AS osm_name,
                   ST_Area(ST_Intersection(r.geom, o.geom)::geography) AS overlap_m2, r.area_m2 AS reg_m2, o.area_m2 AS osm_m2
@@ -489,10 +612,19 @@ export async function importFacilities(pool: pg.Pool, file: string, options: Imp
          SELECT ref, name, osm_ref, osm_name, overlap_m2 / reg_m2 AS share_reg, overlap_m2 / osm_m2 AS share_osm FROM dup ORDER BY reg_id, osm_id`,
         [datasetId, network.id, DUPLICATE_MIN_OVERLAP],
       );
-      replacedOsm = dup.map((d) => ({ ref: d.ref, name: d.name, osmRef: d.osm_ref, osmName: d.osm_name, shareOfRegister: d.share_reg, shareOfOsm: d.share_osm }));
+      replacedOsm = dup.map((d) => ({
+        ref: d.ref,
+        name: d.name,
+        osmRef: d.osm_ref,
+        osmName: d.osm_name,
+        shareOfRegister: d.share_reg,
+        shareOfOsm: d.share_osm,
+      }));
       for (const d of replacedOsm) {
-        warnings.push(`${d.ref} (${d.name}) replaces OSM ${category === 'park' ? 'park' : 'area'} ${d.osmRef}${d.osmName ? ` (${d.osmName})` : ''}: ` +
-          `they overlap ${Math.round(d.shareOfRegister * 100)} % of the register's area and ${Math.round(d.shareOfOsm * 100)} % of the OSM one's`);
+        warnings.push(
+          `${d.ref} (${d.name}) replaces OSM ${category === 'park' ? 'park' : 'area'} ${d.osmRef}${d.osmName ? ` (${d.osmName})` : ''}: ` +
+            `they overlap ${Math.round(d.shareOfRegister * 100)} % of the register's area and ${Math.round(d.shareOfOsm * 100)} % of the OSM one's`,
+        );
       }
     }
     const { rows: replaced } = await client.query<{ id: number }>(
@@ -500,8 +632,13 @@ export async function importFacilities(pool: pg.Pool, file: string, options: Imp
       [category, datasetId],
     );
     const replacedDatasetIds = replaced.map((r) => r.id).sort((a, b) => a - b);
-    if (replacedDatasetIds.length) warnings.push(`replaced the previous ${category} register (dataset ${replacedDatasetIds.join(', ')})`);
-    const counts: RegisterCounts = { rows: table.records.length, facilities: { [category]: rows.length }, skipped_invalid: skippedRows };
+    if (replacedDatasetIds.length)
+      warnings.push(`replaced the previous ${category} register (dataset ${replacedDatasetIds.join(', ')})`);
+    const counts: RegisterCounts = {
+      rows: table.records.length,
+      facilities: { [category]: rows.length },
+      skipped_invalid: skippedRows,
+    };
     const seconds = (performance.now() - started) / 1000;
     await client.query(
       `UPDATE datasets SET counts = $2, import_seconds = $3,

@@ -41,7 +41,11 @@ export interface ImportOsmResult {
 }
 
 const WATER_AREA = (t: Tags) =>
-  t.natural === 'water' || t.waterway === 'riverbank' || t.landuse === 'reservoir' || t.landuse === 'basin' || t.water !== undefined;
+  t.natural === 'water' ||
+  t.waterway === 'riverbank' ||
+  t.landuse === 'reservoir' ||
+  t.landuse === 'basin' ||
+  t.water !== undefined;
 const GREEN_AREA = (t: Tags) =>
   ['park', 'garden', 'pitch', 'playground', 'nature_reserve', 'common'].includes(t.leisure ?? '') ||
   ['grass', 'forest', 'meadow', 'recreation_ground', 'village_green', 'cemetery'].includes(t.landuse ?? '') ||
@@ -49,16 +53,51 @@ const GREEN_AREA = (t: Tags) =>
 const BARRIER_KINDS = new Set(['wall', 'fence', 'city_wall', 'retaining_wall']);
 const PLACE_KINDS = new Set(['neighbourhood', 'quarter', 'suburb', 'village']);
 /** Keys that make a building a place of work, trade or service rather than a home (README "Population"). */
-const NON_RESIDENTIAL_KEYS = ['amenity', 'shop', 'office', 'tourism', 'craft', 'healthcare', 'leisure', 'man_made', 'public_transport', 'railway', 'aeroway', 'power', 'military', 'industrial'] as const;
+const NON_RESIDENTIAL_KEYS = [
+  'amenity',
+  'shop',
+  'office',
+  'tourism',
+  'craft',
+  'healthcare',
+  'leisure',
+  'man_made',
+  'public_transport',
+  'railway',
+  'aeroway',
+  'power',
+  'military',
+  'industrial',
+] as const;
 /** Land uses where an untagged building=yes is not a home (README "Population"). */
 const NON_RESIDENTIAL_LANDUSE = new Set([
-  'industrial', 'commercial', 'retail', 'education', 'institutional', 'military', 'railway', 'port', 'garages', 'religious',
-  'construction', 'brownfield', 'quarry', 'landfill', 'depot', 'cemetery', 'greenhouse_horticulture',
+  'industrial',
+  'commercial',
+  'retail',
+  'education',
+  'institutional',
+  'military',
+  'railway',
+  'port',
+  'garages',
+  'religious',
+  'construction',
+  'brownfield',
+  'quarry',
+  'landfill',
+  'depot',
+  'cemetery',
+  'greenhouse_horticulture',
 ]);
 /** Sites that are not homes: non-residential land use, or an area tagged amenity (schools, hospitals, …), aeroway, military. */
 const NON_RESIDENTIAL_SITE = (t: Tags) =>
-  t.building === undefined && (NON_RESIDENTIAL_LANDUSE.has(t.landuse ?? '') || t.amenity !== undefined || t.aeroway !== undefined || t.military !== undefined);
-const ENTRANCE = (t: Tags) => t.entrance !== undefined || t.barrier === 'gate' || t.barrier === 'entrance' || t.barrier === 'lift_gate';
+  t.building === undefined &&
+  (NON_RESIDENTIAL_LANDUSE.has(t.landuse ?? '') ||
+    t.amenity !== undefined ||
+    t.aeroway !== undefined ||
+    t.military !== undefined);
+const ENTRANCE = (t: Tags) =>
+  t.entrance !== undefined || t.barrier === 'gate' || t.barrier === 'entrance' || t.barrier === 'lift_gate';
 
 /**
  * SHA-256 of a file read as a stream (64 KiB at a time): constant memory, and files past 2 GiB
@@ -114,44 +153,68 @@ export async function importOsm(pool: pg.Pool, file: string, options: ImportOsmO
     const gateOsm = new Set<number>();
     for (const [id, tags] of data.nodeTags) if (ENTRANCE(tags)) gateOsm.add(id);
     const nodeCount = net.nodeOsmId.length;
-    await copyRows(client, 'walk_nodes', ['dataset_id', 'osm_id', 'is_gate', 'is_private', 'geom'], (function* () {
-      for (let g = 0; g < nodeCount; g++) {
-        const j = data.nodes.index.get(net.nodeOsmId[g])!;
-        yield [datasetId, net.nodeOsmId[g], gateOsm.has(net.nodeOsmId[g]), net.nodeIsPrivate[g] === 1, pointEwkb(data.nodes.lng[j], data.nodes.lat[j])];
-      }
-    })());
+    await copyRows(
+      client,
+      'walk_nodes',
+      ['dataset_id', 'osm_id', 'is_gate', 'is_private', 'geom'],
+      (function* () {
+        for (let g = 0; g < nodeCount; g++) {
+          const j = data.nodes.index.get(net.nodeOsmId[g])!;
+          yield [
+            datasetId,
+            net.nodeOsmId[g],
+            gateOsm.has(net.nodeOsmId[g]),
+            net.nodeIsPrivate[g] === 1,
+            pointEwkb(data.nodes.lng[j], data.nodes.lat[j]),
+          ];
+        }
+      })(),
+    );
     // COPY wrote graph node g as the g-th row, and one session's sequence values ascend: the ids
     // in order are the nodes in order (checked against the OSM ids).
     const dbId = new Float64Array(nodeCount);
-    const idRows = await client.query<[string, string]>({ text: `SELECT id, osm_id FROM walk_nodes WHERE dataset_id = $1 ORDER BY id`, values: [datasetId], rowMode: 'array' });
-    if (idRows.rows.length !== nodeCount) throw new Error(`walk_nodes: wrote ${nodeCount} rows, read back ${idRows.rows.length}`);
+    const idRows = await client.query<[string, string]>({
+      text: `SELECT id, osm_id FROM walk_nodes WHERE dataset_id = $1 ORDER BY id`,
+      values: [datasetId],
+      rowMode: 'array',
+    });
+    if (idRows.rows.length !== nodeCount)
+      throw new Error(`walk_nodes: wrote ${nodeCount} rows, read back ${idRows.rows.length}`);
     for (let g = 0; g < nodeCount; g++) {
       const [id, osmId] = idRows.rows[g];
-      if (Number(osmId) !== net.nodeOsmId[g]) throw new Error(`walk_nodes: row ${g} is OSM node ${osmId}, expected ${net.nodeOsmId[g]}`);
+      if (Number(osmId) !== net.nodeOsmId[g])
+        throw new Error(`walk_nodes: row ${g} is OSM node ${osmId}, expected ${net.nodeOsmId[g]}`);
       dbId[g] = Number(id);
     }
     idRows.rows.length = 0;
-    await client.query(`CREATE TEMP TABLE import_edge_rows (ord int PRIMARY KEY, s bigint, t bigint, h text, n text, w bigint, p bool, d int, g geometry) ON COMMIT DROP`);
+    await client.query(
+      `CREATE TEMP TABLE import_edge_rows (ord int PRIMARY KEY, s bigint, t bigint, h text, n text, w bigint, p bool, d int, g geometry) ON COMMIT DROP`,
+    );
     const edgeCount = net.edgeFrom.length;
-    await copyRows(client, 'import_edge_rows', ['ord', 's', 't', 'h', 'n', 'w', 'p', 'd', 'g'], (function* () {
-      for (let e = 0; e < edgeCount; e++) {
-        const way = data.ways[net.edgeWay[e]];
-        const f = net.edgeFrom[e];
-        const t = net.edgeTo[e];
-        yield [
-          e,
-          dbId[f],
-          dbId[t],
-          way.tags.highway,
-          way.tags.name ?? null,
-          way.id,
-          net.edgeIsPrivate[e] === 1,
-          edgeDirection(net.edgeIsPrivate[e] === 1, net.nodeIsPrivate[f] === 1, net.nodeIsPrivate[t] === 1),
-          lineEwkb(net.edgeCoords, net.edgeCoordOffset[e], net.edgeCoordOffset[e + 1]),
-        ];
-        if (e % 100_000 === 0) progress.update(e, edgeCount);
-      }
-    })());
+    await copyRows(
+      client,
+      'import_edge_rows',
+      ['ord', 's', 't', 'h', 'n', 'w', 'p', 'd', 'g'],
+      (function* () {
+        for (let e = 0; e < edgeCount; e++) {
+          const way = data.ways[net.edgeWay[e]];
+          const f = net.edgeFrom[e];
+          const t = net.edgeTo[e];
+          yield [
+            e,
+            dbId[f],
+            dbId[t],
+            way.tags.highway,
+            way.tags.name ?? null,
+            way.id,
+            net.edgeIsPrivate[e] === 1,
+            edgeDirection(net.edgeIsPrivate[e] === 1, net.nodeIsPrivate[f] === 1, net.nodeIsPrivate[t] === 1),
+            lineEwkb(net.edgeCoords, net.edgeCoordOffset[e], net.edgeCoordOffset[e + 1]),
+          ];
+          if (e % 100_000 === 0) progress.update(e, edgeCount);
+        }
+      })(),
+    );
     await client.query(`ANALYZE import_edge_rows`);
     await client.query(
       `INSERT INTO walk_edges (dataset_id, source, target, length_m, cost, reverse_cost, highway, name, osm_way_id, is_private, geom)
@@ -181,11 +244,16 @@ export async function importOsm(pool: pg.Pool, file: string, options: ImportOsmO
     // the compute that makes it removes the previous one (dropSupersededDatasets).
     progress.step('dropping boundaries, registers and population imports that belong to other data');
     for (const sql of DROP_FOREIGN_LAYERS_SQL) await client.query(sql, sql.includes('$1') ? [datasetId] : []);
-    const counts = (await client.query<{ counts: Record<string, unknown> }>(DATASET_COUNTS_SQL, [datasetId])).rows[0].counts;
+    const counts = (await client.query<{ counts: Record<string, unknown> }>(DATASET_COUNTS_SQL, [datasetId])).rows[0]
+      .counts;
     counts.walkable_ways = net.walkableWays;
     counts.ways_with_missing_nodes = net.waysWithMissingNodes;
     const seconds = (performance.now() - started) / 1000;
-    await client.query(`UPDATE datasets SET counts = $2, import_seconds = $3 WHERE id = $1`, [datasetId, counts, seconds]);
+    await client.query(`UPDATE datasets SET counts = $2, import_seconds = $3 WHERE id = $1`, [
+      datasetId,
+      counts,
+      seconds,
+    ]);
     await client.query('COMMIT');
     progress.done(`imported dataset ${datasetId} in ${seconds.toFixed(1)} s`);
     return { datasetId, counts, seconds };
@@ -233,7 +301,13 @@ const DATASET_COUNTS_SQL = `
     'approximate_communities', (SELECT count(*) FROM communities WHERE dataset_id = $1)
   ) AS counts`;
 
-async function writeLayers(client: pg.PoolClient, datasetId: number, data: OsmData, isSample: boolean, progress: Progress): Promise<void> {
+async function writeLayers(
+  client: pg.PoolClient,
+  datasetId: number,
+  data: OsmData,
+  isSample: boolean,
+  progress: Progress,
+): Promise<void> {
   const source = isSample ? 'sample' : 'osm';
   const facilities: unknown[][] = [];
   const residential: unknown[][] = [];
@@ -246,23 +320,39 @@ async function writeLayers(client: pg.PoolClient, datasetId: number, data: OsmDa
     const cat = categoryOf(t);
     if (cat) facilities.push([cat.category, cat.subtype, t.name ?? null, geojson, source, a.ref]);
     if (t.landuse === 'residential') residential.push([a.ref, t.name ?? null, geojson, t.population ?? null]);
-    if (t.building && t.building !== 'no') buildings.push([a.ref, t.building, t['building:levels'] ?? null, geojson, NON_RESIDENTIAL_KEYS.some((k) => t[k] !== undefined)]);
+    if (t.building && t.building !== 'no')
+      buildings.push([
+        a.ref,
+        t.building,
+        t['building:levels'] ?? null,
+        geojson,
+        NON_RESIDENTIAL_KEYS.some((k) => t[k] !== undefined),
+      ]);
     if (NON_RESIDENTIAL_SITE(t)) nonResidentialSites.push([geojson]);
-    if (WATER_AREA(t)) basemapAreas.push(['water', t.natural ?? t.waterway ?? t.landuse ?? 'water', t.name ?? null, geojson]);
-    else if (GREEN_AREA(t)) basemapAreas.push(['green', t.leisure ?? t.landuse ?? t.natural ?? 'green', t.name ?? null, geojson]);
+    if (WATER_AREA(t))
+      basemapAreas.push(['water', t.natural ?? t.waterway ?? t.landuse ?? 'water', t.name ?? null, geojson]);
+    else if (GREEN_AREA(t))
+      basemapAreas.push(['green', t.leisure ?? t.landuse ?? t.natural ?? 'green', t.name ?? null, geojson]);
     else if (t.landuse) basemapAreas.push(['landuse', t.landuse, t.name ?? null, geojson]);
   }
   const roads: unknown[][] = [];
   const barriers: unknown[][] = [];
   for (const w of data.ways) {
     const t = w.tags;
-    if (t.highway || (t.waterway && ['river', 'canal', 'stream'].includes(t.waterway)) || (t.barrier && BARRIER_KINDS.has(t.barrier)) || isGreenwayWay(t)) {
+    if (
+      t.highway ||
+      (t.waterway && ['river', 'canal', 'stream'].includes(t.waterway)) ||
+      (t.barrier && BARRIER_KINDS.has(t.barrier)) ||
+      isGreenwayWay(t)
+    ) {
       const wkt = wayWkt(data, w.refs);
       if (!wkt) continue;
       if (t.highway) roads.push([t.highway, t.name ?? null, wkt]);
-      if (t.waterway && ['river', 'canal', 'stream'].includes(t.waterway)) basemapAreas.push(['water', t.waterway, t.name ?? null, wkt]);
+      if (t.waterway && ['river', 'canal', 'stream'].includes(t.waterway))
+        basemapAreas.push(['water', t.waterway, t.name ?? null, wkt]);
       if (t.barrier && BARRIER_KINDS.has(t.barrier)) barriers.push([t.barrier, w.id, wkt]);
-      if (t.highway && isGreenwayWay(t)) facilities.push(['greenway', 'greenway', t.name ?? null, wkt, source, `w${w.id}`]);
+      if (t.highway && isGreenwayWay(t))
+        facilities.push(['greenway', 'greenway', t.name ?? null, wkt, source, `w${w.id}`]);
     }
   }
   const places: unknown[][] = [];
@@ -276,28 +366,57 @@ async function writeLayers(client: pg.PoolClient, datasetId: number, data: OsmDa
     if (t.place && PLACE_KINDS.has(t.place)) places.push([`n${id}`, t.place, t.name ?? null, point]);
     if (ENTRANCE(t)) entrances.push([id, t.barrier ?? `entrance=${t.entrance}`, point]);
   }
-  const geom = (col: string) => `CASE WHEN left(${col}, 1) = '{' THEN ST_SetSRID(ST_GeomFromGeoJSON(${col}), 4326) ELSE ST_GeomFromText(${col}, 4326) END`;
+  const geom = (col: string) =>
+    `CASE WHEN left(${col}, 1) = '{' THEN ST_SetSRID(ST_GeomFromGeoJSON(${col}), 4326) ELSE ST_GeomFromText(${col}, 4326) END`;
   // Each layer is COPYed into a scratch table with its row number, then inserted in one statement
   // in that order: the same rows, ids and expressions as row-by-row inserts, at COPY speed.
   const stage = async (table: string, columns: ReadonlyArray<readonly [string, string]>, r: unknown[][]) => {
     progress.step(`writing layer: ${r.length} ${table.replace(/^import_|_rows$/g, '').replace(/_/g, ' ')}`);
-    await client.query(`CREATE TEMP TABLE ${table} (ord int PRIMARY KEY, ${columns.map(([c, t]) => `${c} ${t}`).join(', ')}) ON COMMIT DROP`);
-    await copyRows(client, table, ['ord', ...columns.map(([c]) => c)], (function* () {
-      for (let i = 0; i < r.length; i++) yield [i, ...r[i]];
-    })());
+    await client.query(
+      `CREATE TEMP TABLE ${table} (ord int PRIMARY KEY, ${columns.map(([c, t]) => `${c} ${t}`).join(', ')}) ON COMMIT DROP`,
+    );
+    await copyRows(
+      client,
+      table,
+      ['ord', ...columns.map(([c]) => c)],
+      (function* () {
+        for (let i = 0; i < r.length; i++) yield [i, ...r[i]];
+      })(),
+    );
     r.length = 0;
     // With statistics (correlation 1) the inserts below read the rows in order through the key
     // instead of sorting every computed geometry (an on-disk sort past work_mem).
     await client.query(`ANALYZE ${table}`);
   };
-  await stage('import_facility_rows', [['c', 'text'], ['s', 'text'], ['n', 'text'], ['g', 'text'], ['src', 'text'], ['ref', 'text']], facilities);
+  await stage(
+    'import_facility_rows',
+    [
+      ['c', 'text'],
+      ['s', 'text'],
+      ['n', 'text'],
+      ['g', 'text'],
+      ['src', 'text'],
+      ['ref', 'text'],
+    ],
+    facilities,
+  );
   await client.query(
     `INSERT INTO facilities (dataset_id, category, subtype, name, geom, area_m2, source, source_ref, is_sample)
      SELECT $1, c, s, n, g, CASE WHEN ST_Dimension(g) = 2 THEN ST_Area(g::geography) END, src, ref, $2
      FROM (SELECT ord, c, s, n, ST_MakeValid(${geom('g')}) AS g, src, ref FROM import_facility_rows) v
      ORDER BY ord`,
-    [datasetId, isSample]);
-  await stage('import_residential_rows', [['ref', 'text'], ['n', 'text'], ['g', 'text'], ['p', 'text']], residential);
+    [datasetId, isSample],
+  );
+  await stage(
+    'import_residential_rows',
+    [
+      ['ref', 'text'],
+      ['n', 'text'],
+      ['g', 'text'],
+      ['p', 'text'],
+    ],
+    residential,
+  );
   await client.query(
     `INSERT INTO residential_areas (dataset_id, osm_ref, name, geom, area_m2, population, population_source)
      SELECT $1, ref, n, g, ST_Area(g::geography), pop, CASE WHEN pop IS NULL THEN 'estimate' ELSE 'osm' END
@@ -306,13 +425,26 @@ async function writeLayers(client: pg.PoolClient, datasetId: number, data: OsmDa
            FROM import_residential_rows) v
      WHERE NOT ST_IsEmpty(g)
      ORDER BY ord`,
-    [datasetId]);
+    [datasetId],
+  );
   // Buildings read the non-residential sites and the residential areas as they are inserted.
   await stage('import_site_rows', [['g', 'text']], nonResidentialSites);
-  await client.query(`CREATE TEMP TABLE import_nonresidential_sites ON COMMIT DROP AS SELECT ST_MakeValid(${geom('g')})::geometry(Geometry, 4326) AS geom FROM import_site_rows ORDER BY ord`);
+  await client.query(
+    `CREATE TEMP TABLE import_nonresidential_sites ON COMMIT DROP AS SELECT ST_MakeValid(${geom('g')})::geometry(Geometry, 4326) AS geom FROM import_site_rows ORDER BY ord`,
+  );
   await client.query(`CREATE INDEX ON import_nonresidential_sites USING gist (geom)`);
   await client.query(`ANALYZE import_nonresidential_sites, residential_areas`);
-  await stage('import_building_rows', [['ref', 'text'], ['b', 'text'], ['l', 'text'], ['g', 'text'], ['nr', 'bool']], buildings);
+  await stage(
+    'import_building_rows',
+    [
+      ['ref', 'text'],
+      ['b', 'text'],
+      ['l', 'text'],
+      ['g', 'text'],
+      ['nr', 'bool'],
+    ],
+    buildings,
+  );
   const bd = BUILDING_DERIVED_SQL;
   await client.query(
     `INSERT INTO buildings (dataset_id, osm_ref, building, levels, footprint_m2, has_nonresidential_tag, geom, is_residential, floor_area_m2, residential_area_id)
@@ -321,21 +453,86 @@ async function writeLayers(client: pg.PoolClient, datasetId: number, data: OsmDa
            FROM (SELECT ord, ref, b, l, nr, ST_Multi(ST_CollectionExtract(ST_MakeValid(${geom('g')}), 3)) AS g FROM import_building_rows) v
            WHERE NOT ST_IsEmpty(g)) w
      ORDER BY ord`,
-    [datasetId]);
-  await stage('import_basemap_area_rows', [['l', 'text'], ['c', 'text'], ['n', 'text'], ['g', 'text']], basemapAreas);
+    [datasetId],
+  );
+  await stage(
+    'import_basemap_area_rows',
+    [
+      ['l', 'text'],
+      ['c', 'text'],
+      ['n', 'text'],
+      ['g', 'text'],
+    ],
+    basemapAreas,
+  );
   await client.query(
     `INSERT INTO basemap_areas (dataset_id, layer, class, name, geom)
      SELECT $1, l, c, n, ST_MakeValid(${geom('g')}) FROM import_basemap_area_rows ORDER BY ord`,
-    [datasetId]);
-  await stage('import_road_rows', [['h', 'text'], ['n', 'text'], ['g', 'text']], roads);
-  await client.query(`INSERT INTO basemap_roads (dataset_id, highway, name, geom) SELECT $1, h, n, ST_GeomFromText(g, 4326) FROM import_road_rows ORDER BY ord`, [datasetId]);
-  await stage('import_barrier_rows', [['k', 'text'], ['w', 'bigint'], ['g', 'text']], barriers);
-  await client.query(`INSERT INTO barriers (dataset_id, kind, osm_way_id, geom) SELECT $1, k, w, ST_GeomFromText(g, 4326) FROM import_barrier_rows ORDER BY ord`, [datasetId]);
-  await stage('import_place_rows', [['r', 'text'], ['p', 'text'], ['n', 'text'], ['g', 'text']], places);
-  await client.query(`INSERT INTO places (dataset_id, osm_ref, place, name, geom) SELECT $1, r, p, n, ST_GeomFromText(g, 4326) FROM import_place_rows ORDER BY ord`, [datasetId]);
-  await stage('import_entrance_rows', [['o', 'bigint'], ['k', 'text'], ['g', 'text']], entrances);
-  await client.query(`CREATE TEMP TABLE import_entrances ON COMMIT DROP AS SELECT o AS osm_id, k AS kind, ST_GeomFromText(g, 4326)::geometry(Point, 4326) AS geom FROM import_entrance_rows ORDER BY ord`);
-  for (const t of ['import_facility_rows', 'import_residential_rows', 'import_building_rows', 'import_basemap_area_rows', 'import_road_rows', 'import_barrier_rows', 'import_place_rows', 'import_site_rows', 'import_entrance_rows']) {
+    [datasetId],
+  );
+  await stage(
+    'import_road_rows',
+    [
+      ['h', 'text'],
+      ['n', 'text'],
+      ['g', 'text'],
+    ],
+    roads,
+  );
+  await client.query(
+    `INSERT INTO basemap_roads (dataset_id, highway, name, geom) SELECT $1, h, n, ST_GeomFromText(g, 4326) FROM import_road_rows ORDER BY ord`,
+    [datasetId],
+  );
+  await stage(
+    'import_barrier_rows',
+    [
+      ['k', 'text'],
+      ['w', 'bigint'],
+      ['g', 'text'],
+    ],
+    barriers,
+  );
+  await client.query(
+    `INSERT INTO barriers (dataset_id, kind, osm_way_id, geom) SELECT $1, k, w, ST_GeomFromText(g, 4326) FROM import_barrier_rows ORDER BY ord`,
+    [datasetId],
+  );
+  await stage(
+    'import_place_rows',
+    [
+      ['r', 'text'],
+      ['p', 'text'],
+      ['n', 'text'],
+      ['g', 'text'],
+    ],
+    places,
+  );
+  await client.query(
+    `INSERT INTO places (dataset_id, osm_ref, place, name, geom) SELECT $1, r, p, n, ST_GeomFromText(g, 4326) FROM import_place_rows ORDER BY ord`,
+    [datasetId],
+  );
+  await stage(
+    'import_entrance_rows',
+    [
+      ['o', 'bigint'],
+      ['k', 'text'],
+      ['g', 'text'],
+    ],
+    entrances,
+  );
+  await client.query(
+    `CREATE TEMP TABLE import_entrances ON COMMIT DROP AS SELECT o AS osm_id, k AS kind, ST_GeomFromText(g, 4326)::geometry(Point, 4326) AS geom FROM import_entrance_rows ORDER BY ord`,
+  );
+  for (const t of [
+    'import_facility_rows',
+    'import_residential_rows',
+    'import_building_rows',
+    'import_basemap_area_rows',
+    'import_road_rows',
+    'import_barrier_rows',
+    'import_place_rows',
+    'import_site_rows',
+    'import_entrance_rows',
+  ]) {
     await client.query(`DROP TABLE ${t}`);
   }
 }

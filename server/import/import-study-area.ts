@@ -23,13 +23,18 @@ export async function readStudyArea(db: pg.Pool | pg.ClientBase, file: string): 
   }
   const geometries: unknown[] = [];
   const d = doc as { type?: string; features?: { geometry?: unknown }[]; geometry?: unknown };
-  if (d?.type === 'FeatureCollection' && Array.isArray(d.features)) d.features.forEach((f, i) => geometries.push(f?.geometry ?? { missing: `feature ${i}` }));
+  if (d?.type === 'FeatureCollection' && Array.isArray(d.features))
+    d.features.forEach((f, i) => geometries.push(f?.geometry ?? { missing: `feature ${i}` }));
   else if (d?.type === 'Feature') geometries.push(d.geometry);
   else geometries.push(doc);
   if (!geometries.length) throw new StudyAreaError(file, 'the FeatureCollection has no features');
   for (const [i, g] of geometries.entries()) {
     const type = (g as { type?: string } | null)?.type;
-    if (type !== 'Polygon' && type !== 'MultiPolygon') throw new StudyAreaError(file, `feature ${i}: geometry type ${JSON.stringify(type ?? null)} is not Polygon or MultiPolygon`);
+    if (type !== 'Polygon' && type !== 'MultiPolygon')
+      throw new StudyAreaError(
+        file,
+        `feature ${i}: geometry type ${JSON.stringify(type ?? null)} is not Polygon or MultiPolygon`,
+      );
   }
   try {
     const { rows } = await db.query<{ geojson: string | null }>(
@@ -38,7 +43,8 @@ export async function readStudyArea(db: pg.Pool | pg.ClientBase, file: string): 
       [geometries.map((g) => JSON.stringify(g))],
     );
     const geojson = rows[0]?.geojson;
-    if (!geojson || (JSON.parse(geojson) as { coordinates: unknown[] }).coordinates.length === 0) throw new StudyAreaError(file, 'the polygons enclose no area');
+    if (!geojson || (JSON.parse(geojson) as { coordinates: unknown[] }).coordinates.length === 0)
+      throw new StudyAreaError(file, 'the polygons enclose no area');
     return geojson;
   } catch (err) {
     if (err instanceof StudyAreaError) throw err;
@@ -47,11 +53,20 @@ export async function readStudyArea(db: pg.Pool | pg.ClientBase, file: string): 
 }
 
 /** Give a dataset its study area (from {@link readStudyArea}); it must overlap the dataset's extent. */
-export async function setStudyArea(db: pg.Pool | pg.ClientBase, datasetId: number, file: string, multiPolygonGeoJson: string): Promise<void> {
+export async function setStudyArea(
+  db: pg.Pool | pg.ClientBase,
+  datasetId: number,
+  file: string,
+  multiPolygonGeoJson: string,
+): Promise<void> {
   const { rowCount } = await db.query(
     `UPDATE datasets SET study_area = ST_SetSRID(ST_GeomFromGeoJSON($2), 4326)
      WHERE id = $1 AND (bbox IS NULL OR ST_Intersects(bbox, ST_SetSRID(ST_GeomFromGeoJSON($2), 4326)))`,
     [datasetId, multiPolygonGeoJson],
   );
-  if (!rowCount) throw new StudyAreaError(file, `it does not overlap the imported data (dataset ${datasetId}); the default study area stays`);
+  if (!rowCount)
+    throw new StudyAreaError(
+      file,
+      `it does not overlap the imported data (dataset ${datasetId}); the default study area stays`,
+    );
 }

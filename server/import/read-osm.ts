@@ -33,10 +33,19 @@ export function ensureOsmium(): string {
 }
 
 /** `osmium fileinfo`: object counts and header bbox; fails on a truncated or corrupt file. */
-export function osmFileInfo(file: string): { nodes: number; ways: number; relations: number; bbox: [number, number, number, number] | null } {
+export function osmFileInfo(file: string): {
+  nodes: number;
+  ways: number;
+  relations: number;
+  bbox: [number, number, number, number] | null;
+} {
   let out: string;
   try {
-    out = execFileSync('osmium', ['fileinfo', '-e', '-j', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+    out = execFileSync('osmium', ['fileinfo', '-e', '-j', file], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 64 << 20,
+    });
   } catch (err) {
     const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim();
     throw new Error(`cannot read OSM file ${file}: ${stderr || (err as Error).message}`);
@@ -65,7 +74,9 @@ function checkTag(ref: string, key: string, value: string): void {
   const problem = textProblem(value, MAX_OSM_TAG_CHARS);
   if (problem) {
     const shown = value.length > 60 ? `${value.slice(0, 57)}…` : value;
-    throw new Error(`${ref}, tag ${key.slice(0, 60)}: ${JSON.stringify(shown)} ${problem} (the OSM API's limit); nothing imported`);
+    throw new Error(
+      `${ref}, tag ${key.slice(0, 60)}: ${JSON.stringify(shown)} ${problem} (the OSM API's limit); nothing imported`,
+    );
   }
 }
 
@@ -99,7 +110,10 @@ async function runLines(args: string[], onLine: (line: string) => void): Promise
  * `osmium cat -f opl`, areas from `osmium export`. Throws with osmium's message on a corrupt file.
  * `onProgress(done, total)` reports objects read.
  */
-export async function readOsm(file: string, onProgress: (done: number, total: number) => void = () => {}): Promise<OsmData> {
+export async function readOsm(
+  file: string,
+  onProgress: (done: number, total: number) => void = () => {},
+): Promise<OsmData> {
   if (!fs.existsSync(file)) throw new Error(`OSM file not found: ${file}`);
   if (fs.statSync(file).size === 0) throw new Error(`OSM file is empty: ${file}`);
   ensureOsmium();
@@ -139,7 +153,11 @@ export async function readOsm(file: string, onProgress: (done: number, total: nu
       for (let k = 1; k < fields.length; k++) {
         const f = fields[k];
         if (f[0] === 'T') tags = parseTags(f, `way ${id}`);
-        else if (f[0] === 'N' && f.length > 1) refs = f.slice(1).split(',').map((r) => Number(r.slice(1)));
+        else if (f[0] === 'N' && f.length > 1)
+          refs = f
+            .slice(1)
+            .split(',')
+            .map((r) => Number(r.slice(1)));
       }
       ways.push({ id, refs, tags });
     }
@@ -149,7 +167,19 @@ export async function readOsm(file: string, onProgress: (done: number, total: nu
 
   const areas: OsmArea[] = [];
   await runLines(
-    ['export', '-f', 'geojsonseq', '-a', 'type,id', '--geometry-types=polygon', '-x', 'print_record_separator=false', '-o', '-', file],
+    [
+      'export',
+      '-f',
+      'geojsonseq',
+      '-a',
+      'type,id',
+      '--geometry-types=polygon',
+      '-x',
+      'print_record_separator=false',
+      '-o',
+      '-',
+      file,
+    ],
     (line) => {
       if (!line) return;
       // osmium writes {"type":"Feature","geometry":{…},"properties":{…}}; the geometry holds only
@@ -157,7 +187,8 @@ export async function readOsm(file: string, onProgress: (done: number, total: nu
       // parsed: the coordinates are never turned into JavaScript arrays.
       const g0 = line.indexOf('"geometry":');
       const p0 = g0 < 0 ? -1 : line.indexOf(',"properties":', g0);
-      if (g0 < 0 || p0 < 0 || !line.endsWith('}')) throw new Error(`osmium export wrote an unexpected line: ${line.slice(0, 120)}`);
+      if (g0 < 0 || p0 < 0 || !line.endsWith('}'))
+        throw new Error(`osmium export wrote an unexpected line: ${line.slice(0, 120)}`);
       const geometryJson = line.slice(g0 + 11, p0);
       const props = JSON.parse(line.slice(p0 + 14, -1)) as Record<string, string | number>;
       const ref = `${props['@type'] === 'relation' ? 'r' : 'w'}${props['@id']}`;
@@ -170,5 +201,11 @@ export async function readOsm(file: string, onProgress: (done: number, total: nu
       areas.push({ ref, tags, geometryJson });
     },
   );
-  return { nodes: { index, lng: lng.subarray(0, index.size), lat: lat.subarray(0, index.size) }, nodeTags, ways, areas, fileBbox: info.bbox };
+  return {
+    nodes: { index, lng: lng.subarray(0, index.size), lat: lat.subarray(0, index.size) },
+    nodeTags,
+    ways,
+    areas,
+    fileBbox: info.bbox,
+  };
 }

@@ -61,20 +61,33 @@ export class RegisterReadError extends Error {
 
 /** GDAL's command-line tools (Debian gdal-bin), installed when missing and root. */
 export function ensureGdal(): void {
-  ensureDebianPackages([{ name: 'gdal-bin', isInstalled: () => commandRuns('ogr2ogr') && commandRuns('gdalsrsinfo') }], 'reading registers (XLSX, Shapefile, GeoPackage)');
+  ensureDebianPackages(
+    [{ name: 'gdal-bin', isInstalled: () => commandRuns('ogr2ogr') && commandRuns('gdalsrsinfo') }],
+    'reading registers (XLSX, Shapefile, GeoPackage)',
+  );
 }
 
 /** The format of `file` from its extension (a .zip is taken as a zipped Shapefile). */
 export function registerFormat(file: string): RegisterFormat {
   const ext = path.extname(file).toLowerCase();
   switch (ext) {
-    case '.csv': case '.txt': return 'csv';
-    case '.xlsx': return 'xlsx';
-    case '.geojson': case '.json': return 'geojson';
-    case '.shp': case '.zip': return 'shapefile';
-    case '.gpkg': return 'gpkg';
+    case '.csv':
+    case '.txt':
+      return 'csv';
+    case '.xlsx':
+      return 'xlsx';
+    case '.geojson':
+    case '.json':
+      return 'geojson';
+    case '.shp':
+    case '.zip':
+      return 'shapefile';
+    case '.gpkg':
+      return 'gpkg';
     default:
-      throw new RegisterReadError(`${path.basename(file)}: unknown register format "${ext}" (CSV, XLSX, GeoJSON, Shapefile .shp or .zip, GeoPackage .gpkg)`);
+      throw new RegisterReadError(
+        `${path.basename(file)}: unknown register format "${ext}" (CSV, XLSX, GeoJSON, Shapefile .shp or .zip, GeoPackage .gpkg)`,
+      );
   }
 }
 
@@ -129,7 +142,11 @@ function readCsv(file: string, options: ReadRegisterOptions): Omit<RegisterTable
   let records: Array<{ record: string[]; info: CsvInfo }>;
   try {
     // csv-parse miscounts lines on CRLF input; line numbers are what the user sees in an editor.
-    records = parseCsv(text.replace(/\r\n?/g, '\n'), { info: true, skip_empty_lines: true, relax_column_count: true }) as unknown as typeof records;
+    records = parseCsv(text.replace(/\r\n?/g, '\n'), {
+      info: true,
+      skip_empty_lines: true,
+      relax_column_count: true,
+    }) as unknown as typeof records;
   } catch (err) {
     const line = err instanceof CsvError && typeof err.lines === 'number' ? ` (line ${err.lines})` : '';
     throw new RegisterReadError(`${base} is not valid CSV${line}: ${(err as Error).message}`);
@@ -138,7 +155,9 @@ function readCsv(file: string, options: ReadRegisterOptions): Omit<RegisterTable
   const headers = records[0].record.map((h) => h.trim());
   const badHeader = headers.find((h) => h.includes('\uFFFD'));
   if (badHeader !== undefined) {
-    throw new RegisterReadError(`line 1, field header: ${JSON.stringify(badHeader)} is not valid ${encoding.toUpperCase()} (a GBK file read as UTF-8? try --encoding gbk)`);
+    throw new RegisterReadError(
+      `line 1, field header: ${JSON.stringify(badHeader)} is not valid ${encoding.toUpperCase()} (a GBK file read as UTF-8? try --encoding gbk)`,
+    );
   }
   const out: RegisterRecord[] = [];
   let prevEnd = records[0].info.lines;
@@ -150,14 +169,23 @@ function readCsv(file: string, options: ReadRegisterOptions): Omit<RegisterTable
     prevEmpty = info.empty_lines;
     if (record.every((v) => v.trim() === '')) continue;
     const props: Record<string, unknown> = {};
-    headers.forEach((h, i) => { props[h] = record[i]; });
+    headers.forEach((h, i) => {
+      props[h] = record[i];
+    });
     let readProblem: RegisterRecord['readProblem'];
     const undecodable = record.findIndex((v) => v.includes('\uFFFD'));
     if (undecodable >= 0) {
-      readProblem = { field: headers[undecodable] ?? `column ${undecodable + 1}`, value: record[undecodable],
-        reason: `is not valid ${encoding.toUpperCase()} (a GBK file read as UTF-8? try --encoding gbk)` };
+      readProblem = {
+        field: headers[undecodable] ?? `column ${undecodable + 1}`,
+        value: record[undecodable],
+        reason: `is not valid ${encoding.toUpperCase()} (a GBK file read as UTF-8? try --encoding gbk)`,
+      };
     } else if (record.length > headers.length) {
-      readProblem = { field: 'row', value: record.join(','), reason: `has ${record.length} fields but the header has ${headers.length} (an unquoted comma?)` };
+      readProblem = {
+        field: 'row',
+        value: record.join(','),
+        reason: `has ${record.length} fields but the header has ${headers.length} (an unquoted comma?)`,
+      };
     }
     out.push({ ref: `line ${line}`, where: { line }, props, geometry: null, readProblem });
   }
@@ -191,14 +219,24 @@ function readGeoJson(file: string): Omit<RegisterTable, 'sha256'> {
   if (typeof crsName === 'string' && !LNG_LAT_CRS_NAMES.test(crsName)) {
     const epsg = /EPSG:+(\d+)$/i.exec(crsName);
     if (epsg) srs = { epsg: Number(epsg[1]), proj4: '' };
-    else notes.push(`the file declares the CRS "${crsName}", which is not an EPSG code: coordinates are read in the --crs given`);
+    else
+      notes.push(
+        `the file declares the CRS "${crsName}", which is not an EPSG code: coordinates are read in the --crs given`,
+      );
   }
   const headers: string[] = [];
   const seen = new Set<string>();
   const records = (fc.features as unknown[]).map((f, i): RegisterRecord => {
-    const feature = f as { geometry?: { type?: unknown; coordinates?: unknown } | null; properties?: Record<string, unknown> | null };
+    const feature = f as {
+      geometry?: { type?: unknown; coordinates?: unknown } | null;
+      properties?: Record<string, unknown> | null;
+    };
     const props = feature?.properties ?? {};
-    for (const k of Object.keys(props)) if (!seen.has(k)) { seen.add(k); headers.push(k); }
+    for (const k of Object.keys(props))
+      if (!seen.has(k)) {
+        seen.add(k);
+        headers.push(k);
+      }
     const g = feature?.geometry;
     return {
       ref: `features[${i}]`,
@@ -219,34 +257,59 @@ function gdal(command: string, args: string[], base: string): string {
   }
 }
 
-function readWithGdal(file: string, format: RegisterFormat, options: ReadRegisterOptions): Omit<RegisterTable, 'sha256'> {
+function readWithGdal(
+  file: string,
+  format: RegisterFormat,
+  options: ReadRegisterOptions,
+): Omit<RegisterTable, 'sha256'> {
   const base = path.basename(file);
   const source = format === 'shapefile' && file.toLowerCase().endsWith('.zip') ? `/vsizip/${file}` : file;
   const config: string[] = [];
-  if (format === 'xlsx') config.push('--config', 'OGR_XLSX_HEADERS', 'FORCE', '--config', 'OGR_XLSX_FIELD_TYPES', 'STRING');
+  if (format === 'xlsx')
+    config.push('--config', 'OGR_XLSX_HEADERS', 'FORCE', '--config', 'OGR_XLSX_FIELD_TYPES', 'STRING');
   if (format === 'shapefile' && options.encoding) {
     const enc = parseEncoding(options.encoding);
     config.push('--config', 'SHAPE_ENCODING', enc === 'utf-8' ? 'UTF-8' : enc === 'gbk' ? 'CP936' : 'GB18030');
   }
   // `ogrinfo -q` lists "1: name (type)" per layer (sheet).
   const layers = gdal('ogrinfo', [...config, '-ro', '-q', source], base)
-    .split('\n').map((l) => /^\d+: (.*?)(?: \([^()]*\))?$/.exec(l.trim())?.[1]).filter((l): l is string => !!l);
+    .split('\n')
+    .map((l) => /^\d+: (.*?)(?: \([^()]*\))?$/.exec(l.trim())?.[1])
+    .filter((l): l is string => !!l);
   if (layers.length === 0) throw new RegisterReadError(`${base} has no layers (sheets) GDAL can read`);
   const notes: string[] = [];
   let layer = layers[0];
   if (options.layer !== undefined) {
-    if (!layers.includes(options.layer)) throw new RegisterReadError(`${base} has no ${format === 'xlsx' ? 'sheet' : 'layer'} "${options.layer}" (it has ${layers.map((l) => `"${l}"`).join(', ')})`);
+    if (!layers.includes(options.layer))
+      throw new RegisterReadError(
+        `${base} has no ${format === 'xlsx' ? 'sheet' : 'layer'} "${options.layer}" (it has ${layers.map((l) => `"${l}"`).join(', ')})`,
+      );
     layer = options.layer;
   } else if (layers.length > 1) {
-    notes.push(`read the first ${format === 'xlsx' ? 'sheet' : 'layer'} "${layer}" of ${layers.map((l) => `"${l}"`).join(', ')} (choose with --layer)`);
+    notes.push(
+      `read the first ${format === 'xlsx' ? 'sheet' : 'layer'} "${layer}" of ${layers.map((l) => `"${l}"`).join(', ')} (choose with --layer)`,
+    );
   }
-  const json = gdal('ogr2ogr', [...config, '-f', 'GeoJSON', '/vsistdout/', source, layer, '-lco', 'RFC7946=NO', '-lco', 'COORDINATE_PRECISION=10'], base);
-  const doc = JSON.parse(json) as { features: Array<{ properties: Record<string, unknown> | null; geometry: { type: string; coordinates: unknown } | null }> };
+  const json = gdal(
+    'ogr2ogr',
+    [...config, '-f', 'GeoJSON', '/vsistdout/', source, layer, '-lco', 'RFC7946=NO', '-lco', 'COORDINATE_PRECISION=10'],
+    base,
+  );
+  const doc = JSON.parse(json) as {
+    features: Array<{
+      properties: Record<string, unknown> | null;
+      geometry: { type: string; coordinates: unknown } | null;
+    }>;
+  };
   const headers: string[] = [];
   const seen = new Set<string>();
   const records = doc.features.map((f, i): RegisterRecord => {
     const props = f.properties ?? {};
-    for (const k of Object.keys(props)) if (!seen.has(k)) { seen.add(k); headers.push(k); }
+    for (const k of Object.keys(props))
+      if (!seen.has(k)) {
+        seen.add(k);
+        headers.push(k);
+      }
     // With OGR_XLSX_HEADERS=FORCE the first sheet row is the header, so feature i is Excel row i + 2.
     const where = format === 'xlsx' ? { row: i + 2 } : { feature: i };
     return { ref: format === 'xlsx' ? `row ${i + 2}` : `features[${i}]`, where, props, geometry: f.geometry };
@@ -265,8 +328,17 @@ function readWithGdal(file: string, format: RegisterFormat, options: ReadRegiste
 /** gdalsrsinfo's view of the file's (first layer's) SRS ('' when the file declares none). */
 function gdalSrs(source: string, output: 'proj4' | 'epsg'): string {
   try {
-    const out = execFileSync('gdalsrsinfo', ['--single-line', '-o', output, source], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    return out.trim().split('\n').map((l) => l.trim()).filter(Boolean)[0] ?? '';
+    const out = execFileSync('gdalsrsinfo', ['--single-line', '-o', output, source], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    return (
+      out
+        .trim()
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)[0] ?? ''
+    );
   } catch {
     return '';
   }

@@ -58,15 +58,25 @@ export function findColumns(
     if (override !== undefined) {
       const match = headers.filter((h) => normaliseHeader(h) === normaliseHeader(override));
       if (match.length === 1) columns[role] = match[0];
-      else problems.push({ role, reason: `--columns ${role}=${override} names ${match.length ? 'more than one' : 'no'} column (${found})` });
+      else
+        problems.push({
+          role,
+          reason: `--columns ${role}=${override} names ${match.length ? 'more than one' : 'no'} column (${found})`,
+        });
       continue;
     }
     const match = headers.filter((h) => COLUMN_ALIASES[role].includes(normaliseHeader(h)));
     if (match.length === 1) columns[role] = match[0];
     else if (match.length > 1) {
-      problems.push({ role, reason: `is ambiguous: ${match.map((h) => JSON.stringify(h)).join(' and ')} could both be the ${role} column; choose one with --columns ${role}=<header> (${found})` });
+      problems.push({
+        role,
+        reason: `is ambiguous: ${match.map((h) => JSON.stringify(h)).join(' and ')} could both be the ${role} column; choose one with --columns ${role}=<header> (${found})`,
+      });
     } else if (required.includes(role)) {
-      problems.push({ role, reason: `has no "${role}" column (recognised: ${COLUMN_ALIASES[role].join(', ')}; ${found}); name it with --columns ${role}=<header>` });
+      problems.push({
+        role,
+        reason: `has no "${role}" column (recognised: ${COLUMN_ALIASES[role].join(', ')}; ${found}); name it with --columns ${role}=<header>`,
+      });
     }
   }
   return { columns, problems };

@@ -23,7 +23,9 @@ const INVERSE_TOLERANCE_DEG = 1e-9;
 export function parseSourceCrs(value: string | undefined): SourceCrs {
   const crs = value?.trim().toLowerCase();
   if (crs && (SOURCE_CRS as readonly string[]).includes(crs)) return crs as SourceCrs;
-  throw new Error(`the coordinate system must be one of ${SOURCE_CRS.join(', ')} (got ${value === undefined ? 'none' : `"${value}"`})`);
+  throw new Error(
+    `the coordinate system must be one of ${SOURCE_CRS.join(', ')} (got ${value === undefined ? 'none' : `"${value}"`})`,
+  );
 }
 
 /**
@@ -34,7 +36,9 @@ export function parseSourceCrs(value: string | undefined): SourceCrs {
 export function toWgs84(lngLat: readonly [number, number], crs: SourceCrs): [number, number] {
   if (crs === 'wgs84') return [lngLat[0], lngLat[1]];
   const gcj: [number, number] =
-    crs === 'bd09' ? gcoord.transform<[number, number]>([lngLat[0], lngLat[1]], gcoord.BD09, gcoord.GCJ02) : [lngLat[0], lngLat[1]];
+    crs === 'bd09'
+      ? gcoord.transform<[number, number]>([lngLat[0], lngLat[1]], gcoord.BD09, gcoord.GCJ02)
+      : [lngLat[0], lngLat[1]];
   const wgs = gcoord.transform<[number, number]>([gcj[0], gcj[1]], gcoord.GCJ02, gcoord.WGS84);
   for (let k = 0; k < 5; k++) {
     const back = gcoord.transform<[number, number]>([wgs[0], wgs[1]], gcoord.WGS84, gcoord.GCJ02);
@@ -54,18 +58,23 @@ export function fromWgs84(lngLat: readonly [number, number], crs: SourceCrs): [n
 }
 
 /** Why a coordinate pair cannot be used in `crs`, as a {@link RowProblem} field/reason, or null. */
-export function lngLatProblem(lng: number, lat: number, crs: SourceCrs): { field: 'lng' | 'lat'; reason: string } | null {
+export function lngLatProblem(
+  lng: number,
+  lat: number,
+  crs: SourceCrs,
+): { field: 'lng' | 'lat'; reason: string } | null {
   if (lng < -180 || lng > 180) return { field: 'lng', reason: 'is outside -180…180' };
   if (lat < -90 || lat > 90) return { field: 'lat', reason: 'is outside -90…90' };
   if (crs !== 'wgs84') {
     const b = CHINA_BBOX;
     const name = crs === 'gcj02' ? 'GCJ-02' : 'BD-09';
-    if (lng < b.minLng || lng > b.maxLng) return { field: 'lng', reason: `is outside China (${b.minLng}–${b.maxLng} E), where ${name} is not defined` };
-    if (lat < b.minLat || lat > b.maxLat) return { field: 'lat', reason: `is outside China (${b.minLat}–${b.maxLat} N), where ${name} is not defined` };
+    if (lng < b.minLng || lng > b.maxLng)
+      return { field: 'lng', reason: `is outside China (${b.minLng}–${b.maxLng} E), where ${name} is not defined` };
+    if (lat < b.minLat || lat > b.maxLat)
+      return { field: 'lat', reason: `is outside China (${b.minLat}–${b.maxLat} N), where ${name} is not defined` };
   }
   return null;
 }
-
 
 /**
  * The coordinate system of a register: a longitude/latitude system converted with gcoord
@@ -87,7 +96,9 @@ export function parseRegisterCrs(value: string): RegisterCrs {
   if (epsg) {
     const srid = Number(epsg[1]);
     // EPSG:4326 is WGS 84 longitude/latitude: no transformation at all.
-    return srid === 4326 ? { kind: 'gcoord', crs: 'wgs84', label: 'EPSG:4326' } : { kind: 'srs', srid, proj4: null, label: `EPSG:${srid}` };
+    return srid === 4326
+      ? { kind: 'gcoord', crs: 'wgs84', label: 'EPSG:4326' }
+      : { kind: 'srs', srid, proj4: null, label: `EPSG:${srid}` };
   }
   throw new Error(`the coordinate system must be one of ${CRS_NAMES.join(', ')} (got "${value}")`);
 }
@@ -103,7 +114,9 @@ export async function resolveRegisterCrs(db: pg.Pool | pg.ClientBase, crs: Regis
   if (crs.kind === 'gcoord') return crs;
   let proj4 = crs.proj4;
   if (crs.srid !== null) {
-    const { rows } = await db.query<{ proj4text: string }>(`SELECT proj4text FROM spatial_ref_sys WHERE srid = $1`, [crs.srid]);
+    const { rows } = await db.query<{ proj4text: string }>(`SELECT proj4text FROM spatial_ref_sys WHERE srid = $1`, [
+      crs.srid,
+    ]);
     if (rows.length === 0) throw new Error(`${crs.label} is not a coordinate system PostGIS knows (spatial_ref_sys)`);
     proj4 = rows[0].proj4text;
   }
@@ -125,7 +138,8 @@ export function gaussKrugerZone(srid: number | null): { zone: number; prefixed: 
 const zonePrefixedSrid = (zone: number) => 4513 + zone - 25;
 const zoneCmSrid = (zone: number) => 4534 + zone - 25;
 
-const inChina = (lng: number, lat: number) => lng >= CHINA_BBOX.minLng && lng <= CHINA_BBOX.maxLng && lat >= CHINA_BBOX.minLat && lat <= CHINA_BBOX.maxLat;
+const inChina = (lng: number, lat: number) =>
+  lng >= CHINA_BBOX.minLng && lng <= CHINA_BBOX.maxLng && lat >= CHINA_BBOX.minLat && lat <= CHINA_BBOX.maxLat;
 
 /**
  * Why the position (x, y) as written in the file cannot be in `crs`, naming the axis at fault, or
@@ -140,38 +154,65 @@ export function positionProblem(x: number, y: number, crs: RegisterCrs): { axis:
     if (Math.abs(x) > 180 || Math.abs(y) > 90) {
       if (Math.abs(x) >= 1000 || Math.abs(y) >= 1000) {
         const zone = Math.floor(x / 1e6);
-        const hint = zone >= 25 && zone <= 45
-          ? `the easting carries Gauss-Krüger zone ${zone}: give --crs EPSG:${zonePrefixedSrid(zone)} (CGCS2000 zone ${zone})`
-          : 'give --crs EPSG:<code> of its projection (CGCS2000 3-degree Gauss-Krüger without zone prefix: EPSG:4534–4554, e.g. EPSG:4544 for central meridian 105°E)';
-        return { axis: Math.abs(x) > 180 ? 'x' : 'y', reason: `looks like projected metres, not degrees (${crs.label}): ${hint}` };
+        const hint =
+          zone >= 25 && zone <= 45
+            ? `the easting carries Gauss-Krüger zone ${zone}: give --crs EPSG:${zonePrefixedSrid(zone)} (CGCS2000 zone ${zone})`
+            : 'give --crs EPSG:<code> of its projection (CGCS2000 3-degree Gauss-Krüger without zone prefix: EPSG:4534–4554, e.g. EPSG:4544 for central meridian 105°E)';
+        return {
+          axis: Math.abs(x) > 180 ? 'x' : 'y',
+          reason: `looks like projected metres, not degrees (${crs.label}): ${hint}`,
+        };
       }
-      if (inChina(y, x)) return { axis: 'x', reason: `looks like a latitude (and the latitude ${y} like a longitude): are the lng and lat columns swapped?` };
-      return Math.abs(x) > 180 ? { axis: 'x', reason: 'is outside -180…180' } : { axis: 'y', reason: 'is outside -90…90' };
+      if (inChina(y, x))
+        return {
+          axis: 'x',
+          reason: `looks like a latitude (and the latitude ${y} like a longitude): are the lng and lat columns swapped?`,
+        };
+      return Math.abs(x) > 180
+        ? { axis: 'x', reason: 'is outside -180…180' }
+        : { axis: 'y', reason: 'is outside -90…90' };
     }
-    if (!inChina(x, y) && inChina(y, x)) return { axis: 'x', reason: `looks like a latitude (and the latitude ${y} like a longitude): are the lng and lat columns swapped?` };
+    if (!inChina(x, y) && inChina(y, x))
+      return {
+        axis: 'x',
+        reason: `looks like a latitude (and the latitude ${y} like a longitude): are the lng and lat columns swapped?`,
+      };
     if (crs.kind === 'gcoord' && crs.crs !== 'wgs84') {
       const b = CHINA_BBOX;
       const name = crs.crs === 'gcj02' ? 'GCJ-02' : 'BD-09';
-      if (x < b.minLng || x > b.maxLng) return { axis: 'x', reason: `is outside China (${b.minLng}–${b.maxLng} E), where ${name} is not defined` };
-      if (y < b.minLat || y > b.maxLat) return { axis: 'y', reason: `is outside China (${b.minLat}–${b.maxLat} N), where ${name} is not defined` };
+      if (x < b.minLng || x > b.maxLng)
+        return { axis: 'x', reason: `is outside China (${b.minLng}–${b.maxLng} E), where ${name} is not defined` };
+      if (y < b.minLat || y > b.maxLat)
+        return { axis: 'y', reason: `is outside China (${b.minLat}–${b.maxLat} N), where ${name} is not defined` };
     }
     return null;
   }
   if (Math.abs(x) <= 180 && Math.abs(y) <= 90) {
-    return { axis: 'x', reason: `looks like degrees, but ${crs.label} is projected (metres): give --crs wgs84, gcj02, bd09 or cgcs2000` };
+    return {
+      axis: 'x',
+      reason: `looks like degrees, but ${crs.label} is projected (metres): give --crs wgs84, gcj02, bd09 or cgcs2000`,
+    };
   }
   const gk = crs.kind === 'srs' ? gaussKrugerZone(crs.srid) : null;
   if (gk) {
     const prefix = Math.floor(x / 1e6);
     if (gk.prefixed && prefix !== gk.zone) {
-      return { axis: 'x', reason: prefix >= 25 && prefix <= 45
-        ? `carries Gauss-Krüger zone ${prefix}, not ${gk.zone} (${crs.label}): give --crs EPSG:${zonePrefixedSrid(prefix)}`
-        : `has no zone prefix, but ${crs.label} is zone ${gk.zone} with the zone number in the easting: give --crs EPSG:${zoneCmSrid(gk.zone)}` };
+      return {
+        axis: 'x',
+        reason:
+          prefix >= 25 && prefix <= 45
+            ? `carries Gauss-Krüger zone ${prefix}, not ${gk.zone} (${crs.label}): give --crs EPSG:${zonePrefixedSrid(prefix)}`
+            : `has no zone prefix, but ${crs.label} is zone ${gk.zone} with the zone number in the easting: give --crs EPSG:${zoneCmSrid(gk.zone)}`,
+      };
     }
     if (!gk.prefixed && prefix >= 1) {
-      return { axis: 'x', reason: prefix >= 25 && prefix <= 45
-        ? `carries the zone number ${prefix} in front, but ${crs.label} has none: give --crs EPSG:${zonePrefixedSrid(prefix)} (zone ${prefix} with the prefix)`
-        : `is too large for a Gauss-Krüger easting (${crs.label})` };
+      return {
+        axis: 'x',
+        reason:
+          prefix >= 25 && prefix <= 45
+            ? `carries the zone number ${prefix} in front, but ${crs.label} has none: give --crs EPSG:${zonePrefixedSrid(prefix)} (zone ${prefix} with the prefix)`
+            : `is too large for a Gauss-Krüger easting (${crs.label})`,
+      };
     }
   }
   return null;
@@ -201,18 +242,28 @@ export interface Geometry {
  * ST_Transform for EPSG codes and PROJ definitions (one query for all). Positions must have
  * passed {@link positionProblem}. O(positions).
  */
-export async function geometriesToWgs84(db: pg.Pool | pg.ClientBase, geometries: readonly Geometry[], crs: RegisterCrs): Promise<Geometry[]> {
+export async function geometriesToWgs84(
+  db: pg.Pool | pg.ClientBase,
+  geometries: readonly Geometry[],
+  crs: RegisterCrs,
+): Promise<Geometry[]> {
   if (crs.kind === 'gcoord') {
-    return geometries.map((g) => ({ type: g.type, coordinates: mapPositions(g.coordinates, (p) => toWgs84([p[0], p[1]], crs.crs)) }));
+    return geometries.map((g) => ({
+      type: g.type,
+      coordinates: mapPositions(g.coordinates, (p) => toWgs84([p[0], p[1]], crs.crs)),
+    }));
   }
   if (geometries.length === 0) return [];
   const texts = geometries.map((g) => JSON.stringify({ type: g.type, coordinates: g.coordinates }));
-  const { rows } = crs.srid !== null
-    ? await db.query<{ g: string }>(
-      `SELECT ST_AsGeoJSON(ST_Transform(ST_SetSRID(ST_GeomFromGeoJSON(g), $2), 4326), 9) AS g FROM unnest($1::text[]) WITH ORDINALITY AS u(g, i) ORDER BY i`,
-      [texts, crs.srid])
-    : await db.query<{ g: string }>(
-      `SELECT ST_AsGeoJSON(ST_Transform(ST_GeomFromGeoJSON(g), $2::text, 4326), 9) AS g FROM unnest($1::text[]) WITH ORDINALITY AS u(g, i) ORDER BY i`,
-      [texts, crs.proj4]);
+  const { rows } =
+    crs.srid !== null
+      ? await db.query<{ g: string }>(
+          `SELECT ST_AsGeoJSON(ST_Transform(ST_SetSRID(ST_GeomFromGeoJSON(g), $2), 4326), 9) AS g FROM unnest($1::text[]) WITH ORDINALITY AS u(g, i) ORDER BY i`,
+          [texts, crs.srid],
+        )
+      : await db.query<{ g: string }>(
+          `SELECT ST_AsGeoJSON(ST_Transform(ST_GeomFromGeoJSON(g), $2::text, 4326), 9) AS g FROM unnest($1::text[]) WITH ORDINALITY AS u(g, i) ORDER BY i`,
+          [texts, crs.proj4],
+        );
   return rows.map((r) => JSON.parse(r.g) as Geometry);
 }

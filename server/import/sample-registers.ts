@@ -9,8 +9,14 @@ import type { Progress } from '../progress.ts';
  * invented entries, named "示例 … (sample)", in GCJ-02 as an AMap export would give them.
  */
 export const SAMPLE_REGISTERS = [
-  { category: 'elderly_care', file: path.join(projectRoot, 'server', 'sample-data', 'chengdu-sample-elderly-care.csv') },
-  { category: 'community_service', file: path.join(projectRoot, 'server', 'sample-data', 'chengdu-sample-community-service.csv') },
+  {
+    category: 'elderly_care',
+    file: path.join(projectRoot, 'server', 'sample-data', 'chengdu-sample-elderly-care.csv'),
+  },
+  {
+    category: 'community_service',
+    file: path.join(projectRoot, 'server', 'sample-data', 'chengdu-sample-community-service.csv'),
+  },
 ] as const;
 
 /**
@@ -48,7 +54,13 @@ export async function importDefaultSampleRegisters(
       outcomes.push({ category: r.category, result: null });
       continue;
     }
-    const result = await importFacilities(pool, r.file, { category: r.category, crs: 'gcj02', isSample: true, allowOutsideNetwork: true, progress: options.progress });
+    const result = await importFacilities(pool, r.file, {
+      category: r.category,
+      crs: 'gcj02',
+      isSample: true,
+      allowOutsideNetwork: true,
+      progress: options.progress,
+    });
     outcomes.push({ category: r.category, result });
   }
   return outcomes;

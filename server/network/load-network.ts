@@ -47,7 +47,9 @@ const BARRIERS_SQL = `SELECT ST_AsBinary(geom) AS wkb FROM barriers WHERE datase
 
 /** Every ring of a GeoJSON Polygon or MultiPolygon, flat, for the engine's point-in-polygon test. */
 function polygonRings(g: { type: string; coordinates: unknown }): NonNullable<EngineFacility['polygon']> {
-  const polygons = (g.type === 'Polygon' ? [g.coordinates] : g.type === 'MultiPolygon' ? g.coordinates : []) as number[][][][];
+  const polygons = (
+    g.type === 'Polygon' ? [g.coordinates] : g.type === 'MultiPolygon' ? g.coordinates : []
+  ) as number[][][][];
   const coords: number[] = [];
   const offsets: number[] = [0];
   for (const rings of polygons) {
@@ -65,7 +67,10 @@ function wkbLineCoords(wkb: Buffer, out: number[]): number {
   const n = le ? wkb.readUInt32LE(5) : wkb.readUInt32BE(5);
   for (let k = 0; k < n; k++) {
     const off = 9 + k * 16;
-    out.push(le ? wkb.readDoubleLE(off) : wkb.readDoubleBE(off), le ? wkb.readDoubleLE(off + 8) : wkb.readDoubleBE(off + 8));
+    out.push(
+      le ? wkb.readDoubleLE(off) : wkb.readDoubleBE(off),
+      le ? wkb.readDoubleLE(off + 8) : wkb.readDoubleBE(off + 8),
+    );
   }
   return n;
 }
@@ -74,13 +79,38 @@ function wkbLineCoords(wkb: Buffer, out: number[]): number {
  * Load the walking network of a dataset into the engine's typed arrays: graph (CSR), snap index,
  * wall index, gated compounds and facilities. O(E log E) for the indexes.
  */
-export async function loadNetwork(db: pg.Pool | pg.ClientBase, datasetId: number): Promise<EngineNetwork & { nodeDbId: Float64Array }> {
+export async function loadNetwork(
+  db: pg.Pool | pg.ClientBase,
+  datasetId: number,
+): Promise<EngineNetwork & { nodeDbId: Float64Array }> {
   // Sequential: `db` may be a single client inside the compute transaction.
   const nodes = await db.query<{ id: string; lng: number; lat: number }>(NODES_SQL, [datasetId]);
   const [edges, facilities, compounds, barriers] = [
-    await 
-db.query<{ id: string; source: string; target: string; length_m: number; cost: number; reverse_cost: number; is_private: boolean; wkb: Buffer }>(EDGES_SQL, [datasetId]),
-    await db.query<{ id: string; category: CategoryId; name: string | null; area_m2: number | null; is_sample: boolean; lng: number; lat: number; access_lng: number[]; access_lat: number[]; access_sampled: boolean[]; polygon: string | null; shape_lng: number[] | null; shape_lat: number[] | null }>(FACILITIES_SQL, [datasetId, OPEN_SPACE_CATEGORIES]),
+    await db.query<{
+      id: string;
+      source: string;
+      target: string;
+      length_m: number;
+      cost: number;
+      reverse_cost: number;
+      is_private: boolean;
+      wkb: Buffer;
+    }>(EDGES_SQL, [datasetId]),
+    await db.query<{
+      id: string;
+      category: CategoryId;
+      name: string | null;
+      area_m2: number | null;
+      is_sample: boolean;
+      lng: number;
+      lat: number;
+      access_lng: number[];
+      access_lat: number[];
+      access_sampled: boolean[];
+      polygon: string | null;
+      shape_lng: number[] | null;
+      shape_lat: number[] | null;
+    }>(FACILITIES_SQL, [datasetId, OPEN_SPACE_CATEGORIES]),
     await db.query<{ id: string; gate_nodes: string[]; internal_edges: string[] }>(COMPOUNDS_SQL, [datasetId]),
     await db.query<{ wkb: Buffer }>(BARRIERS_SQL, [datasetId]),
   ] as const;
@@ -96,7 +126,10 @@ db.query<{ id: string; source: string; target: string; length_m: number; cost: n
   const unordered = nodes.rows.filter((_, i) => keep[i] === 1);
   // Nodes numbered along a Hilbert curve: neighbours in space sit near each other in the typed
   // arrays, which makes the Dijkstra about twice as fast on large networks (cache locality).
-  const order = hilbertNodeOrder(Float64Array.from(unordered, (r) => r.lng), Float64Array.from(unordered, (r) => r.lat));
+  const order = hilbertNodeOrder(
+    Float64Array.from(unordered, (r) => r.lng),
+    Float64Array.from(unordered, (r) => r.lat),
+  );
   const keptNodes = Array.from(order, (i) => unordered[i]);
   const keptEdges = edges.rows.filter((r) => keep[rawIndex.get(Number(r.source))!] === 1);
   const nodeCount = keptNodes.length;
@@ -134,7 +167,17 @@ db.query<{ id: string; source: string; target: string; length_m: number; cost: n
     wkbLineCoords(r.wkb, coords);
     edgeCoordOffset[e + 1] = coords.length / 2;
   });
-  const graph = buildGraph({ nodeCount, nodeLng, nodeLat, edgeFrom, edgeTo, edgeLengthM, edgeDir, edgeCoords: Float64Array.from(coords), edgeCoordOffset });
+  const graph = buildGraph({
+    nodeCount,
+    nodeLng,
+    nodeLat,
+    edgeFrom,
+    edgeTo,
+    edgeLengthM,
+    edgeDir,
+    edgeCoords: Float64Array.from(coords),
+    edgeCoordOffset,
+  });
   const snapIndex = buildSnapIndex(graph);
 
   const barrierCoords: number[] = [];
@@ -143,12 +186,16 @@ db.query<{ id: string; source: string; target: string; length_m: number; cost: n
     wkbLineCoords(r.wkb, barrierCoords);
     barrierOffsets.push(barrierCoords.length / 2);
   }
-  const barrierIndex = barriers.rows.length ? buildBarrierIndex(Float64Array.from(barrierCoords), Uint32Array.from(barrierOffsets)) : undefined;
+  const barrierIndex = barriers.rows.length
+    ? buildBarrierIndex(Float64Array.from(barrierCoords), Uint32Array.from(barrierOffsets))
+    : undefined;
 
   const engineCompounds: EngineCompound[] = compounds.rows.map((r) => ({
     id: Number(r.id),
     gateNodes: r.gate_nodes.map((id) => nodeIndex.get(Number(id))).filter((i): i is number => i !== undefined),
-    internalEdges: new Set(r.internal_edges.map((id) => edgeIndex.get(Number(id))).filter((e): e is number => e !== undefined)),
+    internalEdges: new Set(
+      r.internal_edges.map((id) => edgeIndex.get(Number(id))).filter((e): e is number => e !== undefined),
+    ),
   }));
   const engineFacilities: EngineFacility[] = facilities.rows.map((r) => ({
     id: Number(r.id),
@@ -161,7 +208,9 @@ db.query<{ id: string; source: string; target: string; length_m: number; cost: n
     accessLng: Float64Array.from(r.access_lng),
     accessLat: Float64Array.from(r.access_lat),
     // A metre of slack over the SQL's geodesic 30 m: the snap index measures candidates in planar metres.
-    accessMaxLegM: Float64Array.from(r.access_sampled, (sampled) => (sampled ? SAMPLED_ACCESS_MAX_LEG_M + 1 : DEFAULT_MAX_SNAP_M)),
+    accessMaxLegM: Float64Array.from(r.access_sampled, (sampled) =>
+      sampled ? SAMPLED_ACCESS_MAX_LEG_M + 1 : DEFAULT_MAX_SNAP_M,
+    ),
     polygon: r.polygon ? polygonRings(JSON.parse(r.polygon) as { type: string; coordinates: unknown }) : undefined,
     // Access points join the shape so no walk can be shorter than the straight line reported beside it.
     shapeLng: Float64Array.from([...(r.shape_lng ?? [r.lng]), ...r.access_lng]),
@@ -210,11 +259,27 @@ const ORIGINS_SQL = `
  * Origins of a dataset with their area memberships (communities: imported ones when any are,
  * else the approximate zones). `compoundIds` maps a gated residential area id to its compound index.
  */
-export async function loadOrigins(db: pg.Pool | pg.ClientBase, datasetId: number, compounds: readonly EngineCompound[]): Promise<{ origins: EngineOrigin[]; communitySource: string }> {
+export async function loadOrigins(
+  db: pg.Pool | pg.ClientBase,
+  datasetId: number,
+  compounds: readonly EngineCompound[],
+): Promise<{ origins: EngineOrigin[]; communitySource: string }> {
   const { rows } = await db.query<{
-    id: string; lng: number; lat: number; population: number; residential_area_id: string; ra_name: string | null; is_gated: boolean;
-    elderly: number | null; children: number | null; land_area_m2: number | null;
-    community_id: string | null; community_name: string | null; street: string | null; district: string | null; community_source: string;
+    id: string;
+    lng: number;
+    lat: number;
+    population: number;
+    residential_area_id: string;
+    ra_name: string | null;
+    is_gated: boolean;
+    elderly: number | null;
+    children: number | null;
+    land_area_m2: number | null;
+    community_id: string | null;
+    community_name: string | null;
+    street: string | null;
+    district: string | null;
+    community_source: string;
   }>(ORIGINS_SQL, [datasetId]);
   const compoundIndex = new Map(compounds.map((c, i) => [c.id, i]));
   const origins = rows.map((r) => ({

@@ -33,7 +33,12 @@ type TypedArray = Float64Array | Int32Array | Uint32Array | Uint8Array;
 const ARRAY_TYPES = { Float64Array, Int32Array, Uint32Array, Uint8Array } as const;
 type ArrayTypeName = keyof typeof ARRAY_TYPES;
 
-interface ArrayEntry { name: string; type: ArrayTypeName; offset: number; length: number }
+interface ArrayEntry {
+  name: string;
+  type: ArrayTypeName;
+  offset: number;
+  length: number;
+}
 interface Header {
   key: string;
   datasetId: number;
@@ -44,16 +49,37 @@ interface Header {
   arrays: ArrayEntry[];
   skeleton: { offset: number; length: number };
 }
-interface Skeleton { compounds: readonly EngineCompound[]; facilities: readonly EngineFacility[] }
+interface Skeleton {
+  compounds: readonly EngineCompound[];
+  facilities: readonly EngineFacility[];
+}
 
 export type LoadedNetwork = EngineNetwork & { nodeDbId: Float64Array };
 
 const GRAPH_ARRAYS = [
-  'nodeLng', 'nodeLat', 'edgeFrom', 'edgeTo', 'edgeLengthM', 'edgeDir', 'edgeCoords', 'edgeCoordOffset', 'arcOffset', 'arcTo', 'arcEdge', 'arcLengthM',
+  'nodeLng',
+  'nodeLat',
+  'edgeFrom',
+  'edgeTo',
+  'edgeLengthM',
+  'edgeDir',
+  'edgeCoords',
+  'edgeCoordOffset',
+  'arcOffset',
+  'arcTo',
+  'arcEdge',
+  'arcLengthM',
 ] as const satisfies readonly (keyof WalkGraph)[];
 
 /** Source files whose change changes what loadNetwork builds: their hash is part of the key. */
-const LOADER_SOURCES = ['load-network.ts', 'network-file.ts', '../../geo/graph.ts', '../../geo/snap.ts', '../../geo/components.ts', '../import/derive-layers.ts'];
+const LOADER_SOURCES = [
+  'load-network.ts',
+  'network-file.ts',
+  '../../geo/graph.ts',
+  '../../geo/snap.ts',
+  '../../geo/components.ts',
+  '../import/derive-layers.ts',
+];
 let loaderHash: string | undefined;
 function loaderSourceHash(): string {
   if (loaderHash) return loaderHash;
@@ -80,11 +106,30 @@ const FINGERPRINT_SQL = `
   FROM datasets d WHERE d.id = $1`;
 
 /** The key a network file of `datasetId` must carry to be current, and the file it lives in. */
-export async function networkFileKey(db: pg.Pool | pg.ClientBase, datasetId: number, dir: string): Promise<{ key: string; file: string }> {
-  const { rows } = await db.query<{ sha256: string; facilities: string; compounds: string; barriers: string; edges: string }>(FINGERPRINT_SQL, [datasetId]);
+export async function networkFileKey(
+  db: pg.Pool | pg.ClientBase,
+  datasetId: number,
+  dir: string,
+): Promise<{ key: string; file: string }> {
+  const { rows } = await db.query<{
+    sha256: string;
+    facilities: string;
+    compounds: string;
+    barriers: string;
+    edges: string;
+  }>(FINGERPRINT_SQL, [datasetId]);
   if (!rows[0]) throw new Error(`dataset ${datasetId} does not exist`);
   const r = rows[0];
-  const key = [`v${NETWORK_FILE_FORMAT}`, r.sha256, `dataset ${datasetId}`, `code ${loaderSourceHash()}`, `facilities ${r.facilities}`, `compounds ${r.compounds}`, `barriers ${r.barriers}`, `edges ${r.edges}`].join('|');
+  const key = [
+    `v${NETWORK_FILE_FORMAT}`,
+    r.sha256,
+    `dataset ${datasetId}`,
+    `code ${loaderSourceHash()}`,
+    `facilities ${r.facilities}`,
+    `compounds ${r.compounds}`,
+    `barriers ${r.barriers}`,
+    `edges ${r.edges}`,
+  ].join('|');
   return { key, file: path.join(dir, `${r.sha256}-v${NETWORK_FILE_FORMAT}.engine`) };
 }
 
@@ -103,7 +148,11 @@ export function writeNetworkFile(file: string, key: string, datasetId: number, n
   const arrays: [string, TypedArray][] = GRAPH_ARRAYS.map((n) => [`graph.${n}`, g[n] as TypedArray]);
   arrays.push(['nodeDbId', net.nodeDbId], ['edgeDbId', net.edgeDbId], ['edgeIsPrivate', net.edgeIsPrivate]);
   const snap = net.snapIndex;
-  arrays.push(['snap.segmentEdge', snap.segmentEdge], ['snap.segmentStart', snap.segmentStart], ['snap.pointCumM', snap.pointCumM]);
+  arrays.push(
+    ['snap.segmentEdge', snap.segmentEdge],
+    ['snap.segmentStart', snap.segmentStart],
+    ['snap.pointCumM', snap.pointCumM],
+  );
   if (snap.tree) arrays.push(['snap.tree', new Uint8Array(snap.tree.data)]);
   if (net.barriers) {
     arrays.push(['barriers.coords', net.barriers.coords], ['barriers.segmentStart', net.barriers.segmentStart]);
@@ -118,9 +167,14 @@ export function writeNetworkFile(file: string, key: string, datasetId: number, n
     offset = align(offset + a.byteLength);
   }
   const header: Header = {
-    key, datasetId, nodeCount: g.nodeCount, edgeCount: g.edgeCount, arcCount: g.arcCount,
+    key,
+    datasetId,
+    nodeCount: g.nodeCount,
+    edgeCount: g.edgeCount,
+    arcCount: g.arcCount,
     projectionCenter: [snap.projection.centerLng, snap.projection.centerLat],
-    arrays: entries, skeleton: { offset, length: skeleton.byteLength },
+    arrays: entries,
+    skeleton: { offset, length: skeleton.byteLength },
   };
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
   const prefix = Buffer.alloc(align(16 + headerBytes.byteLength));
@@ -134,7 +188,7 @@ export function writeNetworkFile(file: string, key: string, datasetId: number, n
   try {
     let pos = 0;
     const put = (bytes: Uint8Array) => {
-      for (let done = 0; done < bytes.byteLength; ) {
+      for (let done = 0; done < bytes.byteLength;) {
         const n = fs.writeSync(fd, bytes, done, Math.min(bytes.byteLength - done, 1 << 30), pos + done);
         done += n;
       }
@@ -182,7 +236,7 @@ export function readNetworkFile(file: string, key: string): LoadedNetwork | null
     const base = Math.ceil((16 + headerLength) / 8) * 8;
     if (base + header.skeleton.offset + header.skeleton.length > size) return null;
     const readInto = (bytes: Uint8Array, position: number) => {
-      for (let done = 0; done < bytes.byteLength; ) {
+      for (let done = 0; done < bytes.byteLength;) {
         const n = fs.readSync(fd, bytes, done, Math.min(bytes.byteLength - done, 1 << 30), position + done);
         if (n === 0) throw new Error(`network file ${file} is truncated`);
         done += n;
@@ -203,7 +257,10 @@ export function readNetworkFile(file: string, key: string): LoadedNetwork | null
       if (!a) throw new Error(`network file ${file} has no ${name}`);
       return a as T;
     };
-    const graph = { nodeCount: header.nodeCount, edgeCount: header.edgeCount, arcCount: header.arcCount } as Record<string, unknown>;
+    const graph = { nodeCount: header.nodeCount, edgeCount: header.edgeCount, arcCount: header.arcCount } as Record<
+      string,
+      unknown
+    >;
     for (const n of GRAPH_ARRAYS) graph[n] = need(`graph.${n}`);
     const walkGraph = graph as unknown as WalkGraph;
     const tree = (name: string) => {
@@ -211,7 +268,14 @@ export function readNetworkFile(file: string, key: string): LoadedNetwork | null
       return t ? Flatbush.from(t.buffer as ArrayBuffer) : null;
     };
     const projection = makeLocalProjection(header.projectionCenter[0], header.projectionCenter[1]);
-    const snapIndex = snapIndexFromParts(walkGraph, projection, tree('snap.tree'), need('snap.segmentEdge'), need('snap.segmentStart'), need('snap.pointCumM'));
+    const snapIndex = snapIndexFromParts(
+      walkGraph,
+      projection,
+      tree('snap.tree'),
+      need('snap.segmentEdge'),
+      need('snap.segmentStart'),
+      need('snap.pointCumM'),
+    );
     const barriers = arrays.has('barriers.coords')
       ? barrierIndexFromParts(need('barriers.coords'), tree('barriers.tree'), need('barriers.segmentStart'))
       : undefined;
@@ -282,7 +346,12 @@ export function networkPartHashes(net: LoadedNetwork): Record<string, string> {
   add('barriers.segmentStart', net.barriers?.segmentStart);
   add('barriers.tree', net.barriers?.tree ? new Uint8Array(net.barriers.tree.data) : null);
   // content, not v8's encoding (which differs for views into a deserialised buffer)
-  const canonical = (_k: string, v: unknown) => (ArrayBuffer.isView(v) ? { [v.constructor.name]: Array.from(v as Float64Array) } : v instanceof Set ? { Set: [...v] } : v);
+  const canonical = (_k: string, v: unknown) =>
+    ArrayBuffer.isView(v)
+      ? { [v.constructor.name]: Array.from(v as Float64Array) }
+      : v instanceof Set
+        ? { Set: [...v] }
+        : v;
   add('compounds', Buffer.from(JSON.stringify(net.compounds, canonical)));
   add('facilities', Buffer.from(JSON.stringify(net.facilities, canonical)));
   return parts;
@@ -290,5 +359,8 @@ export function networkPartHashes(net: LoadedNetwork): Record<string, string> {
 
 /** One SHA-256 over {@link networkPartHashes}. */
 export function networkHash(net: LoadedNetwork): string {
-  return crypto.createHash('sha256').update(JSON.stringify(networkPartHashes(net))).digest('hex');
+  return crypto
+    .createHash('sha256')
+    .update(JSON.stringify(networkPartHashes(net)))
+    .digest('hex');
 }

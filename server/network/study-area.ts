@@ -62,15 +62,24 @@ export async function studyArea(db: pg.Pool | pg.ClientBase, datasetId: number):
     `WITH ${STUDY_AREA_CTE} SELECT margin_m, study_area IS NOT NULL AS given, ST_AsGeoJSON(area, 6)::json AS geometry FROM sa`,
     [datasetId, EDGE_MARGIN_M],
   );
-  return rows[0] && rows[0].geometry ? { marginM: rows[0].margin_m, given: rows[0].given, geometry: rows[0].geometry } : null;
+  return rows[0] && rows[0].geometry
+    ? { marginM: rows[0].margin_m, given: rows[0].given, geometry: rows[0].geometry }
+    : null;
 }
 
 /**
  * Keep the origins evaluated in the study area, marking those within the margin of the data's
  * edge (`nearDataEdge`). One query over the dataset's origins.
  */
-export async function applyStudyArea(db: pg.Pool | pg.ClientBase, datasetId: number, origins: readonly EngineOrigin[]): Promise<{ origins: EngineOrigin[]; outside: number }> {
-  const { rows } = await db.query<{ id: string; evaluated: boolean | null; near_edge: boolean | null }>(ORIGIN_STUDY_SQL, [datasetId, EDGE_MARGIN_M]);
+export async function applyStudyArea(
+  db: pg.Pool | pg.ClientBase,
+  datasetId: number,
+  origins: readonly EngineOrigin[],
+): Promise<{ origins: EngineOrigin[]; outside: number }> {
+  const { rows } = await db.query<{ id: string; evaluated: boolean | null; near_edge: boolean | null }>(
+    ORIGIN_STUDY_SQL,
+    [datasetId, EDGE_MARGIN_M],
+  );
   const byId = new Map(rows.map((r) => [Number(r.id), r]));
   const kept: EngineOrigin[] = [];
   for (const o of origins) {

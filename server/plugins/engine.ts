@@ -40,7 +40,11 @@ export interface EngineState {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    engine: { current(): Promise<LoadedEngine>; currentRun(): Promise<{ datasetId: number; runId: number }>; state(): EngineState };
+    engine: {
+      current(): Promise<LoadedEngine>;
+      currentRun(): Promise<{ datasetId: number; runId: number }>;
+      state(): EngineState;
+    };
   }
 }
 
@@ -52,16 +56,27 @@ const CURRENT_RUN_SQL = `SELECT dataset_id, run_id FROM served_run()`;
 /** The served dataset and its newest finished coverage run; throws ApiError when there is none. */
 export async function currentRun(db: pg.Pool): Promise<{ datasetId: number; runId: number }> {
   const { rows } = await db.query<{ dataset_id: number | null; run_id: number | null }>(CURRENT_RUN_SQL);
-  if (!rows[0] || rows[0].dataset_id === null) throw new ApiError('no_dataset', 'no dataset is loaded: import one (npm run import -- osm <file>)');
-  if (rows[0].run_id === null) throw new ApiError('no_results', 'coverage has not been computed for the loaded dataset yet (npm run compute)');
+  if (!rows[0] || rows[0].dataset_id === null)
+    throw new ApiError('no_dataset', 'no dataset is loaded: import one (npm run import -- osm <file>)');
+  if (rows[0].run_id === null)
+    throw new ApiError('no_results', 'coverage has not been computed for the loaded dataset yet (npm run compute)');
   return { datasetId: rows[0].dataset_id, runId: rows[0].run_id };
 }
 
-async function load(db: pg.Pool, datasetId: number, runId: number, engineDir: string, log: (err: Error) => void): Promise<LoadedEngine> {
+async function load(
+  db: pg.Pool,
+  datasetId: number,
+  runId: number,
+  engineDir: string,
+  log: (err: Error) => void,
+): Promise<LoadedEngine> {
   const t0 = performance.now();
   const { net, source } = await loadNetworkCached(db, datasetId, engineDir, log);
   const fields = computeFields(net, await refreshRuleSets(db));
-  let minLng = Infinity, minLat = Infinity, maxLng = -Infinity, maxLat = -Infinity;
+  let minLng = Infinity,
+    minLat = Infinity,
+    maxLng = -Infinity,
+    maxLat = -Infinity;
   const { nodeLng, nodeLat } = net.graph;
   for (let i = 0; i < nodeLng.length; i++) {
     if (nodeLng[i] < minLng) minLng = nodeLng[i];
@@ -70,8 +85,15 @@ async function load(db: pg.Pool, datasetId: number, runId: number, engineDir: st
     if (nodeLat[i] > maxLat) maxLat = nodeLat[i];
   }
   return {
-    datasetId, runId, net, fields, search: createSearch(net.graph), bbox: [minLng, minLat, maxLng, maxLat], loadedAt: Date.now(),
-    networkSource: source, loadSeconds: (performance.now() - t0) / 1000,
+    datasetId,
+    runId,
+    net,
+    fields,
+    search: createSearch(net.graph),
+    bbox: [minLng, minLat, maxLng, maxLat],
+    loadedAt: Date.now(),
+    networkSource: source,
+    loadSeconds: (performance.now() - t0) / 1000,
   };
 }
 
@@ -105,7 +127,10 @@ export const enginePlugin = fp(
       if (!loading) warmingSince = performance.now();
       loading ??= load(app.pg, datasetId, runId, engineDir, (err) => app.log.warn({ err }, 'engine file not written'))
         .then((e) => {
-          app.log.info({ datasetId, runId, nodes: e.net.graph.nodeCount, source: e.networkSource, seconds: e.loadSeconds }, 'engine loaded');
+          app.log.info(
+            { datasetId, runId, nodes: e.net.graph.nodeCount, source: e.networkSource, seconds: e.loadSeconds },
+            'engine loaded',
+          );
           engine = e;
           return e;
         })

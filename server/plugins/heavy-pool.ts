@@ -85,7 +85,10 @@ export const PLAN_REACH_M = 1000;
  * A 70 m park counts 4.3, a 4.9 km square 47.6. O(vertices).
  */
 export function planReachKm2(geometry: { type: string; coordinates: unknown }): number {
-  let minLng = Infinity, minLat = Infinity, maxLng = -Infinity, maxLat = -Infinity;
+  let minLng = Infinity,
+    minLat = Infinity,
+    maxLng = -Infinity,
+    maxLat = -Infinity;
   const walk = (c: unknown): void => {
     if (!Array.isArray(c)) return;
     if (typeof c[0] === 'number') {
@@ -113,7 +116,12 @@ export function planReachKm2(geometry: { type: string; coordinates: unknown }): 
  * changed edges (every category's field is then recomputed too). Scenarios = 1, plus one per plan
  * for marginal gains when there are two or more plans (each holds all plans but one).
  */
-export function evaluateCost(planReachesKm2: readonly number[], ruleSetCount: number, marginal: boolean, includeChangedEdges: boolean): number {
+export function evaluateCost(
+  planReachesKm2: readonly number[],
+  ruleSetCount: number,
+  marginal: boolean,
+  includeChangedEdges: boolean,
+): number {
   const scenarios = 1 + (marginal && planReachesKm2.length >= 2 ? planReachesKm2.length : 0);
   const reach = planReachesKm2.reduce((a, b) => a + b, 0);
   return Math.round(scenarios * reach * ruleSetCount * (includeChangedEdges ? 2 : 1));
@@ -144,7 +152,11 @@ export function maxCandidatesWithin(budget: number, k: number, candidateReachKm2
 /** 422 `work_budget_exceeded` when `cost` is over `budget`, naming both. */
 export function checkBudget(what: string, cost: number, budget: number, hint: string): void {
   if (cost > budget) {
-    throw new ApiError('work_budget_exceeded', `${what} would cost ${cost} work units; the budget is ${budget} per request: ${hint}`, { cost, budget });
+    throw new ApiError(
+      'work_budget_exceeded',
+      `${what} would cost ${cost} work units; the budget is ${budget} per request: ${hint}`,
+      { cost, budget },
+    );
   }
 }
 
@@ -202,10 +214,13 @@ export const heavyPoolPlugin = fp(
           // the residents the stored run evaluated: those of the study area
           .then((l) => applyStudyArea(app.pg, engine.datasetId, l.origins))
           .then(({ origins }) => {
-          const snap = snapshotEngine(engine, origins);
-          app.log.info({ key: snap.key, sharedMB: Math.round(snap.sharedBytes / 1048576) }, 'engine snapshot shared with workers');
-          return snap;
-        });
+            const snap = snapshotEngine(engine, origins);
+            app.log.info(
+              { key: snap.key, sharedMB: Math.round(snap.sharedBytes / 1048576) },
+              'engine snapshot shared with workers',
+            );
+            return snap;
+          });
         s.catch(() => snapshots.delete(engine));
         snapshots.set(engine, s);
       }
@@ -217,7 +232,10 @@ export const heavyPoolPlugin = fp(
       const n = inFlight.get(client) ?? 0;
       if (n >= limits.perClient) {
         reply.header('retry-after', '1');
-        throw new ApiError('too_many_heavy_requests', `at most ${limits.perClient} heavy requests (scenarios, suggestions, isochrones) at a time per client; this one was refused, retry when one has answered`);
+        throw new ApiError(
+          'too_many_heavy_requests',
+          `at most ${limits.perClient} heavy requests (scenarios, suggestions, isochrones) at a time per client; this one was refused, retry when one has answered`,
+        );
       }
       inFlight.set(client, n + 1);
       try {
@@ -227,15 +245,22 @@ export const heavyPoolPlugin = fp(
           answer = await pool.run({ ...task, snapshot: snap }, { signal: AbortSignal.timeout(limits.timeLimitMs) });
         } catch (err) {
           if ((err as Error).name === 'AbortError') {
-            throw new ApiError('work_timed_out', `the request ran out of its ${limits.timeLimitMs / 1000} s time limit and was stopped: ask for less (fewer plans or candidates, smaller sites, no marginal gains)`);
+            throw new ApiError(
+              'work_timed_out',
+              `the request ran out of its ${limits.timeLimitMs / 1000} s time limit and was stopped: ask for less (fewer plans or candidates, smaller sites, no marginal gains)`,
+            );
           }
           if ((err as Error).message === 'Task queue is at limit') {
             reply.header('retry-after', '2');
-            throw new ApiError('server_busy', `the server is busy with ${limits.maxQueue} waiting heavy requests; try again shortly`);
+            throw new ApiError(
+              'server_busy',
+              `the server is busy with ${limits.maxQueue} waiting heavy requests; try again shortly`,
+            );
           }
           throw err;
         }
-        if (answer && typeof answer === 'object' && 'refused' in answer) throw new ApiError('invalid_parameter', (answer as TaskRefusal).refused);
+        if (answer && typeof answer === 'object' && 'refused' in answer)
+          throw new ApiError('invalid_parameter', (answer as TaskRefusal).refused);
         return answer as T;
       } finally {
         const left = (inFlight.get(client) ?? 1) - 1;

@@ -14,26 +14,29 @@ export interface AreaCoverageRow {
   /** Sources of the area's figures: 'osm', 'census', 'grid', 'estimate' (README "Population"). */
   population_sources: string[];
   is_approximate: boolean;
-  rules: Record<string, {
-    share: number | null;
-    straight_share: number | null;
-    target_share: number;
-    passes: boolean;
-    population: number;
-    covered_population: number;
-    straight_covered_population: number;
-    deciding_facility_id: number | null;
-    uncovered_mean_m: number | null;
-    uncovered_unreachable_population: number;
-    uncovered_beyond_cap_population: number;
-    uncovered_near_edge_population: number;
-    no_data: boolean;
-    /** What population and covered_population count: residents (of population_group) or residential land m². */
-    measure: 'population' | 'residential_land_area';
-    population_group: 'all' | 'elderly' | 'children';
-    /** Part of population estimated from national group shares (no imported group count). */
-    estimated_population: number;
-  }>;
+  rules: Record<
+    string,
+    {
+      share: number | null;
+      straight_share: number | null;
+      target_share: number;
+      passes: boolean;
+      population: number;
+      covered_population: number;
+      straight_covered_population: number;
+      deciding_facility_id: number | null;
+      uncovered_mean_m: number | null;
+      uncovered_unreachable_population: number;
+      uncovered_beyond_cap_population: number;
+      uncovered_near_edge_population: number;
+      no_data: boolean;
+      /** What population and covered_population count: residents (of population_group) or residential land m². */
+      measure: 'population' | 'residential_land_area';
+      population_group: 'all' | 'elderly' | 'children';
+      /** Part of population estimated from national group shares (no imported group count). */
+      estimated_population: number;
+    }
+  >;
 }
 
 /**
@@ -107,7 +110,12 @@ const AREA_COVERAGE_SQL = `
   ) loc ON true
   ORDER BY r.area_name NULLS LAST, r.area_key`;
 
-export async function areaCoverage(db: pg.Pool, runId: number, ruleSetId: string, level: CoverageLevel): Promise<AreaCoverageRow[]> {
+export async function areaCoverage(
+  db: pg.Pool,
+  runId: number,
+  ruleSetId: string,
+  level: CoverageLevel,
+): Promise<AreaCoverageRow[]> {
   const { rows } = await db.query<AreaCoverageRow>(AREA_COVERAGE_SQL, [runId, ruleSetId, level]);
   return rows;
 }
@@ -169,15 +177,26 @@ export interface ExportProvenance {
   filters: string;
 }
 
-export async function exportProvenance(db: pg.Pool, datasetId: number, runId: number, filters: Record<string, string>): Promise<ExportProvenance> {
+export async function exportProvenance(
+  db: pg.Pool,
+  datasetId: number,
+  runId: number,
+  filters: Record<string, string>,
+): Promise<ExportProvenance> {
   const { rows } = await db.query<{ source: string | null; imported_at: string | null; finished_at: string | null }>(
     `SELECT d.source, to_json(d.imported_at) #>> '{}' AS imported_at, to_json(r.finished_at) #>> '{}' AS finished_at
      FROM coverage_runs r LEFT JOIN datasets d ON d.id = $1 WHERE r.id = $2`,
     [datasetId, runId],
   );
   return {
-    dataset_id: datasetId, dataset_source: rows[0]?.source ?? null, dataset_imported_at: rows[0]?.imported_at ?? null,
-    run_id: runId, run_finished_at: rows[0]?.finished_at ?? null, generated_at: new Date().toISOString(),
-    filters: Object.entries(filters).map(([k, v]) => `${k}=${v}`).join('&'),
+    dataset_id: datasetId,
+    dataset_source: rows[0]?.source ?? null,
+    dataset_imported_at: rows[0]?.imported_at ?? null,
+    run_id: runId,
+    run_finished_at: rows[0]?.finished_at ?? null,
+    generated_at: new Date().toISOString(),
+    filters: Object.entries(filters)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('&'),
   };
 }

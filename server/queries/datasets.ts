@@ -70,7 +70,14 @@ export async function dropSupersededDatasets(db: pg.Pool | pg.ClientBase, graceS
 }
 
 /** The network dataset answers come from, and whether the newest network dataset still lacks a complete coverage run. */
-export async function servingState(db: pg.Pool | pg.ClientBase): Promise<{ servedDatasetId: number | null; servedRunId: number | null; newestDatasetId: number | null; newestHasResults: boolean }> {
+export async function servingState(
+  db: pg.Pool | pg.ClientBase,
+): Promise<{
+  servedDatasetId: number | null;
+  servedRunId: number | null;
+  newestDatasetId: number | null;
+  newestHasResults: boolean;
+}> {
   const { rows } = await db.query(
     `SELECT s.dataset_id AS served_dataset_id, s.run_id AS served_run_id,
        n.id AS newest_dataset_id,
@@ -79,5 +86,10 @@ export async function servingState(db: pg.Pool | pg.ClientBase): Promise<{ serve
           (SELECT max(id) AS id FROM datasets WHERE kind IN ('osm', 'sample_city')) n`,
   );
   const r = rows[0];
-  return { servedDatasetId: r.served_dataset_id, servedRunId: r.served_run_id, newestDatasetId: r.newest_dataset_id, newestHasResults: r.newest_has_results };
+  return {
+    servedDatasetId: r.served_dataset_id,
+    servedRunId: r.served_run_id,
+    newestDatasetId: r.newest_dataset_id,
+    newestHasResults: r.newest_has_results,
+  };
 }

@@ -44,7 +44,14 @@ export interface DrilldownOrigin {
   straight_covered: boolean;
 }
 
-export async function areaOrigins(db: pg.Pool, runId: number, ruleSetId: string, level: DrilldownLevel, areaKey: string, ruleId: string): Promise<DrilldownOrigin[]> {
+export async function areaOrigins(
+  db: pg.Pool,
+  runId: number,
+  ruleSetId: string,
+  level: DrilldownLevel,
+  areaKey: string,
+  ruleId: string,
+): Promise<DrilldownOrigin[]> {
   return (await db.query<DrilldownOrigin>(AREA_ORIGINS_SQL, [runId, ruleSetId, level, areaKey, ruleId])).rows;
 }
 
@@ -66,8 +73,17 @@ export interface DrilldownAreaResult {
   uncovered_near_edge_population: number;
 }
 
-export async function areaResult(db: pg.Pool, runId: number, ruleSetId: string, level: DrilldownLevel, areaKey: string, ruleId: string): Promise<DrilldownAreaResult | null> {
-  return (await db.query<DrilldownAreaResult>(AREA_RESULT_SQL, [runId, ruleSetId, level, areaKey, ruleId])).rows[0] ?? null;
+export async function areaResult(
+  db: pg.Pool,
+  runId: number,
+  ruleSetId: string,
+  level: DrilldownLevel,
+  areaKey: string,
+  ruleId: string,
+): Promise<DrilldownAreaResult | null> {
+  return (
+    (await db.query<DrilldownAreaResult>(AREA_RESULT_SQL, [runId, ruleSetId, level, areaKey, ruleId])).rows[0] ?? null
+  );
 }
 
 export interface FacilitySummary {

@@ -55,9 +55,23 @@ export async function gridCandidates(
   metresPerDegLat: number,
   options: { limit?: number; timeoutMs: number },
 ): Promise<{ lng: number; lat: number }[]> {
-  const { rows } = await queryWithin<{ n: number; lng: number; lat: number }>(db, options.timeoutMs, 'the vacant-land search for grid candidates', GRID_SQL, [
-    grid.originLng, grid.originLat, grid.stepLng, grid.stepLat, grid.nx, grid.ny, datasetId, maxNetworkM, (maxNetworkM * 1.5) / metresPerDegLat,
-    options.limit ?? null,
-  ]);
+  const { rows } = await queryWithin<{ n: number; lng: number; lat: number }>(
+    db,
+    options.timeoutMs,
+    'the vacant-land search for grid candidates',
+    GRID_SQL,
+    [
+      grid.originLng,
+      grid.originLat,
+      grid.stepLng,
+      grid.stepLat,
+      grid.nx,
+      grid.ny,
+      datasetId,
+      maxNetworkM,
+      (maxNetworkM * 1.5) / metresPerDegLat,
+      options.limit ?? null,
+    ],
+  );
   return rows.sort((a, b) => a.n - b.n).map(({ lng, lat }) => ({ lng, lat }));
 }

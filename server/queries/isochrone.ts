@@ -19,7 +19,18 @@ const ISOCHRONE_POLYGON_SQL = `
  * `bufferM`: GeoJSON text, 7 decimals, passed through unparsed (the route writes it into its body
  * as it is). Runs under a statement timeout of `timeoutMs` (503 `work_timed_out` past it).
  */
-export async function isochronePolygon(db: pg.Pool, linesJson: string, bufferM: number, timeoutMs: number): Promise<string> {
-  const { rows } = await queryWithin<{ geometry: string }>(db, timeoutMs, 'the isochrone polygon', ISOCHRONE_POLYGON_SQL, [linesJson, bufferM]);
+export async function isochronePolygon(
+  db: pg.Pool,
+  linesJson: string,
+  bufferM: number,
+  timeoutMs: number,
+): Promise<string> {
+  const { rows } = await queryWithin<{ geometry: string }>(
+    db,
+    timeoutMs,
+    'the isochrone polygon',
+    ISOCHRONE_POLYGON_SQL,
+    [linesJson, bufferM],
+  );
   return rows[0].geometry;
 }

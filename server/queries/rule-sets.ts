@@ -1,5 +1,11 @@
 import type pg from 'pg';
-import { isBuiltInRuleSet, RULE_SETS, useStoredRuleSets, validateRuleSet, type RuleSet } from '../../geo/rules/index.ts';
+import {
+  isBuiltInRuleSet,
+  RULE_SETS,
+  useStoredRuleSets,
+  validateRuleSet,
+  type RuleSet,
+} from '../../geo/rules/index.ts';
 import type { Principal } from '../auth.ts';
 import { ApiError } from '../errors.ts';
 
@@ -35,10 +41,17 @@ export interface StoredRuleSet {
  * id and version with a different body is refused (bump the version); a new version supersedes the
  * previous one for the next compute, while earlier runs keep their results and recorded versions.
  */
-export async function storeRuleSet(db: pg.Pool | pg.ClientBase, body: unknown, storedBy: string): Promise<StoredRuleSet> {
+export async function storeRuleSet(
+  db: pg.Pool | pg.ClientBase,
+  body: unknown,
+  storedBy: string,
+): Promise<StoredRuleSet> {
   const rs = validateRuleSet(body);
   if (isBuiltInRuleSet(rs.id)) {
-    throw new ApiError('conflict', `/id: "${rs.id}" is a built-in rule set (geo/rules/${rs.id}.json); store yours under another id`);
+    throw new ApiError(
+      'conflict',
+      `/id: "${rs.id}" is a built-in rule set (geo/rules/${rs.id}.json); store yours under another id`,
+    );
   }
   const prev = await db.query<{ version: string; same: boolean }>(
     `SELECT version, body = $2::jsonb AS same FROM rule_sets WHERE id = $1 ORDER BY stored_seq DESC`,
@@ -47,9 +60,17 @@ export async function storeRuleSet(db: pg.Pool | pg.ClientBase, body: unknown, s
   const existing = prev.rows.find((r) => r.version === rs.version);
   if (existing) {
     if (existing.same) return { id: rs.id, version: rs.version, created: false, supersedes: null };
-    throw new ApiError('conflict', `/version: rule set "${rs.id}" version "${rs.version}" is already stored with different content; give the new content a new version`);
+    throw new ApiError(
+      'conflict',
+      `/version: rule set "${rs.id}" version "${rs.version}" is already stored with different content; give the new content a new version`,
+    );
   }
-  await db.query(`INSERT INTO rule_sets (id, version, body, stored_by) VALUES ($1, $2, $3, $4)`, [rs.id, rs.version, JSON.stringify(body), storedBy]);
+  await db.query(`INSERT INTO rule_sets (id, version, body, stored_by) VALUES ($1, $2, $3, $4)`, [
+    rs.id,
+    rs.version,
+    JSON.stringify(body),
+    storedBy,
+  ]);
   return { id: rs.id, version: rs.version, created: true, supersedes: prev.rows[0]?.version ?? null };
 }
 
@@ -62,16 +83,24 @@ export function ruleSetRefresher(db: pg.Pool, ttlMs = 1000): () => Promise<void>
   let pending: Promise<void> | null = null;
   return async () => {
     if (Date.now() - at < ttlMs) return;
-    pending ??= refreshRuleSets(db).then(
-      () => void (at = Date.now()),
-      () => undefined,
-    ).finally(() => (pending = null));
+    pending ??= refreshRuleSets(db)
+      .then(
+        () => void (at = Date.now()),
+        () => undefined,
+      )
+      .finally(() => (pending = null));
     await pending;
   };
 }
 
 /** The audit row of a stored rule set (POST /api/rule-sets), in the caller's transaction. */
-export async function auditRuleSetStore(c: pg.ClientBase, who: Principal, stored: { id: string; version: string }, body: unknown, requestId: string): Promise<void> {
+export async function auditRuleSetStore(
+  c: pg.ClientBase,
+  who: Principal,
+  stored: { id: string; version: string },
+  body: unknown,
+  requestId: string,
+): Promise<void> {
   await c.query(
     `INSERT INTO audit_log (actor, token_id, action, entity, entity_id, before, after, request_id) VALUES ($1, $2, 'rule_set.store', 'rule_set', $3, NULL, $4, $5)`,
     [who.name, who.tokenId, `${stored.id}@${stored.version}`, JSON.stringify(body), requestId],

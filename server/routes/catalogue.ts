@@ -6,37 +6,65 @@ import { activeDataset } from '../queries/datasets.ts';
 
 /** GET /api/categories and GET /api/rules: what is measured, and against which standards. */
 export async function catalogueRoutes(app: FastifyInstance): Promise<void> {
-  app.get('/api/categories', { schema: { tags: ['catalogue'], summary: 'Facility categories with labels and counts', response: { 200: categoriesResponse } } }, async () => {
-    const ds = await activeDataset(app.pg);
-    return {
-      categories: CATEGORIES.map((c) => ({
-        ...c,
-        count: ds?.counts.facilities[c.id] ?? 0,
-        osm_tags: TAG_CATEGORY_TABLE.filter((r) => r.category === c.id).map((r) => `${r.key}=${r.values === '*' ? '*' : r.values.join('|')}`),
+  app.get(
+    '/api/categories',
+    {
+      schema: {
+        tags: ['catalogue'],
+        summary: 'Facility categories with labels and counts',
+        response: { 200: categoriesResponse },
+      },
+    },
+    async () => {
+      const ds = await activeDataset(app.pg);
+      return {
+        categories: CATEGORIES.map((c) => ({
+          ...c,
+          count: ds?.counts.facilities[c.id] ?? 0,
+          osm_tags: TAG_CATEGORY_TABLE.filter((r) => r.category === c.id).map(
+            (r) => `${r.key}=${r.values === '*' ? '*' : r.values.join('|')}`,
+          ),
+        })),
+      };
+    },
+  );
+  app.get(
+    '/api/rules',
+    {
+      schema: {
+        tags: ['catalogue'],
+        summary: 'Rule sets with their numbers and citations',
+        response: { 200: rulesResponse },
+      },
+    },
+    async () => ({
+      rule_sets: RULE_SETS.map((rs) => ({
+        id: rs.id,
+        version: rs.version,
+        zh: rs.zh,
+        en: rs.en,
+        citation: rs.citation,
+        note: rs.note ?? null,
+        built_in: isBuiltInRuleSet(rs.id),
+        rules: rs.rules.map((r) => ({
+          id: r.id,
+          zh: r.zh,
+          en: r.en,
+          tiers: r.tiers.map((t) => ({
+            categories: [...t.categories],
+            min_area_m2: t.minAreaM2 ?? null,
+            max_area_m2: t.maxAreaM2 ?? null,
+            max_distance_m: t.maxDistanceM,
+            citation: t.citation ?? null,
+          })),
+          target_share: r.targetShare,
+          measure: ruleMeasure(r),
+          population_group: rulePopulationGroup(r),
+          citation: r.citation,
+          note: r.note ?? null,
+          judges: r.judges ?? null,
+        })),
       })),
-    };
-  });
-  app.get('/api/rules', { schema: { tags: ['catalogue'], summary: 'Rule sets with their numbers and citations', response: { 200: rulesResponse } } }, async () => ({
-    rule_sets: RULE_SETS.map((rs) => ({
-      id: rs.id,
-      version: rs.version,
-      zh: rs.zh,
-      en: rs.en,
-      citation: rs.citation,
-      note: rs.note ?? null,
-      built_in: isBuiltInRuleSet(rs.id),
-      rules: rs.rules.map((r) => ({
-        id: r.id,
-        zh: r.zh,
-        en: r.en,
-        tiers: r.tiers.map((t) => ({ categories: [...t.categories], min_area_m2: t.minAreaM2 ?? null, max_area_m2: t.maxAreaM2 ?? null, max_distance_m: t.maxDistanceM, citation: t.citation ?? null })),
-        target_share: r.targetShare,
-        measure: ruleMeasure(r),
-        population_group: rulePopulationGroup(r),
-        citation: r.citation,
-        note: r.note ?? null,
-        judges: r.judges ?? null,
-      })),
-    })),
-  }));
+    }),
+  );
 }

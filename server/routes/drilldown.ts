@@ -7,7 +7,10 @@ import type { DrilldownLevel } from '../queries/drilldown.ts';
 
 /** GET /api/areas/:level/:id/drilldown: why an area fails one rule, from the per-origin results. */
 export async function drilldownRoutes(app: FastifyInstance): Promise<void> {
-  app.get<{ Params: { level: DrilldownLevel; id: string }; Querystring: { rule_set: string; rule: string; max_points: number } }>(
+  app.get<{
+    Params: { level: DrilldownLevel; id: string };
+    Querystring: { rule_set: string; rule: string; max_points: number };
+  }>(
     '/api/areas/:level/:id/drilldown',
     {
       schema: {
@@ -21,9 +24,22 @@ export async function drilldownRoutes(app: FastifyInstance): Promise<void> {
     async (req) => {
       const rs = requireRuleSet(req.query.rule_set);
       const rule = rs.rules.find((r) => r.id === req.query.rule);
-      if (!rule) throw new ApiError('unknown_rule', `rule: no rule "${req.query.rule}" in rule set ${rs.id} (${rs.rules.map((r) => r.id).join(', ')})`);
+      if (!rule)
+        throw new ApiError(
+          'unknown_rule',
+          `rule: no rule "${req.query.rule}" in rule set ${rs.id} (${rs.rules.map((r) => r.id).join(', ')})`,
+        );
       const { datasetId, runId } = await app.engine.currentRun();
-      return computeDrilldown(app.pg, datasetId, runId, rs, rule, req.params.level, req.params.id, req.query.max_points);
+      return computeDrilldown(
+        app.pg,
+        datasetId,
+        runId,
+        rs,
+        rule,
+        req.params.level,
+        req.params.id,
+        req.query.max_points,
+      );
     },
   );
 }

@@ -4,21 +4,48 @@ import { activeDataset, servingState } from '../queries/datasets.ts';
 
 /** GET /api/health: database reachability and the active dataset's provenance and counts. */
 export async function healthRoutes(app: FastifyInstance): Promise<void> {
-  app.get('/api/health', { schema: { tags: ['service'], summary: 'Service and dataset status', response: { 200: healthResponse, 503: healthResponse } } }, async (_req, reply) => {
-    try {
-      const [dataset, state] = await Promise.all([activeDataset(app.pg), servingState(app.pg)]);
-      const problems: string[] = [];
-      if (!dataset) problems.push('no dataset is loaded');
-      else if (state.servedRunId === null) problems.push(`no results: dataset ${state.newestDatasetId} has no complete coverage run`);
-      else if (!state.newestHasResults) problems.push(`dataset ${state.newestDatasetId} is being computed; answers come from dataset ${state.servedDatasetId}, run ${state.servedRunId}`);
-      const engine = app.engine.state();
-      if (engine.state === 'warming') problems.push(`the engine is loading (${engine.warming_seconds!.toFixed(1)} s so far); answers wait for it`);
-      return {
-        status: engine.state === 'warming' ? 'warming' : problems.length ? 'degraded' : 'ok', database: 'reachable', dataset, coverage_run_id: state.servedRunId, problems, engine,
-        attribution: '© OpenStreetMap contributors',
-      };
-    } catch {
-      return reply.status(503).send({ status: 'degraded', database: 'unreachable', dataset: null, attribution: '© OpenStreetMap contributors' });
-    }
-  });
+  app.get(
+    '/api/health',
+    {
+      schema: {
+        tags: ['service'],
+        summary: 'Service and dataset status',
+        response: { 200: healthResponse, 503: healthResponse },
+      },
+    },
+    async (_req, reply) => {
+      try {
+        const [dataset, state] = await Promise.all([activeDataset(app.pg), servingState(app.pg)]);
+        const problems: string[] = [];
+        if (!dataset) problems.push('no dataset is loaded');
+        else if (state.servedRunId === null)
+          problems.push(`no results: dataset ${state.newestDatasetId} has no complete coverage run`);
+        else if (!state.newestHasResults)
+          problems.push(
+            `dataset ${state.newestDatasetId} is being computed; answers come from dataset ${state.servedDatasetId}, run ${state.servedRunId}`,
+          );
+        const engine = app.engine.state();
+        if (engine.state === 'warming')
+          problems.push(`the engine is loading (${engine.warming_seconds!.toFixed(1)} s so far); answers wait for it`);
+        return {
+          status: engine.state === 'warming' ? 'warming' : problems.length ? 'degraded' : 'ok',
+          database: 'reachable',
+          dataset,
+          coverage_run_id: state.servedRunId,
+          problems,
+          engine,
+          attribution: '© OpenStreetMap contributors',
+        };
+      } catch {
+        return reply
+          .status(503)
+          .send({
+            status: 'degraded',
+            database: 'unreachable',
+            dataset: null,
+            attribution: '© OpenStreetMap contributors',
+          });
+      }
+    },
+  );
 }

@@ -5,7 +5,13 @@ import { WALK_SPEED_M_PER_MIN } from '../../api/limits.ts';
 import { ruleForCategory } from '../../api/rules.ts';
 import { CATEGORIES } from '../../geo/categories.ts';
 import { DISTANCE_CAP_M, ruleHasData } from '../../geo/coverage.ts';
-import { containingFacility, reachFromField, reachOutcome, sourceFilterKey, walkFromField } from '../../geo/distance-field.ts';
+import {
+  containingFacility,
+  reachFromField,
+  reachOutcome,
+  sourceFilterKey,
+  walkFromField,
+} from '../../geo/distance-field.ts';
 import { geodesicM } from '../../geo/geodesy.ts';
 import { tierFilter } from '../../geo/rules/index.ts';
 import { ApiError } from '../errors.ts';
@@ -32,7 +38,11 @@ export async function proximityRoutes(app: FastifyInstance): Promise<void> {
       const ruleSet = requireRuleSet(req.query.rule_set);
       const categories = parseCategories(req.query.categories);
       const chosen = req.query.rule === undefined ? null : ruleSet.rules.find((r) => r.id === req.query.rule);
-      if (chosen === undefined) throw new ApiError('unknown_rule', `unknown rule "${req.query.rule}" in rule set ${ruleSet.id}; see /api/rules`);
+      if (chosen === undefined)
+        throw new ApiError(
+          'unknown_rule',
+          `unknown rule "${req.query.rule}" in rule set ${ruleSet.id}; see /api/rules`,
+        );
       const engine = await app.engine.current();
       const snap = snapRequestPoint(engine, lng, lat);
       const g = engine.net.graph;
@@ -47,7 +57,8 @@ export async function proximityRoutes(app: FastifyInstance): Promise<void> {
         let straight: number | null = inside ? 0 : null;
         if (fac && !inside) {
           straight = Infinity;
-          for (let k = 0; k < fac.shapeLng.length; k++) straight = Math.min(straight, geodesicM(lng, lat, fac.shapeLng[k], fac.shapeLat[k]));
+          for (let k = 0; k < fac.shapeLng.length; k++)
+            straight = Math.min(straight, geodesicM(lng, lat, fac.shapeLng[k], fac.shapeLat[k]));
         }
         const rule = ruleForCategory(ruleSet, category, chosen?.id);
         let meets: boolean | null = null;
@@ -59,7 +70,11 @@ export async function proximityRoutes(app: FastifyInstance): Promise<void> {
             maxM = maxM === null ? tier.maxDistanceM : Math.max(maxM, tier.maxDistanceM);
             const tf = engine.fields.get(sourceFilterKey(tierFilter(tier)));
             // a rule set stored after the engine loaded: its fields come with the next compute
-            if (!tf) throw new ApiError('no_results', `rule set "${ruleSet.id}" has not been computed yet (its compute starts when it is stored)`);
+            if (!tf)
+              throw new ApiError(
+                'no_results',
+                `rule set "${ruleSet.id}" has not been computed yet (its compute starts when it is stored)`,
+              );
             const r = containingFacility(tf, lng, lat) >= 0 ? { distM: 0 } : reachFromField(g, tf, snap);
             if (r && r.distM <= tier.maxDistanceM && meets !== null) meets = true;
           }

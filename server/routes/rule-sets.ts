@@ -23,7 +23,11 @@ export async function ruleSetRoutes(app: FastifyInstance): Promise<void> {
   const startCompute = (): 'started' | 'already_running' => {
     if (computing) return 'already_running';
     computing = true;
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'server/cli/compute.ts')], { cwd: projectRoot, env: process.env, stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'server/cli/compute.ts')], {
+      cwd: projectRoot,
+      env: process.env,
+      stdio: 'ignore',
+    });
     const done = (err?: Error) => {
       computing = false;
       if (err) app.log.error({ err }, 'rule-set compute failed to start');
@@ -36,8 +40,17 @@ export async function ruleSetRoutes(app: FastifyInstance): Promise<void> {
     return 'started';
   };
 
-  app.get('/api/rule-sets/schema', { schema: { tags: ['catalogue'], summary: 'The JSON Schema of a rule set file', response: { 200: { type: 'object', additionalProperties: true } } } }, async (_req, reply) =>
-    reply.header('content-type', 'application/schema+json; charset=utf-8').send(JSON.stringify(RULE_SET_SCHEMA)),
+  app.get(
+    '/api/rule-sets/schema',
+    {
+      schema: {
+        tags: ['catalogue'],
+        summary: 'The JSON Schema of a rule set file',
+        response: { 200: { type: 'object', additionalProperties: true } },
+      },
+    },
+    async (_req, reply) =>
+      reply.header('content-type', 'application/schema+json; charset=utf-8').send(JSON.stringify(RULE_SET_SCHEMA)),
   );
 
   app.post<{ Querystring: { compute: boolean }; Body: unknown }>(
@@ -48,10 +61,19 @@ export async function ruleSetRoutes(app: FastifyInstance): Promise<void> {
       schema: {
         tags: ['catalogue'],
         summary: 'Store a rule set (admin): validated against /api/rule-sets/schema, versioned',
-        description: 'Errors name each problem by JSON path (details.problems). A new version of the same id supersedes the previous one for the next compute; earlier runs keep the versions they were computed with.',
+        description:
+          'Errors name each problem by JSON path (details.problems). A new version of the same id supersedes the previous one for the next compute; earlier runs keep the versions they were computed with.',
         querystring: ruleSetStoreQuery,
         body: { type: 'object' },
-        response: { 201: ruleSetStoreResponse, 200: ruleSetStoreResponse, 400: errorSchema, 401: errorSchema, 403: errorSchema, 409: errorSchema, 422: errorSchema },
+        response: {
+          201: ruleSetStoreResponse,
+          200: ruleSetStoreResponse,
+          400: errorSchema,
+          401: errorSchema,
+          403: errorSchema,
+          409: errorSchema,
+          422: errorSchema,
+        },
       },
     },
     async (req, reply) => {
@@ -60,7 +82,8 @@ export async function ruleSetRoutes(app: FastifyInstance): Promise<void> {
       try {
         await c.query('BEGIN');
         const stored = await storeRuleSet(c, req.body, who.name).catch((err: unknown) => {
-          if (err instanceof RuleSetValidationError) throw new ApiError('invalid_rule_set', err.message, { problems: err.problems });
+          if (err instanceof RuleSetValidationError)
+            throw new ApiError('invalid_rule_set', err.message, { problems: err.problems });
           throw err;
         });
         if (stored.created) await auditRuleSetStore(c, who, stored, req.body, req.id);

@@ -18,7 +18,8 @@ export async function searchRoutes(app: FastifyInstance): Promise<void> {
     },
     async (req) => {
       const q = req.query.q.trim();
-      if (!q || q.includes('\0')) throw new ApiError('invalid_parameter', 'q must hold a name (not only spaces, no NUL)');
+      if (!q || q.includes('\0'))
+        throw new ApiError('invalid_parameter', 'q must hold a name (not only spaces, no NUL)');
       return { query: q, results: await searchNames(app.pg, q, req.query.limit ?? 20) };
     },
   );

@@ -3,7 +3,16 @@ import { RULE_SETS, ruleSetById } from '../../geo/rules/index.ts';
 import { tileParams, tileQuery, tileResponses, type TileParams, type TileQuery } from '../../api/tiles.ts';
 import type { TILE_LAYER_NAMES } from '../../api/enums.ts';
 import { ApiError } from '../errors.ts';
-import { acceptsGzip, GENERALISED_CACHE_BYTES, GZIP_CACHE_BYTES, GZIP_MIN_BYTES, GzipCache, ifNoneMatchMatches, TileCache, tileEtag } from '../tile-encoding.ts';
+import {
+  acceptsGzip,
+  GENERALISED_CACHE_BYTES,
+  GZIP_CACHE_BYTES,
+  GZIP_MIN_BYTES,
+  GzipCache,
+  ifNoneMatchMatches,
+  TileCache,
+  tileEtag,
+} from '../tile-encoding.ts';
 
 interface TileLayer {
   sql: string;
@@ -51,19 +60,43 @@ export async function tileRoutes(app: FastifyInstance): Promise<void> {
   // the run: after its first request a whole-city tile costs a lookup.
   const generalisedCache = new TileCache(GENERALISED_CACHE_BYTES);
 
-  async function layerTile(layer: TileLayer, z: number, x: number, y: number, ruleSet: string): Promise<Buffer | null | undefined> {
-    const { rows } = await app.pg.query<{ mvt: Buffer | null }>(layer.sql, layer.takesRuleSet ? [z, x, y, ruleSet] : [z, x, y]);
+  async function layerTile(
+    layer: TileLayer,
+    z: number,
+    x: number,
+    y: number,
+    ruleSet: string,
+  ): Promise<Buffer | null | undefined> {
+    const { rows } = await app.pg.query<{ mvt: Buffer | null }>(
+      layer.sql,
+      layer.takesRuleSet ? [z, x, y, ruleSet] : [z, x, y],
+    );
     return rows[0]?.mvt;
   }
 
   /** The served run's generalised tile; full detail before the dataset's first run (no generalised rows yet). */
-  async function generalisedTile(sql: string, name: string, z: number, x: number, y: number, ruleSet: string): Promise<Buffer | null | undefined> {
-    const served = (await app.pg.query<{ dataset_id: number | null; run_id: number | null }>('SELECT dataset_id, run_id FROM served_run()')).rows[0];
-    if (served?.run_id == null || served.dataset_id == null) return layerTile(TILE_LAYERS[name as keyof typeof TILE_LAYERS], z, x, y, ruleSet);
+  async function generalisedTile(
+    sql: string,
+    name: string,
+    z: number,
+    x: number,
+    y: number,
+    ruleSet: string,
+  ): Promise<Buffer | null | undefined> {
+    const served = (
+      await app.pg.query<{ dataset_id: number | null; run_id: number | null }>(
+        'SELECT dataset_id, run_id FROM served_run()',
+      )
+    ).rows[0];
+    if (served?.run_id == null || served.dataset_id == null)
+      return layerTile(TILE_LAYERS[name as keyof typeof TILE_LAYERS], z, x, y, ruleSet);
     const key = `${name}/${z}/${x}/${y}/${served.dataset_id}/${served.run_id}${name === 'areas' ? `/${ruleSet}` : ''}`;
     const hit = generalisedCache.get(key);
     if (hit) return hit;
-    const params = name === 'areas' ? [z, x, y, served.dataset_id, served.run_id, ruleSet] : [z, x, y, served.dataset_id, served.run_id];
+    const params =
+      name === 'areas'
+        ? [z, x, y, served.dataset_id, served.run_id, ruleSet]
+        : [z, x, y, served.dataset_id, served.run_id];
     const mvt = (await app.pg.query<{ mvt: Buffer | null }>(sql, params)).rows[0]?.mvt ?? Buffer.alloc(0);
     generalisedCache.set(key, mvt);
     return mvt;
@@ -83,16 +116,29 @@ export async function tileRoutes(app: FastifyInstance): Promise<void> {
     async (request, reply) => {
       const { layer: name, z, x, y } = request.params;
       const layer = Object.hasOwn(TILE_LAYERS, name) ? TILE_LAYERS[name as keyof typeof TILE_LAYERS] : undefined;
-      if (!layer) throw new ApiError('not_found', `no tile layer "${name}"; one of ${Object.keys(TILE_LAYERS).join(', ')}`);
+      if (!layer)
+        throw new ApiError('not_found', `no tile layer "${name}"; one of ${Object.keys(TILE_LAYERS).join(', ')}`);
       const tiles = 2 ** z;
-      if (x >= tiles || y >= tiles) throw new ApiError('invalid_parameter', `tile ${z}/${x}/${y} does not exist: x and y must be below ${tiles} at zoom ${z}`);
+      if (x >= tiles || y >= tiles)
+        throw new ApiError(
+          'invalid_parameter',
+          `tile ${z}/${x}/${y} does not exist: x and y must be below ${tiles} at zoom ${z}`,
+        );
       const ruleSet = request.query.rule_set;
       if (layer.takesRuleSet && !ruleSetById(ruleSet)) {
-        throw new ApiError('unknown_rule_set', `unknown rule set "${ruleSet}"; one of ${RULE_SETS.map((r) => r.id).join(', ')}`);
+        throw new ApiError(
+          'unknown_rule_set',
+          `unknown rule set "${ruleSet}"; one of ${RULE_SETS.map((r) => r.id).join(', ')}`,
+        );
       }
 
-      const generalised = z >= GENERALISED_ZOOMS[0] && z <= GENERALISED_ZOOMS[1] ? GENERALISED_SQL[name as keyof typeof TILE_LAYERS] : undefined;
-      const mvt = generalised ? await generalisedTile(generalised, name, z, x, y, ruleSet) : await layerTile(layer, z, x, y, ruleSet);
+      const generalised =
+        z >= GENERALISED_ZOOMS[0] && z <= GENERALISED_ZOOMS[1]
+          ? GENERALISED_SQL[name as keyof typeof TILE_LAYERS]
+          : undefined;
+      const mvt = generalised
+        ? await generalisedTile(generalised, name, z, x, y, ruleSet)
+        : await layerTile(layer, z, x, y, ruleSet);
       reply.header('cache-control', layer.cacheControl);
       if (!mvt || mvt.length === 0) return reply.status(204).send();
 

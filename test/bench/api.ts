@@ -62,10 +62,23 @@ async function serve(databaseUrl: string): Promise<void> {
   if (!ds) throw new Error('no dataset loaded');
   // the engine's graph, for pgRouting to walk the same one
   const engine = await app.engine.current();
-  const parkParams = await preparePgrNearest(app.pg, ds.id, { edgeDbIds: engine.net.edgeDbId, bbox: engine.bbox }, 'park');
+  const parkParams = await preparePgrNearest(
+    app.pg,
+    ds.id,
+    { edgeDbIds: engine.net.edgeDbId, bbox: engine.bbox },
+    'park',
+  );
   app.get<{ Querystring: { lng: number; lat: number } }>(
     '/bench/pgr-nearest-park',
-    { schema: { querystring: { type: 'object', required: ['lng', 'lat'], properties: { lng: { type: 'number' }, lat: { type: 'number' } } } } },
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          required: ['lng', 'lat'],
+          properties: { lng: { type: 'number' }, lat: { type: 'number' } },
+        },
+      },
+    },
     async (req) => {
       return { distance_m: await pgrNearestM(app.pg, parkParams, req.query.lng, req.query.lat) };
     },
@@ -93,7 +106,9 @@ async function scratchDatabase(): Promise<string> {
     if (exists) {
       const pool = new pg.Pool({ connectionString: url, max: 1 });
       const ds = await activeDataset(pool).catch(() => null);
-      const runs = ds ? (await pool.query(`SELECT 1 FROM coverage_runs WHERE dataset_id = $1 AND status = 'done'`, [ds.id])).rowCount : 0;
+      const runs = ds
+        ? (await pool.query(`SELECT 1 FROM coverage_runs WHERE dataset_id = $1 AND status = 'done'`, [ds.id])).rowCount
+        : 0;
       await pool.end();
       if (ds?.sha256 === sha && runs) return url;
       await admin.query(`DROP DATABASE "${SCRATCH_DB}" WITH (FORCE)`);
@@ -130,20 +145,33 @@ async function main(): Promise<void> {
 
   // seeded questions: points near network nodes, and the z15 network tiles with the most edges
   const random = seededRandom(SEED);
-  const nodes = (await db.query<{ lng: number; lat: number }>(`SELECT ST_X(geom) AS lng, ST_Y(geom) AS lat FROM walk_nodes WHERE dataset_id = $1 ORDER BY id`, [ds.id])).rows;
+  const nodes = (
+    await db.query<{ lng: number; lat: number }>(
+      `SELECT ST_X(geom) AS lng, ST_Y(geom) AS lat FROM walk_nodes WHERE dataset_id = $1 ORDER BY id`,
+      [ds.id],
+    )
+  ).rows;
   const candidates = Array.from({ length: POINTS }, () => {
     const n = nodes[Math.floor(random() * nodes.length)];
     const dLat = ((random() * 2 - 1) * JITTER_M) / 111_320;
     const dLng = ((random() * 2 - 1) * JITTER_M) / (111_320 * Math.cos((n.lat * Math.PI) / 180));
     return [Number((n.lng + dLng).toFixed(6)), Number((n.lat + dLat).toFixed(6))] as const;
   });
-  const mids = (await db.query<{ lng: number; lat: number }>(`SELECT ST_X(ST_LineInterpolatePoint(geom, 0.5)) AS lng, ST_Y(ST_LineInterpolatePoint(geom, 0.5)) AS lat FROM walk_edges WHERE dataset_id = $1`, [ds.id])).rows;
+  const mids = (
+    await db.query<{ lng: number; lat: number }>(
+      `SELECT ST_X(ST_LineInterpolatePoint(geom, 0.5)) AS lng, ST_Y(ST_LineInterpolatePoint(geom, 0.5)) AS lat FROM walk_edges WHERE dataset_id = $1`,
+      [ds.id],
+    )
+  ).rows;
   const tileCounts = new Map<string, number>();
   for (const m of mids) {
     const key = tileOf(m.lng, m.lat, 15).join('/');
     tileCounts.set(key, (tileCounts.get(key) ?? 0) + 1);
   }
-  const tiles = [...tileCounts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([t]) => t);
+  const tiles = [...tileCounts.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 6)
+    .map(([t]) => t);
   // the busiest tile's SQL function alone, sequentially: what the database adds to a tile request
   const [tz, tx, ty] = tiles[0].split('/').map(Number);
   const tileSqlMs: number[] = [];
@@ -167,10 +195,20 @@ async function main(): Promise<void> {
     // A point that cannot be placed on the network (its nearest streets lie behind a wall) is
     // answered 422; those are left out, so that the figures count answers only.
     const points: (readonly [number, number])[] = [];
-    for (const p of candidates) if ((await fetch(`${base}/api/proximity?lng=${p[0]}&lat=${p[1]}&categories=park`)).ok) points.push(p);
-    console.error(`${points.length} of ${candidates.length} points placed on the network${points.length < candidates.length ? ' (the others answer 422 and are left out)' : ''}`);
+    for (const p of candidates)
+      if ((await fetch(`${base}/api/proximity?lng=${p[0]}&lat=${p[1]}&categories=park`)).ok) points.push(p);
+    console.error(
+      `${points.length} of ${candidates.length} points placed on the network${points.length < candidates.length ? ' (the others answer 422 and are left out)' : ''}`,
+    );
     const run = async (scenario: string, paths: string[], headers: Record<string, string> = {}) => {
-      const result = await runAutocannon({ url: base, connections, duration: seconds, timeout: 10, headers, requests: [{ setupRequest: cycling(paths) }] });
+      const result = await runAutocannon({
+        url: base,
+        connections,
+        duration: seconds,
+        timeout: 10,
+        headers,
+        requests: [{ setupRequest: cycling(paths) }],
+      });
       rows.push({ scenario, result });
       console.error(`  ${scenario}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms`);
     };
@@ -181,12 +219,25 @@ async function main(): Promise<void> {
     await runAutocannon({ url: base, connections, duration: 3, requests: [{ setupRequest: cycling(proximityAll) }] });
     await runAutocannon({ url: base, connections, duration: 2, requests: [{ setupRequest: cycling(pgrPark) }] });
     console.error(`measuring ${seconds} s per scenario, ${connections} connections…`);
-    await run(`proximity, all ${(await (await fetch(`${base}/api/categories`)).json()).categories.length} categories`, proximityAll);
+    await run(
+      `proximity, all ${(await (await fetch(`${base}/api/categories`)).json()).categories.length} categories`,
+      proximityAll,
+    );
     await run('proximity, park only', proximityPark);
     await run('pgRouting nearest park, per request', pgrPark);
-    await run('isochrone 1000 m', points.map(([lng, lat]) => `/api/isochrone?lng=${lng}&lat=${lat}&distance_m=1000`));
-    await run(`network tile z15 (${tiles.length} tiles)`, tiles.map((t) => `/tiles/network/${t}.pbf`));
-    await run(`network tile z15, gzip`, tiles.map((t) => `/tiles/network/${t}.pbf`), { 'accept-encoding': 'gzip' });
+    await run(
+      'isochrone 1000 m',
+      points.map(([lng, lat]) => `/api/isochrone?lng=${lng}&lat=${lat}&distance_m=1000`),
+    );
+    await run(
+      `network tile z15 (${tiles.length} tiles)`,
+      tiles.map((t) => `/tiles/network/${t}.pbf`),
+    );
+    await run(
+      `network tile z15, gzip`,
+      tiles.map((t) => `/tiles/network/${t}.pbf`),
+      { 'accept-encoding': 'gzip' },
+    );
 
     // the two sides answer the same question: compare their distances on a sample. A point whose
     // answers differ by more than AGREE_M is a disagreement, as is one answered by one side only
@@ -196,18 +247,21 @@ async function main(): Promise<void> {
     let inside = 0;
     const disagree: string[] = [];
     for (const [lng, lat] of points.slice(0, AGREEMENT_POINTS)) {
-      const result = (await (await fetch(`${base}/api/proximity?lng=${lng}&lat=${lat}&categories=park`)).json()).results[0];
+      const result = (await (await fetch(`${base}/api/proximity?lng=${lng}&lat=${lat}&categories=park`)).json())
+        .results[0];
       const ours = result.network_distance_m as number | null;
       // 0 m inside a park (README "Park entry"); pgRouting walks to an edge instead
       if (result.inside === true) {
         inside++;
         continue;
       }
-      const theirs = (await (await fetch(`${base}/bench/pgr-nearest-park?lng=${lng}&lat=${lat}`)).json()).distance_m as number | null;
+      const theirs = (await (await fetch(`${base}/bench/pgr-nearest-park?lng=${lng}&lat=${lat}`)).json()).distance_m as
+        number | null;
       if (ours !== null && theirs !== null) {
         const d = Math.abs(ours - theirs);
         diffs.push(d);
-        if (d > AGREE_M) disagree.push(`${lng},${lat}: ours ${ours}, pgRouting ${theirs.toFixed(3)} (${d.toFixed(2)} m)`);
+        if (d > AGREE_M)
+          disagree.push(`${lng},${lat}: ours ${ours}, pgRouting ${theirs.toFixed(3)} (${d.toFixed(2)} m)`);
       }
       // ours searches DISTANCE_CAP_M (the distance cap) and says "none" beyond
       else if (ours === null && (theirs === null || theirs > DISTANCE_CAP_M)) beyondBoth++;
@@ -217,7 +271,12 @@ async function main(): Promise<void> {
 
     // one scenario evaluation at a time, as a planner asks them: median of EVALUATE_RUNS after one warm-up
     const evaluateMedianMs = async (body: object) => {
-      const post = () => fetch(`${base}/api/scenarios/evaluate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const post = () =>
+        fetch(`${base}/api/scenarios/evaluate`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
       await post();
       const ms: number[] = [];
       for (let i = 0; i < EVALUATE_RUNS; i++) {
@@ -236,24 +295,39 @@ async function main(): Promise<void> {
     let evaluateError = '';
     try {
       evaluateMs.open = await evaluateMedianMs({ plans: [park('middle')] });
-      evaluateMs.cleared = await evaluateMedianMs({ plans: [{ kind: 'demolish_illegal', name: 'x', geometry: CLEARED }] });
-      evaluateMs.withEdges = await evaluateMedianMs({ plans: [{ kind: 'demolish_illegal', name: 'x', geometry: CLEARED, becomes_open_space: true }], include_changed_edges: true });
+      evaluateMs.cleared = await evaluateMedianMs({
+        plans: [{ kind: 'demolish_illegal', name: 'x', geometry: CLEARED }],
+      });
+      evaluateMs.withEdges = await evaluateMedianMs({
+        plans: [{ kind: 'demolish_illegal', name: 'x', geometry: CLEARED, becomes_open_space: true }],
+        include_changed_edges: true,
+      });
     } catch (err) {
       evaluateError = (err as Error).message;
     }
 
     const pad = (s: string | number, n: number) => String(s).padStart(n);
-    console.log(`\nAPI benchmark: ${ds.source} (${ds.counts.walk_edges} edges), ${connections} connections, ${seconds} s per scenario, loopback`);
-    console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, Node ${process.version}, load average ${load.toFixed(2)} at start, ${os.loadavg()[0].toFixed(2)} at end\n`);
-    console.log(`${'scenario'.padEnd(40)}${pad('req/s', 9)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('max ms', 9)}${pad('non-2xx', 9)}${pad('errors', 8)}`);
+    console.log(
+      `\nAPI benchmark: ${ds.source} (${ds.counts.walk_edges} edges), ${connections} connections, ${seconds} s per scenario, loopback`,
+    );
+    console.log(
+      `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, Node ${process.version}, load average ${load.toFixed(2)} at start, ${os.loadavg()[0].toFixed(2)} at end\n`,
+    );
+    console.log(
+      `${'scenario'.padEnd(40)}${pad('req/s', 9)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('max ms', 9)}${pad('non-2xx', 9)}${pad('errors', 8)}`,
+    );
     for (const { scenario, result: r } of rows) {
-      console.log(`${scenario.padEnd(40)}${pad(Math.round(r.requests.average), 9)}${pad(r.latency.p50, 9)}${pad(r.latency.p99, 9)}${pad(r.latency.max, 9)}${pad(r.non2xx, 9)}${pad(r.errors + r.timeouts, 8)}`);
+      console.log(
+        `${scenario.padEnd(40)}${pad(Math.round(r.requests.average), 9)}${pad(r.latency.p50, 9)}${pad(r.latency.p99, 9)}${pad(r.latency.max, 9)}${pad(r.non2xx, 9)}${pad(r.errors + r.timeouts, 8)}`,
+      );
     }
     const all = rows[0].result;
     const ours = rows[1].result.requests.average;
     const theirs = rows[2].result.requests.average;
     const ratio = ours / theirs;
-    console.log(`\nours / pgRouting, the same question (nearest park on foot): ${ratio.toFixed(0)}× the requests per second, p99 ${rows[1].result.latency.p99} ms vs ${rows[2].result.latency.p99} ms`);
+    console.log(
+      `\nours / pgRouting, the same question (nearest park on foot): ${ratio.toFixed(0)}× the requests per second, p99 ${rows[1].result.latency.p99} ms vs ${rows[2].result.latency.p99} ms`,
+    );
     console.log(
       `agreement on ${AGREEMENT_POINTS} points: ${diffs.length} answered by both, max |ours − pgRouting| ${diffs.at(-1)?.toFixed(3)} m (ours is rounded to the centimetre), ` +
         `median ${diffs[Math.floor(diffs.length / 2)]?.toFixed(3)} m; ${beyondBoth} with no park within ${DISTANCE_CAP_M} m for both; ${inside} inside a park (0 m); ` +
@@ -264,14 +338,18 @@ async function main(): Promise<void> {
       const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
       return `mean ${mean.toFixed(2)} ms, p50 ${sorted[Math.floor(sorted.length / 2)].toFixed(2)} ms, p95 ${sorted[Math.floor(sorted.length * 0.95)].toFixed(2)} ms`;
     };
-    console.log(`z15 network tile ${tiles[0]}, SQL function alone, ${TILE_SQL_RUNS} sequential calls: ${stats(tileSqlMs)}`);
+    console.log(
+      `z15 network tile ${tiles[0]}, SQL function alone, ${TILE_SQL_RUNS} sequential calls: ${stats(tileSqlMs)}`,
+    );
     if (evaluateError) console.log(`scenario evaluation failed: ${evaluateError}`);
     console.log(
       `scenario evaluation, one request at a time, median of ${EVALUATE_RUNS}: add_open_space ${evaluateMs.open.toFixed(1)} ms, ` +
         `demolish_illegal ${evaluateMs.cleared.toFixed(1)} ms, demolish_illegal as open space with changed edges ${evaluateMs.withEdges.toFixed(1)} ms`,
     );
     const check = (ok: boolean) => (ok ? 'met' : 'NOT met');
-    console.log(`targets: proximity ≥ 2000 req/s ${check(all.requests.average >= 2000)} (${Math.round(all.requests.average)}), p99 < 20 ms ${check(all.latency.p99 < 20)} (${all.latency.p99}), ≥ 50× pgRouting ${check(ratio >= 50)} (${ratio.toFixed(0)}×)`);
+    console.log(
+      `targets: proximity ≥ 2000 req/s ${check(all.requests.average >= 2000)} (${Math.round(all.requests.average)}), p99 < 20 ms ${check(all.latency.p99 < 20)} (${all.latency.p99}), ≥ 50× pgRouting ${check(ratio >= 50)} (${ratio.toFixed(0)}×)`,
+    );
     const slowest = Math.max(evaluateMs.open, evaluateMs.cleared, evaluateMs.withEdges);
     console.log(`targets: one-plan scenario evaluation < 1000 ms ${check(slowest < 1000)} (${slowest.toFixed(1)} ms)`);
   } finally {

@@ -35,7 +35,9 @@ export interface AutocannonOptions {
   requests?: { method?: string; path?: string; setupRequest?: (req: { path: string }) => { path: string } }[];
 }
 
-const autocannon = createRequire(import.meta.url)('autocannon') as (opts: AutocannonOptions) => Promise<AutocannonResult>;
+const autocannon = createRequire(import.meta.url)('autocannon') as (
+  opts: AutocannonOptions,
+) => Promise<AutocannonResult>;
 
 /** Run autocannon against a local URL; resolves with its results when the duration is over. */
 export function runAutocannon(opts: AutocannonOptions): Promise<AutocannonResult> {
@@ -60,5 +62,9 @@ export function cycling(paths: readonly string[]): (req: { path: string }) => { 
 export function tileOf(lng: number, lat: number, z: number): [number, number, number] {
   const n = 2 ** z;
   const r = (lat * Math.PI) / 180;
-  return [z, Math.floor(((lng + 180) / 360) * n), Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n)];
+  return [
+    z,
+    Math.floor(((lng + 180) / 360) * n),
+    Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n),
+  ];
 }

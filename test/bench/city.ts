@@ -55,7 +55,14 @@ const { values: args } = parseArgs({
 const mib = () => Math.round(process.resourceUsage().maxRSS / 1024);
 
 /** Write one district's OSM XML into `osmium cat` (stdin → PBF), respecting back-pressure. */
-async function writeDistrictPbf(file: string, seed: number, targetNodes: number, originLng: number, originLat: number, idOffset: number): Promise<{ sideM: number; nodes: number }> {
+async function writeDistrictPbf(
+  file: string,
+  seed: number,
+  targetNodes: number,
+  originLng: number,
+  originLat: number,
+  idOffset: number,
+): Promise<{ sideM: number; nodes: number }> {
   const city = generateSampleCity({ seed, targetNodes, originLng, originLat });
   const child = spawn('osmium', ['cat', '-F', 'osm', '-o', file, '-O', '-'], { stdio: ['pipe', 'inherit', 'inherit'] });
   const exited = once(child, 'close');
@@ -87,11 +94,15 @@ async function phaseGenerate(file: string, osmNodes: number, seed: number): Prom
     sideM = Math.max(sideM, r.sideM);
     nodes += r.nodes;
     parts.push(part);
-    process.stderr.write(`  district ${k + 1}/${tiles}: ${r.nodes} OSM nodes, ${(r.sideM / 1000).toFixed(1)} km square\n`);
+    process.stderr.write(
+      `  district ${k + 1}/${tiles}: ${r.nodes} OSM nodes, ${(r.sideM / 1000).toFixed(1)} km square\n`,
+    );
   }
   if (parts.length === 1) fs.renameSync(parts[0], `${file}.tmp`);
   else {
-    const child = spawn('osmium', ['merge', ...parts, '-o', `${file}.tmp`, '-f', 'pbf', '-O'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn('osmium', ['merge', ...parts, '-o', `${file}.tmp`, '-f', 'pbf', '-O'], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     const [code] = (await once(child, 'close')) as [number];
     if (code !== 0) throw new Error(`osmium merge failed (exit ${code})`);
     for (const p of parts) fs.rmSync(p);
@@ -120,7 +131,8 @@ function phaseRecorder(): Progress & { phases(): Record<string, number> } {
     },
     phases() {
       const out: Record<string, number> = {};
-      for (let i = 0; i + 1 < steps.length; i++) out[steps[i][0]] = Math.round((steps[i + 1][1] - steps[i][1]) / 100) / 10;
+      for (let i = 0; i + 1 < steps.length; i++)
+        out[steps[i][0]] = Math.round((steps[i + 1][1] - steps[i][1]) / 100) / 10;
       return out;
     },
   };
@@ -142,7 +154,12 @@ async function phaseCompute(url: string): Promise<object> {
   try {
     const t0 = performance.now();
     const r = await computeCoverage(pool, { progress: phaseRecorder() });
-    return { compute_s: (performance.now() - t0) / 1000, timings_ms: r.timingsMs, counts: r.counts, peak_rss_mb: mib() };
+    return {
+      compute_s: (performance.now() - t0) / 1000,
+      timings_ms: r.timingsMs,
+      counts: r.counts,
+      peak_rss_mb: mib(),
+    };
   } finally {
     await pool.end();
   }
@@ -155,9 +172,17 @@ async function phaseEngine(url: string, dir: string, mode: 'cold' | 'file'): Pro
     const ds = await activeDataset(pool);
     if (!ds) throw new Error('no dataset');
     if (mode === 'cold') fs.rmSync((await networkFileKey(pool, ds.id, dir)).file, { force: true });
-    const r = await loadNetworkCached(pool, ds.id, dir, (err) => { throw err; });
-    if (r.source !== (mode === 'cold' ? 'built' : 'file')) throw new Error(`engine ${mode}: network came from ${r.source}`);
-    return { seconds: r.seconds, graph_nodes: r.net.graph.nodeCount, file_mb: Math.round(fs.statSync(r.file).size / 2 ** 20), peak_rss_mb: mib() };
+    const r = await loadNetworkCached(pool, ds.id, dir, (err) => {
+      throw err;
+    });
+    if (r.source !== (mode === 'cold' ? 'built' : 'file'))
+      throw new Error(`engine ${mode}: network came from ${r.source}`);
+    return {
+      seconds: r.seconds,
+      graph_nodes: r.net.graph.nodeCount,
+      file_mb: Math.round(fs.statSync(r.file).size / 2 ** 20),
+      peak_rss_mb: mib(),
+    };
   } finally {
     await pool.end();
   }
@@ -173,7 +198,11 @@ async function serve(url: string): Promise<void> {
 
 /** Run this file as a child in `phase`; its last stdout line is the phase's JSON. */
 async function child(phase: string, extra: string[]): Promise<Record<string, unknown>> {
-  const c = spawn(process.execPath, ['--max-old-space-size=12000', '--import', 'tsx', SELF, '--phase', phase, ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const c = spawn(
+    process.execPath,
+    ['--max-old-space-size=12000', '--import', 'tsx', SELF, '--phase', phase, ...extra],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   c.stdout.on('data', (d) => (out += d));
   const [code] = (await once(c, 'close')) as [number];
@@ -190,7 +219,8 @@ function withDatabase(url: string, db: string): string {
 async function main(): Promise<void> {
   const osmNodes = Number(args['osm-nodes']);
   const seed = Number(args.seed);
-  if (!(osmNodes >= 2000) || !Number.isInteger(seed)) throw new Error('--osm-nodes must be ≥ 2000 and --seed an integer');
+  if (!(osmNodes >= 2000) || !Number.isInteger(seed))
+    throw new Error('--osm-nodes must be ≥ 2000 and --seed an integer');
   const config = readConfig();
   const benchDir = path.join(config.dataDir, 'bench');
   // the server's own engine directory, so the serving child below starts from the file
@@ -228,20 +258,35 @@ async function main(): Promise<void> {
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   const ds = (await activeDataset(pool))!;
   const random = seededRandom(seed);
-  const sample = (await pool.query<{ lng: number; lat: number }>(`SELECT ST_X(geom) AS lng, ST_Y(geom) AS lat FROM walk_nodes TABLESAMPLE SYSTEM (1) REPEATABLE (${seed}) WHERE dataset_id = $1 LIMIT 2000`, [ds.id])).rows;
-  const points = Array.from({ length: 200 }, () => sample[Math.floor(random() * sample.length)]).map((n) => [Number(n.lng.toFixed(6)), Number((n.lat + 0.00005).toFixed(6))]);
+  const sample = (
+    await pool.query<{ lng: number; lat: number }>(
+      `SELECT ST_X(geom) AS lng, ST_Y(geom) AS lat FROM walk_nodes TABLESAMPLE SYSTEM (1) REPEATABLE (${seed}) WHERE dataset_id = $1 LIMIT 2000`,
+      [ds.id],
+    )
+  ).rows;
+  const points = Array.from({ length: 200 }, () => sample[Math.floor(random() * sample.length)]).map((n) => [
+    Number(n.lng.toFixed(6)),
+    Number((n.lat + 0.00005).toFixed(6)),
+  ]);
   const busiest = (z: number) => {
     const counts = new Map<string, number>();
     for (const n of sample) {
       const k = tileOf(n.lng, n.lat, z).join('/');
       counts.set(k, (counts.get(k) ?? 0) + 1);
     }
-    return [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([t]) => t);
+    return [...counts.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 6)
+      .map(([t]) => t);
   };
-  const dbSize = (await pool.query<{ mb: number }>(`SELECT pg_database_size(current_database()) / 1048576.0 AS mb`)).rows[0].mb;
+  const dbSize = (await pool.query<{ mb: number }>(`SELECT pg_database_size(current_database()) / 1048576.0 AS mb`))
+    .rows[0].mb;
   await pool.end();
 
-  const { child: server, port } = await spawnListening([SELF, '--phase', 'serve', '--database-url', url], { timeoutMs: 900_000, forwardStderr: true });
+  const { child: server, port } = await spawnListening([SELF, '--phase', 'serve', '--database-url', url], {
+    timeoutMs: 900_000,
+    forwardStderr: true,
+  });
   const base = `http://127.0.0.1:${port}`;
   const seconds = Number(args.seconds);
   const connections = Number(args.connections);
@@ -249,13 +294,29 @@ async function main(): Promise<void> {
   try {
     const drive = async (name: string, paths: string[]) => {
       await runAutocannon({ url: base, connections, duration: 2, requests: [{ setupRequest: cycling(paths) }] });
-      const r = await runAutocannon({ url: base, connections, duration: seconds, timeout: 10, requests: [{ setupRequest: cycling(paths) }] });
+      const r = await runAutocannon({
+        url: base,
+        connections,
+        duration: seconds,
+        timeout: 10,
+        requests: [{ setupRequest: cycling(paths) }],
+      });
       served[name] = { rps: Math.round(r.requests.average), p99: r.latency.p99, non2xx: r.non2xx };
       process.stderr.write(`  ${name}: ${served[name].rps} req/s, p99 ${served[name].p99} ms, non-2xx ${r.non2xx}\n`);
     };
-    await drive('proximity', points.map(([lng, lat]) => `/api/proximity?lng=${lng}&lat=${lat}`));
-    await drive('isochrone 1000 m', points.map(([lng, lat]) => `/api/isochrone?lng=${lng}&lat=${lat}&distance_m=1000`));
-    for (const z of [10, 12, 15]) await drive(`tile z${z}`, busiest(z).map((t) => `/tiles/network/${t}.pbf`));
+    await drive(
+      'proximity',
+      points.map(([lng, lat]) => `/api/proximity?lng=${lng}&lat=${lat}`),
+    );
+    await drive(
+      'isochrone 1000 m',
+      points.map(([lng, lat]) => `/api/isochrone?lng=${lng}&lat=${lat}&distance_m=1000`),
+    );
+    for (const z of [10, 12, 15])
+      await drive(
+        `tile z${z}`,
+        busiest(z).map((t) => `/tiles/network/${t}.pbf`),
+      );
   } finally {
     server.kill('SIGTERM');
   }
@@ -264,7 +325,8 @@ async function main(): Promise<void> {
   const fields = (comp.counts as { fields: number }).fields;
   const counts = imp.counts as { walk_nodes: number };
   nullReasons.recompute_one_category_s = 'incremental recompute is issue #15 item 5 (engineer h15b), not built here';
-  nullReasons.pgrouting_ms_per_category = 'pgRouting on the whole city is measured by `npm run bench` (the generated network there), not in this run';
+  nullReasons.pgrouting_ms_per_category =
+    'pgRouting on the whole city is measured by `npm run bench` (the generated network there), not in this run';
   if (generate.generate_s === null) nullReasons.generate_s = 'the city file was reused from .data/bench';
   const result = {
     osm_nodes: (generate.osm_nodes as number | undefined) ?? osmNodes,
@@ -297,17 +359,31 @@ async function main(): Promise<void> {
     null_reasons: nullReasons,
   };
   const pad = (s: unknown, n: number) => String(s).padStart(n);
-  console.log(`\nwhole-city benchmark: generated sample city (invented place), ${result.osm_nodes} OSM nodes, seed ${seed}; ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, load ${result.load_average.join(' → ')}`);
+  console.log(
+    `\nwhole-city benchmark: generated sample city (invented place), ${result.osm_nodes} OSM nodes, seed ${seed}; ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, load ${result.load_average.join(' → ')}`,
+  );
   console.log(`${'phase'.padEnd(34)}${pad('seconds', 10)}${pad('peak RSS MiB', 14)}`);
-  console.log(`${'generate + write PBF'.padEnd(34)}${pad(generate.generate_s === null ? 'cached' : (generate.generate_s as number).toFixed(1), 10)}${pad(generate.peak_rss_mb ?? '', 14)}`);
-  console.log(`${'import (real importer)'.padEnd(34)}${pad((imp.import_s as number).toFixed(1), 10)}${pad(imp.peak_rss_mb, 14)}`);
-  for (const [k, v] of Object.entries(imp.import_phases_s as Record<string, number>)) console.log(`${`  ${k}`.slice(0, 34).padEnd(34)}${pad(v.toFixed(1), 10)}`);
-  console.log(`${'compute (all rule sets)'.padEnd(34)}${pad((comp.compute_s as number).toFixed(1), 10)}${pad(comp.peak_rss_mb, 14)}`);
+  console.log(
+    `${'generate + write PBF'.padEnd(34)}${pad(generate.generate_s === null ? 'cached' : (generate.generate_s as number).toFixed(1), 10)}${pad(generate.peak_rss_mb ?? '', 14)}`,
+  );
+  console.log(
+    `${'import (real importer)'.padEnd(34)}${pad((imp.import_s as number).toFixed(1), 10)}${pad(imp.peak_rss_mb, 14)}`,
+  );
+  for (const [k, v] of Object.entries(imp.import_phases_s as Record<string, number>))
+    console.log(`${`  ${k}`.slice(0, 34).padEnd(34)}${pad(v.toFixed(1), 10)}`);
+  console.log(
+    `${'compute (all rule sets)'.padEnd(34)}${pad((comp.compute_s as number).toFixed(1), 10)}${pad(comp.peak_rss_mb, 14)}`,
+  );
   for (const [k, v] of Object.entries(timings)) console.log(`${`  ${k}`.padEnd(34)}${pad((v / 1000).toFixed(1), 10)}`);
-  console.log(`${'engine network, cold (PostGIS)'.padEnd(34)}${pad((cold.seconds as number).toFixed(2), 10)}${pad(cold.peak_rss_mb, 14)}`);
-  console.log(`${'engine network, from its file'.padEnd(34)}${pad((warm.seconds as number).toFixed(2), 10)}${pad(warm.peak_rss_mb, 14)}`);
+  console.log(
+    `${'engine network, cold (PostGIS)'.padEnd(34)}${pad((cold.seconds as number).toFixed(2), 10)}${pad(cold.peak_rss_mb, 14)}`,
+  );
+  console.log(
+    `${'engine network, from its file'.padEnd(34)}${pad((warm.seconds as number).toFixed(2), 10)}${pad(warm.peak_rss_mb, 14)}`,
+  );
   console.log(`\n${'served (loopback)'.padEnd(34)}${pad('req/s', 10)}${pad('p99 ms', 10)}${pad('non-2xx', 10)}`);
-  for (const [k, v] of Object.entries(served)) console.log(`${k.padEnd(34)}${pad(v.rps, 10)}${pad(v.p99, 10)}${pad(v.non2xx, 10)}`);
+  for (const [k, v] of Object.entries(served))
+    console.log(`${k.padEnd(34)}${pad(v.rps, 10)}${pad(v.p99, 10)}${pad(v.non2xx, 10)}`);
   console.log(JSON.stringify(result));
 }
 

@@ -52,12 +52,21 @@ try {
     const res = await computeCoverage(pool);
     const totalMs = Math.round(performance.now() - t);
     const graph = (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM walk_nodes')).rows[0].n;
-    const size = (await pool.query<{ mb: number }>('SELECT (pg_database_size(current_database()) / 1048576)::int AS mb')).rows[0].mb;
-    console.log(JSON.stringify({
-      osm_nodes: osmNodes, graph_nodes: graph, origins: res.counts.origins, compute_s: totalMs / 1000,
-      timings_ms: res.timingsMs, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), db_size_mb: size,
-      loadavg: fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
-    }));
+    const size = (
+      await pool.query<{ mb: number }>('SELECT (pg_database_size(current_database()) / 1048576)::int AS mb')
+    ).rows[0].mb;
+    console.log(
+      JSON.stringify({
+        osm_nodes: osmNodes,
+        graph_nodes: graph,
+        origins: res.counts.origins,
+        compute_s: totalMs / 1000,
+        timings_ms: res.timingsMs,
+        peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+        db_size_mb: size,
+        loadavg: fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
+      }),
+    );
   }
 } finally {
   await pool.end();

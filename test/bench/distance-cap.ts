@@ -45,14 +45,25 @@ try {
     let reached = 0;
     const fields = new Map();
     for (const s of specs) {
-      const f = computeDistanceField(net.graph, net.snapIndex, search, net.facilities, s.filter, s.maxDistM, publicEdge);
+      const f = computeDistanceField(
+        net.graph,
+        net.snapIndex,
+        search,
+        net.facilities,
+        s.filter,
+        s.maxDistM,
+        publicEdge,
+      );
       reached += f.result.reached.length;
       fields.set(f.key, f);
     }
     return { ms: performance.now() - t, reached, fields };
   };
-  const tb: number[] = [], ta: number[] = [], te: number[] = [];
-  let reachedBefore = 0, reachedAfter = 0;
+  const tb: number[] = [],
+    ta: number[] = [],
+    te: number[] = [];
+  let reachedBefore = 0,
+    reachedAfter = 0;
   const snaps = origins.map((o) => snapOrigin(net, o.lng, o.lat, o.compound));
   for (let i = 0; i < runs; i++) {
     const b = time([...before.values()]);
@@ -66,16 +77,30 @@ try {
     te.push(performance.now() - t);
   }
   const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-  console.log(JSON.stringify({
-    dataset: ds.source, nodes: net.graph.nodeCount, edges: net.graph.edgeCount, origins: origins.length, fields: after.length, runs,
-    cap_m: DISTANCE_CAP_M,
-    fields_ms_before_bounds: Math.round(med(tb) * 10) / 10,
-    fields_ms_cap: Math.round(med(ta) * 10) / 10,
-    ratio: Math.round((med(ta) / med(tb)) * 100) / 100,
-    labelled_nodes_before: reachedBefore, labelled_nodes_cap: reachedAfter,
-    evaluate_ms: Math.round(med(te) * 10) / 10,
-    node: process.version, cpus: os.cpus().length, loadavg: os.loadavg().map((x) => Math.round(x * 10) / 10),
-  }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        dataset: ds.source,
+        nodes: net.graph.nodeCount,
+        edges: net.graph.edgeCount,
+        origins: origins.length,
+        fields: after.length,
+        runs,
+        cap_m: DISTANCE_CAP_M,
+        fields_ms_before_bounds: Math.round(med(tb) * 10) / 10,
+        fields_ms_cap: Math.round(med(ta) * 10) / 10,
+        ratio: Math.round((med(ta) / med(tb)) * 100) / 100,
+        labelled_nodes_before: reachedBefore,
+        labelled_nodes_cap: reachedAfter,
+        evaluate_ms: Math.round(med(te) * 10) / 10,
+        node: process.version,
+        cpus: os.cpus().length,
+        loadavg: os.loadavg().map((x) => Math.round(x * 10) / 10),
+      },
+      null,
+      2,
+    ),
+  );
 } finally {
   await pool.end();
 }

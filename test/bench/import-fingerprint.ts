@@ -16,7 +16,15 @@ import { importOsm } from '../../server/import/import-osm.ts';
 // show a rewritten importer lands exactly what the previous one did (issue #15): run it on main,
 // keep the JSON, run it on the branch with --against.
 
-const { values: args } = parseArgs({ options: { file: { type: 'string' }, out: { type: 'string' }, against: { type: 'string' }, kind: { type: 'string', default: 'osm' }, keep: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({
+  options: {
+    file: { type: 'string' },
+    out: { type: 'string' },
+    against: { type: 'string' },
+    kind: { type: 'string', default: 'osm' },
+    keep: { type: 'boolean', default: false },
+  },
+});
 
 /** Per table: the row expression (ids relative, geometry as EWKB hex) and the rows of this dataset. */
 const TABLES: Record<string, string> = {
@@ -73,11 +81,23 @@ async function main(): Promise<void> {
     pool.on('error', () => {}); // the DROP … WITH (FORCE) below ends idle connections
     try {
       const steps: [string, number][] = [];
-      const progress = { step: (label: string) => { steps.push([label, performance.now()]); process.stderr.write(`  ${label}\n`); }, update() {}, done: () => steps.push(['(end)', performance.now()]) };
+      const progress = {
+        step: (label: string) => {
+          steps.push([label, performance.now()]);
+          process.stderr.write(`  ${label}\n`);
+        },
+        update() {},
+        done: () => steps.push(['(end)', performance.now()]),
+      };
       const r = await importOsm(pool, file, { kind: args.kind as 'osm' | 'sample_city', progress });
       const phases: Record<string, number> = {};
-      for (let i = 0; i + 1 < steps.length; i++) phases[steps[i][0]] = Math.round((steps[i + 1][1] - steps[i][1]) / 100) / 10;
-      process.stderr.write(`${Object.entries(phases).map(([k, v]) => `${String(v).padStart(8)} s  ${k}`).join('\n')}\n`);
+      for (let i = 0; i + 1 < steps.length; i++)
+        phases[steps[i][0]] = Math.round((steps[i + 1][1] - steps[i][1]) / 100) / 10;
+      process.stderr.write(
+        `${Object.entries(phases)
+          .map(([k, v]) => `${String(v).padStart(8)} s  ${k}`)
+          .join('\n')}\n`,
+      );
       process.stderr.write(`peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB\n`);
       const tables: Record<string, { rows: number; md5: string }> = {};
       for (const [name, sql] of Object.entries(TABLES)) {
@@ -95,8 +115,15 @@ async function main(): Promise<void> {
         const old = JSON.parse(fs.readFileSync(args.against, 'utf8')) as typeof fp;
         const differ = Object.keys(TABLES).filter((t) => JSON.stringify(old.tables[t]) !== JSON.stringify(tables[t]));
         const countsDiffer = JSON.stringify(old.counts) !== JSON.stringify(counts);
-        for (const t of Object.keys(TABLES)) console.log(`${t.padEnd(24)}${String(tables[t].rows).padStart(9)}  ${tables[t].md5}  ${differ.includes(t) ? `DIFFERS (was ${old.tables[t]?.rows} rows, ${old.tables[t]?.md5})` : 'same'}`);
-        console.log(countsDiffer ? `dataset counts DIFFER: ${JSON.stringify(old.counts)} → ${JSON.stringify(counts)}` : 'dataset counts same');
+        for (const t of Object.keys(TABLES))
+          console.log(
+            `${t.padEnd(24)}${String(tables[t].rows).padStart(9)}  ${tables[t].md5}  ${differ.includes(t) ? `DIFFERS (was ${old.tables[t]?.rows} rows, ${old.tables[t]?.md5})` : 'same'}`,
+          );
+        console.log(
+          countsDiffer
+            ? `dataset counts DIFFER: ${JSON.stringify(old.counts)} → ${JSON.stringify(counts)}`
+            : 'dataset counts same',
+        );
         if (differ.length || countsDiffer) process.exitCode = 1;
       }
     } finally {

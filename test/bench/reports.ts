@@ -31,7 +31,8 @@ const url = process.env.DATABASE_URL;
 if (!url) throw new Error('set DATABASE_URL to a scratch database with a dataset imported and computed');
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const fmt = (xs: number[]) => `median ${median(xs).toFixed(0)} ms (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`;
+const fmt = (xs: number[]) =>
+  `median ${median(xs).toFixed(0)} ms (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`;
 async function timed(fn: () => Promise<unknown> | unknown): Promise<number> {
   const t = performance.now();
   await fn();
@@ -48,15 +49,23 @@ async function refused(fn: () => Promise<unknown>): Promise<void> {
 
 const pool = createPool(url, { max: 3 });
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-bench-reports-'));
-const out: string[] = [`bench:reports, ${runs} runs each, interleaved; load ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}`];
+const out: string[] = [
+  `bench:reports, ${runs} runs each, interleaved; load ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' / ')}`,
+];
 try {
   // Incremental (nothing changed: every rule's results copied) against full.
-  const incremental: number[] = [], full: number[] = [];
+  const incremental: number[] = [],
+    full: number[] = [];
   for (let i = 0; i < runs; i++) {
     incremental.push(await timed(() => computeCoverage(pool, { incremental: true })));
     full.push(await timed(() => computeCoverage(pool)));
   }
-  out.push(`coverage run, nothing changed: incremental ${fmt(incremental)}, full ${fmt(full)}; ratio ${(median(incremental) / median(full)).toFixed(2)}`);
+  out.push(
+    `coverage run, nothing changed: incremental ${fmt(incremental)}, full ${fmt(full)}; ratio ${(median(incremental) / median(full)).toFixed(2)}`,
+  );
 
   // 100 MB of junk under each importer's extension, against reading it once.
   const junk = path.join(tmp, 'junk-100mb.bin');
@@ -66,23 +75,29 @@ try {
     if (!fs.existsSync(p)) fs.linkSync(junk, p);
     return p;
   };
-  const refusal: number[] = [], read: number[] = [];
+  const refusal: number[] = [],
+    read: number[] = [];
   for (let i = 0; i < runs; i++) {
-    refusal.push(await timed(async () => {
-      await refused(() => importOsm(pool, as('osm.pbf')));
-      await refused(() => importOsm(pool, as('osm')));
-      await refused(() => importFacilities(pool, as('csv'), { category: 'elderly_care', crs: 'wgs84' }));
-      await refused(() => importCommunities(pool, as('geojson')));
-    }));
+    refusal.push(
+      await timed(async () => {
+        await refused(() => importOsm(pool, as('osm.pbf')));
+        await refused(() => importOsm(pool, as('osm')));
+        await refused(() => importFacilities(pool, as('csv'), { category: 'elderly_care', crs: 'wgs84' }));
+        await refused(() => importCommunities(pool, as('geojson')));
+      }),
+    );
     read.push(await timed(() => fs.readFileSync(junk).length));
   }
-  out.push(`100 MB junk refused by 4 importers: ${fmt(refusal)}; reading it once ${fmt(read)}; ratio ${(median(refusal) / median(read)).toFixed(1)}`);
+  out.push(
+    `100 MB junk refused by 4 importers: ${fmt(refusal)}; reading it once ${fmt(read)}; ratio ${(median(refusal) / median(read)).toFixed(1)}`,
+  );
 
   // Backup and restore into a fresh database.
   const target = `lc_bench_restore_${process.pid}`;
   const admin = new pg.Client({ connectionString: withDatabase(url, 'postgres') });
   await admin.connect();
-  const dumps: number[] = [], restores: number[] = [];
+  const dumps: number[] = [],
+    restores: number[] = [];
   let bytes = 0;
   try {
     for (let i = 0; i < runs; i++) {
@@ -98,7 +113,9 @@ try {
     await admin.query(`DROP DATABASE IF EXISTS ${target} WITH (FORCE)`);
     await admin.end();
   }
-  out.push(`backup ${(bytes / 1e6).toFixed(1)} MB: dump ${fmt(dumps)}, restore ${fmt(restores)}; restore/dump ${(median(restores) / median(dumps)).toFixed(1)}`);
+  out.push(
+    `backup ${(bytes / 1e6).toFixed(1)} MB: dump ${fmt(dumps)}, restore ${fmt(restores)}; restore/dump ${(median(restores) / median(dumps)).toFixed(1)}`,
+  );
 } finally {
   await pool.end();
   fs.rmSync(tmp, { recursive: true, force: true });

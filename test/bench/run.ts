@@ -119,7 +119,8 @@ function onCpuMs(pid: number): number | null {
   }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const log = (line: string) => process.stderr.write(`[bench ${((performance.now() / 1000) | 0).toString().padStart(4)} s] ${line}\n`);
+const log = (line: string) =>
+  process.stderr.write(`[bench ${((performance.now() / 1000) | 0).toString().padStart(4)} s] ${line}\n`);
 
 function sha256File(file: string): string {
   return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
@@ -153,31 +154,51 @@ async function loadModelDirect(pool: pg.Pool, city: SampleCity, source: string, 
   try {
     await client.query('BEGIN');
     const { rows } = await client.query<{ id: number }>(
-      `INSERT INTO datasets (kind, source, sha256, is_sample) VALUES ('sample_city', $1, $2, true) RETURNING id`, [source, sha256]);
+      `INSERT INTO datasets (kind, source, sha256, is_sample) VALUES ('sample_city', $1, $2, true) RETURNING id`,
+      [source, sha256],
+    );
     const datasetId = rows[0].id;
     const isGate = (osmId: number) => {
       const t = city.nodes.tags.get(osmId);
       return t !== undefined && (t.entrance !== undefined || t.barrier === 'gate');
     };
-    await insertBatches(client,
+    await insertBatches(
+      client,
       `INSERT INTO walk_nodes (dataset_id, osm_id, is_gate, is_private, geom)
        SELECT $1, o, g, p, ST_SetSRID(ST_MakePoint(x, y), 4326) FROM unnest($2::bigint[], $3::bool[], $4::bool[], $5::float8[], $6::float8[]) AS t(o, g, p, x, y)`,
-      [datasetId], Array.from(net.nodeOsmId.keys()),
-      (g) => [net.nodeOsmId[g], isGate(net.nodeOsmId[g]), net.nodeIsPrivate[g] === 1, city.nodes.lng[coordOf(net.nodeOsmId[g])], city.nodes.lat[coordOf(net.nodeOsmId[g])]]);
-    const ids = await client.query<{ id: string; osm_id: string }>(`SELECT id, osm_id FROM walk_nodes WHERE dataset_id = $1`, [datasetId]);
+      [datasetId],
+      Array.from(net.nodeOsmId.keys()),
+      (g) => [
+        net.nodeOsmId[g],
+        isGate(net.nodeOsmId[g]),
+        net.nodeIsPrivate[g] === 1,
+        city.nodes.lng[coordOf(net.nodeOsmId[g])],
+        city.nodes.lat[coordOf(net.nodeOsmId[g])],
+      ],
+    );
+    const ids = await client.query<{ id: string; osm_id: string }>(
+      `SELECT id, osm_id FROM walk_nodes WHERE dataset_id = $1`,
+      [datasetId],
+    );
     const dbId = new Map(ids.rows.map((r) => [Number(r.osm_id), r.id]));
-    await insertBatches(client,
-      WALK_EDGES_INSERT_SQL,
-      [datasetId], Array.from(net.edgeFrom.keys()),
-      (e) => {
-        const way = city.ways[net.edgeWay[e]];
-        const f = net.edgeFrom[e], t = net.edgeTo[e];
-        const xy: string[] = [];
-        for (let k = net.edgeCoordOffset[e]; k < net.edgeCoordOffset[e + 1]; k += 2) xy.push(`${net.edgeCoords[k]} ${net.edgeCoords[k + 1]}`);
-        return [dbId.get(net.nodeOsmId[f]), dbId.get(net.nodeOsmId[t]), way.tags.highway, way.tags.name ?? null, way.id,
-          net.edgeIsPrivate[e] === 1, edgeDirection(net.edgeIsPrivate[e] === 1, net.nodeIsPrivate[f] === 1, net.nodeIsPrivate[t] === 1),
-          `LINESTRING(${xy.join(',')})`];
-      });
+    await insertBatches(client, WALK_EDGES_INSERT_SQL, [datasetId], Array.from(net.edgeFrom.keys()), (e) => {
+      const way = city.ways[net.edgeWay[e]];
+      const f = net.edgeFrom[e],
+        t = net.edgeTo[e];
+      const xy: string[] = [];
+      for (let k = net.edgeCoordOffset[e]; k < net.edgeCoordOffset[e + 1]; k += 2)
+        xy.push(`${net.edgeCoords[k]} ${net.edgeCoords[k + 1]}`);
+      return [
+        dbId.get(net.nodeOsmId[f]),
+        dbId.get(net.nodeOsmId[t]),
+        way.tags.highway,
+        way.tags.name ?? null,
+        way.id,
+        net.edgeIsPrivate[e] === 1,
+        edgeDirection(net.edgeIsPrivate[e] === 1, net.nodeIsPrivate[f] === 1, net.nodeIsPrivate[t] === 1),
+        `LINESTRING(${xy.join(',')})`,
+      ];
+    });
 
     // facilities with their access points, matched through a bench-made source_ref
     const facilities: { category: string; wkt: string; access: [number, number][] }[] = [];
@@ -185,7 +206,11 @@ async function loadModelDirect(pool: pg.Pool, city: SampleCity, source: string, 
       const cat = categoryOf(tags);
       const k = index.get(osmId);
       if (!cat || k === undefined) continue;
-      facilities.push({ category: cat.category, wkt: `POINT(${city.nodes.lng[k]} ${city.nodes.lat[k]})`, access: [[city.nodes.lng[k], city.nodes.lat[k]]] });
+      facilities.push({
+        category: cat.category,
+        wkt: `POINT(${city.nodes.lng[k]} ${city.nodes.lat[k]})`,
+        access: [[city.nodes.lng[k], city.nodes.lat[k]]],
+      });
     }
     for (const way of city.ways) {
       if (way.tags.leisure !== 'park') continue;
@@ -196,22 +221,36 @@ async function loadModelDirect(pool: pg.Pool, city: SampleCity, source: string, 
         ring.push([city.nodes.lng[k], city.nodes.lat[k]]);
         if (isGate(ref)) entrances.push([city.nodes.lng[k], city.nodes.lat[k]]);
       }
-      facilities.push({ category: 'park', wkt: `POLYGON((${ring.map((p) => p.join(' ')).join(',')}))`, access: entrances.length ? entrances : ring });
+      facilities.push({
+        category: 'park',
+        wkt: `POLYGON((${ring.map((p) => p.join(' ')).join(',')}))`,
+        access: entrances.length ? entrances : ring,
+      });
     }
-    await insertBatches(client,
+    await insertBatches(
+      client,
       `INSERT INTO facilities (dataset_id, category, geom, area_m2, source, source_ref, is_sample)
        SELECT $1, c, g, CASE WHEN ST_Dimension(g) = 2 THEN ST_Area(g::geography) END, 'sample', r, true
        FROM (SELECT c, ST_GeomFromText(w, 4326) AS g, r FROM unnest($2::text[], $3::text[], $4::text[]) AS u(c, w, r)) v`,
-      [datasetId], Array.from(facilities.keys()), (i) => [facilities[i].category, facilities[i].wkt, `bench:${i}`]);
+      [datasetId],
+      Array.from(facilities.keys()),
+      (i) => [facilities[i].category, facilities[i].wkt, `bench:${i}`],
+    );
     const access = facilities.flatMap((f, i) => f.access.map(([lng, lat]) => [`bench:${i}`, lng, lat] as const));
-    await insertBatches(client,
+    await insertBatches(
+      client,
       `INSERT INTO facility_access_points (facility_id, kind, geom)
        SELECT f.id, 'point', ST_SetSRID(ST_MakePoint(x, y), 4326)
        FROM unnest($2::text[], $3::float8[], $4::float8[]) AS u(r, x, y) JOIN facilities f ON f.dataset_id = $1 AND f.source_ref = u.r`,
-      [datasetId], access, (a) => a);
+      [datasetId],
+      access,
+      (a) => a,
+    );
     await client.query(
       `UPDATE datasets SET counts = jsonb_build_object('walk_nodes', (SELECT count(*) FROM walk_nodes WHERE dataset_id = $1),
-         'walk_edges', (SELECT count(*) FROM walk_edges WHERE dataset_id = $1)) WHERE id = $1`, [datasetId]);
+         'walk_edges', (SELECT count(*) FROM walk_edges WHERE dataset_id = $1)) WHERE id = $1`,
+      [datasetId],
+    );
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
@@ -222,7 +261,11 @@ async function loadModelDirect(pool: pg.Pool, city: SampleCity, source: string, 
 }
 
 /** The scratch database of a network, migrated and loaded; rebuilt when its input changed or with --fresh. */
-async function prepareDatabase(serverUrl: string, spec: NetworkSpec, fresh: boolean): Promise<{ url: string; prepared: string }> {
+async function prepareDatabase(
+  serverUrl: string,
+  spec: NetworkSpec,
+  fresh: boolean,
+): Promise<{ url: string; prepared: string }> {
   const name = `lc_bench_${spec.key}`;
   const url = withDatabase(serverUrl, name);
   const admin = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
@@ -235,8 +278,12 @@ async function prepareDatabase(serverUrl: string, spec: NetworkSpec, fresh: bool
       try {
         await migrate(url);
         const ds = await activeDataset(pool);
-        const marked = (await pool.query<{ has: boolean }>(`SELECT to_regclass('public.bench_input') IS NOT NULL AS has`)).rows[0].has;
-        const key = marked ? (await pool.query<{ key: string }>('SELECT key FROM bench_input')).rows[0]?.key : undefined;
+        const marked = (
+          await pool.query<{ has: boolean }>(`SELECT to_regclass('public.bench_input') IS NOT NULL AS has`)
+        ).rows[0].has;
+        const key = marked
+          ? (await pool.query<{ key: string }>('SELECT key FROM bench_input')).rows[0]?.key
+          : undefined;
         if (ds && key === inputKey) return { url, prepared: 'cached database' };
       } finally {
         await pool.end();
@@ -273,7 +320,8 @@ async function benchNetwork(serverUrl: string, spec: NetworkSpec, fresh: boolean
     const ds = await activeDataset(client);
     if (!ds) throw new Error(`lc_bench_${spec.key} has no dataset`);
     const datasets = await client.query('SELECT DISTINCT dataset_id FROM walk_edges');
-    if (datasets.rowCount !== 1) throw new Error(`lc_bench_${spec.key}: walk_edges must hold one dataset, not ${datasets.rowCount}`);
+    if (datasets.rowCount !== 1)
+      throw new Error(`lc_bench_${spec.key}: walk_edges must hold one dataset, not ${datasets.rowCount}`);
     for (const sql of SETUP_SQL) await client.query(sql);
     const backendPid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
 
@@ -284,8 +332,15 @@ async function benchNetwork(serverUrl: string, spec: NetworkSpec, fresh: boolean
     sampleRss();
     const graph = net.graph;
     const input: WalkGraphInput = {
-      nodeCount: graph.nodeCount, nodeLng: graph.nodeLng, nodeLat: graph.nodeLat, edgeFrom: graph.edgeFrom, edgeTo: graph.edgeTo,
-      edgeLengthM: graph.edgeLengthM, edgeDir: graph.edgeDir, edgeCoords: graph.edgeCoords, edgeCoordOffset: graph.edgeCoordOffset,
+      nodeCount: graph.nodeCount,
+      nodeLng: graph.nodeLng,
+      nodeLat: graph.nodeLat,
+      edgeFrom: graph.edgeFrom,
+      edgeTo: graph.edgeTo,
+      edgeLengthM: graph.edgeLengthM,
+      edgeDir: graph.edgeDir,
+      edgeCoords: graph.edgeCoords,
+      edgeCoordOffset: graph.edgeCoordOffset,
     };
     const buildTimes: number[] = [];
     let arcs = 0;
@@ -296,15 +351,26 @@ async function benchNetwork(serverUrl: string, spec: NetworkSpec, fresh: boolean
       buildTimes.push(performance.now() - t);
     }
 
-    const { rows: [ids] } = await client.query<{ node: string; edge: string }>(
-      'SELECT (SELECT max(id) FROM walk_nodes) AS node, (SELECT max(id) FROM walk_edges) AS edge');
+    const {
+      rows: [ids],
+    } = await client.query<{ node: string; edge: string }>(
+      'SELECT (SELECT max(id) FROM walk_nodes) AS node, (SELECT max(id) FROM walk_edges) AS edge',
+    );
     const superId = Number(ids.node) + 1;
     const edgeIdBase = Number(ids.edge) + 1;
     const search = createSearch(graph);
     const publicEdge = (e: number) => net.edgeIsPrivate[e] === 0;
     const rows: Row[] = [];
     for (const category of spec.categories) {
-      const field = computeDistanceField(graph, net.snapIndex, search, net.facilities, { categories: [category] }, Infinity, publicEdge);
+      const field = computeDistanceField(
+        graph,
+        net.snapIndex,
+        search,
+        net.facilities,
+        { categories: [category] },
+        Infinity,
+        publicEdge,
+      );
       const seeds = field.result.seeds;
       if (seeds.length === 0) {
         log(`${spec.label}: no ${category} facilities on the network, skipped`);
@@ -314,7 +380,11 @@ async function benchNetwork(serverUrl: string, spec: NetworkSpec, fresh: boolean
       collectGarbage();
       // warm-up until the optimising compiler is done with the search loop (it compiles on a
       // helper thread, which would count as CPU time and leave early runs unoptimised)
-      for (let i = 0, start = performance.now(); i < WARMUP_MAX_RUNS && (i < WARMUP_MIN_RUNS || performance.now() - start < WARMUP_MS); i++) {
+      for (
+        let i = 0, start = performance.now();
+        i < WARMUP_MAX_RUNS && (i < WARMUP_MIN_RUNS || performance.now() - start < WARMUP_MS);
+        i++
+      ) {
         search.run(seeds);
       }
       const ourTimes: number[] = [];
@@ -331,14 +401,22 @@ async function benchNetwork(serverUrl: string, spec: NetworkSpec, fresh: boolean
       sampleRss();
 
       await client.query('TRUNCATE bench_super_edges');
-      await client.query(SUPER_EDGES_SQL, [superId, edgeIdBase, seeds.map((s: Seed) => net.nodeDbId[s.node]), seeds.map((s: Seed) => s.initialDistM)]);
+      await client.query(SUPER_EDGES_SQL, [
+        superId,
+        edgeIdBase,
+        seeds.map((s: Seed) => net.nodeDbId[s.node]),
+        seeds.map((s: Seed) => s.initialDistM),
+      ]);
       await client.query('ANALYZE bench_super_edges');
       await client.query('SELECT * FROM pg_temp.bench_driving_distance($1, $2)', [superId, PGR_UNBOUNDED_M]); // warm-up
       const sqlTimes: number[] = [];
       const pgrCpu: number[] = [];
       for (let i = 0; i < PGR_RUNS; i++) {
         const cpu = onCpuMs(backendPid);
-        const r = await client.query<{ ms: number; reached: string }>('SELECT * FROM pg_temp.bench_driving_distance($1, $2)', [superId, PGR_UNBOUNDED_M]);
+        const r = await client.query<{ ms: number; reached: string }>(
+          'SELECT * FROM pg_temp.bench_driving_distance($1, $2)',
+          [superId, PGR_UNBOUNDED_M],
+        );
         const cpuAfter = onCpuMs(backendPid);
         sqlTimes.push(r.rows[0].ms);
         if (cpu !== null && cpuAfter !== null) pgrCpu.push(cpuAfter - cpu);
@@ -347,18 +425,27 @@ async function benchNetwork(serverUrl: string, spec: NetworkSpec, fresh: boolean
       let pgr: { node: string; agg_cost: number }[] = [];
       for (let i = 0; i < PGR_RUNS; i++) {
         t = performance.now();
-        pgr = (await client.query<{ node: string; agg_cost: number }>(DRIVING_DISTANCE_SQL, [superId, PGR_UNBOUNDED_M])).rows;
+        pgr = (await client.query<{ node: string; agg_cost: number }>(DRIVING_DISTANCE_SQL, [superId, PGR_UNBOUNDED_M]))
+          .rows;
         wallTimes.push(performance.now() - t);
       }
       sampleRss();
       const { maxDiffM, mismatch } = agreement(ours, net.nodeDbId, pgr, superId);
       if (maxDiffM > AGREEMENT_M || mismatch > 0) {
-        throw new Error(`${spec.label} ${category}: pgRouting disagrees (max |Δ| ${maxDiffM} m, ${mismatch} nodes reached by one side only)`);
+        throw new Error(
+          `${spec.label} ${category}: pgRouting disagrees (max |Δ| ${maxDiffM} m, ${mismatch} nodes reached by one side only)`,
+        );
       }
       rows.push({
-        category, facilities: field.facilities.length, seeds: seeds.length, oursMs: median(ourTimes),
-        oursCpuMs: median(ourCpu), pgrCpuMs: pgrCpu.length ? median(pgrCpu) : null,
-        pgrSqlMs: median(sqlTimes), pgrWallMs: median(wallTimes), maxDiffM,
+        category,
+        facilities: field.facilities.length,
+        seeds: seeds.length,
+        oursMs: median(ourTimes),
+        oursCpuMs: median(ourCpu),
+        pgrCpuMs: pgrCpu.length ? median(pgrCpu) : null,
+        pgrSqlMs: median(sqlTimes),
+        pgrWallMs: median(wallTimes),
+        maxDiffM,
       });
     }
 
@@ -369,11 +456,22 @@ async function benchNetwork(serverUrl: string, spec: NetworkSpec, fresh: boolean
       t = performance.now();
       const r = await computeCoverage(pool);
       coverage = `${((performance.now() - t) / 1000).toFixed(1)} s (fields ${(r.timingsMs.fields / 1000).toFixed(2)} s)`;
-      coverageNote = `${r.counts.fields} fields, ${r.counts.origins} origins; ${Object.entries(r.timingsMs).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`).join(', ')}`;
+      coverageNote = `${r.counts.fields} fields, ${r.counts.origins} origins; ${Object.entries(r.timingsMs)
+        .map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`)
+        .join(', ')}`;
       sampleRss();
     }
     return {
-      spec, nodes: graph.nodeCount, edges: graph.edgeCount, arcs, buildMs: median(buildTimes), loadNetworkMs, prepared, rows, coverage, coverageNote,
+      spec,
+      nodes: graph.nodeCount,
+      edges: graph.edgeCount,
+      arcs,
+      buildMs: median(buildTimes),
+      loadNetworkMs,
+      prepared,
+      rows,
+      coverage,
+      coverageNote,
       peakRssMb: peakRss / 2 ** 20,
     };
   } finally {
@@ -383,7 +481,12 @@ async function benchNetwork(serverUrl: string, spec: NetworkSpec, fresh: boolean
 }
 
 /** Largest |ours − pgRouting| over graph nodes, and how many nodes only one side reached. */
-function agreement(ours: Float64Array, nodeDbId: Float64Array, pgr: readonly { node: string; agg_cost: number }[], superId: number) {
+function agreement(
+  ours: Float64Array,
+  nodeDbId: Float64Array,
+  pgr: readonly { node: string; agg_cost: number }[],
+  superId: number,
+) {
   const theirs = new Map<number, number>();
   for (const r of pgr) theirs.set(Number(r.node), r.agg_cost);
   theirs.delete(superId);
@@ -402,7 +505,8 @@ function agreement(ours: Float64Array, nodeDbId: Float64Array, pgr: readonly { n
 /** The commit the engine was built from, and whether geo/ differs from it in the working tree. */
 function engineVersion(): string {
   try {
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: projectRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const git = (...args: string[]) =>
+      execFileSync('git', args, { cwd: projectRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     const changed = git('status', '--porcelain', '--', 'geo');
     return `commit ${git('rev-parse', '--short', 'HEAD')}${changed ? ' (geo/ has uncommitted changes)' : ''}`;
   } catch {
@@ -410,7 +514,11 @@ function engineVersion(): string {
   }
 }
 
-const loadAverage = () => os.loadavg().map((x) => x.toFixed(2)).join(' / ');
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' / ');
 
 async function machineInfo(serverUrl: string): Promise<string[]> {
   const client = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
@@ -419,7 +527,8 @@ async function machineInfo(serverUrl: string): Promise<string[]> {
     const pgVersion = (await client.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0].v;
     // the extension versions the server offers (the scratch databases create them from these)
     const ext = await client.query<{ name: string; default_version: string }>(
-      `SELECT name, default_version FROM pg_available_extensions WHERE name IN ('postgis', 'pgrouting') ORDER BY name`);
+      `SELECT name, default_version FROM pg_available_extensions WHERE name IN ('postgis', 'pgrouting') ORDER BY name`,
+    );
     const cpu = os.cpus();
     return [
       `engine: ${engineVersion()}`,
@@ -432,8 +541,24 @@ async function machineInfo(serverUrl: string): Promise<string[]> {
 }
 
 function formatTable(results: readonly NetworkResult[]): string {
-  const header = ['network', 'graph nodes / edges', 'build ms', 'category', 'fac / seeds', 'ours ms', 'pgr SQL ms', 'pgr wall ms',
-    '× SQL', '× wall', 'ours CPU ms', 'pgr CPU ms', '× CPU', 'max |Δ| m', 'computeCoverage', 'peak RSS MB'];
+  const header = [
+    'network',
+    'graph nodes / edges',
+    'build ms',
+    'category',
+    'fac / seeds',
+    'ours ms',
+    'pgr SQL ms',
+    'pgr wall ms',
+    '× SQL',
+    '× wall',
+    'ours CPU ms',
+    'pgr CPU ms',
+    '× CPU',
+    'max |Δ| m',
+    'computeCoverage',
+    'peak RSS MB',
+  ];
   const lines: string[][] = [];
   for (const r of results) {
     r.rows.forEach((row, i) => {
@@ -490,8 +615,12 @@ async function main(): Promise<void> {
         const city = generateSampleCity({ seed: SAMPLE_SEED, targetNodes });
         const genS = (performance.now() - t) / 1000;
         sampleRss();
-        await loadModelDirect(pool, city, `generated sample city seed ${SAMPLE_SEED}, ${targetNodes} nodes (bench, direct)`,
-          crypto.createHash('sha256').update(`${SAMPLE_SEED}/${targetNodes}`).digest('hex'));
+        await loadModelDirect(
+          pool,
+          city,
+          `generated sample city seed ${SAMPLE_SEED}, ${targetNodes} nodes (bench, direct)`,
+          crypto.createHash('sha256').update(`${SAMPLE_SEED}/${targetNodes}`).digest('hex'),
+        );
         return `generated in ${genS.toFixed(1)} s, loaded directly (split-ways + INSERT … unnest)`;
       }
       const file = await sampleCityXml(SAMPLE_SEED, targetNodes, fresh);
@@ -505,7 +634,8 @@ async function main(): Promise<void> {
       label: 'central Chengdu',
       categories: ['park', 'elderly_care', 'health', 'market'],
       coverage: true,
-      inputKey: () => `chengdu central ${[centralFile, ...SAMPLE_REGISTERS.map((r) => r.file)].map(sha256File).join(' ')}`,
+      inputKey: () =>
+        `chengdu central ${[centralFile, ...SAMPLE_REGISTERS.map((r) => r.file)].map(sha256File).join(' ')}`,
       async load(pool) {
         await importOsm(pool, centralFile);
         // as npm start does: the shipped sample registers fill OSM's gaps (elderly care, service centres)
@@ -517,7 +647,8 @@ async function main(): Promise<void> {
     sample(1_000_000, 'sample city 1M', ['park', 'elderly_care'], true),
   ];
   // about 5 graph nodes per 37 OSM nodes: 7.5M OSM nodes give about 1 million graph nodes
-  if (process.argv.includes('--large')) specs.push(sample(7_500_000, 'sample city 7.5M (~1M graph nodes)', ['park', 'elderly_care'], true));
+  if (process.argv.includes('--large'))
+    specs.push(sample(7_500_000, 'sample city 7.5M (~1M graph nodes)', ['park', 'elderly_care'], true));
 
   const loadStart = loadAverage();
   const info = await machineInfo(serverUrl);
@@ -539,7 +670,10 @@ async function main(): Promise<void> {
     `  it leaves out time spent waiting for the CPU, so it is the fairer figure when other processes load the machine.`,
     `build ms = buildGraph() from the typed arrays, median of ${OUR_RUNS}. computeCoverage = all ${'rule sets'}: load from PostGIS, every distance field, snapping origins, evaluation, persisting.`,
     `peak RSS = largest process.memoryUsage().rss seen up to the end of that network's rows (cumulative over the run).`,
-    ...results.map((r) => `${r.spec.label}: ${r.arcs.toLocaleString('en')} arcs; database ${r.prepared}; loadNetwork ${(r.loadNetworkMs / 1000).toFixed(1)} s; computeCoverage: ${r.coverageNote}.`),
+    ...results.map(
+      (r) =>
+        `${r.spec.label}: ${r.arcs.toLocaleString('en')} arcs; database ${r.prepared}; loadNetwork ${(r.loadNetworkMs / 1000).toFixed(1)} s; computeCoverage: ${r.coverageNote}.`,
+    ),
     `load average (1/5/15 min) at start ${loadStart}, at end ${loadAverage()}: other processes on this machine slow both sides.`,
     `total ${((performance.now() - started) / 1000).toFixed(0)} s`,
   ];

@@ -12,8 +12,14 @@ import { CHROMIUM_PATH } from '../helpers/ensure-chromium.ts';
 
 /** The flags of shared/STYLE.md "Browser checks": Debian's chromium, software WebGL, no network chatter. */
 export const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--use-angle=swiftshader',
+  '--enable-unsafe-swiftshader',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
 ];
 export const ARTIFACTS = path.join(projectRoot, 'test', 'artifacts');
 
@@ -37,7 +43,10 @@ export async function startE2e(options: { load?: (db: TestDatabase) => Promise<v
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   return {
-    db, app, base, browser,
+    db,
+    app,
+    base,
+    browser,
     close: async () => {
       await browser.close();
       await app.close();
@@ -77,10 +86,14 @@ export async function openApp(env: E2eEnv, hash: string, viewport = { width: 128
 
 /** Wait until the map has loaded its style and every visible tile, and is not moving. */
 export async function mapIdle(page: Page): Promise<void> {
-  await page.waitForFunction(() => {
-    const map = window.__map;
-    return Boolean(map && map.loaded() && map.areTilesLoaded() && !map.isMoving());
-  }, null, { timeout: 30_000, polling: 200 });
+  await page.waitForFunction(
+    () => {
+      const map = window.__map;
+      return Boolean(map && map.loaded() && map.areTilesLoaded() && !map.isMoving());
+    },
+    null,
+    { timeout: 30_000, polling: 200 },
+  );
 }
 
 export async function renderedCount(page: Page, layers: string[]): Promise<number> {

@@ -27,8 +27,15 @@ const getJson = <T>(url: string) => getJsonOf<T>(env, url);
  * test/drilldown.db.test.ts counts them): origins with a distance, in bins of `bin_m`, the last bin
  * taking the rest; a community's origins are those its polygon contains (the first by id).
  */
-async function oracleBins(runId: number, rule: string, key: string, binM: number, nBins: number): Promise<{ origins: number[]; population: number[]; uncovered: number }> {
-  const { rows } = await pool.query<{ bin: number | null; origins: number; population: number; uncovered: number }>(`
+async function oracleBins(
+  runId: number,
+  rule: string,
+  key: string,
+  binM: number,
+  nBins: number,
+): Promise<{ origins: number[]; population: number[]; uncovered: number }> {
+  const { rows } = await pool.query<{ bin: number | null; origins: number; population: number; uncovered: number }>(
+    `
     WITH m AS (
       SELECT o.id, o.population,
              (SELECT c.id FROM communities c WHERE ST_Contains(c.geom, o.geom) ORDER BY c.id LIMIT 1) AS community_id
@@ -38,8 +45,11 @@ async function oracleBins(runId: number, rule: string, key: string, binM: number
            count(*) FILTER (WHERE NOT r.covered)::int AS uncovered
     FROM coverage_origin_results r JOIN m ON m.id = r.origin_id
     WHERE r.run_id = $1 AND r.rule_set_id = 'chengdu-park-city' AND r.rule_id = $2 AND m.community_id::text = $3
-    GROUP BY 1`, [runId, rule, key, binM]);
-  const origins = new Array<number>(nBins).fill(0), population = new Array<number>(nBins).fill(0);
+    GROUP BY 1`,
+    [runId, rule, key, binM],
+  );
+  const origins = new Array<number>(nBins).fill(0),
+    population = new Array<number>(nBins).fill(0);
   for (const r of rows) {
     if (r.bin === null) continue;
     const i = Math.min(r.bin, nBins - 1);
@@ -51,16 +61,27 @@ async function oracleBins(runId: number, rule: string, key: string, binM: number
 
 /** Origin ids of the uncovered dots MapLibre drew (each home once, whatever tiles it spans). */
 async function drawnDots(page: import('playwright-core').Page): Promise<string[]> {
-  return page.evaluate(() => [...new Set(window.__map!.queryRenderedFeatures({ layers: ['drilldown-points'] }).map((f) => String(f.id ?? f.properties.origin_id)))]);
+  return page.evaluate(() => [
+    ...new Set(
+      window
+        .__map!.queryRenderedFeatures({ layers: ['drilldown-points'] })
+        .map((f) => String(f.id ?? f.properties.origin_id)),
+    ),
+  ]);
 }
 
 describe('drill-down and where people live, in Chromium against the real server', () => {
   it('an audit row opens why the community fails: histogram bars equal the API and the per-origin SQL, dots equal its uncovered homes, reports answer', async () => {
-    const { page, errors, close } = await openApp(env, 'rs=chengdu-park-city&cat=worst&lvl=community&lang=zh&tab=audit');
+    const { page, errors, close } = await openApp(
+      env,
+      'rs=chengdu-park-city&cat=worst&lvl=community&lang=zh&tab=audit',
+    );
     try {
       const audit = await getJson<Audit>('/api/audit?rule_set=chengdu-park-city&level=community');
       // the failing community with the most residents left out
-      const area = audit.areas.filter((a) => a.failed_rules.length > 0).sort((a, b) => b.residents_not_covered - a.residents_not_covered)[0];
+      const area = audit.areas
+        .filter((a) => a.failed_rules.length > 0)
+        .sort((a, b) => b.residents_not_covered - a.residents_not_covered)[0];
       await page.waitForSelector(`#audit-table tbody tr[data-area-key="${area.area_key}"]`, { timeout: 60_000 });
       const t0 = performance.now();
       const pageT0 = await page.evaluate(() => performance.now());
@@ -68,18 +89,31 @@ describe('drill-down and where people live, in Chromium against the real server'
       await page.waitForSelector('#drilldown-sentence', { timeout: 20_000 });
       const clickMs = performance.now() - t0;
       // page clock: from the click to the drill-down answer (the card renders in the same task)
-      const answered = await page.evaluate(() => performance.getEntriesByType('resource').filter((e) => e.name.includes('/drilldown?')).map((e) => ({ start: e.startTime, end: (e as PerformanceResourceTiming).responseEnd })));
-      console.log(`drill-down (community ${area.area_key}): click to answer ${(answered[0].end - pageT0).toFixed(0)} ms, API request ${(answered[0].end - answered[0].start).toFixed(0)} ms; click to card seen by the test ${clickMs.toFixed(0)} ms`);
+      const answered = await page.evaluate(() =>
+        performance
+          .getEntriesByType('resource')
+          .filter((e) => e.name.includes('/drilldown?'))
+          .map((e) => ({ start: e.startTime, end: (e as PerformanceResourceTiming).responseEnd })),
+      );
+      console.log(
+        `drill-down (community ${area.area_key}): click to answer ${(answered[0].end - pageT0).toFixed(0)} ms, API request ${(answered[0].end - answered[0].start).toFixed(0)} ms; click to card seen by the test ${clickMs.toFixed(0)} ms`,
+      );
       const rule = await page.locator('#drilldown-rule').inputValue();
       // "worst of all": the rule in force is the one the area fails by the most residents
       expect(area.failed_rules.map((f) => f.rule_id)).toContain(rule);
 
-      const d = await getJson<Drilldown>(`/api/areas/community/${area.area_key}/drilldown?rule_set=chengdu-park-city&rule=${rule}`);
+      const d = await getJson<Drilldown>(
+        `/api/areas/community/${area.area_key}/drilldown?rule_set=chengdu-park-city&rule=${rule}`,
+      );
       const bins = d.histogram.bins!;
-      const bars = await page.locator('#drilldown-histogram rect.bar').evaluateAll((rs) => rs.map((r) => ({
-        from: Number(r.getAttribute('data-from-m')), origins: Number(r.getAttribute('data-origins')), population: Number(r.getAttribute('data-population')),
-        height: Number(r.getAttribute('height')),
-      })));
+      const bars = await page.locator('#drilldown-histogram rect.bar').evaluateAll((rs) =>
+        rs.map((r) => ({
+          from: Number(r.getAttribute('data-from-m')),
+          origins: Number(r.getAttribute('data-origins')),
+          population: Number(r.getAttribute('data-population')),
+          height: Number(r.getAttribute('height')),
+        })),
+      );
       expect(bars.map((b) => b.from)).toEqual(bins.map((b) => b.from_m));
       expect(bars.map((b) => b.origins)).toEqual(bins.map((b) => b.origins));
       expect(bars.map((b) => b.population)).toEqual(bins.map((b) => b.population));
@@ -89,15 +123,24 @@ describe('drill-down and where people live, in Chromium against the real server'
       // the tallest bar is the bin with the most residents; the limit line sits at the rule's limit
       const tallest = bars.reduce((m, b) => (b.height > m.height ? b : m));
       expect(tallest.population).toBe(Math.max(...bins.map((b) => b.population!)));
-      expect(Number(await page.locator('#drilldown-histogram line.limit').getAttribute('data-limit-m'))).toBe(d.rule!.limit_m);
+      expect(Number(await page.locator('#drilldown-histogram line.limit').getAttribute('data-limit-m'))).toBe(
+        d.rule!.limit_m,
+      );
 
       // the sentence, shares, nearest facility and caveats of the same answer, in Chinese
       const sentence = await page.locator('#drilldown-sentence').innerText();
-      expect(sentence).toContain(`${d.uncovered_population!.toLocaleString('zh-CN')} / ${d.population!.toLocaleString('zh-CN')} 名居民`);
-      expect(d.nearest_for_uncovered!.length, 'the area has uncovered residents with a nearest facility').toBeGreaterThan(0);
+      expect(sentence).toContain(
+        `${d.uncovered_population!.toLocaleString('zh-CN')} / ${d.population!.toLocaleString('zh-CN')} 名居民`,
+      );
+      expect(
+        d.nearest_for_uncovered!.length,
+        'the area has uncovered residents with a nearest facility',
+      ).toBeGreaterThan(0);
       expect(sentence).toContain(d.nearest_for_uncovered![0].name ?? '未命名');
       expect(await page.locator('#drilldown-shares').innerText()).toContain(`${Math.round(d.share! * 100)}%`);
-      expect(await page.locator('#drilldown-caveats li').evaluateAll((ls) => ls.map((l) => l.getAttribute('data-code')))).toEqual(d.caveats!.map((c) => c.code));
+      expect(
+        await page.locator('#drilldown-caveats li').evaluateAll((ls) => ls.map((l) => l.getAttribute('data-code'))),
+      ).toEqual(d.caveats!.map((c) => c.code));
 
       // the uncovered homes: as many dots drawn as the API gives (it caps them), and the same homes
       const points = (d.uncovered_points as { features: { properties: { origin_id: string | number } }[] }).features;
@@ -109,7 +152,11 @@ describe('drill-down and where people live, in Chromium against the real server'
       expect(Number(await page.locator('#drilldown-dots').getAttribute('data-points'))).toBe(points.length);
 
       // 打印报告: the community's and the city's pages answer as HTML; the PDFs are linked
-      const hrefs = Object.fromEntries(await page.locator('#drilldown-reports a').evaluateAll((as) => as.map((a) => [a.getAttribute('data-report'), (a as HTMLAnchorElement).href])));
+      const hrefs = Object.fromEntries(
+        await page
+          .locator('#drilldown-reports a')
+          .evaluateAll((as) => as.map((a) => [a.getAttribute('data-report'), (a as HTMLAnchorElement).href])),
+      );
       expect(new URL(hrefs['community-pdf']).pathname).toBe(`/report/community/${area.area_key}.pdf`);
       expect(new URL(hrefs['city-pdf']).pathname).toBe('/report/city/all.pdf');
       for (const key of ['community-html', 'city-html']) {
@@ -130,7 +177,11 @@ describe('drill-down and where people live, in Chromium against the real server'
   }, 120_000);
 
   it('in the audit tab a click on a failing community on the map opens its drill-down (tablet width, English)', async () => {
-    const { page, errors, close } = await openApp(env, `${CENTRE_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=en&tab=audit`, { width: 820, height: 1180 });
+    const { page, errors, close } = await openApp(
+      env,
+      `${CENTRE_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=en&tab=audit`,
+      { width: 820, height: 1180 },
+    );
     try {
       await page.waitForSelector('#audit-table tbody tr[data-area-key]', { timeout: 60_000 });
       const audit = await getJson<Audit>('/api/audit?rule_set=chengdu-park-city&level=community');
@@ -154,10 +205,16 @@ describe('drill-down and where people live, in Chromium against the real server'
       expect(await page.locator('#main').getAttribute('data-tab')).toBe('audit');
       expect(await page.locator('#audit-table tr.selected').getAttribute('data-area-key')).toBe(hit!.key);
       const rule = await page.locator('#drilldown-rule').inputValue();
-      const d = await getJson<Drilldown>(`/api/areas/community/${hit!.key}/drilldown?rule_set=chengdu-park-city&rule=${rule}`);
-      const bars = await page.locator('#drilldown-histogram rect.bar').evaluateAll((rs) => rs.map((r) => Number(r.getAttribute('data-origins'))));
+      const d = await getJson<Drilldown>(
+        `/api/areas/community/${hit!.key}/drilldown?rule_set=chengdu-park-city&rule=${rule}`,
+      );
+      const bars = await page
+        .locator('#drilldown-histogram rect.bar')
+        .evaluateAll((rs) => rs.map((r) => Number(r.getAttribute('data-origins'))));
       expect(bars).toEqual(d.histogram.bins!.map((b) => b.origins));
-      expect(await page.locator('#drilldown-sentence').innerText()).toContain(`of ${d.population!.toLocaleString('en-GB')} residents`);
+      expect(await page.locator('#drilldown-sentence').innerText()).toContain(
+        `of ${d.population!.toLocaleString('en-GB')} residents`,
+      );
       await mapIdle(page);
       await page.locator('#drilldown').scrollIntoViewIfNeeded();
       await shot(page, 'drilldown-en-820');
@@ -167,12 +224,20 @@ describe('drill-down and where people live, in Chromium against the real server'
     }
   }, 120_000);
 
-  for (const viewport of [{ width: 1280, height: 800 }, { width: 820, height: 1180 }]) {
+  for (const viewport of [
+    { width: 1280, height: 800 },
+    { width: 820, height: 1180 },
+  ]) {
     it(`where people live (${viewport.width}×${viewport.height}): the circles in view hold the residents SQL finds there, by source`, async () => {
-      const { page, errors, close } = await openApp(env, `${CENTRE_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=point`, viewport);
+      const { page, errors, close } = await openApp(
+        env,
+        `${CENTRE_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=point`,
+        viewport,
+      );
       try {
         // at tablet width the legend starts folded: a planner opens it first
-        if (!(await page.locator('#legend details').evaluate((d) => (d as HTMLDetailsElement).open))) await page.click('#legend summary');
+        if (!(await page.locator('#legend details').evaluate((d) => (d as HTMLDetailsElement).open)))
+          await page.click('#legend summary');
         await page.check('input[data-layer=population]');
         await mapIdle(page);
         await page.waitForSelector('#population-in-view');
@@ -182,7 +247,12 @@ describe('drill-down and where people live, in Chromium against the real server'
           const seen = new Map<string, { lng: number; lat: number; population: number; source: string }>();
           for (const f of map.queryRenderedFeatures({ layers: ['population-circles'] })) {
             const [lng, lat] = (f.geometry as unknown as { coordinates: [number, number] }).coordinates;
-            seen.set(String(f.id), { lng, lat, population: Number(f.properties.population), source: String(f.properties.population_source) });
+            seen.set(String(f.id), {
+              lng,
+              lat,
+              population: Number(f.properties.population),
+              source: String(f.properties.population_source),
+            });
           }
           return { w: b.getWest(), e: b.getEast(), s: b.getSouth(), n: b.getNorth(), homes: [...seen.entries()] };
         });
@@ -196,7 +266,8 @@ describe('drill-down and where people live, in Chromium against the real server'
           `SELECT o.id, round(o.population::numeric, 2)::float8 AS population, coalesce(o.population_source, 'estimate') AS source, ST_X(o.geom) AS lng, ST_Y(o.geom) AS lat
            FROM origins o WHERE o.dataset_id = (SELECT dataset_id FROM served_run()) AND o.population > 0
              AND o.geom && ST_MakeEnvelope($1, $2, $3, $4, 4326)`,
-          [drawn.w, drawn.s, drawn.e, drawn.n]);
+          [drawn.w, drawn.s, drawn.e, drawn.n],
+        );
         const sqlIn = rows.filter((r) => inside(r.lng, r.lat, true));
         const shownIn = drawn.homes.filter(([, h]) => inside(h.lng, h.lat, true));
         expect(sqlIn.length).toBeGreaterThan(50);
@@ -212,7 +283,10 @@ describe('drill-down and where people live, in Chromium against the real server'
         const legend = page.locator('#population-in-view');
         const homesInBounds = drawn.homes.filter(([, h]) => inside(h.lng, h.lat, false));
         expect(Number(await legend.getAttribute('data-homes'))).toBe(homesInBounds.length);
-        expect(Number(await legend.getAttribute('data-residents'))).toBeCloseTo(sum(homesInBounds.map(([, h]) => h.population)), 1);
+        expect(Number(await legend.getAttribute('data-residents'))).toBeCloseTo(
+          sum(homesInBounds.map(([, h]) => h.population)),
+          1,
+        );
         expect(await page.locator('#legend li[data-source=estimate] .badge-estimate').count()).toBe(1);
         expect(await page.locator('#legend li[data-source=census] .badge-estimate').count()).toBe(0);
         await shot(page, `population-zh-${viewport.width}`);

@@ -14,14 +14,18 @@ beforeAll(async () => {
   // the pool's threads decode the engine and snap the origins before the first band request
   await env.app.heavy.warm(await env.app.engine.current());
 });
-afterAll(async () => { await env?.close(); });
+afterAll(async () => {
+  await env?.close();
+});
 const getJson = <T>(url: string) => getJsonOf<T>(env, url);
 
 interface Bands {
   properties: { cell_m: number; frontage_m: number; off_street_max_m: number; origins?: [number, number][] };
   features: { geometry: MultiPolygon | null; properties: { limit_m: number; residents: number; origins: number } }[];
 }
-interface SearchAnswer { results: { kind: string; id: number; name: string; category: string | null; bbox: number[] }[] }
+interface SearchAnswer {
+  results: { kind: string; id: number; name: string; category: string | null; bbox: number[] }[];
+}
 
 /** Points every `stepM` along every line of a MultiLineString. */
 function samplePoints(lines: MultiLineString, stepM: number): [number, number][] {
@@ -30,7 +34,8 @@ function samplePoints(lines: MultiLineString, stepM: number): [number, number][]
     if (c.length < 2) continue;
     const ls = lineString(c);
     const len = length(ls, { units: 'meters' });
-    for (let m = 0; m <= len; m += stepM) out.push(along(ls, m, { units: 'meters' }).geometry.coordinates as [number, number]);
+    for (let m = 0; m <= len; m += stepM)
+      out.push(along(ls, m, { units: 'meters' }).geometry.coordinates as [number, number]);
     out.push(c[c.length - 1] as [number, number]);
   }
   return out;
@@ -46,20 +51,33 @@ describe('finding your way and life-circle bands, central Chengdu', () => {
       const L = band.properties.limit_m;
       expect(band.geometry, `${L} m`).not.toBeNull();
       const poly: Feature<MultiPolygon> = { type: 'Feature', properties: {}, geometry: band.geometry! };
-      const within = await getJson<{ features: Feature<MultiLineString>[] }>(`/api/isochrone?lng=${POINT.lng}&lat=${POINT.lat}&distance_m=${L}`);
+      const within = await getJson<{ features: Feature<MultiLineString>[] }>(
+        `/api/isochrone?lng=${POINT.lng}&lat=${POINT.lat}&distance_m=${L}`,
+      );
       const lines = within.features.find((f) => f.properties?.kind === 'lines')!.geometry;
       const pts = samplePoints(lines, 10);
       expect(pts.length).toBeGreaterThan(50);
       for (const p of pts) expect(booleanPointInPolygon(point(p), poly), `${L} m: ${p}`).toBe(true);
       if (L === 1000) continue;
       // points on the 1000 m streets that are not within L + tolerance: network distance > L + tol
-      const near = (await getJson<{ features: Feature<MultiLineString>[] }>(`/api/isochrone?lng=${POINT.lng}&lat=${POINT.lat}&distance_m=${L + tolM}`))
-        .features.find((f) => f.properties?.kind === 'lines')!.geometry;
-      const far = (await getJson<{ features: Feature<MultiLineString>[] }>(`/api/isochrone?lng=${POINT.lng}&lat=${POINT.lat}&distance_m=1000`))
-        .features.find((f) => f.properties?.kind === 'lines')!.geometry;
-      let beyond = 0, outside = 0;
+      const near = (
+        await getJson<{ features: Feature<MultiLineString>[] }>(
+          `/api/isochrone?lng=${POINT.lng}&lat=${POINT.lat}&distance_m=${L + tolM}`,
+        )
+      ).features.find((f) => f.properties?.kind === 'lines')!.geometry;
+      const far = (
+        await getJson<{ features: Feature<MultiLineString>[] }>(
+          `/api/isochrone?lng=${POINT.lng}&lat=${POINT.lat}&distance_m=1000`,
+        )
+      ).features.find((f) => f.properties?.kind === 'lines')!.geometry;
+      let beyond = 0,
+        outside = 0;
       for (const p of samplePoints(far, 25)) {
-        const d = Math.min(...near.coordinates.filter((c) => c.length > 1).map((c) => nearestPointOnLine(lineString(c), point(p), { units: 'meters' }).properties.dist!));
+        const d = Math.min(
+          ...near.coordinates
+            .filter((c) => c.length > 1)
+            .map((c) => nearestPointOnLine(lineString(c), point(p), { units: 'meters' }).properties.dist!),
+        );
         if (d < 1) continue;
         beyond++;
         if (!booleanPointInPolygon(point(p), poly)) outside++;
@@ -71,7 +89,7 @@ describe('finding your way and life-circle bands, central Chengdu', () => {
     console.log('bands oracle: beyond limit + tolerance and outside', JSON.stringify(shares), `tolerance ${tolM} m`);
   });
 
-  it('bands: residents per band equal the SQL sum over the origins within, and a facility\'s walks equal the stored run\'s', async () => {
+  it("bands: residents per band equal the SQL sum over the origins within, and a facility's walks equal the stored run's", async () => {
     const hits = await getJson<SearchAnswer>(`/api/search?q=${encodeURIComponent('人民公园')}`);
     const park = hits.results.find((r) => r.kind === 'facility' && r.name === '人民公园');
     expect(park).toBeDefined();
@@ -83,7 +101,10 @@ describe('finding your way and life-circle bands, central Chengdu', () => {
     try {
       for (const band of bands.features) {
         const ids = origins.filter(([, d]) => d <= band.properties.limit_m).map(([id]) => id);
-        const { rows } = await db.query<{ n: number; pop: number | null }>('SELECT count(*)::int AS n, sum(population) AS pop FROM origins WHERE id = ANY($1::bigint[])', [ids]);
+        const { rows } = await db.query<{ n: number; pop: number | null }>(
+          'SELECT count(*)::int AS n, sum(population) AS pop FROM origins WHERE id = ANY($1::bigint[])',
+          [ids],
+        );
         expect(rows[0].n).toBe(band.properties.origins);
         expect(Math.abs((rows[0].pop ?? 0) - band.properties.residents)).toBeLessThan(0.02 * Math.max(1, ids.length));
       }
@@ -91,17 +112,23 @@ describe('finding your way and life-circle bands, central Chengdu', () => {
       const { rows } = await db.query<{ origin_id: string; network_m: number }>(
         `SELECT r.origin_id, r.network_m FROM coverage_origin_results r
          WHERE r.run_id = (SELECT max(id) FROM coverage_runs WHERE status = 'done') AND r.facility_id = $1 AND r.network_m <= 1000
-           AND r.rule_set_id = 'chengdu-park-city' AND r.rule_id = 'park_500'`, [park!.id]);
+           AND r.rule_set_id = 'chengdu-park-city' AND r.rule_id = 'park_500'`,
+        [park!.id],
+      );
       expect(rows.length).toBeGreaterThan(0);
       const byId = new Map(origins.map(([id, d]) => [id, d]));
-      for (const r of rows) expect(Math.abs(byId.get(Number(r.origin_id))! - r.network_m), `origin ${r.origin_id}`).toBeLessThan(0.05);
+      for (const r of rows)
+        expect(Math.abs(byId.get(Number(r.origin_id))! - r.network_m), `origin ${r.origin_id}`).toBeLessThan(0.05);
     } finally {
       await db.end();
     }
   });
 
-  it('search finds 人民公园 in the UI, zooms to it and shows its bands with the API\'s residents; screenshots at both widths', async () => {
-    for (const viewport of [{ width: 1280, height: 800 }, { width: 820, height: 1180 }]) {
+  it("search finds 人民公园 in the UI, zooms to it and shows its bands with the API's residents; screenshots at both widths", async () => {
+    for (const viewport of [
+      { width: 1280, height: 800 },
+      { width: 820, height: 1180 },
+    ]) {
       const { page, errors, close } = await openApp(env, CENTRE_VIEW, viewport);
       try {
         await page.fill('#search-input', '人民公园');
@@ -113,7 +140,9 @@ describe('finding your way and life-circle bands, central Chengdu', () => {
         await mapIdle(page);
         const api = await getJson<Bands>(`/api/isochrone/bands?facility_id=${id}`);
         for (const f of api.features) {
-          const cell = await page.locator(`#bands-card tr[data-limit="${f.properties.limit_m}"] [data-field="residents"]`).innerText();
+          const cell = await page
+            .locator(`#bands-card tr[data-limit="${f.properties.limit_m}"] [data-field="residents"]`)
+            .innerText();
           expect(Number(cell.replace(/[^0-9]/g, ''))).toBe(Math.round(f.properties.residents));
         }
         expect(await renderedCount(page, ['bands-fill'])).toBeGreaterThan(0);
@@ -130,15 +159,32 @@ describe('finding your way and life-circle bands, central Chengdu', () => {
           const legend = document.getElementById('legend')!.getBoundingClientRect();
           const mapBox = map.getContainer().getBoundingClientRect();
           const feats = map.querySourceFeatures('life-circle-bands');
-          let w = Infinity, s = Infinity, e = -Infinity, n = -Infinity;
+          let w = Infinity,
+            s = Infinity,
+            e = -Infinity,
+            n = -Infinity;
           for (const g of feats) {
-            const walk = (c: unknown): void => { if (Array.isArray(c) && typeof c[0] === 'number') { w = Math.min(w, c[0]); e = Math.max(e, c[0]); s = Math.min(s, c[1] as number); n = Math.max(n, c[1] as number); } else if (Array.isArray(c)) c.forEach(walk); };
+            const walk = (c: unknown): void => {
+              if (Array.isArray(c) && typeof c[0] === 'number') {
+                w = Math.min(w, c[0]);
+                e = Math.max(e, c[0]);
+                s = Math.min(s, c[1] as number);
+                n = Math.max(n, c[1] as number);
+              } else if (Array.isArray(c)) c.forEach(walk);
+            };
             walk((g.geometry as { coordinates: unknown }).coordinates);
           }
-          const sw = map.project([w, s]), ne = map.project([e, n]);
-          const box = { left: mapBox.left + sw.x, right: mapBox.left + ne.x, top: mapBox.top + ne.y, bottom: mapBox.top + sw.y };
+          const sw = map.project([w, s]),
+            ne = map.project([e, n]);
+          const box = {
+            left: mapBox.left + sw.x,
+            right: mapBox.left + ne.x,
+            top: mapBox.top + ne.y,
+            bottom: mapBox.top + sw.y,
+          };
           const open = (document.querySelector('#legend details') as HTMLDetailsElement | null)?.open ?? false;
-          const overlaps = box.left < legend.right && box.right > legend.left && box.top < legend.bottom && box.bottom > legend.top;
+          const overlaps =
+            box.left < legend.right && box.right > legend.left && box.top < legend.bottom && box.bottom > legend.top;
           return { open, overlaps, features: feats.length };
         });
         expect(clear.features).toBeGreaterThan(0);
@@ -175,16 +221,25 @@ describe('finding your way and life-circle bands, central Chengdu', () => {
   });
 
   it('/docs has an Authorize button, and every documented GET example answers 200', async () => {
-    const doc = await getJson<{ paths: Record<string, Record<string, { description?: string; security?: unknown }>>; components: { securitySchemes: Record<string, unknown> } }>('/docs/json');
+    const doc = await getJson<{
+      paths: Record<string, Record<string, { description?: string; security?: unknown }>>;
+      components: { securitySchemes: Record<string, unknown> };
+    }>('/docs/json');
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
     for (const [path, methods] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(methods)) {
         expect(op.description ?? '', `${method} ${path}`).toContain('Example');
-        if (method !== 'get') expect(op.security, `${method} ${path}`).toEqual([{ bearerAuth: [] }].filter(() => path.startsWith('/api/plans')).length ? [{ bearerAuth: [] }] : op.security);
+        if (method !== 'get')
+          expect(op.security, `${method} ${path}`).toEqual(
+            [{ bearerAuth: [] }].filter(() => path.startsWith('/api/plans')).length
+              ? [{ bearerAuth: [] }]
+              : op.security,
+          );
       }
     }
     for (const [key, ex] of Object.entries(ENDPOINT_EXAMPLES)) {
-      if (!key.startsWith('GET ') || key.includes(':id') || key.includes('compare') || needsToken('GET', key.slice(4))) continue;
+      if (!key.startsWith('GET ') || key.includes(':id') || key.includes('compare') || needsToken('GET', key.slice(4)))
+        continue;
       const res = await fetch(new URL(ex.url, env.base));
       expect(res.status, key).toBe(200);
     }

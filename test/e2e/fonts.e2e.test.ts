@@ -14,7 +14,10 @@ afterAll(async () => {
 
 describe('Chinese text is drawn with the shipped font', () => {
   it('公 and 园 come out as two different glyphs, neither the tofu box, from font files of our own server', async () => {
-    const { page, errors, close } = await openApp(env, 'map=16.00/30.66200/104.05800&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=point');
+    const { page, errors, close } = await openApp(
+      env,
+      'map=16.00/30.66200/104.05800&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=point',
+    );
     try {
       const drawn = await page.evaluate(async () => {
         const SIZE = 48;
@@ -38,9 +41,17 @@ describe('Chinese text is drawn with the shipped font', () => {
           gongFallback: draw('公', '"no such font"'),
           // U+10FFFF is a noncharacter no font has a glyph for: the box a missing glyph becomes.
           tofu: draw('\u{10FFFF}', '"Noto Sans SC"'),
-          loaded: [...document.fonts].filter((f) => f.family.replace(/"/g, '') === 'Noto Sans SC' && f.status === 'loaded').length,
-          fontFiles: performance.getEntriesByType('resource').map((e) => e.name).filter((n) => /\.woff2?(\?|$)/.test(n)),
-          labelFont: window.__map!.getStyle().layers.filter((l) => l.type === 'symbol').map((l) => (l.layout as Record<string, unknown>)?.['text-font']),
+          loaded: [...document.fonts].filter(
+            (f) => f.family.replace(/"/g, '') === 'Noto Sans SC' && f.status === 'loaded',
+          ).length,
+          fontFiles: performance
+            .getEntriesByType('resource')
+            .map((e) => e.name)
+            .filter((n) => /\.woff2?(\?|$)/.test(n)),
+          labelFont: window
+            .__map!.getStyle()
+            .layers.filter((l) => l.type === 'symbol')
+            .map((l) => (l.layout as Record<string, unknown>)?.['text-font']),
           fontFaces: Object.keys(window.__map!.getStyle()['font-faces'] ?? {}),
         };
       });
@@ -53,7 +64,9 @@ describe('Chinese text is drawn with the shipped font', () => {
       expect(differ(drawn.gong, drawn.yuan)).toBeGreaterThan(100);
       expect(differ(drawn.gong, drawn.tofu)).toBeGreaterThan(50);
       expect(differ(drawn.yuan, drawn.tofu)).toBeGreaterThan(50);
-      console.log(`公 ${ink(drawn.gong)} ink px, 园 ${ink(drawn.yuan)}, ${differ(drawn.gong, drawn.yuan)} differ; fallback 公 ${ink(drawn.gongFallback)} ink px, ${differ(drawn.gong, drawn.gongFallback)} differ from the shipped one; ${drawn.fontFiles.length} font files fetched`);
+      console.log(
+        `公 ${ink(drawn.gong)} ink px, 园 ${ink(drawn.yuan)}, ${differ(drawn.gong, drawn.yuan)} differ; fallback 公 ${ink(drawn.gongFallback)} ink px, ${differ(drawn.gong, drawn.gongFallback)} differ from the shipped one; ${drawn.fontFiles.length} font files fetched`,
+      );
       // every font file came from this server
       expect(drawn.fontFiles.length).toBeGreaterThan(0);
       for (const url of drawn.fontFiles) expect(new URL(url).origin).toBe(env.base);

@@ -17,7 +17,10 @@ let base: string;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-report-'));
 
 beforeAll(async () => {
-  ensureDebianPackages([{ name: 'poppler-utils', isInstalled: () => commandRuns('pdftotext', ['-v']) }], 'the report test (pdftotext, pdfimages)');
+  ensureDebianPackages(
+    [{ name: 'poppler-utils', isInstalled: () => commandRuns('pdftotext', ['-v']) }],
+    'the report test (pdftotext, pdfimages)',
+  );
   db = await createTestDatabase('central');
   app = await buildApp({ databaseUrl: db.url, webDist: false });
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -30,7 +33,10 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-async function pdfText(url: string, name: string): Promise<{ text: string; images: number; ms: number; disposition: string | null }> {
+async function pdfText(
+  url: string,
+  name: string,
+): Promise<{ text: string; images: number; ms: number; disposition: string | null }> {
   const t0 = performance.now();
   const res = await fetch(base + url);
   const bytes = Buffer.from(await res.arrayBuffer());
@@ -48,16 +54,27 @@ async function pdfText(url: string, name: string): Promise<{ text: string; image
 
 describe('printable report of central Chengdu', () => {
   it('a failing community: PDF with the map image, the rules table as stored, the drill-down sentence, citations, sources and run id', async () => {
-    const audit = (await (await fetch(`${base}/api/audit?rule_set=chengdu-park-city&level=community`)).json()) as { run_id: number; areas: { area_key: string; area_name: string; failed_rules: { rule_id: string }[] }[] };
+    const audit = (await (await fetch(`${base}/api/audit?rule_set=chengdu-park-city&level=community`)).json()) as {
+      run_id: number;
+      areas: { area_key: string; area_name: string; failed_rules: { rule_id: string }[] }[];
+    };
     const area = audit.areas.find((a) => a.failed_rules.length > 0)!;
-    const cov = (await (await fetch(`${base}/api/coverage?rule_set=chengdu-park-city&level=community`)).json()) as { areas: { area_key: string; rules: Record<string, { share: number; target_share: number; passes: boolean; no_data: boolean }> }[] };
+    const cov = (await (await fetch(`${base}/api/coverage?rule_set=chengdu-park-city&level=community`)).json()) as {
+      areas: {
+        area_key: string;
+        rules: Record<string, { share: number; target_share: number; passes: boolean; no_data: boolean }>;
+      }[];
+    };
     const rules = cov.areas.find((a) => a.area_key === area.area_key)!.rules;
 
     const html = await (await fetch(`${base}/report/community/${area.area_key}?rule_set=chengdu-park-city`)).text();
     expect(html).toContain('© OpenStreetMap contributors');
     fs.writeFileSync(path.join(ARTIFACTS, 'report-community.html'), html);
 
-    const { text, images, ms, disposition } = await pdfText(`/report/community/${area.area_key}.pdf?rule_set=chengdu-park-city`, 'report-community');
+    const { text, images, ms, disposition } = await pdfText(
+      `/report/community/${area.area_key}.pdf?rule_set=chengdu-park-city`,
+      'report-community',
+    );
     console.log(`report PDF (community ${area.area_key}): ${ms.toFixed(0)} ms`);
     expect(disposition).toBe(`attachment; filename="report-chengdu-park-city-community-${area.area_key}.pdf"`);
     expect(images).toBeGreaterThanOrEqual(1);
@@ -70,10 +87,16 @@ describe('printable report of central Chengdu', () => {
       if (!x) continue;
       const row = `${(x.share * 100).toFixed(1)} %`;
       expect(flat).toContain(r.en);
-      expect(flat, r.id).toMatch(new RegExp(`${row.replace('.', '\\.')} .*${(x.target_share * 100).toFixed(1).replace('.', '\\.')} % ${x.no_data ? 'NO_DATA' : x.passes ? 'PASS' : 'FAIL'}`));
+      expect(flat, r.id).toMatch(
+        new RegExp(
+          `${row.replace('.', '\\.')} .*${(x.target_share * 100).toFixed(1).replace('.', '\\.')} % ${x.no_data ? 'NO_DATA' : x.passes ? 'PASS' : 'FAIL'}`,
+        ),
+      );
     }
     // drill-down facts: the sentence of the first failing rule
-    const d = (await (await fetch(`${base}/api/areas/community/${area.area_key}/drilldown?rule=${area.failed_rules[0].rule_id}`)).json()) as { sentence: string };
+    const d = (await (
+      await fetch(`${base}/api/areas/community/${area.area_key}/drilldown?rule=${area.failed_rules[0].rule_id}`)
+    ).json()) as { sentence: string };
     expect(flat).toContain(d.sentence.slice(0, 40));
     expect(flat).toContain(CHENGDU_PARK_CITY.citation.slice(0, 30).replace(/\s+/g, ' '));
     expect(flat).toContain('Data sources');
@@ -81,14 +104,21 @@ describe('printable report of central Chengdu', () => {
   });
 
   it('the whole city: shares are the population-weighted sums over the residential areas', async () => {
-    const cov = (await (await fetch(`${base}/api/coverage?rule_set=chengdu-park-city&level=residential_area`)).json()) as { areas: { rules: Record<string, { population: number; covered_population: number }> }[] };
+    const cov = (await (
+      await fetch(`${base}/api/coverage?rule_set=chengdu-park-city&level=residential_area`)
+    ).json()) as { areas: { rules: Record<string, { population: number; covered_population: number }> }[] };
     const { text, images, ms } = await pdfText(`/report/city/all?rule_set=chengdu-park-city&format=pdf`, 'report-city');
     console.log(`report PDF (city): ${ms.toFixed(0)} ms`);
     expect(images).toBeGreaterThanOrEqual(1);
     const flat = text.replace(/\s+/g, ' ');
     for (const r of CHENGDU_PARK_CITY.rules) {
-      let pop = 0, cov_ = 0;
-      for (const a of cov.areas) if (a.rules[r.id]) { pop += a.rules[r.id].population; cov_ += a.rules[r.id].covered_population; }
+      let pop = 0,
+        cov_ = 0;
+      for (const a of cov.areas)
+        if (a.rules[r.id]) {
+          pop += a.rules[r.id].population;
+          cov_ += a.rules[r.id].covered_population;
+        }
       expect(flat, r.id).toContain(`${Math.round(pop).toLocaleString('en-US')} ${((cov_ / pop) * 100).toFixed(1)} %`);
     }
   });

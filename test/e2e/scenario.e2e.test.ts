@@ -27,7 +27,11 @@ afterAll(async () => {
 });
 
 async function evaluate(body: ScenarioRequest): Promise<ScenarioEvaluation> {
-  const res = await fetch(new URL(EVALUATE, env.base), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(new URL(EVALUATE, env.base), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   expect(res.status).toBe(200);
   return (await res.json()) as ScenarioEvaluation;
 }
@@ -38,15 +42,25 @@ const isEvaluate = (r: Request) => r.url().endsWith(EVALUATE) && r.method() === 
 describe('scenario panel in Chromium against the real server', () => {
   it('evaluates an open space drawn with clicks: the API figures, the closer streets on the map, in under 2 s', async () => {
     // tab=impact: a link from before the tab had one name everywhere still opens the scenario tab.
-    const { page, errors, close } = await openApp(env, `${SPOT_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=impact`);
+    const { page, errors, close } = await openApp(
+      env,
+      `${SPOT_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=impact`,
+    );
     try {
       await page.click('#scenario-draw-polygon');
       const sent = page.waitForRequest(isEvaluate);
       // A square of about 90 m around the spot (zoom 16 here: ~1 m a pixel), big enough to be a park
       // (PARK_MIN_AREA_M2); the last click lands on the first corner and closes it.
       const box = (await page.locator('#map').boundingBox())!;
-      const dx = 45 / box.width, dy = 45 / box.height;
-      await clickMapAt(page, [[0.5 - dx, 0.5 - dy], [0.5 + dx, 0.5 - dy], [0.5 + dx, 0.5 + dy], [0.5 - dx, 0.5 + dy], [0.5 - dx + 0.001, 0.5 - dy + 0.001]]);
+      const dx = 45 / box.width,
+        dy = 45 / box.height;
+      await clickMapAt(page, [
+        [0.5 - dx, 0.5 - dy],
+        [0.5 + dx, 0.5 - dy],
+        [0.5 + dx, 0.5 + dy],
+        [0.5 - dx, 0.5 + dy],
+        [0.5 - dx + 0.001, 0.5 - dy + 0.001],
+      ]);
       const body = JSON.parse((await sent).postData()!) as ScenarioRequest;
       expect(body.plan_ids).toBeUndefined();
       expect(body.plans).toHaveLength(1);
@@ -65,19 +79,29 @@ describe('scenario panel in Chromium against the real server', () => {
       expect(park.newly_covered).toBeGreaterThan(0);
       for (const r of api.rules) {
         const row = page.locator(`#scenario-rules tr[data-rule="${r.rule_id}"]`);
-        expect(digits(await row.locator('[data-field=newly-covered]').innerText()), r.rule_id).toBe(Math.round(r.newly_covered));
+        expect(digits(await row.locator('[data-field=newly-covered]').innerText()), r.rule_id).toBe(
+          Math.round(r.newly_covered),
+        );
       }
       // park_500 is the rule of the category on the map: its communities are listed, most gain first.
       expect(await page.locator('#scenario-rule').inputValue()).toBe('park_500');
-      const gaining = park.communities.filter((c) => c.covered_after - c.covered_before >= 0.5 || c.flip).sort((a, b) => (b.covered_after - b.covered_before) - (a.covered_after - a.covered_before));
+      const gaining = park.communities
+        .filter((c) => c.covered_after - c.covered_before >= 0.5 || c.flip)
+        .sort((a, b) => b.covered_after - b.covered_before - (a.covered_after - a.covered_before));
       expect(gaining.length).toBeGreaterThan(0);
       const rows = page.locator('#scenario-communities tbody tr');
       expect(await rows.count()).toBe(gaining.length);
       expect(await rows.first().getAttribute('data-area-key')).toBe(gaining[0].key);
-      expect(digits(await rows.first().locator('[data-field=gain]').innerText())).toBe(Math.round(gaining[0].covered_after - gaining[0].covered_before));
-      expect(await page.locator('#scenario-communities .badge-pass').count()).toBe(park.communities.filter((c) => c.flip === 'fail_to_pass').length);
+      expect(digits(await rows.first().locator('[data-field=gain]').innerText())).toBe(
+        Math.round(gaining[0].covered_after - gaining[0].covered_before),
+      );
+      expect(await page.locator('#scenario-communities .badge-pass').count()).toBe(
+        park.communities.filter((c) => c.flip === 'fail_to_pass').length,
+      );
       // One plan: its marginal gain is the whole gain.
-      expect(digits(await page.locator('#scenario-marginal [data-field=gain]').innerText())).toBe(Math.round(park.marginal![0].gain));
+      expect(digits(await page.locator('#scenario-marginal [data-field=gain]').innerText())).toBe(
+        Math.round(park.marginal![0].gain),
+      );
 
       // The streets that got closer to a park, drawn over the map, with a legend entry.
       expect(api.changed_edges!.features.length).toBeGreaterThan(0);
@@ -113,11 +137,19 @@ describe('scenario panel in Chromium against the real server', () => {
       const zoomBefore = await page.evaluate(() => window.__map!.getZoom());
       const centreBefore = await page.evaluate(() => window.__map!.getCenter().toArray());
       await rows.first().click();
-      await page.waitForFunction(({ zoom, centre }) => {
-        const m = window.__map!;
-        const now = m.getCenter();
-        return Math.abs(m.getZoom() - zoom) > 0.01 || Math.abs(now.lng - centre[0]) > 1e-5 || Math.abs(now.lat - centre[1]) > 1e-5;
-      }, { zoom: zoomBefore, centre: centreBefore }, { timeout: 10_000 });
+      await page.waitForFunction(
+        ({ zoom, centre }) => {
+          const m = window.__map!;
+          const now = m.getCenter();
+          return (
+            Math.abs(m.getZoom() - zoom) > 0.01 ||
+            Math.abs(now.lng - centre[0]) > 1e-5 ||
+            Math.abs(now.lat - centre[1]) > 1e-5
+          );
+        },
+        { zoom: zoomBefore, centre: centreBefore },
+        { timeout: 10_000 },
+      );
       await mapIdle(page);
       await expect.poll(() => renderedCount(page, ['highlight-line'])).toBeGreaterThan(0);
       await shot(page, 'scenario-community-zh');
@@ -132,18 +164,43 @@ describe('scenario panel in Chromium against the real server', () => {
     const { token } = await createToken(pool, 'e2e', 'planner');
     await pool.end();
     const create = async (plan: Record<string, unknown>) => {
-      const res = await fetch(new URL('/api/plans', env.base), { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(plan) });
+      const res = await fetch(new URL('/api/plans', env.base), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(plan),
+      });
       expect(res.status).toBe(201);
       return (await res.json()) as Plan;
     };
-    const a = await create({ kind: 'add_open_space', name: '东郊口袋公园', status: 'proposed', geometry: squareAround(SPOT.lng, SPOT.lat, 10_000) });
-    const b = await create({ kind: 'add_open_space', name: 'Approved green', status: 'approved', geometry: squareAround(104.0795, 30.6605, 6_000) });
-    const c = await create({ kind: 'demolish_illegal', name: '拆违增绿', status: 'proposed', notes: '拆违增绿', geometry: squareAround(104.0905, 30.6560, 5_000) });
+    const a = await create({
+      kind: 'add_open_space',
+      name: '东郊口袋公园',
+      status: 'proposed',
+      geometry: squareAround(SPOT.lng, SPOT.lat, 10_000),
+    });
+    const b = await create({
+      kind: 'add_open_space',
+      name: 'Approved green',
+      status: 'approved',
+      geometry: squareAround(104.0795, 30.6605, 6_000),
+    });
+    const c = await create({
+      kind: 'demolish_illegal',
+      name: '拆违增绿',
+      status: 'proposed',
+      notes: '拆违增绿',
+      geometry: squareAround(104.0905, 30.656, 5_000),
+    });
 
-    const { page, errors, close } = await openApp(env, `${SPOT_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=en&tab=scenario`);
+    const { page, errors, close } = await openApp(
+      env,
+      `${SPOT_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=en&tab=scenario`,
+    );
     try {
       const requests: ScenarioRequest[] = [];
-      page.on('request', (r) => { if (isEvaluate(r)) requests.push(JSON.parse(r.postData()!) as ScenarioRequest); });
+      page.on('request', (r) => {
+        if (isEvaluate(r)) requests.push(JSON.parse(r.postData()!) as ScenarioRequest);
+      });
       await page.waitForSelector('#scenario-plan-list');
       expect(await page.locator('#scenario-plan-list').innerText()).toContain('approved');
 
@@ -154,19 +211,30 @@ describe('scenario panel in Chromium against the real server', () => {
       expect(await page.locator('#scenario-marginal li').count()).toBe(2);
 
       // Two changes in one burst (well inside the debounce): one request, for the final selection.
-      await page.evaluate(([tick, untick]) => {
-        for (const id of [tick, untick]) document.querySelector<HTMLInputElement>(`#scenario-plan-list input[data-plan-id="${id}"]`)!.click();
-      }, [b.id, c.id]);
+      await page.evaluate(
+        ([tick, untick]) => {
+          for (const id of [tick, untick])
+            document.querySelector<HTMLInputElement>(`#scenario-plan-list input[data-plan-id="${id}"]`)!.click();
+        },
+        [b.id, c.id],
+      );
       expect(await page.locator(`#scenario-plan-list input[data-plan-id="${b.id}"]`).isChecked()).toBe(true);
       expect(await page.locator(`#scenario-plan-list input[data-plan-id="${c.id}"]`).isChecked()).toBe(false);
       expect(await page.locator('#scenario-result').getAttribute('class')).toContain('stale');
       await expect.poll(() => renderedCount(page, CHANGED_STREET_LAYERS)).toBe(0);
-      await page.waitForFunction(() => document.querySelector('#scenario-timing') !== null && !document.querySelector('#scenario-result.stale'));
-      expect(requests.map((r) => r.plan_ids)).toEqual([[a.id, c.id], [a.id, b.id]]);
+      await page.waitForFunction(
+        () => document.querySelector('#scenario-timing') !== null && !document.querySelector('#scenario-result.stale'),
+      );
+      expect(requests.map((r) => r.plan_ids)).toEqual([
+        [a.id, c.id],
+        [a.id, b.id],
+      ]);
       const api = await evaluate(requests[1]);
       for (const r of api.rules) {
         const row = page.locator(`#scenario-rules tr[data-rule="${r.rule_id}"]`);
-        expect(digits(await row.locator('[data-field=newly-covered]').innerText()), r.rule_id).toBe(Math.round(r.newly_covered));
+        expect(digits(await row.locator('[data-field=newly-covered]').innerText()), r.rule_id).toBe(
+          Math.round(r.newly_covered),
+        );
       }
       expect(await page.locator('#scenario-rules thead').innerText()).toContain('Newly covered');
       await mapIdle(page);
@@ -174,7 +242,13 @@ describe('scenario panel in Chromium against the real server', () => {
       await shot(page, 'scenario-plans-en');
 
       // A failing server, said in words.
-      await page.route(`**${EVALUATE}`, (route) => route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: { code: 'database_unavailable', message: 'connection refused' } }) }));
+      await page.route(`**${EVALUATE}`, (route) =>
+        route.fulfill({
+          status: 503,
+          contentType: 'application/json',
+          body: JSON.stringify({ error: { code: 'database_unavailable', message: 'connection refused' } }),
+        }),
+      );
       await page.click('#scenario-evaluate');
       await expect.poll(() => page.locator('#scenario-status').innerText()).toContain('The database is unavailable');
       await page.unroute(`**${EVALUATE}`);
@@ -191,12 +265,17 @@ describe('scenario panel in Chromium against the real server', () => {
   });
   it('suggests open-space sites as /api/suggest ranks them, marks them on the map, and a tried site covers the residents promised', async () => {
     const rule = 'chengdu-park-city/park_500';
-    const res = await fetch(new URL(`/api/suggest?${new URLSearchParams({ rule, k: '3', candidates: 'grid' })}`, env.base));
+    const res = await fetch(
+      new URL(`/api/suggest?${new URLSearchParams({ rule, k: '3', candidates: 'grid' })}`, env.base),
+    );
     expect(res.status).toBe(200);
     const want = (await res.json()) as Suggestion;
     expect(want.picks).toHaveLength(3);
 
-    const { page, errors, close } = await openApp(env, `${SPOT_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=en&tab=scenario`);
+    const { page, errors, close } = await openApp(
+      env,
+      `${SPOT_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=en&tab=scenario`,
+    );
     try {
       await page.waitForSelector('#suggest-run');
       await page.selectOption('#suggest-rule', 'park_500');
@@ -210,22 +289,34 @@ describe('scenario panel in Chromium against the real server', () => {
         expect(await rows.nth(i).getAttribute('data-ref')).toBe(want.picks[i].ref);
         expect(digits(await rows.nth(i).locator('[data-field=gain]').innerText())).toBe(Math.round(want.picks[i].gain));
       }
-      expect(digits((await page.locator('#suggest-summary').innerText()).split('·')[0])).toBe(Math.round(want.greedy_total));
+      expect(digits((await page.locator('#suggest-summary').innerText()).split('·')[0])).toBe(
+        Math.round(want.greedy_total),
+      );
       // one numbered marker per pick, where the pick is
       const markers = page.locator('.suggest-marker');
       expect(await markers.count()).toBe(3);
-      const ranks = await page.evaluate(() => [...document.querySelectorAll<HTMLElement>('.suggest-marker')].map((m) => m.dataset.rank));
+      const ranks = await page.evaluate(() =>
+        [...document.querySelectorAll<HTMLElement>('.suggest-marker')].map((m) => m.dataset.rank),
+      );
       expect(ranks).toEqual(['1', '2', '3']);
 
       // Trying the first pick evaluates its site: newly covered equals what the site covers alone.
       const sent = page.waitForRequest(isEvaluate);
       await rows.nth(0).locator('.suggest-try').click();
       const body = JSON.parse((await sent).postData()!) as ScenarioRequest;
-      expect(body.plans).toEqual([expect.objectContaining({ kind: 'add_open_space', geometry: want.picks[0].geometry })]);
-      await page.waitForFunction(() => document.querySelector('#scenario-timing') !== null && !document.querySelector('#scenario-result.stale'));
+      expect(body.plans).toEqual([
+        expect.objectContaining({ kind: 'add_open_space', geometry: want.picks[0].geometry }),
+      ]);
+      await page.waitForFunction(
+        () => document.querySelector('#scenario-timing') !== null && !document.querySelector('#scenario-result.stale'),
+      );
       const row = page.locator('#scenario-rules tr[data-rule="park_500"]');
-      expect(digits(await row.locator('[data-field=newly-covered]').innerText())).toBe(Math.round(want.picks[0].standalone_gain));
-      expect(await page.locator('#scenario-drawn-list').innerText()).toContain(`Grid site ${want.picks[0].ref.slice(5)}`);
+      expect(digits(await row.locator('[data-field=newly-covered]').innerText())).toBe(
+        Math.round(want.picks[0].standalone_gain),
+      );
+      expect(await page.locator('#scenario-drawn-list').innerText()).toContain(
+        `Grid site ${want.picks[0].ref.slice(5)}`,
+      );
       await shot(page, 'scenario-suggest-en');
 
       // Leaving the tab takes the markers off the map.

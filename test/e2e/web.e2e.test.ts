@@ -6,7 +6,16 @@ import { projectRoot } from '../../server/config.ts';
 import { computeCoverage } from '../../server/coverage-run/compute-coverage.ts';
 import { importCommunities } from '../../server/import/import-communities.ts';
 import type { Audit, Coverage, Plan, Proximity, ProximityResult } from '../../web/api/types.ts';
-import { clickMapAt, getJson as getJsonOf, mapIdle, openApp, renderedCount, shot, startE2e, type E2eEnv } from './browser.ts';
+import {
+  clickMapAt,
+  getJson as getJsonOf,
+  mapIdle,
+  openApp,
+  renderedCount,
+  shot,
+  startE2e,
+  type E2eEnv,
+} from './browser.ts';
 import { createPool } from '../../server/db/pool.ts';
 
 /** A view of central Chengdu with streets, parks and communities, zoomed in far enough for labels. */
@@ -33,12 +42,19 @@ const tick = (r: ProximityResult) => (r.meets_target === null ? '—' : r.meets_
 
 describe('web app in Chromium against the real server', () => {
   it('at zoom 10 draws the generalised network and the areas from the whole-city tiles (migrations/0250, 0251)', async () => {
-    const { page, errors, close } = await open('map=10.00/30.66200/104.05800&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=point');
+    const { page, errors, close } = await open(
+      'map=10.00/30.66200/104.05800&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=point',
+    );
     try {
       expect(await renderedCount(page, ['network-lines'])).toBeGreaterThan(0);
       expect(await renderedCount(page, ['areas-district-fill', 'areas-community-fill'])).toBeGreaterThan(0);
       // the generalised lines carry the per-category distances the legend colours by
-      const parks = await page.evaluate(() => window.__map!.queryRenderedFeatures({ layers: ['network-lines'] }).filter((f) => typeof f.properties.park === 'number').length);
+      const parks = await page.evaluate(
+        () =>
+          window
+            .__map!.queryRenderedFeatures({ layers: ['network-lines'] })
+            .filter((f) => typeof f.properties.park === 'number').length,
+      );
       expect(parks).toBeGreaterThan(0);
       expect(errors).toEqual([]);
     } finally {
@@ -47,7 +63,9 @@ describe('web app in Chromium against the real server', () => {
   });
 
   it('loads with no console errors and renders our own basemap, network and labels', async () => {
-    const { page, errors, close } = await open(`${CENTRE_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=point`);
+    const { page, errors, close } = await open(
+      `${CENTRE_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=point`,
+    );
     try {
       expect(await renderedCount(page, ['network-lines'])).toBeGreaterThan(50);
       expect(await renderedCount(page, ['roads'])).toBeGreaterThan(50);
@@ -55,14 +73,18 @@ describe('web app in Chromium against the real server', () => {
       expect(await renderedCount(page, ['areas-community-fill'])).toBeGreaterThan(0);
       expect(await renderedCount(page, ['facility-points'])).toBeGreaterThan(0);
       // Chinese road names drawn from local fonts, no glyph server.
-      const names = await page.evaluate(() => window.__map!.queryRenderedFeatures({ layers: ['road-labels'] }).map((f) => String(f.properties.name)));
+      const names = await page.evaluate(() =>
+        window.__map!.queryRenderedFeatures({ layers: ['road-labels'] }).map((f) => String(f.properties.name)),
+      );
       expect(names.length).toBeGreaterThan(5);
       expect(names.some((n) => /[\u4e00-\u9fff]/.test(n))).toBe(true);
       const style = await page.evaluate(() => window.__map!.getStyle());
       expect(style.glyphs).toBeUndefined();
       const urls = Object.values(style.sources).flatMap((s) => ('tiles' in s && s.tiles ? s.tiles : []));
       expect(urls.every((u) => u.startsWith(base))).toBe(true);
-      await expect.poll(() => page.locator('.maplibregl-ctrl-attrib').innerText()).toContain('© OpenStreetMap contributors');
+      await expect
+        .poll(() => page.locator('.maplibregl-ctrl-attrib').innerText())
+        .toContain('© OpenStreetMap contributors');
       expect(await page.locator('.maplibregl-ctrl-attrib').isVisible()).toBe(true);
       // network tiles reach the browser gzip-compressed (the server's plain tile is the reference)
       const tilePath = '/tiles/network/15/25855/13449.pbf'; // the view's centre
@@ -82,9 +104,13 @@ describe('web app in Chromium against the real server', () => {
   });
 
   it('shows where parks are entered from z14, and a point inside 活水公园 as inside it at 0 m', async () => {
-    const { page, errors, close } = await open('map=16.50/30.67350/104.08480&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=point');
+    const { page, errors, close } = await open(
+      'map=16.50/30.67350/104.08480&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=point',
+    );
     try {
-      const entries = await page.evaluate(() => window.__map!.queryRenderedFeatures({ layers: ['facility-access'] }).map((f) => f.properties.kind as string));
+      const entries = await page.evaluate(() =>
+        window.__map!.queryRenderedFeatures({ layers: ['facility-access'] }).map((f) => f.properties.kind as string),
+      );
       expect(entries.length).toBeGreaterThan(10);
       expect(new Set(entries)).toContain('sampled');
       const inside = await getJson<Proximity>('/api/proximity?lng=104.084843&lat=30.673476&categories=park');
@@ -97,7 +123,9 @@ describe('web app in Chromium against the real server', () => {
   });
 
   it('shows for a clicked point the distances /api/proximity gives, draws the walks and an isochrone', async () => {
-    const { page, errors, close } = await open(`${CENTRE_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=point`);
+    const { page, errors, close } = await open(
+      `${CENTRE_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=point`,
+    );
     try {
       const box = (await page.locator('#map').boundingBox())!;
       const answer = page.waitForResponse((r) => r.url().includes('/api/proximity'));
@@ -117,7 +145,10 @@ describe('web app in Chromium against the real server', () => {
       // the facility names shown: at least one answer names its facility, so this cannot pass empty
       const named = api.results.filter((r) => r.facility?.name);
       expect(named.length).toBeGreaterThan(0);
-      for (const r of named) expect(await page.locator(`#proximity-table tr[data-category="${r.category}"]`).innerText()).toContain(r.facility!.name);
+      for (const r of named)
+        expect(await page.locator(`#proximity-table tr[data-category="${r.category}"]`).innerText()).toContain(
+          r.facility!.name,
+        );
       await mapIdle(page);
       // a walk was found, so the map draws its line
       expect(api.results.some((r) => r.path)).toBe(true);
@@ -149,7 +180,12 @@ describe('web app in Chromium against the real server', () => {
       const failingAreas = audit.areas.filter((a) => a.failed_rules.length > 0);
       expect(failingAreas.length).toBeGreaterThan(0);
       const rows = page.locator('#audit-table tbody tr[data-area-key]');
-      const shown = await rows.evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('data-area-key')!, tr.querySelector('[data-field=not-covered]')!.textContent!]));
+      const shown = await rows.evaluateAll((trs) =>
+        trs.map((tr) => [
+          tr.getAttribute('data-area-key')!,
+          tr.querySelector('[data-field=not-covered]')!.textContent!,
+        ]),
+      );
       expect(shown.map(([k]) => k).sort()).toEqual(failingAreas.map((a) => a.area_key).sort());
       for (const a of failingAreas) {
         const text = shown.find(([k]) => k === a.area_key)![1];
@@ -158,18 +194,28 @@ describe('web app in Chromium against the real server', () => {
       // City-wide strip: one chip per rule of the rule set.
       const rules = await getJson<{ rule_sets: { id: string; rules: unknown[] }[] }>('/api/rules');
       await page.waitForSelector('#summary-strip .chip');
-      expect(await page.locator('#summary-strip .chip').count()).toBe(rules.rule_sets.find((r) => r.id === 'chengdu-park-city')!.rules.length);
+      expect(await page.locator('#summary-strip .chip').count()).toBe(
+        rules.rule_sets.find((r) => r.id === 'chengdu-park-city')!.rules.length,
+      );
       // OSM Chengdu 2018 has no greenway: that rule is not assessable, in the strip and above the table
-      expect((audit as unknown as { not_assessable: { rule_id: string }[] }).not_assessable.map((n) => n.rule_id)).toEqual(['greenway_1000']);
-      expect(await page.locator('#summary-strip .chip[data-rule=greenway_1000]').getAttribute('data-outcome')).toBe('no_data');
+      expect(
+        (audit as unknown as { not_assessable: { rule_id: string }[] }).not_assessable.map((n) => n.rule_id),
+      ).toEqual(['greenway_1000']);
+      expect(await page.locator('#summary-strip .chip[data-rule=greenway_1000]').getAttribute('data-outcome')).toBe(
+        'no_data',
+      );
       expect(await page.locator('#not-assessable li[data-rule=greenway_1000]').innerText()).toContain('无法评估');
 
       // Sorting by population puts the largest first.
       await page.click('#audit-table th[data-sort=population]');
       const firstKey = await rows.first().getAttribute('data-area-key');
-      const coverage = await getJson<{ areas: { area_key: string; population: number }[] }>('/api/coverage?rule_set=chengdu-park-city&level=community');
+      const coverage = await getJson<{ areas: { area_key: string; population: number }[] }>(
+        '/api/coverage?rule_set=chengdu-park-city&level=community',
+      );
       const failing = new Set(failingAreas.map((a) => a.area_key));
-      const largest = coverage.areas.filter((a) => failing.has(a.area_key)).sort((a, b) => b.population - a.population)[0];
+      const largest = coverage.areas
+        .filter((a) => failing.has(a.area_key))
+        .sort((a, b) => b.population - a.population)[0];
       expect(firstKey).toBe(largest.area_key);
 
       const zoomBefore = await page.evaluate(() => window.__map!.getZoom());
@@ -188,7 +234,9 @@ describe('web app in Chromium against the real server', () => {
   });
 
   it('switches every label to English and keeps the view, rule set and language in the URL', async () => {
-    const { page, errors, close } = await open(`${CENTRE_VIEW}&rs=gb50180-2018&cat=kindergarten&lvl=community&lang=zh&tab=point`);
+    const { page, errors, close } = await open(
+      `${CENTRE_VIEW}&rs=gb50180-2018&cat=kindergarten&lvl=community&lang=zh&tab=point`,
+    );
     try {
       expect(await page.locator('h1').innerText()).toBe('成都15分钟社区生活圈');
       expect(await page.locator('#tab-audit').innerText()).toBe('达标审计');
@@ -230,13 +278,21 @@ describe('web app in Chromium against the real server', () => {
     const pool = createPool(env.db.url, { max: 1 });
     const { token } = await createToken(pool, 'e2e', 'planner');
     await pool.end();
-    const { page, errors, close } = await open(`${CENTRE_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=plans`);
+    const { page, errors, close } = await open(
+      `${CENTRE_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=plans`,
+    );
     try {
       await page.fill('#plan-token', token);
       await page.click('#token-save');
       await page.click('#draw-polygon');
       // Right of the legend; the last click lands on the first corner and closes the ring.
-      await clickMapAt(page, [[0.55, 0.3], [0.75, 0.28], [0.78, 0.5], [0.58, 0.52], [0.551, 0.301]]);
+      await clickMapAt(page, [
+        [0.55, 0.3],
+        [0.75, 0.28],
+        [0.78, 0.5],
+        [0.58, 0.52],
+        [0.551, 0.301],
+      ]);
       await page.waitForSelector('#plan-form');
       await page.fill('#plan-name', 'e2e 口袋公园');
       await page.selectOption('#plan-kind', 'add_open_space');
@@ -247,7 +303,12 @@ describe('web app in Chromium against the real server', () => {
 
       const plans = (await getJson<{ plans: Plan[] }>('/api/plans?include=geometry')).plans;
       expect(plans).toHaveLength(1);
-      expect(plans[0]).toMatchObject({ name: 'e2e 口袋公园', kind: 'add_open_space', status: 'proposed', created_by: 'e2e' });
+      expect(plans[0]).toMatchObject({
+        name: 'e2e 口袋公园',
+        kind: 'add_open_space',
+        status: 'proposed',
+        created_by: 'e2e',
+      });
       expect(plans[0].geometry.type).toBe('Polygon');
       const ring = (plans[0].geometry as { coordinates: number[][][] }).coordinates[0];
       expect(ring).toHaveLength(5);
@@ -259,23 +320,31 @@ describe('web app in Chromium against the real server', () => {
       // someone else renames the plan after this page loaded it: the page's change is refused
       // (If-Match), the user is told, and the list shows the newer version
       const other = await fetch(new URL(`/api/plans/${id}`, env.base), {
-        method: 'PATCH', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'e2e 口袋公园 (renamed)' }),
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'e2e 口袋公园 (renamed)' }),
       });
       expect(other.status).toBe(200);
-      const refused = page.waitForResponse((r) => r.url().endsWith(`/api/plans/${id}`) && r.request().method() === 'PATCH');
+      const refused = page.waitForResponse(
+        (r) => r.url().endsWith(`/api/plans/${id}`) && r.request().method() === 'PATCH',
+      );
       await page.selectOption(`#plan-list li[data-plan-id="${id}"] select`, 'approved');
       expect((await refused).status()).toBe(412);
       await expect.poll(() => page.locator('#plan-message').innerText()).toContain('该方案已被他人修改');
       await expect.poll(() => page.locator(`#plan-list li[data-plan-id="${id}"]`).innerText()).toContain('(renamed)');
       expect((await getJson<Plan>(`/api/plans/${id}`)).status).toBe('proposed');
 
-      const patched = page.waitForResponse((r) => r.url().endsWith(`/api/plans/${id}`) && r.request().method() === 'PATCH');
+      const patched = page.waitForResponse(
+        (r) => r.url().endsWith(`/api/plans/${id}`) && r.request().method() === 'PATCH',
+      );
       await page.selectOption(`#plan-list li[data-plan-id="${id}"] select`, 'approved');
       expect((await patched).status()).toBe(200);
       expect((await getJson<Plan>(`/api/plans/${id}`)).status).toBe('approved');
 
       await page.click(`#plan-list li[data-plan-id="${id}"] button:has-text("删除")`);
-      const deleted = page.waitForResponse((r) => r.url().endsWith(`/api/plans/${id}`) && r.request().method() === 'DELETE');
+      const deleted = page.waitForResponse(
+        (r) => r.url().endsWith(`/api/plans/${id}`) && r.request().method() === 'DELETE',
+      );
       await page.click(`#plan-list li[data-plan-id="${id}"] button.danger`);
       expect((await deleted).status()).toBe(204);
       expect((await getJson<{ plans: Plan[] }>('/api/plans')).plans).toEqual([]);
@@ -297,12 +366,18 @@ describe('web app in Chromium against the real server', () => {
       await page.click('#token-save');
       await page.click('#draw-line');
       expect(await revokeToken(pool, id)).toBe(true);
-      await clickMapAt(page, [[0.55, 0.4], [0.7, 0.45], [0.7, 0.45]]);
+      await clickMapAt(page, [
+        [0.55, 0.4],
+        [0.7, 0.45],
+        [0.7, 0.45],
+      ]);
       await page.waitForSelector('#plan-form');
       expect(await page.locator('#plan-kind').inputValue()).toBe('demolish_wall');
       await page.fill('#plan-name', 'wall');
       await page.click('#plan-save');
-      await expect.poll(() => page.locator('#plan-message').innerText()).toContain('The token is missing, unknown or revoked');
+      await expect
+        .poll(() => page.locator('#plan-message').innerText())
+        .toContain('The token is missing, unknown or revoked');
       // The browser logs the refused request itself; nothing else may fail.
       expect(errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
       expect((await getJson<{ plans: Plan[] }>('/api/plans')).plans).toEqual([]);
@@ -313,7 +388,10 @@ describe('web app in Chromium against the real server', () => {
   });
 
   it('fits a tablet-width window without sideways scrolling', async () => {
-    const { page, errors, close } = await open(`${CENTRE_VIEW}&rs=chengdu-park-city&cat=worst&lvl=residential_area&lang=zh&tab=audit`, { width: 800, height: 1100 });
+    const { page, errors, close } = await open(
+      `${CENTRE_VIEW}&rs=chengdu-park-city&cat=worst&lvl=residential_area&lang=zh&tab=audit`,
+      { width: 800, height: 1100 },
+    );
     try {
       await page.waitForSelector('#audit-table tbody tr[data-area-key]');
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(800);
@@ -331,16 +409,29 @@ describe('web app in Chromium against the real server', () => {
   it('filters the audit table by district and street once community boundaries name them', async () => {
     const pool = createPool(env.db.url, { max: 2 });
     try {
-      await importCommunities(pool, path.join(projectRoot, 'test', 'fixtures', 'registers', 'communities-bowtie.geojson'));
+      await importCommunities(
+        pool,
+        path.join(projectRoot, 'test', 'fixtures', 'registers', 'communities-bowtie.geojson'),
+      );
       await computeCoverage(pool);
     } finally {
       await pool.end();
     }
     // the server's engine notices the new run within its recheck interval
-    await expect.poll(async () => (await getJson<Coverage>('/api/coverage?rule_set=chengdu-park-city&level=community')).areas.every((a) => !a.is_approximate), { timeout: 60_000 }).toBe(true);
+    await expect
+      .poll(
+        async () =>
+          (await getJson<Coverage>('/api/coverage?rule_set=chengdu-park-city&level=community')).areas.every(
+            (a) => !a.is_approximate,
+          ),
+        { timeout: 60_000 },
+      )
+      .toBe(true);
     const coverage = await getJson<Coverage>('/api/coverage?rule_set=chengdu-park-city&level=community');
     // the table lists every named zone: those with evaluated residents (coverage) and those with none (audit, no_residents)
-    const audit = await getJson<{ areas: { area_key: string; street: string | null; district: string | null; caveats: string[] }[] }>('/api/audit?rule_set=chengdu-park-city&level=community');
+    const audit = await getJson<{
+      areas: { area_key: string; street: string | null; district: string | null; caveats: string[] }[];
+    }>('/api/audit?rule_set=chengdu-park-city&level=community');
     const listed = [...coverage.areas, ...audit.areas.filter((a) => a.caveats.includes('no_residents'))];
     const districts = [...new Set(listed.map((a) => a.district!))].sort();
     expect(districts.length).toBeGreaterThan(0);
@@ -348,19 +439,34 @@ describe('web app in Chromium against the real server', () => {
     const { page, errors, close } = await open('rs=chengdu-park-city&cat=park&lvl=community&lang=en&tab=audit');
     try {
       await page.waitForSelector('#audit-table tbody tr[data-area-key]');
-      const keys = () => page.locator('#audit-table tbody tr[data-area-key]').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-area-key')!).sort());
+      const keys = () =>
+        page
+          .locator('#audit-table tbody tr[data-area-key]')
+          .evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-area-key')!).sort());
       expect(await keys()).toEqual(listed.map((a) => a.area_key).sort());
       expect(await page.locator('#audit-district option').allInnerTexts()).toEqual(['All', ...districts]);
       for (const d of districts) {
         await page.selectOption('#audit-district', d);
-        expect(await keys(), d).toEqual(listed.filter((a) => a.district === d).map((a) => a.area_key).sort());
+        expect(await keys(), d).toEqual(
+          listed
+            .filter((a) => a.district === d)
+            .map((a) => a.area_key)
+            .sort(),
+        );
       }
       // streets are those of the district chosen
       await page.selectOption('#audit-district', '成华区');
       await page.selectOption('#audit-street', '测试街道 (synthetic)');
-      expect(await keys()).toEqual(listed.filter((a) => a.street === '测试街道 (synthetic)').map((a) => a.area_key).sort());
+      expect(await keys()).toEqual(
+        listed
+          .filter((a) => a.street === '测试街道 (synthetic)')
+          .map((a) => a.area_key)
+          .sort(),
+      );
       await page.selectOption('#audit-district', '');
-      expect((await keys()).length).toBeGreaterThanOrEqual(listed.filter((a) => a.street === '测试街道 (synthetic)').length);
+      expect((await keys()).length).toBeGreaterThanOrEqual(
+        listed.filter((a) => a.street === '测试街道 (synthetic)').length,
+      );
       await shot(page, 'audit-district-filter-en');
       expect(errors).toEqual([]);
     } finally {

@@ -9,7 +9,16 @@ import { importOsm } from '../../server/import/import-osm.ts';
 import { writeOsmXml } from '../../server/import/write-osm-xml.ts';
 import { generateSampleCity } from '../../geo/sample-city.ts';
 import type { Proximity, ProximityResult, RuleSet } from '../../web/api/types.ts';
-import { ARTIFACTS, getJson as getJsonOf, mapIdle, openApp, renderedCount, shot, startE2e, type E2eEnv } from './browser.ts';
+import {
+  ARTIFACTS,
+  getJson as getJsonOf,
+  mapIdle,
+  openApp,
+  renderedCount,
+  shot,
+  startE2e,
+  type E2eEnv,
+} from './browser.ts';
 
 // Issue #12, "wrong or misleading today": each item checked in Chromium against the real server
 // on central Chengdu. Screenshots of each view at 1280×800 and 820×1180 go to test/artifacts/.
@@ -40,12 +49,17 @@ describe('issue #12: what misled a planner and a reviewer', () => {
     expect(fitness.tiers[0].categories).toContain('park');
 
     const t0 = Date.now();
-    const { page, errors, close } = await openApp(env, `${CENTRE_VIEW}&rs=gb50180-2018&cat=park&lvl=community&lang=zh&tab=point`);
+    const { page, errors, close } = await openApp(
+      env,
+      `${CENTRE_VIEW}&rs=gb50180-2018&cat=park&lvl=community&lang=zh&tab=point`,
+    );
     const firstLoadMs = Date.now() - t0;
     try {
       // the header names the rule in force and offers the others naming park
       expect(await page.locator('#rule').inputValue()).toBe('min5_park_0_4ha');
-      const offered = await page.locator('#rule option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+      const offered = await page
+        .locator('#rule option')
+        .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
       expect(offered.sort()).toEqual([...parkRules.map((r) => r.id), fitness.id].sort());
       // the legend's rule is the park rule's label, never the fitness rule's
       expect(await page.locator('.legend-rule strong').innerText()).toBe(parkRules[0].zh);
@@ -69,7 +83,9 @@ describe('issue #12: what misled a planner and a reviewer', () => {
       await shot(page, 'h12-rule-park-zh-1280');
 
       // choosing the 1 hm² rule: streets, areas, legend and the row follow it, and agree with the API
-      const again = page.waitForResponse((r) => r.url().includes('/api/proximity') && r.url().includes('rule=min10_park_1ha'));
+      const again = page.waitForResponse(
+        (r) => r.url().includes('/api/proximity') && r.url().includes('rule=min10_park_1ha'),
+      );
       await page.selectOption('#rule', 'min10_park_1ha');
       const api1 = await getJson<Proximity>((await again).url());
       const park1 = api1.results.find((r) => r.category === 'park')!;
@@ -77,7 +93,9 @@ describe('issue #12: what misled a planner and a reviewer', () => {
       await expect.poll(() => row.getAttribute('data-rule')).toBe('min10_park_1ha');
       expect(await row.locator('[data-field=meets]').innerText()).toBe(tick(park1));
       expect(await page.locator('.legend-rule strong').innerText()).toBe(parkRules[1].zh);
-      const fill = await page.evaluate(() => JSON.stringify(window.__map!.getPaintProperty('areas-community-fill', 'fill-color')));
+      const fill = await page.evaluate(() =>
+        JSON.stringify(window.__map!.getPaintProperty('areas-community-fill', 'fill-color')),
+      );
       expect(fill).toContain('min10_park_1ha_share');
       expect(fill).not.toContain('min5_fitness');
       expect(page.url()).toContain('rule=min10_park_1ha');
@@ -92,14 +110,23 @@ describe('issue #12: what misled a planner and a reviewer', () => {
 
   it('3. each community is named once in the rendered labels, however the tiles cut it', async () => {
     // z13: the whole extract in view, its zones cut by several z13 tiles; z14.5 and z15.5: closer in.
-    const views = [['map=13.00/30.67000/104.07000', 'z13', 4], [CENTRE_VIEW, 'z14.5', 1], ['map=15.50/30.66200/104.05800', 'z15.5', 1]] as const;
+    const views = [
+      ['map=13.00/30.67000/104.07000', 'z13', 4],
+      [CENTRE_VIEW, 'z14.5', 1],
+      ['map=15.50/30.66200/104.05800', 'z15.5', 1],
+    ] as const;
     const pool = createPool(env.db.url, { max: 1 });
     try {
       for (const [hash, name, least] of views) {
-        const { page, errors, close } = await openApp(env, `${hash}&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=point`);
+        const { page, errors, close } = await openApp(
+          env,
+          `${hash}&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=point`,
+        );
         try {
           const { labels, bounds } = await page.evaluate(() => ({
-            labels: window.__map!.queryRenderedFeatures({ layers: ['areas-community-label'] }).map((f) => String(f.properties.id)),
+            labels: window
+              .__map!.queryRenderedFeatures({ layers: ['areas-community-label'] })
+              .map((f) => String(f.properties.id)),
             bounds: window.__map!.getBounds().toArray().flat(),
           }));
           // the named zones whose label point (ST_PointOnSurface, as tile_area_labels places it) is in
@@ -107,14 +134,22 @@ describe('issue #12: what misled a planner and a reviewer', () => {
           const [w, sth, e, n] = bounds;
           const [mx, my] = [(e - w) / 5, (n - sth) / 5];
           const { rows } = await pool.query<{ id: string }>(
-            `SELECT id::text FROM communities WHERE name IS NOT NULL AND ST_Intersects(ST_PointOnSurface(geom), ST_MakeEnvelope($1, $2, $3, $4, 4326))`, [w - mx, sth - my, e + mx, n + my]);
+            `SELECT id::text FROM communities WHERE name IS NOT NULL AND ST_Intersects(ST_PointOnSurface(geom), ST_MakeEnvelope($1, $2, $3, $4, 4326))`,
+            [w - mx, sth - my, e + mx, n + my],
+          );
           const inView = new Set(rows.map((r) => r.id));
           expect(inView.size, name).toBeGreaterThanOrEqual(least);
           expect(labels.length, name).toBeGreaterThanOrEqual(least);
-          expect(labels.filter((id) => !inView.has(id)), `${name}: labels of zones whose point is out of view`).toEqual([]);
+          expect(
+            labels.filter((id) => !inView.has(id)),
+            `${name}: labels of zones whose point is out of view`,
+          ).toEqual([]);
           const counts = new Map<string, number>();
           for (const id of labels) counts.set(id, (counts.get(id) ?? 0) + 1);
-          expect([...counts].filter(([, n]) => n > 1), name).toEqual([]);
+          expect(
+            [...counts].filter(([, n]) => n > 1),
+            name,
+          ).toEqual([]);
           await shot(page, `h12-labels-${name}-1280`);
           expect(errors).toEqual([]);
         } finally {
@@ -129,13 +164,19 @@ describe('issue #12: what misled a planner and a reviewer', () => {
   it('4. at tablet width the panels follow the map with no gap, and in English the title stays on one line and no selector is cut off', async () => {
     for (const lang of ['en', 'zh'] as const) {
       for (const tab of ['point', 'audit', 'plans', 'impact'] as const) {
-        const { page, errors, close } = await openApp(env, `${CENTRE_VIEW}&rs=gb50180-2018&cat=park&lvl=community&lang=${lang}&tab=${tab}`, TABLET);
+        const { page, errors, close } = await openApp(
+          env,
+          `${CENTRE_VIEW}&rs=gb50180-2018&cat=park&lvl=community&lang=${lang}&tab=${tab}`,
+          TABLET,
+        );
         try {
           const mapBox = (await page.locator('#map-wrap').boundingBox())!;
           const tabsBox = (await page.locator('#sidebar').boundingBox())!;
           expect(Math.abs(tabsBox.y - (mapBox.y + mapBox.height)), `${lang} ${tab}`).toBeLessThanOrEqual(1);
           const h1 = (await page.locator('#header h1').boundingBox())!;
-          const lineHeight = await page.locator('#header h1').evaluate((el) => parseFloat(getComputedStyle(el).fontSize) * 1.6);
+          const lineHeight = await page
+            .locator('#header h1')
+            .evaluate((el) => parseFloat(getComputedStyle(el).fontSize) * 1.6);
           expect(h1.height, `${lang} title on one line`).toBeLessThan(lineHeight);
           for (const sel of await page.locator('#header select').all()) {
             const b = (await sel.boundingBox())!;
@@ -163,7 +204,10 @@ describe('issue #12: what misled a planner and a reviewer', () => {
     const { token } = await createToken(pool, 'h12 e2e planner', 'planner');
     const viewer = await createToken(pool, 'h12 e2e viewer', 'viewer');
     await pool.end();
-    const { page, close } = await openApp(env, `${CENTRE_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=plans`);
+    const { page, close } = await openApp(
+      env,
+      `${CENTRE_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=plans`,
+    );
     try {
       await page.fill('#plan-token', 'lc_not_a_token');
       const checked = page.waitForResponse((r) => r.url().includes('/api/token'));
@@ -214,12 +258,16 @@ describe('issue #12: what misled a planner and a reviewer', () => {
         `SELECT (SELECT count(*) FROM barriers)::int AS walls, (SELECT count(*) FROM residential_areas WHERE is_gated)::int AS gated,
                 (SELECT count(*) FROM compound_gates)::int AS gates,
                 ST_X(ST_PointOnSurface(g.geom)) AS lng, ST_Y(ST_PointOnSurface(g.geom)) AS lat
-         FROM residential_areas g WHERE g.is_gated ORDER BY g.id LIMIT 1`);
+         FROM residential_areas g WHERE g.is_gated ORDER BY g.id LIMIT 1`,
+      );
       await pool.end();
       expect(rows[0].walls, 'walls in the town').toBeGreaterThan(0);
       expect(rows[0].gated, 'gated compounds in the town').toBeGreaterThan(0);
       expect(rows[0].gates, 'gates in the town').toBeGreaterThan(0);
-      const { page, errors, close } = await openApp(townEnv, `map=16.00/${rows[0].lat.toFixed(5)}/${rows[0].lng.toFixed(5)}&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=plans`);
+      const { page, errors, close } = await openApp(
+        townEnv,
+        `map=16.00/${rows[0].lat.toFixed(5)}/${rows[0].lng.toFixed(5)}&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=plans`,
+      );
       try {
         expect(await renderedCount(page, ['barriers-walls'])).toBeGreaterThan(0);
         expect(await renderedCount(page, ['barriers-compounds'])).toBeGreaterThan(0);
@@ -243,7 +291,7 @@ describe('issue #12: what misled a planner and a reviewer', () => {
       await page.goto(`${env.base}/#${CENTRE_VIEW}&rs=chengdu-park-city&cat=park&lvl=community&lang=zh&tab=point`);
       await page.waitForSelector('#font-warning', { timeout: 30_000 });
       expect(await page.locator('#font-warning').innerText()).toContain('Chinese font failed to load');
-        await page.screenshot({ path: path.join(ARTIFACTS, 'h12-font-blocked-zh-1280.png') });
+      await page.screenshot({ path: path.join(ARTIFACTS, 'h12-font-blocked-zh-1280.png') });
     } finally {
       await context.close();
     }
@@ -251,9 +299,12 @@ describe('issue #12: what misled a planner and a reviewer', () => {
 });
 
 describe('issue #12 item 2: a tried suggestion', () => {
-  it('after 试评估 on a 500 m park suggestion, the rules table, per-plan gains and 受益社区 all show the park rule, not the map\'s green rule', async () => {
+  it("after 试评估 on a 500 m park suggestion, the rules table, per-plan gains and 受益社区 all show the park rule, not the map's green rule", async () => {
     // the map shows 300米见绿 (green_300); the suggestion is for 500米见园 (park_500)
-    const { page, errors, close } = await openApp(env, 'map=15.00/30.66200/104.05800&rs=chengdu-park-city&cat=green_space&lvl=community&lang=zh&tab=impact');
+    const { page, errors, close } = await openApp(
+      env,
+      'map=15.00/30.66200/104.05800&rs=chengdu-park-city&cat=green_space&lvl=community&lang=zh&tab=impact',
+    );
     try {
       await page.waitForSelector('#suggest-run');
       await page.selectOption('#suggest-rule', 'park_500');
@@ -262,10 +313,14 @@ describe('issue #12 item 2: a tried suggestion', () => {
       await page.click('#suggest-run');
       await page.waitForSelector('#suggest-picks li');
       await page.locator('#suggest-picks li').first().locator('.suggest-try').click();
-      await page.waitForFunction(() => document.querySelector('#scenario-timing') !== null && !document.querySelector('#scenario-result.stale'));
+      await page.waitForFunction(
+        () => document.querySelector('#scenario-timing') !== null && !document.querySelector('#scenario-result.stale'),
+      );
       expect(await page.locator('#scenario-rule').inputValue()).toBe('park_500');
       expect(await page.locator('#scenario-rules tr.selected').getAttribute('data-rule')).toBe('park_500');
-      const blocks = await page.locator('#scenario-marginal[data-rule], .scenario-communities[data-rule]').evaluateAll((els) => els.map((e) => e.getAttribute('data-rule')));
+      const blocks = await page
+        .locator('#scenario-marginal[data-rule], .scenario-communities[data-rule]')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-rule')));
       expect(blocks.length).toBeGreaterThan(0);
       expect(new Set(blocks)).toEqual(new Set(['park_500']));
       await shot(page, 'h12-suggest-tried-zh-1280');

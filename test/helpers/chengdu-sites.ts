@@ -12,7 +12,10 @@ export const SITES = {
 export type Site = keyof typeof SITES;
 
 /** A 70 m × 70 m (4900 m²) new park: counts for green_300 and park_500. */
-export const park = (site: Site, name: string = site) => ({ kind: 'add_open_space', name, geometry: squareAround(SITES[site][0], SITES[site][1], 4900) });
+export const park = (site: Site, name: string = site) => ({
+  kind: 'add_open_space',
+  name,
+  geometry: squareAround(SITES[site][0], SITES[site][1], 4900),
+});
 /** A 100 m × 100 m cleared illegal block with streets within reach of its outline. */
 export const CLEARED = squareAround(SITES.middle[0], SITES.middle[1], 10_000);
-

@@ -13,9 +13,16 @@ export const CHROMIUM_PACKAGE = 'chromium';
 export function ensureChromium(log: (line: string) => void = console.error, executable = CHROMIUM_PATH): boolean {
   if (fs.existsSync(executable)) return false;
   if (process.getuid?.() !== 0) {
-    throw new Error(`the browser tests need Debian's ${CHROMIUM_PACKAGE} package (${executable} is missing): install it with "sudo apt-get install ${CHROMIUM_PACKAGE}"`);
+    throw new Error(
+      `the browser tests need Debian's ${CHROMIUM_PACKAGE} package (${executable} is missing): install it with "sudo apt-get install ${CHROMIUM_PACKAGE}"`,
+    );
   }
-  ensureDebianPackages([{ name: CHROMIUM_PACKAGE, isInstalled: () => fs.existsSync(executable) }], 'the browser tests', { log });
-  if (!fs.existsSync(executable)) throw new Error(`apt-get installed ${CHROMIUM_PACKAGE} but ${executable} is still missing`);
+  ensureDebianPackages(
+    [{ name: CHROMIUM_PACKAGE, isInstalled: () => fs.existsSync(executable) }],
+    'the browser tests',
+    { log },
+  );
+  if (!fs.existsSync(executable))
+    throw new Error(`apt-get installed ${CHROMIUM_PACKAGE} but ${executable} is still missing`);
   return true;
 }

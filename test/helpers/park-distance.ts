@@ -11,10 +11,15 @@ import { loadNetwork } from '../../server/network/load-network.ts';
  * park field's bound. Written against engine functions that also exist before the park-entry rule,
  * so test/bench/park-entry.ts can measure the code on main too.
  */
-export async function productParkDistances(db: pg.Pool | pg.ClientBase, datasetId: number, points: readonly [number, number][]): Promise<number[]> {
+export async function productParkDistances(
+  db: pg.Pool | pg.ClientBase,
+  datasetId: number,
+  points: readonly [number, number][],
+): Promise<number[]> {
   const net = await loadNetwork(db, datasetId);
   const field = computeFields(net, RULE_SETS).get(distanceField.sourceFilterKey({ categories: ['park'] }))!;
-  const inside = (distanceField as { containingFacility?: (f: typeof field, lng: number, lat: number) => number }).containingFacility;
+  const inside = (distanceField as { containingFacility?: (f: typeof field, lng: number, lat: number) => number })
+    .containingFacility;
   return points.map(([lng, lat]) => {
     if (inside && inside(field, lng, lat) >= 0) return 0;
     const snap = snapOrigin(net, lng, lat, -1);

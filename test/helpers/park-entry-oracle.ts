@@ -75,8 +75,21 @@ export function utmEpsg(lng: number): number {
  * Oracle distances (metres; Infinity when no park is reachable) from each `[lng, lat]` point to the
  * nearest park of dataset `datasetId`. Runs on one client (temp tables). O((V + E) log V + points).
  */
-export async function oracleParkDistances(client: pg.ClientBase, datasetId: number, points: readonly [number, number][]): Promise<number[]> {
-  const edges = (await client.query<{ id: string; source: string; target: string; length_m: number; cost: number; reverse_cost: number }>(EDGES_SQL, [datasetId])).rows;
+export async function oracleParkDistances(
+  client: pg.ClientBase,
+  datasetId: number,
+  points: readonly [number, number][],
+): Promise<number[]> {
+  const edges = (
+    await client.query<{
+      id: string;
+      source: string;
+      target: string;
+      length_m: number;
+      cost: number;
+      reverse_cost: number;
+    }>(EDGES_SQL, [datasetId])
+  ).rows;
   const nodeOf = new Map<string, number>();
   const node = (id: string) => {
     let i = nodeOf.get(id);
@@ -103,7 +116,11 @@ export async function oracleParkDistances(client: pg.ClientBase, datasetId: numb
     while (queue.length) {
       const v = queue.pop()!;
       size++;
-      for (const w of undirected[v]) if (piece[w] < 0) { piece[w] = id; queue.push(w); }
+      for (const w of undirected[v])
+        if (piece[w] < 0) {
+          piece[w] = id;
+          queue.push(w);
+        }
     }
     sizes.push(size);
   }
@@ -115,9 +132,23 @@ export async function oracleParkDistances(client: pg.ClientBase, datasetId: numb
   for (const sql of PREPARE_SQL) await client.query(sql);
   await client.query(FILL_EDGES_SQL, [datasetId, epsg, edges.filter((_, k) => kept[k]).map((e) => e.id)]);
   await client.query('ANALYZE oracle_edges');
-  const samples = (await client.query<{ edge: string; fraction: number; leg_m: number }>(SAMPLES_SQL, [datasetId, epsg, ORACLE_SPACING_M, ORACLE_MAX_LEG_M, ORACLE_SNAP_LIMIT_M])).rows
-    .map((r): Placed => ({ edge: edgeIndex.get(r.edge)!, fraction: r.fraction, legM: r.leg_m }));
-  const origins = (await client.query<{ edge: string; fraction: number; leg_m: number; inside: boolean }>(ORIGINS_SQL, [epsg, points.map((p) => p[0]), points.map((p) => p[1]), datasetId])).rows;
+  const samples = (
+    await client.query<{ edge: string; fraction: number; leg_m: number }>(SAMPLES_SQL, [
+      datasetId,
+      epsg,
+      ORACLE_SPACING_M,
+      ORACLE_MAX_LEG_M,
+      ORACLE_SNAP_LIMIT_M,
+    ])
+  ).rows.map((r): Placed => ({ edge: edgeIndex.get(r.edge)!, fraction: r.fraction, legM: r.leg_m }));
+  const origins = (
+    await client.query<{ edge: string; fraction: number; leg_m: number; inside: boolean }>(ORIGINS_SQL, [
+      epsg,
+      points.map((p) => p[0]),
+      points.map((p) => p[1]),
+      datasetId,
+    ])
+  ).rows;
   await client.query('DROP TABLE oracle_edges');
 
   // Directed adjacency, outward from the parks: source → target where cost ≥ 0, back where reverse_cost ≥ 0.
@@ -133,7 +164,7 @@ export async function oracleParkDistances(client: pg.ClientBase, datasetId: numb
     if (d >= dist[v]) return;
     dist[v] = d;
     heap.push([d, v]);
-    for (let i = heap.length - 1; i > 0; ) {
+    for (let i = heap.length - 1; i > 0;) {
       const p = (i - 1) >> 1;
       if (heap[p][0] <= heap[i][0]) break;
       [heap[p], heap[i]] = [heap[i], heap[p]];
@@ -145,8 +176,9 @@ export async function oracleParkDistances(client: pg.ClientBase, datasetId: numb
     const last = heap.pop()!;
     if (heap.length) {
       heap[0] = last;
-      for (let i = 0; ; ) {
-        const l = 2 * i + 1, r = l + 1;
+      for (let i = 0; ;) {
+        const l = 2 * i + 1,
+          r = l + 1;
         let m = i;
         if (l < heap.length && heap[l][0] < heap[m][0]) m = l;
         if (r < heap.length && heap[r][0] < heap[m][0]) m = r;
@@ -185,14 +217,21 @@ export async function oracleParkDistances(client: pg.ClientBase, datasetId: numb
     if (e.reverse_cost >= 0) best = Math.min(best, dist[to[k]] + e.length_m - along);
     for (const s of samplesByEdge.get(k) ?? []) {
       const sAlong = s.fraction * e.length_m;
-      if ((sAlong <= along && e.cost >= 0) || (sAlong >= along && e.reverse_cost >= 0)) best = Math.min(best, s.legM + Math.abs(along - sAlong));
+      if ((sAlong <= along && e.cost >= 0) || (sAlong >= along && e.reverse_cost >= 0))
+        best = Math.min(best, s.legM + Math.abs(along - sAlong));
     }
     return best + o.leg_m;
   });
 }
 
 /** Seeded random points within `radiusM` of a park of the dataset (PostGIS's seeded generator). */
-export async function pointsNearParks(client: pg.ClientBase, datasetId: number, count: number, radiusM: number, seed: number): Promise<[number, number][]> {
+export async function pointsNearParks(
+  client: pg.ClientBase,
+  datasetId: number,
+  count: number,
+  radiusM: number,
+  seed: number,
+): Promise<[number, number][]> {
   const { rows } = await client.query<{ lng: number; lat: number }>(
     `WITH zone AS (
        SELECT ST_Union(ST_Buffer(geom::geography, $2)::geometry) AS g FROM facilities WHERE dataset_id = $1 AND category = 'park'
@@ -204,8 +243,20 @@ export async function pointsNearParks(client: pg.ClientBase, datasetId: number, 
 }
 
 /** Median, 95th percentile, share over 50 m and maximum of absolute differences. */
-export function differenceStats(diffs: readonly number[]): { n: number; medianM: number; p95M: number; over50Share: number; maxM: number } {
+export function differenceStats(diffs: readonly number[]): {
+  n: number;
+  medianM: number;
+  p95M: number;
+  over50Share: number;
+  maxM: number;
+} {
   const s = [...diffs].sort((a, b) => a - b);
   const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * (s.length - 1) + 0.5))];
-  return { n: s.length, medianM: q(0.5), p95M: q(0.95), over50Share: s.filter((d) => d > 50).length / s.length, maxM: s[s.length - 1] };
+  return {
+    n: s.length,
+    medianM: q(0.5),
+    p95M: q(0.95),
+    over50Share: s.filter((d) => d > 50).length / s.length,
+    maxM: s[s.length - 1],
+  };
 }

@@ -88,7 +88,8 @@ const FACILITY_POINTS_SQL = `
   WHERE f.category = $3 AND (d.id = $1 OR d.kind = 'facility_register') ORDER BY ap.id`;
 
 /** The WGS 84 / UTM zone holding a longitude (northern hemisphere above the equator). */
-export const utmSrid = (lng: number, lat: number) => (lat >= 0 ? 32600 : 32700) + Math.min(60, Math.floor((lng + 180) / 6) + 1);
+export const utmSrid = (lng: number, lat: number) =>
+  (lat >= 0 ? 32600 : 32700) + Math.min(60, Math.floor((lng + 180) / 6) + 1);
 
 /** What the baseline needs from the engine: its edges and its extent. */
 export interface EngineGraphRef {
@@ -101,13 +102,34 @@ export interface EngineGraphRef {
  * the category's access points; returns the per-request question as bound parameters, for
  * `PGR_NEAREST_SQL` with `[lng, lat, ...params]`.
  */
-export async function preparePgrNearest(db: pg.Pool, datasetId: number, engine: EngineGraphRef, category: string): Promise<unknown[]> {
-  await db.query(`DROP TABLE IF EXISTS bench_engine_edges; CREATE UNLOGGED TABLE bench_engine_edges (id bigint PRIMARY KEY)`);
+export async function preparePgrNearest(
+  db: pg.Pool,
+  datasetId: number,
+  engine: EngineGraphRef,
+  category: string,
+): Promise<unknown[]> {
+  await db.query(
+    `DROP TABLE IF EXISTS bench_engine_edges; CREATE UNLOGGED TABLE bench_engine_edges (id bigint PRIMARY KEY)`,
+  );
   await db.query(`INSERT INTO bench_engine_edges SELECT unnest($1::bigint[])`, [Array.from(engine.edgeDbIds)]);
   await db.query(`ANALYZE bench_engine_edges`);
   const srid = utmSrid((engine.bbox[0] + engine.bbox[2]) / 2, (engine.bbox[1] + engine.bbox[3]) / 2);
-  const { rows } = await db.query<{ pid: string; edge_id: string; fraction: number; leg_m: number; vertex: string | null }>(FACILITY_POINTS_SQL, [datasetId, srid, category]);
-  return [rows.map((p) => p.pid), rows.map((p) => p.edge_id), rows.map((p) => p.fraction), rows.map((p) => p.leg_m), srid, rows.map((p) => p.vertex), datasetId];
+  const { rows } = await db.query<{
+    pid: string;
+    edge_id: string;
+    fraction: number;
+    leg_m: number;
+    vertex: string | null;
+  }>(FACILITY_POINTS_SQL, [datasetId, srid, category]);
+  return [
+    rows.map((p) => p.pid),
+    rows.map((p) => p.edge_id),
+    rows.map((p) => p.fraction),
+    rows.map((p) => p.leg_m),
+    srid,
+    rows.map((p) => p.vertex),
+    datasetId,
+  ];
 }
 
 /** pgRouting's answer for one point: metres to the nearest facility prepared, or null. */

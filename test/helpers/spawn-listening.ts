@@ -5,7 +5,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
  * stdout (test/reliability/serve-child.ts and the API bench's --serve mode do). Rejects with the
  * child's stderr if it exits first or does not listen within `timeoutMs`. Kill it yourself.
  */
-export function spawnListening(args: string[], options: { timeoutMs?: number; forwardStderr?: boolean } = {}): Promise<{ child: ChildProcess; port: number }> {
+export function spawnListening(
+  args: string[],
+  options: { timeoutMs?: number; forwardStderr?: boolean } = {},
+): Promise<{ child: ChildProcess; port: number }> {
   const { timeoutMs = 60_000, forwardStderr = false } = options;
   const child = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -15,7 +18,10 @@ export function spawnListening(args: string[], options: { timeoutMs?: number; fo
   });
   return new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`the child did not listen within ${timeoutMs / 1000} s: ${stderr}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`the child did not listen within ${timeoutMs / 1000} s: ${stderr}`)),
+      timeoutMs,
+    );
     child.stdout!.on('data', (d) => {
       out += d;
       const m = out.match(/listening (\d+)/);

@@ -25,7 +25,15 @@ import { freePortBelowEphemeral } from './throwaway-cluster.ts';
 const PG_DUMP = '/usr/lib/postgresql/15/bin/pg_dump';
 const square = (lng: number, lat: number, d = 0.0005) => ({
   type: 'Polygon',
-  coordinates: [[[lng, lat], [lng + d, lat], [lng + d, lat + d], [lng, lat + d], [lng, lat]]],
+  coordinates: [
+    [
+      [lng, lat],
+      [lng + d, lat],
+      [lng + d, lat + d],
+      [lng, lat + d],
+      [lng, lat],
+    ],
+  ],
 });
 const plan = (name = '口袋公园') => ({ kind: 'add_open_space', name, geometry: square(104.06, 30.66) });
 
@@ -56,7 +64,8 @@ afterAll(async () => {
 
 describe('writes need a planner or admin token', () => {
   it('no token → 401, viewer → 403, planner and admin → 201, for POST, PATCH and DELETE', async () => {
-    const post = (headers: Record<string, string>) => app.inject({ method: 'POST', url: '/api/plans', payload: plan(), headers, remoteAddress: freshAddress() });
+    const post = (headers: Record<string, string>) =>
+      app.inject({ method: 'POST', url: '/api/plans', payload: plan(), headers, remoteAddress: freshAddress() });
     expect((await post({})).statusCode).toBe(401);
     const asViewer = await post({ authorization: `Bearer ${tokens.viewer}` });
     expect(asViewer.statusCode).toBe(403);
@@ -67,26 +76,53 @@ describe('writes need a planner or admin token', () => {
     const id = byPlanner.json().id;
     for (const method of ['PATCH', 'DELETE'] as const) {
       const payload = method === 'PATCH' ? { status: 'approved' } : undefined;
-      expect((await app.inject({ method, url: `/api/plans/${id}`, payload, remoteAddress: freshAddress() })).statusCode).toBe(401);
-      expect((await app.inject({ method, url: `/api/plans/${id}`, payload, headers: { authorization: `Bearer ${tokens.viewer}` }, remoteAddress: freshAddress() })).statusCode).toBe(403);
+      expect(
+        (await app.inject({ method, url: `/api/plans/${id}`, payload, remoteAddress: freshAddress() })).statusCode,
+      ).toBe(401);
+      expect(
+        (
+          await app.inject({
+            method,
+            url: `/api/plans/${id}`,
+            payload,
+            headers: { authorization: `Bearer ${tokens.viewer}` },
+            remoteAddress: freshAddress(),
+          })
+        ).statusCode,
+      ).toBe(403);
     }
     expect((await app.inject({ method: 'GET', url: `/api/plans/${id}` })).json().status).toBe('proposed');
-    const del = await app.inject({ method: 'DELETE', url: `/api/plans/${id}`, headers: { authorization: `Bearer ${tokens.admin}` } });
+    const del = await app.inject({
+      method: 'DELETE',
+      url: `/api/plans/${id}`,
+      headers: { authorization: `Bearer ${tokens.admin}` },
+    });
     expect(del.statusCode).toBe(204);
   });
 
   it('a revoked token → 401', async () => {
     const { id, token } = await createToken(pool, 'access-revoked', 'planner');
     const headers = { authorization: `Bearer ${token}` };
-    expect((await app.inject({ method: 'POST', url: '/api/plans', payload: plan(), headers, remoteAddress: freshAddress() })).statusCode).toBe(201);
+    expect(
+      (await app.inject({ method: 'POST', url: '/api/plans', payload: plan(), headers, remoteAddress: freshAddress() }))
+        .statusCode,
+    ).toBe(201);
     expect(await revokeToken(pool, id)).toBe(true);
-    const r = await app.inject({ method: 'POST', url: '/api/plans', payload: plan(), headers, remoteAddress: freshAddress() });
+    const r = await app.inject({
+      method: 'POST',
+      url: '/api/plans',
+      payload: plan(),
+      headers,
+      remoteAddress: freshAddress(),
+    });
     expect(r.statusCode).toBe(401);
     expect(r.json().error.code).toBe('unauthorized');
   });
 
   it('tokens are stored only as SHA-256 hashes: no token appears in a dump of the table', async () => {
-    const dump = execFileSync(PG_DUMP, ['--data-only', '--table=api_tokens', '--inserts', db.url], { encoding: 'utf8' });
+    const dump = execFileSync(PG_DUMP, ['--data-only', '--table=api_tokens', '--inserts', db.url], {
+      encoding: 'utf8',
+    });
     expect(dump).toContain('access-planner');
     for (const token of Object.values(tokens)) {
       expect(dump).not.toContain(token);
@@ -101,17 +137,45 @@ describe('writes need a planner or admin token', () => {
     const address = freshAddress();
     const statuses: number[] = [];
     for (let i = 0; i < AUTH_FAILURES_PER_MINUTE + 1; i++) {
-      const r = await app.inject({ method: 'POST', url: '/api/plans', payload: plan(), headers: { authorization: `Bearer lc_guess_${i}` }, remoteAddress: address });
+      const r = await app.inject({
+        method: 'POST',
+        url: '/api/plans',
+        payload: plan(),
+        headers: { authorization: `Bearer lc_guess_${i}` },
+        remoteAddress: address,
+      });
       statuses.push(r.statusCode);
     }
     expect(statuses.slice(0, AUTH_FAILURES_PER_MINUTE)).toEqual(Array(AUTH_FAILURES_PER_MINUTE).fill(401));
     expect(statuses[AUTH_FAILURES_PER_MINUTE]).toBe(429);
-    expect((await app.inject({ method: 'POST', url: '/api/plans', payload: plan(), headers: { authorization: 'Bearer lc_guess_again' }, remoteAddress: address })).json().error.code).toBe('rate_limited');
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/api/plans',
+          payload: plan(),
+          headers: { authorization: 'Bearer lc_guess_again' },
+          remoteAddress: address,
+        })
+      ).json().error.code,
+    ).toBe('rate_limited');
     // the planner behind the same address (a shared proxy, an office NAT) still writes
-    const good = await app.inject({ method: 'POST', url: '/api/plans', payload: plan(), headers: { authorization: `Bearer ${tokens.planner}` }, remoteAddress: address });
+    const good = await app.inject({
+      method: 'POST',
+      url: '/api/plans',
+      payload: plan(),
+      headers: { authorization: `Bearer ${tokens.planner}` },
+      remoteAddress: address,
+    });
     expect(good.statusCode).toBe(201);
     // a mistyped token with another prefix from that address is counted apart: 401, not 429
-    const typo = await app.inject({ method: 'POST', url: '/api/plans', payload: plan(), headers: { authorization: `Bearer ${tokens.planner.slice(0, 10)}x` }, remoteAddress: address });
+    const typo = await app.inject({
+      method: 'POST',
+      url: '/api/plans',
+      payload: plan(),
+      headers: { authorization: `Bearer ${tokens.planner.slice(0, 10)}x` },
+      remoteAddress: address,
+    });
     expect(typo.statusCode).toBe(401);
   });
 
@@ -119,8 +183,15 @@ describe('writes need a planner or admin token', () => {
     const proxied = await buildApp({ databaseUrl: db.url, webDist: false, trustProxy: ['127.0.0.1'] });
     try {
       const send = (a: FastifyInstance, forwardedFor: string) =>
-        a.inject({ method: 'POST', url: '/api/plans', payload: plan(), headers: { authorization: 'Bearer lc_proxy_guess', 'x-forwarded-for': forwardedFor }, remoteAddress: '127.0.0.1' });
-      for (let i = 0; i < AUTH_FAILURES_PER_MINUTE; i++) expect((await send(proxied, '203.0.113.50')).statusCode).toBe(401);
+        a.inject({
+          method: 'POST',
+          url: '/api/plans',
+          payload: plan(),
+          headers: { authorization: 'Bearer lc_proxy_guess', 'x-forwarded-for': forwardedFor },
+          remoteAddress: '127.0.0.1',
+        });
+      for (let i = 0; i < AUTH_FAILURES_PER_MINUTE; i++)
+        expect((await send(proxied, '203.0.113.50')).statusCode).toBe(401);
       expect((await send(proxied, '203.0.113.50')).statusCode).toBe(429);
       expect((await send(proxied, '203.0.113.51')).statusCode).toBe(401);
       // the default app takes the socket's address, whatever a client writes in X-Forwarded-For
@@ -137,16 +208,40 @@ describe('writes need a planner or admin token', () => {
   it('authentication comes before validation: a bad token with an invalid body → 401, not 400', async () => {
     const bad = { kind: 'no such kind', geometry: 42 };
     for (const headers of [{}, { authorization: 'Bearer lc_not_a_token' }]) {
-      const r = await app.inject({ method: 'POST', url: '/api/plans', payload: bad, headers, remoteAddress: freshAddress() });
+      const r = await app.inject({
+        method: 'POST',
+        url: '/api/plans',
+        payload: bad,
+        headers,
+        remoteAddress: freshAddress(),
+      });
       expect(r.statusCode, r.body).toBe(401);
       expect(r.json().error.code).toBe('unauthorized');
-      const broken = await app.inject({ method: 'POST', url: '/api/plans', payload: '{"name": ', headers: { ...headers, 'content-type': 'application/json' }, remoteAddress: freshAddress() });
+      const broken = await app.inject({
+        method: 'POST',
+        url: '/api/plans',
+        payload: '{"name": ',
+        headers: { ...headers, 'content-type': 'application/json' },
+        remoteAddress: freshAddress(),
+      });
       expect(broken.statusCode, broken.body).toBe(401);
-      const patch = await app.inject({ method: 'PATCH', url: '/api/plans/not-a-number', payload: bad, headers, remoteAddress: freshAddress() });
+      const patch = await app.inject({
+        method: 'PATCH',
+        url: '/api/plans/not-a-number',
+        payload: bad,
+        headers,
+        remoteAddress: freshAddress(),
+      });
       expect(patch.statusCode, patch.body).toBe(401);
     }
     // with a good token the same body is a 400
-    const valid = await app.inject({ method: 'POST', url: '/api/plans', payload: bad, headers: { authorization: `Bearer ${tokens.planner}` }, remoteAddress: freshAddress() });
+    const valid = await app.inject({
+      method: 'POST',
+      url: '/api/plans',
+      payload: bad,
+      headers: { authorization: `Bearer ${tokens.planner}` },
+      remoteAddress: freshAddress(),
+    });
     expect(valid.statusCode).toBe(400);
   });
 });
@@ -161,7 +256,12 @@ describe('the audit log says who did what', () => {
       // a fresh app each time: a restarted process
       const restarted = await buildApp({ databaseUrl: db.url, webDist: false });
       try {
-        const r = await restarted.inject({ method: 'POST', url: '/api/plans', payload: plan('who'), headers: { authorization: `Bearer ${token}` } });
+        const r = await restarted.inject({
+          method: 'POST',
+          url: '/api/plans',
+          payload: plan('who'),
+          headers: { authorization: `Bearer ${token}` },
+        });
         expect(r.statusCode).toBe(201);
         ids.push(r.json().id);
       } finally {
@@ -172,7 +272,10 @@ describe('the audit log says who did what', () => {
       `SELECT entity_id, actor, token_id, request_id FROM audit_log WHERE entity = 'plan' AND entity_id = ANY($1::text[]) ORDER BY id`,
       [ids.map(String)],
     );
-    expect(rows.map((r) => [r.entity_id, r.actor, r.token_id])).toEqual([[String(ids[0]), 'same-name', first.id], [String(ids[1]), 'same-name', second.id]]);
+    expect(rows.map((r) => [r.entity_id, r.actor, r.token_id])).toEqual([
+      [String(ids[0]), 'same-name', first.id],
+      [String(ids[1]), 'same-name', second.id],
+    ]);
     requestIds.push(...rows.map((r) => r.request_id));
     expect(new Set(requestIds).size).toBe(2);
   });
@@ -184,7 +287,11 @@ describe('HSTS and upgrade-insecure-requests only behind TLS', () => {
     expect(plain.headers['strict-transport-security']).toBeUndefined();
     expect(String(plain.headers['content-security-policy'])).not.toContain('upgrade-insecure-requests');
     expect(String(plain.headers['content-security-policy'])).toContain("default-src 'self'");
-    const tls = await buildApp({ databaseUrl: db.url, webDist: false, servedOverHttps: readConfig({ SERVED_OVER_HTTPS: '1' }).servedOverHttps });
+    const tls = await buildApp({
+      databaseUrl: db.url,
+      webDist: false,
+      servedOverHttps: readConfig({ SERVED_OVER_HTTPS: '1' }).servedOverHttps,
+    });
     try {
       const r = await tls.inject('/api/categories');
       expect(r.headers['strict-transport-security']).toMatch(/max-age=\d+/);
@@ -200,11 +307,11 @@ describe('HSTS and upgrade-insecure-requests only behind TLS', () => {
 describe('SQL injection strings in every parameter are harmless', () => {
   const INJECTIONS = [
     "' OR '1'='1",
-    "1; DROP TABLE walk_edges; --",
+    '1; DROP TABLE walk_edges; --',
     "'); DELETE FROM plans; --",
     "x' UNION SELECT token_sha256 FROM api_tokens --",
     "'; TRUNCATE audit_log; --",
-    "1; SELECT pg_sleep(60); --",
+    '1; SELECT pg_sleep(60); --',
     "' || (SELECT pg_sleep(60)) || '",
     '$1',
   ];
@@ -240,22 +347,49 @@ describe('SQL injection strings in every parameter are harmless', () => {
         }
       }
       const seg = encodeURIComponent(inj);
-      for (const url of [`/tiles/${seg}/15/25855/13449.pbf`, `/tiles/network/${seg}/25855/13449.pbf`, `/tiles/network/15/${seg}/13449.pbf`, `/tiles/network/15/25855/${seg}.pbf`, `/api/plans/${seg}`]) {
+      for (const url of [
+        `/tiles/${seg}/15/25855/13449.pbf`,
+        `/tiles/network/${seg}/25855/13449.pbf`,
+        `/tiles/network/15/${seg}/13449.pbf`,
+        `/tiles/network/15/25855/${seg}.pbf`,
+        `/api/plans/${seg}`,
+      ]) {
         await check(url, { url });
       }
       for (const method of ['PATCH', 'DELETE'] as const) {
-        await check(`${method} id`, { method, url: `/api/plans/${seg}`, payload: method === 'PATCH' ? { name: 'x' } : undefined, headers: { authorization: `Bearer ${tokens.planner}` } });
+        await check(`${method} id`, {
+          method,
+          url: `/api/plans/${seg}`,
+          payload: method === 'PATCH' ? { name: 'x' } : undefined,
+          headers: { authorization: `Bearer ${tokens.planner}` },
+        });
       }
-      await check('Authorization', { method: 'POST', url: '/api/plans', payload: plan(), headers: { authorization: `Bearer ${inj}` }, remoteAddress: freshAddress() });
+      await check('Authorization', {
+        method: 'POST',
+        url: '/api/plans',
+        payload: plan(),
+        headers: { authorization: `Bearer ${inj}` },
+        remoteAddress: freshAddress(),
+      });
       for (const field of ['kind', 'status', 'name', 'notes'] as const) {
-        const r = await check(`body ${field}`, { method: 'POST', url: '/api/plans', payload: { ...plan(), [field]: inj }, headers: { authorization: `Bearer ${tokens.planner}` } });
+        const r = await check(`body ${field}`, {
+          method: 'POST',
+          url: '/api/plans',
+          payload: { ...plan(), [field]: inj },
+          headers: { authorization: `Bearer ${tokens.planner}` },
+        });
         if (r.statusCode === 201) {
           created++;
           // stored verbatim, as text
           expect(r.json()[field]).toBe(inj);
         } else expect(['kind', 'status']).toContain(field);
       }
-      await check('geometry type', { method: 'POST', url: '/api/plans', payload: { ...plan(), geometry: { type: inj, coordinates: [] } }, headers: { authorization: `Bearer ${tokens.planner}` } });
+      await check('geometry type', {
+        method: 'POST',
+        url: '/api/plans',
+        payload: { ...plan(), geometry: { type: inj, coordinates: [] } },
+        headers: { authorization: `Bearer ${tokens.planner}` },
+      });
     }
     expect(created).toBe(INJECTIONS.length * 2);
     const after = await dbSnapshot(pool);
@@ -263,7 +397,9 @@ describe('SQL injection strings in every parameter are harmless', () => {
     expect({ ...after.counts, plans: 0, audit_log: 0 }).toEqual({ ...before.counts, plans: 0, audit_log: 0 });
     expect(after.counts.plans - before.counts.plans).toBe(created);
     expect(after.counts.audit_log - before.counts.audit_log).toBe(created);
-    console.log(`sql injection: ${requests} requests, ${INJECTIONS.length} strings, ${created} plans stored with them as names/notes`);
+    console.log(
+      `sql injection: ${requests} requests, ${INJECTIONS.length} strings, ${created} plans stored with them as names/notes`,
+    );
   });
 });
 
@@ -276,7 +412,9 @@ function rawGet(port: number, target: string): Promise<{ status: number; body: s
     socket.on('connect', () => socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`));
     socket.on('data', (d) => (data += d.toString('latin1')));
     socket.on('error', reject);
-    socket.on('close', () => resolve({ status: Number(data.split(' ')[1]), body: data.slice(data.indexOf('\r\n\r\n') + 4) }));
+    socket.on('close', () =>
+      resolve({ status: Number(data.split(' ')[1]), body: data.slice(data.indexOf('\r\n\r\n') + 4) }),
+    );
   });
 }
 
@@ -322,7 +460,10 @@ describe('tile and static paths cannot reach the file system', () => {
   it('through inject and on the wire: 400 or 404, never a file', async () => {
     expect((await rawGet(port, '/assets/app.js')).status).toBe(200); // the static server does serve files
     for (const target of TARGETS) {
-      for (const r of [await rawGet(port, target), await served.inject(target).then((x) => ({ status: x.statusCode, body: x.body }))]) {
+      for (const r of [
+        await rawGet(port, target),
+        await served.inject(target).then((x) => ({ status: x.statusCode, body: x.body })),
+      ]) {
         expect([400, 404], `${target} → ${r.status} ${r.body.slice(0, 120)}`).toContain(r.status);
         expect(r.body).not.toContain('root:');
         expect(r.body).not.toContain('console.log');
@@ -339,7 +480,13 @@ describe('security headers', () => {
     const expected = Object.entries(res.getHeaders()).map(([k, v]) => [k.toLowerCase(), String(v)]);
     expect(expected.length).toBeGreaterThan(8);
     expect(Object.fromEntries(expected)['content-security-policy']).toContain("worker-src 'self' blob:");
-    for (const url of ['/api/categories', '/api/proximity?lng=abc&lat=1', '/api/nowhere', '/tiles/network/15/26001/13624.pbf', '/docs/json']) {
+    for (const url of [
+      '/api/categories',
+      '/api/proximity?lng=abc&lat=1',
+      '/api/nowhere',
+      '/tiles/network/15/26001/13624.pbf',
+      '/docs/json',
+    ]) {
       const r = await app.inject(url);
       for (const [name, value] of expected) expect(r.headers[name], `${url}: ${name}`).toBe(value);
     }
@@ -353,7 +500,7 @@ describe('network exposure', () => {
     expect(readConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
   });
 
-  it('listen() with the default config accepts on loopback and refuses on the machine\'s other addresses', async () => {
+  it("listen() with the default config accepts on loopback and refuses on the machine's other addresses", async () => {
     const free = await new Promise<number>((resolve) => {
       const s = net.createServer().listen(0, '127.0.0.1', () => {
         const p = (s.address() as net.AddressInfo).port;
@@ -367,15 +514,26 @@ describe('network exposure', () => {
     const tryConnect = (host: string) =>
       new Promise<string>((resolve) => {
         const s = net.connect(free, host);
-        s.setTimeout(2000, () => { s.destroy(); resolve('timeout'); });
-        s.on('connect', () => { s.destroy(); resolve('connected'); });
+        s.setTimeout(2000, () => {
+          s.destroy();
+          resolve('timeout');
+        });
+        s.on('connect', () => {
+          s.destroy();
+          resolve('connected');
+        });
         s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
       });
     try {
       expect(await tryConnect('127.0.0.1')).toBe('connected');
-      const external = Object.values(os.networkInterfaces()).flat().filter((i) => i && i.family === 'IPv4' && !i.internal).map((i) => i!.address);
+      const external = Object.values(os.networkInterfaces())
+        .flat()
+        .filter((i) => i && i.family === 'IPv4' && !i.internal)
+        .map((i) => i!.address);
       for (const address of external) expect(await tryConnect(address), address).not.toBe('connected');
-      console.log(`listen(): loopback connects; refused on ${external.join(', ') || '(no other IPv4 address on this machine)'}`);
+      console.log(
+        `listen(): loopback connects; refused on ${external.join(', ') || '(no other IPv4 address on this machine)'}`,
+      );
     } finally {
       await close();
     }
@@ -384,12 +542,20 @@ describe('network exposure', () => {
 
 describe('the audit log is append-only', () => {
   it('UPDATE, DELETE and TRUNCATE are refused, also for the role the API connects as', async () => {
-    const r = await app.inject({ method: 'POST', url: '/api/plans', payload: plan('audit'), headers: { authorization: `Bearer ${tokens.planner}` }, remoteAddress: freshAddress() });
+    const r = await app.inject({
+      method: 'POST',
+      url: '/api/plans',
+      payload: plan('audit'),
+      headers: { authorization: `Bearer ${tokens.planner}` },
+      remoteAddress: freshAddress(),
+    });
     expect(r.statusCode).toBe(201);
     const before = (await pool.query(`SELECT count(*)::int AS n FROM audit_log`)).rows[0].n;
     expect(before).toBeGreaterThan(0);
     await expect(pool.query(`UPDATE audit_log SET actor = 'someone else'`)).rejects.toThrow(/append-only/);
-    await expect(pool.query(`DELETE FROM audit_log WHERE entity_id = $1`, [String(r.json().id)])).rejects.toThrow(/append-only/);
+    await expect(pool.query(`DELETE FROM audit_log WHERE entity_id = $1`, [String(r.json().id)])).rejects.toThrow(
+      /append-only/,
+    );
     await expect(pool.query(`TRUNCATE audit_log`)).rejects.toThrow(/append-only/);
     expect((await pool.query(`SELECT count(*)::int AS n FROM audit_log`)).rows[0].n).toBe(before);
   });
@@ -409,7 +575,12 @@ describe('the server connects as a role that cannot bypass the audit log', () =>
       await grantAppRole(db.url, role);
       await asApp.connect();
       served = await buildApp({ databaseUrl: appUrl.toString(), webDist: false });
-      const r = await served.inject({ method: 'POST', url: '/api/plans', payload: plan('as app role'), headers: { authorization: `Bearer ${tokens.planner}` } });
+      const r = await served.inject({
+        method: 'POST',
+        url: '/api/plans',
+        payload: plan('as app role'),
+        headers: { authorization: `Bearer ${tokens.planner}` },
+      });
       expect(r.statusCode, r.body).toBe(201);
       const before = (await asApp.query(`SELECT count(*)::int AS n FROM audit_log`)).rows[0].n;
       expect(before).toBeGreaterThan(0);
@@ -420,7 +591,9 @@ describe('the server connects as a role that cannot bypass the audit log', () =>
       await expect(asApp.query(`DROP TRIGGER audit_log_no_update ON audit_log`)).rejects.toThrow(/must be owner/);
       await expect(asApp.query(`UPDATE api_tokens SET role = 'admin'`)).rejects.toThrow(/permission denied/);
       expect((await asApp.query(`SELECT count(*)::int AS n FROM audit_log`)).rows[0].n).toBe(before);
-      const { rows } = await asApp.query(`SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user`);
+      const { rows } = await asApp.query(
+        `SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user`,
+      );
       expect(rows[0]).toEqual({ rolsuper: false, rolcreaterole: false, rolcreatedb: false });
     } finally {
       await served?.close();
@@ -431,14 +604,19 @@ describe('the server connects as a role that cannot bypass the audit log', () =>
   });
 
   it('grantAppRole refuses a superuser as the app role', async () => {
-    const superuser = (await pool.query(`SELECT current_user AS u, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS s`)).rows[0];
+    const superuser = (
+      await pool.query(`SELECT current_user AS u, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS s`)
+    ).rows[0];
     expect(superuser.s).toBe(true);
     await expect(grantAppRole(db.url, superuser.u)).rejects.toThrow(/superuser/);
   });
 
   it('the project-local cluster asks every connection for a password, and the server role is no superuser', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-cluster-'));
-    const config = readConfig({ LIFE_CIRCLE_DATA_DIR: dir, LIFE_CIRCLE_DB_PORT: String(await freePortBelowEphemeral()) });
+    const config = readConfig({
+      LIFE_CIRCLE_DATA_DIR: dir,
+      LIFE_CIRCLE_DB_PORT: String(await freePortBelowEphemeral()),
+    });
     try {
       const ownerUrl = startLocalCluster(config, () => {});
       const appUrl = resolveAppDatabaseUrl(config);
@@ -478,7 +656,8 @@ describe('rate limits', () => {
   it('the isochrone route limits one address to 600 a minute', async () => {
     const address = freshAddress();
     let limited = 0;
-    for (let i = 0; i < 601; i++) if ((await app.inject({ url: OUTSIDE, remoteAddress: address })).statusCode === 429) limited++;
+    for (let i = 0; i < 601; i++)
+      if ((await app.inject({ url: OUTSIDE, remoteAddress: address })).statusCode === 429) limited++;
     expect(limited).toBe(1);
   });
 
@@ -488,7 +667,8 @@ describe('rate limits', () => {
     const lifted = await buildApp({ databaseUrl: db.url, webDist: false, rateLimit: { max: 1e9 } });
     try {
       let limited = 0;
-      for (let i = 0; i < 650; i++) if ((await lifted.inject({ url: OUTSIDE, remoteAddress: '203.0.113.9' })).statusCode === 429) limited++;
+      for (let i = 0; i < 650; i++)
+        if ((await lifted.inject({ url: OUTSIDE, remoteAddress: '203.0.113.9' })).statusCode === 429) limited++;
       expect(limited).toBe(0);
     } finally {
       await lifted.close();

@@ -26,7 +26,10 @@ async function tableCounts(url: string): Promise<Record<string, number>> {
     );
     const counts: Record<string, number> = {};
     // names come from the catalogue, quoted as identifiers
-    for (const r of rows) counts[r.table_name] = (await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${r.table_name.replace(/"/g, '""')}"`)).rows[0].n;
+    for (const r of rows)
+      counts[r.table_name] = (
+        await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${r.table_name.replace(/"/g, '""')}"`)
+      ).rows[0].n;
     return counts;
   } finally {
     await c.end();
@@ -38,7 +41,8 @@ async function newestRunResults(url: string): Promise<{ runId: number; rows: unk
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    const runId = (await c.query<{ id: number }>(`SELECT max(id) AS id FROM coverage_runs WHERE status = 'done'`)).rows[0].id;
+    const runId = (await c.query<{ id: number }>(`SELECT max(id) AS id FROM coverage_runs WHERE status = 'done'`))
+      .rows[0].id;
     const { rows } = await c.query(
       `SELECT rule_set_id, rule_id, level, area_key, area_name, population, covered_population, straight_covered_population, share,
               straight_share, target_share, passes, deciding_facility_id, uncovered_mean_m, uncovered_unreachable_population
@@ -59,7 +63,9 @@ beforeAll(async () => {
   await sourcePool.query(
     `INSERT INTO plans (kind, name, geom, created_by) VALUES ('add_open_space', '口袋公园', ST_GeomFromText('POLYGON((104.06 30.66,104.061 30.66,104.061 30.661,104.06 30.66))', 4326), 'backup-planner')`,
   );
-  await sourcePool.query(`INSERT INTO audit_log (actor, action, entity, entity_id) VALUES ('backup-planner', 'plan.create', 'plan', '1')`);
+  await sourcePool.query(
+    `INSERT INTO audit_log (actor, action, entity, entity_id) VALUES ('backup-planner', 'plan.create', 'plan', '1')`,
+  );
   const name = `lc_t_${inject('runId')}_restore_${crypto.randomBytes(4).toString('hex')}`;
   await adminQuery(`CREATE DATABASE "${name}"`);
   target = { name, url: withDatabase(inject('adminUrl'), name) };

@@ -86,7 +86,10 @@ describe('broken OSM files change nothing', () => {
   it('a PBF with corrupt bytes in a compressed block', async () => {
     const bytes = Buffer.from(fs.readFileSync(CENTRAL_PBF));
     for (let k = 0; k < 256; k++) bytes[Math.floor(bytes.length / 2) + k] ^= 0xa5;
-    await expectRejectedUnchanged(() => importOsm(pool, file('corrupt.osm.pbf', bytes)), /cannot read OSM file .*(uncompress|data error|PBF)/i);
+    await expectRejectedUnchanged(
+      () => importOsm(pool, file('corrupt.osm.pbf', bytes)),
+      /cannot read OSM file .*(uncompress|data error|PBF)/i,
+    );
   });
 
   it('XML in a file named .pbf', async () => {
@@ -106,7 +109,10 @@ describe('broken OSM files change nothing', () => {
 
   it('truncated OSM XML', async () => {
     const xml = fs.readFileSync(SMALL_OSM, 'utf8');
-    await expectRejectedUnchanged(() => importOsm(pool, file('truncated.osm', xml.slice(0, Math.floor(xml.length * 0.6)))), /XML parsing error/);
+    await expectRejectedUnchanged(
+      () => importOsm(pool, file('truncated.osm', xml.slice(0, Math.floor(xml.length * 0.6)))),
+      /XML parsing error/,
+    );
   });
 
   it('duplicate node and way ids', async () => {
@@ -119,8 +125,16 @@ describe('broken OSM files change nothing', () => {
  <way id="10" version="1"><nd ref="1"/><nd ref="2"/><tag k="highway" v="footway"/></way>
 </osm>`;
     await expectRejectedUnchanged(() => importOsm(pool, file('duplicate-node.osm', xml)), /Node ID twice in input/);
-    const ways = xml.replace('<node id="1" lat="30.67" lon="104.07" version="1"/>', '').replace('</osm>', ' <way id="10" version="1"><nd ref="2"/><nd ref="1"/><tag k="highway" v="path"/></way>\n</osm>');
-    await expectRejectedUnchanged(() => importOsm(pool, file('duplicate-way.osm', ways)), /Way ID twice in input|ordered/);
+    const ways = xml
+      .replace('<node id="1" lat="30.67" lon="104.07" version="1"/>', '')
+      .replace(
+        '</osm>',
+        ' <way id="10" version="1"><nd ref="2"/><nd ref="1"/><tag k="highway" v="path"/></way>\n</osm>',
+      );
+    await expectRejectedUnchanged(
+      () => importOsm(pool, file('duplicate-way.osm', ways)),
+      /Way ID twice in input|ordered/,
+    );
   });
 
   it('a well-formed file with nothing walkable', async () => {
@@ -150,17 +164,25 @@ describe('100 MB of junk', () => {
     // How quickly: npm run bench:reports times the same refusals against reading the file once.
     await expectRejectedUnchanged(() => importOsm(pool, as('osm.pbf')), /cannot read OSM file/);
     await expectRejectedUnchanged(() => importOsm(pool, as('osm')), /cannot read OSM file/);
-    await expectRejectedUnchanged(() => importFacilities(pool, as('csv'), { category: 'elderly_care', crs: 'wgs84' }), /not valid UTF-8/);
+    await expectRejectedUnchanged(
+      () => importFacilities(pool, as('csv'), { category: 'elderly_care', crs: 'wgs84' }),
+      /not valid UTF-8/,
+    );
     await expectRejectedUnchanged(() => importCommunities(pool, as('geojson')), /not valid UTF-8/);
   });
 });
 
 describe('broken registers change nothing', () => {
-  const importCsv = (name: string, text: string | Buffer, crs: 'wgs84' | 'gcj02' | 'bd09' = 'wgs84') => () =>
-    importFacilities(pool, file(name, text), { category: 'elderly_care', crs });
+  const importCsv =
+    (name: string, text: string | Buffer, crs: 'wgs84' | 'gcj02' | 'bd09' = 'wgs84') =>
+    () =>
+      importFacilities(pool, file(name, text), { category: 'elderly_care', crs });
 
   it('wrong columns', async () => {
-    await expectRejectedUnchanged(importCsv('wrong-columns.csv', '机构,东,北\n示例养老院,104.06,30.66\n'), /unusable header[\s\S]*no "name" column[\s\S]*headers found: "机构", "东", "北"/);
+    await expectRejectedUnchanged(
+      importCsv('wrong-columns.csv', '机构,东,北\n示例养老院,104.06,30.66\n'),
+      /unusable header[\s\S]*no "name" column[\s\S]*headers found: "机构", "东", "北"/,
+    );
   });
 
   it('an empty file and a header only', async () => {
@@ -174,18 +196,49 @@ describe('broken registers change nothing', () => {
 
   it('WGS 84 coordinates of a place outside China declared as BD-09', async () => {
     // Paris, given as if it were a Baidu export: BD-09 is undefined there, so it must not be "converted".
-    await expectRejectedUnchanged(importCsv('paris-bd09.csv', 'name,lng,lat\nLouvre,2.3376,48.8606\n', 'bd09'), /line 2, field lng: "2.3376" is outside China/);
-    const geo = JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: 'Paris' }, geometry: { type: 'Polygon', coordinates: [[[2.33, 48.85], [2.34, 48.85], [2.34, 48.86], [2.33, 48.85]]] } }] });
-    await expectRejectedUnchanged(() => importCommunities(pool, file('paris-bd09.geojson', geo), { crs: 'bd09' }), /outside China/);
+    await expectRejectedUnchanged(
+      importCsv('paris-bd09.csv', 'name,lng,lat\nLouvre,2.3376,48.8606\n', 'bd09'),
+      /line 2, field lng: "2.3376" is outside China/,
+    );
+    const geo = JSON.stringify({
+      type: 'FeatureCollection',
+      features: [
+        {
+          type: 'Feature',
+          properties: { name: 'Paris' },
+          geometry: {
+            type: 'Polygon',
+            coordinates: [
+              [
+                [2.33, 48.85],
+                [2.34, 48.85],
+                [2.34, 48.86],
+                [2.33, 48.85],
+              ],
+            ],
+          },
+        },
+      ],
+    });
+    await expectRejectedUnchanged(
+      () => importCommunities(pool, file('paris-bd09.geojson', geo), { crs: 'bd09' }),
+      /outside China/,
+    );
   });
 
   it('duplicate rows', async () => {
-    await expectRejectedUnchanged(importCsv('dup.csv', 'name,lng,lat\n示例养老院,104.06,30.66\n示例养老院,104.06,30.66\n'), /line 3, field name: .* duplicates line 2/);
+    await expectRejectedUnchanged(
+      importCsv('dup.csv', 'name,lng,lat\n示例养老院,104.06,30.66\n示例养老院,104.06,30.66\n'),
+      /line 3, field name: .* duplicates line 2/,
+    );
   });
 
   it('bad values: text for numbers, NaN, Infinity, out of range, negative capacity', async () => {
     const text = await expectRejectedUnchanged(
-      importCsv('values.csv', 'name,lng,lat,capacity\nA,abc,30.66,\nB,NaN,30.66,\nC,104.06,Infinity,\nD,104.06,95,\nE,104.06,30.66,-3\n,104.06,30.66,\n'),
+      importCsv(
+        'values.csv',
+        'name,lng,lat,capacity\nA,abc,30.66,\nB,NaN,30.66,\nC,104.06,Infinity,\nD,104.06,95,\nE,104.06,30.66,-3\n,104.06,30.66,\n',
+      ),
       /6 invalid rows/,
     );
     expect(text).toMatch(/line 2, field lng: "abc"/);
@@ -194,15 +247,40 @@ describe('broken registers change nothing', () => {
 
   it('a non-UTF-8 (GBK) file', async () => {
     // "示例养老院" in GBK: what Excel saves on a Chinese Windows.
-    const gbk = Buffer.concat([Buffer.from('name,lng,lat\n'), Buffer.from([0xca, 0xbe, 0xc0, 0xfd, 0xd1, 0xf8, 0xc0, 0xcf, 0xd4, 0xba]), Buffer.from(',104.06,30.66\n')]);
-    await expectRejectedUnchanged(() => importFacilities(pool, file('gbk.csv', gbk), { category: 'elderly_care', crs: 'wgs84', encoding: 'utf-8' }), /line 2, field name: .* is not valid UTF-8 \(a GBK file read as UTF-8\? try --encoding gbk\)/);
-    await expectRejectedUnchanged(() => importCommunities(pool, file('gbk.geojson', Buffer.concat([Buffer.from('{"type":"FeatureCollection","features":[{"properties":{"name":"'), Buffer.from([0xc9, 0xe7, 0xc7, 0xf8]), Buffer.from('"}}]}')]))), /not valid UTF-8/);
+    const gbk = Buffer.concat([
+      Buffer.from('name,lng,lat\n'),
+      Buffer.from([0xca, 0xbe, 0xc0, 0xfd, 0xd1, 0xf8, 0xc0, 0xcf, 0xd4, 0xba]),
+      Buffer.from(',104.06,30.66\n'),
+    ]);
+    await expectRejectedUnchanged(
+      () => importFacilities(pool, file('gbk.csv', gbk), { category: 'elderly_care', crs: 'wgs84', encoding: 'utf-8' }),
+      /line 2, field name: .* is not valid UTF-8 \(a GBK file read as UTF-8\? try --encoding gbk\)/,
+    );
+    await expectRejectedUnchanged(
+      () =>
+        importCommunities(
+          pool,
+          file(
+            'gbk.geojson',
+            Buffer.concat([
+              Buffer.from('{"type":"FeatureCollection","features":[{"properties":{"name":"'),
+              Buffer.from([0xc9, 0xe7, 0xc7, 0xf8]),
+              Buffer.from('"}}]}'),
+            ]),
+          ),
+        ),
+      /not valid UTF-8/,
+    );
   });
 });
 
 describe('invalid community polygons change nothing', () => {
   const fc = (...features: object[]) => JSON.stringify({ type: 'FeatureCollection', features });
-  const feature = (name: unknown, coordinates: unknown, type = 'Polygon') => ({ type: 'Feature', properties: { name }, geometry: { type, coordinates } });
+  const feature = (name: unknown, coordinates: unknown, type = 'Polygon') => ({
+    type: 'Feature',
+    properties: { name },
+    geometry: { type, coordinates },
+  });
 
   it('each kind of bad geometry is named, and nothing is imported', async () => {
     const text = await expectRejectedUnchanged(
@@ -212,28 +290,85 @@ describe('invalid community polygons change nothing', () => {
           file(
             'bad-communities.geojson',
             fc(
-              feature('three points', [[[104.06, 30.66], [104.07, 30.66], [104.06, 30.66]]]),
-              feature('zero area', [[[104.06, 30.66], [104.06, 30.66], [104.06, 30.66], [104.06, 30.66]]]),
-              feature('collinear', [[[104.06, 30.66], [104.07, 30.66], [104.08, 30.66], [104.06, 30.66]]]),
-              feature('text coordinates', [[['104.06', '30.66'], ['104.07', '30.66'], ['104.07', '30.67'], ['104.06', '30.66']]]),
-              feature('out of range', [[[104.06, 95], [104.07, 30.66], [104.07, 30.67], [104.06, 95]]]),
+              feature('three points', [
+                [
+                  [104.06, 30.66],
+                  [104.07, 30.66],
+                  [104.06, 30.66],
+                ],
+              ]),
+              feature('zero area', [
+                [
+                  [104.06, 30.66],
+                  [104.06, 30.66],
+                  [104.06, 30.66],
+                  [104.06, 30.66],
+                ],
+              ]),
+              feature('collinear', [
+                [
+                  [104.06, 30.66],
+                  [104.07, 30.66],
+                  [104.08, 30.66],
+                  [104.06, 30.66],
+                ],
+              ]),
+              feature('text coordinates', [
+                [
+                  ['104.06', '30.66'],
+                  ['104.07', '30.66'],
+                  ['104.07', '30.67'],
+                  ['104.06', '30.66'],
+                ],
+              ]),
+              feature('out of range', [
+                [
+                  [104.06, 95],
+                  [104.07, 30.66],
+                  [104.07, 30.67],
+                  [104.06, 95],
+                ],
+              ]),
               feature('empty', []),
               feature('a point', [104.06, 30.66], 'Point'),
-              feature(null, [[[104.06, 30.66], [104.07, 30.66], [104.07, 30.67], [104.06, 30.66]]]),
+              feature(null, [
+                [
+                  [104.06, 30.66],
+                  [104.07, 30.66],
+                  [104.07, 30.67],
+                  [104.06, 30.66],
+                ],
+              ]),
               { type: 'Feature', properties: { name: 'no geometry' }, geometry: null },
             ),
           ),
         ),
       /invalid rows? in bad-communities.geojson; nothing imported/,
     );
-    for (const why of [/features\[0\].*ring of 3 positions/, /features\[1\].*no area/, /features\[2\].*no area/, /features\[3\].*not a \[lng, lat\] position/, /features\[4\], field lat: "95"/, /features\[5\].*polygon without rings/, /features\[6\].*not a Polygon/, /features\[7\], field name/, /features\[8\], field geometry/]) {
+    for (const why of [
+      /features\[0\].*ring of 3 positions/,
+      /features\[1\].*no area/,
+      /features\[2\].*no area/,
+      /features\[3\].*not a \[lng, lat\] position/,
+      /features\[4\], field lat: "95"/,
+      /features\[5\].*polygon without rings/,
+      /features\[6\].*not a Polygon/,
+      /features\[7\], field name/,
+      /features\[8\], field geometry/,
+    ]) {
       expect(text).toMatch(why);
     }
   });
 
   it('not GeoJSON at all, or no features', async () => {
-    await expectRejectedUnchanged(() => importCommunities(pool, file('not-json.geojson', '{"type": "FeatureCollection", "features": [')), /not valid JSON/);
-    await expectRejectedUnchanged(() => importCommunities(pool, file('array.geojson', '[]')), /not a GeoJSON FeatureCollection/);
+    await expectRejectedUnchanged(
+      () => importCommunities(pool, file('not-json.geojson', '{"type": "FeatureCollection", "features": [')),
+      /not valid JSON/,
+    );
+    await expectRejectedUnchanged(
+      () => importCommunities(pool, file('array.geojson', '[]')),
+      /not a GeoJSON FeatureCollection/,
+    );
     await expectRejectedUnchanged(() => importCommunities(pool, file('none.geojson', fc())), /no features/);
   });
 });
@@ -250,14 +385,34 @@ describe('CSV exports neutralise formulas', () => {
       `SELECT ST_XMin(e) x0, ST_YMin(e) y0, ST_XMax(e) x1, ST_YMax(e) y1 FROM (SELECT ST_Extent(geom) e FROM walk_nodes) t`,
     );
     const { x0, y0, x1, y1 } = rows[0];
-    const xm = (x0 + x1) / 2, ym = (y0 + y1) / 2;
-    const quads = [[x0, y0, xm, ym], [xm, y0, x1, ym], [x0, ym, xm, y1], [xm, ym, x1, y1]];
+    const xm = (x0 + x1) / 2,
+      ym = (y0 + y1) / 2;
+    const quads = [
+      [x0, y0, xm, ym],
+      [xm, y0, x1, ym],
+      [x0, ym, xm, y1],
+      [xm, ym, x1, y1],
+    ];
     const features = quads.map(([a, b, c, d], i) => ({
       type: 'Feature',
       properties: { name: FORMULAS[i], street: STREET, district: DISTRICT },
-      geometry: { type: 'Polygon', coordinates: [[[a, b], [c, b], [c, d], [a, d], [a, b]]] },
+      geometry: {
+        type: 'Polygon',
+        coordinates: [
+          [
+            [a, b],
+            [c, b],
+            [c, d],
+            [a, d],
+            [a, b],
+          ],
+        ],
+      },
     }));
-    await importCommunities(pool, file('formula-communities.geojson', JSON.stringify({ type: 'FeatureCollection', features })));
+    await importCommunities(
+      pool,
+      file('formula-communities.geojson', JSON.stringify({ type: 'FeatureCollection', features })),
+    );
     await computeCoverage(pool);
     app = await buildApp({ databaseUrl: db.url, webDist: false });
   });
@@ -271,7 +426,9 @@ describe('CSV exports neutralise formulas', () => {
     expect(r.headers['content-type']).toMatch(/text\/csv/);
     const rows = parseCsv(r.body.replace(/^\uFEFF/, ''), { relax_column_count: false }) as string[][];
     // no cell a spreadsheet would run: only numbers may start with "-"
-    for (const row of rows) for (const cell of row) if (/^[=+@\t\r-]/.test(cell)) expect(Number.isFinite(Number(cell)), `${url}: ${cell}`).toBe(true);
+    for (const row of rows)
+      for (const cell of row)
+        if (/^[=+@\t\r-]/.test(cell)) expect(Number.isFinite(Number(cell)), `${url}: ${cell}`).toBe(true);
     return { header: rows[0], rows: rows.slice(1) };
   };
 
@@ -282,14 +439,17 @@ describe('CSV exports neutralise formulas', () => {
     const street = await csvOf('/api/coverage?level=street&format=csv');
     expect(new Set(street.rows.map((r) => r[street.header.indexOf('area_key')]))).toEqual(new Set([`'${STREET}`]));
     const district = await csvOf('/api/coverage?level=district&format=csv');
-    expect(new Set(district.rows.map((r) => r[district.header.indexOf('area_key')]))).toEqual(new Set([`'${DISTRICT}`]));
+    expect(new Set(district.rows.map((r) => r[district.header.indexOf('area_key')]))).toEqual(
+      new Set([`'${DISTRICT}`]),
+    );
   });
 
   it('/api/audit?format=csv', async () => {
     const audit = await csvOf('/api/audit?level=community&format=csv');
     // rules not assessable (no data) come as one row each with no area; every other row names an area
     const areaRows = audit.rows.filter((r) => r[audit.header.indexOf('result')] !== 'no_data');
-    for (const r of audit.rows.filter((x) => !areaRows.includes(x))) expect(r[audit.header.indexOf('area_key')]).toBe('');
+    for (const r of audit.rows.filter((x) => !areaRows.includes(x)))
+      expect(r[audit.header.indexOf('area_key')]).toBe('');
     const names = areaRows.map((r) => r[audit.header.indexOf('area_name')]);
     expect(names.length).toBeGreaterThan(0);
     for (const n of names) expect(FORMULAS.map((f) => `'${f}`)).toContain(n);

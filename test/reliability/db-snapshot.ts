@@ -11,19 +11,36 @@ export interface DbSnapshot {
 
 /** Tables whose row counts are compared. */
 export const SNAPSHOT_TABLES = [
-  'datasets', 'walk_nodes', 'walk_edges', 'facilities', 'facility_access_points', 'residential_areas', 'buildings',
-  'communities', 'origins', 'coverage_runs', 'coverage_area_results', 'plans', 'audit_log', 'api_tokens',
+  'datasets',
+  'walk_nodes',
+  'walk_edges',
+  'facilities',
+  'facility_access_points',
+  'residential_areas',
+  'buildings',
+  'communities',
+  'origins',
+  'coverage_runs',
+  'coverage_area_results',
+  'plans',
+  'audit_log',
+  'api_tokens',
 ] as const;
 
 export async function dbSnapshot(db: pg.Pool | pg.ClientBase): Promise<DbSnapshot> {
   const datasets = (
-    await db.query<DbSnapshot['datasets'][number]>(`SELECT id, kind, source, sha256, category FROM datasets ORDER BY id`)
+    await db.query<DbSnapshot['datasets'][number]>(
+      `SELECT id, kind, source, sha256, category FROM datasets ORDER BY id`,
+    )
   ).rows;
   const counts: Record<string, number> = {};
   // Table names come from the constant list above, never from input.
-  for (const t of SNAPSHOT_TABLES) counts[t] = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t}`)).rows[0].n;
+  for (const t of SNAPSHOT_TABLES)
+    counts[t] = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t}`)).rows[0].n;
   const ids = (
-    await db.query<{ f: string; c: string }>(`SELECT (SELECT coalesce(sum(id), 0)::text FROM facilities) AS f, (SELECT coalesce(sum(id), 0)::text FROM communities) AS c`)
+    await db.query<{ f: string; c: string }>(
+      `SELECT (SELECT coalesce(sum(id), 0)::text FROM facilities) AS f, (SELECT coalesce(sum(id), 0)::text FROM communities) AS c`,
+    )
   ).rows[0];
   return { datasets, counts, facilityIdSum: ids.f, communityIdSum: ids.c };
 }

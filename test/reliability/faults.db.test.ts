@@ -95,7 +95,8 @@ describe('the database restarts while the app serves', () => {
   const PROXIMITY = '/api/proximity?lng=104.105&lat=30.665';
 
   it(`requests during the outage fail within ${FAIL_FAST_MS} ms with 503 database_unavailable, and the same app recovers by itself`, async () => {
-    for (const route of [...DB_ROUTES, PROXIMITY]) expect((await app.inject(route)).statusCode, route).toBeLessThan(300);
+    for (const route of [...DB_ROUTES, PROXIMITY])
+      expect((await app.inject(route)).statusCode, route).toBeLessThan(300);
     // Plan writes keep going through the crash, so some hold a checked-out client when the server dies.
     // Regression: that client's 'error' event had no listener and crashed the process (vitest reports
     // it as an unhandled error, failing the run); the db plugin now listens on every client.
@@ -106,8 +107,25 @@ describe('the database restarts while the app serves', () => {
       while (writing) {
         const t = performance.now();
         const r = await app.inject({
-          method: 'POST', url: '/api/plans', headers: { authorization: `Bearer ${token}` },
-          payload: { kind: 'add_open_space', name: 'during the outage', geometry: { type: 'Polygon', coordinates: [[[104.1, 30.66], [104.1004, 30.66], [104.1004, 30.6604], [104.1, 30.6604], [104.1, 30.66]]] } },
+          method: 'POST',
+          url: '/api/plans',
+          headers: { authorization: `Bearer ${token}` },
+          payload: {
+            kind: 'add_open_space',
+            name: 'during the outage',
+            geometry: {
+              type: 'Polygon',
+              coordinates: [
+                [
+                  [104.1, 30.66],
+                  [104.1004, 30.66],
+                  [104.1004, 30.6604],
+                  [104.1, 30.6604],
+                  [104.1, 30.66],
+                ],
+              ],
+            },
+          },
         });
         writes.push({ status: r.statusCode, ms: performance.now() - t });
         if (r.statusCode === 201) firstWrite();
@@ -128,7 +146,12 @@ describe('the database restarts while the app serves', () => {
       for (const route of [...DB_ROUTES, PROXIMITY, '/api/health']) {
         const t = performance.now();
         const r = await app.inject(route);
-        outage.push({ route, status: r.statusCode, ms: performance.now() - t, code: r.statusCode === 503 && route !== '/api/health' ? r.json().error.code : undefined });
+        outage.push({
+          route,
+          status: r.statusCode,
+          ms: performance.now() - t,
+          code: r.statusCode === 503 && route !== '/api/health' ? r.json().error.code : undefined,
+        });
       }
     }
     for (const o of outage) {
@@ -154,14 +177,18 @@ describe('the database restarts while the app serves', () => {
     const restarted = performance.now();
     let recoveredMs = -1;
     while (performance.now() - restarted < PATIENCE_MS) {
-      const statuses = await Promise.all([...DB_ROUTES, PROXIMITY, '/api/health'].map((r) => app.inject(r).then((x) => x.statusCode)));
+      const statuses = await Promise.all(
+        [...DB_ROUTES, PROXIMITY, '/api/health'].map((r) => app.inject(r).then((x) => x.statusCode)),
+      );
       if (statuses.every((s) => s < 300)) {
         recoveredMs = performance.now() - restarted;
         break;
       }
       await sleep(100);
     }
-    expect(recoveredMs, `the app did not recover within ${PATIENCE_MS / 1000} s of the restart`).toBeGreaterThanOrEqual(0);
+    expect(recoveredMs, `the app did not recover within ${PATIENCE_MS / 1000} s of the restart`).toBeGreaterThanOrEqual(
+      0,
+    );
     const worst = Math.max(...outage.map((o) => o.ms));
     const median = outage.map((o) => o.ms).sort((a, b) => a - b)[Math.floor(outage.length / 2)];
     figures.push(
@@ -206,7 +233,23 @@ describe('the API process is killed in the middle of plan writes', () => {
             const r = await fetch(`http://127.0.0.1:${port}/api/plans`, {
               method: 'POST',
               headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-              body: JSON.stringify({ kind: 'add_open_space', name: `round ${round} worker ${w} #${i}`, notes: 'x'.repeat(2000), geometry: { type: 'Polygon', coordinates: [[[lng, lat], [lng + 0.0004, lat], [lng + 0.0004, lat + 0.0004], [lng, lat + 0.0004], [lng, lat]]] } }),
+              body: JSON.stringify({
+                kind: 'add_open_space',
+                name: `round ${round} worker ${w} #${i}`,
+                notes: 'x'.repeat(2000),
+                geometry: {
+                  type: 'Polygon',
+                  coordinates: [
+                    [
+                      [lng, lat],
+                      [lng + 0.0004, lat],
+                      [lng + 0.0004, lat + 0.0004],
+                      [lng, lat + 0.0004],
+                      [lng, lat],
+                    ],
+                  ],
+                },
+              }),
             });
             if (r.status === 201) {
               acknowledged++;
@@ -226,17 +269,27 @@ describe('the API process is killed in the middle of plan writes', () => {
       child.kill('SIGKILL');
       killed = true;
       await workers;
-      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
+      await new Promise((r) =>
+        child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r),
+      );
     }
     // PostgreSQL notices the dead connections and rolls their transactions back
     let open = -1;
-    for (const end = performance.now() + PATIENCE_MS; performance.now() < end && open !== 0; ) {
-      open = (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = 'faults' AND state LIKE 'idle in transaction%'`)).rows[0].n;
+    for (const end = performance.now() + PATIENCE_MS; performance.now() < end && open !== 0;) {
+      open = (
+        await pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = 'faults' AND state LIKE 'idle in transaction%'`,
+        )
+      ).rows[0].n;
       if (open) await sleep(100);
     }
     expect(open).toBe(0);
     const plans = (await pool.query<{ id: string }>(`SELECT id FROM plans`)).rows.map((r) => Number(r.id));
-    const audited = (await pool.query<{ entity_id: string }>(`SELECT entity_id FROM audit_log WHERE entity = 'plan' AND action = 'plan.create'`)).rows.map((r) => Number(r.entity_id));
+    const audited = (
+      await pool.query<{ entity_id: string }>(
+        `SELECT entity_id FROM audit_log WHERE entity = 'plan' AND action = 'plan.create'`,
+      )
+    ).rows.map((r) => Number(r.entity_id));
     expect(new Set(audited).size).toBe(audited.length);
     expect([...plans].sort((a, b) => a - b)).toEqual([...audited].sort((a, b) => a - b));
     for (const id of acknowledgedIds) expect(plans).toContain(id);
@@ -248,7 +301,9 @@ describe('the API process is killed in the middle of plan writes', () => {
     expect(mismatched).toEqual([]);
     expect(acknowledged).toBeGreaterThan(0);
     expect(cutOff).toBeGreaterThan(0);
-    figures.push(`API killed ${ROUNDS}× during plan writes (${CONCURRENCY} concurrent POSTs): ${acknowledged} acknowledged, ${cutOff} cut off, ${plans.length - plansBefore} new plans stored; all ${plans.length} plans = ${audited.length} plan.create audit rows, every acknowledged one present`);
+    figures.push(
+      `API killed ${ROUNDS}× during plan writes (${CONCURRENCY} concurrent POSTs): ${acknowledged} acknowledged, ${cutOff} cut off, ${plans.length - plansBefore} new plans stored; all ${plans.length} plans = ${audited.length} plan.create audit rows, every acknowledged one present`,
+    );
   });
 });
 
@@ -256,7 +311,10 @@ describe('coverage is recomputed while readers query', () => {
   it('every response comes from one finished run, number for number', async () => {
     const app = await buildApp({ databaseUrl: url, webDist: false, rateLimit: { max: 1e9 } });
     const RUNS = 4;
-    const responses: { route: string; body: { run_id: number; rule_set: string; level: string; areas: Record<string, unknown>[] } }[] = [];
+    const responses: {
+      route: string;
+      body: { run_id: number; rule_set: string; level: string; areas: Record<string, unknown>[] };
+    }[] = [];
     let computing = true;
     const computed: number[] = [];
     const computer = (async () => {
@@ -288,10 +346,19 @@ describe('coverage is recomputed while readers query', () => {
 
     const runIds = [...new Set(responses.map((r) => r.body.run_id))];
     expect(runIds.length, `readers saw runs ${runIds}`).toBeGreaterThanOrEqual(2);
-    const { rows: done } = await pool.query<{ id: number }>(`SELECT id FROM coverage_runs WHERE status = 'done' AND id = ANY($1::int[])`, [runIds]);
+    const { rows: done } = await pool.query<{ id: number }>(
+      `SELECT id FROM coverage_runs WHERE status = 'done' AND id = ANY($1::int[])`,
+      [runIds],
+    );
     expect(done.map((r) => r.id).sort()).toEqual(runIds.sort());
 
-    type Stored = { area_key: string; rule_id: string; share: number | null; population: number; covered_population: number };
+    type Stored = {
+      area_key: string;
+      rule_id: string;
+      share: number | null;
+      population: number;
+      covered_population: number;
+    };
     const cache = new Map<string, Map<string, Stored>>();
     const stored = async (runId: number, ruleSet: string, level: string) => {
       const key = `${runId}/${ruleSet}/${level}`;
@@ -310,15 +377,25 @@ describe('coverage is recomputed while readers query', () => {
       expect(body.areas.length).toBeGreaterThan(0);
       if (route.startsWith('/api/coverage')) {
         expect(body.areas.length * Object.keys((body.areas[0] as { rules: object }).rules).length).toBe(s.size);
-        for (const a of body.areas as { area_key: string; rules: Record<string, { share: number | null; population: number; covered_population: number }> }[]) {
+        for (const a of body.areas as {
+          area_key: string;
+          rules: Record<string, { share: number | null; population: number; covered_population: number }>;
+        }[]) {
           for (const [ruleId, x] of Object.entries(a.rules)) {
             const st = s.get(`${a.area_key}/${ruleId}`)!;
-            expect({ share: x.share, population: x.population, covered: x.covered_population }).toEqual({ share: st.share, population: st.population, covered: st.covered_population });
+            expect({ share: x.share, population: x.population, covered: x.covered_population }).toEqual({
+              share: st.share,
+              population: st.population,
+              covered: st.covered_population,
+            });
             compared++;
           }
         }
       } else {
-        for (const a of body.areas as { area_key: string; failed_rules: { rule_id: string; share: number | null; residents_not_covered: number }[] }[]) {
+        for (const a of body.areas as {
+          area_key: string;
+          failed_rules: { rule_id: string; share: number | null; residents_not_covered: number }[];
+        }[]) {
           for (const f of a.failed_rules) {
             const st = s.get(`${a.area_key}/${f.rule_id}`)!;
             expect(f.share).toBe(st.share === null ? null : Math.round(st.share * 1e4) / 1e4);
@@ -333,7 +410,9 @@ describe('coverage is recomputed while readers query', () => {
     const a = await stored(first, 'chengdu-park-city', 'residential_area');
     const b = await stored(last, 'chengdu-park-city', 'residential_area');
     expect([...a.entries()].some(([k, v]) => b.get(k)?.covered_population !== v.covered_population)).toBe(true);
-    figures.push(`recompute under reads: ${RUNS} runs while ${responses.length} responses were read, from runs ${runIds.sort().join(', ')}; ${compared} area × rule numbers all equal their run's stored numbers`);
+    figures.push(
+      `recompute under reads: ${RUNS} runs while ${responses.length} responses were read, from runs ${runIds.sort().join(', ')}; ${compared} area × rule numbers all equal their run's stored numbers`,
+    );
   });
 });
 

@@ -12,7 +12,12 @@ import fs from 'node:fs';
 import Fastify from 'fastify';
 import { evaluateResponse } from '../../api/scenarios.ts';
 import { isochroneResponse } from '../../api/isochrone.ts';
-import { DEFAULT_HEAVY_LIMITS, HEAVY_NICE_INCREMENT, maxCandidatesWithin, planReachKm2 } from '../../server/plugins/heavy-pool.ts';
+import {
+  DEFAULT_HEAVY_LIMITS,
+  HEAVY_NICE_INCREMENT,
+  maxCandidatesWithin,
+  planReachKm2,
+} from '../../server/plugins/heavy-pool.ts';
 import { extentOfCoords, gridCandidateBound, gridOver, squareAround } from '../../geo/candidate-sites.ts';
 import { GRID_MAX_NETWORK_M } from '../../api/limits.ts';
 import { gridCandidates, GRID_SQL } from '../../server/queries/grid-candidates.ts';
@@ -33,7 +38,8 @@ const parks = (n: number, areaM2 = 4900) =>
   }));
 /** The probe's request (issue 14): 50 squares of 4.9 km with every rule set and changed edges. */
 const PROBE_EVALUATE = { plans: parks(50, 4900 * 4900), rule_set: 'all', include_changed_edges: true };
-const PROBE_SUGGEST = '/api/suggest?rule=chengdu-park-city/green_300&k=10&candidates=grid&site_m2=200000&spacing_m=50&bbox=104.0,30.65,104.1,30.74';
+const PROBE_SUGGEST =
+  '/api/suggest?rule=chengdu-park-city/green_300&k=10&candidates=grid&site_m2=200000&spacing_m=50&bbox=104.0,30.65,104.1,30.74';
 
 describe('heavy work off the event loop', () => {
   let db: TestDatabase;
@@ -86,7 +92,12 @@ describe('heavy work off the event loop', () => {
       plans: [
         { kind: 'add_open_space' as const, name: 'south', geometry: squareAround(104.08665, 30.65816, 4900) },
         { kind: 'add_open_space' as const, name: 'north', geometry: squareAround(104.10772, 30.71754, 4900) },
-        { kind: 'demolish_illegal' as const, name: 'cleared', becomes_open_space: true, geometry: squareAround(104.10313, 30.66721, 10_000) },
+        {
+          kind: 'demolish_illegal' as const,
+          name: 'cleared',
+          becomes_open_space: true,
+          geometry: squareAround(104.10313, 30.66721, 10_000),
+        },
       ],
     };
     const r = await evaluate(app, body);
@@ -100,12 +111,25 @@ describe('heavy work off the event loop', () => {
       return s.unreachable ? s : { ...s };
     });
     const plans: ScenarioPlan[] = body.plans.map((p, i) => ({
-      ref: `inline:${i}`, kind: p.kind, name: p.name, geometry: p.geometry, becomesOpenSpace: p.kind === 'demolish_illegal' ? true : undefined,
+      ref: `inline:${i}`,
+      kind: p.kind,
+      name: p.name,
+      geometry: p.geometry,
+      becomesOpenSpace: p.kind === 'demolish_illegal' ? true : undefined,
     }));
     const before = evaluateCoverage(engine.net, engine.fields, RULE_SETS, origins, snaps);
-    const ev = evaluateScenario(engine.net, engine.fields, RULE_SETS, origins, snaps, plans, { baselineCoverage: before, marginal: true });
+    const ev = evaluateScenario(engine.net, engine.fields, RULE_SETS, origins, snaps, plans, {
+      baselineCoverage: before,
+      marginal: true,
+    });
     const round2 = (x: number) => Math.round(x * 100) / 100;
-    const got = r.json().rules as { rule_set: string; rule_id: string; covered_before: number; covered_after: number; marginal: { plan: string; gain: number }[] }[];
+    const got = r.json().rules as {
+      rule_set: string;
+      rule_id: string;
+      covered_before: number;
+      covered_after: number;
+      marginal: { plan: string; gain: number }[];
+    }[];
     expect(got.length).toBe(ev.rules.length);
     ev.rules.forEach((rule, i) => {
       expect(got[i]).toMatchObject({
@@ -127,14 +151,22 @@ describe('heavy work off the event loop', () => {
     reference.post('/isochrone', { schema: { response: { 200: isochroneResponse } } }, async (req) => req.body);
     try {
       const answers = [
-        ['/evaluate', await evaluate(app, {
-          rule_set: 'all',
-          include_changed_edges: true,
-          plans: [
-            { kind: 'add_open_space', name: 'south', geometry: squareAround(104.08665, 30.65816, 4900) },
-            { kind: 'demolish_illegal', name: 'cleared', becomes_open_space: true, geometry: squareAround(104.10313, 30.66721, 10_000) },
-          ],
-        })],
+        [
+          '/evaluate',
+          await evaluate(app, {
+            rule_set: 'all',
+            include_changed_edges: true,
+            plans: [
+              { kind: 'add_open_space', name: 'south', geometry: squareAround(104.08665, 30.65816, 4900) },
+              {
+                kind: 'demolish_illegal',
+                name: 'cleared',
+                becomes_open_space: true,
+                geometry: squareAround(104.10313, 30.66721, 10_000),
+              },
+            ],
+          }),
+        ],
         ['/evaluate', await evaluate(app, { plans: parks(3) })],
         ['/isochrone', await app.inject('/api/isochrone?lng=104.0679&lat=30.7029&distance_m=3000')],
         ['/isochrone', await app.inject('/api/isochrone?lng=104.0679&lat=30.7029&distance_m=300')],
@@ -142,14 +174,22 @@ describe('heavy work off the event loop', () => {
       for (const [route, r] of answers) {
         expect(r.statusCode, r.body.slice(0, 300)).toBe(200);
         expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
-        const again = await reference.inject({ method: 'POST', url: route, headers: { 'content-type': 'application/json' }, payload: r.body });
+        const again = await reference.inject({
+          method: 'POST',
+          url: route,
+          headers: { 'content-type': 'application/json' },
+          payload: r.body,
+        });
         expect(again.statusCode).toBe(200);
         expect(r.body.length).toBe(again.body.length);
         expect(r.body === again.body, `${route}: the bodies differ`).toBe(true);
       }
       // the answers hold what makes them big: changed edges, and lines with a polygon
       expect(answers[0][1].json().changed_edges.features.length).toBeGreaterThan(10);
-      expect(answers[2][1].json().features.map((f: { properties: { kind: string } }) => f.properties.kind)).toEqual(['polygon', 'lines']);
+      expect(answers[2][1].json().features.map((f: { properties: { kind: string } }) => f.properties.kind)).toEqual([
+        'polygon',
+        'lines',
+      ]);
     } finally {
       await reference.close();
     }
@@ -181,15 +221,23 @@ describe('heavy work off the event loop', () => {
       gridOver([northmost[0] - 0.01, northmost[1] - 0.01, northmost[0] + 0.01, northmost[1] + 0.01], 60),
     ];
     for (const grid of grids) {
-      const all = await gridCandidates(app.pg, grid, engine.datasetId, GRID_MAX_NETWORK_M, grid.metresPerDegLat, { timeoutMs: 60_000 });
+      const all = await gridCandidates(app.pg, grid, engine.datasetId, GRID_MAX_NETWORK_M, grid.metresPerDegLat, {
+        timeoutMs: 60_000,
+      });
       const bound = gridCandidateBound(grid, extent, GRID_MAX_NETWORK_M);
       expect(all.length).toBeGreaterThan(0);
       expect(all.length).toBeLessThanOrEqual(bound);
       expect(bound).toBeLessThanOrEqual(grid.nx * grid.ny);
       // in grid order, as before: south to north, west to east
-      for (let i = 1; i < all.length; i++) expect(all[i].lat > all[i - 1].lat || (all[i].lat === all[i - 1].lat && all[i].lng > all[i - 1].lng)).toBe(true);
+      for (let i = 1; i < all.length; i++)
+        expect(all[i].lat > all[i - 1].lat || (all[i].lat === all[i - 1].lat && all[i].lng > all[i - 1].lng)).toBe(
+          true,
+        );
       const limit = Math.ceil(all.length / 3);
-      const some = await gridCandidates(app.pg, grid, engine.datasetId, GRID_MAX_NETWORK_M, grid.metresPerDegLat, { limit, timeoutMs: 60_000 });
+      const some = await gridCandidates(app.pg, grid, engine.datasetId, GRID_MAX_NETWORK_M, grid.metresPerDegLat, {
+        limit,
+        timeoutMs: 60_000,
+      });
       expect(some.length).toBe(limit);
       const keys = new Set(all.map((p) => `${p.lng},${p.lat}`));
       for (const p of some) expect(keys.has(`${p.lng},${p.lat}`)).toBe(true);
@@ -197,17 +245,27 @@ describe('heavy work off the event loop', () => {
     // the limited search tests fewer grid points than the grid has: PostgreSQL's own count of the rows it generated
     const grid = grids[0];
     const { rows } = await app.pg.query<{ 'QUERY PLAN': object[] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${GRID_SQL}`, [
-      grid.originLng, grid.originLat, grid.stepLng, grid.stepLat, grid.nx, grid.ny, engine.datasetId, GRID_MAX_NETWORK_M, (GRID_MAX_NETWORK_M * 1.5) / grid.metresPerDegLat, 10,
+      grid.originLng,
+      grid.originLat,
+      grid.stepLng,
+      grid.stepLat,
+      grid.nx,
+      grid.ny,
+      engine.datasetId,
+      GRID_MAX_NETWORK_M,
+      (GRID_MAX_NETWORK_M * 1.5) / grid.metresPerDegLat,
+      10,
     ]);
     const scans: number[] = [];
     const walk = (node: Record<string, unknown>): void => {
-      if (node['Node Type'] === 'Function Scan' && node['Function Name'] === 'generate_series') scans.push(node['Actual Rows'] as number);
+      if (node['Node Type'] === 'Function Scan' && node['Function Name'] === 'generate_series')
+        scans.push(node['Actual Rows'] as number);
       for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
     };
     walk((rows[0]['QUERY PLAN'][0] as { Plan: Record<string, unknown> }).Plan);
     expect(scans.length).toBe(1);
     expect(scans[0]).toBeGreaterThanOrEqual(10);
-    expect(scans[0]).toBeLessThan(grid.nx * grid.ny / 10);
+    expect(scans[0]).toBeLessThan((grid.nx * grid.ny) / 10);
   });
 
   it('runs heavy work on threads that gave up priority (nice 10), as /proc shows, while the event loop keeps its own', async () => {
@@ -230,7 +288,7 @@ describe('heavy work off the event loop', () => {
     expect(niceOf(process.pid)).toBe(mainNice);
   });
 
-  it('runs the API\'s queries without JIT compilation', async () => {
+  it("runs the API's queries without JIT compilation", async () => {
     expect((await app.pg.query<{ jit: string }>('SHOW jit')).rows[0].jit).toBe('off');
   });
 
@@ -256,7 +314,11 @@ describe('heavy work off the event loop', () => {
     });
 
     it('refuses a suggestion whose one candidate is over the budget at once, before any grid query (which could not run)', async () => {
-      const tight = await buildApp({ databaseUrl: db.url, webDist: false, heavy: { suggestBudget: 10, sqlTimeLimitMs: 60_000 } });
+      const tight = await buildApp({
+        databaseUrl: db.url,
+        webDist: false,
+        heavy: { suggestBudget: 10, sqlTimeLimitMs: 60_000 },
+      });
       try {
         const r = await tight.inject(PROBE_SUGGEST);
         expect(r.statusCode, r.body.slice(0, 300)).toBe(422);
@@ -270,13 +332,17 @@ describe('heavy work off the event loop', () => {
     it('ends a grid query that runs past the database time limit with 503 work_timed_out, and keeps serving', async () => {
       const quick = await buildApp({ databaseUrl: db.url, webDist: false, heavy: { sqlTimeLimitMs: 300 } });
       try {
-        const r = await quick.inject('/api/suggest?rule=chengdu-park-city/green_300&k=2&candidates=grid&bbox=104.07,30.65,104.08,30.66');
+        const r = await quick.inject(
+          '/api/suggest?rule=chengdu-park-city/green_300&k=2&candidates=grid&bbox=104.07,30.65,104.08,30.66',
+        );
         expect(r.statusCode, r.body.slice(0, 300)).toBe(503);
         expect(r.json().error.code).toBe('work_timed_out');
         expect(r.json().error.message).toContain('0.3 s database time limit');
         expect((await quick.inject(PROXIMITY)).statusCode).toBe(200);
         // the cancelled statement left no session of the app waiting on the lock
-        const { rows } = await locker.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+        const { rows } = await locker.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
         expect(rows[0].n).toBe(0);
       } finally {
         await quick.close();

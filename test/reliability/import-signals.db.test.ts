@@ -63,7 +63,9 @@ describe('signals to the npm run import wrapper reach the importer', () => {
       });
       let stderr = '';
       npm.stderr!.on('data', (d) => (stderr += d));
-      const exited = new Promise<number | null>((resolve) => npm.on('exit', (code, sig) => resolve(code ?? (sig ? -1 : null))));
+      const exited = new Promise<number | null>((resolve) =>
+        npm.on('exit', (code, sig) => resolve(code ?? (sig ? -1 : null))),
+      );
       try {
         // The importer's session, once it has written into its open transaction.
         const importer = await until('the importer to open its transaction', async () => {
@@ -76,9 +78,11 @@ describe('signals to the npm run import wrapper reach the importer', () => {
         const importerPid = Number(importer.split('-').pop());
         expect(isAlive(importerPid)).toBe(true);
         npm.kill(signal);
-        await until('npm to exit', async () => ((await Promise.race([exited, sleep(100).then(() => 'running')])) === 'running' ? undefined : true));
+        await until('npm to exit', async () =>
+          (await Promise.race([exited, sleep(100).then(() => 'running')])) === 'running' ? undefined : true,
+        );
         await until(`the importer (pid ${importerPid}) to exit`, async () => (isAlive(importerPid) ? undefined : true));
-        await until('the importer\'s database sessions to end', async () => {
+        await until("the importer's database sessions to end", async () => {
           const { rows } = await pool.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1`, [importer]);
           return rows.length === 0 ? true : undefined;
         });
@@ -112,7 +116,14 @@ describe('signals to the npm start wrapper reach the server', () => {
       const port = await freePort();
       const npm = spawn('npm', ['start', '--silent'], {
         cwd: projectRoot,
-        env: { ...process.env, DATABASE_URL: served.url, MIGRATION_DATABASE_URL: '', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+        env: {
+          ...process.env,
+          DATABASE_URL: served.url,
+          MIGRATION_DATABASE_URL: '',
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          LOG_LEVEL: 'warn',
+        },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       let stderr = '';
@@ -126,9 +137,14 @@ describe('signals to the npm start wrapper reach the server', () => {
         const health = await fetch(`http://127.0.0.1:${port}/api/health`);
         expect(health.status, stderr).toBe(200);
         npm.kill(signal);
-        await until('npm to exit', async () => ((await Promise.race([exited, sleep(100).then(() => undefined)])) ? true : undefined));
+        await until('npm to exit', async () =>
+          (await Promise.race([exited, sleep(100).then(() => undefined)])) ? true : undefined,
+        );
         await until(`the server (pid ${serverPid}) to exit`, async () => (isAlive(serverPid) ? undefined : true));
-        const refused = await fetch(`http://127.0.0.1:${port}/api/health`).then(() => false, () => true);
+        const refused = await fetch(`http://127.0.0.1:${port}/api/health`).then(
+          () => false,
+          () => true,
+        );
         expect(refused).toBe(true);
         expect(stderr).toContain(`${signal}: closing the server`);
       } finally {

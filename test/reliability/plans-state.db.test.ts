@@ -16,15 +16,37 @@ let app: FastifyInstance;
 let pool: pg.Pool;
 let token: string;
 
-const square = (lng: number, lat: number, d: number) => ({ type: 'Polygon', coordinates: [[[lng, lat], [lng + d, lat], [lng + d, lat + d], [lng, lat + d], [lng, lat]]] });
+const square = (lng: number, lat: number, d: number) => ({
+  type: 'Polygon',
+  coordinates: [
+    [
+      [lng, lat],
+      [lng + d, lat],
+      [lng + d, lat + d],
+      [lng, lat + d],
+      [lng, lat],
+    ],
+  ],
+});
 const auth = () => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
 
 async function createPlan(name: string, i = 0): Promise<{ id: number; etag: string }> {
-  const r = await app.inject({ method: 'POST', url: '/api/plans', headers: auth(), payload: { kind: 'add_open_space', name, geometry: square(104.06 + i * 0.001, 30.66, 0.0005) } });
+  const r = await app.inject({
+    method: 'POST',
+    url: '/api/plans',
+    headers: auth(),
+    payload: { kind: 'add_open_space', name, geometry: square(104.06 + i * 0.001, 30.66, 0.0005) },
+  });
   expect(r.statusCode, r.body).toBe(201);
   return { id: r.json().id, etag: String(r.headers.etag) };
 }
-const auditCount = async (id: number) => (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log WHERE entity = 'plan' AND entity_id = $1`, [String(id)])).rows[0].n;
+const auditCount = async (id: number) =>
+  (
+    await pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM audit_log WHERE entity = 'plan' AND entity_id = $1`,
+      [String(id)],
+    )
+  ).rows[0].n;
 
 beforeAll(async () => {
   db = await createTestDatabase('empty');
@@ -46,12 +68,19 @@ describe('concurrent geometry edits', () => {
     // second to validate; 24 at once gave 10 × 503 and stalled everything else.
     const plans = await Promise.all(Array.from({ length: 24 }, (_, i) => createPlan(`concurrent ${i}`, i)));
     const patches = plans.map((p, i) =>
-      app.inject({ method: 'PATCH', url: `/api/plans/${p.id}`, headers: auth(), payload: { geometry: square(104.06 + i * 0.001, 30.661, 0.0004) } }),
+      app.inject({
+        method: 'PATCH',
+        url: `/api/plans/${p.id}`,
+        headers: auth(),
+        payload: { geometry: square(104.06 + i * 0.001, 30.661, 0.0004) },
+      }),
     );
     const reads = plans.slice(0, 8).map((p) => app.inject({ url: `/api/plans/${p.id}` }));
     const answers = await Promise.all([...patches, ...reads]);
     expect(answers.map((r) => r.statusCode)).toEqual(answers.map(() => 200));
-    const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM plans WHERE version = 2 AND ST_YMin(geom) > 30.6605`);
+    const { rows } = await pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM plans WHERE version = 2 AND ST_YMin(geom) > 30.6605`,
+    );
     expect(rows[0].n).toBe(24);
   });
 });
@@ -63,7 +92,12 @@ describe('plan versions: ETag and If-Match', () => {
     const got = await app.inject({ url: `/api/plans/${p.id}` });
     expect(got.headers.etag).toBe('"1"');
     expect(got.json().version).toBe(1);
-    const r = await app.inject({ method: 'PATCH', url: `/api/plans/${p.id}`, headers: { ...auth(), 'if-match': '"1"' }, payload: { name: 'renamed' } });
+    const r = await app.inject({
+      method: 'PATCH',
+      url: `/api/plans/${p.id}`,
+      headers: { ...auth(), 'if-match': '"1"' },
+      payload: { name: 'renamed' },
+    });
     expect(r.statusCode, r.body).toBe(200);
     expect(r.headers.etag).toBe('"2"');
     expect(r.json()).toMatchObject({ name: 'renamed', version: 2 });
@@ -71,27 +105,72 @@ describe('plan versions: ETag and If-Match', () => {
 
   it('a stale PATCH or DELETE answers 412 precondition_failed and changes nothing, audit log included', async () => {
     const p = await createPlan('contested');
-    const first = await app.inject({ method: 'PATCH', url: `/api/plans/${p.id}`, headers: { ...auth(), 'if-match': p.etag }, payload: { name: 'first editor' } });
+    const first = await app.inject({
+      method: 'PATCH',
+      url: `/api/plans/${p.id}`,
+      headers: { ...auth(), 'if-match': p.etag },
+      payload: { name: 'first editor' },
+    });
     expect(first.statusCode).toBe(200);
     const audits = await auditCount(p.id);
-    const stale = await app.inject({ method: 'PATCH', url: `/api/plans/${p.id}`, headers: { ...auth(), 'if-match': p.etag }, payload: { name: 'second editor, stale' } });
+    const stale = await app.inject({
+      method: 'PATCH',
+      url: `/api/plans/${p.id}`,
+      headers: { ...auth(), 'if-match': p.etag },
+      payload: { name: 'second editor, stale' },
+    });
     expect(stale.statusCode, stale.body).toBe(412);
     expect(stale.json().error).toMatchObject({ code: 'precondition_failed', details: { version: 2 } });
     expect(stale.json().error.message).toMatch(/changed by someone else/);
-    const del = await app.inject({ method: 'DELETE', url: `/api/plans/${p.id}`, headers: { authorization: `Bearer ${token}`, 'if-match': p.etag } });
+    const del = await app.inject({
+      method: 'DELETE',
+      url: `/api/plans/${p.id}`,
+      headers: { authorization: `Bearer ${token}`, 'if-match': p.etag },
+    });
     expect(del.statusCode).toBe(412);
     const now = await app.inject({ url: `/api/plans/${p.id}` });
     expect(now.json()).toMatchObject({ name: 'first editor', version: 2 });
     expect(await auditCount(p.id)).toBe(audits);
     // a weak tag never matches (RFC 9110 strong comparison); the current one, or *, does
-    expect((await app.inject({ method: 'PATCH', url: `/api/plans/${p.id}`, headers: { ...auth(), 'if-match': 'W/"2"' }, payload: { status: 'approved' } })).statusCode).toBe(412);
-    expect((await app.inject({ method: 'PATCH', url: `/api/plans/${p.id}`, headers: { ...auth(), 'if-match': '"7", "2"' }, payload: { status: 'approved' } })).statusCode).toBe(200);
-    expect((await app.inject({ method: 'DELETE', url: `/api/plans/${p.id}`, headers: { authorization: `Bearer ${token}`, 'if-match': '*' } })).statusCode).toBe(204);
+    expect(
+      (
+        await app.inject({
+          method: 'PATCH',
+          url: `/api/plans/${p.id}`,
+          headers: { ...auth(), 'if-match': 'W/"2"' },
+          payload: { status: 'approved' },
+        })
+      ).statusCode,
+    ).toBe(412);
+    expect(
+      (
+        await app.inject({
+          method: 'PATCH',
+          url: `/api/plans/${p.id}`,
+          headers: { ...auth(), 'if-match': '"7", "2"' },
+          payload: { status: 'approved' },
+        })
+      ).statusCode,
+    ).toBe(200);
+    expect(
+      (
+        await app.inject({
+          method: 'DELETE',
+          url: `/api/plans/${p.id}`,
+          headers: { authorization: `Bearer ${token}`, 'if-match': '*' },
+        })
+      ).statusCode,
+    ).toBe(204);
   });
 
   it('without If-Match a change applies (the header is optional) and still moves the version on', async () => {
     const p = await createPlan('no precondition');
-    const r = await app.inject({ method: 'PATCH', url: `/api/plans/${p.id}`, headers: auth(), payload: { notes: 'n' } });
+    const r = await app.inject({
+      method: 'PATCH',
+      url: `/api/plans/${p.id}`,
+      headers: auth(),
+      payload: { notes: 'n' },
+    });
     expect(r.statusCode).toBe(200);
     expect(r.headers.etag).toBe('"2"');
   });
@@ -107,7 +186,10 @@ describe('GET /api/plans is paged and light', () => {
     while (cursor !== null) {
       const r = await app.inject({ url: `/api/plans?limit=3&cursor=${cursor}` });
       expect(r.statusCode).toBe(200);
-      const body = r.json() as { plans: { id: number; geometry?: unknown; version: number }[]; next_cursor: number | null };
+      const body = r.json() as {
+        plans: { id: number; geometry?: unknown; version: number }[];
+        next_cursor: number | null;
+      };
       expect(body.plans.length).toBeLessThanOrEqual(3);
       for (const p of body.plans) {
         expect(p).not.toHaveProperty('geometry');
@@ -132,8 +214,24 @@ describe('GET /api/plans is paged and light', () => {
   });
 
   it(`bounds a plan at write time: ${MAX_PLAN_VERTICES} vertices, names ${MAX_NAME_CHARS} and notes ${MAX_NOTES_CHARS} characters`, async () => {
-    const ring = (n: number) => [...Array.from({ length: n - 1 }, (_, k) => [104.06 + 0.001 * Math.cos((2 * Math.PI * k) / (n - 1)), 30.66 + 0.001 * Math.sin((2 * Math.PI * k) / (n - 1))]), [104.061, 30.66]];
-    const ok = await app.inject({ method: 'POST', url: '/api/plans', headers: auth(), payload: { kind: 'add_open_space', name: 'n'.repeat(MAX_NAME_CHARS), notes: 'x'.repeat(MAX_NOTES_CHARS), geometry: { type: 'Polygon', coordinates: [ring(MAX_PLAN_VERTICES)] } } });
+    const ring = (n: number) => [
+      ...Array.from({ length: n - 1 }, (_, k) => [
+        104.06 + 0.001 * Math.cos((2 * Math.PI * k) / (n - 1)),
+        30.66 + 0.001 * Math.sin((2 * Math.PI * k) / (n - 1)),
+      ]),
+      [104.061, 30.66],
+    ];
+    const ok = await app.inject({
+      method: 'POST',
+      url: '/api/plans',
+      headers: auth(),
+      payload: {
+        kind: 'add_open_space',
+        name: 'n'.repeat(MAX_NAME_CHARS),
+        notes: 'x'.repeat(MAX_NOTES_CHARS),
+        geometry: { type: 'Polygon', coordinates: [ring(MAX_PLAN_VERTICES)] },
+      },
+    });
     expect(ok.statusCode, ok.body).toBe(201);
     const cases: [Record<string, unknown>, number][] = [
       [{ name: 'n'.repeat(MAX_NAME_CHARS + 1) }, 400],
@@ -141,7 +239,12 @@ describe('GET /api/plans is paged and light', () => {
       [{ geometry: { type: 'Polygon', coordinates: [ring(MAX_PLAN_VERTICES + 1)] } }, 413],
     ];
     for (const [change, status] of cases) {
-      const r = await app.inject({ method: 'PATCH', url: `/api/plans/${ok.json().id}`, headers: auth(), payload: change });
+      const r = await app.inject({
+        method: 'PATCH',
+        url: `/api/plans/${ok.json().id}`,
+        headers: auth(),
+        payload: change,
+      });
       expect(r.statusCode, `${Object.keys(change)[0]}: ${r.body.slice(0, 200)}`).toBe(status);
     }
   });

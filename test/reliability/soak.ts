@@ -47,8 +47,10 @@ const { values: args } = parseArgs({
 const seconds = Number(args.seconds);
 const rate = Number(args.rate);
 const heavyClients = Number(args.heavy);
-if (!(seconds >= 2 && seconds <= 3600) || !(rate > 0 && rate <= 20_000)) throw new Error('--seconds must be in 2…3600 and --rate in 1…20000');
-if (!(Number.isInteger(heavyClients) && heavyClients >= 0 && heavyClients <= 32)) throw new Error('--heavy must be an integer in 0…32');
+if (!(seconds >= 2 && seconds <= 3600) || !(rate > 0 && rate <= 20_000))
+  throw new Error('--seconds must be in 2…3600 and --rate in 1…20000');
+if (!(Number.isInteger(heavyClients) && heavyClients >= 0 && heavyClients <= 32))
+  throw new Error('--heavy must be an integer in 0…32');
 
 // The route mix: share of the overall rate and connections of each.
 const MIX = [
@@ -75,7 +77,13 @@ type App = Awaited<ReturnType<typeof buildApp>>;
 
 /** The app as the soak runs it: rate limits lifted, engine and worker threads warmed. */
 async function soakApp(databaseUrl: string): Promise<App> {
-  const app = await buildApp({ databaseUrl, logger: false, webDist: false, rateLimit: { max: 1e9 }, heavy: { perClient: Math.max(1, heavyClients) } });
+  const app = await buildApp({
+    databaseUrl,
+    logger: false,
+    webDist: false,
+    rateLimit: { max: 1e9 },
+    heavy: { perClient: Math.max(1, heavyClients) },
+  });
   const ds = await activeDataset(app.pg);
   if (!ds) throw new Error('the dev database has no dataset: run npm start (or npm run import) first');
   await app.heavy.warm(await app.engine.current()); // fails clearly when coverage was never computed
@@ -139,7 +147,10 @@ async function inProcessServer(databaseUrl: string): Promise<{ base: string; pro
 
 /** The server as a child process (`node --expose-gc`), its memory read from /proc. */
 async function childServer(databaseUrl: string): Promise<{ base: string; probe: ServerProbe; pid: number }> {
-  const { child, port } = await spawnListening(['--expose-gc', SELF, '--serve', databaseUrl, '--heavy', String(heavyClients)], { forwardStderr: true, timeoutMs: 120_000 });
+  const { child, port } = await spawnListening(
+    ['--expose-gc', SELF, '--serve', databaseUrl, '--heavy', String(heavyClients)],
+    { forwardStderr: true, timeoutMs: 120_000 },
+  );
   const base = `http://127.0.0.1:${port}`;
   const get = async <T>(path: string, method = 'GET'): Promise<T> => {
     const r = await fetch(base + path, { method, signal: AbortSignal.timeout(30_000) });
@@ -154,7 +165,9 @@ async function childServer(databaseUrl: string): Promise<{ base: string; probe: 
       resetLoop: async () => void (await get('/soak/loop', 'POST')),
       loop: async () => (await get<{ loop: { p99Ms: number; maxMs: number } }>('/soak/stats')).loop,
       memory: async (gc) => {
-        if (gc) return (await get<{ memory: { rss: number; heapUsed: number; collected: boolean } }>('/soak/stats?gc=1')).memory;
+        if (gc)
+          return (await get<{ memory: { rss: number; heapUsed: number; collected: boolean } }>('/soak/stats?gc=1'))
+            .memory;
         // between samples, read the child's resident set without asking it anything
         const rssKb = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]);
         return { rss: rssKb * 1024, heapUsed: NaN, collected: false };
@@ -175,10 +188,13 @@ else await main();
 
 async function main(): Promise<void> {
   // a hard stop, whatever happens
-  setTimeout(() => {
-    console.error('soak: did not finish in time; exiting');
-    process.exit(2);
-  }, (seconds + 240) * 1000).unref();
+  setTimeout(
+    () => {
+      console.error('soak: did not finish in time; exiting');
+      process.exit(2);
+    },
+    (seconds + 240) * 1000,
+  ).unref();
 
   const databaseUrl = resolveDatabaseUrl(readConfig(), (l) => console.error(l));
   const db = new pg.Pool({ connectionString: databaseUrl, max: 1 });
@@ -191,7 +207,10 @@ async function main(): Promise<void> {
   await db.end();
   const { x0, y0, x1, y1 } = rows[0];
   const random = seededRandom(SEED);
-  const points = Array.from({ length: 5000 }, () => [(x0 + random() * (x1 - x0)).toFixed(6), (y0 + random() * (y1 - y0)).toFixed(6)]);
+  const points = Array.from({ length: 5000 }, () => [
+    (x0 + random() * (x1 - x0)).toFixed(6),
+    (y0 + random() * (y1 - y0)).toFixed(6),
+  ]);
   const [, tx0, ty1] = tileOf(x0, y0, 15);
   const [, tx1, ty0] = tileOf(x1, y1, 15);
   const tiles: string[] = [];
@@ -200,7 +219,12 @@ async function main(): Promise<void> {
     proximity: points.map(([lng, lat]) => `/api/proximity?lng=${lng}&lat=${lat}`),
     'network tile z15': tiles.map((t) => `/tiles/network/${t}.pbf`),
     'basemap tile z15': tiles.map((t) => `/tiles/basemap/${t}.pbf`),
-    audit: ['/api/audit?level=community', '/api/audit?level=residential_area', '/api/audit?level=community&format=csv', '/api/audit?rule_set=gb50180-2018&level=community'],
+    audit: [
+      '/api/audit?level=community',
+      '/api/audit?level=residential_area',
+      '/api/audit?level=community&format=csv',
+      '/api/audit?rule_set=gb50180-2018&level=community',
+    ],
   };
 
   const where = args['in-process'] ? 'in this process' : 'in a child process';
@@ -208,23 +232,51 @@ async function main(): Promise<void> {
   const { base, probe } = server;
   try {
     // warm-up: JIT of every route
-    for (const m of MIX) await runAutocannon({ url: base, connections: 2, duration: 1, requests: [{ setupRequest: cycling(paths[m.route]) }] });
+    for (const m of MIX)
+      await runAutocannon({
+        url: base,
+        connections: 2,
+        duration: 1,
+        requests: [{ setupRequest: cycling(paths[m.route]) }],
+      });
 
     // Heavy requests, each within its budget except the two issue-14 probes, which must be refused.
     const cx = (x0 + x1) / 2;
     const cy = (y0 + y1) / 2;
     const parks = (n: number, areaM2: number) => ({
-      plans: Array.from({ length: n }, (_, i) => ({ kind: 'add_open_space', geometry: squareAround(cx + ((i % 10) - 5) * 0.005, cy + (Math.floor(i / 10) - 2) * 0.005, areaM2) })),
+      plans: Array.from({ length: n }, (_, i) => ({
+        kind: 'add_open_space',
+        geometry: squareAround(cx + ((i % 10) - 5) * 0.005, cy + (Math.floor(i / 10) - 2) * 0.005, areaM2),
+      })),
     });
     const small = `${(cx - 0.01).toFixed(4)},${(cy - 0.01).toFixed(4)},${(cx + 0.01).toFixed(4)},${(cy + 0.01).toFixed(4)}`;
     const HEAVY: { name: string; method: 'GET' | 'POST'; path: string; body?: object }[] = [
       { name: 'evaluate 10 parks', method: 'POST', path: '/api/scenarios/evaluate', body: parks(10, 4900) },
-      { name: 'evaluate 2, all, edges', method: 'POST', path: '/api/scenarios/evaluate', body: { ...parks(2, 10_000), rule_set: 'all', include_changed_edges: true } },
-      { name: 'isochrone 3000 m', method: 'GET', path: `/api/isochrone?lng=${cx.toFixed(5)}&lat=${cy.toFixed(5)}&distance_m=3000` },
-      { name: 'suggest k=5 in 2 km', method: 'GET', path: `/api/suggest?rule=chengdu-park-city/green_300&k=5&bbox=${small}` },
-      { name: 'probe evaluate (#14)', method: 'POST', path: '/api/scenarios/evaluate', body: { ...parks(50, 4900 * 4900), rule_set: 'all', include_changed_edges: true } },
       {
-        name: 'probe suggest (#14)', method: 'GET',
+        name: 'evaluate 2, all, edges',
+        method: 'POST',
+        path: '/api/scenarios/evaluate',
+        body: { ...parks(2, 10_000), rule_set: 'all', include_changed_edges: true },
+      },
+      {
+        name: 'isochrone 3000 m',
+        method: 'GET',
+        path: `/api/isochrone?lng=${cx.toFixed(5)}&lat=${cy.toFixed(5)}&distance_m=3000`,
+      },
+      {
+        name: 'suggest k=5 in 2 km',
+        method: 'GET',
+        path: `/api/suggest?rule=chengdu-park-city/green_300&k=5&bbox=${small}`,
+      },
+      {
+        name: 'probe evaluate (#14)',
+        method: 'POST',
+        path: '/api/scenarios/evaluate',
+        body: { ...parks(50, 4900 * 4900), rule_set: 'all', include_changed_edges: true },
+      },
+      {
+        name: 'probe suggest (#14)',
+        method: 'GET',
         path: '/api/suggest?rule=chengdu-park-city/green_300&k=10&candidates=grid&site_m2=200000&spacing_m=50&bbox=104.0,30.65,104.1,30.74',
       },
     ];
@@ -243,7 +295,10 @@ async function main(): Promise<void> {
             signal: AbortSignal.timeout(60_000),
           });
           const text = await r.text();
-          label = r.status >= 400 ? `${r.status} ${(JSON.parse(text) as { error: { code: string } }).error.code}` : String(r.status);
+          label =
+            r.status >= 400
+              ? `${r.status} ${(JSON.parse(text) as { error: { code: string } }).error.code}`
+              : String(r.status);
         } catch (err) {
           label = `error ${(err as Error).name}`;
         }
@@ -266,9 +321,13 @@ async function main(): Promise<void> {
     }, 1000);
     const loadStart = os.loadavg()[0];
     const half = Math.max(1, Math.floor(seconds / 2));
-    console.error(`soak: ${seconds} s at ${rate} req/s against ${ds.source} (${tiles.length} z15 tiles, 5000 random points), ${base}, server ${where}; heavy burst of ${heavyClients} clients in the second half`);
+    console.error(
+      `soak: ${seconds} s at ${rate} req/s against ${ds.source} (${tiles.length} z15 tiles, 5000 random points), ${base}, server ${where}; heavy burst of ${heavyClients} clients in the second half`,
+    );
     const count = (r: AutocannonResult, lo: number, hi: number) =>
-      Object.entries(r.statusCodeStats ?? {}).filter(([s]) => Number(s) >= lo && Number(s) < hi).reduce((a, [, v]) => a + Number(v.count), 0);
+      Object.entries(r.statusCodeStats ?? {})
+        .filter(([s]) => Number(s) >= lo && Number(s) < hi)
+        .reduce((a, [, v]) => a + Number(v.count), 0);
     const pad = (s: string | number, n: number) => String(s).padStart(n);
     let total = 0;
     let failed = 0;
@@ -278,7 +337,9 @@ async function main(): Promise<void> {
       // how long the server's callbacks waited for its event loop: blocking, as opposed to a busy machine
       await probe.resetLoop();
       heavyRunning = phase === 'heavy burst' && heavyClients > 0;
-      const heavyDone = heavyRunning ? Promise.all(Array.from({ length: heavyClients }, (_, c) => heavyClient(c))) : Promise.resolve([]);
+      const heavyDone = heavyRunning
+        ? Promise.all(Array.from({ length: heavyClients }, (_, c) => heavyClient(c)))
+        : Promise.resolve([]);
       const results = await Promise.all(
         MIX.map((m) =>
           runAutocannon({
@@ -300,38 +361,57 @@ async function main(): Promise<void> {
         `\n${phase}: ${phaseSeconds.toFixed(0)} s${phase === 'heavy burst' ? ` with ${heavyClients} heavy clients` : ''}; ` +
           `server event-loop delay p99 ${loop.p99Ms.toFixed(0)} ms, max ${loop.maxMs.toFixed(0)} ms`,
       );
-      console.log(`${'route'.padEnd(20)}${pad('requests', 10)}${pad('req/s', 8)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('max ms', 8)}${pad('2xx', 9)}${pad('4xx', 7)}${pad('5xx', 6)}${pad('errors', 8)}`);
+      console.log(
+        `${'route'.padEnd(20)}${pad('requests', 10)}${pad('req/s', 8)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('max ms', 8)}${pad('2xx', 9)}${pad('4xx', 7)}${pad('5xx', 6)}${pad('errors', 8)}`,
+      );
       for (const [route, r] of results) {
         const n = r.requests.total;
         const fivexx = count(r, 500, 600);
         const errors = r.errors + r.timeouts;
         total += n;
         failed += fivexx + errors;
-        console.log(`${route.padEnd(20)}${pad(n, 10)}${pad(Math.round(n / phaseSeconds), 8)}${pad(r.latency.p50, 8)}${pad(r.latency.p99, 8)}${pad(r.latency.max, 8)}${pad(count(r, 200, 300), 9)}${pad(count(r, 400, 500), 7)}${pad(fivexx, 6)}${pad(errors, 8)}`);
+        console.log(
+          `${route.padEnd(20)}${pad(n, 10)}${pad(Math.round(n / phaseSeconds), 8)}${pad(r.latency.p50, 8)}${pad(r.latency.p99, 8)}${pad(r.latency.max, 8)}${pad(count(r, 200, 300), 9)}${pad(count(r, 400, 500), 7)}${pad(fivexx, 6)}${pad(errors, 8)}`,
+        );
       }
     }
     if (heavyClients > 0) {
       const l = probe.limits;
-      console.log(`\nheavy requests (worker pool: ${l.threads} thread(s), time limit ${l.timeLimitMs / 1000} s, budgets evaluate ${l.evaluateBudget} / suggest ${l.suggestBudget} units)`);
+      console.log(
+        `\nheavy requests (worker pool: ${l.threads} thread(s), time limit ${l.timeLimitMs / 1000} s, budgets evaluate ${l.evaluateBudget} / suggest ${l.suggestBudget} units)`,
+      );
       console.log(`${'request'.padEnd(26)}${pad('count', 7)}${pad('p50 ms', 8)}${pad('max ms', 8)}  answers`);
       for (const [name, st] of heavyStats) {
         const sorted = [...st.ms].sort((a, b) => a - b);
         const n = sorted.length;
         total += n;
         for (const [label, c] of st.status) if (!/^[24]/.test(label)) failed += c;
-        console.log(`${name.padEnd(26)}${pad(n, 7)}${pad(n ? Math.round(sorted[Math.floor(n / 2)]) : '-', 8)}${pad(n ? Math.round(sorted[n - 1]) : '-', 8)}  ${[...st.status].map(([label, c]) => `${c} × ${label}`).join(', ')}`);
+        console.log(
+          `${name.padEnd(26)}${pad(n, 7)}${pad(n ? Math.round(sorted[Math.floor(n / 2)]) : '-', 8)}${pad(n ? Math.round(sorted[n - 1]) : '-', 8)}  ${[...st.status].map(([label, c]) => `${c} × ${label}`).join(', ')}`,
+        );
       }
     }
     clearInterval(sampler);
     const memEnd = await probe.memory(true);
     const elapsed = (Date.now() - started) / 1000;
-    console.log(`\nsoak: ${elapsed.toFixed(0)} s, target ${rate} req/s, ${ds.source}, ${os.cpus().length} cores, Node ${process.version}, load average ${loadStart.toFixed(2)} → ${os.loadavg()[0].toFixed(2)}, server ${where}`);
-    console.log(`error rate (5xx, connection errors, timeouts): ${failed} of ${total} = ${((100 * failed) / Math.max(1, total)).toFixed(3)} %; 4xx are answers (points off the network → 422, probes over budget → 422)`);
+    console.log(
+      `\nsoak: ${elapsed.toFixed(0)} s, target ${rate} req/s, ${ds.source}, ${os.cpus().length} cores, Node ${process.version}, load average ${loadStart.toFixed(2)} → ${os.loadavg()[0].toFixed(2)}, server ${where}`,
+    );
+    console.log(
+      `error rate (5xx, connection errors, timeouts): ${failed} of ${total} = ${((100 * failed) / Math.max(1, total)).toFixed(3)} %; 4xx are answers (points off the network → 422, probes over budget → 422)`,
+    );
     const gcNote = memStart.collected ? 'after a full collection' : 'no forced collection';
-    console.log(`server memory: RSS ${mb(memStart.rss)} → ${mb(memEnd.rss)} (max ${mb(rssMax)}), main heap used ${mb(memStart.heapUsed)} → ${mb(memEnd.heapUsed)} (${gcNote})`);
+    console.log(
+      `server memory: RSS ${mb(memStart.rss)} → ${mb(memEnd.rss)} (max ${mb(rssMax)}), main heap used ${mb(memStart.heapUsed)} → ${mb(memEnd.heapUsed)} (${gcNote})`,
+    );
     for (const h of heapAfter) console.log(`  after ${h.phase}: RSS ${mb(h.rss)}, main heap used ${mb(h.heapUsed)}`);
     const step = Math.max(1, Math.round(rssTimeline.length / 12));
-    console.log(`  RSS every ${step} s: ${rssTimeline.filter((_, i) => i % step === 0).map((x) => `${x.s.toFixed(0)} s ${mb(x.rss)}`).join(', ')}`);
+    console.log(
+      `  RSS every ${step} s: ${rssTimeline
+        .filter((_, i) => i % step === 0)
+        .map((x) => `${x.s.toFixed(0)} s ${mb(x.rss)}`)
+        .join(', ')}`,
+    );
     if (args['in-process']) console.log('  (server, worker threads and load generator share this process)');
     if (failed > 0) process.exitCode = 1;
   } finally {

@@ -43,7 +43,11 @@ describe('an import stopped after its commit', () => {
     expect(before.statusCode).toBe(200);
     const { run_id: oldRun, dataset_id: oldDataset, areas } = before.json();
     expect(areas.length).toBeGreaterThan(0);
-    expect((await app.inject('/api/health')).json()).toMatchObject({ status: 'ok', coverage_run_id: oldRun, problems: [] });
+    expect((await app.inject('/api/health')).json()).toMatchObject({
+      status: 'ok',
+      coverage_run_id: oldRun,
+      problems: [],
+    });
 
     // the importer commits, then dies before computing (nothing else runs after importOsm here)
     const imported = await importOsm(pool, SHUANGQIAOZI);
@@ -76,7 +80,11 @@ describe('an import stopped after its commit', () => {
     expect(after.dataset_id).toBe(imported.datasetId);
     expect(after.run_id).not.toBe(oldRun);
     expect(after.areas).toHaveLength(areas.length);
-    expect((await app.inject('/api/health')).json()).toMatchObject({ status: 'ok', coverage_run_id: after.run_id, problems: [] });
+    expect((await app.inject('/api/health')).json()).toMatchObject({
+      status: 'ok',
+      coverage_run_id: after.run_id,
+      problems: [],
+    });
   });
 
   it('with no previous dataset: 503 no_results and health degraded (was "ok"), until start computes it', async () => {

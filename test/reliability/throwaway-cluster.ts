@@ -31,7 +31,8 @@ function run(bin: string, args: string[], opts: { allowFail?: boolean } = {}): {
   const [cmd, full] = isRoot() ? ['runuser', ['-u', 'postgres', '--', exe, ...args]] : [exe, args];
   const r = spawnSync(cmd, full, { encoding: 'utf8', cwd: os.tmpdir() });
   const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
-  if ((r.status ?? 1) !== 0 && !opts.allowFail) throw new Error(`${bin} ${args.join(' ')} failed (exit ${r.status}): ${output || r.error?.message}`);
+  if ((r.status ?? 1) !== 0 && !opts.allowFail)
+    throw new Error(`${bin} ${args.join(' ')} failed (exit ${r.status}): ${output || r.error?.message}`);
   return { status: r.status ?? 1, output };
 }
 
@@ -110,12 +111,31 @@ export async function createThrowawayCluster(): Promise<ThrowawayCluster> {
           spawnSync('sleep', ['1']);
           continue;
         }
-        throw new Error(`pg_ctl start on port ${port} failed (exit ${r.status}, attempt ${attempt}): ${r.output}\n--- postgres.log ---\n${log.trim().split('\n').slice(-15).join('\n')}`);
+        throw new Error(
+          `pg_ctl start on port ${port} failed (exit ${r.status}, attempt ${attempt}): ${r.output}\n--- postgres.log ---\n${log.trim().split('\n').slice(-15).join('\n')}`,
+        );
       }
     },
     stop: (mode = 'fast') => void run('pg_ctl', ['stop', '-w', '-t', '60', '-m', mode, '-D', pgdata]),
     createDatabase: (name) => {
-      const r = spawnSync(path.join(PG_BIN, 'psql'), ['-h', '127.0.0.1', '-p', String(port), '-U', SUPERUSER, '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE "${name}"`], { encoding: 'utf8' });
+      const r = spawnSync(
+        path.join(PG_BIN, 'psql'),
+        [
+          '-h',
+          '127.0.0.1',
+          '-p',
+          String(port),
+          '-U',
+          SUPERUSER,
+          '-d',
+          'postgres',
+          '-v',
+          'ON_ERROR_STOP=1',
+          '-c',
+          `CREATE DATABASE "${name}"`,
+        ],
+        { encoding: 'utf8' },
+      );
       if (r.status !== 0) throw new Error(`CREATE DATABASE ${name} failed: ${r.stderr}`);
     },
     destroy: () => {

@@ -1,7 +1,25 @@
 import { PLANS_PAGE_MAX } from '../../api/limits.ts';
 import type {
-  Audit, AuditLevel, Category, Coverage, CoverageGeoJson, CoverageLevel, Drilldown, Health, InlinePlan, Isochrone, Plan, PlanInput, PlanPage, Proximity, RuleSet, SavedScenario, ScenarioComparison,
-  ScenarioEvaluation, ScenarioRequest, Suggestion,
+  Audit,
+  AuditLevel,
+  Category,
+  Coverage,
+  CoverageGeoJson,
+  CoverageLevel,
+  Drilldown,
+  Health,
+  InlinePlan,
+  Isochrone,
+  Plan,
+  PlanInput,
+  PlanPage,
+  Proximity,
+  RuleSet,
+  SavedScenario,
+  ScenarioComparison,
+  ScenarioEvaluation,
+  ScenarioRequest,
+  Suggestion,
 } from './types.ts';
 
 /** An API answer other than 2xx, with the `{error: {code, message}}` body when there is one. */
@@ -23,7 +41,11 @@ export function apiUrl(path: string, params: Record<string, string | number | un
 }
 
 /** The answer of `fetch`, or an ApiRequestError for a network failure or a non-2xx status. */
-async function send(path: string, params: Record<string, string | number | undefined>, init: RequestInit): Promise<Response> {
+async function send(
+  path: string,
+  params: Record<string, string | number | undefined>,
+  init: RequestInit,
+): Promise<Response> {
   let res: Response;
   try {
     res = await fetch(apiUrl(path, params), init);
@@ -47,7 +69,11 @@ async function send(path: string, params: Record<string, string | number | undef
   return res;
 }
 
-async function request<T>(path: string, params: Record<string, string | number | undefined> = {}, init: RequestInit = {}): Promise<T> {
+async function request<T>(
+  path: string,
+  params: Record<string, string | number | undefined> = {},
+  init: RequestInit = {},
+): Promise<T> {
   const res = await send(path, params, init);
   if (res.status === 204) return undefined as T;
   return (await res.json()) as T;
@@ -65,7 +91,8 @@ export interface Timed<T> {
 /** Sum of the `dur` parameters of a Server-Timing header (`load;dur=1.2, evaluate;dur=150.3`), or null. */
 export function serverTimingMs(header: string | null): number | null {
   if (!header) return null;
-  let sum = 0, any = false;
+  let sum = 0,
+    any = false;
   for (const m of header.matchAll(/dur=([0-9.]+)/g)) {
     sum += Number(m[1]);
     any = true;
@@ -90,7 +117,12 @@ export const api = {
   categories: () => request<{ categories: Category[] }>('/api/categories').then((r) => r.categories),
   ruleSets: () => request<{ rule_sets: RuleSet[] }>('/api/rules').then((r) => r.rule_sets),
   proximity: (lng: number, lat: number, ruleSet: string, rule?: string | null) =>
-    request<Proximity>('/api/proximity', { lng: lng.toFixed(6), lat: lat.toFixed(6), rule_set: ruleSet, ...(rule ? { rule } : {}) }),
+    request<Proximity>('/api/proximity', {
+      lng: lng.toFixed(6),
+      lat: lat.toFixed(6),
+      rule_set: ruleSet,
+      ...(rule ? { rule } : {}),
+    }),
   isochrone: (lng: number, lat: number, distanceM: number) =>
     request<Isochrone>('/api/isochrone', { lng: lng.toFixed(6), lat: lat.toFixed(6), distance_m: distanceM }),
   /** The streets within `distanceM` of every access point of a facility. */
@@ -101,40 +133,80 @@ export const api = {
     request<CoverageGeoJson>('/api/coverage', { rule_set: ruleSet, level, format: 'geojson' }),
   audit: (ruleSet: string, level: AuditLevel) => request<Audit>('/api/audit', { rule_set: ruleSet, level }),
   /** Why an area fails one rule: histogram, uncovered homes, nearest facility, caveats, one sentence. */
-  drilldown: (level: 'community' | 'residential_area', id: string, ruleSet: string, rule: string, signal?: AbortSignal) =>
-    request<Drilldown>(`/api/areas/${level}/${encodeURIComponent(id)}/drilldown`, { rule_set: ruleSet, rule }, { signal }),
+  drilldown: (
+    level: 'community' | 'residential_area',
+    id: string,
+    ruleSet: string,
+    rule: string,
+    signal?: AbortSignal,
+  ) =>
+    request<Drilldown>(
+      `/api/areas/${level}/${encodeURIComponent(id)}/drilldown`,
+      { rule_set: ruleSet, rule },
+      { signal },
+    ),
   /** Every plan with its geometry, page by page (the panel labels and zooms to each). */
   plans: async () => {
     const plans: Plan[] = [];
     let cursor: number | null = 0;
     while (cursor !== null) {
-      const page: PlanPage = await request<PlanPage>('/api/plans', { include: 'geometry', limit: PLANS_PAGE_MAX, cursor });
+      const page: PlanPage = await request<PlanPage>('/api/plans', {
+        include: 'geometry',
+        limit: PLANS_PAGE_MAX,
+        cursor,
+      });
       plans.push(...page.plans);
       cursor = page.next_cursor;
     }
     return plans;
   },
   /** Who a bearer token is (401 when unknown or revoked), checked when it is entered. */
-  token: (token: string) => request<{ name: string; role: string; can_write_plans: boolean }>('/api/token', {}, { headers: { authorization: `Bearer ${token}` } }),
+  token: (token: string) =>
+    request<{ name: string; role: string; can_write_plans: boolean }>(
+      '/api/token',
+      {},
+      { headers: { authorization: `Bearer ${token}` } },
+    ),
   createPlan: (token: string, plan: PlanInput) =>
     request<Plan>('/api/plans', {}, { method: 'POST', headers: authHeaders(token), body: JSON.stringify(plan) }),
   /** Change a plan as of `version`: a 412 (precondition_failed) means someone changed it since. */
   updatePlan: (token: string, id: number, version: number, patch: Partial<PlanInput>) =>
-    request<Plan>(`/api/plans/${id}`, {}, { method: 'PATCH', headers: { ...authHeaders(token), 'if-match': `"${version}"` }, body: JSON.stringify(patch) }),
+    request<Plan>(
+      `/api/plans/${id}`,
+      {},
+      { method: 'PATCH', headers: { ...authHeaders(token), 'if-match': `"${version}"` }, body: JSON.stringify(patch) },
+    ),
   deletePlan: (token: string, id: number, version: number) =>
-    request<void>(`/api/plans/${id}`, {}, { method: 'DELETE', headers: { authorization: `Bearer ${token}`, 'if-match': `"${version}"` } }),
+    request<void>(
+      `/api/plans/${id}`,
+      {},
+      { method: 'DELETE', headers: { authorization: `Bearer ${token}`, 'if-match': `"${version}"` } },
+    ),
   /** Route paths the server documents (OpenAPI), to learn whether an optional endpoint exists without a 404. */
   documentedPaths: () => request<{ paths: Record<string, unknown> }>('/docs/json').then((d) => Object.keys(d.paths)),
   /** Coverage effect of stored and drawn plans; no token needed (nothing is stored). */
   evaluateScenario: (body: ScenarioRequest, signal?: AbortSignal) =>
-    requestTimed<ScenarioEvaluation>('/api/scenarios/evaluate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal }),
+    requestTimed<ScenarioEvaluation>('/api/scenarios/evaluate', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal,
+    }),
   /** Saved scenarios, newest first (anyone may read them). */
   savedScenarios: () => request<{ scenarios: SavedScenario[] }>('/api/saved-scenarios').then((r) => r.scenarios),
   /** Evaluate and keep a named scenario (planner or admin token). */
   saveScenario: (token: string, body: { name: string; rule_set: string; plan_ids: number[]; sites: InlinePlan[] }) =>
-    request<SavedScenario>('/api/saved-scenarios', {}, { method: 'POST', headers: authHeaders(token), body: JSON.stringify(body) }),
+    request<SavedScenario>(
+      '/api/saved-scenarios',
+      {},
+      { method: 'POST', headers: authHeaders(token), body: JSON.stringify(body) },
+    ),
   deleteSavedScenario: (token: string, id: number) =>
-    request<void>(`/api/saved-scenarios/${id}`, {}, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } }),
+    request<void>(
+      `/api/saved-scenarios/${id}`,
+      {},
+      { method: 'DELETE', headers: { authorization: `Bearer ${token}` } },
+    ),
   /** Two saved scenarios rule by rule. */
   compareScenarios: (a: number, b: number) => request<ScenarioComparison>('/api/saved-scenarios/compare', { a, b }),
   /** Where new open spaces (or which proposed plans) would cover the most residents for `rule` (`<rule_set>/<rule_id>`). */
@@ -148,8 +220,20 @@ export function savedScenarioCsvUrl(id: number): string {
 }
 
 /** Export links (CSV / GeoJSON downloads) served by the API itself, with the place filters in force ('' = none). */
-export function exportUrl(kind: 'audit' | 'coverage', ruleSet: string, level: CoverageLevel, format: 'csv' | 'geojson', filters: { district?: string; street?: string } = {}): string {
-  return apiUrl(`/api/${kind}`, { rule_set: ruleSet, level, format, ...(filters.district ? { district: filters.district } : {}), ...(filters.street ? { street: filters.street } : {}) });
+export function exportUrl(
+  kind: 'audit' | 'coverage',
+  ruleSet: string,
+  level: CoverageLevel,
+  format: 'csv' | 'geojson',
+  filters: { district?: string; street?: string } = {},
+): string {
+  return apiUrl(`/api/${kind}`, {
+    rule_set: ruleSet,
+    level,
+    format,
+    ...(filters.district ? { district: filters.district } : {}),
+    ...(filters.street ? { street: filters.street } : {}),
+  });
 }
 
 /** The printable report of a community or of the whole city (`id` "all"), as a page or as PDF. */

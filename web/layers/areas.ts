@@ -1,4 +1,10 @@
-import type { ExpressionSpecification, LayerSpecification, Map as MapLibreMap, VectorSourceSpecification, VectorTileSource } from 'maplibre-gl';
+import type {
+  ExpressionSpecification,
+  LayerSpecification,
+  Map as MapLibreMap,
+  VectorSourceSpecification,
+  VectorTileSource,
+} from 'maplibre-gl';
 import { tileUrl } from '../api/client.ts';
 import type { CoverageLevel, RuleSet } from '../api/types.ts';
 import { NO_RESULT_COLOR, PASS_COLOR, SHARE_CLASSES } from '../palette.ts';
@@ -40,15 +46,26 @@ export interface AreaColouring {
 }
 
 /** For WORST, the lowest share and all passes over the rules not in `skipRules` (see networkColouring). */
-export function areaColouring(ruleSet: RuleSet, category: string, skipRules: ReadonlySet<string> = new Set(), chosenRule?: string | null): AreaColouring {
+export function areaColouring(
+  ruleSet: RuleSet,
+  category: string,
+  skipRules: ReadonlySet<string> = new Set(),
+  chosenRule?: string | null,
+): AreaColouring {
   if (category === WORST) {
     const rules = ruleSet.rules.filter((r) => !skipRules.has(r.id));
-    if (!rules.length || rules.length === ruleSet.rules.length) return { shareKey: 'worst_share', shareExpr: null, passExpr: ['==', ['get', 'fails'], 0] };
-    const shares = rules.map((r) => ['to-number', ['coalesce', ['get', `${r.id}_share`], 0]] as ExpressionSpecification);
+    if (!rules.length || rules.length === ruleSet.rules.length)
+      return { shareKey: 'worst_share', shareExpr: null, passExpr: ['==', ['get', 'fails'], 0] };
+    const shares = rules.map(
+      (r) => ['to-number', ['coalesce', ['get', `${r.id}_share`], 0]] as ExpressionSpecification,
+    );
     return {
       shareKey: 'worst_share',
       shareExpr: shares.length === 1 ? shares[0] : (['min', ...shares] as unknown as ExpressionSpecification),
-      passExpr: ['all', ...rules.map((r) => ['==', ['get', `${r.id}_pass`], true])] as unknown as ExpressionSpecification,
+      passExpr: [
+        'all',
+        ...rules.map((r) => ['==', ['get', `${r.id}_pass`], true]),
+      ] as unknown as ExpressionSpecification,
     };
   }
   const rule = ruleForCategory(ruleSet, category, chosenRule);
@@ -63,8 +80,10 @@ function fillColour(c: AreaColouring): ExpressionSpecification | string {
   for (let i = 1; i < SHARE_CLASSES.length; i++) steps.push(SHARE_CLASSES[i - 1].below, SHARE_CLASSES[i].color);
   return [
     'case',
-    ['!', ['has', c.shareKey]], NO_RESULT_COLOR,
-    c.passExpr, PASS_COLOR,
+    ['!', ['has', c.shareKey]],
+    NO_RESULT_COLOR,
+    c.passExpr,
+    PASS_COLOR,
     ['step', c.shareExpr ?? ['to-number', ['get', c.shareKey]], ...steps] as unknown as ExpressionSpecification,
   ];
 }
@@ -85,12 +104,20 @@ export function areasLayers(c: AreaColouring, level: CoverageLevel): LayerSpecif
   const districtVisibility = kindOf(level) === 'community' ? 'visible' : 'none';
   const out: LayerSpecification[] = [
     {
-      id: DISTRICT_FILL, type: 'fill', source: AREAS_SOURCE, 'source-layer': DISTRICT_SOURCE_LAYER, maxzoom: 11,
+      id: DISTRICT_FILL,
+      type: 'fill',
+      source: AREAS_SOURCE,
+      'source-layer': DISTRICT_SOURCE_LAYER,
+      maxzoom: 11,
       layout: { visibility: districtVisibility },
       paint: { 'fill-color': fillColour(c), 'fill-opacity': FILL_OPACITY_STOPS[0][1] },
     },
     {
-      id: DISTRICT_OUTLINE, type: 'line', source: AREAS_SOURCE, 'source-layer': DISTRICT_SOURCE_LAYER, maxzoom: 11,
+      id: DISTRICT_OUTLINE,
+      type: 'line',
+      source: AREAS_SOURCE,
+      'source-layer': DISTRICT_SOURCE_LAYER,
+      maxzoom: 11,
       layout: { visibility: districtVisibility },
       paint: { 'line-color': '#5f5b55', 'line-width': 1, 'line-opacity': 0.75 },
     },
@@ -99,17 +126,38 @@ export function areasLayers(c: AreaColouring, level: CoverageLevel): LayerSpecif
     const visibility = k === kindOf(level) ? 'visible' : 'none';
     out.push(
       {
-        id: areaFillLayer(k), type: 'fill', source: AREAS_SOURCE, 'source-layer': SOURCE_LAYERS[k],
+        id: areaFillLayer(k),
+        type: 'fill',
+        source: AREAS_SOURCE,
+        'source-layer': SOURCE_LAYERS[k],
         layout: { visibility },
-        paint: { 'fill-color': fillColour(c), 'fill-opacity': ['interpolate', ['linear'], ['zoom'], ...FILL_OPACITY_STOPS.flat()] as unknown as ExpressionSpecification },
+        paint: {
+          'fill-color': fillColour(c),
+          'fill-opacity': [
+            'interpolate',
+            ['linear'],
+            ['zoom'],
+            ...FILL_OPACITY_STOPS.flat(),
+          ] as unknown as ExpressionSpecification,
+        },
       },
       {
-        id: outlineLayer(k), type: 'line', source: AREAS_SOURCE, 'source-layer': SOURCE_LAYERS[k],
+        id: outlineLayer(k),
+        type: 'line',
+        source: AREAS_SOURCE,
+        'source-layer': SOURCE_LAYERS[k],
         layout: { visibility },
-        paint: { 'line-color': '#5f5b55', 'line-width': ['interpolate', ['linear'], ['zoom'], 10, 0.6, 15, 1.3], 'line-opacity': 0.75 },
+        paint: {
+          'line-color': '#5f5b55',
+          'line-width': ['interpolate', ['linear'], ['zoom'], 10, 0.6, 15, 1.3],
+          'line-opacity': 0.75,
+        },
       },
       {
-        id: edgeLayer(k), type: 'line', source: AREAS_SOURCE, 'source-layer': SOURCE_LAYERS[k],
+        id: edgeLayer(k),
+        type: 'line',
+        source: AREAS_SOURCE,
+        'source-layer': SOURCE_LAYERS[k],
         filter: ['==', ['get', 'edge_of_data'], true],
         layout: { visibility },
         paint: { 'line-color': EDGE_OF_DATA_COLOR, 'line-width': 2.2, 'line-dasharray': [2, 2] },
@@ -121,23 +169,42 @@ export function areasLayers(c: AreaColouring, level: CoverageLevel): LayerSpecif
 
 /** Area names, drawn above the streets so they stay readable. */
 export function areasLabelLayers(level: CoverageLevel): LayerSpecification[] {
-  return KINDS.map((k) => ({
-    id: labelLayer(k), type: 'symbol', source: AREA_LABELS_SOURCE, 'source-layer': LABEL_SOURCE_LAYERS[k],
-    minzoom: k === 'residential_area' ? 15 : 12,
-    filter: ['has', 'name'],
-    layout: { visibility: k === kindOf(level) ? 'visible' : 'none', 'text-field': ['get', 'name'], 'text-size': 12, 'text-padding': 6, 'text-max-width': 8 },
-    paint: { 'text-color': '#2f2c28', 'text-halo-color': 'rgba(255,255,255,0.92)', 'text-halo-width': 1.5 },
-  }) as LayerSpecification);
+  return KINDS.map(
+    (k) =>
+      ({
+        id: labelLayer(k),
+        type: 'symbol',
+        source: AREA_LABELS_SOURCE,
+        'source-layer': LABEL_SOURCE_LAYERS[k],
+        minzoom: k === 'residential_area' ? 15 : 12,
+        filter: ['has', 'name'],
+        layout: {
+          visibility: k === kindOf(level) ? 'visible' : 'none',
+          'text-field': ['get', 'name'],
+          'text-size': 12,
+          'text-padding': 6,
+          'text-max-width': 8,
+        },
+        paint: { 'text-color': '#2f2c28', 'text-halo-color': 'rgba(255,255,255,0.92)', 'text-halo-width': 1.5 },
+      }) as LayerSpecification,
+  );
 }
 
 /** Recolour for a category or rule set, show the chosen level, or hide the areas. */
-export function updateAreas(map: MapLibreMap, c: AreaColouring, level: CoverageLevel, ruleSetId: string, visible: boolean): void {
+export function updateAreas(
+  map: MapLibreMap,
+  c: AreaColouring,
+  level: CoverageLevel,
+  ruleSetId: string,
+  visible: boolean,
+): void {
   const source = map.getSource<VectorTileSource>(AREAS_SOURCE);
   const url = tileUrl('areas', { rule_set: ruleSetId });
   if (source && source.tiles?.[0] !== url) source.setTiles([url]);
   for (const k of KINDS) {
     const v = visible && k === kindOf(level) ? 'visible' : 'none';
-    for (const id of [areaFillLayer(k), outlineLayer(k), edgeLayer(k), labelLayer(k)]) map.setLayoutProperty(id, 'visibility', v);
+    for (const id of [areaFillLayer(k), outlineLayer(k), edgeLayer(k), labelLayer(k)])
+      map.setLayoutProperty(id, 'visibility', v);
     map.setPaintProperty(areaFillLayer(k), 'fill-color', fillColour(c));
   }
   const districts = visible && kindOf(level) === 'community' ? 'visible' : 'none';
@@ -148,7 +215,11 @@ export function updateAreas(map: MapLibreMap, c: AreaColouring, level: CoverageL
 /** Areas a place filter keeps: their keys (the tiles' `id`), or the 区 / 街道 communities carry ('' = any). */
 export type AreaFocus = { keys: readonly string[] } | { district: string; street: string } | null;
 
-const FILL_OPACITY_STOPS: readonly [number, number][] = [[11, 0.42], [14, 0.26], [17, 0.18]];
+const FILL_OPACITY_STOPS: readonly [number, number][] = [
+  [11, 0.42],
+  [14, 0.26],
+  [17, 0.18],
+];
 /** Opacity of the areas a filter leaves out: still there for context, clearly set back. */
 const DIMMED_FILL = 0.04;
 const DIMMED_LINE = 0.12;
@@ -168,8 +239,14 @@ export function focusExpression(focus: Exclude<AreaFocus, null>): ExpressionSpec
  */
 export function setAreaFocus(map: MapLibreMap, focus: AreaFocus): void {
   const inside = focus ? focusExpression(focus) : null;
-  const pick = (inValue: number, outValue: number): ExpressionSpecification | number => (inside ? ['case', inside, inValue, outValue] : inValue);
-  const fillOpacity = ['interpolate', ['linear'], ['zoom'], ...FILL_OPACITY_STOPS.flatMap(([z, o]) => [z, pick(o, DIMMED_FILL)])] as unknown as ExpressionSpecification;
+  const pick = (inValue: number, outValue: number): ExpressionSpecification | number =>
+    inside ? ['case', inside, inValue, outValue] : inValue;
+  const fillOpacity = [
+    'interpolate',
+    ['linear'],
+    ['zoom'],
+    ...FILL_OPACITY_STOPS.flatMap(([z, o]) => [z, pick(o, DIMMED_FILL)]),
+  ] as unknown as ExpressionSpecification;
   for (const k of KINDS) {
     map.setPaintProperty(areaFillLayer(k), 'fill-opacity', fillOpacity);
     map.setPaintProperty(outlineLayer(k), 'line-opacity', pick(0.75, DIMMED_LINE));

@@ -16,14 +16,29 @@ export type BandsAnswer = IsochroneBands;
 export function installBands(map: MapLibreMap): void {
   if (map.getSource(BANDS_SOURCE)) return;
   map.addSource(BANDS_SOURCE, { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
-  const color = ['match', ['get', 'limit_m'], ...Object.entries(BAND_COLORS).flatMap(([k, c]) => [Number(k), c]), OTHER_BAND_COLOR] as unknown as string;
+  const color = [
+    'match',
+    ['get', 'limit_m'],
+    ...Object.entries(BAND_COLORS).flatMap(([k, c]) => [Number(k), c]),
+    OTHER_BAND_COLOR,
+  ] as unknown as string;
   const before = map.getLayer('isochrone-fill') ? 'isochrone-fill' : undefined;
-  map.addLayer({ id: BANDS_FILL, type: 'fill', source: BANDS_SOURCE, paint: { 'fill-color': color, 'fill-opacity': 0.28 } }, before);
-  map.addLayer({ id: BANDS_OUTLINE, type: 'line', source: BANDS_SOURCE, paint: { 'line-color': color, 'line-width': 1.6 } }, before);
+  map.addLayer(
+    { id: BANDS_FILL, type: 'fill', source: BANDS_SOURCE, paint: { 'fill-color': color, 'fill-opacity': 0.28 } },
+    before,
+  );
+  map.addLayer(
+    { id: BANDS_OUTLINE, type: 'line', source: BANDS_SOURCE, paint: { 'line-color': color, 'line-width': 1.6 } },
+    before,
+  );
 }
 
 /** Shows the bands (largest first, so smaller ones draw on top), or clears them. */
 export function showBands(map: MapLibreMap, bands: BandsAnswer | null): void {
-  const features = (bands?.features ?? []).filter((f) => f.geometry).sort((a, b) => b.properties.limit_m - a.properties.limit_m);
-  map.getSource<GeoJSONSource>(BANDS_SOURCE)?.setData({ type: 'FeatureCollection', features: features as GeoJSON.Feature[] });
+  const features = (bands?.features ?? [])
+    .filter((f) => f.geometry)
+    .sort((a, b) => b.properties.limit_m - a.properties.limit_m);
+  map
+    .getSource<GeoJSONSource>(BANDS_SOURCE)
+    ?.setData({ type: 'FeatureCollection', features: features as GeoJSON.Feature[] });
 }

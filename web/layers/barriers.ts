@@ -19,16 +19,37 @@ export function barriersSource(): VectorSourceSpecification {
 export function barriersLayers(): LayerSpecification[] {
   return [
     {
-      id: 'barriers-compounds', type: 'line', source: BARRIERS_SOURCE, 'source-layer': 'gated_compounds', minzoom: 13,
+      id: 'barriers-compounds',
+      type: 'line',
+      source: BARRIERS_SOURCE,
+      'source-layer': 'gated_compounds',
+      minzoom: 13,
       paint: { 'line-color': GATED_COLOR, 'line-width': 1.6, 'line-dasharray': [1, 1.5], 'line-opacity': 0.8 },
     },
     {
-      id: 'barriers-walls', type: 'line', source: BARRIERS_SOURCE, 'source-layer': 'walls', minzoom: 14,
-      paint: { 'line-color': WALL_COLOR, 'line-width': ['interpolate', ['linear'], ['zoom'], 14, 1, 17, 2.5], 'line-opacity': 0.85 },
+      id: 'barriers-walls',
+      type: 'line',
+      source: BARRIERS_SOURCE,
+      'source-layer': 'walls',
+      minzoom: 14,
+      paint: {
+        'line-color': WALL_COLOR,
+        'line-width': ['interpolate', ['linear'], ['zoom'], 14, 1, 17, 2.5],
+        'line-opacity': 0.85,
+      },
     },
     {
-      id: 'barriers-gates', type: 'circle', source: BARRIERS_SOURCE, 'source-layer': 'compound_gates', minzoom: 15,
-      paint: { 'circle-radius': 3.5, 'circle-color': GATE_COLOR, 'circle-stroke-color': WALL_COLOR, 'circle-stroke-width': 1 },
+      id: 'barriers-gates',
+      type: 'circle',
+      source: BARRIERS_SOURCE,
+      'source-layer': 'compound_gates',
+      minzoom: 15,
+      paint: {
+        'circle-radius': 3.5,
+        'circle-color': GATE_COLOR,
+        'circle-stroke-color': WALL_COLOR,
+        'circle-stroke-width': 1,
+      },
     },
   ];
 }

@@ -15,17 +15,40 @@ export function basemapSource(): VectorSourceSpecification {
   };
 }
 
-const MAJOR: ExpressionSpecification = ['match', ['get', 'highway'], ['motorway', 'motorway_link', 'trunk', 'trunk_link', 'primary', 'primary_link'], true, false];
-const SECONDARY: ExpressionSpecification = ['match', ['get', 'highway'], ['secondary', 'secondary_link', 'tertiary', 'tertiary_link'], true, false];
-const PATH: ExpressionSpecification = ['match', ['get', 'highway'], ['footway', 'path', 'steps', 'pedestrian', 'cycleway', 'track', 'bridleway', 'corridor'], true, false];
+const MAJOR: ExpressionSpecification = [
+  'match',
+  ['get', 'highway'],
+  ['motorway', 'motorway_link', 'trunk', 'trunk_link', 'primary', 'primary_link'],
+  true,
+  false,
+];
+const SECONDARY: ExpressionSpecification = [
+  'match',
+  ['get', 'highway'],
+  ['secondary', 'secondary_link', 'tertiary', 'tertiary_link'],
+  true,
+  false,
+];
+const PATH: ExpressionSpecification = [
+  'match',
+  ['get', 'highway'],
+  ['footway', 'path', 'steps', 'pedestrian', 'cycleway', 'track', 'bridleway', 'corridor'],
+  true,
+  false,
+];
 
 /** Road width in pixels by class and zoom; `extra` widens it for the casing (zoom must stay the top-level input). */
 function roadWidth(extra = 0): ExpressionSpecification {
   return [
-    'interpolate', ['exponential', 1.5], ['zoom'],
-    10, ['case', MAJOR, 1.6 + extra, SECONDARY, 1 + extra, 0.4 + extra],
-    14, ['case', MAJOR, 5 + extra, SECONDARY, 3.5 + extra, PATH, 0.8, 2 + extra],
-    18, ['case', MAJOR, 22 + extra, SECONDARY, 16 + extra, PATH, 3, 10 + extra],
+    'interpolate',
+    ['exponential', 1.5],
+    ['zoom'],
+    10,
+    ['case', MAJOR, 1.6 + extra, SECONDARY, 1 + extra, 0.4 + extra],
+    14,
+    ['case', MAJOR, 5 + extra, SECONDARY, 3.5 + extra, PATH, 0.8, 2 + extra],
+    18,
+    ['case', MAJOR, 22 + extra, SECONDARY, 16 + extra, PATH, 3, 10 + extra],
   ];
 }
 
@@ -34,15 +57,32 @@ export function basemapGroundLayers(): LayerSpecification[] {
   return [
     { id: 'background', type: 'background', paint: { 'background-color': '#f2f1ee' } },
     {
-      id: 'landuse', type: 'fill', source: BASEMAP_SOURCE, 'source-layer': 'landuse',
+      id: 'landuse',
+      type: 'fill',
+      source: BASEMAP_SOURCE,
+      'source-layer': 'landuse',
       paint: {
-        'fill-color': ['match', ['get', 'class'], 'residential', '#ebeae6', ['commercial', 'retail'], '#eeeae5', 'industrial', '#e8e7e4', '#edece8'],
+        'fill-color': [
+          'match',
+          ['get', 'class'],
+          'residential',
+          '#ebeae6',
+          ['commercial', 'retail'],
+          '#eeeae5',
+          'industrial',
+          '#e8e7e4',
+          '#edece8',
+        ],
       },
     },
     { id: 'green', type: 'fill', source: BASEMAP_SOURCE, 'source-layer': 'green', paint: { 'fill-color': '#dde7d5' } },
     { id: 'water', type: 'fill', source: BASEMAP_SOURCE, 'source-layer': 'water', paint: { 'fill-color': '#c6d6e4' } },
     {
-      id: 'buildings', type: 'fill', source: BASEMAP_SOURCE, 'source-layer': 'buildings', minzoom: 15,
+      id: 'buildings',
+      type: 'fill',
+      source: BASEMAP_SOURCE,
+      'source-layer': 'buildings',
+      minzoom: 15,
       paint: { 'fill-color': '#dcd9d3', 'fill-outline-color': '#cdc9c2' },
     },
   ];
@@ -52,13 +92,19 @@ export function basemapGroundLayers(): LayerSpecification[] {
 export function basemapRoadLayers(): LayerSpecification[] {
   return [
     {
-      id: 'roads-casing', type: 'line', source: BASEMAP_SOURCE, 'source-layer': 'roads',
+      id: 'roads-casing',
+      type: 'line',
+      source: BASEMAP_SOURCE,
+      'source-layer': 'roads',
       filter: ['!', PATH],
       layout: { 'line-cap': 'round', 'line-join': 'round' },
       paint: { 'line-color': '#cfccc6', 'line-width': roadWidth(1.5) },
     },
     {
-      id: 'roads', type: 'line', source: BASEMAP_SOURCE, 'source-layer': 'roads',
+      id: 'roads',
+      type: 'line',
+      source: BASEMAP_SOURCE,
+      'source-layer': 'roads',
       layout: { 'line-cap': 'round', 'line-join': 'round' },
       paint: { 'line-color': ['case', PATH, '#e2dfd9', '#ffffff'], 'line-width': roadWidth() },
     },
@@ -73,7 +119,10 @@ export function basemapRoadLayers(): LayerSpecification[] {
 export function basemapLabelLayers(): LayerSpecification[] {
   return [
     {
-      id: 'road-labels', type: 'symbol', source: BASEMAP_SOURCE, 'source-layer': 'roads',
+      id: 'road-labels',
+      type: 'symbol',
+      source: BASEMAP_SOURCE,
+      'source-layer': 'roads',
       minzoom: 13,
       filter: ['all', ['has', 'name'], ['!', PATH]],
       layout: {

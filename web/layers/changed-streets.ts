@@ -1,4 +1,10 @@
-import type { ExpressionSpecification, GeoJSONSource, GeoJSONSourceSpecification, LayerSpecification, Map as MapLibreMap } from 'maplibre-gl';
+import type {
+  ExpressionSpecification,
+  GeoJSONSource,
+  GeoJSONSourceSpecification,
+  LayerSpecification,
+  Map as MapLibreMap,
+} from 'maplibre-gl';
 import type { Feature, FeatureCollection, LineString } from 'geojson';
 import type { ChangedEdgeProperties, ChangedEdges } from '../api/types.ts';
 import { NEW_LINK_COLOR, NEWLY_REACHED_COLOR, SAVED_CLASSES } from '../palette.ts';
@@ -19,14 +25,26 @@ function colour(): ExpressionSpecification {
   for (let i = 1; i < SAVED_CLASSES.length; i++) steps.push(SAVED_CLASSES[i - 1].upTo, SAVED_CLASSES[i].color);
   return [
     'case',
-    ['==', ['get', 'newly_reached'], true], NEWLY_REACHED_COLOR,
-    ['!', ['has', 'saved_m']], NEW_LINK_COLOR,
+    ['==', ['get', 'newly_reached'], true],
+    NEWLY_REACHED_COLOR,
+    ['!', ['has', 'saved_m']],
+    NEW_LINK_COLOR,
     ['step', ['get', 'saved_m'], ...steps],
   ] as unknown as ExpressionSpecification;
 }
 
 const isLink: ExpressionSpecification = ['==', ['get', 'is_link'], true];
-const width = (base: number): ExpressionSpecification => ['interpolate', ['linear'], ['zoom'], 12, base, 15, base * 1.6, 18, base * 2.6];
+const width = (base: number): ExpressionSpecification => [
+  'interpolate',
+  ['linear'],
+  ['zoom'],
+  12,
+  base,
+  15,
+  base * 1.6,
+  18,
+  base * 2.6,
+];
 
 /**
  * Streets a scenario brings closer to a facility, coloured by the distance saved; new links
@@ -36,17 +54,25 @@ const width = (base: number): ExpressionSpecification => ['interpolate', ['linea
 export function changedStreetsLayers(): LayerSpecification[] {
   return [
     {
-      id: CHANGED_STREETS_CASING, type: 'line', source: CHANGED_STREETS_SOURCE,
+      id: CHANGED_STREETS_CASING,
+      type: 'line',
+      source: CHANGED_STREETS_SOURCE,
       layout: { 'line-cap': 'round', 'line-join': 'round' },
       paint: { 'line-color': '#ffffff', 'line-width': width(2.8), 'line-opacity': 0.85 },
     },
     {
-      id: CHANGED_STREETS_LINE, type: 'line', source: CHANGED_STREETS_SOURCE, filter: ['!', isLink],
+      id: CHANGED_STREETS_LINE,
+      type: 'line',
+      source: CHANGED_STREETS_SOURCE,
+      filter: ['!', isLink],
       layout: { 'line-cap': 'round', 'line-join': 'round' },
       paint: { 'line-color': colour(), 'line-width': width(1.7) },
     },
     {
-      id: CHANGED_STREETS_LINK, type: 'line', source: CHANGED_STREETS_SOURCE, filter: isLink,
+      id: CHANGED_STREETS_LINK,
+      type: 'line',
+      source: CHANGED_STREETS_SOURCE,
+      filter: isLink,
       paint: { 'line-color': colour(), 'line-width': width(1.9), 'line-dasharray': [1.5, 1] },
     },
   ];
@@ -57,7 +83,10 @@ export function changedStreetsLayers(): LayerSpecification[] {
  * the categories it changed for, whether one of them was out of reach before (no figure then),
  * or null when it changed for none of them. O(categories).
  */
-export function savedMetres(p: ChangedEdgeProperties, categories: readonly string[]): { savedM: number | null; newlyReached: boolean } | null {
+export function savedMetres(
+  p: ChangedEdgeProperties,
+  categories: readonly string[],
+): { savedM: number | null; newlyReached: boolean } | null {
   let savedM: number | null = null;
   let newlyReached = false;
   let changed = false;
@@ -77,12 +106,20 @@ export function savedMetres(p: ChangedEdgeProperties, categories: readonly strin
  * stay whatever the category, since they are new ground. Returns the number of features shown.
  * O(features × categories).
  */
-export function showChangedStreets(map: MapLibreMap, edges: ChangedEdges | null, categories: readonly string[]): number {
+export function showChangedStreets(
+  map: MapLibreMap,
+  edges: ChangedEdges | null,
+  categories: readonly string[],
+): number {
   const features: Feature<LineString>[] = [];
   for (const f of edges?.features ?? []) {
     const s = savedMetres(f.properties, categories);
     if (!s && !f.properties.is_link) continue;
-    const properties: Record<string, unknown> = { edge: f.properties.edge, is_link: f.properties.is_link, newly_reached: s?.newlyReached ?? false };
+    const properties: Record<string, unknown> = {
+      edge: f.properties.edge,
+      is_link: f.properties.is_link,
+      newly_reached: s?.newlyReached ?? false,
+    };
     if (s?.savedM !== null && s?.savedM !== undefined) properties.saved_m = s.savedM;
     features.push({ type: 'Feature', geometry: f.geometry, properties });
   }

@@ -20,20 +20,28 @@ export function drilldownSource(): GeoJSONSourceSpecification {
 
 /** The uncovered homes of a drill-down: dots in the streets' distance colours, over the areas and streets. */
 export function drilldownLayers(): LayerSpecification[] {
-  return [{
-    id: DRILLDOWN_LAYER, type: 'circle', source: DRILLDOWN_SOURCE,
-    paint: {
-      'circle-color': ['get', 'color'],
-      'circle-radius': ['interpolate', ['linear'], ['zoom'], 12, 2.5, 16, 5, 18, 7],
-      'circle-stroke-color': '#ffffff',
-      'circle-stroke-width': 1,
-      'circle-opacity': 0.95,
+  return [
+    {
+      id: DRILLDOWN_LAYER,
+      type: 'circle',
+      source: DRILLDOWN_SOURCE,
+      paint: {
+        'circle-color': ['get', 'color'],
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 12, 2.5, 16, 5, 18, 7],
+        'circle-stroke-color': '#ffffff',
+        'circle-stroke-width': 1,
+        'circle-opacity': 0.95,
+      },
     },
-  }];
+  ];
 }
 
 /** Draw the uncovered homes of a drill-down (null clears them); `limitM` is the rule's limit. */
-export function showUncovered(map: MapLibreMap, points: FeatureCollection<Point, UncoveredProps> | null, limitM: number): void {
+export function showUncovered(
+  map: MapLibreMap,
+  points: FeatureCollection<Point, UncoveredProps> | null,
+  limitM: number,
+): void {
   const features: Feature[] = (points?.features ?? []).map((f) => ({
     ...f,
     properties: { ...f.properties, color: distanceColor(f.properties.outcome, f.properties.network_m, limitM) },

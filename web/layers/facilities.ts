@@ -1,4 +1,10 @@
-import type { ExpressionSpecification, FilterSpecification, LayerSpecification, Map as MapLibreMap, VectorSourceSpecification } from 'maplibre-gl';
+import type {
+  ExpressionSpecification,
+  FilterSpecification,
+  LayerSpecification,
+  Map as MapLibreMap,
+  VectorSourceSpecification,
+} from 'maplibre-gl';
 import { tileUrl } from '../api/client.ts';
 import type { RuleSet } from '../api/types.ts';
 import { CATEGORY_COLORS, FALLBACK_CATEGORY_COLOR } from '../palette.ts';
@@ -17,7 +23,8 @@ export function facilitiesSource(): VectorSourceSpecification {
 }
 
 const colourByCategory: ExpressionSpecification = [
-  'match', ['get', 'category'],
+  'match',
+  ['get', 'category'],
   ...Object.entries(CATEGORY_COLORS).flat(),
   FALLBACK_CATEGORY_COLOR,
 ] as unknown as ExpressionSpecification;
@@ -48,11 +55,20 @@ export function facilitiesLayers(categories: string[]): LayerSpecification[] {
   const filter = categoryFilter(categories);
   return [
     {
-      id: FACILITY_AREAS, type: 'fill', source: FACILITIES_SOURCE, 'source-layer': 'facility_areas', filter,
+      id: FACILITY_AREAS,
+      type: 'fill',
+      source: FACILITIES_SOURCE,
+      'source-layer': 'facility_areas',
+      filter,
       paint: { 'fill-color': colourByCategory, 'fill-opacity': 0.18, 'fill-outline-color': colourByCategory },
     },
     {
-      id: FACILITY_ACCESS, type: 'circle', source: FACILITIES_SOURCE, 'source-layer': 'facility_access', minzoom: 14, filter,
+      id: FACILITY_ACCESS,
+      type: 'circle',
+      source: FACILITIES_SOURCE,
+      'source-layer': 'facility_access',
+      minzoom: 14,
+      filter,
       paint: {
         'circle-radius': ['match', ['get', 'kind'], 'entrance', 4, 2.2],
         'circle-color': '#ffffff',
@@ -61,7 +77,11 @@ export function facilitiesLayers(categories: string[]): LayerSpecification[] {
       },
     },
     {
-      id: FACILITY_POINTS, type: 'circle', source: FACILITIES_SOURCE, 'source-layer': 'facilities', filter,
+      id: FACILITY_POINTS,
+      type: 'circle',
+      source: FACILITIES_SOURCE,
+      'source-layer': 'facilities',
+      filter,
       paint: {
         'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 3, 14, 5.5, 17, 8],
         'circle-color': ['case', isSample, '#ffffff', colourByCategory],
@@ -76,15 +96,36 @@ export function facilitiesLabelLayers(categories: string[], sampleWord: string):
   const filter = categoryFilter(categories);
   return [
     {
-      id: SAMPLE_LABELS, type: 'symbol', source: FACILITIES_SOURCE, 'source-layer': 'facilities', minzoom: 13,
+      id: SAMPLE_LABELS,
+      type: 'symbol',
+      source: FACILITIES_SOURCE,
+      'source-layer': 'facilities',
+      minzoom: 13,
       filter: ['all', filter, isSample] as FilterSpecification,
-      layout: { 'text-field': sampleWord, 'text-size': 10, 'text-offset': [0, 1.2], 'text-anchor': 'top', 'text-allow-overlap': false },
+      layout: {
+        'text-field': sampleWord,
+        'text-size': 10,
+        'text-offset': [0, 1.2],
+        'text-anchor': 'top',
+        'text-allow-overlap': false,
+      },
       paint: { 'text-color': '#6a1b9a', 'text-halo-color': '#ffffff', 'text-halo-width': 1.5 },
     },
     {
-      id: NAME_LABELS, type: 'symbol', source: FACILITIES_SOURCE, 'source-layer': 'facilities', minzoom: 15.5,
+      id: NAME_LABELS,
+      type: 'symbol',
+      source: FACILITIES_SOURCE,
+      'source-layer': 'facilities',
+      minzoom: 15.5,
       filter: ['all', filter, ['has', 'name']] as FilterSpecification,
-      layout: { 'text-field': ['get', 'name'], 'text-size': 11, 'text-offset': [0, -1.1], 'text-anchor': 'bottom', 'text-max-width': 9, 'text-optional': true },
+      layout: {
+        'text-field': ['get', 'name'],
+        'text-size': 11,
+        'text-offset': [0, -1.1],
+        'text-anchor': 'bottom',
+        'text-max-width': 9,
+        'text-optional': true,
+      },
       paint: { 'text-color': '#3d3a35', 'text-halo-color': '#ffffff', 'text-halo-width': 1.4 },
     },
   ];
@@ -94,9 +135,12 @@ export const FACILITY_LAYER_IDS = [FACILITY_AREAS, FACILITY_ACCESS, FACILITY_POI
 
 export function updateFacilities(map: MapLibreMap, categories: string[], sampleWord: string, visible: boolean): void {
   for (const id of FACILITY_LAYER_IDS) {
-    const filter = id === SAMPLE_LABELS
-      ? (['all', categoryFilter(categories), isSample] as FilterSpecification)
-      : id === NAME_LABELS ? (['all', categoryFilter(categories), ['has', 'name']] as FilterSpecification) : categoryFilter(categories);
+    const filter =
+      id === SAMPLE_LABELS
+        ? (['all', categoryFilter(categories), isSample] as FilterSpecification)
+        : id === NAME_LABELS
+          ? (['all', categoryFilter(categories), ['has', 'name']] as FilterSpecification)
+          : categoryFilter(categories);
     map.setFilter(id, filter);
     map.setLayoutProperty(id, 'visibility', visible ? 'visible' : 'none');
   }

@@ -12,15 +12,24 @@ export function isochroneSource(): GeoJSONSourceSpecification {
 export function isochroneLayers(): LayerSpecification[] {
   return [
     {
-      id: 'isochrone-fill', type: 'fill', source: ISOCHRONE_SOURCE, filter: ['==', ['get', 'kind'], 'polygon'],
+      id: 'isochrone-fill',
+      type: 'fill',
+      source: ISOCHRONE_SOURCE,
+      filter: ['==', ['get', 'kind'], 'polygon'],
       paint: { 'fill-color': ISOCHRONE_COLOR, 'fill-opacity': 0.12 },
     },
     {
-      id: 'isochrone-outline', type: 'line', source: ISOCHRONE_SOURCE, filter: ['==', ['get', 'kind'], 'polygon'],
+      id: 'isochrone-outline',
+      type: 'line',
+      source: ISOCHRONE_SOURCE,
+      filter: ['==', ['get', 'kind'], 'polygon'],
       paint: { 'line-color': ISOCHRONE_COLOR, 'line-width': 1.5, 'line-opacity': 0.8 },
     },
     {
-      id: 'isochrone-lines', type: 'line', source: ISOCHRONE_SOURCE, filter: ['==', ['get', 'kind'], 'lines'],
+      id: 'isochrone-lines',
+      type: 'line',
+      source: ISOCHRONE_SOURCE,
+      filter: ['==', ['get', 'kind'], 'lines'],
       layout: { 'line-cap': 'round' },
       paint: { 'line-color': ISOCHRONE_COLOR, 'line-width': 2, 'line-opacity': 0.7 },
     },

@@ -9,15 +9,38 @@ import { WORST } from '../state.ts';
 import { networkColouring, networkLayers, type NetworkColouring } from './network.ts';
 
 const rule = (id: string, tiers: [string[], number][]): Rule => ({
-  id, zh: id, en: id, target_share: 0.9, citation: 'test', note: null, measure: 'population', population_group: 'all', judges: null,
-  tiers: tiers.map(([categories, max]) => ({ categories, min_area_m2: null, max_area_m2: null, max_distance_m: max, citation: null })),
+  id,
+  zh: id,
+  en: id,
+  target_share: 0.9,
+  citation: 'test',
+  note: null,
+  measure: 'population',
+  population_group: 'all',
+  judges: null,
+  tiers: tiers.map(([categories, max]) => ({
+    categories,
+    min_area_m2: null,
+    max_area_m2: null,
+    max_distance_m: max,
+    citation: null,
+  })),
 });
 // Two tiers for one rule (either meets it), a category shared by two rules, one rule of one category.
 const RULE_SET: RuleSet = {
-  id: 'test', zh: 'test', en: 'test', version: '1', citation: 'test', note: null, built_in: true,
+  id: 'test',
+  zh: 'test',
+  en: 'test',
+  version: '1',
+  citation: 'test',
+  note: null,
+  built_in: true,
   rules: [
     rule('green_300', [[['green', 'park'], 300]]),
-    rule('park_tiers', [[['park'], 500], [['big_park'], 1000]]),
+    rule('park_tiers', [
+      [['park'], 500],
+      [['big_park'], 1000],
+    ]),
     rule('elderly_care_500', [[['elderly_care'], 500]]),
   ],
 };
@@ -33,20 +56,26 @@ function evaluate(expression: unknown, street: Street): unknown {
 }
 
 // The oracle: the same meaning written plainly (no_path counts as 1e9 m, beyond_cap as 1e6 m).
-const metres = (street: Street, category: string) => (street[category] === undefined ? 1e9 : street[category] === -1 ? 1e6 : street[category]);
+const metres = (street: Street, category: string) =>
+  street[category] === undefined ? 1e9 : street[category] === -1 ? 1e6 : street[category];
 function naiveRatio(street: Street, category: string, skip: ReadonlySet<string>): number {
   if (category !== WORST) {
     // the rule that judges a category: a single-category tier first (park_tiers for park), then its largest tier naming it
-    const single = RULE_SET.rules.find((r) => r.tiers.some((t) => t.categories.length === 1 && t.categories.includes(category)));
+    const single = RULE_SET.rules.find((r) =>
+      r.tiers.some((t) => t.categories.length === 1 && t.categories.includes(category)),
+    );
     const judging = single ?? RULE_SET.rules.find((r) => r.tiers.some((t) => t.categories.includes(category)));
-    const limit = judging ? Math.max(...judging.tiers.filter((t) => t.categories.includes(category)).map((t) => t.max_distance_m)) : null;
+    const limit = judging
+      ? Math.max(...judging.tiers.filter((t) => t.categories.includes(category)).map((t) => t.max_distance_m))
+      : null;
     return metres(street, category) / (limit ?? FIFTEEN_MINUTE_WALK_M);
   }
   const kept = RULE_SET.rules.filter((r) => !skip.has(r.id));
   let worst = -Infinity;
   for (const r of kept.length ? kept : RULE_SET.rules) {
     let best = Infinity;
-    for (const t of r.tiers) best = Math.min(best, Math.min(...t.categories.map((c) => metres(street, c))) / t.max_distance_m);
+    for (const t of r.tiers)
+      best = Math.min(best, Math.min(...t.categories.map((c) => metres(street, c))) / t.max_distance_m);
     worst = Math.max(worst, best);
   }
   return worst;
@@ -62,7 +91,12 @@ function randomStreet(random: ReturnType<typeof testRandom>): Street {
   for (const c of CATEGORIES) {
     const roll = random.int(0, 9);
     if (roll === 0) continue; // no path
-    street[c] = roll === 1 ? -1 : roll === 2 ? [150, 300, 500, 1000][random.int(0, 3)] : Math.round(random.float() * 300_000) / 100;
+    street[c] =
+      roll === 1
+        ? -1
+        : roll === 2
+          ? [150, 300, 500, 1000][random.int(0, 3)]
+          : Math.round(random.float() * 300_000) / 100;
   }
   return street;
 }
@@ -83,7 +117,9 @@ describe('network colouring (MapLibre expressions evaluated by the style spec, a
         const street = randomStreet(random);
         const want = naiveRatio(street, category, skip);
         expect(evaluate(c.ratio, street), JSON.stringify(street)).toBeCloseTo(want, 9);
-        expect(evaluate(colour['line-color'], street), `${JSON.stringify(street)} ratio ${want}`).toBe(naiveColour(want));
+        expect(evaluate(colour['line-color'], street), `${JSON.stringify(street)} ratio ${want}`).toBe(
+          naiveColour(want),
+        );
       }
     });
   }

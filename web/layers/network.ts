@@ -1,4 +1,9 @@
-import type { ExpressionSpecification, LayerSpecification, Map as MapLibreMap, VectorSourceSpecification } from 'maplibre-gl';
+import type {
+  ExpressionSpecification,
+  LayerSpecification,
+  Map as MapLibreMap,
+  VectorSourceSpecification,
+} from 'maplibre-gl';
 import { tileUrl } from '../api/client.ts';
 import type { RuleSet } from '../api/types.ts';
 import { BEYOND_CAP_COLOR, DISTANCE_CLASSES, UNREACHABLE_COLOR } from '../palette.ts';
@@ -33,8 +38,12 @@ export interface NetworkColouring {
   fromRule: boolean;
 }
 
-const distanceOf = (category: string): ExpressionSpecification =>
-  ['case', ['==', ['get', category], -1], BEYOND_M, ['to-number', ['coalesce', ['get', category], NONE_M]]];
+const distanceOf = (category: string): ExpressionSpecification => [
+  'case',
+  ['==', ['get', category], -1],
+  BEYOND_M,
+  ['to-number', ['coalesce', ['get', category], NONE_M]],
+];
 
 function minOf(exprs: ExpressionSpecification[]): ExpressionSpecification {
   return exprs.length === 1 ? exprs[0] : (['min', ...exprs] as unknown as ExpressionSpecification);
@@ -47,12 +56,21 @@ function maxOf(exprs: ExpressionSpecification[]): ExpressionSpecification {
  * `skipRules`: rules left out of WORST because they are not assessable (no_data: no facility of the
  * kind in the data, e.g. greenways in OSM Chengdu 2018); they would paint every street "no path".
  */
-export function networkColouring(ruleSet: RuleSet, category: string, skipRules: ReadonlySet<string> = new Set(), chosenRule?: string | null): NetworkColouring {
+export function networkColouring(
+  ruleSet: RuleSet,
+  category: string,
+  skipRules: ReadonlySet<string> = new Set(),
+  chosenRule?: string | null,
+): NetworkColouring {
   if (category === WORST) {
     const rules = ruleSet.rules.filter((r) => !skipRules.has(r.id));
     // A rule is met when any tier is: the best tier ratio; the street shows its worst rule.
     const perRule = (rules.length ? rules : ruleSet.rules).map((rule) =>
-      minOf(rule.tiers.map((tier) => ['/', minOf(tier.categories.map(distanceOf)), tier.max_distance_m] as ExpressionSpecification)),
+      minOf(
+        rule.tiers.map(
+          (tier) => ['/', minOf(tier.categories.map(distanceOf)), tier.max_distance_m] as ExpressionSpecification,
+        ),
+      ),
     );
     return { ratio: maxOf(perRule), limitM: null, fromRule: true };
   }
@@ -66,14 +84,28 @@ function colourExpression(c: NetworkColouring): ExpressionSpecification {
   const steps: (number | string)[] = [DISTANCE_CLASSES[0].color];
   for (let i = 1; i < DISTANCE_CLASSES.length; i++) steps.push(DISTANCE_CLASSES[i - 1].upTo, DISTANCE_CLASSES[i].color);
   // The step thresholds are upper bounds, inclusive: nudge them so a street at exactly the limit passes.
-  const stepped = ['step', c.ratio, ...steps.map((v) => (typeof v === 'number' ? v + 1e-9 : v))] as unknown as ExpressionSpecification;
-  return ['case', ['>=', c.ratio, NONE_M / 100_000], UNREACHABLE_COLOR, ['>=', c.ratio, BEYOND_M / 100_000], BEYOND_CAP_COLOR, stepped];
+  const stepped = [
+    'step',
+    c.ratio,
+    ...steps.map((v) => (typeof v === 'number' ? v + 1e-9 : v)),
+  ] as unknown as ExpressionSpecification;
+  return [
+    'case',
+    ['>=', c.ratio, NONE_M / 100_000],
+    UNREACHABLE_COLOR,
+    ['>=', c.ratio, BEYOND_M / 100_000],
+    BEYOND_CAP_COLOR,
+    stepped,
+  ];
 }
 
 export function networkLayers(c: NetworkColouring): LayerSpecification[] {
   return [
     {
-      id: NETWORK_LAYER, type: 'line', source: NETWORK_SOURCE, 'source-layer': 'network',
+      id: NETWORK_LAYER,
+      type: 'line',
+      source: NETWORK_SOURCE,
+      'source-layer': 'network',
       layout: { 'line-cap': 'round', 'line-join': 'round' },
       paint: {
         'line-color': colourExpression(c),

@@ -1,4 +1,9 @@
-import type { ExpressionSpecification, LayerSpecification, Map as MapLibreMap, VectorSourceSpecification } from 'maplibre-gl';
+import type {
+  ExpressionSpecification,
+  LayerSpecification,
+  Map as MapLibreMap,
+  VectorSourceSpecification,
+} from 'maplibre-gl';
 import { tileUrl } from '../api/client.ts';
 import { POPULATION_SOURCE_COLORS } from '../palette.ts';
 
@@ -15,10 +20,14 @@ export function populationSource(): VectorSourceSpecification {
 const RADIUS_Z16: ExpressionSpecification = ['max', 1.5, ['*', 0.9, ['sqrt', ['to-number', ['get', 'population']]]]];
 
 const SOURCE_COLOUR: ExpressionSpecification = [
-  'match', ['get', 'population_source'],
-  'census', POPULATION_SOURCE_COLORS.census,
-  'osm', POPULATION_SOURCE_COLORS.osm,
-  'grid', POPULATION_SOURCE_COLORS.grid,
+  'match',
+  ['get', 'population_source'],
+  'census',
+  POPULATION_SOURCE_COLORS.census,
+  'osm',
+  POPULATION_SOURCE_COLORS.osm,
+  'grid',
+  POPULATION_SOURCE_COLORS.grid,
   POPULATION_SOURCE_COLORS.estimate,
 ];
 
@@ -28,22 +37,38 @@ const SOURCE_COLOUR: ExpressionSpecification = [
  * coloured by where that figure comes from. Hidden until the legend toggle turns it on.
  */
 export function populationLayers(): LayerSpecification[] {
-  return [{
-    id: POPULATION_LAYER, type: 'circle', source: POPULATION_SOURCE, 'source-layer': 'population',
-    minzoom: POPULATION_MIN_ZOOM,
-    layout: { visibility: 'none' },
-    paint: {
-      'circle-radius': ['interpolate', ['exponential', 2], ['zoom'], 13, ['*', 0.35, RADIUS_Z16], 16, RADIUS_Z16, 19, ['*', 3, RADIUS_Z16]],
-      'circle-color': SOURCE_COLOUR,
-      'circle-opacity': 0.55,
-      'circle-stroke-color': '#ffffff',
-      'circle-stroke-width': ['interpolate', ['linear'], ['zoom'], 13, 0, 15, 0.6],
+  return [
+    {
+      id: POPULATION_LAYER,
+      type: 'circle',
+      source: POPULATION_SOURCE,
+      'source-layer': 'population',
+      minzoom: POPULATION_MIN_ZOOM,
+      layout: { visibility: 'none' },
+      paint: {
+        'circle-radius': [
+          'interpolate',
+          ['exponential', 2],
+          ['zoom'],
+          13,
+          ['*', 0.35, RADIUS_Z16],
+          16,
+          RADIUS_Z16,
+          19,
+          ['*', 3, RADIUS_Z16],
+        ],
+        'circle-color': SOURCE_COLOUR,
+        'circle-opacity': 0.55,
+        'circle-stroke-color': '#ffffff',
+        'circle-stroke-width': ['interpolate', ['linear'], ['zoom'], 13, 0, 15, 0.6],
+      },
     },
-  }];
+  ];
 }
 
 export function setPopulationVisible(map: MapLibreMap, visible: boolean): void {
-  if (map.getLayer(POPULATION_LAYER)) map.setLayoutProperty(POPULATION_LAYER, 'visibility', visible ? 'visible' : 'none');
+  if (map.getLayer(POPULATION_LAYER))
+    map.setLayoutProperty(POPULATION_LAYER, 'visibility', visible ? 'visible' : 'none');
 }
 
 /**
@@ -51,8 +76,15 @@ export function setPopulationVisible(map: MapLibreMap, visible: boolean): void {
  * when the layer is hidden or not drawn at this zoom. A home counts once (tiles carry each origin
  * in one tile only; ids deduplicate what MapLibre returns twice) and only when its point lies in view.
  */
-export function populationInView(map: MapLibreMap): { residents: number; homes: number; bySource: Record<string, number> } | null {
-  if (!map.getLayer(POPULATION_LAYER) || map.getLayoutProperty(POPULATION_LAYER, 'visibility') !== 'visible' || map.getZoom() < POPULATION_MIN_ZOOM) return null;
+export function populationInView(
+  map: MapLibreMap,
+): { residents: number; homes: number; bySource: Record<string, number> } | null {
+  if (
+    !map.getLayer(POPULATION_LAYER) ||
+    map.getLayoutProperty(POPULATION_LAYER, 'visibility') !== 'visible' ||
+    map.getZoom() < POPULATION_MIN_ZOOM
+  )
+    return null;
   const bounds = map.getBounds();
   const seen = new Set<string | number>();
   const bySource: Record<string, number> = {};

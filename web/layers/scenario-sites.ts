@@ -15,18 +15,31 @@ export function scenarioSitesSource(): GeoJSONSourceSpecification {
 export function scenarioSitesLayers(): LayerSpecification[] {
   return [
     {
-      id: SCENARIO_SITES_FILL, type: 'fill', source: SCENARIO_SITES_SOURCE, filter: ['==', ['geometry-type'], 'Polygon'],
+      id: SCENARIO_SITES_FILL,
+      type: 'fill',
+      source: SCENARIO_SITES_SOURCE,
+      filter: ['==', ['geometry-type'], 'Polygon'],
       paint: { 'fill-color': SCENARIO_SITE_COLOR, 'fill-opacity': 0.3 },
     },
     {
-      id: SCENARIO_SITES_LINE, type: 'line', source: SCENARIO_SITES_SOURCE,
-      paint: { 'line-color': '#e65100', 'line-width': ['case', ['==', ['geometry-type'], 'LineString'], 4, 2.5], 'line-dasharray': [2, 1] },
+      id: SCENARIO_SITES_LINE,
+      type: 'line',
+      source: SCENARIO_SITES_SOURCE,
+      paint: {
+        'line-color': '#e65100',
+        'line-width': ['case', ['==', ['geometry-type'], 'LineString'], 4, 2.5],
+        'line-dasharray': [2, 1],
+      },
     },
   ];
 }
 
 /** Show the scenario's drawn plans (an empty list hides them). */
 export function showScenarioSites(map: MapLibreMap, plans: readonly InlinePlan[]): void {
-  const features: Feature[] = plans.map((p, i) => ({ type: 'Feature', geometry: p.geometry, properties: { kind: p.kind, index: i } }));
+  const features: Feature[] = plans.map((p, i) => ({
+    type: 'Feature',
+    geometry: p.geometry,
+    properties: { kind: p.kind, index: i },
+  }));
   map.getSource<GeoJSONSource>(SCENARIO_SITES_SOURCE)?.setData({ type: 'FeatureCollection', features });
 }

@@ -1,19 +1,54 @@
-import { AttributionControl, Map as MapLibreMap, NavigationControl, ScaleControl, setWorkerUrl, type StyleSpecification } from 'maplibre-gl';
+import {
+  AttributionControl,
+  Map as MapLibreMap,
+  NavigationControl,
+  ScaleControl,
+  setWorkerUrl,
+  type StyleSpecification,
+} from 'maplibre-gl';
 import { withLabelFont } from './label-font.ts';
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import type { CoverageLevel, RuleSet } from '../api/types.ts';
 import { CHANGED_STREETS_SOURCE, changedStreetsLayers, changedStreetsSource } from '../layers/changed-streets.ts';
-import { AREA_LABELS_SOURCE, AREAS_SOURCE, areaColouring, areaLabelsSource, areasLabelLayers, areasLayers, areasSource } from '../layers/areas.ts';
+import {
+  AREA_LABELS_SOURCE,
+  AREAS_SOURCE,
+  areaColouring,
+  areaLabelsSource,
+  areasLabelLayers,
+  areasLayers,
+  areasSource,
+} from '../layers/areas.ts';
 import { BARRIERS_SOURCE, barriersLayers, barriersSource } from '../layers/barriers.ts';
-import { ATTRIBUTION, BASEMAP_SOURCE, basemapGroundLayers, basemapLabelLayers, basemapRoadLayers, basemapSource } from '../layers/basemap.ts';
-import { FACILITIES_SOURCE, facilitiesLabelLayers, facilitiesLayers, facilitiesSource, shownCategories } from '../layers/facilities.ts';
+import {
+  ATTRIBUTION,
+  BASEMAP_SOURCE,
+  basemapGroundLayers,
+  basemapLabelLayers,
+  basemapRoadLayers,
+  basemapSource,
+} from '../layers/basemap.ts';
+import {
+  FACILITIES_SOURCE,
+  facilitiesLabelLayers,
+  facilitiesLayers,
+  facilitiesSource,
+  shownCategories,
+} from '../layers/facilities.ts';
 import { DRILLDOWN_SOURCE, drilldownLayers, drilldownSource } from '../layers/drilldown.ts';
 import { POPULATION_SOURCE, populationLayers, populationSource } from '../layers/population.ts';
 import { HIGHLIGHT_SOURCE, highlightLayers, highlightSource } from '../layers/highlight.ts';
 import { ISOCHRONE_SOURCE, isochroneLayers, isochroneSource } from '../layers/isochrone.ts';
 import { NETWORK_SOURCE, networkColouring, networkLayers, networkSource } from '../layers/network.ts';
-import { PLAN_LABELS_SOURCE, PLANS_SOURCE, planLabelsSource, plansLabelLayers, plansLayers, plansSource } from '../layers/plans.ts';
+import {
+  PLAN_LABELS_SOURCE,
+  PLANS_SOURCE,
+  planLabelsSource,
+  plansLabelLayers,
+  plansLayers,
+  plansSource,
+} from '../layers/plans.ts';
 import { ROUTES_SOURCE, routesLayers, routesSource } from '../layers/routes.ts';
 import { SCENARIO_SITES_SOURCE, scenarioSitesLayers, scenarioSitesSource } from '../layers/scenario-sites.ts';
 import type { MapView } from '../state.ts';
@@ -25,7 +60,8 @@ setWorkerUrl(workerUrl);
  * CJK fonts tried for Chinese labels, drawn locally by MapLibre (no glyph server): the common
  * system fonts of macOS, Windows, Android/Linux, then the generic family.
  */
-export const CJK_FONT_FAMILY = "'Noto Sans SC', 'PingFang SC', 'Hiragino Sans GB', 'Microsoft YaHei', 'Noto Sans CJK SC', 'Source Han Sans SC', 'WenQuanYi Micro Hei', sans-serif";
+export const CJK_FONT_FAMILY =
+  "'Noto Sans SC', 'PingFang SC', 'Hiragino Sans GB', 'Microsoft YaHei', 'Noto Sans CJK SC', 'Source Han Sans SC', 'WenQuanYi Micro Hei', sans-serif";
 
 export interface StyleOptions {
   ruleSet: RuleSet;

@@ -30,7 +30,9 @@ interface BaseAdapter {
   register(callbacks: DrawCallbacks): void;
   unregister(): void;
 }
-const TerraDrawBaseAdapter = TerraDrawExtend.TerraDrawBaseAdapter as abstract new (config: BaseAdapterConfig) => BaseAdapter;
+const TerraDrawBaseAdapter = TerraDrawExtend.TerraDrawBaseAdapter as abstract new (
+  config: BaseAdapterConfig,
+) => BaseAdapter;
 
 type GeometryKind = 'Point' | 'LineString' | 'Polygon';
 const KINDS: readonly GeometryKind[] = ['Polygon', 'LineString', 'Point'];
@@ -66,16 +68,35 @@ export class MapLibreDrawAdapter extends TerraDrawBaseAdapter {
       const id = this.sourceId(kind);
       this.map.addSource(id, { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, tolerance: 0 });
       if (kind === 'Polygon') {
-        this.map.addLayer({ id: `${id}-fill`, type: 'fill', source: id, paint: { 'fill-color': ['get', 'polygonFillColor'], 'fill-opacity': ['get', 'polygonFillOpacity'] } });
-        this.map.addLayer({ id: `${id}-outline`, type: 'line', source: id, paint: { 'line-color': ['get', 'polygonOutlineColor'], 'line-width': ['get', 'polygonOutlineWidth'] } });
+        this.map.addLayer({
+          id: `${id}-fill`,
+          type: 'fill',
+          source: id,
+          paint: { 'fill-color': ['get', 'polygonFillColor'], 'fill-opacity': ['get', 'polygonFillOpacity'] },
+        });
+        this.map.addLayer({
+          id: `${id}-outline`,
+          type: 'line',
+          source: id,
+          paint: { 'line-color': ['get', 'polygonOutlineColor'], 'line-width': ['get', 'polygonOutlineWidth'] },
+        });
       } else if (kind === 'LineString') {
-        this.map.addLayer({ id: `${id}-line`, type: 'line', source: id, paint: { 'line-color': ['get', 'lineStringColor'], 'line-width': ['get', 'lineStringWidth'] } });
+        this.map.addLayer({
+          id: `${id}-line`,
+          type: 'line',
+          source: id,
+          paint: { 'line-color': ['get', 'lineStringColor'], 'line-width': ['get', 'lineStringWidth'] },
+        });
       } else {
         this.map.addLayer({
-          id: `${id}-circle`, type: 'circle', source: id,
+          id: `${id}-circle`,
+          type: 'circle',
+          source: id,
           paint: {
-            'circle-radius': ['get', 'pointWidth'], 'circle-color': ['get', 'pointColor'],
-            'circle-stroke-color': ['get', 'pointOutlineColor'], 'circle-stroke-width': ['get', 'pointOutlineWidth'],
+            'circle-radius': ['get', 'pointWidth'],
+            'circle-color': ['get', 'pointColor'],
+            'circle-stroke-color': ['get', 'pointOutlineColor'],
+            'circle-stroke-width': ['get', 'pointOutlineWidth'],
           },
         });
       }
@@ -87,7 +108,8 @@ export class MapLibreDrawAdapter extends TerraDrawBaseAdapter {
     this.added = false;
     for (const kind of KINDS) {
       const id = this.sourceId(kind);
-      for (const layer of [`${id}-fill`, `${id}-outline`, `${id}-line`, `${id}-circle`]) if (this.map.getLayer(layer)) this.map.removeLayer(layer);
+      for (const layer of [`${id}-fill`, `${id}-outline`, `${id}-line`, `${id}-circle`])
+        if (this.map.getLayer(layer)) this.map.removeLayer(layer);
       if (this.map.getSource(id)) this.map.removeSource(id);
     }
   }
@@ -153,7 +175,9 @@ export class MapLibreDrawAdapter extends TerraDrawBaseAdapter {
         byKind[feature.geometry.type as GeometryKind]?.push({ ...feature, properties } as Feature);
       }
       for (const kind of KINDS) {
-        this.map.getSource<GeoJSONSource>(this.sourceId(kind))?.setData({ type: 'FeatureCollection', features: byKind[kind] });
+        this.map
+          .getSource<GeoJSONSource>(this.sourceId(kind))
+          ?.setData({ type: 'FeatureCollection', features: byKind[kind] });
       }
     });
   }
@@ -161,6 +185,7 @@ export class MapLibreDrawAdapter extends TerraDrawBaseAdapter {
   clear(): void {
     if (this.frame !== undefined) cancelAnimationFrame(this.frame);
     this.frame = undefined;
-    for (const kind of KINDS) this.map.getSource<GeoJSONSource>(this.sourceId(kind))?.setData({ type: 'FeatureCollection', features: [] });
+    for (const kind of KINDS)
+      this.map.getSource<GeoJSONSource>(this.sourceId(kind))?.setData({ type: 'FeatureCollection', features: [] });
   }
 }

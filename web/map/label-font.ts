@@ -38,7 +38,9 @@ export function withLabelFont(style: StyleSpecification): StyleSpecification {
     ...style,
     'font-faces': labelFontFaces(),
     layers: style.layers.map((layer) =>
-      layer.type === 'symbol' && layer.layout?.['text-font'] === undefined ? { ...layer, layout: { ...layer.layout, 'text-font': [LABEL_FONT] } } : layer,
+      layer.type === 'symbol' && layer.layout?.['text-font'] === undefined
+        ? { ...layer, layout: { ...layer.layout, 'text-font': [LABEL_FONT] } }
+        : layer,
     ),
   };
 }
@@ -50,7 +52,8 @@ export function withLabelFont(style: StyleSpecification): StyleSpecification {
  */
 export function registerUiFont(): void {
   const rules = (labelFontFaces()[LABEL_FONT] as { url: string; 'unicode-range': string[] }[]).map(
-    (face) => `@font-face { font-family: 'Noto Sans SC'; font-style: normal; font-weight: 400; font-display: swap; src: url(${JSON.stringify(face.url)}) format('woff2'); unicode-range: ${face['unicode-range'].join(',')}; }`,
+    (face) =>
+      `@font-face { font-family: 'Noto Sans SC'; font-style: normal; font-weight: 400; font-display: swap; src: url(${JSON.stringify(face.url)}) format('woff2'); unicode-range: ${face['unicode-range'].join(',')}; }`,
   );
   const style = document.createElement('style');
   style.textContent = rules.join('\n');

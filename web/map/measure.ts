@@ -17,10 +17,19 @@ export function pathLengthM(points: readonly [number, number][]): number {
     const [a, b] = [points[i - 1], points[i]];
     const whole = geodesicM(a[0], a[1], b[0], b[1]);
     const n = Math.max(1, Math.ceil(whole / PIECE_M));
-    if (n === 1) { sum += whole; continue; }
+    if (n === 1) {
+      sum += whole;
+      continue;
+    }
     for (let k = 0; k < n; k++) {
-      const f0 = k / n, f1 = (k + 1) / n;
-      sum += geodesicM(a[0] + (b[0] - a[0]) * f0, a[1] + (b[1] - a[1]) * f0, a[0] + (b[0] - a[0]) * f1, a[1] + (b[1] - a[1]) * f1);
+      const f0 = k / n,
+        f1 = (k + 1) / n;
+      sum += geodesicM(
+        a[0] + (b[0] - a[0]) * f0,
+        a[1] + (b[1] - a[1]) * f0,
+        a[0] + (b[0] - a[0]) * f1,
+        a[1] + (b[1] - a[1]) * f1,
+      );
     }
   }
   return sum;
@@ -33,11 +42,13 @@ export function pathLengthM(points: readonly [number, number][]): number {
  */
 export function polygonAreaM2(points: readonly [number, number][]): number {
   if (points.length < 3) return 0;
-  const lng0 = points.reduce((s, p) => s + p[0], 0) / points.length, lat0 = points.reduce((s, p) => s + p[1], 0) / points.length;
+  const lng0 = points.reduce((s, p) => s + p[0], 0) / points.length,
+    lat0 = points.reduce((s, p) => s + p[1], 0) / points.length;
   const pr = makeLocalProjection(lng0, lat0);
   let twice = 0;
   for (let i = 0; i < points.length; i++) {
-    const a = points[i], b = points[(i + 1) % points.length];
+    const a = points[i],
+      b = points[(i + 1) % points.length];
     twice += pr.toX(a[0]) * pr.toY(b[1]) - pr.toX(b[0]) * pr.toY(a[1]);
   }
   return Math.abs(twice) / 2;
@@ -61,7 +72,8 @@ function rulerIcon(): SVGSVGElement {
 }
 
 const formatLength = (m: number) => (m >= 1000 ? `${(m / 1000).toFixed(2)} km` : `${m.toFixed(1)} m`);
-const formatArea = (m2: number) => (m2 >= 10_000 ? `${formatInt(m2)} m² (${(m2 / 10_000).toFixed(2)} hm²)` : `${formatInt(m2)} m²`);
+const formatArea = (m2: number) =>
+  m2 >= 10_000 ? `${formatInt(m2)} m² (${(m2 / 10_000).toFixed(2)} hm²)` : `${formatInt(m2)} m²`;
 
 /**
  * A distance and area measure tool on the map: a button under the zoom buttons; while on, each
@@ -70,7 +82,18 @@ const formatArea = (m2: number) => (m2 >= 10_000 ? `${formatInt(m2)} m² (${(m2 
  * clears it. Clicks go to the tool only, not to the point panel (the app's drawing flag).
  */
 export class MeasureTool implements IControl {
-  private readonly button = h('button', { type: 'button', id: 'measure-toggle', class: 'maplibregl-ctrl-measure', title: t('measure'), 'aria-label': t('measure'), 'aria-pressed': 'false' }, rulerIcon());
+  private readonly button = h(
+    'button',
+    {
+      type: 'button',
+      id: 'measure-toggle',
+      class: 'maplibregl-ctrl-measure',
+      title: t('measure'),
+      'aria-label': t('measure'),
+      'aria-pressed': 'false',
+    },
+    rulerIcon(),
+  );
   private readonly container = h('div', { class: 'maplibregl-ctrl maplibregl-ctrl-group' }, this.button);
   readonly readout = h('div', { class: 'measure-readout', id: 'measure-readout', hidden: true, role: 'status' });
   private points: [number, number][] = [];
@@ -80,7 +103,9 @@ export class MeasureTool implements IControl {
 
   constructor(private readonly ctx: AppContext) {
     this.button.addEventListener('click', () => (this.active ? this.clear() : this.start()));
-    document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && (this.active || this.points.length)) this.clear(); });
+    document.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && (this.active || this.points.length)) this.clear();
+    });
   }
 
   onAdd(map: MapLibreMap): HTMLElement {
@@ -162,16 +187,48 @@ export class MeasureTool implements IControl {
   private draw(): void {
     const map = this.map;
     if (!map || !map.isStyleLoaded()) return;
-    const features: Feature[] = this.points.map((c) => ({ type: 'Feature', properties: { kind: 'vertex' }, geometry: { type: 'Point', coordinates: c } }));
-    if (this.points.length >= 2) features.push({ type: 'Feature', properties: { kind: 'line' }, geometry: { type: 'LineString', coordinates: this.points } });
-    if (this.points.length >= 3) features.push({ type: 'Feature', properties: { kind: 'area' }, geometry: { type: 'Polygon', coordinates: [[...this.points, this.points[0]]] } });
+    const features: Feature[] = this.points.map((c) => ({
+      type: 'Feature',
+      properties: { kind: 'vertex' },
+      geometry: { type: 'Point', coordinates: c },
+    }));
+    if (this.points.length >= 2)
+      features.push({
+        type: 'Feature',
+        properties: { kind: 'line' },
+        geometry: { type: 'LineString', coordinates: this.points },
+      });
+    if (this.points.length >= 3)
+      features.push({
+        type: 'Feature',
+        properties: { kind: 'area' },
+        geometry: { type: 'Polygon', coordinates: [[...this.points, this.points[0]]] },
+      });
     const data = { type: 'FeatureCollection' as const, features };
     const source = map.getSource<GeoJSONSource>(SOURCE);
     if (source) return void source.setData(data);
     map.addSource(SOURCE, { type: 'geojson', data });
-    map.addLayer({ id: 'measure-fill', type: 'fill', source: SOURCE, filter: ['==', ['get', 'kind'], 'area'], paint: { 'fill-color': COLOR, 'fill-opacity': 0.08 } });
-    map.addLayer({ id: 'measure-line', type: 'line', source: SOURCE, filter: ['==', ['get', 'kind'], 'line'], paint: { 'line-color': COLOR, 'line-width': 2.5, 'line-dasharray': [2, 1] } });
-    map.addLayer({ id: 'measure-vertex', type: 'circle', source: SOURCE, filter: ['==', ['get', 'kind'], 'vertex'], paint: { 'circle-radius': 4, 'circle-color': '#fff', 'circle-stroke-color': COLOR, 'circle-stroke-width': 2 } });
+    map.addLayer({
+      id: 'measure-fill',
+      type: 'fill',
+      source: SOURCE,
+      filter: ['==', ['get', 'kind'], 'area'],
+      paint: { 'fill-color': COLOR, 'fill-opacity': 0.08 },
+    });
+    map.addLayer({
+      id: 'measure-line',
+      type: 'line',
+      source: SOURCE,
+      filter: ['==', ['get', 'kind'], 'line'],
+      paint: { 'line-color': COLOR, 'line-width': 2.5, 'line-dasharray': [2, 1] },
+    });
+    map.addLayer({
+      id: 'measure-vertex',
+      type: 'circle',
+      source: SOURCE,
+      filter: ['==', ['get', 'kind'], 'vertex'],
+      paint: { 'circle-radius': 4, 'circle-color': '#fff', 'circle-stroke-color': COLOR, 'circle-stroke-width': 2 },
+    });
   }
 
   render(): void {
@@ -186,14 +243,21 @@ export class MeasureTool implements IControl {
     this.readout.dataset.distanceM = distance.toFixed(3);
     this.readout.dataset.areaM2 = area.toFixed(1);
     this.readout.dataset.points = String(this.points.length);
-    mount(this.readout,
+    mount(
+      this.readout,
       h('strong', {}, t('measure')),
       this.active ? h('div', { class: 'note' }, t('measureHint')) : null,
       h('div', { 'data-field': 'distance' }, `${t('measureDistance')}: ${formatLength(distance)}`),
       this.points.length >= 3 ? h('div', { 'data-field': 'area' }, `${t('measureArea')}: ${formatArea(area)}`) : null,
-      h('div', { class: 'buttons' },
-        this.active ? h('button', { type: 'button', id: 'measure-done', onclick: () => this.finish() }, t('measureDone')) : null,
-        h('button', { type: 'button', id: 'measure-clear', onclick: () => this.clear() }, t('measureClear'))),
-      h('div', { class: 'note' }, t('measureMethod')));
+      h(
+        'div',
+        { class: 'buttons' },
+        this.active
+          ? h('button', { type: 'button', id: 'measure-done', onclick: () => this.finish() }, t('measureDone'))
+          : null,
+        h('button', { type: 'button', id: 'measure-clear', onclick: () => this.clear() }, t('measureClear')),
+      ),
+      h('div', { class: 'note' }, t('measureMethod')),
+    );
   }
 }

@@ -30,10 +30,29 @@ export class PlanDraw {
       adapter: new MapLibreDrawAdapter({ map: this.map, coordinatePrecision: 7 }),
       modes: [
         new TerraDrawPolygonMode({
-          validation: (feature: unknown, { updateType }: { updateType: string }) => (updateType === 'finish' || updateType === 'commit' ? ValidateNotSelfIntersecting(feature) : { valid: true }),
-          styles: { fillColor: '#ff8f00', fillOpacity: 0.25, outlineColor: '#e65100', outlineWidth: 2.5, closingPointColor: '#ffffff', closingPointOutlineColor: '#e65100', closingPointWidth: 6, closingPointOutlineWidth: 2 },
+          validation: (feature: unknown, { updateType }: { updateType: string }) =>
+            updateType === 'finish' || updateType === 'commit' ? ValidateNotSelfIntersecting(feature) : { valid: true },
+          styles: {
+            fillColor: '#ff8f00',
+            fillOpacity: 0.25,
+            outlineColor: '#e65100',
+            outlineWidth: 2.5,
+            closingPointColor: '#ffffff',
+            closingPointOutlineColor: '#e65100',
+            closingPointWidth: 6,
+            closingPointOutlineWidth: 2,
+          },
         }),
-        new TerraDrawLineStringMode({ styles: { lineStringColor: '#6a1b9a', lineStringWidth: 4, closingPointColor: '#ffffff', closingPointOutlineColor: '#6a1b9a', closingPointWidth: 6, closingPointOutlineWidth: 2 } }),
+        new TerraDrawLineStringMode({
+          styles: {
+            lineStringColor: '#6a1b9a',
+            lineStringWidth: 4,
+            closingPointColor: '#ffffff',
+            closingPointOutlineColor: '#6a1b9a',
+            closingPointWidth: 6,
+            closingPointOutlineWidth: 2,
+          },
+        }),
       ],
     });
     draw.start();

@@ -1,7 +1,15 @@
 import type { LngLatBoundsLike, MapMouseEvent, PointLike } from 'maplibre-gl';
 import type { Feature, Position } from 'geojson';
 import { api, exportUrl } from '../api/client.ts';
-import type { AuditArea, AuditLevel, AreaCoverage, CoverageGeoJson, CoverageLevel, NotAssessableRule, Rule } from '../api/types.ts';
+import type {
+  AuditArea,
+  AuditLevel,
+  AreaCoverage,
+  CoverageGeoJson,
+  CoverageLevel,
+  NotAssessableRule,
+  Rule,
+} from '../api/types.ts';
 import type { AppContext } from '../context.ts';
 import { formatInt, formatShare, label, t, type StringKey } from '../i18n.ts';
 import { showHighlight } from '../layers/highlight.ts';
@@ -40,14 +48,17 @@ interface Row {
 
 /** The distinct non-empty values of a field over the rows, sorted as Chinese readers expect. */
 function choices(rows: readonly Row[], field: 'street' | 'district'): string[] {
-  return [...new Set(rows.map((r) => r[field]).filter((v): v is string => Boolean(v)))].sort((a, b) => a.localeCompare(b, 'zh-CN'));
+  return [...new Set(rows.map((r) => r[field]).filter((v): v is string => Boolean(v)))].sort((a, b) =>
+    a.localeCompare(b, 'zh-CN'),
+  );
 }
 
 const AUDIT_LEVELS: readonly CoverageLevel[] = ['community', 'residential_area'];
 
 /** Residents not covered as the audit counts them: the largest gap over the failed, assessable rules. */
 function notCoveredOf(a: AreaCoverage): { failing: boolean; notCovered: number } {
-  let failing = false, notCovered = 0;
+  let failing = false,
+    notCovered = 0;
   for (const r of Object.values(a.rules)) {
     if (r.passes || r.no_data || r.population <= 0) continue;
     failing = true;
@@ -58,16 +69,27 @@ function notCoveredOf(a: AreaCoverage): { failing: boolean; notCovered: number }
 
 /** Bounding box of any GeoJSON geometry's positions, [[w, s], [e, n]]. */
 export function bboxOf(coords: unknown): [[number, number], [number, number]] | null {
-  let w = Infinity, s = Infinity, e = -Infinity, n = -Infinity;
+  let w = Infinity,
+    s = Infinity,
+    e = -Infinity,
+    n = -Infinity;
   const walk = (c: unknown): void => {
     if (!Array.isArray(c)) return;
     if (typeof c[0] === 'number') {
       const [x, y] = c as Position;
-      w = Math.min(w, x); e = Math.max(e, x); s = Math.min(s, y); n = Math.max(n, y);
+      w = Math.min(w, x);
+      e = Math.max(e, x);
+      s = Math.min(s, y);
+      n = Math.max(n, y);
     } else for (const x of c) walk(x);
   };
   walk(coords);
-  return Number.isFinite(w) ? [[w, s], [e, n]] : null;
+  return Number.isFinite(w)
+    ? [
+        [w, s],
+        [e, n],
+      ]
+    : null;
 }
 
 /**
@@ -106,10 +128,14 @@ export class AuditPanel {
       if (row) void this.zoomTo(row);
     });
     this.pendingRow = ctx.store.get().row ?? null;
-    this.strip = new SummaryStrip(() => ctx.ruleSet(), () => this.sampleRules, (id) => {
-      const c = ctx.category(id);
-      return c ? label(c) : id;
-    });
+    this.strip = new SummaryStrip(
+      () => ctx.ruleSet(),
+      () => this.sampleRules,
+      (id) => {
+        const c = ctx.category(id);
+        return c ? label(c) : id;
+      },
+    );
   }
 
   /** Filters by 区 and 街道 ('' = all), offered where community or district boundaries name them; kept in the URL hash. */
@@ -140,7 +166,8 @@ export class AuditPanel {
   mapFocus(): { keys: string[] } | { district: string; street: string } | null {
     if (!this.rows || (!this.district && !this.street)) return null;
     const { level } = this.ctx.store.get();
-    if (level === 'community' || level === 'residential_area') return { keys: this.inPlace(this.rows).map((r) => r.key) };
+    if (level === 'community' || level === 'residential_area')
+      return { keys: this.inPlace(this.rows).map((r) => r.key) };
     return { district: this.district, street: this.street };
   }
 
@@ -166,7 +193,11 @@ export class AuditPanel {
       if (key !== this.key) return;
       const audited = new Map<string, AuditArea>((audit?.areas ?? []).map((a) => [a.area_key, a]));
       this.notAssessable = cov.not_assessable ?? [];
-      this.sampleRules = new Set((audit?.areas ?? []).flatMap((a) => a.failed_rules.filter((f) => f.depends_on_sample_facilities).map((f) => f.rule_id)));
+      this.sampleRules = new Set(
+        (audit?.areas ?? []).flatMap((a) =>
+          a.failed_rules.filter((f) => f.depends_on_sample_facilities).map((f) => f.rule_id),
+        ),
+      );
       this.rows = cov.areas.map((a) => {
         const au = audited.get(a.area_key);
         const own = notCoveredOf(a);
@@ -192,10 +223,18 @@ export class AuditPanel {
       for (const au of audit?.areas ?? []) {
         if (covered.has(au.area_key)) continue;
         this.rows.push({
-          key: au.area_key, name: au.area_name ?? au.area_key, population: au.population, populationEstimated: false,
-          approximate: au.caveats.includes('approximate_zone'), sampleDependent: au.caveats.includes('sample_facilities'),
-          edgeOfData: au.caveats.includes('edge_of_data'), failing: au.failed_rules.length > 0, notCovered: au.residents_not_covered,
-          street: au.street, district: au.district, rules: {},
+          key: au.area_key,
+          name: au.area_name ?? au.area_key,
+          population: au.population,
+          populationEstimated: false,
+          approximate: au.caveats.includes('approximate_zone'),
+          sampleDependent: au.caveats.includes('sample_facilities'),
+          edgeOfData: au.caveats.includes('edge_of_data'),
+          failing: au.failed_rules.length > 0,
+          notCovered: au.residents_not_covered,
+          street: au.street,
+          district: au.district,
+          rules: {},
         });
       }
     } catch (err) {
@@ -223,21 +262,29 @@ export class AuditPanel {
    * the reason, when no boundary names any.
    */
   private placeFilter(field: 'district' | 'street'): HTMLElement {
-    const values = choices(field === 'street' ? this.streetRows() : this.rows ?? [], field);
+    const values = choices(field === 'street' ? this.streetRows() : (this.rows ?? []), field);
     const current = field === 'district' ? this.district : this.street;
-    return h('label', { class: 'place-filter', title: values.length ? undefined : t('placeFilterNone') }, `${t(field === 'district' ? 'filterDistrict' : 'filterStreet')} `,
-      h('select', {
-        id: `audit-${field}`, disabled: !values.length,
-        onchange: (e: Event) => {
-          const value = (e.target as HTMLSelectElement).value;
-          // a new district resets the street (it lies in one district); the map and strip follow
-          this.ctx.store.set(field === 'district' ? { district: value, street: '' } : { street: value });
-          this.render();
-          this.ctx.refreshMap();
+    return h(
+      'label',
+      { class: 'place-filter', title: values.length ? undefined : t('placeFilterNone') },
+      `${t(field === 'district' ? 'filterDistrict' : 'filterStreet')} `,
+      h(
+        'select',
+        {
+          id: `audit-${field}`,
+          disabled: !values.length,
+          onchange: (e: Event) => {
+            const value = (e.target as HTMLSelectElement).value;
+            // a new district resets the street (it lies in one district); the map and strip follow
+            this.ctx.store.set(field === 'district' ? { district: value, street: '' } : { street: value });
+            this.render();
+            this.ctx.refreshMap();
+          },
         },
-      },
-      h('option', { value: '', selected: !current }, t('all')),
-      values.map((v) => h('option', { value: v, selected: v === current }, v))));
+        h('option', { value: '', selected: !current }, t('all')),
+        values.map((v) => h('option', { value: v, selected: v === current }, v)),
+      ),
+    );
   }
 
   private sorted(rows: Row[]): Row[] {
@@ -250,7 +297,8 @@ export class AuditPanel {
     };
     const sign = desc ? -1 : 1;
     return [...rows].sort((a, b) => {
-      const va = value(a), vb = value(b);
+      const va = value(a),
+        vb = value(b);
       const cmp = typeof va === 'string' ? va.localeCompare(vb as string, 'zh-CN') : va - (vb as number);
       return sign * cmp || a.key.localeCompare(b.key);
     });
@@ -258,13 +306,20 @@ export class AuditPanel {
 
   private header(text: string | Node, key: SortKey, cls?: string): HTMLTableCellElement {
     const active = this.sort.key === key;
-    return h('th', {
-      class: [cls, 'sortable', active ? 'sorted' : ''].filter(Boolean).join(' '), 'data-sort': key, 'aria-sort': active ? (this.sort.desc ? 'descending' : 'ascending') : 'none',
-      onclick: () => {
-        this.sort = { key, desc: active ? !this.sort.desc : key !== 'name' };
-        this.render();
+    return h(
+      'th',
+      {
+        class: [cls, 'sortable', active ? 'sorted' : ''].filter(Boolean).join(' '),
+        'data-sort': key,
+        'aria-sort': active ? (this.sort.desc ? 'descending' : 'ascending') : 'none',
+        onclick: () => {
+          this.sort = { key, desc: active ? !this.sort.desc : key !== 'name' };
+          this.render();
+        },
       },
-    }, text, active ? (this.sort.desc ? ' ▼' : ' ▲') : '');
+      text,
+      active ? (this.sort.desc ? ' ▼' : ' ▲') : '',
+    );
   }
 
   /** Leaving the tab takes the drill-down's dots off the map. */
@@ -281,7 +336,7 @@ export class AuditPanel {
       // the rules it fails, the largest gap first
       const failing = Object.entries(row.rules)
         .filter(([, r]) => !r.passes && !r.no_data && r.population > 0)
-        .sort((a, b) => (b[1].population - b[1].covered_population) - (a[1].population - a[1].covered_population))
+        .sort((a, b) => b[1].population - b[1].covered_population - (a[1].population - a[1].covered_population))
         .map(([id]) => id);
       void this.drilldown.show({ level, key: row.key, name: row.name, failingRules: failing });
     }
@@ -308,79 +363,202 @@ export class AuditPanel {
   private ruleCell(row: Row, rule: Rule): HTMLTableCellElement {
     const r = row.rules[rule.id];
     if (!r) return h('td', { class: 'num' }, '—');
-    if (r.no_data) return h('td', { class: 'num na', 'data-rule': rule.id, 'data-outcome': 'no_data', title: t('outcome_no_data') }, t('notAssessable'));
-    return h('td', { class: `num ${r.passes ? 'pass' : 'fail'}`, 'data-rule': rule.id },
+    if (r.no_data)
+      return h(
+        'td',
+        { class: 'num na', 'data-rule': rule.id, 'data-outcome': 'no_data', title: t('outcome_no_data') },
+        t('notAssessable'),
+      );
+    return h(
+      'td',
+      { class: `num ${r.passes ? 'pass' : 'fail'}`, 'data-rule': rule.id },
       h('span', { class: r.passes ? 'yes' : 'no' }, r.passes ? '✓ ' : '✗ '),
       h('strong', {}, formatShare(r.share)),
-      h('small', { class: 'straight', title: t('straight') }, ` / ${formatShare(r.straight_share)}`));
+      h('small', { class: 'straight', title: t('straight') }, ` / ${formatShare(r.straight_share)}`),
+    );
   }
 
   render(): void {
     const s = this.ctx.store.get();
     const rs = this.ctx.ruleSet();
     // a filter the rows (of this level, rule set or district) cannot meet is dropped
-    if (this.rows && this.district && !choices(this.rows, 'district').includes(this.district)) this.ctx.store.set({ district: '', street: '' });
-    if (this.rows && this.street && !choices(this.streetRows(), 'street').includes(this.street)) this.ctx.store.set({ street: '' });
+    if (this.rows && this.district && !choices(this.rows, 'district').includes(this.district))
+      this.ctx.store.set({ district: '', street: '' });
+    if (this.rows && this.street && !choices(this.streetRows(), 'street').includes(this.street))
+      this.ctx.store.set({ street: '' });
     const filters = { district: this.district, street: this.street };
-    this.strip.setScope(this.rows && (filters.district || filters.street)
-      ? { label: [filters.district, filters.street].filter(Boolean).join(' · '), areas: this.inPlace(this.rows), level: s.level }
-      : null);
-    const controls = h('div', { class: 'audit-controls' },
-      h('label', { class: 'toggle' },
-        h('input', { type: 'checkbox', id: 'failing-only', checked: this.failingOnly, onchange: (e: Event) => { this.failingOnly = (e.target as HTMLInputElement).checked; this.render(); } }),
-        t('failingOnly')),
+    this.strip.setScope(
+      this.rows && (filters.district || filters.street)
+        ? {
+            label: [filters.district, filters.street].filter(Boolean).join(' · '),
+            areas: this.inPlace(this.rows),
+            level: s.level,
+          }
+        : null,
+    );
+    const controls = h(
+      'div',
+      { class: 'audit-controls' },
+      h(
+        'label',
+        { class: 'toggle' },
+        h('input', {
+          type: 'checkbox',
+          id: 'failing-only',
+          checked: this.failingOnly,
+          onchange: (e: Event) => {
+            this.failingOnly = (e.target as HTMLInputElement).checked;
+            this.render();
+          },
+        }),
+        t('failingOnly'),
+      ),
       this.placeFilter('district'),
       this.placeFilter('street'),
       h('span', { class: 'level-name' }, t(`level_${s.level}` as StringKey)),
     );
-    const exports = h('div', { class: 'exports' }, h('span', {}, `${t('export')}: `),
-      AUDIT_LEVELS.includes(s.level) ? [
-        h('a', { id: 'export-audit-csv', href: exportUrl('audit', rs.id, s.level, 'csv', filters), download: '' }, t('auditCsv')),
-        h('a', { id: 'export-audit-geojson', href: exportUrl('audit', rs.id, s.level, 'geojson', filters), download: '' }, t('auditGeoJson')),
-      ] : null,
-      h('a', { id: 'export-coverage-csv', href: exportUrl('coverage', rs.id, s.level, 'csv', filters), download: '' }, t('coverageCsv')),
-      h('a', { id: 'export-coverage-geojson', href: exportUrl('coverage', rs.id, s.level, 'geojson', filters), download: '' }, t('coverageGeoJson')),
-      filters.district || filters.street ? h('small', { class: 'export-filters', id: 'export-filters' }, ` · ${t('exportFiltered')}: ${[filters.district, filters.street].filter(Boolean).join(' · ')}`) : null);
+    const exports = h(
+      'div',
+      { class: 'exports' },
+      h('span', {}, `${t('export')}: `),
+      AUDIT_LEVELS.includes(s.level)
+        ? [
+            h(
+              'a',
+              { id: 'export-audit-csv', href: exportUrl('audit', rs.id, s.level, 'csv', filters), download: '' },
+              t('auditCsv'),
+            ),
+            h(
+              'a',
+              {
+                id: 'export-audit-geojson',
+                href: exportUrl('audit', rs.id, s.level, 'geojson', filters),
+                download: '',
+              },
+              t('auditGeoJson'),
+            ),
+          ]
+        : null,
+      h(
+        'a',
+        { id: 'export-coverage-csv', href: exportUrl('coverage', rs.id, s.level, 'csv', filters), download: '' },
+        t('coverageCsv'),
+      ),
+      h(
+        'a',
+        {
+          id: 'export-coverage-geojson',
+          href: exportUrl('coverage', rs.id, s.level, 'geojson', filters),
+          download: '',
+        },
+        t('coverageGeoJson'),
+      ),
+      filters.district || filters.street
+        ? h(
+            'small',
+            { class: 'export-filters', id: 'export-filters' },
+            ` · ${t('exportFiltered')}: ${[filters.district, filters.street].filter(Boolean).join(' · ')}`,
+          )
+        : null,
+    );
 
     let body: Node;
     if (this.error) body = h('p', { class: 'error', role: 'alert' }, this.error);
     else if (!this.rows) body = h('p', { class: 'loading' }, t('loading'));
     else {
       const rows = this.sorted(this.inPlace(this.rows).filter((r) => !this.failingOnly || r.failing));
-      body = h('div', { class: 'table-wrap' },
-        h('table', { class: 'audit', id: 'audit-table' },
-          h('thead', {}, h('tr', {},
-            this.header(t('name'), 'name'),
-            this.header(t('population'), 'population', 'num'),
-            this.header(t('notCovered'), 'notCovered', 'num'),
-            rs.rules.map((rule) => this.header(h('span', { title: `${label(rule)} · ${t('target')} ${formatShare(rule.target_share)}` }, label(rule),
-              this.sampleRules.has(rule.id) ? badge(t('sample'), 'sample', t('sampleFacilitiesNote')) : null), `rule:${rule.id}`, 'num')),
-            )),
-          h('tbody', {}, rows.length ? rows.map((row) => h('tr', {
-            'data-area-key': row.key, 'data-failing': String(row.failing), class: row.key === this.selected ? 'selected' : undefined,
-            tabindex: 0,
-            onclick: () => void this.zoomTo(row),
-            onkeydown: (e: Event) => { if ((e as KeyboardEvent).key === 'Enter') void this.zoomTo(row); },
-          },
-          h('td', { class: 'name' }, row.name,
-            row.approximate ? badge(t('approximate'), 'approx') : null,
-            row.sampleDependent ? badge(t('sample'), 'sample', t('sampleFacilitiesNote')) : null,
-            row.edgeOfData ? badge(t('edgeOfData'), 'edge', t('edgeOfDataNote')) : null),
-          h('td', { class: 'num' }, formatInt(row.population), row.populationEstimated ? badge(t('estimate'), 'estimate') : null),
-          h('td', { class: 'num', 'data-field': 'not-covered' }, row.failing ? formatInt(row.notCovered) : '0'),
-          rs.rules.map((rule) => this.ruleCell(row, rule)),
-          )) : h('tr', {}, h('td', { colspan: rs.rules.length + 3 }, t('noRows'))))),
-        h('div', { class: 'note' }, `${rows.length} ${t('rows')} · ${t('sortHint')} · ${t('straightGap')}`));
+      body = h(
+        'div',
+        { class: 'table-wrap' },
+        h(
+          'table',
+          { class: 'audit', id: 'audit-table' },
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              this.header(t('name'), 'name'),
+              this.header(t('population'), 'population', 'num'),
+              this.header(t('notCovered'), 'notCovered', 'num'),
+              rs.rules.map((rule) =>
+                this.header(
+                  h(
+                    'span',
+                    { title: `${label(rule)} · ${t('target')} ${formatShare(rule.target_share)}` },
+                    label(rule),
+                    this.sampleRules.has(rule.id) ? badge(t('sample'), 'sample', t('sampleFacilitiesNote')) : null,
+                  ),
+                  `rule:${rule.id}`,
+                  'num',
+                ),
+              ),
+            ),
+          ),
+          h(
+            'tbody',
+            {},
+            rows.length
+              ? rows.map((row) =>
+                  h(
+                    'tr',
+                    {
+                      'data-area-key': row.key,
+                      'data-failing': String(row.failing),
+                      class: row.key === this.selected ? 'selected' : undefined,
+                      tabindex: 0,
+                      onclick: () => void this.zoomTo(row),
+                      onkeydown: (e: Event) => {
+                        if ((e as KeyboardEvent).key === 'Enter') void this.zoomTo(row);
+                      },
+                    },
+                    h(
+                      'td',
+                      { class: 'name' },
+                      row.name,
+                      row.approximate ? badge(t('approximate'), 'approx') : null,
+                      row.sampleDependent ? badge(t('sample'), 'sample', t('sampleFacilitiesNote')) : null,
+                      row.edgeOfData ? badge(t('edgeOfData'), 'edge', t('edgeOfDataNote')) : null,
+                    ),
+                    h(
+                      'td',
+                      { class: 'num' },
+                      formatInt(row.population),
+                      row.populationEstimated ? badge(t('estimate'), 'estimate') : null,
+                    ),
+                    h(
+                      'td',
+                      { class: 'num', 'data-field': 'not-covered' },
+                      row.failing ? formatInt(row.notCovered) : '0',
+                    ),
+                    rs.rules.map((rule) => this.ruleCell(row, rule)),
+                  ),
+                )
+              : h('tr', {}, h('td', { colspan: rs.rules.length + 3 }, t('noRows'))),
+          ),
+        ),
+        h('div', { class: 'note' }, `${rows.length} ${t('rows')} · ${t('sortHint')} · ${t('straightGap')}`),
+      );
     }
     const categoryLabel = (id: string) => {
       const c = this.ctx.category(id);
       return c ? label(c) : id;
     };
     const notAssessable = this.notAssessable.length
-      ? h('ul', { class: 'not-assessable', id: 'not-assessable' }, this.notAssessable.map((n) => {
-        const rule = rs.rules.find((r) => r.id === n.rule_id);
-        return h('li', { 'data-rule': n.rule_id }, h('strong', {}, rule ? label(rule) : n.rule_id), `: ${notAssessableText(n, categoryLabel)}`);
-      }))
+      ? h(
+          'ul',
+          { class: 'not-assessable', id: 'not-assessable' },
+          this.notAssessable.map((n) => {
+            const rule = rs.rules.find((r) => r.id === n.rule_id);
+            return h(
+              'li',
+              { 'data-rule': n.rule_id },
+              h('strong', {}, rule ? label(rule) : n.rule_id),
+              `: ${notAssessableText(n, categoryLabel)}`,
+            );
+          }),
+        )
       : null;
     this.drilldown.render();
     mount(this.element, this.strip.element, notAssessable, controls, this.drilldown.element, body, exports);

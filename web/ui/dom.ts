@@ -5,7 +5,11 @@ type Attrs = Record<string, string | number | boolean | null | undefined | Event
  * Create an element: `attrs` keys starting with "on" add listeners, `class`/`text`/other keys set
  * attributes (false/null/undefined skip them). Text is always inserted as text, never as HTML.
  */
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: (Child | Child[])[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: (Child | Child[])[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === null || v === undefined || v === false) continue;
@@ -31,6 +35,10 @@ export function mount(el: HTMLElement, ...children: (Child | Child[])[]): void {
 }
 
 /** A small marker for a figure that is a sample (示例) or an estimate (估算). */
-export function badge(text: string, kind: 'sample' | 'estimate' | 'approx' | 'edge' | 'pass' | 'fail' | 'info', title?: string): HTMLSpanElement {
+export function badge(
+  text: string,
+  kind: 'sample' | 'estimate' | 'approx' | 'edge' | 'pass' | 'fail' | 'info',
+  title?: string,
+): HTMLSpanElement {
   return h('span', { class: `badge badge-${kind}`, title }, text);
 }

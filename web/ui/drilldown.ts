@@ -21,7 +21,11 @@ export interface DrilldownTarget {
 }
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
-function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, ...children: (Node | string)[]): SVGElementTagNameMap[K] {
+function svg<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | number>,
+  ...children: (Node | string)[]
+): SVGElementTagNameMap[K] {
   const el = document.createElementNS(SVG_NS, tag);
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
   for (const c of children) el.append(c);
@@ -37,27 +41,65 @@ const fill = (template: string, values: Record<string, string | number>) =>
  * its bin and counts as data attributes (the browser test reads them).
  */
 export function histogramSvg(hist: DrilldownHistogram): SVGSVGElement {
-  const W = 300, H = 120, left = 4, bottom = 18, top = 14;
+  const W = 300,
+    H = 120,
+    left = 4,
+    bottom = 18,
+    top = 14;
   const bins = hist.bins ?? [];
-  const maxM = bins.length ? bins[bins.length - 1].to_m ?? 0 : hist.limit_m ?? 0;
+  const maxM = bins.length ? (bins[bins.length - 1].to_m ?? 0) : (hist.limit_m ?? 0);
   const maxPop = Math.max(1, ...bins.map((b) => b.population ?? 0));
   const x = (m: number) => left + ((W - 2 * left) * m) / Math.max(1, maxM);
   const y = (p: number) => H - bottom - ((H - bottom - top) * p) / maxPop;
   const limit = hist.limit_m ?? 0;
-  const out = svg('svg', { viewBox: `0 0 ${W} ${H}`, width: '100%', role: 'img', class: 'histogram', id: 'drilldown-histogram', 'aria-label': t('drilldownHistogram') });
+  const out = svg('svg', {
+    viewBox: `0 0 ${W} ${H}`,
+    width: '100%',
+    role: 'img',
+    class: 'histogram',
+    id: 'drilldown-histogram',
+    'aria-label': t('drilldownHistogram'),
+  });
   for (const b of bins) {
-    const from = b.from_m ?? 0, to = b.to_m ?? 0, pop = b.population ?? 0;
-    const rect = svg('rect', {
-      x: x(from) + 0.5, y: y(pop), width: Math.max(0.5, x(to) - x(from) - 1), height: Math.max(0, H - bottom - y(pop)),
-      fill: distanceColor('distance', (from + to) / 2, limit), class: 'bar',
-      'data-from-m': from, 'data-to-m': to, 'data-origins': b.origins ?? 0, 'data-population': pop,
-    }, svg('title', {}, `${from}–${to} m: ${formatInt(pop)} (${b.origins ?? 0})`));
+    const from = b.from_m ?? 0,
+      to = b.to_m ?? 0,
+      pop = b.population ?? 0;
+    const rect = svg(
+      'rect',
+      {
+        x: x(from) + 0.5,
+        y: y(pop),
+        width: Math.max(0.5, x(to) - x(from) - 1),
+        height: Math.max(0, H - bottom - y(pop)),
+        fill: distanceColor('distance', (from + to) / 2, limit),
+        class: 'bar',
+        'data-from-m': from,
+        'data-to-m': to,
+        'data-origins': b.origins ?? 0,
+        'data-population': pop,
+      },
+      svg('title', {}, `${from}–${to} m: ${formatInt(pop)} (${b.origins ?? 0})`),
+    );
     out.append(rect);
   }
   out.append(
     svg('line', { x1: left, x2: W - left, y1: H - bottom, y2: H - bottom, stroke: '#888', 'stroke-width': 1 }),
-    svg('line', { x1: x(limit), x2: x(limit), y1: top - 4, y2: H - bottom + 3, stroke: HIGHLIGHT_COLOR, 'stroke-width': 2, 'stroke-dasharray': '3 2', class: 'limit', 'data-limit-m': limit }),
-    svg('text', { x: Math.min(W - 60, x(limit) + 3), y: top - 3, 'font-size': 10, fill: '#333' }, `${t('limit')} ${limit} m`),
+    svg('line', {
+      x1: x(limit),
+      x2: x(limit),
+      y1: top - 4,
+      y2: H - bottom + 3,
+      stroke: HIGHLIGHT_COLOR,
+      'stroke-width': 2,
+      'stroke-dasharray': '3 2',
+      class: 'limit',
+      'data-limit-m': limit,
+    }),
+    svg(
+      'text',
+      { x: Math.min(W - 60, x(limit) + 3), y: top - 3, 'font-size': 10, fill: '#333' },
+      `${t('limit')} ${limit} m`,
+    ),
     svg('text', { x: left, y: H - 4, 'font-size': 10, fill: '#555' }, '0'),
     svg('text', { x: W - left, y: H - 4, 'font-size': 10, fill: '#555', 'text-anchor': 'end' }, `${maxM} m`),
   );
@@ -68,10 +110,15 @@ export function histogramSvg(hist: DrilldownHistogram): SVGSVGElement {
 function sentence(d: Drilldown, rule: Rule): string {
   const name = label(rule);
   if (d.passes === null && d.caveats?.some((c) => c.code === 'no_data')) return t('drilldownNotAssessable');
-  const population = d.population ?? 0, uncovered = d.uncovered_population ?? 0;
+  const population = d.population ?? 0,
+    uncovered = d.uncovered_population ?? 0;
   if (population <= 0) return t('drilldownNoResidents');
   if (!uncovered) return fill(t('drilldownAllCovered'), { population: formatInt(population), rule: name });
-  const head = fill(t('drilldownSentence'), { uncovered: formatInt(uncovered), population: formatInt(population), rule: name });
+  const head = fill(t('drilldownSentence'), {
+    uncovered: formatInt(uncovered),
+    population: formatInt(population),
+    rule: name,
+  });
   const nearest = d.nearest_for_uncovered?.[0];
   const tail = nearest
     ? fill(t('drilldownNearest'), { name: nearest.name ?? t('unnamed'), m: formatInt(nearest.median_m ?? 0) })
@@ -100,7 +147,10 @@ export class DrilldownCard {
   private error: string | null = null;
   private seq = 0;
 
-  constructor(private readonly ctx: AppContext, private readonly onClose: () => void) {}
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly onClose: () => void,
+  ) {}
 
   get open(): boolean {
     return this.target !== null;
@@ -129,7 +179,11 @@ export class DrilldownCard {
       const d = await api.drilldown(target.level, target.key, this.ctx.ruleSet().id, this.ruleId);
       if (seq !== this.seq) return;
       this.answer = d;
-      showUncovered(this.ctx.map, d.uncovered_points as unknown as FeatureCollection<Point, UncoveredProps>, d.rule?.limit_m ?? 0);
+      showUncovered(
+        this.ctx.map,
+        d.uncovered_points as unknown as FeatureCollection<Point, UncoveredProps>,
+        d.rule?.limit_m ?? 0,
+      );
     } catch (err) {
       if (seq !== this.seq) return;
       this.error = describeError(err);
@@ -157,17 +211,56 @@ export class DrilldownCard {
     const rs = this.ctx.ruleSet();
     const rule = rs.rules.find((r) => r.id === this.ruleId) ?? rs.rules[0];
     const d = this.answer;
-    const ruleSelect = h('select', {
-      id: 'drilldown-rule', 'aria-label': t('drilldownRule'),
-      onchange: (e: Event) => void this.show(target, (e.target as HTMLSelectElement).value),
-    }, rs.rules.map((r) => h('option', { value: r.id, selected: r.id === rule.id }, `${label(r)}${target.failingRules.includes(r.id) ? ' ✗' : ''}`)));
-    const reports = h('div', { class: 'reports', id: 'drilldown-reports' }, h('span', {}, `${t('printReport')}: `),
+    const ruleSelect = h(
+      'select',
+      {
+        id: 'drilldown-rule',
+        'aria-label': t('drilldownRule'),
+        onchange: (e: Event) => void this.show(target, (e.target as HTMLSelectElement).value),
+      },
+      rs.rules.map((r) =>
+        h(
+          'option',
+          { value: r.id, selected: r.id === rule.id },
+          `${label(r)}${target.failingRules.includes(r.id) ? ' ✗' : ''}`,
+        ),
+      ),
+    );
+    const reports = h(
+      'div',
+      { class: 'reports', id: 'drilldown-reports' },
+      h('span', {}, `${t('printReport')}: `),
       target.level === 'community'
-        ? [h('a', { href: reportUrl('community', target.key, rs.id, 'html'), target: '_blank', rel: 'noopener', 'data-report': 'community-html' }, `${t('reportCommunity')} (HTML)`),
-          h('a', { href: reportUrl('community', target.key, rs.id, 'pdf'), download: '', 'data-report': 'community-pdf' }, 'PDF')]
+        ? [
+            h(
+              'a',
+              {
+                href: reportUrl('community', target.key, rs.id, 'html'),
+                target: '_blank',
+                rel: 'noopener',
+                'data-report': 'community-html',
+              },
+              `${t('reportCommunity')} (HTML)`,
+            ),
+            h(
+              'a',
+              { href: reportUrl('community', target.key, rs.id, 'pdf'), download: '', 'data-report': 'community-pdf' },
+              'PDF',
+            ),
+          ]
         : null,
-      h('a', { href: reportUrl('city', 'all', rs.id, 'html'), target: '_blank', rel: 'noopener', 'data-report': 'city-html' }, `${t('reportCity')} (HTML)`),
-      h('a', { href: reportUrl('city', 'all', rs.id, 'pdf'), download: '', 'data-report': 'city-pdf' }, 'PDF'));
+      h(
+        'a',
+        {
+          href: reportUrl('city', 'all', rs.id, 'html'),
+          target: '_blank',
+          rel: 'noopener',
+          'data-report': 'city-html',
+        },
+        `${t('reportCity')} (HTML)`,
+      ),
+      h('a', { href: reportUrl('city', 'all', rs.id, 'pdf'), download: '', 'data-report': 'city-pdf' }, 'PDF'),
+    );
 
     let body: Node[];
     if (this.error) body = [h('p', { class: 'error', role: 'alert' }, this.error)];
@@ -178,35 +271,99 @@ export class DrilldownCard {
       const points = (d.uncovered_points as unknown as FeatureCollection | undefined)?.features.length ?? 0;
       body = [
         h('p', { class: 'sentence', id: 'drilldown-sentence', 'data-sentence-en': d.sentence }, sentence(d, rule)),
-        h('div', { class: 'shares', id: 'drilldown-shares' },
-          fill(t('drilldownShares'), { net: formatShare(d.share ?? null), straight: formatShare(d.straight_share ?? null), target: formatShare(rule.target_share) })),
-        (d.straight_share ?? 0) > (d.share ?? 0) + 0.005 ? h('div', { class: 'note' }, t('drilldownStraightGap')) : null,
+        h(
+          'div',
+          { class: 'shares', id: 'drilldown-shares' },
+          fill(t('drilldownShares'), {
+            net: formatShare(d.share ?? null),
+            straight: formatShare(d.straight_share ?? null),
+            target: formatShare(rule.target_share),
+          }),
+        ),
+        (d.straight_share ?? 0) > (d.share ?? 0) + 0.005
+          ? h('div', { class: 'note' }, t('drilldownStraightGap'))
+          : null,
         h('h4', {}, t('drilldownHistogram')),
         histogramSvg(hist),
         h('div', { class: 'note' }, t('drilldownHistogramNote')),
         (by.beyond_cap ?? 0) + (by.no_path ?? 0) > 0
-          ? h('div', { class: 'note' }, fill(t('drilldownOutcomes'), { beyond: formatInt(by.beyond_cap ?? 0), nopath: formatInt(by.no_path ?? 0) }))
+          ? h(
+              'div',
+              { class: 'note' },
+              fill(t('drilldownOutcomes'), {
+                beyond: formatInt(by.beyond_cap ?? 0),
+                nopath: formatInt(by.no_path ?? 0),
+              }),
+            )
           : null,
         d.nearest_for_uncovered?.length
-          ? [h('h4', {}, t('drilldownNearestTitle')),
-            h('ol', { class: 'nearest', id: 'drilldown-nearest' }, d.nearest_for_uncovered.map((f) => h('li', { 'data-facility': f.facility_id ?? '' },
-              h('strong', {}, f.name ?? t('unnamed')), f.is_sample ? ` (${t('sample')})` : '', ' · ',
-              fill(t('drilldownNearestRow'), { pop: formatInt(f.population ?? 0), m: formatInt(f.median_m ?? 0) }))))]
+          ? [
+              h('h4', {}, t('drilldownNearestTitle')),
+              h(
+                'ol',
+                { class: 'nearest', id: 'drilldown-nearest' },
+                d.nearest_for_uncovered.map((f) =>
+                  h(
+                    'li',
+                    { 'data-facility': f.facility_id ?? '' },
+                    h('strong', {}, f.name ?? t('unnamed')),
+                    f.is_sample ? ` (${t('sample')})` : '',
+                    ' · ',
+                    fill(t('drilldownNearestRow'), {
+                      pop: formatInt(f.population ?? 0),
+                      m: formatInt(f.median_m ?? 0),
+                    }),
+                  ),
+                ),
+              ),
+            ]
           : null,
         d.caveats?.length
-          ? [h('h4', {}, t('drilldownCaveats')),
-            h('ul', { class: 'caveats', id: 'drilldown-caveats' }, d.caveats.map((c) => h('li', { 'data-code': c.code ?? '' }, caveatText(c.code ?? '', d, c.message ?? ''))))]
+          ? [
+              h('h4', {}, t('drilldownCaveats')),
+              h(
+                'ul',
+                { class: 'caveats', id: 'drilldown-caveats' },
+                d.caveats.map((c) =>
+                  h('li', { 'data-code': c.code ?? '' }, caveatText(c.code ?? '', d, c.message ?? '')),
+                ),
+              ),
+            ]
           : null,
-        h('div', { class: 'note', id: 'drilldown-dots', 'data-points': String(points) },
-          t('drilldownDots'), d.points_truncated ? ` ${fill(t('drilldownDotsTruncated'), { n: formatInt(points) })}` : ''),
-      ].flat().filter((x): x is NonNullable<typeof x> => x !== null);
+        h(
+          'div',
+          { class: 'note', id: 'drilldown-dots', 'data-points': String(points) },
+          t('drilldownDots'),
+          d.points_truncated ? ` ${fill(t('drilldownDotsTruncated'), { n: formatInt(points) })}` : '',
+        ),
+      ]
+        .flat()
+        .filter((x): x is NonNullable<typeof x> => x !== null);
     }
-    mount(this.element,
-      h('div', { class: 'drilldown-head' },
+    mount(
+      this.element,
+      h(
+        'div',
+        { class: 'drilldown-head' },
         h('h3', {}, `${t('drilldownTitle')} · ${target.name}`),
-        h('button', { type: 'button', class: 'close', id: 'drilldown-close', 'aria-label': t('drilldownClose'), onclick: () => { this.close(); this.onClose(); } }, '×')),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'close',
+            id: 'drilldown-close',
+            'aria-label': t('drilldownClose'),
+            onclick: () => {
+              this.close();
+              this.onClose();
+            },
+          },
+          '×',
+        ),
+      ),
       h('label', {}, `${t('drilldownRule')} `, ruleSelect),
       body,
-      reports);
+      reports,
+    );
   }
 }

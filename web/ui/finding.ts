@@ -9,7 +9,6 @@ import { bboxOf } from './audit-panel.ts';
 import { h, mount } from './dom.ts';
 import { describeError } from './errors.ts';
 
-
 async function getJson<T>(path: string): Promise<T> {
   const res = await fetch(path);
   const body = await res.json();
@@ -31,7 +30,13 @@ function boundsOf(geoms: (GeoJSON.Geometry | null)[]): LngLatBoundsLike | null {
  */
 export class Finding {
   readonly element = h('div', { class: 'finder', id: 'finder' });
-  private readonly input = h('input', { type: 'search', id: 'search-input', 'aria-label': t('searchPlaceholder'), placeholder: t('searchPlaceholder'), autocomplete: 'off' });
+  private readonly input = h('input', {
+    type: 'search',
+    id: 'search-input',
+    'aria-label': t('searchPlaceholder'),
+    placeholder: t('searchPlaceholder'),
+    autocomplete: 'off',
+  });
   private readonly list = h('ul', { class: 'search-results', id: 'search-results', role: 'listbox' });
   readonly card = h('div', { class: 'bands-card', id: 'bands-card', hidden: true });
   private bands: BandsAnswer | null = null;
@@ -44,24 +49,42 @@ export class Finding {
       this.timer = setTimeout(() => void this.search(this.input.value), 200);
     });
     this.input.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter') { if (this.timer) clearTimeout(this.timer); void this.search(this.input.value, true); }
+      if (e.key === 'Enter') {
+        if (this.timer) clearTimeout(this.timer);
+        void this.search(this.input.value, true);
+      }
       if (e.key === 'Escape') mount(this.list);
     });
-    ctx.map.on('click', FACILITY_POINTS, (e: MapMouseEvent & { features?: { properties: Record<string, unknown> }[] }) => {
-      if (ctx.drawing || ctx.store.get().tab === 'scenario') return;
-      const f = e.features?.[0];
-      const id = Number(f?.properties.id);
-      if (Number.isInteger(id) && id > 0) void this.showBands({ facilityId: id, name: String(f?.properties.name ?? '') });
-    });
+    ctx.map.on(
+      'click',
+      FACILITY_POINTS,
+      (e: MapMouseEvent & { features?: { properties: Record<string, unknown> }[] }) => {
+        if (ctx.drawing || ctx.store.get().tab === 'scenario') return;
+        const f = e.features?.[0];
+        const id = Number(f?.properties.id);
+        if (Number.isInteger(id) && id > 0)
+          void this.showBands({ facilityId: id, name: String(f?.properties.name ?? '') });
+      },
+    );
     this.render();
   }
 
   render(): void {
     this.input.placeholder = t('searchPlaceholder');
-    mount(this.element,
-      h('div', { class: 'finder-row' }, this.input,
-        h('button', { type: 'button', id: 'zoom-to-data', title: t('zoomToData'), onclick: () => void this.zoomToData() }, t('zoomToData'))),
-      this.list);
+    mount(
+      this.element,
+      h(
+        'div',
+        { class: 'finder-row' },
+        this.input,
+        h(
+          'button',
+          { type: 'button', id: 'zoom-to-data', title: t('zoomToData'), onclick: () => void this.zoomToData() },
+          t('zoomToData'),
+        ),
+      ),
+      this.list,
+    );
     this.renderCard();
   }
 
@@ -75,13 +98,28 @@ export class Finding {
   async search(q: string, jump = false): Promise<void> {
     const seq = ++this.seq;
     q = q.trim();
-    if (!q) { mount(this.list); return; }
+    if (!q) {
+      mount(this.list);
+      return;
+    }
     try {
       const { results } = await getJson<{ results: SearchHit[] }>(`/api/search?q=${encodeURIComponent(q)}&limit=12`);
       if (seq !== this.seq) return;
-      if (!results.length) { mount(this.list, h('li', { class: 'none' }, t('searchNone'))); return; }
-      mount(this.list, results.map((r) => h('li', { role: 'option', 'data-kind': r.kind, 'data-id': r.id, onclick: () => this.go(r) },
-        h('span', { class: 'kind' }, t(`kind_${r.kind}` as StringKey)), r.name)));
+      if (!results.length) {
+        mount(this.list, h('li', { class: 'none' }, t('searchNone')));
+        return;
+      }
+      mount(
+        this.list,
+        results.map((r) =>
+          h(
+            'li',
+            { role: 'option', 'data-kind': r.kind, 'data-id': r.id, onclick: () => this.go(r) },
+            h('span', { class: 'kind' }, t(`kind_${r.kind}` as StringKey)),
+            r.name,
+          ),
+        ),
+      );
       if (jump) this.go(results[0]);
     } catch (err) {
       if (seq === this.seq) mount(this.list, h('li', { class: 'error', role: 'alert' }, describeError(err)));
@@ -93,7 +131,14 @@ export class Finding {
     this.input.value = r.name;
     const [w, s, e, n] = r.bbox;
     if (w === e && s === n) this.ctx.map.flyTo({ center: [r.lng, r.lat], zoom: 17, duration: 500 });
-    else this.ctx.map.fitBounds([[w, s], [e, n]], { padding: 60, maxZoom: 17, duration: 500 });
+    else
+      this.ctx.map.fitBounds(
+        [
+          [w, s],
+          [e, n],
+        ],
+        { padding: 60, maxZoom: 17, duration: 500 },
+      );
     if (r.kind === 'facility') void this.showBands({ facilityId: r.id, name: r.name });
   }
 
@@ -102,13 +147,20 @@ export class Finding {
     const seq = ++this.seq;
     // bands from the clicked point are part of a shared link (the point is); a facility's are not
     this.ctx.store.set({ bands: !('facilityId' in from) });
-    const q = 'facilityId' in from ? `facility_id=${from.facilityId}` : `lng=${from.lng.toFixed(6)}&lat=${from.lat.toFixed(6)}`;
+    const q =
+      'facilityId' in from ? `facility_id=${from.facilityId}` : `lng=${from.lng.toFixed(6)}&lat=${from.lat.toFixed(6)}`;
     this.card.hidden = false;
     mount(this.card, h('p', { class: 'loading' }, t('loading')));
     try {
       const b = await getJson<BandsAnswer>(`/api/isochrone/bands?${q}`);
       if (seq !== this.seq) return;
-      this.bands = { ...b, properties: { ...b.properties, from_label: 'facilityId' in from ? `${t('bandsFromFacility')}: ${from.name}` : t('bandsFromPoint') } };
+      this.bands = {
+        ...b,
+        properties: {
+          ...b.properties,
+          from_label: 'facilityId' in from ? `${t('bandsFromFacility')}: ${from.name}` : t('bandsFromPoint'),
+        },
+      };
       showBands(this.ctx.map, this.bands);
       this.renderCard();
     } catch (err) {
@@ -131,18 +183,55 @@ export class Finding {
   private renderCard(): void {
     const b = this.bands;
     if (!b) return;
-    const rows = [...b.features].sort((x, y) => x.properties.limit_m - y.properties.limit_m).map((f) => h('tr', { 'data-limit': f.properties.limit_m },
-      h('td', {}, h('span', { class: 'sw sw-fill', style: `--c:${BAND_COLORS[f.properties.limit_m] ?? '#80cbc4'}` }), ` ${f.properties.limit_m} m`),
-      h('td', { class: 'num' }, `${f.properties.walk_minutes} min`),
-      h('td', { class: 'num', 'data-field': 'residents' }, Math.round(f.properties.residents).toLocaleString())));
-    mount(this.card,
-      h('div', { class: 'bands-head' }, h('strong', {}, t('bandsTitle')),
+    const rows = [...b.features]
+      .sort((x, y) => x.properties.limit_m - y.properties.limit_m)
+      .map((f) =>
+        h(
+          'tr',
+          { 'data-limit': f.properties.limit_m },
+          h(
+            'td',
+            {},
+            h('span', { class: 'sw sw-fill', style: `--c:${BAND_COLORS[f.properties.limit_m] ?? '#80cbc4'}` }),
+            ` ${f.properties.limit_m} m`,
+          ),
+          h('td', { class: 'num' }, `${f.properties.walk_minutes} min`),
+          h('td', { class: 'num', 'data-field': 'residents' }, Math.round(f.properties.residents).toLocaleString()),
+        ),
+      );
+    mount(
+      this.card,
+      h(
+        'div',
+        { class: 'bands-head' },
+        h('strong', {}, t('bandsTitle')),
         h('button', { type: 'button', id: 'bands-fit', onclick: () => this.fitToBands() }, t('bandsFit')),
-        h('button', { type: 'button', id: 'bands-close', 'aria-label': t('bandsClose'), onclick: () => this.close() }, '×')),
+        h(
+          'button',
+          { type: 'button', id: 'bands-close', 'aria-label': t('bandsClose'), onclick: () => this.close() },
+          '×',
+        ),
+      ),
       h('div', { class: 'note' }, String(b.properties.from_label ?? '')),
-      h('table', { class: 'bands-table' }, h('thead', {}, h('tr', {}, h('th', {}, ''), h('th', { class: 'num' }, t('minutes')), h('th', { class: 'num' }, t('bandsResidents')))), h('tbody', {}, rows)),
+      h(
+        'table',
+        { class: 'bands-table' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', {}, ''),
+            h('th', { class: 'num' }, t('minutes')),
+            h('th', { class: 'num' }, t('bandsResidents')),
+          ),
+        ),
+        h('tbody', {}, rows),
+      ),
       h('div', { class: 'note' }, t('bandsMethod')),
-      h('div', { class: 'note' }, t('walkSpeedNote')));
+      h('div', { class: 'note' }, t('walkSpeedNote')),
+    );
   }
 }
 
@@ -162,17 +251,21 @@ export function keepClearOfLegend(map: MapLibreMap, legend: HTMLElement, overlay
   map.fitBounds = ((bounds, options, eventData) => {
     const m = map.getContainer().getBoundingClientRect();
     const p = options?.padding ?? 0;
-    const asked: Pad = typeof p === 'number' ? { top: p, right: p, bottom: p, left: p } : { top: 0, right: 0, bottom: 0, left: 0, ...p };
+    const asked: Pad =
+      typeof p === 'number' ? { top: p, right: p, bottom: p, left: p } : { top: 0, right: 0, bottom: 0, left: 0, ...p };
     const clearOf = (els: HTMLElement[]): Pad => {
       const pad = { ...asked };
       for (const el of els) {
         if (el.hidden) continue;
         const r = el.getBoundingClientRect();
-        if (!r.width || !r.height || r.right <= m.left || r.left >= m.right || r.bottom <= m.top || r.top >= m.bottom) continue;
+        if (!r.width || !r.height || r.right <= m.left || r.left >= m.right || r.bottom <= m.top || r.top >= m.bottom)
+          continue;
         // the cheapest side: the strip it takes from the map, as a share of the map's width or height
         const sides: [keyof Pad, number, number][] = [
-          ['left', r.right - m.left + 8, m.width], ['right', m.right - r.left + 8, m.width],
-          ['top', r.bottom - m.top + 8, m.height], ['bottom', m.bottom - r.top + 8, m.height],
+          ['left', r.right - m.left + 8, m.width],
+          ['right', m.right - r.left + 8, m.width],
+          ['top', r.bottom - m.top + 8, m.height],
+          ['bottom', m.bottom - r.top + 8, m.height],
         ];
         const [side, px] = sides.reduce((best, s) => (s[1] / s[2] < best[1] / best[2] ? s : best));
         pad[side] = Math.max(pad[side], px);

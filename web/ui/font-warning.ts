@@ -8,12 +8,19 @@ import { h } from './dom.ts';
  */
 export async function warnIfFontMissing(sample: string, timeoutMs = 8000): Promise<boolean> {
   const loaded = await Promise.race([
-    document.fonts.load(`17px "Noto Sans SC"`, sample).then((faces) => faces.length > 0, () => false),
+    document.fonts.load(`17px "Noto Sans SC"`, sample).then(
+      (faces) => faces.length > 0,
+      () => false,
+    ),
     new Promise<null>((resolve) => setTimeout(() => resolve(null), timeoutMs)),
   ]);
   // null: still loading after the wait (a slow link), not a failure
   if (loaded !== false) return false;
-  const bar = h('div', { class: 'font-warning', role: 'alert', id: 'font-warning' }, `${t('fontMissing')} / Chinese font failed to load: Chinese text may show as boxes`);
+  const bar = h(
+    'div',
+    { class: 'font-warning', role: 'alert', id: 'font-warning' },
+    `${t('fontMissing')} / Chinese font failed to load: Chinese text may show as boxes`,
+  );
   document.body.prepend(bar);
   return true;
 }

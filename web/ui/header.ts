@@ -16,55 +16,104 @@ export function renderHeader(el: HTMLElement, ctx: AppContext, levelsWithData: R
   const s = ctx.store.get();
   const rs = ctx.ruleSet();
 
-  const ruleSetSelect = h('select', {
-    id: 'rule-set', 'aria-label': t('ruleSet'),
-    onchange: (e: Event) => ctx.store.set({ ruleSetId: (e.target as HTMLSelectElement).value, rule: null }),
-  }, ctx.ruleSets.map((r) => h('option', { value: r.id, selected: r.id === rs.id }, label(r))));
+  const ruleSetSelect = h(
+    'select',
+    {
+      id: 'rule-set',
+      'aria-label': t('ruleSet'),
+      onchange: (e: Event) => ctx.store.set({ ruleSetId: (e.target as HTMLSelectElement).value, rule: null }),
+    },
+    ctx.ruleSets.map((r) => h('option', { value: r.id, selected: r.id === rs.id }, label(r))),
+  );
 
   const measured = ctx.categories.filter((c) => ruleForCategory(rs, c.id));
   const other = ctx.categories.filter((c) => !ruleForCategory(rs, c.id));
   const option = (id: string, text: string) => h('option', { value: id, selected: id === s.category }, text);
-  const categorySelect = h('select', {
-    id: 'category', 'aria-label': t('category'),
-    onchange: (e: Event) => ctx.store.set({ category: (e.target as HTMLSelectElement).value, rule: null }),
-  },
-  option(WORST, t('worstOfAll')),
-  h('optgroup', { label: label(rs) }, measured.map((c) => option(c.id, label(c)))),
-  other.length ? h('optgroup', { label: t('noRule') }, other.map((c) => option(c.id, label(c)))) : null);
+  const categorySelect = h(
+    'select',
+    {
+      id: 'category',
+      'aria-label': t('category'),
+      onchange: (e: Event) => ctx.store.set({ category: (e.target as HTMLSelectElement).value, rule: null }),
+    },
+    option(WORST, t('worstOfAll')),
+    h(
+      'optgroup',
+      { label: label(rs) },
+      measured.map((c) => option(c.id, label(c))),
+    ),
+    other.length
+      ? h(
+          'optgroup',
+          { label: t('noRule') },
+          other.map((c) => option(c.id, label(c))),
+        )
+      : null,
+  );
 
   // Where several rules name the category (GB 50180: parks of 0.4 / 1 / 5 hm²), the map judges one
   // of them, named here; the default is the rule declared for the category.
   const naming = s.category === WORST ? [] : rulesNaming(rs, s.category);
   const inForce = s.category === WORST ? null : ruleForCategory(rs, s.category, s.rule);
-  const ruleSelect = naming.length > 1
-    ? h('select', {
-      id: 'rule', 'aria-label': t('rule'),
-      onchange: (e: Event) => ctx.store.set({ rule: (e.target as HTMLSelectElement).value }),
-    }, naming.map((r) => h('option', { value: r.id, selected: r.id === inForce?.id }, label(r))))
-    : null;
+  const ruleSelect =
+    naming.length > 1
+      ? h(
+          'select',
+          {
+            id: 'rule',
+            'aria-label': t('rule'),
+            onchange: (e: Event) => ctx.store.set({ rule: (e.target as HTMLSelectElement).value }),
+          },
+          naming.map((r) => h('option', { value: r.id, selected: r.id === inForce?.id }, label(r))),
+        )
+      : null;
 
-  const levelSelect = h('select', {
-    id: 'level', 'aria-label': t('level'),
-    // the selected audit row is an area of the old level (keys of two levels may coincide)
-    onchange: (e: Event) => ctx.store.set({ level: (e.target as HTMLSelectElement).value as CoverageLevel, row: null }),
-  }, LEVELS.map((l) => {
-    const has = levelsWithData.has(l);
-    return h('option', { value: l, selected: l === s.level, disabled: !has }, `${t(`level_${l}` as StringKey)}${has ? '' : ` (${t('levelNone')})`}`);
-  }));
+  const levelSelect = h(
+    'select',
+    {
+      id: 'level',
+      'aria-label': t('level'),
+      // the selected audit row is an area of the old level (keys of two levels may coincide)
+      onchange: (e: Event) =>
+        ctx.store.set({ level: (e.target as HTMLSelectElement).value as CoverageLevel, row: null }),
+    },
+    LEVELS.map((l) => {
+      const has = levelsWithData.has(l);
+      return h(
+        'option',
+        { value: l, selected: l === s.level, disabled: !has },
+        `${t(`level_${l}` as StringKey)}${has ? '' : ` (${t('levelNone')})`}`,
+      );
+    }),
+  );
 
-  mount(el,
-    h('div', { class: 'brand' },
+  mount(
+    el,
+    h(
+      'div',
+      { class: 'brand' },
       h('h1', {}, t('title')),
       h('div', { class: 'subtitle' }, t('subtitle')),
-      ctx.health.dataset?.is_sample ? h('span', { class: 'badge badge-sample' }, t('sampleData')) : null),
-    h('div', { class: 'controls' },
+      ctx.health.dataset?.is_sample ? h('span', { class: 'badge badge-sample' }, t('sampleData')) : null,
+    ),
+    h(
+      'div',
+      { class: 'controls' },
       h('label', {}, h('span', {}, t('ruleSet')), ruleSetSelect),
       h('label', {}, h('span', {}, t('category')), categorySelect),
       ruleSelect ? h('label', {}, h('span', {}, t('rule')), ruleSelect) : null,
       h('label', {}, h('span', {}, t('level')), levelSelect),
-      h('button', {
-        id: 'lang-switch', type: 'button', class: 'lang', title: t('languageSwitch'),
-        onclick: () => ctx.store.set({ lang: s.lang === 'zh' ? 'en' : 'zh' }),
-      }, t('language'))),
+      h(
+        'button',
+        {
+          id: 'lang-switch',
+          type: 'button',
+          class: 'lang',
+          title: t('languageSwitch'),
+          onclick: () => ctx.store.set({ lang: s.lang === 'zh' ? 'en' : 'zh' }),
+        },
+        t('language'),
+      ),
+    ),
   );
 }

@@ -5,14 +5,27 @@ import { networkColouring } from '../layers/network.ts';
 import { EDGE_OF_DATA_COLOR } from '../layers/areas.ts';
 import { GATE_COLOR, GATED_COLOR, WALL_COLOR } from '../layers/barriers.ts';
 import {
-  BEYOND_CAP_COLOR, categoryColor, POPULATION_SOURCE_COLORS, DISTANCE_CLASSES, NEW_LINK_COLOR, NEWLY_REACHED_COLOR, NO_RESULT_COLOR, PASS_COLOR, PLAN_COLORS, SAVED_CLASSES, SCENARIO_SITE_COLOR, SHARE_CLASSES, UNREACHABLE_COLOR,
+  BEYOND_CAP_COLOR,
+  categoryColor,
+  POPULATION_SOURCE_COLORS,
+  DISTANCE_CLASSES,
+  NEW_LINK_COLOR,
+  NEWLY_REACHED_COLOR,
+  NO_RESULT_COLOR,
+  PASS_COLOR,
+  PLAN_COLORS,
+  SAVED_CLASSES,
+  SCENARIO_SITE_COLOR,
+  SHARE_CLASSES,
+  UNREACHABLE_COLOR,
 } from '../palette.ts';
 import { DISTANCE_CAP_M, limitForCategory, ruleForCategory } from '../rules.ts';
 import { WORST } from '../state.ts';
 import { badge, h, mount } from './dom.ts';
 import { populationInView } from '../layers/population.ts';
 
-const swatch = (color: string, kind: 'line' | 'dash' | 'fill' | 'dot' | 'ring' = 'fill') => h('span', { class: `sw sw-${kind}`, style: `--c:${color}` });
+const swatch = (color: string, kind: 'line' | 'dash' | 'fill' | 'dot' | 'ring' = 'fill') =>
+  h('span', { class: `sw sw-${kind}`, style: `--c:${color}` });
 
 /** The scenario panel's part of the legend: streets now closer by distance saved, new links, drawn sites. */
 function scenarioBlock(ctx: AppContext): Node[] {
@@ -30,9 +43,11 @@ function scenarioBlock(ctx: AppContext): Node[] {
     out.push(
       h('h4', { id: 'legend-scenario' }, `${t('scenarioStreets')} · ${cat ? label(cat) : sc.streetsCategory}`),
       h('div', { class: 'note' }, t('scenarioSaved')),
-      h('ul', { class: 'legend-list cols' }, rows));
+      h('ul', { class: 'legend-list cols' }, rows),
+    );
   }
-  if (sc.drawnSites) out.push(h('ul', { class: 'legend-list' }, h('li', {}, swatch(SCENARIO_SITE_COLOR), t('scenarioTempSites'))));
+  if (sc.drawnSites)
+    out.push(h('ul', { class: 'legend-list' }, h('li', {}, swatch(SCENARIO_SITE_COLOR), t('scenarioTempSites'))));
   return out;
 }
 
@@ -45,14 +60,32 @@ function populationBlock(ctx: AppContext): (Node | null)[] {
   const sources = ['census', 'osm', 'grid', 'estimate'] as const;
   return [
     h('h4', { id: 'legend-population' }, t('populationTitle')),
-    h('ul', { class: 'legend-list' }, sources.map((src) => h('li', { 'data-source': src },
-      swatch(POPULATION_SOURCE_COLORS[src], 'dot'), t(`popsrc_${src}` as StringKey),
-      src === 'grid' || src === 'estimate' ? badge(t('estimate'), 'estimate') : null,
-      inView && inView.bySource[src] ? h('small', {}, ` ${formatInt(inView.bySource[src])}`) : null))),
+    h(
+      'ul',
+      { class: 'legend-list' },
+      sources.map((src) =>
+        h(
+          'li',
+          { 'data-source': src },
+          swatch(POPULATION_SOURCE_COLORS[src], 'dot'),
+          t(`popsrc_${src}` as StringKey),
+          src === 'grid' || src === 'estimate' ? badge(t('estimate'), 'estimate') : null,
+          inView && inView.bySource[src] ? h('small', {}, ` ${formatInt(inView.bySource[src])}`) : null,
+        ),
+      ),
+    ),
     h('div', { class: 'note' }, t('populationSize')),
     inView
-      ? h('div', { class: 'note', id: 'population-in-view', 'data-residents': String(inView.residents), 'data-homes': String(inView.homes) },
-        `${t('populationInView')}: ${formatInt(inView.residents)} · ${inView.homes} ${t('populationHomes')}`)
+      ? h(
+          'div',
+          {
+            class: 'note',
+            id: 'population-in-view',
+            'data-residents': String(inView.residents),
+            'data-homes': String(inView.homes),
+          },
+          `${t('populationInView')}: ${formatInt(inView.residents)} · ${inView.homes} ${t('populationHomes')}`,
+        )
       : null,
   ];
 }
@@ -67,20 +100,54 @@ export function renderLegend(el: HTMLElement, ctx: AppContext): void {
   const skipped = worst ? rs.rules.filter((r) => ctx.emptyRules.has(r.id)) : [];
 
   const ruleBlock = worst
-    ? h('div', { class: 'legend-rule' },
-      h('strong', {}, label(rs)),
-      h('ul', {}, rs.rules.map((r) => h('li', { class: ctx.emptyRules.has(r.id) ? 'skipped' : undefined }, `${label(r)} · ${t('target')} ${Math.round(r.target_share * 100)}%`))),
-      skipped.length ? h('div', { class: 'note' }, `${t('skippedRules')}: ${skipped.map((r) => label(r)).join('、')}`) : null)
-    : rule
-      ? h('div', { class: 'legend-rule' },
-        h('strong', {}, label(rule)),
-        h('div', {}, `≤ ${limitForCategory(rule, s.category)} m · ${t('target')} ${Math.round(rule.target_share * 100)}%`),
-        // streets carry the distance to the nearest facility of the category, whatever its size
-        rule.tiers.some((tier) => tier.min_area_m2 !== null || tier.categories.length > 1)
-          ? h('div', { class: 'note', id: 'legend-street-note' }, t('streetsAnySize').replace('{category}', label(ctx.category(s.category) ?? { zh: s.category, en: s.category })))
+    ? h(
+        'div',
+        { class: 'legend-rule' },
+        h('strong', {}, label(rs)),
+        h(
+          'ul',
+          {},
+          rs.rules.map((r) =>
+            h(
+              'li',
+              { class: ctx.emptyRules.has(r.id) ? 'skipped' : undefined },
+              `${label(r)} · ${t('target')} ${Math.round(r.target_share * 100)}%`,
+            ),
+          ),
+        ),
+        skipped.length
+          ? h('div', { class: 'note' }, `${t('skippedRules')}: ${skipped.map((r) => label(r)).join('、')}`)
           : null,
-        h('div', { class: 'cite' }, rule.citation))
-      : h('div', { class: 'legend-rule' }, h('strong', {}, label(ctx.category(s.category) ?? { zh: s.category, en: s.category })), h('div', { class: 'note' }, t('noRuleForCategory')));
+      )
+    : rule
+      ? h(
+          'div',
+          { class: 'legend-rule' },
+          h('strong', {}, label(rule)),
+          h(
+            'div',
+            {},
+            `≤ ${limitForCategory(rule, s.category)} m · ${t('target')} ${Math.round(rule.target_share * 100)}%`,
+          ),
+          // streets carry the distance to the nearest facility of the category, whatever its size
+          rule.tiers.some((tier) => tier.min_area_m2 !== null || tier.categories.length > 1)
+            ? h(
+                'div',
+                { class: 'note', id: 'legend-street-note' },
+                t('streetsAnySize').replace(
+                  '{category}',
+                  label(ctx.category(s.category) ?? { zh: s.category, en: s.category }),
+                ),
+              )
+            : null,
+          h('div', { class: 'cite' }, rule.citation),
+        )
+      : h(
+          'div',
+          { class: 'legend-rule' },
+          h('strong', {}, label(ctx.category(s.category) ?? { zh: s.category, en: s.category })),
+          h('div', { class: 'note' }, t('noRuleForCategory')),
+        );
 
   const distanceRows = DISTANCE_CLASSES.map((cls, i) => {
     const lower = i === 0 ? 0 : DISTANCE_CLASSES[i - 1].upTo;
@@ -91,13 +158,27 @@ export function renderLegend(el: HTMLElement, ctx: AppContext): void {
       text = cls.upTo === Infinity ? `> ${lower}×` : `≤ ${cls.upTo}×`;
     }
     const isLimit = cls.upTo === 1;
-    return h('li', { class: isLimit ? 'limit' : undefined }, swatch(cls.color, 'line'), text, isLimit ? h('em', {}, ` ← ${t('limit')}`) : null);
+    return h(
+      'li',
+      { class: isLimit ? 'limit' : undefined },
+      swatch(cls.color, 'line'),
+      text,
+      isLimit ? h('em', {}, ` ← ${t('limit')}`) : null,
+    );
   });
   // the three outcomes without a distance, in the API's words (no_data: the category has no facility at all)
-  distanceRows.push(h('li', { 'data-outcome': 'beyond_cap' }, swatch(BEYOND_CAP_COLOR, 'line'), t('outcome_beyond_cap').replace('{cap}', String(DISTANCE_CAP_M))));
+  distanceRows.push(
+    h(
+      'li',
+      { 'data-outcome': 'beyond_cap' },
+      swatch(BEYOND_CAP_COLOR, 'line'),
+      t('outcome_beyond_cap').replace('{cap}', String(DISTANCE_CAP_M)),
+    ),
+  );
   distanceRows.push(h('li', { 'data-outcome': 'no_path' }, swatch(UNREACHABLE_COLOR, 'line'), t('outcome_no_path')));
   const noDataHere = worst ? false : rule !== null && ctx.emptyRules.has(rule.id);
-  if (noDataHere) distanceRows.push(h('li', { 'data-outcome': 'no_data' }, swatch(NO_RESULT_COLOR, 'line'), t('outcome_no_data')));
+  if (noDataHere)
+    distanceRows.push(h('li', { 'data-outcome': 'no_data' }, swatch(NO_RESULT_COLOR, 'line'), t('outcome_no_data')));
 
   const target = rule ? Math.round(rule.target_share * 100) : null;
   const shareRows = [
@@ -115,20 +196,29 @@ export function renderLegend(el: HTMLElement, ctx: AppContext): void {
   });
   facilityRows.push(h('li', {}, swatch('#757575', 'ring'), t('facilitiesSampleRing')));
 
-  const toggle = (key: LayerToggle) => h('label', { class: 'toggle' },
-    h('input', {
-      type: 'checkbox', checked: ctx.layers[key], 'data-layer': key,
-      onchange: (e: Event) => {
-        ctx.layers[key] = (e.target as HTMLInputElement).checked;
-        ctx.refreshMap();
-      },
-    }),
-    t(`layer_${key}` as StringKey));
+  const toggle = (key: LayerToggle) =>
+    h(
+      'label',
+      { class: 'toggle' },
+      h('input', {
+        type: 'checkbox',
+        checked: ctx.layers[key],
+        'data-layer': key,
+        onchange: (e: Event) => {
+          ctx.layers[key] = (e.target as HTMLInputElement).checked;
+          ctx.refreshMap();
+        },
+      }),
+      t(`layer_${key}` as StringKey),
+    );
 
   const details = el.querySelector('details');
   const open = details ? details.open : window.innerWidth > 900;
-  mount(el,
-    h('details', { open },
+  mount(
+    el,
+    h(
+      'details',
+      { open },
       h('summary', {}, t('legend')),
       scenarioBlock(ctx),
       ruleBlock,
@@ -136,18 +226,36 @@ export function renderLegend(el: HTMLElement, ctx: AppContext): void {
       h('ul', { class: 'legend-list cols' }, distanceRows),
       h('div', { class: 'note' }, t('networkNote')),
       h('h4', {}, `${t('areaShare')}${worst ? ` · ${t('worstOfAll')}` : ''}`),
-      rule || worst ? h('ul', { class: 'legend-list cols' }, shareRows) : h('ul', { class: 'legend-list' }, h('li', {}, swatch(NO_RESULT_COLOR), t('noRule'))),
-      h('ul', { class: 'legend-list' }, h('li', { title: t('edgeOfDataNote') }, swatch(EDGE_OF_DATA_COLOR, 'dash'), t('edgeOfData'))),
+      rule || worst
+        ? h('ul', { class: 'legend-list cols' }, shareRows)
+        : h('ul', { class: 'legend-list' }, h('li', {}, swatch(NO_RESULT_COLOR), t('noRule'))),
+      h(
+        'ul',
+        { class: 'legend-list' },
+        h('li', { title: t('edgeOfDataNote') }, swatch(EDGE_OF_DATA_COLOR, 'dash'), t('edgeOfData')),
+      ),
       h('h4', {}, t('layer_facilities')),
       h('ul', { class: 'legend-list inline' }, facilityRows),
       h('h4', {}, t('layer_plans')),
-      h('ul', { class: 'legend-list inline' }, Object.entries(PLAN_COLORS).map(([k, col]) => h('li', {}, swatch(col), t(`plan_kind_${k}` as StringKey)))),
+      h(
+        'ul',
+        { class: 'legend-list inline' },
+        Object.entries(PLAN_COLORS).map(([k, col]) => h('li', {}, swatch(col), t(`plan_kind_${k}` as StringKey))),
+      ),
       h('h4', {}, t('barriersTitle')),
-      h('ul', { class: 'legend-list inline', id: 'legend-barriers' },
+      h(
+        'ul',
+        { class: 'legend-list inline', id: 'legend-barriers' },
         h('li', {}, swatch(WALL_COLOR, 'line'), t('barrierWall')),
         h('li', {}, swatch(GATED_COLOR, 'dash'), t('barrierGated')),
-        h('li', {}, swatch(GATE_COLOR, 'dot'), t('barrierGate'))),
+        h('li', {}, swatch(GATE_COLOR, 'dot'), t('barrierGate')),
+      ),
       ctx.layers.population ? populationBlock(ctx) : null,
-      h('div', { class: 'toggles', title: t('layers') }, (['network', 'areas', 'facilities', 'plans', 'population'] as LayerToggle[]).map(toggle)),
-    ));
+      h(
+        'div',
+        { class: 'toggles', title: t('layers') },
+        (['network', 'areas', 'facilities', 'plans', 'population'] as LayerToggle[]).map(toggle),
+      ),
+    ),
+  );
 }

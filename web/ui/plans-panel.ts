@@ -1,6 +1,13 @@
 import type { LngLatBoundsLike } from 'maplibre-gl';
 import { api, ApiRequestError } from '../api/client.ts';
-import { PLAN_KINDS, PLAN_STATUSES, type Plan, type PlanGeometry, type PlanKind, type PlanStatus } from '../api/types.ts';
+import {
+  PLAN_KINDS,
+  PLAN_STATUSES,
+  type Plan,
+  type PlanGeometry,
+  type PlanKind,
+  type PlanStatus,
+} from '../api/types.ts';
 import type { AppContext } from '../context.ts';
 import { formatInt, t, type StringKey } from '../i18n.ts';
 import { reloadPlans, showPlanLabels } from '../layers/plans.ts';
@@ -56,7 +63,12 @@ export class PlansPanel {
     onFinish: (geometry) => {
       this.pending = geometry;
       this.drawing = null;
-      this.form.kind = geometry.type === 'LineString' ? 'demolish_wall' : this.form.kind === 'demolish_wall' ? 'add_open_space' : this.form.kind;
+      this.form.kind =
+        geometry.type === 'LineString'
+          ? 'demolish_wall'
+          : this.form.kind === 'demolish_wall'
+            ? 'add_open_space'
+            : this.form.kind;
       this.render();
       this.element.querySelector<HTMLInputElement>('#plan-name')?.focus();
     },
@@ -94,7 +106,11 @@ export class PlansPanel {
     this.render();
     try {
       const plan = await api.createPlan(this.token, {
-        kind: this.form.kind, name: this.form.name.trim(), status: this.form.status, geometry: this.pending, notes: this.form.notes.trim() || null,
+        kind: this.form.kind,
+        name: this.form.name.trim(),
+        status: this.form.status,
+        geometry: this.pending,
+        notes: this.form.notes.trim() || null,
       });
       this.message = { text: `${t('planSaved')}: #${plan.id} ${plan.name}`, error: false };
       this.form.name = '';
@@ -134,19 +150,47 @@ export class PlansPanel {
   }
 
   private tokenBlock(): HTMLElement {
-    const input = h('input', { type: 'password', id: 'plan-token', autocomplete: 'off', placeholder: t('tokenPlaceholder'), 'aria-label': t('token') });
+    const input = h('input', {
+      type: 'password',
+      id: 'plan-token',
+      autocomplete: 'off',
+      placeholder: t('tokenPlaceholder'),
+      'aria-label': t('token'),
+    });
     if (this.token) {
-      return h('div', { class: 'token set' }, h('span', {}, t('tokenSet')),
-        h('button', { type: 'button', id: 'token-clear', onclick: () => { sessionStorage.removeItem(TOKEN_KEY); this.render(); } }, t('tokenClear')));
+      return h(
+        'div',
+        { class: 'token set' },
+        h('span', {}, t('tokenSet')),
+        h(
+          'button',
+          {
+            type: 'button',
+            id: 'token-clear',
+            onclick: () => {
+              sessionStorage.removeItem(TOKEN_KEY);
+              this.render();
+            },
+          },
+          t('tokenClear'),
+        ),
+      );
     }
-    return h('form', {
-      class: 'token', onsubmit: (e: Event) => {
-        e.preventDefault();
-        const v = input.value.trim();
-        if (v) void this.checkToken(v);
+    return h(
+      'form',
+      {
+        class: 'token',
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          const v = input.value.trim();
+          if (v) void this.checkToken(v);
+        },
       },
-    }, h('label', {}, t('token'), input), h('button', { type: 'submit', id: 'token-save' }, t('tokenSave')), h('p', { class: 'note' }, t('tokenNeeded')),
-    this.tokenError ? h('p', { class: 'error', role: 'alert', id: 'token-error' }, this.tokenError) : null);
+      h('label', {}, t('token'), input),
+      h('button', { type: 'submit', id: 'token-save' }, t('tokenSave')),
+      h('p', { class: 'note' }, t('tokenNeeded')),
+      this.tokenError ? h('p', { class: 'error', role: 'alert', id: 'token-error' }, this.tokenError) : null,
+    );
   }
 
   private tokenError: string | null = null;
@@ -169,24 +213,97 @@ export class PlansPanel {
 
   private formBlock(): HTMLElement | null {
     if (this.drawing) {
-      return h('div', { class: 'draw-hint', role: 'status' }, this.drawing === 'polygon' ? t('drawHintPolygon') : t('drawHintLine'),
-        h('button', { type: 'button', id: 'draw-cancel', onclick: () => this.cancelDrawing() }, t('cancel')));
+      return h(
+        'div',
+        { class: 'draw-hint', role: 'status' },
+        this.drawing === 'polygon' ? t('drawHintPolygon') : t('drawHintLine'),
+        h('button', { type: 'button', id: 'draw-cancel', onclick: () => this.cancelDrawing() }, t('cancel')),
+      );
     }
     if (!this.pending) return null;
     const kinds = PLAN_KINDS.filter((k) => (this.pending!.type === 'LineString') === (k === 'demolish_wall'));
-    return h('form', {
-      class: 'plan-form', id: 'plan-form',
-      onsubmit: (e: Event) => { e.preventDefault(); void this.save(); },
-    },
-    h('label', {}, t('planName'), h('input', { id: 'plan-name', required: true, maxlength: 200, value: this.form.name, oninput: (e: Event) => { this.form.name = (e.target as HTMLInputElement).value; } })),
-    h('label', {}, t('planKind'), h('select', { id: 'plan-kind', onchange: (e: Event) => { this.form.kind = (e.target as HTMLSelectElement).value as PlanKind; } },
-      kinds.map((k) => h('option', { value: k, selected: k === this.form.kind }, kindLabel(k))))),
-    h('label', {}, t('planStatus'), h('select', { id: 'plan-status', onchange: (e: Event) => { this.form.status = (e.target as HTMLSelectElement).value as PlanStatus; } },
-      PLAN_STATUSES.map((s) => h('option', { value: s, selected: s === this.form.status }, statusLabel(s))))),
-    h('label', {}, t('planNotes'), h('textarea', { id: 'plan-notes', rows: 2, maxlength: 5000, oninput: (e: Event) => { this.form.notes = (e.target as HTMLTextAreaElement).value; } }, this.form.notes)),
-    h('div', { class: 'buttons' },
-      h('button', { type: 'submit', id: 'plan-save', class: 'primary', disabled: this.saving }, this.saving ? t('saving') : t('save')),
-      h('button', { type: 'button', onclick: () => this.cancelDrawing() }, t('cancel'))));
+    return h(
+      'form',
+      {
+        class: 'plan-form',
+        id: 'plan-form',
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          void this.save();
+        },
+      },
+      h(
+        'label',
+        {},
+        t('planName'),
+        h('input', {
+          id: 'plan-name',
+          required: true,
+          maxlength: 200,
+          value: this.form.name,
+          oninput: (e: Event) => {
+            this.form.name = (e.target as HTMLInputElement).value;
+          },
+        }),
+      ),
+      h(
+        'label',
+        {},
+        t('planKind'),
+        h(
+          'select',
+          {
+            id: 'plan-kind',
+            onchange: (e: Event) => {
+              this.form.kind = (e.target as HTMLSelectElement).value as PlanKind;
+            },
+          },
+          kinds.map((k) => h('option', { value: k, selected: k === this.form.kind }, kindLabel(k))),
+        ),
+      ),
+      h(
+        'label',
+        {},
+        t('planStatus'),
+        h(
+          'select',
+          {
+            id: 'plan-status',
+            onchange: (e: Event) => {
+              this.form.status = (e.target as HTMLSelectElement).value as PlanStatus;
+            },
+          },
+          PLAN_STATUSES.map((s) => h('option', { value: s, selected: s === this.form.status }, statusLabel(s))),
+        ),
+      ),
+      h(
+        'label',
+        {},
+        t('planNotes'),
+        h(
+          'textarea',
+          {
+            id: 'plan-notes',
+            rows: 2,
+            maxlength: 5000,
+            oninput: (e: Event) => {
+              this.form.notes = (e.target as HTMLTextAreaElement).value;
+            },
+          },
+          this.form.notes,
+        ),
+      ),
+      h(
+        'div',
+        { class: 'buttons' },
+        h(
+          'button',
+          { type: 'submit', id: 'plan-save', class: 'primary', disabled: this.saving },
+          this.saving ? t('saving') : t('save'),
+        ),
+        h('button', { type: 'button', onclick: () => this.cancelDrawing() }, t('cancel')),
+      ),
+    );
   }
 
   private zoomTo(plan: Plan): void {
@@ -199,27 +316,101 @@ export class PlansPanel {
     if (!this.plans) return h('p', { class: 'loading' }, t('loading'));
     if (!this.plans.length) return h('p', { class: 'note' }, t('noPlans'));
     const canWrite = Boolean(this.token);
-    return h('ul', { class: 'plan-list', id: 'plan-list' }, this.plans.map((p) => h('li', { 'data-plan-id': p.id },
-      h('button', { type: 'button', class: 'link', onclick: () => this.zoomTo(p) }, `#${p.id} ${p.name}`),
-      h('div', { class: 'plan-meta' }, kindLabel(p.kind),
-        p.area_m2 !== null ? ` · ${formatInt(p.area_m2)} m²` : '', p.length_m !== null ? ` · ${formatInt(p.length_m)} m` : ''),
-      h('div', { class: 'plan-actions' },
-        h('select', { 'aria-label': t('planStatus'), disabled: !canWrite, onchange: (e: Event) => void this.patch(p, (e.target as HTMLSelectElement).value as PlanStatus) },
-          PLAN_STATUSES.map((s) => h('option', { value: s, selected: s === p.status }, statusLabel(s)))),
-        canWrite ? (this.confirmDelete === p.id
-          ? h('button', { type: 'button', class: 'danger', onclick: () => void this.remove(p) }, t('confirmDelete'))
-          : h('button', { type: 'button', onclick: () => { this.confirmDelete = p.id; this.render(); } }, t('delete'))) : null))));
+    return h(
+      'ul',
+      { class: 'plan-list', id: 'plan-list' },
+      this.plans.map((p) =>
+        h(
+          'li',
+          { 'data-plan-id': p.id },
+          h('button', { type: 'button', class: 'link', onclick: () => this.zoomTo(p) }, `#${p.id} ${p.name}`),
+          h(
+            'div',
+            { class: 'plan-meta' },
+            kindLabel(p.kind),
+            p.area_m2 !== null ? ` · ${formatInt(p.area_m2)} m²` : '',
+            p.length_m !== null ? ` · ${formatInt(p.length_m)} m` : '',
+          ),
+          h(
+            'div',
+            { class: 'plan-actions' },
+            h(
+              'select',
+              {
+                'aria-label': t('planStatus'),
+                disabled: !canWrite,
+                onchange: (e: Event) => void this.patch(p, (e.target as HTMLSelectElement).value as PlanStatus),
+              },
+              PLAN_STATUSES.map((s) => h('option', { value: s, selected: s === p.status }, statusLabel(s))),
+            ),
+            canWrite
+              ? this.confirmDelete === p.id
+                ? h(
+                    'button',
+                    { type: 'button', class: 'danger', onclick: () => void this.remove(p) },
+                    t('confirmDelete'),
+                  )
+                : h(
+                    'button',
+                    {
+                      type: 'button',
+                      onclick: () => {
+                        this.confirmDelete = p.id;
+                        this.render();
+                      },
+                    },
+                    t('delete'),
+                  )
+              : null,
+          ),
+        ),
+      ),
+    );
   }
 
   render(): void {
     const canWrite = Boolean(this.token);
-    mount(this.element,
+    mount(
+      this.element,
       this.tokenBlock(),
-      canWrite ? h('div', { class: 'draw-buttons' },
-        h('button', { type: 'button', id: 'draw-polygon', class: this.drawing === 'polygon' ? 'on' : undefined, onclick: () => this.startDrawing('polygon') }, `▱ ${t('drawPolygon')}`),
-        h('button', { type: 'button', id: 'draw-line', class: this.drawing === 'linestring' ? 'on' : undefined, onclick: () => this.startDrawing('linestring') }, `╱ ${t('drawLine')}`)) : null,
+      canWrite
+        ? h(
+            'div',
+            { class: 'draw-buttons' },
+            h(
+              'button',
+              {
+                type: 'button',
+                id: 'draw-polygon',
+                class: this.drawing === 'polygon' ? 'on' : undefined,
+                onclick: () => this.startDrawing('polygon'),
+              },
+              `▱ ${t('drawPolygon')}`,
+            ),
+            h(
+              'button',
+              {
+                type: 'button',
+                id: 'draw-line',
+                class: this.drawing === 'linestring' ? 'on' : undefined,
+                onclick: () => this.startDrawing('linestring'),
+              },
+              `╱ ${t('drawLine')}`,
+            ),
+          )
+        : null,
       this.formBlock(),
-      this.message ? h('p', { class: this.message.error ? 'error' : 'ok', role: this.message.error ? 'alert' : 'status', id: 'plan-message' }, this.message.text) : null,
+      this.message
+        ? h(
+            'p',
+            {
+              class: this.message.error ? 'error' : 'ok',
+              role: this.message.error ? 'alert' : 'status',
+              id: 'plan-message',
+            },
+            this.message.text,
+          )
+        : null,
       h('h3', {}, t('plansList')),
       this.listBlock(),
     );

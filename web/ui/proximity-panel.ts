@@ -70,7 +70,12 @@ export class ProximityPanel {
     const { ruleSetId: rs, rule } = this.ctx.store.get();
     try {
       // the rule chosen in the header judges the rows of its categories
-      const p = await api.proximity(lng, lat, rs, rule && this.ctx.ruleSet().rules.some((r) => r.id === rule) ? rule : null);
+      const p = await api.proximity(
+        lng,
+        lat,
+        rs,
+        rule && this.ctx.ruleSet().rules.some((r) => r.id === rule) ? rule : null,
+      );
       if (seq !== this.seq) return;
       this.point = { ...this.point, proximity: p, loading: false };
     } catch (err) {
@@ -128,7 +133,8 @@ export class ProximityPanel {
       if (r.path) coords.push(r.path.coordinates);
       if (r.facility) coords.push([r.facility.lng, r.facility.lat]);
     }
-    for (const f of p.isochrone?.features ?? []) if (f.geometry && 'coordinates' in f.geometry) coords.push(f.geometry.coordinates);
+    for (const f of p.isochrone?.features ?? [])
+      if (f.geometry && 'coordinates' in f.geometry) coords.push(f.geometry.coordinates);
     const box = bboxOf(coords);
     if (box) this.ctx.map.fitBounds(box as LngLatBoundsLike, { padding: 40, maxZoom: 17, duration: 400 });
   }
@@ -145,26 +151,52 @@ export class ProximityPanel {
 
   render(): void {
     const p = this.point;
-    const isoButtons = h('div', { class: 'segmented', role: 'group', 'aria-label': t('isochrone') },
+    const isoButtons = h(
+      'div',
+      { class: 'segmented', role: 'group', 'aria-label': t('isochrone') },
       h('span', { class: 'seg-label' }, t('isochrone')),
-      [null, ...ISOCHRONE_OPTIONS_M].map((m) => h('button', {
-        type: 'button', class: m === this.isochroneM ? 'on' : undefined, 'data-isochrone': m ?? 0, 'aria-pressed': String(m === this.isochroneM),
-        onclick: () => {
-          this.isochroneM = m;
-          this.ctx.store.set({ iso: m });
-          if (m === null) this.isoFacility = null;
-          this.render();
-          void this.loadIsochrone();
+      [null, ...ISOCHRONE_OPTIONS_M].map((m) =>
+        h(
+          'button',
+          {
+            type: 'button',
+            class: m === this.isochroneM ? 'on' : undefined,
+            'data-isochrone': m ?? 0,
+            'aria-pressed': String(m === this.isochroneM),
+            onclick: () => {
+              this.isochroneM = m;
+              this.ctx.store.set({ iso: m });
+              if (m === null) this.isoFacility = null;
+              this.render();
+              void this.loadIsochrone();
+            },
+          },
+          m === null ? t('off') : `${m} m`,
+        ),
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          id: 'bands-button',
+          disabled: !this.point,
+          onclick: () => {
+            if (this.point && openBands) openBands(this.point.lng, this.point.lat);
+          },
         },
-      }, m === null ? t('off') : `${m} m`)),
-      h('button', {
-        type: 'button', id: 'bands-button', disabled: !this.point,
-        onclick: () => { if (this.point && openBands) openBands(this.point.lng, this.point.lat); },
-      }, t('bandsButton')),
-      h('button', {
-        type: 'button', id: 'fit-route', disabled: !this.point?.proximity && !this.point?.isochrone,
-        onclick: () => this.fitToShown(),
-      }, t('fitToRoute')));
+        t('bandsButton'),
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          id: 'fit-route',
+          disabled: !this.point?.proximity && !this.point?.isochrone,
+          onclick: () => this.fitToShown(),
+        },
+        t('fitToRoute'),
+      ),
+    );
 
     if (!p) {
       mount(this.element, h('p', { class: 'hint' }, t('clickHint')), isoButtons);
@@ -182,24 +214,46 @@ export class ProximityPanel {
     const prox = p.proximity;
     const rows = this.ordered(prox.results).map((r) => this.row(r));
     const isoLines = p.isochrone?.features.find((f) => f.properties.kind === 'lines');
-    mount(this.element,
+    mount(
+      this.element,
       coords,
       h('div', { class: 'snap' }, `${t('snapped')} ${formatMetres(prox.snap.distance_m)}`),
       isoButtons,
       p.isochroneError ? h('p', { class: 'error', role: 'alert' }, p.isochroneError) : null,
-      this.isoFacility ? h('div', { class: 'note', id: 'iso-from' }, `${t('facilityIsochroneFrom')}: ${this.isoFacility.name}`) : null,
-      isoLines ? h('div', {
-        class: 'note', id: 'iso-reached', 'data-features': p.isochrone!.features.length, 'data-reached-m': Number(isoLines.properties.reached_length_m ?? 0).toFixed(2),
-        'data-facility-id': this.isoFacility?.id ?? '',
-      }, `${t('reachedLength')}: ${Math.round(Number(isoLines.properties.reached_length_m ?? 0))} m`) : null,
-      h('table', { class: 'proximity', id: 'proximity-table' },
-        h('thead', {}, h('tr', {},
-          h('th', {}, t('facility')),
-          h('th', { class: 'num' }, t('network')),
-          h('th', { class: 'num' }, t('straight')),
-          h('th', { class: 'num' }, t('minutes')),
-          h('th', { class: 'ok' }, t('meets')))),
-        h('tbody', {}, rows)),
+      this.isoFacility
+        ? h('div', { class: 'note', id: 'iso-from' }, `${t('facilityIsochroneFrom')}: ${this.isoFacility.name}`)
+        : null,
+      isoLines
+        ? h(
+            'div',
+            {
+              class: 'note',
+              id: 'iso-reached',
+              'data-features': p.isochrone!.features.length,
+              'data-reached-m': Number(isoLines.properties.reached_length_m ?? 0).toFixed(2),
+              'data-facility-id': this.isoFacility?.id ?? '',
+            },
+            `${t('reachedLength')}: ${Math.round(Number(isoLines.properties.reached_length_m ?? 0))} m`,
+          )
+        : null,
+      h(
+        'table',
+        { class: 'proximity', id: 'proximity-table' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', {}, t('facility')),
+            h('th', { class: 'num' }, t('network')),
+            h('th', { class: 'num' }, t('straight')),
+            h('th', { class: 'num' }, t('minutes')),
+            h('th', { class: 'ok' }, t('meets')),
+          ),
+        ),
+        h('tbody', {}, rows),
+      ),
       h('div', { class: 'note' }, t('walkSpeedNote')),
     );
   }
@@ -208,33 +262,83 @@ export class ProximityPanel {
     const cat = this.ctx.category(r.category);
     const cap = this.point?.proximity?.distance_cap_m ?? DISTANCE_CAP_M;
     const rule = r.rule_id ? this.ctx.ruleSet().rules.find((x) => x.id === r.rule_id) : undefined;
-    const name = r.facility ? (r.facility.name ?? t('unnamed'))
-      : r.outcome === 'beyond_cap' ? t('outcome_beyond_cap').replace('{cap}', String(cap))
-        : r.outcome === 'no_data' ? t('outcome_no_data') : r.outcome === 'no_path' ? t('outcome_no_path') : t('noFacility');
-    const ok = r.meets_target === null ? h('span', { class: 'na', title: r.rule_id ? t('notAssessable') : t('noRule') }, '—')
-      : r.meets_target ? h('span', { class: 'yes', title: t('passes') }, '✓') : h('span', { class: 'no', title: t('fails') }, '✗');
-    const tr = h('tr', {
-      'data-category': r.category,
-      'data-outcome': r.outcome,
-      'data-rule': r.rule_id ?? '',
-      class: r.facility ? undefined : 'none',
-      onmouseenter: () => { this.focus = r.category; this.drawRoutes(); },
-      onmouseleave: () => { this.focus = null; this.drawRoutes(); },
-    },
-    h('td', {},
-      h('div', { class: 'cat' }, h('span', { class: 'sw sw-dot', style: `--c:${categoryColor(r.category)}` }), cat ? label(cat) : label(r.label),
-        r.max_distance_m !== null ? h('small', {}, ` ≤ ${r.max_distance_m} m`) : null),
-      // the rule judging the row, named: a park may be judged by a park-size rule, not by fitness grounds
-      rule ? h('div', { class: 'rule-name', 'data-field': 'rule' }, label(rule)) : null,
-      h('div', { class: 'fac' }, name, r.facility?.is_sample ? badge(t('sample'), 'sample') : null, r.inside ? badge(t('insideFacility'), 'info') : null,
-        r.facility ? h('button', {
-          type: 'button', class: 'link iso-from-facility', 'data-facility-id': r.facility.id, title: t('facilityIsochrone'), 'aria-label': `${t('facilityIsochrone')}: ${name}`,
-          onclick: (e: Event) => { e.stopPropagation(); this.isochroneFromFacility(r.facility!.id, name); },
-        }, '◎') : null)),
-    h('td', { class: 'num', 'data-field': 'network' }, r.outcome === 'beyond_cap' ? `> ${cap} m` : formatMetres(r.network_distance_m)),
-    h('td', { class: 'num', 'data-field': 'straight' }, formatMetres(r.straight_distance_m)),
-    h('td', { class: 'num', 'data-field': 'minutes' }, r.walk_minutes === null ? '—' : r.walk_minutes.toFixed(1)),
-    h('td', { class: 'ok', 'data-field': 'meets' }, ok));
+    const name = r.facility
+      ? (r.facility.name ?? t('unnamed'))
+      : r.outcome === 'beyond_cap'
+        ? t('outcome_beyond_cap').replace('{cap}', String(cap))
+        : r.outcome === 'no_data'
+          ? t('outcome_no_data')
+          : r.outcome === 'no_path'
+            ? t('outcome_no_path')
+            : t('noFacility');
+    const ok =
+      r.meets_target === null
+        ? h('span', { class: 'na', title: r.rule_id ? t('notAssessable') : t('noRule') }, '—')
+        : r.meets_target
+          ? h('span', { class: 'yes', title: t('passes') }, '✓')
+          : h('span', { class: 'no', title: t('fails') }, '✗');
+    const tr = h(
+      'tr',
+      {
+        'data-category': r.category,
+        'data-outcome': r.outcome,
+        'data-rule': r.rule_id ?? '',
+        class: r.facility ? undefined : 'none',
+        onmouseenter: () => {
+          this.focus = r.category;
+          this.drawRoutes();
+        },
+        onmouseleave: () => {
+          this.focus = null;
+          this.drawRoutes();
+        },
+      },
+      h(
+        'td',
+        {},
+        h(
+          'div',
+          { class: 'cat' },
+          h('span', { class: 'sw sw-dot', style: `--c:${categoryColor(r.category)}` }),
+          cat ? label(cat) : label(r.label),
+          r.max_distance_m !== null ? h('small', {}, ` ≤ ${r.max_distance_m} m`) : null,
+        ),
+        // the rule judging the row, named: a park may be judged by a park-size rule, not by fitness grounds
+        rule ? h('div', { class: 'rule-name', 'data-field': 'rule' }, label(rule)) : null,
+        h(
+          'div',
+          { class: 'fac' },
+          name,
+          r.facility?.is_sample ? badge(t('sample'), 'sample') : null,
+          r.inside ? badge(t('insideFacility'), 'info') : null,
+          r.facility
+            ? h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'link iso-from-facility',
+                  'data-facility-id': r.facility.id,
+                  title: t('facilityIsochrone'),
+                  'aria-label': `${t('facilityIsochrone')}: ${name}`,
+                  onclick: (e: Event) => {
+                    e.stopPropagation();
+                    this.isochroneFromFacility(r.facility!.id, name);
+                  },
+                },
+                '◎',
+              )
+            : null,
+        ),
+      ),
+      h(
+        'td',
+        { class: 'num', 'data-field': 'network' },
+        r.outcome === 'beyond_cap' ? `> ${cap} m` : formatMetres(r.network_distance_m),
+      ),
+      h('td', { class: 'num', 'data-field': 'straight' }, formatMetres(r.straight_distance_m)),
+      h('td', { class: 'num', 'data-field': 'minutes' }, r.walk_minutes === null ? '—' : r.walk_minutes.toFixed(1)),
+      h('td', { class: 'ok', 'data-field': 'meets' }, ok),
+    );
     return tr;
   }
 }

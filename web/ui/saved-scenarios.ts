@@ -34,7 +34,10 @@ export class SavedScenariosBlock {
   private compareError: string | null = null;
   private confirmDelete: number | null = null;
 
-  constructor(private readonly ctx: AppContext, private readonly selection: () => ScenarioSelection | null) {}
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly selection: () => ScenarioSelection | null,
+  ) {}
 
   private get token(): string {
     return sessionStorage.getItem(TOKEN_KEY) ?? '';
@@ -82,7 +85,12 @@ export class SavedScenariosBlock {
     this.message = null;
     this.render();
     try {
-      const saved = await api.saveScenario(this.token, { name, rule_set: sel.ruleSet, plan_ids: sel.planIds, sites: sel.sites });
+      const saved = await api.saveScenario(this.token, {
+        name,
+        rule_set: sel.ruleSet,
+        plan_ids: sel.planIds,
+        sites: sel.sites,
+      });
       this.message = { text: `${t('savedScenarioSaved')}: #${saved.id} ${saved.name}`, error: false };
       this.name = '';
     } catch (err) {
@@ -124,27 +132,56 @@ export class SavedScenariosBlock {
 
   private saveBlock(): HTMLElement {
     if (!this.token) {
-      const input = h('input', { type: 'password', id: 'saved-token', autocomplete: 'off', placeholder: t('tokenPlaceholder'), 'aria-label': t('token') });
-      return h('form', {
-        class: 'token', onsubmit: (e: Event) => {
-          e.preventDefault();
-          const v = input.value.trim();
-          if (v) void this.checkToken(v);
+      const input = h('input', {
+        type: 'password',
+        id: 'saved-token',
+        autocomplete: 'off',
+        placeholder: t('tokenPlaceholder'),
+        'aria-label': t('token'),
+      });
+      return h(
+        'form',
+        {
+          class: 'token',
+          onsubmit: (e: Event) => {
+            e.preventDefault();
+            const v = input.value.trim();
+            if (v) void this.checkToken(v);
+          },
         },
-      }, h('label', {}, t('token'), input), h('button', { type: 'submit', id: 'saved-token-save' }, t('tokenSave')),
-      h('p', { class: 'note' }, t('savedScenarioTokenNeeded')),
-      this.tokenError ? h('p', { class: 'error', role: 'alert', id: 'saved-token-error' }, this.tokenError) : null);
+        h('label', {}, t('token'), input),
+        h('button', { type: 'submit', id: 'saved-token-save' }, t('tokenSave')),
+        h('p', { class: 'note' }, t('savedScenarioTokenNeeded')),
+        this.tokenError ? h('p', { class: 'error', role: 'alert', id: 'saved-token-error' }, this.tokenError) : null,
+      );
     }
     const hasSelection = this.selection() !== null;
-    return h('form', {
-      class: 'saved-form', id: 'saved-form',
-      onsubmit: (e: Event) => { e.preventDefault(); void this.save(); },
-    },
-    h('input', {
-      id: 'saved-name', maxlength: 200, value: this.name, placeholder: t('savedScenarioName'), 'aria-label': t('savedScenarioName'),
-      oninput: (e: Event) => { this.name = (e.target as HTMLInputElement).value; },
-    }),
-    h('button', { type: 'submit', id: 'saved-save', class: 'primary', disabled: this.saving || !hasSelection }, this.saving ? t('saving') : t('savedScenarioSave')));
+    return h(
+      'form',
+      {
+        class: 'saved-form',
+        id: 'saved-form',
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          void this.save();
+        },
+      },
+      h('input', {
+        id: 'saved-name',
+        maxlength: 200,
+        value: this.name,
+        placeholder: t('savedScenarioName'),
+        'aria-label': t('savedScenarioName'),
+        oninput: (e: Event) => {
+          this.name = (e.target as HTMLInputElement).value;
+        },
+      }),
+      h(
+        'button',
+        { type: 'submit', id: 'saved-save', class: 'primary', disabled: this.saving || !hasSelection },
+        this.saving ? t('saving') : t('savedScenarioSave'),
+      ),
+    );
   }
 
   private listBlock(): HTMLElement {
@@ -152,51 +189,180 @@ export class SavedScenariosBlock {
     if (!this.list) return h('p', { class: 'loading' }, t('loading'));
     if (!this.list.length) return h('p', { class: 'note', id: 'saved-none' }, t('savedScenarioNone'));
     const canWrite = Boolean(this.token);
-    return h('ul', { class: 'scenario-plans', id: 'saved-list' }, this.list.map((s) => h('li', { 'data-saved-id': s.id },
-      h('span', { class: 'saved-name' }, h('strong', {}, `#${s.id} ${s.name}`),
-        h('div', { class: 'saved-meta' }, `${s.rule_set} · ${t('savedScenarioPlans')} ${s.plan_ids.length + s.sites} · ${s.created_by} · ${s.created_at.slice(0, 16).replace('T', ' ')}`)),
-      h('span', { class: 'drawn-controls' },
-        h('a', { href: savedScenarioCsvUrl(s.id), class: 'saved-csv', download: `scenario-${s.id}-results.csv` }, 'CSV'),
-        canWrite ? (this.confirmDelete === s.id
-          ? h('button', { type: 'button', class: 'danger', onclick: () => void this.remove(s) }, t('confirmDelete'))
-          : h('button', { type: 'button', class: 'link', onclick: () => { this.confirmDelete = s.id; this.render(); } }, t('delete'))) : null))));
+    return h(
+      'ul',
+      { class: 'scenario-plans', id: 'saved-list' },
+      this.list.map((s) =>
+        h(
+          'li',
+          { 'data-saved-id': s.id },
+          h(
+            'span',
+            { class: 'saved-name' },
+            h('strong', {}, `#${s.id} ${s.name}`),
+            h(
+              'div',
+              { class: 'saved-meta' },
+              `${s.rule_set} · ${t('savedScenarioPlans')} ${s.plan_ids.length + s.sites} · ${s.created_by} · ${s.created_at.slice(0, 16).replace('T', ' ')}`,
+            ),
+          ),
+          h(
+            'span',
+            { class: 'drawn-controls' },
+            h(
+              'a',
+              { href: savedScenarioCsvUrl(s.id), class: 'saved-csv', download: `scenario-${s.id}-results.csv` },
+              'CSV',
+            ),
+            canWrite
+              ? this.confirmDelete === s.id
+                ? h(
+                    'button',
+                    { type: 'button', class: 'danger', onclick: () => void this.remove(s) },
+                    t('confirmDelete'),
+                  )
+                : h(
+                    'button',
+                    {
+                      type: 'button',
+                      class: 'link',
+                      onclick: () => {
+                        this.confirmDelete = s.id;
+                        this.render();
+                      },
+                    },
+                    t('delete'),
+                  )
+              : null,
+          ),
+        ),
+      ),
+    );
   }
 
   private compareBlock(): HTMLElement | null {
     if (!this.list || this.list.length < 2) return null;
-    const pick = (id: string, value: number | null, set: (v: number) => void) => h('select', {
-      id, onchange: (e: Event) => { set(Number((e.target as HTMLSelectElement).value)); this.comparison = null; this.render(); },
-    }, h('option', { value: '', selected: value === null }, '—'), this.list!.map((s) => h('option', { value: s.id, selected: s.id === value }, `#${s.id} ${s.name}`)));
+    const pick = (id: string, value: number | null, set: (v: number) => void) =>
+      h(
+        'select',
+        {
+          id,
+          onchange: (e: Event) => {
+            set(Number((e.target as HTMLSelectElement).value));
+            this.comparison = null;
+            this.render();
+          },
+        },
+        h('option', { value: '', selected: value === null }, '—'),
+        this.list!.map((s) => h('option', { value: s.id, selected: s.id === value }, `#${s.id} ${s.name}`)),
+      );
     const c = this.comparison;
-    const table = c ? h('table', { class: 'scenario', id: 'saved-compare' },
-      h('thead', {}, h('tr', {},
-        h('th', {}, t('scenarioRule')),
-        h('th', { class: 'num' }, t('savedShareAfter'), h('br', {}), 'A / B'),
-        h('th', { class: 'num' }, t('scenarioNewlyCovered'), h('br', {}), 'A / B'),
-        h('th', { class: 'num' }, 'B − A'))),
-      h('tbody', {}, c.rules.map((r) => h('tr', { 'data-rule': r.rule },
-        h('td', {}, this.ruleLabel(r.rule)),
-        h('td', { class: 'num' }, h('span', { 'data-field': 'share-a' }, r.a ? formatShare(r.a.share_after) : '—'), ' / ',
-          h('span', { 'data-field': 'share-b' }, r.b ? formatShare(r.b.share_after) : '—')),
-        h('td', { class: 'num' }, h('span', { 'data-field': 'new-a' }, r.a ? signed(r.a.newly_covered) : '—'), ' / ',
-          h('span', { 'data-field': 'new-b' }, r.b ? signed(r.b.newly_covered) : '—')),
-        h('td', { class: 'num', 'data-field': 'diff' }, h('strong', {}, r.newly_covered_b_minus_a === null ? '—' : signed(r.newly_covered_b_minus_a))))))) : null;
-    return h('div', { class: 'saved-compare' },
+    const table = c
+      ? h(
+          'table',
+          { class: 'scenario', id: 'saved-compare' },
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              h('th', {}, t('scenarioRule')),
+              h('th', { class: 'num' }, t('savedShareAfter'), h('br', {}), 'A / B'),
+              h('th', { class: 'num' }, t('scenarioNewlyCovered'), h('br', {}), 'A / B'),
+              h('th', { class: 'num' }, 'B − A'),
+            ),
+          ),
+          h(
+            'tbody',
+            {},
+            c.rules.map((r) =>
+              h(
+                'tr',
+                { 'data-rule': r.rule },
+                h('td', {}, this.ruleLabel(r.rule)),
+                h(
+                  'td',
+                  { class: 'num' },
+                  h('span', { 'data-field': 'share-a' }, r.a ? formatShare(r.a.share_after) : '—'),
+                  ' / ',
+                  h('span', { 'data-field': 'share-b' }, r.b ? formatShare(r.b.share_after) : '—'),
+                ),
+                h(
+                  'td',
+                  { class: 'num' },
+                  h('span', { 'data-field': 'new-a' }, r.a ? signed(r.a.newly_covered) : '—'),
+                  ' / ',
+                  h('span', { 'data-field': 'new-b' }, r.b ? signed(r.b.newly_covered) : '—'),
+                ),
+                h(
+                  'td',
+                  { class: 'num', 'data-field': 'diff' },
+                  h('strong', {}, r.newly_covered_b_minus_a === null ? '—' : signed(r.newly_covered_b_minus_a)),
+                ),
+              ),
+            ),
+          ),
+        )
+      : null;
+    return h(
+      'div',
+      { class: 'saved-compare' },
       h('h4', {}, t('savedCompare')),
-      h('div', { class: 'compare-pick' }, h('label', {}, 'A ', pick('saved-compare-a', this.compareA, (v) => { this.compareA = v; })),
-        h('label', {}, 'B ', pick('saved-compare-b', this.compareB, (v) => { this.compareB = v; })),
-        h('button', { type: 'button', id: 'saved-compare-go', disabled: this.compareA === null || this.compareB === null, onclick: () => void this.compare() }, t('savedCompareGo'))),
+      h(
+        'div',
+        { class: 'compare-pick' },
+        h(
+          'label',
+          {},
+          'A ',
+          pick('saved-compare-a', this.compareA, (v) => {
+            this.compareA = v;
+          }),
+        ),
+        h(
+          'label',
+          {},
+          'B ',
+          pick('saved-compare-b', this.compareB, (v) => {
+            this.compareB = v;
+          }),
+        ),
+        h(
+          'button',
+          {
+            type: 'button',
+            id: 'saved-compare-go',
+            disabled: this.compareA === null || this.compareB === null,
+            onclick: () => void this.compare(),
+          },
+          t('savedCompareGo'),
+        ),
+      ),
       this.compareError ? h('p', { class: 'error', role: 'alert' }, this.compareError) : null,
       table,
-      c ? h('div', { class: 'note' }, t('savedCompareNote')) : null);
+      c ? h('div', { class: 'note' }, t('savedCompareNote')) : null,
+    );
   }
 
   render(): void {
-    mount(this.element,
+    mount(
+      this.element,
       h('h4', {}, t('savedScenarios')),
       this.saveBlock(),
-      this.message ? h('p', { class: this.message.error ? 'error' : 'ok', role: this.message.error ? 'alert' : 'status', id: 'saved-message' }, this.message.text) : null,
+      this.message
+        ? h(
+            'p',
+            {
+              class: this.message.error ? 'error' : 'ok',
+              role: this.message.error ? 'alert' : 'status',
+              id: 'saved-message',
+            },
+            this.message.text,
+          )
+        : null,
       this.listBlock(),
-      this.compareBlock());
+      this.compareBlock(),
+    );
   }
 }

@@ -3,7 +3,17 @@ import type { Feature } from 'geojson';
 import { MAX_SCENARIO_PLANS } from '../../api/limits.ts';
 import { ApiRequestError, api } from '../api/client.ts';
 import type {
-  ChangedEdgeProperties, CoverageGeoJson, InlinePlan, Plan, PlanGeometry, PlanKind, ScenarioAreaImpact, ScenarioEvaluation, ScenarioPlanEffect, ScenarioRequest, ScenarioRuleImpact,
+  ChangedEdgeProperties,
+  CoverageGeoJson,
+  InlinePlan,
+  Plan,
+  PlanGeometry,
+  PlanKind,
+  ScenarioAreaImpact,
+  ScenarioEvaluation,
+  ScenarioPlanEffect,
+  ScenarioRequest,
+  ScenarioRuleImpact,
 } from '../api/types.ts';
 import type { AppContext } from '../context.ts';
 import { formatInt, formatMetres, formatShare, label, t, type StringKey } from '../i18n.ts';
@@ -91,7 +101,12 @@ export class ScenarioPanel {
       this.drawing = null;
       this.ctx.drawing = false;
       this.ctx.draw.stop(this.session);
-      this.drawn.push({ n: ++this.drawnCount, kind: geometry.type === 'LineString' ? 'demolish_wall' : 'add_open_space', geometry, becomesOpenSpace: true });
+      this.drawn.push({
+        n: ++this.drawnCount,
+        kind: geometry.type === 'LineString' ? 'demolish_wall' : 'add_open_space',
+        geometry,
+        becomesOpenSpace: true,
+      });
       this.selectionChanged();
     },
     onTakenOver: () => {
@@ -109,7 +124,14 @@ export class ScenarioPanel {
       this.setRule(ruleId, false);
       // a proposed plan is ticked; a grid site joins the drawn sites, to be evaluated with them
       if (pick.plan_id !== null) this.selected.add(pick.plan_id);
-      else this.drawn.push({ n: ++this.drawnCount, kind: pick.kind, geometry: pick.geometry, becomesOpenSpace: true, name });
+      else
+        this.drawn.push({
+          n: ++this.drawnCount,
+          kind: pick.kind,
+          geometry: pick.geometry,
+          becomesOpenSpace: true,
+          name,
+        });
       this.selectionChanged();
     });
     this.saved = new SavedScenariosBlock(ctx, () => {
@@ -129,8 +151,12 @@ export class ScenarioPanel {
     });
     for (const layer of [CHANGED_STREETS_LINE, CHANGED_STREETS_LINK]) {
       ctx.map.on('click', layer, (e: MapLayerMouseEvent) => this.streetPopup(e));
-      ctx.map.on('mouseenter', layer, () => { if (!ctx.drawing) ctx.map.getCanvas().style.cursor = 'pointer'; });
-      ctx.map.on('mouseleave', layer, () => { if (!ctx.drawing) ctx.map.getCanvas().style.removeProperty('cursor'); });
+      ctx.map.on('mouseenter', layer, () => {
+        if (!ctx.drawing) ctx.map.getCanvas().style.cursor = 'pointer';
+      });
+      ctx.map.on('mouseleave', layer, () => {
+        if (!ctx.drawing) ctx.map.getCanvas().style.removeProperty('cursor');
+      });
     }
   }
 
@@ -216,7 +242,9 @@ export class ScenarioPanel {
   private request(): ScenarioRequest {
     const ids = [...this.selected].sort((a, b) => a - b);
     const plans: InlinePlan[] = this.drawn.map((d) => ({
-      kind: d.kind, name: this.drawnName(d), geometry: d.geometry,
+      kind: d.kind,
+      name: this.drawnName(d),
+      geometry: d.geometry,
       ...(d.kind === 'demolish_illegal' ? { becomes_open_space: d.becomesOpenSpace } : {}),
     }));
     return {
@@ -230,7 +258,11 @@ export class ScenarioPanel {
 
   /** What an answer depends on: the rule set, the stored plans ticked and the drawn ones (names aside). */
   private selectionKey(): string {
-    return JSON.stringify([this.ctx.ruleSet().id, [...this.selected].sort((a, b) => a - b), this.drawn.map((d) => [d.kind, d.becomesOpenSpace, d.geometry])]);
+    return JSON.stringify([
+      this.ctx.ruleSet().id,
+      [...this.selected].sort((a, b) => a - b),
+      this.drawn.map((d) => [d.kind, d.becomesOpenSpace, d.geometry]),
+    ]);
   }
 
   /** The selection changed: the old streets leave the map at once, a new evaluation follows after a pause. */
@@ -282,7 +314,8 @@ export class ScenarioPanel {
     } catch (err) {
       if (controller.signal.aborted || seq !== this.seq) return;
       // A missing route answers 404 "no route …"; a missing plan is a 404 too, and is an error.
-      if (err instanceof ApiRequestError && err.status === 404 && /^no route/i.test(err.message)) this.available = false;
+      if (err instanceof ApiRequestError && err.status === 404 && /^no route/i.test(err.message))
+        this.available = false;
       else this.error = describeError(err);
     }
     if (seq !== this.seq) return;
@@ -304,7 +337,8 @@ export class ScenarioPanel {
   /** Categories some changed street got closer for, with how many streets each. */
   private edgeCategories(): Map<string, number> {
     const counts = new Map<string, number>();
-    for (const p of this.answer?.edges.values() ?? []) for (const c of Object.keys(p.after)) counts.set(c, (counts.get(c) ?? 0) + 1);
+    for (const p of this.answer?.edges.values() ?? [])
+      for (const c of Object.keys(p.after)) counts.set(c, (counts.get(c) ?? 0) + 1);
     return counts;
   }
 
@@ -320,8 +354,14 @@ export class ScenarioPanel {
   }
 
   private showSites(): void {
-    showScenarioSites(this.ctx.map, this.drawn.map((d) => ({ kind: d.kind, geometry: d.geometry })));
-    this.ctx.scenario = { streetsCategory: this.ctx.scenario?.streetsCategory ?? null, drawnSites: this.drawn.length > 0 };
+    showScenarioSites(
+      this.ctx.map,
+      this.drawn.map((d) => ({ kind: d.kind, geometry: d.geometry })),
+    );
+    this.ctx.scenario = {
+      streetsCategory: this.ctx.scenario?.streetsCategory ?? null,
+      drawnSites: this.drawn.length > 0,
+    };
     this.ctx.refreshLegend();
   }
 
@@ -364,16 +404,27 @@ export class ScenarioPanel {
       const cat = this.ctx.category(c);
       const before = p.before[c];
       // The saving from the rounded figures, so the three numbers shown add up.
-      return h('li', {}, h('strong', {}, cat ? label(cat) : c), ' ',
+      return h(
+        'li',
+        {},
+        h('strong', {}, cat ? label(cat) : c),
+        ' ',
         before === null || before === undefined
           ? `${t('scenarioNewlyReached')} → ${formatMetres(after)}`
-          : `${formatMetres(before)} → ${formatMetres(after)} (−${formatMetres(Math.round(before) - Math.round(after))})`);
+          : `${formatMetres(before)} → ${formatMetres(after)} (−${formatMetres(Math.round(before) - Math.round(after))})`,
+      );
     });
-    const content = h('div', { class: 'street-popup' },
+    const content = h(
+      'div',
+      { class: 'street-popup' },
       h('div', { class: 'popup-title' }, p.is_link ? t('scenarioNewLinks') : t('scenarioStreets')),
-      h('ul', {}, rows));
+      h('ul', {}, rows),
+    );
     this.popup?.remove();
-    this.popup = new Popup({ closeButton: true, maxWidth: '280px' }).setLngLat(e.lngLat).setDOMContent(content).addTo(this.ctx.map);
+    this.popup = new Popup({ closeButton: true, maxWidth: '280px' })
+      .setLngLat(e.lngLat)
+      .setDOMContent(content)
+      .addTo(this.ctx.map);
   }
 
   private async zoomToCommunity(key: string): Promise<void> {
@@ -406,15 +457,23 @@ export class ScenarioPanel {
   render(): void {
     const title = h('h3', {}, t('scenarioTitle'));
     if (this.available === null) return mount(this.element, title, h('p', { class: 'loading' }, t('loading')));
-    if (!this.available) return mount(this.element, title, h('p', { class: 'note unavailable', id: 'scenario-unavailable' }, t('scenarioUnavailable')));
-    mount(this.element, title,
+    if (!this.available)
+      return mount(
+        this.element,
+        title,
+        h('p', { class: 'note unavailable', id: 'scenario-unavailable' }, t('scenarioUnavailable')),
+      );
+    mount(
+      this.element,
+      title,
       h('p', { class: 'note' }, t('scenarioIntro')),
       this.storedBlock(),
       this.drawnBlock(),
       this.evaluateBlock(),
       this.answer ? this.resultBlock(this.answer) : null,
       this.savedBlock(),
-      this.suggestBlock());
+      this.suggestBlock(),
+    );
   }
 
   private savedBlock(): HTMLElement {
@@ -429,17 +488,34 @@ export class ScenarioPanel {
   private wallBlock(a: Answer): HTMLElement | null {
     const walls = a.body.plans.filter((p) => p.kind === 'demolish_wall');
     if (!walls.length) return null;
-    const fill = (text: string, p: ScenarioPlanEffect) => text
-      .replace('{name}', p.name).replace('{links}', formatInt(p.links_added)).replace('{link_m}', formatInt(p.link_length_m))
-      .replace('{wall_m}', formatInt(p.barrier_removed_m)).replace('{compounds}', formatInt(p.compounds_opened)).replace('{edges}', formatInt(p.edges_opened));
-    return h('ul', { class: 'scenario-walls', id: 'scenario-walls' }, walls.map((p) => {
-      const opened = p.links_added > 0 || p.compounds_opened > 0 || p.edges_opened > 0;
-      const why = opened ? null : p.barrier_removed_m > 0 ? t('wallWhyNoLinkStreets') : t('wallWhyNoLinkNoWall');
-      return h('li', {
-        'data-plan-ref': p.ref, 'data-links': p.links_added, 'data-wall-m': Math.round(p.barrier_removed_m), 'data-compounds': p.compounds_opened,
-        class: opened ? undefined : 'no-effect',
-      }, fill(t('wallEffect'), p), why ? h('div', { class: 'wall-why', 'data-field': 'why' }, why) : null);
-    }));
+    const fill = (text: string, p: ScenarioPlanEffect) =>
+      text
+        .replace('{name}', p.name)
+        .replace('{links}', formatInt(p.links_added))
+        .replace('{link_m}', formatInt(p.link_length_m))
+        .replace('{wall_m}', formatInt(p.barrier_removed_m))
+        .replace('{compounds}', formatInt(p.compounds_opened))
+        .replace('{edges}', formatInt(p.edges_opened));
+    return h(
+      'ul',
+      { class: 'scenario-walls', id: 'scenario-walls' },
+      walls.map((p) => {
+        const opened = p.links_added > 0 || p.compounds_opened > 0 || p.edges_opened > 0;
+        const why = opened ? null : p.barrier_removed_m > 0 ? t('wallWhyNoLinkStreets') : t('wallWhyNoLinkNoWall');
+        return h(
+          'li',
+          {
+            'data-plan-ref': p.ref,
+            'data-links': p.links_added,
+            'data-wall-m': Math.round(p.barrier_removed_m),
+            'data-compounds': p.compounds_opened,
+            class: opened ? undefined : 'no-effect',
+          },
+          fill(t('wallEffect'), p),
+          why ? h('div', { class: 'wall-why', 'data-field': 'why' }, why) : null,
+        );
+      }),
+    );
   }
 
   private suggestBlock(): HTMLElement {
@@ -448,78 +524,214 @@ export class ScenarioPanel {
   }
 
   private storedBlock(): HTMLElement {
-    const head = h('div', { class: 'scenario-head' },
+    const head = h(
+      'div',
+      { class: 'scenario-head' },
       h('h4', {}, t('scenarioStoredPlans')),
-      h('button', {
-        type: 'button', id: 'scenario-all-proposed', disabled: !this.plans?.some((p) => p.status === 'proposed'),
-        onclick: () => {
-          for (const p of this.plans ?? []) if (p.status === 'proposed' && this.selectionSize() < MAX_SCENARIO_PLANS) this.selected.add(p.id);
-          this.selectionChanged();
+      h(
+        'button',
+        {
+          type: 'button',
+          id: 'scenario-all-proposed',
+          disabled: !this.plans?.some((p) => p.status === 'proposed'),
+          onclick: () => {
+            for (const p of this.plans ?? [])
+              if (p.status === 'proposed' && this.selectionSize() < MAX_SCENARIO_PLANS) this.selected.add(p.id);
+            this.selectionChanged();
+          },
         },
-      }, t('scenarioAllProposed')),
-      h('button', { type: 'button', id: 'scenario-clear', disabled: !this.selected.size, onclick: () => { this.selected.clear(); this.selectionChanged(); } }, t('scenarioClear')));
+        t('scenarioAllProposed'),
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          id: 'scenario-clear',
+          disabled: !this.selected.size,
+          onclick: () => {
+            this.selected.clear();
+            this.selectionChanged();
+          },
+        },
+        t('scenarioClear'),
+      ),
+    );
     let list: HTMLElement;
     if (this.plansError) list = h('p', { class: 'error', role: 'alert' }, this.plansError);
     else if (!this.plans) list = h('p', { class: 'loading' }, t('loading'));
     else if (!this.plans.length) list = h('p', { class: 'note' }, t('noPlans'));
     else {
-      list = h('ul', { class: 'scenario-plans', id: 'scenario-plan-list' }, this.plans.map((p) => h('li', {},
-        h('label', { class: 'toggle' },
-          h('input', {
-            type: 'checkbox', 'data-plan-id': p.id, checked: this.selected.has(p.id),
-            onchange: (e: Event) => {
-              if ((e.target as HTMLInputElement).checked) this.selected.add(p.id);
-              else this.selected.delete(p.id);
-              this.selectionChanged();
-            },
-          }),
-          h('span', { class: 'plan-swatch', style: `--c:${PLAN_COLORS[p.kind]}` }),
-          `#${p.id} ${p.name}`),
-        h('span', { class: 'plan-meta' }, `${kindLabel(p.kind)} · ${t(`plan_status_${p.status}` as StringKey)}`))));
+      list = h(
+        'ul',
+        { class: 'scenario-plans', id: 'scenario-plan-list' },
+        this.plans.map((p) =>
+          h(
+            'li',
+            {},
+            h(
+              'label',
+              { class: 'toggle' },
+              h('input', {
+                type: 'checkbox',
+                'data-plan-id': p.id,
+                checked: this.selected.has(p.id),
+                onchange: (e: Event) => {
+                  if ((e.target as HTMLInputElement).checked) this.selected.add(p.id);
+                  else this.selected.delete(p.id);
+                  this.selectionChanged();
+                },
+              }),
+              h('span', { class: 'plan-swatch', style: `--c:${PLAN_COLORS[p.kind]}` }),
+              `#${p.id} ${p.name}`,
+            ),
+            h('span', { class: 'plan-meta' }, `${kindLabel(p.kind)} · ${t(`plan_status_${p.status}` as StringKey)}`),
+          ),
+        ),
+      );
     }
     return h('div', { class: 'scenario-block' }, head, list);
   }
 
   private drawnBlock(): HTMLElement {
-    const buttons = h('div', { class: 'scenario-head' },
+    const buttons = h(
+      'div',
+      { class: 'scenario-head' },
       h('h4', {}, t('scenarioDrawn')),
-      h('button', { type: 'button', id: 'scenario-draw-polygon', class: this.drawing === 'polygon' ? 'on' : undefined, onclick: () => this.startDrawing('polygon') }, `▱ ${t('drawPolygon')}`),
-      h('button', { type: 'button', id: 'scenario-draw-line', class: this.drawing === 'linestring' ? 'on' : undefined, onclick: () => this.startDrawing('linestring') }, `╱ ${t('drawLine')}`));
+      h(
+        'button',
+        {
+          type: 'button',
+          id: 'scenario-draw-polygon',
+          class: this.drawing === 'polygon' ? 'on' : undefined,
+          onclick: () => this.startDrawing('polygon'),
+        },
+        `▱ ${t('drawPolygon')}`,
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          id: 'scenario-draw-line',
+          class: this.drawing === 'linestring' ? 'on' : undefined,
+          onclick: () => this.startDrawing('linestring'),
+        },
+        `╱ ${t('drawLine')}`,
+      ),
+    );
     const hint = this.drawing
-      ? h('div', { class: 'draw-hint', role: 'status' }, this.drawing === 'polygon' ? t('drawHintPolygon') : t('drawHintLine'),
-        h('button', { type: 'button', id: 'scenario-draw-cancel', onclick: () => this.stopDrawing() }, t('cancel')))
+      ? h(
+          'div',
+          { class: 'draw-hint', role: 'status' },
+          this.drawing === 'polygon' ? t('drawHintPolygon') : t('drawHintLine'),
+          h('button', { type: 'button', id: 'scenario-draw-cancel', onclick: () => this.stopDrawing() }, t('cancel')),
+        )
       : null;
-    const list = this.drawn.length ? h('ul', { class: 'scenario-plans', id: 'scenario-drawn-list' }, this.drawn.map((d) => h('li', { 'data-drawn': d.n },
-      h('span', {}, h('span', { class: 'plan-swatch temp' }), this.drawnName(d)),
-      h('span', { class: 'drawn-controls' },
-        d.kind === 'demolish_wall' ? h('span', { class: 'plan-meta' }, kindLabel(d.kind)) : h('select', {
-          'aria-label': t('planKind'),
-          onchange: (e: Event) => { d.kind = (e.target as HTMLSelectElement).value as PlanKind; this.selectionChanged(); },
-        }, (['add_open_space', 'demolish_illegal'] as const).map((k) => h('option', { value: k, selected: k === d.kind }, kindLabel(k)))),
-        d.kind === 'demolish_illegal' ? h('label', { class: 'toggle' }, h('input', {
-          type: 'checkbox', checked: d.becomesOpenSpace,
-          onchange: (e: Event) => { d.becomesOpenSpace = (e.target as HTMLInputElement).checked; this.selectionChanged(); },
-        }), t('scenarioBecomesOpenSpace')) : null,
-        h('button', { type: 'button', class: 'link', onclick: () => { this.drawn = this.drawn.filter((x) => x !== d); this.selectionChanged(); } }, t('remove')))))) : null;
+    const list = this.drawn.length
+      ? h(
+          'ul',
+          { class: 'scenario-plans', id: 'scenario-drawn-list' },
+          this.drawn.map((d) =>
+            h(
+              'li',
+              { 'data-drawn': d.n },
+              h('span', {}, h('span', { class: 'plan-swatch temp' }), this.drawnName(d)),
+              h(
+                'span',
+                { class: 'drawn-controls' },
+                d.kind === 'demolish_wall'
+                  ? h('span', { class: 'plan-meta' }, kindLabel(d.kind))
+                  : h(
+                      'select',
+                      {
+                        'aria-label': t('planKind'),
+                        onchange: (e: Event) => {
+                          d.kind = (e.target as HTMLSelectElement).value as PlanKind;
+                          this.selectionChanged();
+                        },
+                      },
+                      (['add_open_space', 'demolish_illegal'] as const).map((k) =>
+                        h('option', { value: k, selected: k === d.kind }, kindLabel(k)),
+                      ),
+                    ),
+                d.kind === 'demolish_illegal'
+                  ? h(
+                      'label',
+                      { class: 'toggle' },
+                      h('input', {
+                        type: 'checkbox',
+                        checked: d.becomesOpenSpace,
+                        onchange: (e: Event) => {
+                          d.becomesOpenSpace = (e.target as HTMLInputElement).checked;
+                          this.selectionChanged();
+                        },
+                      }),
+                      t('scenarioBecomesOpenSpace'),
+                    )
+                  : null,
+                h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'link',
+                    onclick: () => {
+                      this.drawn = this.drawn.filter((x) => x !== d);
+                      this.selectionChanged();
+                    },
+                  },
+                  t('remove'),
+                ),
+              ),
+            ),
+          ),
+        )
+      : null;
     return h('div', { class: 'scenario-block' }, buttons, hint, list);
   }
 
   private evaluateBlock(): HTMLElement {
     let status: HTMLElement | null = null;
-    if (this.busy) status = h('p', { class: 'loading', id: 'scenario-status', role: 'status' }, t('scenarioEvaluating'));
+    if (this.busy)
+      status = h('p', { class: 'loading', id: 'scenario-status', role: 'status' }, t('scenarioEvaluating'));
     else if (this.error) status = h('p', { class: 'error', id: 'scenario-status', role: 'alert' }, this.error);
-    else if (!this.selectionSize()) status = h('p', { class: 'hint', id: 'scenario-status' }, t('scenarioNothingSelected'));
+    else if (!this.selectionSize())
+      status = h('p', { class: 'hint', id: 'scenario-status' }, t('scenarioNothingSelected'));
     else if (this.stale) status = h('p', { class: 'hint', id: 'scenario-status' }, t('scenarioStale'));
     const a = this.answer;
-    const timing = a && !this.stale
-      ? h('small', { class: 'timing', id: 'scenario-timing', 'data-total-ms': Math.round(a.totalMs), 'data-server-ms': a.serverMs === null ? '' : Math.round(a.serverMs) },
-        `${t('scenarioAnswered')} ${Math.round(a.totalMs)} ms${a.serverMs === null ? '' : ` (${t('scenarioServer')} ${Math.round(a.serverMs)} ms)`}`)
-      : null;
-    return h('div', { class: 'scenario-evaluate' },
-      h('div', { class: 'buttons' },
-        h('button', { type: 'button', class: 'primary', id: 'scenario-evaluate', disabled: this.busy || !this.selectionSize(), onclick: () => void this.evaluate() }, t('scenarioEvaluate')),
-        h('small', { class: 'note' }, t('scenarioAuto'))),
-      status, timing);
+    const timing =
+      a && !this.stale
+        ? h(
+            'small',
+            {
+              class: 'timing',
+              id: 'scenario-timing',
+              'data-total-ms': Math.round(a.totalMs),
+              'data-server-ms': a.serverMs === null ? '' : Math.round(a.serverMs),
+            },
+            `${t('scenarioAnswered')} ${Math.round(a.totalMs)} ms${a.serverMs === null ? '' : ` (${t('scenarioServer')} ${Math.round(a.serverMs)} ms)`}`,
+          )
+        : null;
+    return h(
+      'div',
+      { class: 'scenario-evaluate' },
+      h(
+        'div',
+        { class: 'buttons' },
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'primary',
+            id: 'scenario-evaluate',
+            disabled: this.busy || !this.selectionSize(),
+            onclick: () => void this.evaluate(),
+          },
+          t('scenarioEvaluate'),
+        ),
+        h('small', { class: 'note' }, t('scenarioAuto')),
+      ),
+      status,
+      timing,
+    );
   }
 
   private resultBlock(a: Answer): HTMLElement {
@@ -528,37 +740,93 @@ export class ScenarioPanel {
       const rule = rs.rules.find((r) => r.id === id);
       return rule ? label(rule) : id;
     };
-    const rules = h('table', { class: 'scenario', id: 'scenario-rules' },
-      h('thead', {}, h('tr', {},
-        h('th', {}, t('scenarioRule')),
-        h('th', { class: 'num' }, t('scenarioNetworkShare'), h('br', {}), h('span', { class: 'nowrap' }, `${t('scenarioBefore')} → ${t('scenarioAfter')}`)),
-        h('th', { class: 'num' }, t('scenarioNewlyCovered')),
-        h('th', { class: 'num' }, t('scenarioFlips')))),
-      h('tbody', {}, a.body.rules.map((r) => {
-        const passAfter = r.share_after !== null && r.share_after >= r.target_share;
-        return h('tr', {
-          'data-rule': r.rule_id, class: r.rule_id === this.ruleId ? 'selected' : undefined, tabindex: 0,
-          title: `${t('target')} ${formatShare(r.target_share)}`,
-          onclick: () => this.setRule(r.rule_id),
-          onkeydown: (e: Event) => { if ((e as KeyboardEvent).key === 'Enter') this.setRule(r.rule_id); },
-        },
-        h('td', {}, ruleLabel(r.rule_id)),
-        h('td', { class: 'num', 'data-field': 'share' }, `${formatShare(r.share_before)} → `, h('strong', { class: passAfter ? 'yes' : undefined }, formatShare(r.share_after))),
-        h('td', { class: 'num', 'data-field': 'newly-covered' }, r.newly_covered > 0 ? `+${formatInt(r.newly_covered)}` : '0'),
-        h('td', { class: 'num', 'data-field': 'flips' }, String(r.flips.community.fail_to_pass),
-          r.flips.community.pass_to_fail ? h('span', { class: 'no' }, ` −${r.flips.community.pass_to_fail}`) : null));
-      })));
+    const rules = h(
+      'table',
+      { class: 'scenario', id: 'scenario-rules' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', {}, t('scenarioRule')),
+          h(
+            'th',
+            { class: 'num' },
+            t('scenarioNetworkShare'),
+            h('br', {}),
+            h('span', { class: 'nowrap' }, `${t('scenarioBefore')} → ${t('scenarioAfter')}`),
+          ),
+          h('th', { class: 'num' }, t('scenarioNewlyCovered')),
+          h('th', { class: 'num' }, t('scenarioFlips')),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        a.body.rules.map((r) => {
+          const passAfter = r.share_after !== null && r.share_after >= r.target_share;
+          return h(
+            'tr',
+            {
+              'data-rule': r.rule_id,
+              class: r.rule_id === this.ruleId ? 'selected' : undefined,
+              tabindex: 0,
+              title: `${t('target')} ${formatShare(r.target_share)}`,
+              onclick: () => this.setRule(r.rule_id),
+              onkeydown: (e: Event) => {
+                if ((e as KeyboardEvent).key === 'Enter') this.setRule(r.rule_id);
+              },
+            },
+            h('td', {}, ruleLabel(r.rule_id)),
+            h(
+              'td',
+              { class: 'num', 'data-field': 'share' },
+              `${formatShare(r.share_before)} → `,
+              h('strong', { class: passAfter ? 'yes' : undefined }, formatShare(r.share_after)),
+            ),
+            h(
+              'td',
+              { class: 'num', 'data-field': 'newly-covered' },
+              r.newly_covered > 0 ? `+${formatInt(r.newly_covered)}` : '0',
+            ),
+            h(
+              'td',
+              { class: 'num', 'data-field': 'flips' },
+              String(r.flips.community.fail_to_pass),
+              r.flips.community.pass_to_fail ? h('span', { class: 'no' }, ` −${r.flips.community.pass_to_fail}`) : null,
+            ),
+          );
+        }),
+      ),
+    );
     const rule = a.body.rules.find((r) => r.rule_id === this.ruleId) ?? null;
-    const rulePick = h('label', { class: 'rule-pick' }, `${t('scenarioRule')}: `,
-      h('select', { id: 'scenario-rule', onchange: (e: Event) => this.setRule((e.target as HTMLSelectElement).value) },
-        a.body.rules.map((r) => h('option', { value: r.rule_id, selected: r.rule_id === this.ruleId }, ruleLabel(r.rule_id)))));
-    return h('div', { class: this.stale ? 'scenario-result stale' : 'scenario-result', id: 'scenario-result', 'aria-busy': String(this.busy) },
+    const rulePick = h(
+      'label',
+      { class: 'rule-pick' },
+      `${t('scenarioRule')}: `,
+      h(
+        'select',
+        { id: 'scenario-rule', onchange: (e: Event) => this.setRule((e.target as HTMLSelectElement).value) },
+        a.body.rules.map((r) =>
+          h('option', { value: r.rule_id, selected: r.rule_id === this.ruleId }, ruleLabel(r.rule_id)),
+        ),
+      ),
+    );
+    return h(
+      'div',
+      {
+        class: this.stale ? 'scenario-result stale' : 'scenario-result',
+        id: 'scenario-result',
+        'aria-busy': String(this.busy),
+      },
       rules,
       this.wallBlock(a),
       this.streetsBlock(),
       h('div', { class: 'scenario-detail-head' }, rulePick),
       rule ? this.marginalBlock(a, rule) : null,
-      rule ? this.communitiesBlock(rule) : null);
+      rule ? this.communitiesBlock(rule) : null,
+    );
   }
 
   private streetsBlock(): HTMLElement {
@@ -570,25 +838,69 @@ export class ScenarioPanel {
       const cat = this.ctx.category(c);
       return cat ? label(cat) : c;
     };
-    return h('div', { class: 'scenario-streets', id: 'scenario-streets' },
-      h('span', {}, `${t('scenarioStreets')}: `, h('strong', {}, formatInt(category ? counts.get(category) ?? 0 : 0)), ` ${t('scenarioStreetsCount')}`,
-        links ? ` · ${t('scenarioNewLinks')} ${links}` : ''),
-      counts.size ? h('label', {}, `${t('scenarioColouredFor')} `, h('select', {
-        id: 'scenario-street-category',
-        onchange: (e: Event) => { this.edgeCategory = (e.target as HTMLSelectElement).value; this.showEdges(); this.render(); },
-      }, [...counts.keys()].map((c) => h('option', { value: c, selected: c === category }, `${catLabel(c)} (${counts.get(c)})`)))) : null);
+    return h(
+      'div',
+      { class: 'scenario-streets', id: 'scenario-streets' },
+      h(
+        'span',
+        {},
+        `${t('scenarioStreets')}: `,
+        h('strong', {}, formatInt(category ? (counts.get(category) ?? 0) : 0)),
+        ` ${t('scenarioStreetsCount')}`,
+        links ? ` · ${t('scenarioNewLinks')} ${links}` : '',
+      ),
+      counts.size
+        ? h(
+            'label',
+            {},
+            `${t('scenarioColouredFor')} `,
+            h(
+              'select',
+              {
+                id: 'scenario-street-category',
+                onchange: (e: Event) => {
+                  this.edgeCategory = (e.target as HTMLSelectElement).value;
+                  this.showEdges();
+                  this.render();
+                },
+              },
+              [...counts.keys()].map((c) =>
+                h('option', { value: c, selected: c === category }, `${catLabel(c)} (${counts.get(c)})`),
+              ),
+            ),
+          )
+        : null,
+    );
   }
 
   private marginalBlock(a: Answer, rule: ScenarioRuleImpact): HTMLElement | null {
     if (!rule.marginal?.length) return null;
     const names = new Map(a.body.plans.map((p) => [p.ref, p.name]));
     const max = Math.max(1, ...rule.marginal.map((m) => m.gain));
-    return h('div', { class: 'scenario-marginal', id: 'scenario-marginal', 'data-rule': rule.rule_id },
+    return h(
+      'div',
+      { class: 'scenario-marginal', id: 'scenario-marginal', 'data-rule': rule.rule_id },
       h('h4', {}, t('scenarioMarginal'), h('small', { class: 'note' }, ` · ${t('scenarioMarginalNote')}`)),
-      h('ul', {}, [...rule.marginal].sort((x, y) => y.gain - x.gain).map((m) => h('li', { 'data-plan-ref': m.plan },
-        h('span', { class: 'marginal-name' }, names.get(m.plan) ?? m.plan),
-        h('span', { class: 'bar', style: `--w:${Math.max(0, (m.gain / max) * 100).toFixed(1)}%` }),
-        h('span', { class: 'num', 'data-field': 'gain' }, m.gain > 0 ? `+${formatInt(m.gain)}` : formatInt(m.gain))))));
+      h(
+        'ul',
+        {},
+        [...rule.marginal]
+          .sort((x, y) => y.gain - x.gain)
+          .map((m) =>
+            h(
+              'li',
+              { 'data-plan-ref': m.plan },
+              h('span', { class: 'marginal-name' }, names.get(m.plan) ?? m.plan),
+              h('span', { class: 'bar', style: `--w:${Math.max(0, (m.gain / max) * 100).toFixed(1)}%` }),
+              h(
+                'span',
+                { class: 'num', 'data-field': 'gain' },
+                m.gain > 0 ? `+${formatInt(m.gain)}` : formatInt(m.gain),
+              ),
+            ),
+          ),
+      ),
+    );
   }
 
   private communitiesBlock(rule: ScenarioRuleImpact): HTMLElement {
@@ -596,24 +908,73 @@ export class ScenarioPanel {
       .filter((c) => Math.abs(gainOf(c)) >= MIN_CHANGE_RESIDENTS || c.flip)
       .sort((x, y) => gainOf(y) - gainOf(x) || x.key.localeCompare(y.key));
     const head = h('h4', {}, t('scenarioCommunities'));
-    if (!rows.length) return h('div', { class: 'scenario-communities', 'data-rule': rule.rule_id }, head, h('p', { class: 'note', id: 'scenario-no-community' }, t('scenarioNoCommunity')));
-    return h('div', { class: 'scenario-communities', 'data-rule': rule.rule_id }, head,
-      h('table', { class: 'scenario', id: 'scenario-communities' },
-        h('thead', {}, h('tr', {},
-          h('th', {}, t('level_community')),
-          h('th', { class: 'num' }, t('scenarioNewlyCovered')),
-          h('th', { class: 'num' }, `${t('scenarioBefore')} → ${t('scenarioAfter')}`))),
-        h('tbody', {}, rows.map((c) => h('tr', {
-          'data-area-key': c.key, class: c.key === this.selectedCommunity ? 'selected' : undefined, tabindex: 0,
-          onclick: () => void this.zoomToCommunity(c.key),
-          onkeydown: (e: Event) => { if ((e as KeyboardEvent).key === 'Enter') void this.zoomToCommunity(c.key); },
-        },
-        h('td', { class: 'name' }, c.name ?? c.key,
-          c.flip === 'fail_to_pass' ? badge(t('flipFailToPass'), 'pass') : c.flip === 'pass_to_fail' ? badge(t('flipPassToFail'), 'fail') : null,
-          h('div', { class: 'plan-meta' }, `${t('population')} ${formatInt(c.population)}`)),
-        h('td', { class: 'num', 'data-field': 'gain' }, gainOf(c) > 0 ? `+${formatInt(gainOf(c))}` : formatInt(gainOf(c))),
-        h('td', { class: 'num', 'data-field': 'share' }, `${formatShare(c.share_before)} → `,
-          h('strong', { class: c.passes_after ? 'yes' : 'no' }, formatShare(c.share_after))))))),
-      h('div', { class: 'note' }, t('scenarioZoomHint')));
+    if (!rows.length)
+      return h(
+        'div',
+        { class: 'scenario-communities', 'data-rule': rule.rule_id },
+        head,
+        h('p', { class: 'note', id: 'scenario-no-community' }, t('scenarioNoCommunity')),
+      );
+    return h(
+      'div',
+      { class: 'scenario-communities', 'data-rule': rule.rule_id },
+      head,
+      h(
+        'table',
+        { class: 'scenario', id: 'scenario-communities' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', {}, t('level_community')),
+            h('th', { class: 'num' }, t('scenarioNewlyCovered')),
+            h('th', { class: 'num' }, `${t('scenarioBefore')} → ${t('scenarioAfter')}`),
+          ),
+        ),
+        h(
+          'tbody',
+          {},
+          rows.map((c) =>
+            h(
+              'tr',
+              {
+                'data-area-key': c.key,
+                class: c.key === this.selectedCommunity ? 'selected' : undefined,
+                tabindex: 0,
+                onclick: () => void this.zoomToCommunity(c.key),
+                onkeydown: (e: Event) => {
+                  if ((e as KeyboardEvent).key === 'Enter') void this.zoomToCommunity(c.key);
+                },
+              },
+              h(
+                'td',
+                { class: 'name' },
+                c.name ?? c.key,
+                c.flip === 'fail_to_pass'
+                  ? badge(t('flipFailToPass'), 'pass')
+                  : c.flip === 'pass_to_fail'
+                    ? badge(t('flipPassToFail'), 'fail')
+                    : null,
+                h('div', { class: 'plan-meta' }, `${t('population')} ${formatInt(c.population)}`),
+              ),
+              h(
+                'td',
+                { class: 'num', 'data-field': 'gain' },
+                gainOf(c) > 0 ? `+${formatInt(gainOf(c))}` : formatInt(gainOf(c)),
+              ),
+              h(
+                'td',
+                { class: 'num', 'data-field': 'share' },
+                `${formatShare(c.share_before)} → `,
+                h('strong', { class: c.passes_after ? 'yes' : 'no' }, formatShare(c.share_after)),
+              ),
+            ),
+          ),
+        ),
+      ),
+      h('div', { class: 'note' }, t('scenarioZoomHint')),
+    );
   }
 }

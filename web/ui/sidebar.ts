@@ -15,10 +15,24 @@ export interface Panel {
 /** Tabs over the panels; the open tab is part of the shared URL. */
 export function renderSidebar(el: HTMLElement, ctx: AppContext, panels: Record<Tab, Panel>): void {
   const current = ctx.store.get().tab;
-  const tabs = h('nav', { class: 'tabs', role: 'tablist' }, TABS.map((tab) => h('button', {
-    type: 'button', role: 'tab', id: `tab-${tab}`, 'aria-selected': String(tab === current), class: tab === current ? 'on' : undefined,
-    onclick: () => ctx.store.set({ tab }),
-  }, t(`tab_${tab}` as StringKey))));
+  const tabs = h(
+    'nav',
+    { class: 'tabs', role: 'tablist' },
+    TABS.map((tab) =>
+      h(
+        'button',
+        {
+          type: 'button',
+          role: 'tab',
+          id: `tab-${tab}`,
+          'aria-selected': String(tab === current),
+          class: tab === current ? 'on' : undefined,
+          onclick: () => ctx.store.set({ tab }),
+        },
+        t(`tab_${tab}` as StringKey),
+      ),
+    ),
+  );
   const body = h('div', { class: 'tab-body', role: 'tabpanel' }, panels[current].element);
   mount(el, tabs, body);
 }

@@ -13,7 +13,9 @@ const MAX_K = MAX_SUGGEST_K;
 
 /** Rules a new open space can serve: some tier counts parks or green spaces (the only grid candidates). */
 export function openSpaceRules(rules: readonly Rule[]): Rule[] {
-  return rules.filter((r) => r.tiers.some((tier) => tier.categories.includes('park') || tier.categories.includes('green_space')));
+  return rules.filter((r) =>
+    r.tiers.some((tier) => tier.categories.includes('park') || tier.categories.includes('green_space')),
+  );
 }
 
 /**
@@ -108,26 +110,71 @@ export class SuggestBlock {
     const rule = this.rule();
     const head = h('div', { class: 'scenario-head' }, h('h4', {}, t('suggestTitle')));
     if (!rule) return mount(this.element, head, h('p', { class: 'note' }, t('suggestNoRule')));
-    const controls = h('div', { class: 'suggest-controls' },
-      h('select', {
-        id: 'suggest-rule', 'aria-label': t('scenarioRule'),
-        onchange: (e: Event) => { this.ruleId = (e.target as HTMLSelectElement).value; },
-      }, rules.map((r) => h('option', { value: r.id, selected: r.id === rule.id }, label(r)))),
-      h('label', {}, `${t('suggestCount')} `, h('select', {
-        id: 'suggest-k',
-        onchange: (e: Event) => { this.k = Number((e.target as HTMLSelectElement).value); },
-      }, Array.from({ length: MAX_K }, (_, i) => i + 1).map((n) => h('option', { value: n, selected: n === this.k }, String(n))))),
-      h('label', {}, `${t('suggestCandidates')} `, h('select', {
-        id: 'suggest-candidates',
-        onchange: (e: Event) => { this.candidates = (e.target as HTMLSelectElement).value as 'grid' | 'plans'; },
-      }, h('option', { value: 'grid', selected: this.candidates === 'grid' }, t('suggestGrid')),
-      h('option', { value: 'plans', selected: this.candidates === 'plans' }, t('suggestPlans')))),
-      h('button', { type: 'button', id: 'suggest-run', disabled: this.busy, onclick: () => void this.run() }, this.busy ? t('suggestRunning') : t('suggestRun')));
+    const controls = h(
+      'div',
+      { class: 'suggest-controls' },
+      h(
+        'select',
+        {
+          id: 'suggest-rule',
+          'aria-label': t('scenarioRule'),
+          onchange: (e: Event) => {
+            this.ruleId = (e.target as HTMLSelectElement).value;
+          },
+        },
+        rules.map((r) => h('option', { value: r.id, selected: r.id === rule.id }, label(r))),
+      ),
+      h(
+        'label',
+        {},
+        `${t('suggestCount')} `,
+        h(
+          'select',
+          {
+            id: 'suggest-k',
+            onchange: (e: Event) => {
+              this.k = Number((e.target as HTMLSelectElement).value);
+            },
+          },
+          Array.from({ length: MAX_K }, (_, i) => i + 1).map((n) =>
+            h('option', { value: n, selected: n === this.k }, String(n)),
+          ),
+        ),
+      ),
+      h(
+        'label',
+        {},
+        `${t('suggestCandidates')} `,
+        h(
+          'select',
+          {
+            id: 'suggest-candidates',
+            onchange: (e: Event) => {
+              this.candidates = (e.target as HTMLSelectElement).value as 'grid' | 'plans';
+            },
+          },
+          h('option', { value: 'grid', selected: this.candidates === 'grid' }, t('suggestGrid')),
+          h('option', { value: 'plans', selected: this.candidates === 'plans' }, t('suggestPlans')),
+        ),
+      ),
+      h(
+        'button',
+        { type: 'button', id: 'suggest-run', disabled: this.busy, onclick: () => void this.run() },
+        this.busy ? t('suggestRunning') : t('suggestRun'),
+      ),
+    );
     let status: HTMLElement | null = null;
     if (this.busy) status = h('p', { class: 'loading', id: 'suggest-status', role: 'status' }, t('suggestRunning'));
     else if (this.error) status = h('p', { class: 'error', id: 'suggest-status', role: 'alert' }, this.error);
     const a = this.answer?.body.rule_set === this.ctx.ruleSet().id ? this.answer : null;
-    mount(this.element, head, h('p', { class: 'note' }, t('suggestIntro')), controls, status, a && !this.busy ? this.resultBlock(a) : null);
+    mount(
+      this.element,
+      head,
+      h('p', { class: 'note' }, t('suggestIntro')),
+      controls,
+      status,
+      a && !this.busy ? this.resultBlock(a) : null,
+    );
   }
 
   private resultBlock(a: Timed<Suggestion>): HTMLElement {
@@ -135,21 +182,57 @@ export class SuggestBlock {
     const rule = this.ctx.ruleSet().rules.find((r) => r.id === s.rule_id);
     const estimate = this.estimated ? badge(t('estimate'), 'estimate', t('suggestEstimate')) : null;
     if (!s.picks.length) return h('p', { class: 'note', id: 'suggest-result' }, t('suggestNone'));
-    const gap = s.optimality_gap === null ? t('suggestGapSkipped') : `${t('suggestGap')} ${formatInt(s.optimality_gap)}`;
-    return h('div', { id: 'suggest-result', 'data-server-ms': a.serverMs === null ? '' : Math.round(a.serverMs) },
-      h('ol', { class: 'suggest-picks', id: 'suggest-picks' }, s.picks.map((p) => h('li', { 'data-ref': p.ref, 'data-gain': p.gain },
-        h('button', {
-          type: 'button', class: 'link suggest-name',
-          onclick: () => this.ctx.map.flyTo({ center: [p.lng, p.lat], zoom: Math.max(this.ctx.map.getZoom(), 16), duration: 600 }),
-        }, `${p.rank}. ${this.pickName(p)}`),
-        h('span', { class: 'num', 'data-field': 'gain' }, `+${formatInt(p.gain)}`, estimate?.cloneNode(true) ?? null),
-        h('small', { class: 'plan-meta' }, `${t('suggestAlone')} +${formatInt(p.standalone_gain)}`),
-        h('button', { type: 'button', class: 'suggest-try', onclick: () => this.onTry(p, this.pickName(p), s.rule_id) }, t('suggestTry'))))),
-      h('p', { class: 'note', id: 'suggest-summary' },
-        `${t('suggestTotal')} ${formatInt(s.greedy_total)}`, estimate,
+    const gap =
+      s.optimality_gap === null ? t('suggestGapSkipped') : `${t('suggestGap')} ${formatInt(s.optimality_gap)}`;
+    return h(
+      'div',
+      { id: 'suggest-result', 'data-server-ms': a.serverMs === null ? '' : Math.round(a.serverMs) },
+      h(
+        'ol',
+        { class: 'suggest-picks', id: 'suggest-picks' },
+        s.picks.map((p) =>
+          h(
+            'li',
+            { 'data-ref': p.ref, 'data-gain': p.gain },
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'link suggest-name',
+                onclick: () =>
+                  this.ctx.map.flyTo({
+                    center: [p.lng, p.lat],
+                    zoom: Math.max(this.ctx.map.getZoom(), 16),
+                    duration: 600,
+                  }),
+              },
+              `${p.rank}. ${this.pickName(p)}`,
+            ),
+            h(
+              'span',
+              { class: 'num', 'data-field': 'gain' },
+              `+${formatInt(p.gain)}`,
+              estimate?.cloneNode(true) ?? null,
+            ),
+            h('small', { class: 'plan-meta' }, `${t('suggestAlone')} +${formatInt(p.standalone_gain)}`),
+            h(
+              'button',
+              { type: 'button', class: 'suggest-try', onclick: () => this.onTry(p, this.pickName(p), s.rule_id) },
+              t('suggestTry'),
+            ),
+          ),
+        ),
+      ),
+      h(
+        'p',
+        { class: 'note', id: 'suggest-summary' },
+        `${t('suggestTotal')} ${formatInt(s.greedy_total)}`,
+        estimate,
         ` · ${rule ? label(rule) : s.rule_id} · ${formatInt(s.candidate_count)} ${t('suggestOf')}`,
         s.site_area_m2 ? ` · ${t('suggestSite')} ${formatInt(s.site_area_m2)} m²` : '',
         ` · ${gap}`,
-        ` · ${Math.round(a.totalMs)} ms`));
+        ` · ${Math.round(a.totalMs)} ms`,
+      ),
+    );
   }
 }

@@ -27,7 +27,10 @@ export function notAssessableText(n: NotAssessableRule, categoryLabel: (id: stri
  */
 export function citySummary(ruleSet: RuleSet, areas: readonly Pick<AreaCoverage, 'rules'>[]): CitySummaryRow[] {
   return ruleSet.rules.map((rule) => {
-    let pop = 0, covered = 0, straight = 0, noData = false;
+    let pop = 0,
+      covered = 0,
+      straight = 0,
+      noData = false;
     for (const a of areas) {
       const r = a.rules[rule.id];
       if (!r) continue;
@@ -36,7 +39,14 @@ export function citySummary(ruleSet: RuleSet, areas: readonly Pick<AreaCoverage,
       covered += r.covered_population;
       straight += r.straight_covered_population;
     }
-    return { ruleId: rule.id, population: pop, share: pop > 0 ? covered / pop : null, straightShare: pop > 0 ? straight / pop : null, target: rule.target_share, noData };
+    return {
+      ruleId: rule.id,
+      population: pop,
+      share: pop > 0 ? covered / pop : null,
+      straightShare: pop > 0 ? straight / pop : null,
+      target: rule.target_share,
+      noData,
+    };
   });
 }
 
@@ -47,7 +57,9 @@ export function citySummaryWithFlags(ruleSet: RuleSet): Promise<Summary> {
   let p = summaries.get(ruleSet.id);
   if (!p) {
     p = api.coverage(ruleSet.id, 'residential_area').then((cov) => ({
-      rows: citySummary(ruleSet, cov.areas), estimated: cov.areas.some((a) => a.population_estimated), notAssessable: cov.not_assessable ?? [],
+      rows: citySummary(ruleSet, cov.areas),
+      estimated: cov.areas.some((a) => a.population_estimated),
+      notAssessable: cov.not_assessable ?? [],
     }));
     p.catch(() => summaries.delete(ruleSet.id));
     summaries.set(ruleSet.id, p);
@@ -79,7 +91,11 @@ export class SummaryStrip {
   private error: string | null = null;
   private scope: SummaryScope | null = null;
 
-  constructor(private readonly ruleSet: () => RuleSet, private readonly sampleRules: () => ReadonlySet<string>, private readonly categoryLabel: (id: string) => string = (id) => id) {}
+  constructor(
+    private readonly ruleSet: () => RuleSet,
+    private readonly sampleRules: () => ReadonlySet<string>,
+    private readonly categoryLabel: (id: string) => string = (id) => id,
+  ) {}
 
   async load(): Promise<void> {
     const rs = this.ruleSet();
@@ -111,11 +127,22 @@ export class SummaryStrip {
     const scope = this.scope;
     this.element.dataset.scope = scope ? scope.label : '';
     const estimated = scope ? scope.areas.some((a) => a.populationEstimated) : this.estimated;
-    const title = h('div', { class: 'strip-title' },
+    const title = h(
+      'div',
+      { class: 'strip-title' },
       scope
-        ? h('span', { id: 'summary-scope' }, t('filteredSummary').replace('{place}', scope.label).replace('{n}', String(scope.areas.length)).replace('{level}', t(`level_${scope.level}` as StringKey)))
+        ? h(
+            'span',
+            { id: 'summary-scope' },
+            t('filteredSummary')
+              .replace('{place}', scope.label)
+              .replace('{n}', String(scope.areas.length))
+              .replace('{level}', t(`level_${scope.level}` as StringKey)),
+          )
         : t('citySummary'),
-      estimated ? badge(t('estimate'), 'estimate', t('estimate')) : null, h('small', {}, ` · ${t('networkVsStraight')}`));
+      estimated ? badge(t('estimate'), 'estimate', t('estimate')) : null,
+      h('small', {}, ` · ${t('networkVsStraight')}`),
+    );
     if (this.error) return mount(this.element, title, h('p', { class: 'error', role: 'alert' }, this.error));
     if (!this.rows) return mount(this.element, title, h('p', { class: 'loading' }, t('loading')));
     const shown = scope ? citySummary(rs, scope.areas) : this.rows;
@@ -123,20 +150,34 @@ export class SummaryStrip {
       const rule = rs.rules.find((r) => r.id === row.ruleId)!;
       const na = this.notAssessable.find((n) => n.rule_id === row.ruleId);
       if (row.noData || na) {
-        return h('div', { class: 'chip na', 'data-rule': row.ruleId, 'data-outcome': 'no_data' },
+        return h(
+          'div',
+          { class: 'chip na', 'data-rule': row.ruleId, 'data-outcome': 'no_data' },
           h('div', { class: 'chip-name' }, label(rule)),
           h('div', { class: 'chip-figures' }, h('strong', {}, t('notAssessable'))),
-          h('div', { class: 'chip-target' }, na ? notAssessableText(na, this.categoryLabel) : t('outcome_no_data')));
+          h('div', { class: 'chip-target' }, na ? notAssessableText(na, this.categoryLabel) : t('outcome_no_data')),
+        );
       }
       const pass = row.share !== null && row.share >= row.target;
-      return h('div', { class: `chip ${pass ? 'pass' : 'fail'}`, 'data-rule': row.ruleId },
-        h('div', { class: 'chip-name' }, label(rule), this.sampleRules().has(row.ruleId) ? badge(t('sample'), 'sample', t('sampleFacilitiesNote')) : null),
-        h('div', { class: 'chip-figures' },
+      return h(
+        'div',
+        { class: `chip ${pass ? 'pass' : 'fail'}`, 'data-rule': row.ruleId },
+        h(
+          'div',
+          { class: 'chip-name' },
+          label(rule),
+          this.sampleRules().has(row.ruleId) ? badge(t('sample'), 'sample', t('sampleFacilitiesNote')) : null,
+        ),
+        h(
+          'div',
+          { class: 'chip-figures' },
           h('strong', { 'data-field': 'network' }, formatShare(row.share)),
           ' / ',
           h('span', { 'data-field': 'straight' }, formatShare(row.straightShare)),
-          h('span', { class: pass ? 'yes' : 'no' }, pass ? ' ✓' : ' ✗')),
-        h('div', { class: 'chip-target' }, `${t('target')} ${formatShare(row.target)}`));
+          h('span', { class: pass ? 'yes' : 'no' }, pass ? ' ✓' : ' ✗'),
+        ),
+        h('div', { class: 'chip-target' }, `${t('target')} ${formatShare(row.target)}`),
+      );
     });
     mount(this.element, title, h('div', { class: 'chips' }, chips));
   }
