@@ -70,9 +70,7 @@ export async function dropSupersededDatasets(db: pg.Pool | pg.ClientBase, graceS
 }
 
 /** The network dataset answers come from, and whether the newest network dataset still lacks a complete coverage run. */
-export async function servingState(
-  db: pg.Pool | pg.ClientBase,
-): Promise<{
+export async function servingState(db: pg.Pool | pg.ClientBase): Promise<{
   servedDatasetId: number | null;
   servedRunId: number | null;
   newestDatasetId: number | null;

@@ -37,14 +37,12 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
           attribution: '© OpenStreetMap contributors',
         };
       } catch {
-        return reply
-          .status(503)
-          .send({
-            status: 'degraded',
-            database: 'unreachable',
-            dataset: null,
-            attribution: '© OpenStreetMap contributors',
-          });
+        return reply.status(503).send({
+          status: 'degraded',
+          database: 'unreachable',
+          dataset: null,
+          attribution: '© OpenStreetMap contributors',
+        });
       }
     },
   );
