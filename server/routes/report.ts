@@ -7,6 +7,7 @@ import { ApiError, errorSchema } from '../errors.ts';
 import { areaCoverage, type AreaCoverageRow } from '../queries/coverage.ts';
 import type { RuleSet } from '../../geo/rules/index.ts';
 import { DISTANCE_CAP_M } from '../../geo/coverage.ts';
+import { cityRuleFigures } from '../../geo/city-summary.ts';
 import { requireRuleSet } from '../http/request.ts';
 import { computeDrilldown, ruleLimitM } from '../answers/drilldown.ts';
 
@@ -215,28 +216,15 @@ export async function reportHtml(
         };
       });
   } else {
-    // the whole city: residential areas partition the residents, so sum them
     title = 'Whole city (study area)';
     ruleRows = rs.rules.map((r) => {
-      let pop = 0,
-        cov = 0,
-        st = 0,
-        noData = false;
-      for (const a of rows) {
-        const x = a.rules[r.id];
-        if (!x) continue;
-        pop += x.population;
-        cov += x.covered_population;
-        st += x.straight_covered_population ?? 0;
-        noData ||= x.no_data;
-      }
-      const share = pop > 0 ? cov / pop : null;
+      const city = cityRuleFigures(rows, r.id);
       return {
         rule: r,
-        population: pop,
-        share,
-        straight: pop > 0 ? st / pop : null,
-        passes: noData ? null : (share ?? 0) >= r.targetShare,
+        population: city.population,
+        share: city.share,
+        straight: city.straightShare,
+        passes: city.noData ? null : (city.share ?? 0) >= r.targetShare,
       };
     });
   }

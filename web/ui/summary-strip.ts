@@ -1,6 +1,7 @@
 import { api } from '../api/client.ts';
 import type { AreaCoverage, CoverageLevel, NotAssessableRule, RuleSet } from '../api/types.ts';
 import { formatShare, label, t, type StringKey } from '../i18n.ts';
+import { cityRuleFigures } from '../../geo/city-summary.ts';
 import { badge, h, mount } from './dom.ts';
 import { describeError } from './errors.ts';
 
@@ -21,33 +22,13 @@ export function notAssessableText(n: NotAssessableRule, categoryLabel: (id: stri
   return t('notAssessableMessage').replace('{what}', n.categories.map(categoryLabel).join(' / '));
 }
 
-/**
- * City-wide, population-weighted coverage per rule from residential-area rows:
- * Σ covered population ÷ Σ population, on the network and in a straight line. O(areas × rules).
- */
+/** City-wide, population-weighted coverage per rule from residential-area rows (`cityRuleFigures`). */
 export function citySummary(ruleSet: RuleSet, areas: readonly Pick<AreaCoverage, 'rules'>[]): CitySummaryRow[] {
-  return ruleSet.rules.map((rule) => {
-    let pop = 0,
-      covered = 0,
-      straight = 0,
-      noData = false;
-    for (const a of areas) {
-      const r = a.rules[rule.id];
-      if (!r) continue;
-      noData ||= r.no_data;
-      pop += r.population;
-      covered += r.covered_population;
-      straight += r.straight_covered_population;
-    }
-    return {
-      ruleId: rule.id,
-      population: pop,
-      share: pop > 0 ? covered / pop : null,
-      straightShare: pop > 0 ? straight / pop : null,
-      target: rule.target_share,
-      noData,
-    };
-  });
+  return ruleSet.rules.map((rule) => ({
+    ruleId: rule.id,
+    ...cityRuleFigures(areas, rule.id),
+    target: rule.target_share,
+  }));
 }
 
 const summaries = new Map<string, Promise<Summary>>();
