@@ -216,10 +216,11 @@ export async function importOsm(pool: pg.Pool, file: string, options: ImportOsmO
       })(),
     );
     await client.query(`ANALYZE import_edge_rows`);
+    // Fenced (OFFSET 0) so the geodesic length is computed once per edge, not once per reference.
     await client.query(
       `INSERT INTO walk_edges (dataset_id, source, target, length_m, cost, reverse_cost, highway, name, osm_way_id, is_private, geom)
        SELECT $1, s, t, len, CASE WHEN d IN (${DIR_BOTH}, ${DIR_FORWARD}) THEN len ELSE -1 END, CASE WHEN d IN (${DIR_BOTH}, ${DIR_BACKWARD}) THEN len ELSE -1 END, h, n, w, p, g
-       FROM (SELECT ord, s, t, h, n, w, p, d, g, ST_Length(g::geography) AS len FROM import_edge_rows) b
+       FROM (SELECT ord, s, t, h, n, w, p, d, g, ST_Length(g::geography) AS len FROM import_edge_rows ORDER BY ord OFFSET 0) b
        ORDER BY ord`,
       [datasetId],
     );
@@ -370,6 +371,9 @@ async function writeLayers(
     `CASE WHEN left(${col}, 1) = '{' THEN ST_SetSRID(ST_GeomFromGeoJSON(${col}), 4326) ELSE ST_GeomFromText(${col}, 4326) END`;
   // Each layer is COPYed into a scratch table with its row number, then inserted in one statement
   // in that order: the same rows, ids and expressions as row-by-row inserts, at COPY speed.
+  // A computed geometry is made in a subquery fenced by `ORDER BY ord OFFSET 0`: a subquery the
+  // planner flattens repeats its expression at every reference (ST_MakeValid, the GeoJSON parse and
+  // the geodesic area once per use of the column, not once per row).
   const stage = async (table: string, columns: ReadonlyArray<readonly [string, string]>, r: unknown[][]) => {
     progress.step(`writing layer: ${r.length} ${table.replace(/^import_|_rows$/g, '').replace(/_/g, ' ')}`);
     await client.query(
@@ -403,7 +407,7 @@ async function writeLayers(
   await client.query(
     `INSERT INTO facilities (dataset_id, category, subtype, name, geom, area_m2, source, source_ref, is_sample)
      SELECT $1, c, s, n, g, CASE WHEN ST_Dimension(g) = 2 THEN ST_Area(g::geography) END, src, ref, $2
-     FROM (SELECT ord, c, s, n, ST_MakeValid(${geom('g')}) AS g, src, ref FROM import_facility_rows) v
+     FROM (SELECT ord, c, s, n, ST_MakeValid(${geom('g')}) AS g, src, ref FROM import_facility_rows ORDER BY ord OFFSET 0) v
      ORDER BY ord`,
     [datasetId, isSample],
   );
@@ -422,7 +426,7 @@ async function writeLayers(
      SELECT $1, ref, n, g, ST_Area(g::geography), pop, CASE WHEN pop IS NULL THEN 'estimate' ELSE 'osm' END
      FROM (SELECT ord, ref, n, ST_Multi(ST_CollectionExtract(ST_MakeValid(${geom('g')}), 3)) AS g,
                   CASE WHEN p ~ '^[0-9]+(\\.[0-9]+)?$' THEN p::float8 END AS pop
-           FROM import_residential_rows) v
+           FROM import_residential_rows ORDER BY ord OFFSET 0) v
      WHERE NOT ST_IsEmpty(g)
      ORDER BY ord`,
     [datasetId],
@@ -450,8 +454,8 @@ async function writeLayers(
     `INSERT INTO buildings (dataset_id, osm_ref, building, levels, footprint_m2, has_nonresidential_tag, geom, is_residential, floor_area_m2, residential_area_id)
      SELECT $1, osm_ref, building, levels, footprint_m2, has_nonresidential_tag, geom, ${bd.isResidential}, ${bd.floorArea}, ${bd.residentialArea}
      FROM (SELECT ord, ref AS osm_ref, b AS building, CASE WHEN l ~ '^[0-9]{1,3}$' THEN l::int END AS levels, ST_Area(g::geography) AS footprint_m2, nr AS has_nonresidential_tag, g AS geom
-           FROM (SELECT ord, ref, b, l, nr, ST_Multi(ST_CollectionExtract(ST_MakeValid(${geom('g')}), 3)) AS g FROM import_building_rows) v
-           WHERE NOT ST_IsEmpty(g)) w
+           FROM (SELECT ord, ref, b, l, nr, ST_Multi(ST_CollectionExtract(ST_MakeValid(${geom('g')}), 3)) AS g FROM import_building_rows ORDER BY ord OFFSET 0) v
+           WHERE NOT ST_IsEmpty(g) OFFSET 0) w
      ORDER BY ord`,
     [datasetId],
   );

@@ -14,7 +14,9 @@ import { importOsm } from '../../server/import/import-osm.ts';
 // it references) written relative to the smallest id of its table: two importers that write the
 // same rows in the same order give the same fingerprint, whatever the sequences stood at. Used to
 // show a rewritten importer lands exactly what the previous one did (issue #15): run it on main,
-// keep the JSON, run it on the branch with --against.
+// keep the JSON, run it on the branch with --against. --repeat N imports the file N times into the
+// same database (as a server re-importing a city does, with the earlier rows and their statistics
+// in place) and fingerprints the last import.
 
 const { values: args } = parseArgs({
   options: {
@@ -23,6 +25,7 @@ const { values: args } = parseArgs({
     against: { type: 'string' },
     kind: { type: 'string', default: 'osm' },
     keep: { type: 'boolean', default: false },
+    repeat: { type: 'string', default: '1' },
   },
 });
 
@@ -89,15 +92,23 @@ async function main(): Promise<void> {
         update() {},
         done: () => steps.push(['(end)', performance.now()]),
       };
-      const r = await importOsm(pool, file, { kind: args.kind as 'osm' | 'sample_city', progress });
-      const phases: Record<string, number> = {};
-      for (let i = 0; i + 1 < steps.length; i++)
-        phases[steps[i][0]] = Math.round((steps[i + 1][1] - steps[i][1]) / 100) / 10;
-      process.stderr.write(
-        `${Object.entries(phases)
-          .map(([k, v]) => `${String(v).padStart(8)} s  ${k}`)
-          .join('\n')}\n`,
-      );
+      const repeat = Number(args.repeat);
+      if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat: a whole number ≥ 1, got ${args.repeat}`);
+      let r: Awaited<ReturnType<typeof importOsm>> | undefined;
+      for (let n = 1; n <= repeat; n++) {
+        steps.length = 0;
+        if (repeat > 1) process.stderr.write(`import ${n} of ${repeat}\n`);
+        r = await importOsm(pool, file, { kind: args.kind as 'osm' | 'sample_city', progress });
+        const phases: Record<string, number> = {};
+        for (let i = 0; i + 1 < steps.length; i++)
+          phases[steps[i][0]] = Math.round((steps[i + 1][1] - steps[i][1]) / 100) / 10;
+        process.stderr.write(
+          `${Object.entries(phases)
+            .map(([k, v]) => `${String(v).padStart(8)} s  ${k}`)
+            .join('\n')}\n`,
+        );
+      }
+      if (!r) throw new Error('no import ran');
       process.stderr.write(`peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB\n`);
       const tables: Record<string, { rows: number; md5: string }> = {};
       for (const [name, sql] of Object.entries(TABLES)) {
