@@ -343,7 +343,7 @@ async function main(): Promise<void> {
       );
     }
     console.log(
-      '  latency is of 2xx answers (– when none); non-2xx by status; unanswered: errors, timeouts (10 s) and requests in flight at the end',
+      '  latency is of 2xx answers (– when none); non-2xx by status; unanswered: connection errors and timeouts (10 s)',
     );
     const all = rows[0].result;
     const ours = rows[1].result.requests.average;

@@ -447,7 +447,7 @@ async function main(): Promise<void> {
         .join('')}`,
     );
   console.log(
-    '  latency is of 2xx answers (– when none); non-2xx by status; unanswered: errors, timeouts (10 s) and requests in flight at the end',
+    '  latency is of 2xx answers (– when none); non-2xx by status; unanswered: connection errors and timeouts (10 s)',
   );
   console.log(JSON.stringify(result));
 }
