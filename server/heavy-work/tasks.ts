@@ -1,3 +1,4 @@
+import v8 from 'node:v8';
 import { pointOnFeature } from '@turf/turf';
 import fastJson from 'fast-json-stringify';
 import { evaluateResponse } from '../../api/scenarios.ts';
@@ -20,7 +21,7 @@ import { engineFromSnapshot, type EngineSnapshot, type WorkerEngine } from './en
 
 export interface EvaluateTask {
   kind: 'evaluate';
-  snapshot: EngineSnapshot;
+  snapshot: PreparedSnapshot;
   /** The rule sets themselves (stored ones exist only in the main thread's list). */
   ruleSets: RuleSet[];
   plans: ScenarioPlan[];
@@ -36,7 +37,7 @@ export interface EvaluateTask {
 
 export interface SuggestTask {
   kind: 'suggest';
-  snapshot: EngineSnapshot;
+  snapshot: PreparedSnapshot;
   ruleSetId: string;
   ruleSet: RuleSet;
   ruleId: string;
@@ -47,7 +48,7 @@ export interface SuggestTask {
 
 export interface IsochroneTask {
   kind: 'isochrone';
-  snapshot: EngineSnapshot;
+  snapshot: PreparedSnapshot;
   snaps: EdgeSnap[];
   distanceM: number;
   /** Answer the lines as the route's Feature, serialised here, instead of as data. */
@@ -63,7 +64,7 @@ export type SerialisedAnswer = Uint8Array;
 /** Nested band polygons (e.g. 300 / 500 / 1000 m) and the residents within each, by walking distance. */
 export interface IsochroneBandsTask {
   kind: 'isochrone-bands';
-  snapshot: EngineSnapshot;
+  snapshot: PreparedSnapshot;
   snaps: EdgeSnap[];
   limitsM: number[];
   includeOrigins: boolean;
@@ -72,10 +73,32 @@ export interface IsochroneBandsTask {
 /** Decode the snapshot and snap the origins ahead of the first real task (warm-up). */
 export interface PrepareTask {
   kind: 'prepare';
-  snapshot: EngineSnapshot;
+  snapshot: PreparedSnapshot;
 }
 
-export type HeavyTask = EvaluateTask | SuggestTask | IsochroneTask | IsochroneBandsTask | PrepareTask;
+/**
+ * Snap every origin of the snapshot once, for all threads (the pool runs this once per snapshot,
+ * outside any request's time limit): the answer is the snaps, v8-serialised into shared memory,
+ * which the pool then hands to every thread with the snapshot ({@link PreparedSnapshot}).
+ */
+export interface SnapOriginsTask {
+  kind: 'snap-origins';
+  snapshot: PreparedSnapshot;
+}
+
+/** A snapshot with its origins already snapped ({@link SnapOriginsTask}). */
+export type PreparedSnapshot = EngineSnapshot & { originSnaps?: SharedArrayBuffer };
+
+export type HeavyTask = (
+  EvaluateTask | SuggestTask | IsochroneTask | IsochroneBandsTask | PrepareTask | SnapOriginsTask
+) & {
+  /**
+   * Where this thread says it is preparing (slot 0: 1 while preparing, else 0) and how long its
+   * preparations for this task took (slot 1, ms): decoding the snapshot and baseline coverage are
+   * per-thread work the pool does not charge to the request's time limit.
+   */
+  preparing?: Int32Array;
+};
 
 /** A domain error the route answers as 400 invalid_parameter (e.g. a plan the engine refuses). */
 export interface TaskRefusal {
@@ -91,17 +114,51 @@ interface Prepared {
 
 // One engine per thread, the newest snapshot's; an older one is dropped when a newer arrives.
 let prepared: Prepared | null = null;
+// The current task's preparation signal (HeavyTask.preparing), if the pool gave one.
+let preparingSignal: Int32Array | undefined;
 
-function prepare(snapshot: EngineSnapshot): Prepared {
-  if (prepared?.engine.key === snapshot.key) return prepared;
-  prepared = null;
-  const engine = engineFromSnapshot(snapshot);
-  const originSnaps = engine.origins.map((o) => {
+/** Run `f` as preparation: the pool sees this thread preparing, and adds the time to slot 1. */
+function preparing<T>(f: () => T): T {
+  const signal = preparingSignal;
+  if (!signal) return f();
+  const t0 = performance.now();
+  Atomics.store(signal, 0, 1);
+  try {
+    return f();
+  } finally {
+    Atomics.add(signal, 1, Math.ceil(performance.now() - t0));
+    Atomics.store(signal, 0, 0);
+  }
+}
+
+function snapAll(engine: WorkerEngine): SnapResult[] {
+  return engine.origins.map((o) => {
     const s = snapOrigin(engine.net, o.lng, o.lat, o.compound);
     return s.unreachable ? s : { ...s };
   });
-  prepared = { engine, search: createSearch(engine.net.graph), originSnaps, coverage: new Map() };
-  return prepared;
+}
+
+function prepare(snapshot: PreparedSnapshot): Prepared {
+  if (prepared?.engine.key === snapshot.key) return prepared;
+  prepared = null;
+  return preparing(() => {
+    const engine = engineFromSnapshot(snapshot);
+    // snapped once for every thread when the pool has done so (SnapOriginsTask), else here
+    const originSnaps = snapshot.originSnaps
+      ? (v8.deserialize(Buffer.from(snapshot.originSnaps)) as SnapResult[])
+      : snapAll(engine);
+    prepared = { engine, search: createSearch(engine.net.graph), originSnaps, coverage: new Map() };
+    return prepared;
+  });
+}
+
+/** The snaps of every origin, serialised into shared memory ({@link SnapOriginsTask}). */
+export function snapOriginsShared(snapshot: EngineSnapshot): SharedArrayBuffer {
+  const p = prepare(snapshot);
+  const bytes = v8.serialize(p.originSnaps);
+  const shared = new SharedArrayBuffer(bytes.byteLength);
+  new Uint8Array(shared).set(bytes);
+  return shared;
 }
 
 function baselineCoverage(p: Prepared, ruleSets: readonly RuleSet[]): RuleCoverage[] {
@@ -110,7 +167,7 @@ function baselineCoverage(p: Prepared, ruleSets: readonly RuleSet[]): RuleCovera
     if (!c)
       p.coverage.set(
         rs.id,
-        (c = evaluateCoverage(p.engine.net, p.engine.fields, [rs], p.engine.origins, p.originSnaps)),
+        (c = preparing(() => evaluateCoverage(p.engine.net, p.engine.fields, [rs], p.engine.origins, p.originSnaps))),
       );
     return c;
   });
@@ -381,6 +438,15 @@ export function runIsochroneBands(t: IsochroneBandsTask) {
 
 /** The worker's entry: one task in, its plain-data answer out. */
 export function runHeavyTask(task: HeavyTask): unknown {
+  preparingSignal = task.preparing;
+  try {
+    return runTask(task);
+  } finally {
+    preparingSignal = undefined;
+  }
+}
+
+function runTask(task: HeavyTask): unknown {
   switch (task.kind) {
     case 'evaluate':
       return task.envelope ? runEvaluateSerialised({ ...task, envelope: task.envelope }) : runEvaluate(task);
@@ -392,5 +458,7 @@ export function runHeavyTask(task: HeavyTask): unknown {
       return runIsochroneBands(task);
     case 'prepare':
       return void prepare(task.snapshot);
+    case 'snap-origins':
+      return snapOriginsShared(task.snapshot);
   }
 }

@@ -6,7 +6,7 @@ import { MAX_PLAN_EXTENT_M } from '../../geo/scenario/plan.ts';
 import { loadOrigins } from '../network/load-network.ts';
 import { applyStudyArea } from '../network/study-area.ts';
 import { snapshotEngine, type EngineSnapshot } from '../heavy-work/engine-snapshot.ts';
-import type { HeavyTask, TaskRefusal } from '../heavy-work/tasks.ts';
+import type { HeavyTask, PreparedSnapshot, TaskRefusal } from '../heavy-work/tasks.ts';
 import { ApiError } from '../errors.ts';
 import type { LoadedEngine } from './engine.ts';
 
@@ -27,7 +27,9 @@ export interface HeavyLimits {
    * Milliseconds from a heavy request's submission (queueing included) to its answer; then its
    * thread is terminated (and replaced) and the request answers 503 `work_timed_out`. 20 s: the
    * costliest requests the budgets accept took up to about 11 s alone on the reference machine
-   * (2 shared cores, central Chengdu).
+   * (2 shared cores, central Chengdu). Preparing an engine for the threads is not charged to it
+   * (see {@link heavyPoolPlugin}): a request waits for that preparation for at most this long
+   * first, then answers 503 `server_busy` with Retry-After.
    */
   timeLimitMs: number;
   /**
@@ -72,6 +74,9 @@ export const DEFAULT_HEAVY_LIMITS: HeavyLimits = {
  * evaluations past the 20 s limit).
  */
 export const HEAVY_NICE_INCREMENT = 10;
+
+/** Retry-After, seconds, of a request refused because the engine is still being prepared. */
+export const PREPARING_RETRY_AFTER_S = 5;
 
 /**
  * How far a search from a plan can change anything: its extent grown by this on every side, metres.
@@ -174,6 +179,11 @@ declare module 'fastify' {
       /** The shared snapshot of an engine (built once per engine). */
       snapshot(engine: LoadedEngine): Promise<EngineSnapshot>;
       /**
+       * The snapshot with its origins snapped, once per engine by one thread, outside any request's
+       * time limit; concurrent requests share the one preparation.
+       */
+      prepared(engine: LoadedEngine): Promise<PreparedSnapshot>;
+      /**
        * Start the threads and have them decode `engine`'s snapshot, so the first request is not
        * slowed. Answers each thread that took a warm-up task: its Linux thread id and nice value
        * (null where there is no /proc).
@@ -187,6 +197,15 @@ declare module 'fastify' {
  * The worker pool for work that must not run on the event loop (scenarios, suggestions, isochrone
  * searches). Workers get the engine as an {@link EngineSnapshot} in shared memory: built once per
  * loaded engine, so a new dataset or run gives a new snapshot and workers drop the old one.
+ *
+ * Preparation is never charged to a request's time limit. Once per engine, one thread snaps every
+ * origin (on a 1,000,000-node city this alone takes longer than the limit, and when it was charged
+ * to the first request every request timed out, its thread was killed, and the next one started
+ * over), and every thread then takes those snaps from shared memory. A request that arrives while
+ * that runs waits for it, at most the time limit, then answers 503 `server_busy` with Retry-After
+ * and a message saying the engine is being prepared; the preparation goes on. What each thread
+ * still prepares itself (decoding the snapshot, a rule set's baseline coverage) it signals through
+ * shared memory, and the time limit is extended by that time.
  */
 export const heavyPoolPlugin = fp(
   async (app: FastifyInstance, opts: { limits?: Partial<HeavyLimits> }) => {
@@ -205,6 +224,10 @@ export const heavyPoolPlugin = fp(
       idleTimeout: 24 * 3600_000,
     });
     const snapshots = new WeakMap<LoadedEngine, Promise<EngineSnapshot>>();
+    const preparations = new WeakMap<
+      LoadedEngine,
+      { promise: Promise<PreparedSnapshot>; startedAt: number; done: boolean }
+    >();
     const inFlight = new Map<string, number>();
 
     const snapshot = (engine: LoadedEngine): Promise<EngineSnapshot> => {
@@ -227,6 +250,52 @@ export const heavyPoolPlugin = fp(
       return s;
     };
 
+    const preparation = (engine: LoadedEngine) => {
+      let p = preparations.get(engine);
+      if (!p) {
+        const startedAt = performance.now();
+        const promise = snapshot(engine).then(async (snap): Promise<PreparedSnapshot> => {
+          // no signal: preparation has no time limit, and no request's limit can end it
+          const originSnaps = (await pool.run({ kind: 'snap-origins', snapshot: snap })) as SharedArrayBuffer;
+          const prepared: PreparedSnapshot = { ...snap, originSnaps };
+          // every thread started and decoded before the first request runs (a thread that starts
+          // later, replacing one ended at the time limit, signals its decoding instead)
+          await Promise.all(
+            Array.from({ length: limits.threads }, () => pool.run({ kind: 'prepare', snapshot: prepared })),
+          );
+          app.log.info(
+            { key: snap.key, seconds: Math.round(performance.now() - startedAt) / 1000 },
+            'engine prepared for the worker threads (origins snapped once, every thread decoded)',
+          );
+          return prepared;
+        });
+        const entry = { promise, startedAt, done: false };
+        promise.then(
+          () => (entry.done = true),
+          () => preparations.delete(engine),
+        );
+        preparations.set(engine, (p = entry));
+      }
+      return p;
+    };
+
+    /** The prepared snapshot, waited for at most the time limit; then 503 server_busy. */
+    async function preparedWithin(reply: FastifyReply, engine: LoadedEngine): Promise<PreparedSnapshot> {
+      const p = preparation(engine);
+      if (p.done) return p.promise;
+      let timer: NodeJS.Timeout | undefined;
+      const waited = await Promise.race([
+        p.promise,
+        new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), limits.timeLimitMs))),
+      ]).finally(() => clearTimeout(timer));
+      if (waited) return waited;
+      reply.header('retry-after', String(PREPARING_RETRY_AFTER_S));
+      throw new ApiError(
+        'server_busy',
+        `the worker threads are still preparing this dataset's engine (snapping its residents to the network, started ${Math.round((performance.now() - p.startedAt) / 1000)} s ago); this request waited ${limits.timeLimitMs / 1000} s and was not run: retry in a few seconds`,
+      );
+    }
+
     async function run<T>(req: FastifyRequest, reply: FastifyReply, engine: LoadedEngine, task: TaskInput): Promise<T> {
       const client = req.ip;
       const n = inFlight.get(client) ?? 0;
@@ -239,10 +308,24 @@ export const heavyPoolPlugin = fp(
       }
       inFlight.set(client, n + 1);
       try {
-        const snap = await snapshot(engine);
+        const snap = await preparedWithin(reply, engine);
+        // the time limit, less what the thread spent preparing (slot 0: preparing now; slot 1: ms)
+        const preparing = new Int32Array(new SharedArrayBuffer(8));
+        const controller = new AbortController();
+        const submitted = performance.now();
+        let timer: NodeJS.Timeout | undefined;
+        const check = () => {
+          if (Atomics.load(preparing, 0) === 1) timer = setTimeout(check, 50);
+          else {
+            const left = submitted + limits.timeLimitMs + Atomics.load(preparing, 1) - performance.now();
+            if (left <= 0) controller.abort();
+            else timer = setTimeout(check, left);
+          }
+        };
+        timer = setTimeout(check, limits.timeLimitMs);
         let answer: unknown;
         try {
-          answer = await pool.run({ ...task, snapshot: snap }, { signal: AbortSignal.timeout(limits.timeLimitMs) });
+          answer = await pool.run({ ...task, snapshot: snap, preparing }, { signal: controller.signal });
         } catch (err) {
           if ((err as Error).name === 'AbortError') {
             throw new ApiError(
@@ -258,6 +341,8 @@ export const heavyPoolPlugin = fp(
             );
           }
           throw err;
+        } finally {
+          clearTimeout(timer);
         }
         if (answer && typeof answer === 'object' && 'refused' in answer)
           throw new ApiError('invalid_parameter', (answer as TaskRefusal).refused);
@@ -270,11 +355,11 @@ export const heavyPoolPlugin = fp(
     }
 
     const warm = async (engine: LoadedEngine): Promise<{ threadId: number | null; nice: number | null }[]> => {
-      const snap = await snapshot(engine);
+      const snap = await preparation(engine).promise;
       return Promise.all(Array.from({ length: limits.threads }, () => pool.run({ kind: 'prepare', snapshot: snap })));
     };
 
-    app.decorate('heavy', { limits, run, snapshot, warm });
+    app.decorate('heavy', { limits, run, snapshot, prepared: (e) => preparation(e).promise, warm });
     app.addHook('onClose', async () => {
       await pool.destroy();
     });

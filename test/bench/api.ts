@@ -16,7 +16,17 @@ import { DISTANCE_CAP_M } from '../../geo/coverage.ts';
 import { CLEARED, park } from '../helpers/chengdu-sites.ts';
 import { pgrNearestM, preparePgrNearest } from '../helpers/pgrouting-nearest.ts';
 import { spawnListening } from '../helpers/spawn-listening.ts';
-import { cycling, runAutocannon, seededRandom, tileOf, type AutocannonResult } from './autocannon.ts';
+import { DEFAULT_HEAVY_LIMITS } from '../../server/plugins/heavy-pool.ts';
+import {
+  cycling,
+  runAutocannon,
+  seededRandom,
+  servedCells,
+  servedRow,
+  SERVED_HEAD,
+  tileOf,
+  type AutocannonResult,
+} from './autocannon.ts';
 
 // npm run bench:api [-- --seconds 20 --connections 10 --agreement-points 300 --database-url <url>]
 //
@@ -200,10 +210,15 @@ async function main(): Promise<void> {
     console.error(
       `${points.length} of ${candidates.length} points placed on the network${points.length < candidates.length ? ' (the others answer 422 and are left out)' : ''}`,
     );
-    const run = async (scenario: string, paths: string[], headers: Record<string, string> = {}) => {
+    const run = async (
+      scenario: string,
+      paths: string[],
+      headers: Record<string, string> = {},
+      conns = connections,
+    ) => {
       const result = await runAutocannon({
         url: base,
-        connections,
+        connections: conns,
         duration: seconds,
         timeout: 10,
         headers,
@@ -225,9 +240,14 @@ async function main(): Promise<void> {
     );
     await run('proximity, park only', proximityPark);
     await run('pgRouting nearest park, per request', pgrPark);
+    // a heavy route: one client's allowance in flight (all traffic comes from one address; more
+    // connections would measure 429 answers)
+    const heavyConnections = Math.min(connections, DEFAULT_HEAVY_LIMITS.perClient);
     await run(
-      'isochrone 1000 m',
+      `isochrone 1000 m (${heavyConnections} connections)`,
       points.map(([lng, lat]) => `/api/isochrone?lng=${lng}&lat=${lat}&distance_m=1000`),
+      {},
+      heavyConnections,
     );
     await run(
       `network tile z15 (${tiles.length} tiles)`,
@@ -313,14 +333,18 @@ async function main(): Promise<void> {
     console.log(
       `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, Node ${process.version}, load average ${load.toFixed(2)} at start, ${os.loadavg()[0].toFixed(2)} at end\n`,
     );
-    console.log(
-      `${'scenario'.padEnd(40)}${pad('req/s', 9)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('max ms', 9)}${pad('non-2xx', 9)}${pad('errors', 8)}`,
-    );
+    const widths = [8, 8, 8, 8, 8, 22, 11];
+    console.log(`${'scenario'.padEnd(44)}${SERVED_HEAD.map((h, i) => pad(h, widths[i])).join('')}`);
     for (const { scenario, result: r } of rows) {
       console.log(
-        `${scenario.padEnd(40)}${pad(Math.round(r.requests.average), 9)}${pad(r.latency.p50, 9)}${pad(r.latency.p99, 9)}${pad(r.latency.max, 9)}${pad(r.non2xx, 9)}${pad(r.errors + r.timeouts, 8)}`,
+        `${scenario.padEnd(44)}${servedCells(servedRow(r))
+          .map((c, i) => pad(c, widths[i]))
+          .join('')}`,
       );
     }
+    console.log(
+      '  latency is of 2xx answers (– when none); non-2xx by status; unanswered: connection errors and timeouts (10 s)',
+    );
     const all = rows[0].result;
     const ours = rows[1].result.requests.average;
     const theirs = rows[2].result.requests.average;

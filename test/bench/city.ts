@@ -19,9 +19,19 @@ import { importOsm } from '../../server/import/import-osm.ts';
 import type { Progress } from '../../server/progress.ts';
 import { activeDataset } from '../../server/queries/datasets.ts';
 import { spawnListening } from '../helpers/spawn-listening.ts';
-import { cycling, runAutocannon, seededRandom, tileOf } from './autocannon.ts';
+import { DEFAULT_HEAVY_LIMITS } from '../../server/plugins/heavy-pool.ts';
+import {
+  cycling,
+  runAutocannon,
+  seededRandom,
+  servedCells,
+  servedRow,
+  SERVED_HEAD,
+  tileOf,
+  type ServedRow,
+} from './autocannon.ts';
 
-// npm run bench:city [-- --osm-nodes N] [--seed S] [--seconds T] [--connections C]
+// npm run bench:city [-- --osm-nodes N] [--seed S] [--seconds T] [--connections C] [--served-only]
 //
 // The whole-city benchmark (issue #15): builds (or reuses) a generated city of N OSM nodes as PBF
 // under .data/bench/, imports it through the real importer into a scratch database, loads the
@@ -33,6 +43,13 @@ import { cycling, runAutocannon, seededRandom, tileOf } from './autocannon.ts';
 // A city beyond one generator district (MAX_TILE_NODES) is several districts side by side, each
 // generated, written and dropped in turn (never the whole city in memory), with ids offset per
 // district and merged by `osmium merge`; districts are separate street networks (labelled).
+//
+// Heavy routes (the isochrone) are driven with as many connections as one client's allowance of
+// heavy requests in flight (DEFAULT_HEAVY_LIMITS.perClient): all traffic comes from one address,
+// and more connections would measure 429 answers. Every row counts its 2xx answers, every other
+// answer by status and every request left unanswered; latency is of 2xx answers, `–` when none.
+// `--served-only` serves and drives the scratch database a previous run imported and computed
+// (lc_bench_city_<N>_<seed>), skipping generation, import, compute and engine loads.
 
 const SELF = fileURLToPath(import.meta.url);
 const MAX_TILE_NODES = 4_000_000;
@@ -49,6 +66,7 @@ const { values: args } = parseArgs({
     phase: { type: 'string' },
     file: { type: 'string' },
     'database-url': { type: 'string' },
+    'served-only': { type: 'boolean', default: false },
   },
 });
 
@@ -190,7 +208,10 @@ async function phaseEngine(url: string, dir: string, mode: 'cold' | 'file'): Pro
 
 async function serve(url: string): Promise<void> {
   const app = await buildApp({ databaseUrl: url, logger: false, webDist: false, rateLimit: { max: 1e9 } });
-  await app.engine.current();
+  // the worker threads prepared too (origins snapped once), so the drive measures answers, not preparation
+  const t0 = performance.now();
+  await app.heavy.prepared(await app.engine.current());
+  process.stderr.write(`  engine and worker threads prepared in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   await app.listen({ host: '127.0.0.1', port: 0 });
   process.stdout.write(`listening ${(app.server.address() as AddressInfo).port}\n`);
   process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
@@ -231,32 +252,42 @@ async function main(): Promise<void> {
   const nullReasons: Record<string, string> = {};
 
   let generate: Record<string, unknown> = { generate_s: null, reused: true };
-  if (!fs.existsSync(file)) {
+  if (!fs.existsSync(file) && !args['served-only']) {
     process.stderr.write(`generating ${file}…\n`);
     generate = await child('generate', ['--file', file, '--osm-nodes', String(osmNodes), '--seed', String(seed)]);
   } else process.stderr.write(`reusing ${file}\n`);
 
   const serverUrl = resolveDatabaseUrl(config, (l) => console.error(l));
   const dbName = `lc_bench_city_${osmNodes}_${seed}`;
-  const admin = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE "${dbName}"`);
-  await admin.end();
   const url = withDatabase(serverUrl, dbName);
-  await migrate(url);
+  const servedOnly = args['served-only'];
+  // in --served-only mode no phase runs: their figures are null (and the table says so)
+  const skipped = { seconds: null, peak_rss_mb: null, counts: {}, import_phases_s: {}, timings_ms: {} };
+  let imp: Record<string, unknown> = skipped;
+  let comp: Record<string, unknown> = skipped;
+  let cold: Record<string, unknown> = skipped;
+  let warm: Record<string, unknown> = skipped;
+  if (!servedOnly) {
+    const admin = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE "${dbName}"`);
+    await admin.end();
+    await migrate(url);
 
-  process.stderr.write('importing through the importer…\n');
-  const imp = await child('import', ['--file', file, '--database-url', url]);
-  process.stderr.write('computing every rule set…\n');
-  const comp = await child('compute', ['--database-url', url]);
-  process.stderr.write('engine: cold, then from its file…\n');
-  const cold = await child('engine-cold', ['--database-url', url, '--file', engineDir]);
-  const warm = await child('engine-file', ['--database-url', url, '--file', engineDir]);
+    process.stderr.write('importing through the importer…\n');
+    imp = await child('import', ['--file', file, '--database-url', url]);
+    process.stderr.write('computing every rule set…\n');
+    comp = await child('compute', ['--database-url', url]);
+    process.stderr.write('engine: cold, then from its file…\n');
+    cold = await child('engine-cold', ['--database-url', url, '--file', engineDir]);
+    warm = await child('engine-file', ['--database-url', url, '--file', engineDir]);
+  } else process.stderr.write(`--served-only: serving ${dbName} as a previous run left it\n`);
 
   // questions: points near seeded network nodes; the busiest z10/z12/z15 network tiles
   const pool = new pg.Pool({ connectionString: url, max: 2 });
-  const ds = (await activeDataset(pool))!;
+  const ds = await activeDataset(pool);
+  if (!ds) throw new Error(`${dbName} has no dataset: run bench:city without --served-only first`);
   const random = seededRandom(seed);
   const sample = (
     await pool.query<{ lng: number; lat: number }>(
@@ -290,19 +321,28 @@ async function main(): Promise<void> {
   const base = `http://127.0.0.1:${port}`;
   const seconds = Number(args.seconds);
   const connections = Number(args.connections);
-  const served: Record<string, { rps: number; p99: number; non2xx: number }> = {};
+  const served: Record<string, ServedRow & { connections: number }> = {};
+  // heavy routes: one client's allowance in flight, no more (the rest would be 429s)
+  const heavyConnections = Math.min(connections, DEFAULT_HEAVY_LIMITS.perClient);
   try {
-    const drive = async (name: string, paths: string[]) => {
-      await runAutocannon({ url: base, connections, duration: 2, requests: [{ setupRequest: cycling(paths) }] });
+    const drive = async (name: string, paths: string[], conns = connections) => {
+      await runAutocannon({
+        url: base,
+        connections: conns,
+        duration: 2,
+        timeout: 30,
+        requests: [{ setupRequest: cycling(paths) }],
+      });
       const r = await runAutocannon({
         url: base,
-        connections,
+        connections: conns,
         duration: seconds,
         timeout: 10,
         requests: [{ setupRequest: cycling(paths) }],
       });
-      served[name] = { rps: Math.round(r.requests.average), p99: r.latency.p99, non2xx: r.non2xx };
-      process.stderr.write(`  ${name}: ${served[name].rps} req/s, p99 ${served[name].p99} ms, non-2xx ${r.non2xx}\n`);
+      served[name] = { ...servedRow(r), connections: conns };
+      const cells = servedCells(served[name]);
+      process.stderr.write(`  ${name}: ${SERVED_HEAD.map((h, i) => `${h} ${cells[i]}`).join(', ')}\n`);
     };
     await drive(
       'proximity',
@@ -311,6 +351,7 @@ async function main(): Promise<void> {
     await drive(
       'isochrone 1000 m',
       points.map(([lng, lat]) => `/api/isochrone?lng=${lng}&lat=${lat}&distance_m=1000`),
+      heavyConnections,
     );
     for (const z of [10, 12, 15])
       await drive(
@@ -322,8 +363,15 @@ async function main(): Promise<void> {
   }
 
   const timings = comp.timings_ms as Record<string, number>;
-  const fields = (comp.counts as { fields: number }).fields;
-  const counts = imp.counts as { walk_nodes: number };
+  const fields = (comp.counts as { fields?: number }).fields;
+  const counts = imp.counts as { walk_nodes?: number };
+  if (servedOnly)
+    for (const k of ['import_s', 'compute_s', 'engine_load_s', 'engine_load_cold_s'])
+      nullReasons[k] = '--served-only: the scratch database of a previous run was served as it was';
+  for (const [name, row] of Object.entries(served))
+    if (row.p99 === null)
+      nullReasons[`${name} p99`] =
+        `no 2xx answer: ${row.otherTotal} other answers (${JSON.stringify(row.other)}), ${row.unanswered} unanswered`;
   nullReasons.recompute_one_category_s = 'incremental recompute is issue #15 item 5 (engineer h15b), not built here';
   nullReasons.pgrouting_ms_per_category =
     'pgRouting on the whole city is measured by `npm run bench` (the generated network there), not in this run';
@@ -344,15 +392,19 @@ async function main(): Promise<void> {
     compute_timings_ms: timings,
     compute_peak_rss_mb: comp.peak_rss_mb,
     recompute_one_category_s: null,
-    peak_rss_mb: Math.max(...[generate, imp, comp, cold, warm].map((p) => Number(p.peak_rss_mb ?? 0))),
+    peak_rss_mb: servedOnly
+      ? null
+      : Math.max(...[generate, imp, comp, cold, warm].map((p) => Number(p.peak_rss_mb ?? 0))),
     db_size_mb: Math.round(dbSize),
-    proximity_rps: served.proximity.rps,
+    proximity_rps: served.proximity.okPerS,
     proximity_p99_ms: served.proximity.p99,
-    isochrone_rps: served['isochrone 1000 m'].rps,
+    isochrone_rps: served['isochrone 1000 m'].okPerS,
     isochrone_p99_ms: served['isochrone 1000 m'].p99,
     tile_z10_p99_ms: served['tile z10'].p99,
     tile_z12_p99_ms: served['tile z12'].p99,
     tile_z15_p99_ms: served['tile z15'].p99,
+    /** Every served row in full: 2xx per second, latency of 2xx, other answers, unanswered, connections. */
+    served,
     search_ms_per_category: fields ? Math.round((timings.fields / fields) * 10) / 10 : null,
     pgrouting_ms_per_category: null,
     load_average: [load, os.loadavg()[0]].map((x) => Math.round(x * 100) / 100),
@@ -362,28 +414,41 @@ async function main(): Promise<void> {
   console.log(
     `\nwhole-city benchmark: generated sample city (invented place), ${result.osm_nodes} OSM nodes, seed ${seed}; ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, load ${result.load_average.join(' → ')}`,
   );
-  console.log(`${'phase'.padEnd(34)}${pad('seconds', 10)}${pad('peak RSS MiB', 14)}`);
-  console.log(
-    `${'generate + write PBF'.padEnd(34)}${pad(generate.generate_s === null ? 'cached' : (generate.generate_s as number).toFixed(1), 10)}${pad(generate.peak_rss_mb ?? '', 14)}`,
-  );
-  console.log(
-    `${'import (real importer)'.padEnd(34)}${pad((imp.import_s as number).toFixed(1), 10)}${pad(imp.peak_rss_mb, 14)}`,
-  );
-  for (const [k, v] of Object.entries(imp.import_phases_s as Record<string, number>))
-    console.log(`${`  ${k}`.slice(0, 34).padEnd(34)}${pad(v.toFixed(1), 10)}`);
-  console.log(
-    `${'compute (all rule sets)'.padEnd(34)}${pad((comp.compute_s as number).toFixed(1), 10)}${pad(comp.peak_rss_mb, 14)}`,
-  );
-  for (const [k, v] of Object.entries(timings)) console.log(`${`  ${k}`.padEnd(34)}${pad((v / 1000).toFixed(1), 10)}`);
-  console.log(
-    `${'engine network, cold (PostGIS)'.padEnd(34)}${pad((cold.seconds as number).toFixed(2), 10)}${pad(cold.peak_rss_mb, 14)}`,
-  );
-  console.log(
-    `${'engine network, from its file'.padEnd(34)}${pad((warm.seconds as number).toFixed(2), 10)}${pad(warm.peak_rss_mb, 14)}`,
-  );
-  console.log(`\n${'served (loopback)'.padEnd(34)}${pad('req/s', 10)}${pad('p99 ms', 10)}${pad('non-2xx', 10)}`);
+  const fixed = (x: unknown, d: number) => (typeof x === 'number' ? x.toFixed(d) : 'skipped');
+  if (!servedOnly) printPhases();
+  function printPhases() {
+    console.log(`${'phase'.padEnd(34)}${pad('seconds', 10)}${pad('peak RSS MiB', 14)}`);
+    console.log(
+      `${'generate + write PBF'.padEnd(34)}${pad(generate.generate_s === null ? 'cached' : (generate.generate_s as number).toFixed(1), 10)}${pad(generate.peak_rss_mb ?? '', 14)}`,
+    );
+    console.log(
+      `${'import (real importer)'.padEnd(34)}${pad((imp.import_s as number).toFixed(1), 10)}${pad(imp.peak_rss_mb, 14)}`,
+    );
+    for (const [k, v] of Object.entries(imp.import_phases_s as Record<string, number>))
+      console.log(`${`  ${k}`.slice(0, 34).padEnd(34)}${pad(v.toFixed(1), 10)}`);
+    console.log(
+      `${'compute (all rule sets)'.padEnd(34)}${pad((comp.compute_s as number).toFixed(1), 10)}${pad(comp.peak_rss_mb, 14)}`,
+    );
+    for (const [k, v] of Object.entries(timings))
+      console.log(`${`  ${k}`.padEnd(34)}${pad((v / 1000).toFixed(1), 10)}`);
+    console.log(
+      `${'engine network, cold (PostGIS)'.padEnd(34)}${pad(fixed(cold.seconds, 2), 10)}${pad(cold.peak_rss_mb, 14)}`,
+    );
+    console.log(
+      `${'engine network, from its file'.padEnd(34)}${pad(fixed(warm.seconds, 2), 10)}${pad(warm.peak_rss_mb, 14)}`,
+    );
+  }
+  const widths = [8, 8, 8, 8, 8, 22, 11];
+  console.log(`\n${'served (loopback; conns)'.padEnd(34)}${SERVED_HEAD.map((h, i) => pad(h, widths[i])).join('')}`);
   for (const [k, v] of Object.entries(served))
-    console.log(`${k.padEnd(34)}${pad(v.rps, 10)}${pad(v.p99, 10)}${pad(v.non2xx, 10)}`);
+    console.log(
+      `${`${k} (${v.connections})`.padEnd(34)}${servedCells(v)
+        .map((c, i) => pad(c, widths[i]))
+        .join('')}`,
+    );
+  console.log(
+    '  latency is of 2xx answers (– when none); non-2xx by status; unanswered: connection errors and timeouts (10 s)',
+  );
   console.log(JSON.stringify(result));
 }
 

@@ -12,8 +12,9 @@ import { activeDataset } from '../../server/queries/datasets.ts';
 import { squareAround } from '../../geo/candidate-sites.ts';
 import { spawnListening } from '../helpers/spawn-listening.ts';
 import { cycling, runAutocannon, seededRandom, tileOf, type AutocannonResult } from '../bench/autocannon.ts';
+import { pacedRequests } from '../helpers/paced-requests.ts';
 
-// npm run soak [-- --seconds 120 --rate 800 --heavy 2 --in-process]
+// npm run soak [-- --seconds 120 --rate 800 --heavy 2 --generator paced|autocannon --cpu-prof <dir> --in-process]
 //
 // Mixed traffic at a fixed rate against the dev database for a bounded time, on 127.0.0.1 only:
 // proximity at random points in the dataset's extent, z15 network and basemap tiles, and the audit.
@@ -28,6 +29,13 @@ import { cycling, runAutocannon, seededRandom, tileOf, type AutocannonResult } f
 // server's latency as an outside client sees it, not the load generator's own work competing for
 // the same event loop. `--in-process` runs both in one process, as the first version of this script
 // did, for comparison.
+//
+// The cheap routes' load comes from `--generator paced` (the default; test/helpers/paced-requests.ts):
+// open loop, requests spread evenly over each second, each latency measured from its scheduled send
+// time, as wrk2 does. `--generator autocannon` is the earlier way: autocannon's fixed rate, which sends
+// each second's requests in a bunch and corrects coordinated omission with a 1 ms interval, so its p99
+// includes the bunch queueing behind itself. The generator used is printed. `--cpu-prof <dir>` writes
+// a V8 CPU profile of the server child there when it exits.
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -40,6 +48,10 @@ const { values: args } = parseArgs({
     heavy: { type: 'string', default: '2' },
     /** Server and load generator in one process (the first version of this script). */
     'in-process': { type: 'boolean', default: false },
+    /** paced (open loop, wrk2-like) or autocannon (its fixed-rate mode). */
+    generator: { type: 'string', default: 'paced' },
+    /** Directory for a CPU profile of the server child (node --cpu-prof). */
+    'cpu-prof': { type: 'string' },
     /** Child mode: serve `--serve <database-url>` and print "listening <port>". */
     serve: { type: 'string' },
   },
@@ -51,6 +63,8 @@ if (!(seconds >= 2 && seconds <= 3600) || !(rate > 0 && rate <= 20_000))
   throw new Error('--seconds must be in 2…3600 and --rate in 1…20000');
 if (!(Number.isInteger(heavyClients) && heavyClients >= 0 && heavyClients <= 32))
   throw new Error('--heavy must be an integer in 0…32');
+const generator = args.generator;
+if (generator !== 'paced' && generator !== 'autocannon') throw new Error('--generator must be paced or autocannon');
 
 // The route mix: share of the overall rate and connections of each.
 const MIX = [
@@ -148,8 +162,16 @@ async function inProcessServer(databaseUrl: string): Promise<{ base: string; pro
 /** The server as a child process (`node --expose-gc`), its memory read from /proc. */
 async function childServer(databaseUrl: string): Promise<{ base: string; probe: ServerProbe; pid: number }> {
   const { child, port } = await spawnListening(
-    ['--expose-gc', SELF, '--serve', databaseUrl, '--heavy', String(heavyClients)],
-    { forwardStderr: true, timeoutMs: 120_000 },
+    [
+      '--expose-gc',
+      ...(args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : []),
+      SELF,
+      '--serve',
+      databaseUrl,
+      '--heavy',
+      String(heavyClients),
+    ],
+    { forwardStderr: true, timeoutMs: 600_000 },
   );
   const base = `http://127.0.0.1:${port}`;
   const get = async <T>(path: string, method = 'GET'): Promise<T> => {
@@ -193,7 +215,7 @@ async function main(): Promise<void> {
       console.error('soak: did not finish in time; exiting');
       process.exit(2);
     },
-    (seconds + 240) * 1000,
+    (seconds + 840) * 1000,
   ).unref();
 
   const databaseUrl = resolveDatabaseUrl(readConfig(), (l) => console.error(l));
@@ -322,12 +344,57 @@ async function main(): Promise<void> {
     const loadStart = os.loadavg()[0];
     const half = Math.max(1, Math.floor(seconds / 2));
     console.error(
-      `soak: ${seconds} s at ${rate} req/s against ${ds.source} (${tiles.length} z15 tiles, 5000 random points), ${base}, server ${where}; heavy burst of ${heavyClients} clients in the second half`,
+      `soak: generator ${generator === 'paced' ? 'paced (open loop, latency from scheduled send time)' : 'autocannon (fixed rate, bunched per second)'}; ${seconds} s at ${rate} req/s against ${ds.source} (${tiles.length} z15 tiles, 5000 random points), ${base}, server ${where}; heavy burst of ${heavyClients} clients in the second half`,
     );
     const count = (r: AutocannonResult, lo: number, hi: number) =>
       Object.entries(r.statusCodeStats ?? {})
         .filter(([s]) => Number(s) >= lo && Number(s) < hi)
         .reduce((a, [, v]) => a + Number(v.count), 0);
+    // one row's figures, whichever generator: latency of 2xx answers (null when none), every
+    // request sent, and those never answered (connection errors and timeouts)
+    type Row = {
+      sent: number;
+      p50: number | null;
+      p99: number | null;
+      max: number | null;
+      c2xx: number;
+      c4xx: number;
+      c5xx: number;
+      unanswered: number;
+      sendLagMs: number | null;
+    };
+    const fromAutocannon = (r: AutocannonResult): Row => {
+      const c2xx = count(r, 200, 300);
+      const answered = count(r, 0, 1000);
+      // autocannon's requests.sent runs ahead of what was written at a fixed rate: answered + failed
+      const sent = answered + r.errors;
+      return {
+        sent,
+        p50: c2xx ? r.latency.p50 : null,
+        p99: c2xx ? r.latency.p99 : null,
+        max: c2xx ? r.latency.max : null,
+        c2xx,
+        c4xx: count(r, 400, 500),
+        c5xx: count(r, 500, 600),
+        unanswered: r.errors,
+        sendLagMs: null,
+      };
+    };
+    const fromPaced = (r: Awaited<ReturnType<typeof pacedRequests>>): Row => {
+      const c = (lo: number, hi: number) =>
+        [...r.status].filter(([s]) => s >= lo && s < hi).reduce((a, [, n]) => a + n, 0);
+      return {
+        sent: r.sent,
+        p50: r.p50,
+        p99: r.p99,
+        max: r.max,
+        c2xx: c(200, 300),
+        c4xx: c(400, 500),
+        c5xx: c(500, 600),
+        unanswered: r.errors + r.timeouts,
+        sendLagMs: r.worstSendLagMs,
+      };
+    };
     const pad = (s: string | number, n: number) => String(s).padStart(n);
     let total = 0;
     let failed = 0;
@@ -342,14 +409,23 @@ async function main(): Promise<void> {
         : Promise.resolve([]);
       const results = await Promise.all(
         MIX.map((m) =>
-          runAutocannon({
-            url: base,
-            connections: m.connections,
-            duration: half,
-            overallRate: Math.max(1, Math.round(rate * m.share)),
-            timeout: 10,
-            requests: [{ setupRequest: cycling(paths[m.route]) }],
-          }).then((r) => [m.route, r] as const),
+          (generator === 'paced'
+            ? pacedRequests({
+                base,
+                paths: paths[m.route],
+                rate: Math.max(1, Math.round(rate * m.share)),
+                seconds: half,
+                timeoutMs: 10_000,
+              }).then(fromPaced)
+            : runAutocannon({
+                url: base,
+                connections: m.connections,
+                duration: half,
+                overallRate: Math.max(1, Math.round(rate * m.share)),
+                timeout: 10,
+                requests: [{ setupRequest: cycling(paths[m.route]) }],
+              }).then(fromAutocannon)
+          ).then((r) => [m.route, r] as const),
         ),
       );
       heavyRunning = false;
@@ -362,18 +438,19 @@ async function main(): Promise<void> {
           `server event-loop delay p99 ${loop.p99Ms.toFixed(0)} ms, max ${loop.maxMs.toFixed(0)} ms`,
       );
       console.log(
-        `${'route'.padEnd(20)}${pad('requests', 10)}${pad('req/s', 8)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('max ms', 8)}${pad('2xx', 9)}${pad('4xx', 7)}${pad('5xx', 6)}${pad('errors', 8)}`,
+        `${'route'.padEnd(20)}${pad('requests', 10)}${pad('req/s', 8)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('max ms', 8)}${pad('2xx', 9)}${pad('4xx', 7)}${pad('5xx', 6)}${pad('unansw.', 8)}`,
       );
+      const ms = (x: number | null) => (x === null ? '–' : Math.round(x));
       for (const [route, r] of results) {
-        const n = r.requests.total;
-        const fivexx = count(r, 500, 600);
-        const errors = r.errors + r.timeouts;
+        const n = r.sent;
         total += n;
-        failed += fivexx + errors;
+        failed += r.c5xx + r.unanswered;
         console.log(
-          `${route.padEnd(20)}${pad(n, 10)}${pad(Math.round(n / phaseSeconds), 8)}${pad(r.latency.p50, 8)}${pad(r.latency.p99, 8)}${pad(r.latency.max, 8)}${pad(count(r, 200, 300), 9)}${pad(count(r, 400, 500), 7)}${pad(fivexx, 6)}${pad(errors, 8)}`,
+          `${route.padEnd(20)}${pad(n, 10)}${pad(Math.round(n / phaseSeconds), 8)}${pad(ms(r.p50), 8)}${pad(ms(r.p99), 8)}${pad(ms(r.max), 8)}${pad(r.c2xx, 9)}${pad(r.c4xx, 7)}${pad(r.c5xx, 6)}${pad(r.unanswered, 8)}`,
         );
       }
+      const lag = results.map(([, r]) => r.sendLagMs).filter((x): x is number => x !== null);
+      if (lag.length) console.log(`  (the paced generator sent at most ${Math.max(...lag)} ms late)`);
     }
     if (heavyClients > 0) {
       const l = probe.limits;
@@ -395,7 +472,7 @@ async function main(): Promise<void> {
     const memEnd = await probe.memory(true);
     const elapsed = (Date.now() - started) / 1000;
     console.log(
-      `\nsoak: ${elapsed.toFixed(0)} s, target ${rate} req/s, ${ds.source}, ${os.cpus().length} cores, Node ${process.version}, load average ${loadStart.toFixed(2)} → ${os.loadavg()[0].toFixed(2)}, server ${where}`,
+      `\nsoak: generator ${generator}, ${elapsed.toFixed(0)} s, target ${rate} req/s, ${ds.source}, ${os.cpus().length} cores, Node ${process.version}, load average ${loadStart.toFixed(2)} → ${os.loadavg()[0].toFixed(2)}, server ${where}`,
     );
     console.log(
       `error rate (5xx, connection errors, timeouts): ${failed} of ${total} = ${((100 * failed) / Math.max(1, total)).toFixed(3)} %; 4xx are answers (points off the network → 422, probes over budget → 422)`,
