@@ -19,6 +19,7 @@ import { silentProgress, type Progress } from '../progress.ts';
 import { copyRows } from '../db/copy-rows.ts';
 import { activeDataset, dropSupersededDatasets } from '../queries/datasets.ts';
 import { loadNetwork, loadOrigins, MAKE_ORIGINS_SQL } from '../network/load-network.ts';
+import { loadNetworkCached } from '../network/network-file.ts';
 import { applyStudyArea, studyArea } from '../network/study-area.ts';
 import { copyRuleResults, persistOriginResults } from './origin-results.ts';
 import { changedCategories, rulesUsing, runInputs, type RunInputs } from './run-inputs.ts';
@@ -29,6 +30,12 @@ export const SUPERSEDED_GRACE_SECONDS = 600;
 export interface ComputeOptions {
   ruleSets?: readonly RuleSet[];
   progress?: Progress;
+  /**
+   * Read the walking network from its engine file under this directory (`.data/engine/`, the
+   * server's), written when missing or stale, instead of building it from PostGIS every run: the
+   * file holds the same arrays (test/engine-file.db.test.ts). Absent: built from PostGIS.
+   */
+  engineDir?: string;
   /** Keep this many finished runs per dataset (older ones are deleted). */
   keepRuns?: number;
   /**
@@ -89,7 +96,9 @@ export async function computeCoverage(pool: pg.Pool, options: ComputeOptions = {
       });
     }
     progress.step('loading the walking network');
-    const net = await time('load', () => loadNetwork(client, ds.id));
+    const net = await time('load', async () =>
+      options.engineDir ? (await loadNetworkCached(client, ds.id, options.engineDir)).net : loadNetwork(client, ds.id),
+    );
     const { origins, outside, communitySource } = await time('load_origins', async () => {
       const loaded = await loadOrigins(client, ds.id, net.compounds);
       return { ...(await applyStudyArea(client, ds.id, loaded.origins)), communitySource: loaded.communitySource };
