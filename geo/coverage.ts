@@ -258,10 +258,50 @@ export interface RuleCoverage {
   areas: AreaRuleResult[];
 }
 
+/** Bits of {@link CompactRuleResults.flags}: the outcome (bits 0–1, {@link OUTCOME_CODES} order), covered, straight-covered. */
+export const OUTCOME_CODES: readonly ReachOutcome[] = ['distance', 'beyond_cap', 'no_path', 'no_data'];
+export const FLAG_COVERED = 4;
+export const FLAG_STRAIGHT_COVERED = 8;
+
+/**
+ * One rule's per-origin results as columns aligned with the origins (25 bytes per origin instead
+ * of an object): NaN where {@link OriginRuleResult} holds null.
+ */
+export interface CompactRuleResults {
+  networkM: Float64Array;
+  straightM: Float64Array;
+  facilityId: Float64Array;
+  /** outcome code (index into {@link OUTCOME_CODES}) | FLAG_COVERED | FLAG_STRAIGHT_COVERED */
+  flags: Uint8Array;
+}
+
+export interface CompactRuleCoverage {
+  ruleSetId: string;
+  ruleId: string;
+  noData: boolean;
+  results: CompactRuleResults;
+  areas: AreaRuleResult[];
+}
+
+/** Origin i of compact results as the object {@link evaluateCoverage} returns. */
+export function originResult(r: CompactRuleResults, i: number): OriginRuleResult {
+  const nullable = (x: number) => (Number.isNaN(x) ? null : x);
+  const f = r.flags[i];
+  return {
+    networkM: nullable(r.networkM[i]),
+    outcome: OUTCOME_CODES[f & 3],
+    straightM: nullable(r.straightM[i]),
+    facilityId: nullable(r.facilityId[i]),
+    covered: (f & FLAG_COVERED) !== 0,
+    straightCovered: (f & FLAG_STRAIGHT_COVERED) !== 0,
+  };
+}
+
 /**
  * Coverage of every rule for every origin, and population-weighted aggregates per residential
  * area, community, street, district and the whole city. Network and straight-line (buffer) shares
- * side by side. Deterministic: same input, same numbers. O(origins × rules).
+ * side by side. Deterministic: same input, same numbers. O(origins × rules). The per-origin
+ * results as objects: for scenarios and small towns; a whole city uses {@link evaluateCoverageCompact}.
  */
 export function evaluateCoverage(
   net: EngineNetwork,
@@ -270,167 +310,266 @@ export function evaluateCoverage(
   origins: readonly EngineOrigin[],
   originSnaps: readonly SnapResult[],
 ): RuleCoverage[] {
-  const out: RuleCoverage[] = [];
+  return evaluateCoverageCompact(net, fields, ruleSets, origins, originSnaps).map((c) => ({
+    ruleSetId: c.ruleSetId,
+    ruleId: c.ruleId,
+    noData: c.noData,
+    origins: Array.from({ length: origins.length }, (_, i) => originResult(c.results, i)),
+    areas: c.areas,
+  }));
+}
+
+/** Origins evaluated per block: the per-field answers of one block are kept, not the whole city's. */
+const BLOCK = 16_384;
+
+/**
+ * {@link evaluateCoverage} with the per-origin results as columns. Each distance field a tier
+ * uses is read once per origin (reach, straight-line distance, containing polygon), however many
+ * rules' tiers share it, in blocks of origins; then every rule combines its tiers from those
+ * answers in the same order and with the same comparisons as the per-object form (the oracle
+ * geo/fixtures/coverage-reference.ts, test geo/coverage-compact.test.ts).
+ */
+export function evaluateCoverageCompact(
+  net: EngineNetwork,
+  fields: ReadonlyMap<string, DistanceField>,
+  ruleSets: readonly RuleSet[],
+  origins: readonly EngineOrigin[],
+  originSnaps: readonly SnapResult[],
+): CompactRuleCoverage[] {
+  const n = origins.length;
   const projection = net.snapIndex.projection;
-  for (const rs of ruleSets) {
-    for (const rule of rs.rules) {
-      const noData = !ruleHasData(rule, net.facilities);
-      const results: OriginRuleResult[] = new Array(origins.length);
-      for (let i = 0; i < origins.length; i++) {
-        const o = origins[i];
-        let bestRatio = Infinity;
-        let res: OriginRuleResult = {
-          networkM: null,
-          outcome: noData ? 'no_data' : 'no_path',
-          straightM: null,
-          facilityId: null,
-          covered: false,
-          straightCovered: false,
-        };
-        let bestStraightRatio = Infinity;
-        for (const tier of rule.tiers) {
-          const field = fields.get(sourceFilterKey(tierFilter(tier)))!;
-          // An origin inside a park or green space is 0 m from it, by both measures.
-          const holder = containingFacility(field, o.lng, o.lat);
-          const reach = holder >= 0 ? { distM: 0, sourceId: holder } : reachFromField(net.graph, field, originSnaps[i]);
-          const straight =
-            holder >= 0 ? { distM: 0, facility: holder } : straightDistance(field, projection, o.lng, o.lat);
-          if (straight.distM / tier.maxDistanceM < bestStraightRatio) {
-            bestStraightRatio = straight.distM / tier.maxDistanceM;
-            res.straightM = Number.isFinite(straight.distM) ? straight.distM : null;
-          }
-          if (straight.distM <= tier.maxDistanceM) res.straightCovered = true;
-          if (reach && reach.distM / tier.maxDistanceM < bestRatio) {
-            bestRatio = reach.distM / tier.maxDistanceM;
-            res = {
-              ...res,
-              networkM: reach.distM,
-              outcome: 'distance',
-              facilityId: field.facilities[reach.sourceId].id,
-              covered: reach.distM <= tier.maxDistanceM || res.covered,
-            };
-          } else if (
-            !reach &&
-            res.outcome === 'no_path' &&
-            reachOutcome(net.graph, field, originSnaps[i], Infinity) === 'beyond_cap'
-          )
-            res.outcome = 'beyond_cap';
+  // The distinct fields the tiers read, and for every rule its tiers as (field slot, limit).
+  const slotOf = new Map<string, number>();
+  const slotFields: DistanceField[] = [];
+  const rules = ruleSets.flatMap((rs) =>
+    rs.rules.map((rule) => ({
+      rs,
+      rule,
+      noData: !ruleHasData(rule, net.facilities),
+      tiers: rule.tiers.map((tier) => {
+        const key = sourceFilterKey(tierFilter(tier));
+        let slot = slotOf.get(key);
+        if (slot === undefined) {
+          const field = fields.get(key);
+          if (!field) throw new Error(`no distance field for ${key}`);
+          slotOf.set(key, (slot = slotFields.length));
+          slotFields.push(field);
         }
-        results[i] = res;
+        return { slot, maxM: tier.maxDistanceM };
+      }),
+      results: {
+        networkM: new Float64Array(n),
+        straightM: new Float64Array(n),
+        facilityId: new Float64Array(n),
+        flags: new Uint8Array(n),
+      } satisfies CompactRuleResults,
+    })),
+  );
+  const nf = slotFields.length;
+  const block = Math.min(BLOCK, n);
+  // Per field and origin of the block: walking metres (NaN: no reach), the facility reached,
+  // straight-line metres, and whether a facility lies beyond the cap in the origin's piece.
+  const reachM = new Float64Array(nf * block);
+  const reachSource = new Int32Array(nf * block);
+  const straightM = new Float64Array(nf * block);
+  const beyondCap = new Uint8Array(nf * block);
+  for (let b0 = 0; b0 < n; b0 += block) {
+    const b1 = Math.min(n, b0 + block);
+    for (let s = 0; s < nf; s++) {
+      const field = slotFields[s];
+      for (let i = b0; i < b1; i++) {
+        const o = origins[i];
+        const k = s * block + (i - b0);
+        // An origin inside a park or green space is 0 m from it, by both measures.
+        const holder = containingFacility(field, o.lng, o.lat);
+        if (holder >= 0) {
+          reachM[k] = 0;
+          reachSource[k] = holder;
+          straightM[k] = 0;
+          beyondCap[k] = 0;
+          continue;
+        }
+        const reach = reachFromField(net.graph, field, originSnaps[i]);
+        straightM[k] = straightDistance(field, projection, o.lng, o.lat).distM;
+        if (reach) {
+          reachM[k] = reach.distM;
+          reachSource[k] = reach.sourceId;
+          beyondCap[k] = 0;
+        } else {
+          reachM[k] = NaN;
+          reachSource[k] = -1;
+          beyondCap[k] = reachOutcome(net.graph, field, originSnaps[i], Infinity) === 'beyond_cap' ? 1 : 0;
+        }
       }
-      out.push({
-        ruleSetId: rs.id,
-        ruleId: rule.id,
-        noData,
-        origins: results,
-        areas: aggregate(origins, results, rule, noData),
-      });
     }
+    for (const { tiers, noData, results } of rules) {
+      for (let i = b0; i < b1; i++) {
+        let bestRatio = Infinity;
+        let bestStraightRatio = Infinity;
+        let network = NaN;
+        let straight = NaN;
+        let facility = NaN;
+        let outcome = noData ? 3 : 2;
+        let covered = false;
+        let straightCovered = false;
+        for (const { slot, maxM } of tiers) {
+          const k = slot * block + (i - b0);
+          const sd = straightM[k];
+          if (sd / maxM < bestStraightRatio) {
+            bestStraightRatio = sd / maxM;
+            straight = Number.isFinite(sd) ? sd : NaN;
+          }
+          if (sd <= maxM) straightCovered = true;
+          const rd = reachM[k];
+          if (!Number.isNaN(rd)) {
+            if (rd / maxM < bestRatio) {
+              bestRatio = rd / maxM;
+              network = rd;
+              outcome = 0;
+              facility = slotFields[slot].facilities[reachSource[k]].id;
+              covered = rd <= maxM || covered;
+            }
+          } else if (outcome === 2 && beyondCap[k]) outcome = 1;
+        }
+        results.networkM[i] = network;
+        results.straightM[i] = straight;
+        results.facilityId[i] = facility;
+        results.flags[i] = outcome | (covered ? FLAG_COVERED : 0) | (straightCovered ? FLAG_STRAIGHT_COVERED : 0);
+      }
+    }
+  }
+  const areas = areaSlots(origins);
+  return rules.map(({ rs, rule, noData, results }) => ({
+    ruleSetId: rs.id,
+    ruleId: rule.id,
+    noData,
+    results,
+    areas: aggregate(origins, areas, results, rule, noData),
+  }));
+}
+
+/** Every area the origins lie in (the city first), and per origin its areas' slots (-1: none). */
+interface AreaSlots {
+  level: (AreaLevel | 'city')[];
+  key: string[];
+  name: (string | null)[];
+  /** (1 + AREA_LEVELS.length) slots per origin: the city, then one per level. */
+  ofOrigin: Int32Array;
+}
+
+const SLOTS_PER_ORIGIN = 1 + AREA_LEVELS.length;
+
+function areaSlots(origins: readonly EngineOrigin[]): AreaSlots {
+  // No origins, no areas (not even the city).
+  const some = origins.length > 0;
+  const out: AreaSlots = {
+    level: some ? ['city'] : [],
+    key: some ? ['all'] : [],
+    name: some ? [null] : [],
+    ofOrigin: new Int32Array(origins.length * SLOTS_PER_ORIGIN),
+  };
+  const byId = new Map<string, number>();
+  for (let i = 0; i < origins.length; i++) {
+    const o = origins[i];
+    out.ofOrigin[i * SLOTS_PER_ORIGIN] = 0;
+    AREA_LEVELS.forEach((level, l) => {
+      const area = o.areas[level];
+      let slot = -1;
+      if (area) {
+        const id = `${level}\u0000${area.key}`;
+        const known = byId.get(id);
+        if (known !== undefined) slot = known;
+        else {
+          byId.set(id, (slot = out.level.length));
+          out.level.push(level);
+          out.key.push(area.key);
+          out.name.push(area.name);
+        }
+      }
+      out.ofOrigin[i * SLOTS_PER_ORIGIN + 1 + l] = slot;
+    });
   }
   return out;
 }
 
 function aggregate(
   origins: readonly EngineOrigin[],
-  results: readonly OriginRuleResult[],
+  slots: AreaSlots,
+  r: CompactRuleResults,
   rule: Rule,
   noData: boolean,
 ): AreaRuleResult[] {
   const targetShare = rule.targetShare;
   const measure = ruleMeasure(rule);
   const populationGroup = rulePopulationGroup(rule);
-  interface Acc {
-    level: AreaLevel | 'city';
-    key: string;
-    name: string | null;
-    pop: number;
-    estimated: number;
-    covered: number;
-    straight: number;
-    uncoveredDistSum: number;
-    uncoveredReachPop: number;
-    unreachable: number;
-    beyondCap: number;
-    nearEdge: number;
-    byFacility: Map<number, number>;
-  }
-  const accs = new Map<string, Acc>();
-  const get = (level: Acc['level'], key: string, name: string | null) => {
-    const id = `${level}\u0000${key}`;
-    let a = accs.get(id);
-    if (!a)
-      accs.set(
-        id,
-        (a = {
-          level,
-          key,
-          name,
-          pop: 0,
-          estimated: 0,
-          covered: 0,
-          straight: 0,
-          uncoveredDistSum: 0,
-          uncoveredReachPop: 0,
-          unreachable: 0,
-          beyondCap: 0,
-          nearEdge: 0,
-          byFacility: new Map(),
-        }),
-      );
-    return a;
-  };
+  const s = slots.level.length;
+  const pop = new Float64Array(s);
+  const estimatedPop = new Float64Array(s);
+  const coveredPop = new Float64Array(s);
+  const straightPop = new Float64Array(s);
+  const uncoveredDistSum = new Float64Array(s);
+  const uncoveredReachPop = new Float64Array(s);
+  const unreachable = new Float64Array(s);
+  const beyondCap = new Float64Array(s);
+  const nearEdge = new Float64Array(s);
+  const byFacility: (Map<number, number> | undefined)[] = new Array(s);
   for (let i = 0; i < origins.length; i++) {
     const o = origins[i];
-    const r = results[i];
     const { weight: w, estimated } = originWeight(o, measure, populationGroup);
-    const targets: Acc[] = [get('city', 'all', null)];
-    for (const level of AREA_LEVELS) {
-      const area = o.areas[level];
-      if (area) targets.push(get(level, area.key, area.name));
-    }
-    for (const a of targets) {
-      a.pop += w;
-      if (estimated) a.estimated += w;
-      if (r.covered) {
-        a.covered += w;
-        if (r.facilityId !== null) a.byFacility.set(r.facilityId, (a.byFacility.get(r.facilityId) ?? 0) + w);
+    const f = r.flags[i];
+    const covered = (f & FLAG_COVERED) !== 0;
+    const straightCovered = (f & FLAG_STRAIGHT_COVERED) !== 0;
+    const outcome = f & 3;
+    const networkM = r.networkM[i];
+    const facilityId = r.facilityId[i];
+    for (let t = 0; t < SLOTS_PER_ORIGIN; t++) {
+      const a = slots.ofOrigin[i * SLOTS_PER_ORIGIN + t];
+      if (a < 0) continue;
+      pop[a] += w;
+      if (estimated) estimatedPop[a] += w;
+      if (covered) {
+        coveredPop[a] += w;
+        if (!Number.isNaN(facilityId)) {
+          const m = (byFacility[a] ??= new Map());
+          m.set(facilityId, (m.get(facilityId) ?? 0) + w);
+        }
       } else {
-        if (r.networkM !== null) {
-          a.uncoveredDistSum += r.networkM * w;
-          a.uncoveredReachPop += w;
-        } else if (r.outcome === 'beyond_cap') a.beyondCap += w;
-        else if (r.outcome === 'no_path') a.unreachable += w;
-        if (o.nearDataEdge) a.nearEdge += w;
+        if (!Number.isNaN(networkM)) {
+          uncoveredDistSum[a] += networkM * w;
+          uncoveredReachPop[a] += w;
+        } else if (outcome === 1) beyondCap[a] += w;
+        else if (outcome === 2) unreachable[a] += w;
+        if (o.nearDataEdge) nearEdge[a] += w;
       }
-      if (r.straightCovered) a.straight += w;
+      if (straightCovered) straightPop[a] += w;
     }
   }
   const areas: AreaRuleResult[] = [];
-  for (const a of accs.values()) {
+  for (let a = 0; a < s; a++) {
     let deciding: number | null = null;
     let decidingPop = -1;
-    for (const [f, p] of a.byFacility)
-      if (p > decidingPop || (p === decidingPop && f < (deciding ?? Infinity))) [deciding, decidingPop] = [f, p];
-    const share = a.pop > 0 ? a.covered / a.pop : null;
+    for (const [fid, p] of byFacility[a] ?? [])
+      if (p > decidingPop || (p === decidingPop && fid < (deciding ?? Infinity))) [deciding, decidingPop] = [fid, p];
+    const share = pop[a] > 0 ? coveredPop[a] / pop[a] : null;
     areas.push({
-      level: a.level,
-      key: a.key,
-      name: a.name,
+      level: slots.level[a],
+      key: slots.key[a],
+      name: slots.name[a],
       measure,
       populationGroup,
-      estimatedPopulation: a.estimated,
-      population: a.pop,
-      coveredPopulation: a.covered,
-      straightCoveredPopulation: a.straight,
+      estimatedPopulation: estimatedPop[a],
+      population: pop[a],
+      coveredPopulation: coveredPop[a],
+      straightCoveredPopulation: straightPop[a],
       share,
-      straightShare: a.pop > 0 ? a.straight / a.pop : null,
+      straightShare: pop[a] > 0 ? straightPop[a] / pop[a] : null,
       targetShare,
       passes: !noData && share !== null && share >= targetShare - 1e-12,
       decidingFacilityId: deciding,
-      uncoveredMeanM: a.uncoveredReachPop > 0 ? a.uncoveredDistSum / a.uncoveredReachPop : null,
-      uncoveredUnreachablePopulation: a.unreachable,
-      uncoveredBeyondCapPopulation: a.beyondCap,
-      uncoveredNearEdgePopulation: a.nearEdge,
+      uncoveredMeanM: uncoveredReachPop[a] > 0 ? uncoveredDistSum[a] / uncoveredReachPop[a] : null,
+      uncoveredUnreachablePopulation: unreachable[a],
+      uncoveredBeyondCapPopulation: beyondCap[a],
+      uncoveredNearEdgePopulation: nearEdge[a],
       noData,
     });
   }

@@ -226,6 +226,61 @@ describe('generalised tiles of a generated city (real PostGIS)', () => {
     expect(again.rawPayload.equals(before.rawPayload)).toBe(true);
   });
 
+  it('a later run of the same dataset keeps the lines and recomputes their distances exactly as a full build does (migration 0270)', async () => {
+    const client = await pool.connect();
+    const lines = async () =>
+      (
+        await client.query(
+          `SELECT band, id, run_id, highway, name, is_private, d::text AS d, edge_ids, encode(ST_AsEWKB(geom), 'hex') AS geom
+           FROM generalised_network WHERE dataset_id = $1 ORDER BY band, id`,
+          [datasetId],
+        )
+      ).rows;
+    try {
+      await client.query('BEGIN');
+      const before = await lines();
+      const later = (
+        await client.query<{ id: number }>(
+          `INSERT INTO coverage_runs (dataset_id, rule_set_versions, status, community_source)
+           SELECT dataset_id, rule_set_versions, 'running', community_source FROM coverage_runs WHERE id = $1 RETURNING id`,
+          [runId],
+        )
+      ).rows[0].id;
+      // other distances: some edges farther, some beyond the cap for parks, some without a row
+      await client.query(
+        `INSERT INTO edge_distances (run_id, edge_id, d)
+         SELECT $1, edge_id,
+                CASE WHEN edge_id % 7 = 0 THEN d || '{"park": -1}'::jsonb
+                     WHEN edge_id % 3 = 0 THEN coalesce((SELECT jsonb_object_agg(key, CASE WHEN value::text = '-1' THEN value
+                                                     ELSE to_jsonb(value::text::float8 + 7.3) END) FROM jsonb_each(d)), '{}'::jsonb)
+                     ELSE d END
+         FROM edge_distances WHERE run_id = $2 AND edge_id % 5 <> 0`,
+        [later, runId],
+      );
+      await client.query('SAVEPOINT s');
+      await client.query('SELECT build_generalised_network($1)', [later]);
+      const reused = await lines();
+      await client.query('ROLLBACK TO SAVEPOINT s');
+      await client.query('SELECT build_generalised_network_full($1)', [later]);
+      const full = await lines();
+      await client.query('ROLLBACK TO SAVEPOINT s');
+      expect(reused.length).toBeGreaterThan(100);
+      expect(reused).toEqual(full);
+      expect(reused.every((r) => r.run_id === later)).toBe(true);
+      expect(reused.filter((r, i) => r.d !== before[i].d).length).toBeGreaterThan(10);
+      // the lines really were kept, not rebuilt: a mark on one survives the later run
+      await client.query(
+        `UPDATE generalised_network SET name = 'kept' WHERE dataset_id = $1 AND band = 12 AND id = 1`,
+        [datasetId],
+      );
+      await client.query('SELECT build_generalised_network($1)', [later]);
+      expect((await lines()).find((r) => r.band === 12 && r.id === 1)!.name).toBe('kept');
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
+
   it('no tile of any layer at any zoom reaches 500 kB, and the generalised z12 network is smaller than the full-detail one', async () => {
     let largest = { bytes: 0, url: '' };
     for (let z = 0; z <= 16; z++) {

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { createPool } from '../db/pool.ts';
 import { readConfig } from '../config.ts';
 import { resolveDatabaseUrl } from '../db/local-cluster.ts';
@@ -10,7 +11,10 @@ const url = resolveDatabaseUrl(config);
 const pool = createPool(url, { max: 2 });
 try {
   await migrate(url);
-  const r = await computeCoverage(pool, { progress: terminalProgress() });
+  const r = await computeCoverage(pool, {
+    progress: terminalProgress(),
+    engineDir: path.join(config.dataDir, 'engine'),
+  });
   console.log(JSON.stringify(r, null, 2));
 } catch (err) {
   console.error(`error: ${(err as Error).message}`);

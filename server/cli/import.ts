@@ -61,6 +61,8 @@ const { positionals, values } = parseArgs({
 
 const [what, file] = positionals;
 const config = readConfig();
+/** The server's engine files: a compute reads the network from there (and writes it when stale). */
+const engineDir = path.join(config.dataDir, 'engine');
 const progress = terminalProgress();
 // Named, so that an interrupt can end exactly this import's server sessions.
 const applicationName = `life-circle-import-${process.pid}`;
@@ -126,7 +128,7 @@ try {
       );
       // Only the rules counting the register's categories are recomputed; the rest are copied.
       if (!values['no-compute'] && (await activeDataset(pool)))
-        await computeCoverage(pool, { progress, incremental: true });
+        await computeCoverage(pool, { progress, incremental: true, engineDir });
       break;
     }
     case 'communities':
@@ -141,7 +143,7 @@ try {
       console.log(
         JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), counts: r.counts }, null, 2),
       );
-      if (!values['no-compute'] && (await activeDataset(pool))) await computeCoverage(pool, { progress });
+      if (!values['no-compute'] && (await activeDataset(pool))) await computeCoverage(pool, { progress, engineDir });
       break;
     }
     case 'population': {
@@ -170,14 +172,15 @@ try {
       console.log(
         JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), counts: r.counts }, null, 2),
       );
-      if (!values['no-compute']) await computeCoverage(pool, { progress });
+      if (!values['no-compute']) await computeCoverage(pool, { progress, engineDir });
       break;
     }
     case 'rules': {
       if (!file) throw new Error(`missing the rule set file\n${USAGE}`);
       const r = await importRuleSetFile(pool, path.resolve(file));
       console.log(JSON.stringify(r, null, 2));
-      if (r.created && !values['no-compute'] && (await activeDataset(pool))) await computeCoverage(pool, { progress });
+      if (r.created && !values['no-compute'] && (await activeDataset(pool)))
+        await computeCoverage(pool, { progress, engineDir });
       break;
     }
     default:

@@ -3,9 +3,11 @@ import { CATEGORIES } from '../../geo/categories.ts';
 import {
   computeFields,
   DISTANCE_CAP_M,
-  evaluateCoverage,
+  evaluateCoverageCompact,
+  originResult,
   ruleHasData,
   snapOrigin,
+  type CompactRuleCoverage,
   type RuleCoverage,
 } from '../../geo/coverage.ts';
 import { distanceAlong } from '../../geo/dijkstra.ts';
@@ -14,10 +16,10 @@ import type { WalkGraph } from '../../geo/graph.ts';
 import type { RuleSet } from '../../geo/rules/index.ts';
 import { refreshRuleSets } from '../queries/rule-sets.ts';
 import { silentProgress, type Progress } from '../progress.ts';
-import { insertBatches } from '../db/insert-batches.ts';
 import { copyRows } from '../db/copy-rows.ts';
 import { activeDataset, dropSupersededDatasets } from '../queries/datasets.ts';
 import { loadNetwork, loadOrigins, MAKE_ORIGINS_SQL } from '../network/load-network.ts';
+import { loadNetworkCached } from '../network/network-file.ts';
 import { applyStudyArea, studyArea } from '../network/study-area.ts';
 import { copyRuleResults, persistOriginResults } from './origin-results.ts';
 import { changedCategories, rulesUsing, runInputs, type RunInputs } from './run-inputs.ts';
@@ -28,6 +30,12 @@ export const SUPERSEDED_GRACE_SECONDS = 600;
 export interface ComputeOptions {
   ruleSets?: readonly RuleSet[];
   progress?: Progress;
+  /**
+   * Read the walking network from its engine file under this directory (`.data/engine/`, the
+   * server's), written when missing or stale, instead of building it from PostGIS every run: the
+   * file holds the same arrays (test/engine-file.db.test.ts). Absent: built from PostGIS.
+   */
+  engineDir?: string;
   /** Keep this many finished runs per dataset (older ones are deleted). */
   keepRuns?: number;
   /**
@@ -36,7 +44,10 @@ export interface ComputeOptions {
    * a register import. Off by default: a plain compute recomputes everything.
    */
   incremental?: boolean;
-  /** Called with the evaluated results before they are written (tests compare storage with them). */
+  /**
+   * Called with the evaluated results before they are written, as objects (tests compare storage
+   * with them; materialising them costs the per-origin objects a run otherwise does without).
+   */
   onEvaluated?: (originIds: readonly number[], coverage: readonly RuleCoverage[]) => void;
 }
 
@@ -85,7 +96,9 @@ export async function computeCoverage(pool: pg.Pool, options: ComputeOptions = {
       });
     }
     progress.step('loading the walking network');
-    const net = await time('load', () => loadNetwork(client, ds.id));
+    const net = await time('load', async () =>
+      options.engineDir ? (await loadNetworkCached(client, ds.id, options.engineDir)).net : loadNetwork(client, ds.id),
+    );
     const { origins, outside, communitySource } = await time('load_origins', async () => {
       const loaded = await loadOrigins(client, ds.id, net.compounds);
       return { ...(await applyStudyArea(client, ds.id, loaded.origins)), communitySource: loaded.communitySource };
@@ -103,7 +116,7 @@ export async function computeCoverage(pool: pg.Pool, options: ComputeOptions = {
     progress.step(
       `coverage of ${origins.length} origins for ${evalRuleSets.reduce((a, rs) => a + rs.rules.length, 0)} rules`,
     );
-    const coverage = await time('evaluate', () => evaluateCoverage(net, fields, evalRuleSets, origins, snaps));
+    const coverage = await time('evaluate', () => evaluateCoverageCompact(net, fields, evalRuleSets, origins, snaps));
     const reuse =
       base && changed
         ? {
@@ -119,7 +132,13 @@ export async function computeCoverage(pool: pg.Pool, options: ComputeOptions = {
 
     options.onEvaluated?.(
       origins.map((o) => o.id),
-      coverage,
+      coverage.map((c) => ({
+        ruleSetId: c.ruleSetId,
+        ruleId: c.ruleId,
+        noData: c.noData,
+        origins: origins.map((_, i) => originResult(c.results, i)),
+        areas: c.areas,
+      })),
     );
     progress.step('writing results');
     const run = await client.query<{ id: number }>(
@@ -186,7 +205,7 @@ async function persist(
   runId: number,
   net: Awaited<ReturnType<typeof loadNetwork>>,
   fields: ReadonlyMap<string, DistanceField>,
-  coverage: readonly RuleCoverage[],
+  coverage: readonly CompactRuleCoverage[],
   originIds: readonly number[],
   timings: Record<string, number>,
   reuse: Reuse | null,
@@ -197,49 +216,42 @@ async function persist(
     timings[label] = Math.round((now - t) * 10) / 10;
     t = now;
   };
-  const areaRows: unknown[][] = [];
-  for (const rc of coverage) {
-    for (const a of rc.areas) {
-      areaRows.push([
-        rc.ruleSetId,
-        rc.ruleId,
-        a.level,
-        a.key,
-        a.name,
-        a.population,
-        a.coveredPopulation,
-        a.straightCoveredPopulation,
-        a.share,
-        a.straightShare,
-        a.targetShare,
-        a.passes,
-        a.decidingFacilityId,
-        a.uncoveredMeanM,
-        a.uncoveredUnreachablePopulation,
-        a.uncoveredBeyondCapPopulation,
-        a.uncoveredNearEdgePopulation,
-        a.noData,
-        a.measure,
-        a.populationGroup,
-        a.estimatedPopulation,
-      ]);
-    }
-  }
   await persistOriginResults(client, runId, originIds, coverage, reuse?.runId);
   if (reuse) await copyRuleResults(client, reuse.runId, runId, reuse.rules);
   lap('persist_origins');
-  await insertBatches(
-    client,
-    `INSERT INTO coverage_area_results (run_id, rule_set_id, rule_id, level, area_key, area_name, population, covered_population,
-       straight_covered_population, share, straight_share, target_share, passes, deciding_facility_id, uncovered_mean_m, uncovered_unreachable_population,
-       uncovered_beyond_cap_population, uncovered_near_edge_population, no_data, measure, population_group, estimated_population)
-     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[], $9::float8[], $10::float8[],
-       $11::float8[], $12::float8[], $13::bool[], $14::bigint[], $15::float8[], $16::float8[], $17::float8[], $18::float8[], $19::bool[],
-       $20::text[], $21::text[], $22::float8[])`,
-    [runId],
-    areaRows,
-    (r) => r,
-  );
+  // COPY, not batches of INSERT … unnest: the same values (numbers in their shortest exact
+  // decimal form, as pg sends array elements), without parsing parameter arrays per batch.
+  function* areaRows() {
+    for (const rc of coverage) {
+      for (const a of rc.areas) {
+        yield [
+          runId,
+          rc.ruleSetId,
+          rc.ruleId,
+          a.level,
+          a.key,
+          a.name,
+          a.population,
+          a.coveredPopulation,
+          a.straightCoveredPopulation,
+          a.share,
+          a.straightShare,
+          a.targetShare,
+          a.passes,
+          a.decidingFacilityId,
+          a.uncoveredMeanM,
+          a.uncoveredUnreachablePopulation,
+          a.uncoveredBeyondCapPopulation,
+          a.uncoveredNearEdgePopulation,
+          a.noData,
+          a.measure,
+          a.populationGroup,
+          a.estimatedPopulation,
+        ];
+      }
+    }
+  }
+  await copyRows(client, 'coverage_area_results', AREA_COLUMNS, areaRows());
   if (reuse) {
     await client.query(
       `INSERT INTO coverage_area_results SELECT r.*
@@ -296,6 +308,31 @@ async function persist(
   await client.query('SELECT build_generalised_network($1), build_generalised_areas($1)', [runId]);
   lap('persist_generalised');
 }
+
+const AREA_COLUMNS = [
+  'run_id',
+  'rule_set_id',
+  'rule_id',
+  'level',
+  'area_key',
+  'area_name',
+  'population',
+  'covered_population',
+  'straight_covered_population',
+  'share',
+  'straight_share',
+  'target_share',
+  'passes',
+  'deciding_facility_id',
+  'uncovered_mean_m',
+  'uncovered_unreachable_population',
+  'uncovered_beyond_cap_population',
+  'uncovered_near_edge_population',
+  'no_data',
+  'measure',
+  'population_group',
+  'estimated_population',
+] as const;
 
 /** What an incremental run copies from an earlier one. */
 interface Reuse {

@@ -1,15 +1,17 @@
 import type pg from 'pg';
-import type { RuleCoverage } from '../../geo/coverage.ts';
+import { FLAG_COVERED, FLAG_STRAIGHT_COVERED, type CompactRuleCoverage } from '../../geo/coverage.ts';
 import type { ReachOutcome } from '../../geo/distance-field.ts';
 import { copyBinaryRows } from '../db/copy-binary.ts';
 
-/** Outcome codes of the flags column (migrations/0170): bits 0–1. */
+/**
+ * Outcome codes of the flags column (migrations/0170): bits 0–1. The same codes and flag bits as
+ * the engine's compact results (geo/coverage.ts OUTCOME_CODES), so flags are written as they are.
+ */
 export const OUTCOME_CODE: Record<ReachOutcome, number> = { distance: 0, beyond_cap: 1, no_path: 2, no_data: 3 };
-export const FLAG_COVERED = 4;
-export const FLAG_STRAIGHT_COVERED = 8;
+export { FLAG_COVERED, FLAG_STRAIGHT_COVERED };
 
-/** Metres to whole centimetres, as the old per-origin table rounded them (Math.round(x * 100) / 100). */
-const toCm = (m: number | null): number => (m === null ? NaN : Math.round(m * 100));
+/** Metres to whole centimetres, as the old per-origin table rounded them (Math.round(x * 100) / 100); NaN stays NaN (null). */
+const toCm = (m: number): number => Math.round(m * 100);
 
 /**
  * Write a run's per-origin results in the compact storage: the run's origin list once, then one
@@ -20,7 +22,7 @@ export async function persistOriginResults(
   client: pg.PoolClient,
   runId: number,
   originIds: readonly number[],
-  coverage: readonly RuleCoverage[],
+  coverage: readonly CompactRuleCoverage[],
   sameOriginsAsRun?: number,
 ): Promise<void> {
   if (sameOriginsAsRun === undefined) {
@@ -45,20 +47,17 @@ export async function persistOriginResults(
   function* rows() {
     const n = originIds.length;
     for (const rc of coverage) {
-      if (rc.origins.length !== n)
-        throw new Error(`rule ${rc.ruleSetId}/${rc.ruleId}: ${rc.origins.length} results for ${n} origins`);
+      const r = rc.results;
+      if (r.flags.length !== n)
+        throw new Error(`rule ${rc.ruleSetId}/${rc.ruleId}: ${r.flags.length} results for ${n} origins`);
       const network = new Float64Array(n);
       const straight = new Float64Array(n);
-      const facility = new Float64Array(n);
-      const flags = new Int16Array(n);
       for (let i = 0; i < n; i++) {
-        const r = rc.origins[i];
-        network[i] = toCm(r.networkM);
-        straight[i] = toCm(r.straightM);
-        facility[i] = r.facilityId ?? NaN;
-        flags[i] =
-          OUTCOME_CODE[r.outcome] | (r.covered ? FLAG_COVERED : 0) | (r.straightCovered ? FLAG_STRAIGHT_COVERED : 0);
+        network[i] = toCm(r.networkM[i]);
+        straight[i] = toCm(r.straightM[i]);
       }
+      const facility = r.facilityId;
+      const flags = r.flags;
       yield [
         { type: 'int4', value: runId },
         { type: 'text', value: rc.ruleSetId },

@@ -171,7 +171,10 @@ async function phaseCompute(url: string): Promise<object> {
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   try {
     const t0 = performance.now();
-    const r = await computeCoverage(pool, { progress: phaseRecorder() });
+    const r = await computeCoverage(pool, {
+      progress: phaseRecorder(),
+      engineDir: path.join(readConfig().dataDir, 'engine'),
+    });
     return {
       compute_s: (performance.now() - t0) / 1000,
       timings_ms: r.timingsMs,
