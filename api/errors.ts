@@ -5,6 +5,8 @@ export const ERRORS = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  /** dataset= names no network dataset (GET /api/datasets lists them) */
+  unknown_dataset: 404,
   request_timeout: 408,
   precondition_failed: 412,
   payload_too_large: 413,

@@ -34,6 +34,7 @@ export const healthResponse = {
       required: ['id', 'kind', 'source', 'is_sample', 'imported_at', 'counts'],
       properties: {
         id: { type: 'integer' },
+        name: { type: 'string', description: 'the dataset name (dataset= of every route)' },
         kind: { type: 'string' },
         source: { type: 'string' },
         sha256: { type: 'string' },

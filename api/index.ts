@@ -7,6 +7,7 @@
 export * from './catalogue.ts';
 export * from './common.ts';
 export * from './coverage.ts';
+export * from './datasets.ts';
 export * from './drilldown.ts';
 export * from './enums.ts';
 export * from './errors.ts';

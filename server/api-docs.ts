@@ -7,6 +7,10 @@ import type { FastifyInstance, RouteOptions } from 'fastify';
  */
 export const ENDPOINT_EXAMPLES: Record<string, { url: string; body?: unknown }> = {
   'GET /api/health': { url: '/api/health' },
+  'GET /api/datasets': { url: '/api/datasets' },
+  'GET /api/compare': {
+    url: '/api/compare?from=chengdu-central-2018&to=chengdu-central-2018&rule_set=chengdu-park-city&level=community',
+  },
   'GET /api/categories': { url: '/api/categories' },
   'GET /api/rules': { url: '/api/rules' },
   'GET /api/rule-sets/schema': { url: '/api/rule-sets/schema' },

@@ -19,6 +19,9 @@ import { heavyPoolPlugin, type HeavyLimits } from './plugins/heavy-pool.ts';
 import { helmetOptions, securityHeadersPlugin } from './plugins/security-headers.ts';
 import { catalogueRoutes } from './routes/catalogue.ts';
 import { coverageRoutes } from './routes/coverage.ts';
+import { datasetRoutes } from './routes/datasets.ts';
+import { datasetParam } from '../api/datasets.ts';
+import { errorSchema } from '../api/errors.ts';
 import { drilldownRoutes } from './routes/drilldown.ts';
 import { reportRoutes } from './routes/report.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -50,7 +53,29 @@ export interface AppOptions {
   servedOverHttps?: boolean;
   /** Override the heavy-work pool's limits (threads, budgets, time limit, per-client concurrency). */
   heavy?: Partial<HeavyLimits>;
+  /** Memory budget of the dataset engines together, MB (default Config.engineBudgetMb). */
+  engineBudgetMb?: number;
 }
+
+/**
+ * Routes that read no dataset, so take no `dataset=`: the dataset list and comparison (they name
+ * datasets themselves), rule sets, plans, saved scenarios, the token check, report fonts.
+ */
+const DATASET_FREE_ROUTES = new Set([
+  '/api/datasets',
+  '/api/compare',
+  '/api/rules',
+  '/api/rule-sets',
+  '/api/rule-sets/schema',
+  '/api/plans',
+  '/api/plans/:id',
+  '/api/token',
+  '/api/saved-scenarios',
+  '/api/saved-scenarios/:id',
+  '/api/saved-scenarios/:id/results',
+  '/api/saved-scenarios/compare',
+  '/report/fonts/:file',
+]);
 
 /** Build the Fastify app (routes, plugins, error handling); `main.ts` only listens. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -166,9 +191,30 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     });
   }
   await app.register(rateLimit, { global: false, ...(options.rateLimit ?? {}) });
-  await app.register(enginePlugin);
+  // Every route that answers from a dataset takes dataset= (one hook, so the OpenAPI document lists
+  // it on each); a name nothing is stored under is 404 unknown_dataset before the handler runs.
+  app.addHook('onRoute', (route) => {
+    const isDataRoute = /^\/(api|tiles|report)\//.test(route.url) && !DATASET_FREE_ROUTES.has(route.url);
+    if (!isDataRoute || route.schema?.hide) return;
+    const query = (route.schema?.querystring ?? { type: 'object', properties: {} }) as {
+      properties?: Record<string, unknown>;
+    };
+    const response = route.schema?.response as Record<string, unknown> | undefined;
+    route.schema = {
+      ...route.schema,
+      querystring: { ...query, properties: { ...query.properties, dataset: datasetParam } },
+      // the unknown_dataset answer is documented on every route that can give it
+      ...(response && !response['404'] ? { response: { ...response, 404: errorSchema } } : {}),
+    };
+  });
+  app.addHook('preHandler', async (req) => {
+    const dataset = (req.query as { dataset?: unknown } | undefined)?.dataset;
+    if (typeof dataset === 'string') await app.engine.resolve(dataset);
+  });
+  await app.register(enginePlugin, { budgetMb: options.engineBudgetMb });
   await app.register(heavyPoolPlugin, { limits: options.heavy });
   await app.register(healthRoutes);
+  await app.register(datasetRoutes);
   await app.register(tileRoutes);
   await app.register(catalogueRoutes);
   await app.register(ruleSetRoutes);

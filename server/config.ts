@@ -37,6 +37,11 @@ export interface Config {
    * only then are HSTS and CSP `upgrade-insecure-requests` sent, which would break plain HTTP.
    */
   servedOverHttps: boolean;
+  /**
+   * Memory the in-memory engines of all datasets may take together (LIFE_CIRCLE_ENGINE_BUDGET_MB,
+   * default 4096): past it, the least recently used dataset's engine is unloaded.
+   */
+  engineBudgetMb: number;
 }
 
 /**
@@ -66,6 +71,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .filter(Boolean),
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     servedOverHttps: flagFromEnv(env, 'SERVED_OVER_HTTPS'),
+    engineBudgetMb: megabytesFromEnv(env, 'LIFE_CIRCLE_ENGINE_BUDGET_MB', 4096),
   };
 }
 
@@ -94,5 +100,14 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): num
   if (!Number.isInteger(value) || value <= 0 || value > 65535) {
     throw new Error(`${name} must be a port number between 1 and 65535, got "${raw}"`);
   }
+  return value;
+}
+
+function megabytesFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`${name} must be a positive number of megabytes, got "${raw}"`);
   return value;
 }

@@ -131,6 +131,35 @@ describe('answers match the published OpenAPI document', () => {
     expect((await call({ route: '/api/rules' })).status).toBe(200);
   });
 
+  it('datasets, dataset= and compare, and their errors', async () => {
+    const list = await call({ route: '/api/datasets' });
+    expect(list.status).toBe(200);
+    const name = list.body.datasets[0].name;
+    expect(
+      (
+        await call({
+          route: '/api/proximity',
+          url: `/api/proximity?lng=${CENTRE.lng}&lat=${CENTRE.lat}&dataset=${name}`,
+        })
+      ).status,
+    ).toBe(200);
+    await expectError(
+      { route: '/api/proximity', url: `/api/proximity?lng=${CENTRE.lng}&lat=${CENTRE.lat}&dataset=nowhere-1900` },
+      404,
+      'unknown_dataset',
+    );
+    await expectError({ route: '/api/health', url: '/api/health?dataset=nowhere-1900' }, 404, 'unknown_dataset');
+    const same = await call({ route: '/api/compare', url: `/api/compare?from=${name}&to=${name}` });
+    expect(same.status).toBe(200);
+    await expectError(
+      { route: '/api/compare', url: `/api/compare?from=nowhere-1900&to=${name}` },
+      404,
+      'unknown_dataset',
+    );
+    await expectError({ route: '/api/compare', url: `/api/compare?from=999999&to=${name}` }, 404, 'not_found');
+    await expectError({ route: '/api/compare', url: `/api/compare?from=${name}` }, 400, 'invalid_parameter');
+  });
+
   it('proximity and its errors', async () => {
     const ok = await call({ route: '/api/proximity', url: `/api/proximity?lng=${CENTRE.lng}&lat=${CENTRE.lat}` });
     expect(ok.status).toBe(200);

@@ -77,7 +77,7 @@ describe('no Chengdu in other cities (central Chengdu template, real PostGIS)', 
     expect(health.dataset.counts.facilities).toEqual(Object.fromEntries(own.map((r) => [r.category, r.n])));
   });
 
-  it('importing central Chengdu again brings the sample registers back; an extract elsewhere drops them and the districts', async () => {
+  it('importing central Chengdu again brings the sample registers back; an extract elsewhere keeps them while Chengdu is served, and drops them once it is not', async () => {
     await importOsm(pool, path.join(SHARED_DATA, 'chenghua-shuangqiaozi-2018.osm'));
     await importDistricts(pool, DISTRICTS_FILE);
     await prepareDataset(pool);
@@ -94,7 +94,17 @@ describe('no Chengdu in other cities (central Chengdu template, real PostGIS)', 
 </osm>
 `,
     );
-    await importOsm(pool, file);
+    // a second city beside Chengdu (another name): Chengdu's layers stay, they belong to a dataset still served
+    const chengdu = await chengduLeft(pool);
+    await importOsm(pool, file, { name: 'elsewhere' });
+    await prepareDataset(pool);
+    expect(await chengduLeft(pool)).toEqual(chengdu);
+    expect((await app.inject('/api/health?dataset=elsewhere')).json().dataset.counts.districts).toBe(0);
+    // the same extract as the next vintage of the only Chengdu dataset: nothing served lies in Chengdu any more
+    await pool.query(
+      `DELETE FROM datasets WHERE kind IN ('osm', 'sample_city') AND name <> 'chenghua-shuangqiaozi-2018'`,
+    );
+    await importOsm(pool, file, { name: 'chenghua-shuangqiaozi-2018' });
     await prepareDataset(pool);
     expect(await chengduLeft(pool)).toEqual({ registers: 0, sample_facilities: 0, districts: 0 });
     expect((await app.inject('/api/health')).json().dataset.counts.districts).toBe(0);

@@ -249,7 +249,7 @@ describe('OSM import of the Chenghua 双桥子 cut (real PostGIS)', () => {
     );
     expect(rows.map((x) => x.id)).toEqual([previous, r.datasetId]);
     // neither has coverage here, so the newest is served and the previous one is superseded
-    expect(await dropSupersededDatasets(pool, 0)).toEqual([previous]);
+    expect(await dropSupersededDatasets(pool, 0, r.name)).toEqual([previous]);
     const after = await pool.query<{ id: number }>(`SELECT id FROM datasets WHERE kind IN ('osm', 'sample_city')`);
     expect(after.rows.map((x) => x.id)).toEqual([r.datasetId]);
     datasetId = r.datasetId;

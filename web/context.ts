@@ -1,5 +1,5 @@
 import type { Map as MapLibreMap } from 'maplibre-gl';
-import type { Category, Health, RuleSet } from './api/types.ts';
+import type { Category, DatasetsResponse, Health, RuleSet } from './api/types.ts';
 import type { PlanDraw } from './map/plan-draw.ts';
 import type { Store } from './state.ts';
 
@@ -10,6 +10,8 @@ export interface AppContext {
   store: Store;
   map: MapLibreMap;
   health: Health;
+  /** The datasets the server serves (GET /api/datasets); empty when it could not say. */
+  datasets: DatasetsResponse['datasets'];
   categories: Category[];
   ruleSets: RuleSet[];
   /** The rule set in force (falls back to the first one when the hash names an unknown one). */

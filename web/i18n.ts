@@ -9,6 +9,7 @@ const STRINGS = {
   title: { zh: '成都15分钟社区生活圈', en: 'Chengdu 15-minute life circles' },
   subtitle: { zh: '沿真实街道网络的步行距离', en: 'Walking distance over the real street network' },
   ruleSet: { zh: '标准', en: 'Standard' },
+  dataset: { zh: '数据集', en: 'Dataset' },
   category: { zh: '设施', en: 'Facility' },
   worstOfAll: { zh: '全部（最差项）', en: 'Worst of all' },
   level: { zh: '统计单元', en: 'Areas' },

@@ -1,5 +1,5 @@
 import type { Map as MapLibreMap } from 'maplibre-gl';
-import { api } from './api/client.ts';
+import { api, showDataset } from './api/client.ts';
 import type { CoverageLevel } from './api/types.ts';
 import type { AppContext } from './context.ts';
 import { setLang, t } from './i18n.ts';
@@ -75,7 +75,15 @@ async function start(): Promise<void> {
   mount(loading, t('loadingMap'));
   mount($('header'), h('div', { class: 'brand' }, h('h1', {}, t('title'))));
 
-  const [health, categories, ruleSets] = await Promise.all([api.health(), api.categories(), api.ruleSets()]);
+  // ds= names the dataset every request and tile asks for; the list (for the switcher) is fetched
+  // beside the rest, so the first paint waits for no extra round trip.
+  showDataset(initial.dataset ?? undefined);
+  const [health, categories, ruleSets, datasets] = await Promise.all([
+    api.health(),
+    api.categories(),
+    api.ruleSets(),
+    api.datasets().catch(() => []),
+  ]);
   if (!ruleSets.some((r) => r.id === initial.ruleSetId)) initial.ruleSetId = ruleSets[0]?.id ?? DEFAULT_STATE.ruleSetId;
   if (initial.category !== WORST && !categories.some((c) => c.id === initial.category))
     initial.category = DEFAULT_STATE.category;
@@ -94,6 +102,7 @@ async function start(): Promise<void> {
     store,
     map,
     health,
+    datasets,
     categories,
     ruleSets,
     ruleSet,

@@ -1,5 +1,6 @@
 import type { CoverageLevel } from './api/types.ts';
 import { LANGS, type Lang } from './i18n.ts';
+import { DATASET_NAME } from '../api/datasets.ts';
 
 export type Tab = 'point' | 'audit' | 'plans' | 'scenario';
 export const TABS: readonly Tab[] = ['point', 'audit', 'plans', 'scenario'];
@@ -40,6 +41,8 @@ export interface AppState {
   plans?: number[];
   /** Scenario tab: the rule whose gains and communities are listed. */
   scenarioRule?: string | null;
+  /** The dataset shown, by name (`ds=`; absent: the server's default dataset). */
+  dataset?: string | null;
 }
 
 /** Isochrone distances a link may name (the panel's 300 / 500 / 1000 m). */
@@ -111,6 +114,8 @@ export function parseHash(hash: string, base: AppState = DEFAULT_STATE): AppStat
   }
   const srule = p.get('srule');
   if (srule && /^[a-z0-9_]{1,64}$/.test(srule)) state.scenarioRule = srule;
+  const ds = p.get('ds');
+  if (ds && DATASET_NAME.test(ds)) state.dataset = ds;
   return state;
 }
 
@@ -132,6 +137,7 @@ export function formatHash(s: AppState): string {
   if (s.row) p.set('row', s.row);
   if (s.plans?.length) p.set('plans', s.plans.join(','));
   if (s.scenarioRule) p.set('srule', s.scenarioRule);
+  if (s.dataset) p.set('ds', s.dataset);
   // URLSearchParams escapes '/' and ',', which are safe but unreadable in a shared link.
   return `#${p.toString().replace(/%2F/g, '/').replace(/%2C/g, ',')}`;
 }

@@ -21,7 +21,8 @@ import { importRuleSetFile } from '../import/import-rule-set.ts';
 import { RuleSetValidationError } from '../../geo/rules/index.ts';
 
 const USAGE = `usage:
-  npm run import -- osm <file.osm|file.osm.pbf> [--study-area <file.geojson>]
+  npm run import -- osm <file.osm|file.osm.pbf> [--study-area <file.geojson>] [--name <dataset>] [--default]
+      (--name: default the file's base name; an existing name gets a new vintage, other names stay served)
   npm run import -- facilities <file.csv|.xlsx|.geojson|.shp|.zip|.gpkg> --category <id>
       [--crs wgs84|gcj02|bd09|cgcs2000|EPSG:<code>] (required unless the file declares its CRS)
       [--encoding utf-8|gbk|gb18030] [--sheet <name>|--layer <name>]
@@ -56,6 +57,8 @@ const { positionals, values } = parseArgs({
     'children-field': { type: 'string' },
     band: { type: 'string' },
     'study-area': { type: 'string' },
+    name: { type: 'string' },
+    default: { type: 'boolean', default: false },
   },
 });
 
@@ -79,7 +82,7 @@ try {
       // read and check the study area first, so a bad file stops before anything is imported
       const studyFile = values['study-area'] ? path.resolve(values['study-area']) : null;
       const study = studyFile ? await readStudyArea(pool, studyFile) : null;
-      const r = await importOsm(pool, path.resolve(file), { progress });
+      const r = await importOsm(pool, path.resolve(file), { progress, name: values.name, isDefault: values.default });
       if (studyFile && study) await setStudyArea(pool, r.datasetId, studyFile, study);
       console.log(
         JSON.stringify({ dataset_id: r.datasetId, seconds: Number(r.seconds.toFixed(2)), counts: r.counts }, null, 2),

@@ -28,6 +28,8 @@ import { changedCategories, rulesUsing, runInputs, type RunInputs } from './run-
 export const SUPERSEDED_GRACE_SECONDS = 600;
 
 export interface ComputeOptions {
+  /** The dataset name to compute (its newest vintage); default the newest network dataset of any name. */
+  dataset?: string;
   ruleSets?: readonly RuleSet[];
   progress?: Progress;
   /**
@@ -67,7 +69,7 @@ export function edgeMidpointDistance(graph: WalkGraph, field: DistanceField, e: 
 }
 
 /**
- * Recompute every rule set for the active dataset and persist the run in one transaction: a
+ * Recompute every rule set for a dataset (options.dataset, else the newest) and persist the run in one transaction: a
  * failed compute leaves the previous run in place, and readers never see half a run.
  */
 export async function computeCoverage(pool: pg.Pool, options: ComputeOptions = {}): Promise<ComputeResult> {
@@ -83,8 +85,13 @@ export async function computeCoverage(pool: pg.Pool, options: ComputeOptions = {
   };
   const client = await pool.connect();
   try {
-    const ds = await activeDataset(client);
-    if (!ds) throw new Error('no dataset loaded: import one first (npm run import -- osm <file>)');
+    const ds = await activeDataset(client, options.dataset);
+    if (!ds)
+      throw new Error(
+        options.dataset === undefined
+          ? 'no dataset loaded: import one first (npm run import -- osm <file>)'
+          : `no dataset named ${JSON.stringify(options.dataset)}: import one (npm run import -- osm <file> --name ${options.dataset})`,
+      );
     await client.query('BEGIN');
     // One compute at a time per database; a second waits rather than interleaving.
     await client.query('SELECT pg_advisory_xact_lock(15015)');
@@ -184,7 +191,7 @@ export async function computeCoverage(pool: pg.Pool, options: ComputeOptions = {
       [ds.id, options.keepRuns ?? 2],
     );
     // In the same transaction: readers switch from the previous dataset's run to this one at once.
-    await dropSupersededDatasets(client, SUPERSEDED_GRACE_SECONDS);
+    await dropSupersededDatasets(client, SUPERSEDED_GRACE_SECONDS, ds.name);
     await client.query('COMMIT');
     progress.done(
       `coverage run ${runId}: ${origins.length} origins, ${fields.size} distance fields (${Object.entries(timings)

@@ -7,6 +7,7 @@ import { CATEGORIES, CATEGORY_IDS, type CategoryId } from '../../geo/categories.
 import { RULE_SETS, ruleSetById, type RuleSet } from '../../geo/rules/index.ts';
 import { snapPoint, type EdgeSnap } from '../../geo/snap.ts';
 import { ApiError } from '../errors.ts';
+import type { FastifyRequest } from 'fastify';
 import type { LoadedEngine } from '../plugins/engine.ts';
 
 /** Points farther than this outside the network's extent are "outside the dataset". */
@@ -106,4 +107,13 @@ export function parseBbox(
   if (!(minLng < maxLng && minLat < maxLat))
     throw new ApiError('invalid_parameter', 'bbox must be minLng,minLat,maxLng,maxLat with min < max');
   return [minLng, minLat, maxLng, maxLat];
+}
+
+/**
+ * The dataset a request names (`dataset=`, added to every data route's query schema by
+ * server/app.ts and checked there), or undefined for the default dataset.
+ */
+export function requestedDataset(req: FastifyRequest): string | undefined {
+  const dataset = (req.query as { dataset?: unknown } | undefined)?.dataset;
+  return typeof dataset === 'string' ? dataset : undefined;
 }

@@ -11,6 +11,7 @@ import { BUILDING_DERIVED_SQL, deriveAccessPoints, DERIVE_LAYERS_SQL } from './d
 import { silentProgress, type Progress } from '../progress.ts';
 import { copyRows } from '../db/copy-rows.ts';
 import { lineEwkb, pointEwkb } from './ewkb.ts';
+import { DATASET_NAME } from '../../api/datasets.ts';
 
 /**
  * Walk edges from per-edge arrays ($2 source, $3 target, $4 highway, $5 name, $6 way id, $7 private,
@@ -31,11 +32,38 @@ export interface ImportOsmOptions {
   isSample?: boolean;
   /** Name recorded as the source (defaults to the file's base name). */
   sourceName?: string;
+  /**
+   * The dataset's name (dataset= of every route; `^[a-z0-9][a-z0-9._-]{0,63}$`); defaults to
+   * the file's base name (datasetNameOf). Importing under an existing name makes a new vintage
+   * that replaces the old one once its first coverage run completes; other names stay served.
+   */
+  name?: string;
+  /** Mark this dataset as the default (answers when a request names none). */
+  isDefault?: boolean;
   progress?: Progress;
+}
+
+/**
+ * The dataset name derived from an OSM file: its base name without `.osm`, `.pbf`, `.xml`, lower
+ * case, other characters as '-' (`chengdu-central-2018.osm.pbf` → `chengdu-central-2018`).
+ * migrations/0260 named existing datasets by the same rule.
+ */
+export function datasetNameOf(file: string): string {
+  const base = path
+    .basename(file)
+    .replace(/(\.osm)?(\.pbf|\.xml|\.osm)$/i, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 64)
+    .replace(/-+$/, '');
+  return !base ? 'dataset' : /^[0-9]+$/.test(base) ? `dataset-${base}` : base;
 }
 
 export interface ImportOsmResult {
   datasetId: number;
+  /** The dataset name it was imported under. */
+  name: string;
   counts: Record<string, unknown>;
   seconds: number;
 }
@@ -126,6 +154,11 @@ export async function importOsm(pool: pg.Pool, file: string, options: ImportOsmO
   const started = performance.now();
   const progress = options.progress ?? silentProgress;
   const kind = options.kind ?? 'osm';
+  const name = options.name ?? (kind === 'sample_city' ? 'sample-city' : datasetNameOf(file));
+  if (!DATASET_NAME.test(name))
+    throw new Error(
+      `dataset name ${JSON.stringify(name)} is not allowed: lower-case letters, digits, '.', '_' and '-', starting with a letter or digit, not all digits, at most 64 characters`,
+    );
   progress.step(`reading ${path.basename(file)} with osmium`);
   if (!fs.existsSync(file)) throw new Error(`OSM file not found: ${file}`);
   const sha256 = await sha256File(file);
@@ -142,12 +175,25 @@ export async function importOsm(pool: pg.Pool, file: string, options: ImportOsmO
     await client.query(`SET LOCAL jit = off`);
     const bbox = data.fileBbox;
     const { rows } = await client.query<{ id: number }>(
-      `INSERT INTO datasets (kind, source, sha256, bbox, is_sample)
-       VALUES ($1, $2, $3, CASE WHEN $4::float8[] IS NULL THEN NULL ELSE ST_MakeEnvelope(($4::float8[])[1], ($4::float8[])[2], ($4::float8[])[3], ($4::float8[])[4], 4326) END, $5)
+      `INSERT INTO datasets (kind, source, sha256, bbox, is_sample, name, osm_timestamp, is_default)
+       VALUES ($1, $2, $3, CASE WHEN $4::float8[] IS NULL THEN NULL ELSE ST_MakeEnvelope(($4::float8[])[1], ($4::float8[])[2], ($4::float8[])[3], ($4::float8[])[4], 4326) END, $5,
+               $6, $7, $8 OR EXISTS (SELECT 1 FROM datasets WHERE name = $6 AND is_default))
        RETURNING id`,
-      [kind, options.sourceName ?? path.basename(file), sha256, bbox, options.isSample ?? kind === 'sample_city'],
+      [
+        kind,
+        options.sourceName ?? path.basename(file),
+        sha256,
+        bbox,
+        options.isSample ?? kind === 'sample_city',
+        name,
+        data.osmTimestamp,
+        options.isDefault ?? false,
+      ],
     );
     const datasetId = rows[0].id;
+    // One default: a new vintage of the default name stays default; --default moves it here.
+    if (options.isDefault)
+      await client.query(`UPDATE datasets SET is_default = false WHERE is_default AND name <> $1`, [name]);
 
     progress.step(`writing ${net.nodeOsmId.length} nodes and ${net.edgeFrom.length} edges`);
     const gateOsm = new Set<number>();
@@ -257,7 +303,7 @@ export async function importOsm(pool: pg.Pool, file: string, options: ImportOsmO
     ]);
     await client.query('COMMIT');
     progress.done(`imported dataset ${datasetId} in ${seconds.toFixed(1)} s`);
-    return { datasetId, counts, seconds };
+    return { datasetId, name, counts, seconds };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
     throw err;
@@ -268,24 +314,32 @@ export async function importOsm(pool: pg.Pool, file: string, options: ImportOsmO
 
 /**
  * Layers imported for an earlier network dataset that do not belong to the new one ($1), README
- * "Datasets": shipped sample registers always go (prepareDataset adds them back where the data lies
- * in central Chengdu); over the generated sample city (an invented place) every register and
- * boundary goes; otherwise district and community boundaries that do not intersect the new data's
- * bbox, and registers with no facility inside it. Population tables and grids belong to the
- * network they were distributed over.
+ * "Datasets": shipped sample registers go unless a dataset served under another name holds them
+ * (prepareDataset adds them back where the data lies in central Chengdu); over the generated sample city (an invented place) every register and
+ * boundary goes; otherwise district and community boundaries that intersect neither the new data's
+ * bbox nor that of a dataset served under another name (those stay served, with their layers), and
+ * registers with no facility inside any of them. Population tables and grids belong to the network
+ * they were distributed over.
  */
+const OTHER_NAMES_BBOX = (geom: string) =>
+  `EXISTS (SELECT 1 FROM datasets o WHERE o.kind IN ('osm', 'sample_city') AND o.name <> n.name
+             AND (o.bbox IS NULL OR (${geom} && o.bbox AND ST_Intersects(${geom}, o.bbox))))`;
 const DROP_FOREIGN_LAYERS_SQL = [
   `DELETE FROM datasets WHERE kind = 'population'`,
-  `DELETE FROM datasets WHERE kind = 'facility_register' AND is_sample`,
+  `DELETE FROM datasets d USING datasets n WHERE n.id = $1 AND d.kind = 'facility_register' AND d.is_sample
+     AND NOT EXISTS (SELECT 1 FROM facilities f WHERE f.dataset_id = d.id AND ${OTHER_NAMES_BBOX('f.geom')})`,
   `DELETE FROM datasets WHERE kind IN ('facility_register', 'communities', 'districts')
      AND (SELECT kind FROM datasets WHERE id = $1) = 'sample_city'`,
-  `DELETE FROM districts dt USING datasets n WHERE n.id = $1 AND n.bbox IS NOT NULL AND NOT ST_Intersects(dt.geom, n.bbox)`,
+  `DELETE FROM districts dt USING datasets n WHERE n.id = $1 AND n.bbox IS NOT NULL AND NOT ST_Intersects(dt.geom, n.bbox)
+     AND NOT ${OTHER_NAMES_BBOX('dt.geom')}`,
   `DELETE FROM communities c USING datasets n, datasets cd
-   WHERE n.id = $1 AND n.bbox IS NOT NULL AND cd.id = c.dataset_id AND cd.kind = 'communities' AND NOT ST_Intersects(c.geom, n.bbox)`,
+   WHERE n.id = $1 AND n.bbox IS NOT NULL AND cd.id = c.dataset_id AND cd.kind = 'communities' AND NOT ST_Intersects(c.geom, n.bbox)
+     AND NOT ${OTHER_NAMES_BBOX('c.geom')}`,
   `DELETE FROM datasets d WHERE d.kind IN ('communities', 'districts')
      AND NOT EXISTS (SELECT 1 FROM districts WHERE dataset_id = d.id) AND NOT EXISTS (SELECT 1 FROM communities WHERE dataset_id = d.id)`,
   `DELETE FROM datasets d USING datasets n WHERE n.id = $1 AND n.bbox IS NOT NULL AND d.kind = 'facility_register'
-     AND NOT EXISTS (SELECT 1 FROM facilities f WHERE f.dataset_id = d.id AND f.geom && n.bbox AND ST_Intersects(f.geom, n.bbox))`,
+     AND NOT EXISTS (SELECT 1 FROM facilities f WHERE f.dataset_id = d.id AND f.geom && n.bbox AND ST_Intersects(f.geom, n.bbox))
+     AND NOT EXISTS (SELECT 1 FROM facilities f WHERE f.dataset_id = d.id AND ${OTHER_NAMES_BBOX('f.geom')})`,
 ] as const;
 
 const DATASET_COUNTS_SQL = `

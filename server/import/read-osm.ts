@@ -16,6 +16,8 @@ export interface OsmData {
   /** Areas (closed ways and multipolygon relations) assembled by `osmium export`. */
   areas: OsmArea[];
   fileBbox: [number, number, number, number] | null;
+  /** The data's date: the file header's (replication) timestamp, else its newest object's; null when unknown. */
+  osmTimestamp: string | null;
 }
 
 export interface OsmArea {
@@ -38,6 +40,8 @@ export function osmFileInfo(file: string): {
   ways: number;
   relations: number;
   bbox: [number, number, number, number] | null;
+  /** The header's timestamp (or osmosis replication timestamp), else the newest object's; null when unknown. */
+  timestamp: string | null;
 } {
   let out: string;
   try {
@@ -51,13 +55,22 @@ export function osmFileInfo(file: string): {
     throw new Error(`cannot read OSM file ${file}: ${stderr || (err as Error).message}`);
   }
   const info = JSON.parse(out) as {
-    header?: { boxes?: number[][] };
-    data: { count: { nodes: number; ways: number; relations: number }; bbox?: number[] };
+    header?: { boxes?: number[][]; option?: Record<string, string> };
+    data: {
+      count: { nodes: number; ways: number; relations: number };
+      bbox?: number[];
+      timestamp?: { first?: string; last?: string };
+    };
   };
   const box = info.header?.boxes?.[0] ?? info.data.bbox;
   return {
     ...info.data.count,
     bbox: box && box.length === 4 ? [box[0], box[1], box[2], box[3]] : null,
+    timestamp:
+      info.header?.option?.timestamp ||
+      info.header?.option?.osmosis_replication_timestamp ||
+      // osmium prints an empty timestamp as 1970 when the objects carry none
+      (info.data.timestamp?.last && !info.data.timestamp.last.startsWith('1970') ? info.data.timestamp.last : null),
   };
 }
 
@@ -207,5 +220,6 @@ export async function readOsm(
     ways,
     areas,
     fileBbox: info.bbox,
+    osmTimestamp: info.timestamp,
   };
 }

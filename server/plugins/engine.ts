@@ -5,6 +5,7 @@ import { computeFields, type EngineNetwork } from '../../geo/coverage.ts';
 import { createSearch, type Search } from '../../geo/dijkstra.ts';
 import type { DistanceField } from '../../geo/distance-field.ts';
 import { refreshRuleSets } from '../queries/rule-sets.ts';
+import { datasetRun, type DatasetRun } from '../queries/datasets.ts';
 import { ApiError } from '../errors.ts';
 import path from 'node:path';
 import { readConfig } from '../config.ts';
@@ -12,6 +13,8 @@ import { loadNetworkCached, type NetworkSource } from '../network/network-file.t
 
 /** The in-memory engine of one dataset and coverage run: graph, indexes and distance fields. */
 export interface LoadedEngine {
+  /** The dataset name it answers for (dataset=). */
+  name: string;
   datasetId: number;
   runId: number;
   net: EngineNetwork & { nodeDbId: Float64Array };
@@ -25,6 +28,8 @@ export interface LoadedEngine {
   networkSource: NetworkSource;
   /** Seconds to load the network (file or database) and compute the distance fields. */
   loadSeconds: number;
+  /** Bytes of its typed arrays (graph, indexes, fields): what the memory budget counts. */
+  bytes: number;
 }
 
 /** What the engine is doing: none loaded yet, a load running (answers wait for it), or ready. */
@@ -38,40 +43,92 @@ export interface EngineState {
   warming_seconds: number | null;
 }
 
+/** A dataset's engine as GET /api/datasets reports it. */
+export interface EngineSlotState extends EngineState {
+  name: string;
+  megabytes: number | null;
+  last_used_at: string | null;
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
     engine: {
-      current(): Promise<LoadedEngine>;
-      currentRun(): Promise<{ datasetId: number; runId: number }>;
-      state(): EngineState;
+      /** The engine of dataset `dataset` (default: the default dataset), loaded if needed. */
+      current(dataset?: string): Promise<LoadedEngine>;
+      /** The dataset row and complete run answering for `dataset`; ApiError when none. */
+      currentRun(dataset?: string): Promise<{ name: string; datasetId: number; runId: number }>;
+      /** `dataset` resolved (cached for the recheck interval); unknown_dataset (404) for a name nothing is stored under. */
+      resolve(dataset?: string): Promise<DatasetRun>;
+      /** The default dataset's engine state (or that of `dataset`). */
+      state(dataset?: string): EngineState;
+      /** Every dataset engine loaded or loading. */
+      loaded(): EngineSlotState[];
     };
   }
 }
 
-// served_run() (migration 0110): the served dataset (the newest with a complete run, so a newer
-// dataset being computed does not take over before its results are complete) and its newest
-// complete run. The tile functions ask the same SQL function, so tiles and answers agree.
-const CURRENT_RUN_SQL = `SELECT dataset_id, run_id FROM served_run()`;
+/** `dataset` resolved through dataset_run() (migration 0260); throws ApiError when it does not answer. */
+export async function currentRun(
+  db: pg.Pool,
+  dataset?: string,
+): Promise<{ name: string; datasetId: number; runId: number }> {
+  return checkedRun(await datasetRun(db, dataset), dataset);
+}
 
-/** The served dataset and its newest finished coverage run; throws ApiError when there is none. */
-export async function currentRun(db: pg.Pool): Promise<{ datasetId: number; runId: number }> {
-  const { rows } = await db.query<{ dataset_id: number | null; run_id: number | null }>(CURRENT_RUN_SQL);
-  if (!rows[0] || rows[0].dataset_id === null)
+function checkedRun(r: DatasetRun, dataset: string | undefined): { name: string; datasetId: number; runId: number } {
+  if (r.datasetId === null) {
+    if (dataset !== undefined) throw unknownDataset(dataset);
     throw new ApiError('no_dataset', 'no dataset is loaded: import one (npm run import -- osm <file>)');
-  if (rows[0].run_id === null)
-    throw new ApiError('no_results', 'coverage has not been computed for the loaded dataset yet (npm run compute)');
-  return { datasetId: rows[0].dataset_id, runId: rows[0].run_id };
+  }
+  if (r.runId === null)
+    throw new ApiError(
+      'no_results',
+      `coverage has not been computed for dataset "${r.name}" yet (npm run compute -- --dataset ${r.name})`,
+    );
+  return { name: r.name, datasetId: r.datasetId, runId: r.runId };
+}
+
+function unknownDataset(dataset: string): ApiError {
+  return new ApiError(
+    'unknown_dataset',
+    `no dataset named ${JSON.stringify(dataset)}; GET /api/datasets lists the datasets served`,
+  );
+}
+
+/**
+ * Bytes of the typed arrays reachable from `root` (objects, arrays and Maps up to `depth` levels),
+ * each underlying buffer counted once. O(properties visited).
+ */
+export function typedArrayBytes(root: unknown, depth = 5): number {
+  const buffers = new Set<ArrayBufferLike>();
+  const seen = new Set<object>();
+  let bytes = 0;
+  const visit = (v: unknown, d: number) => {
+    if (v === null || typeof v !== 'object' || seen.has(v)) return;
+    seen.add(v);
+    if (ArrayBuffer.isView(v)) {
+      if (!buffers.has(v.buffer)) {
+        buffers.add(v.buffer);
+        bytes += v.buffer.byteLength;
+      }
+      return;
+    }
+    if (d === 0) return;
+    const values = v instanceof Map ? v.values() : Array.isArray(v) ? v : Object.values(v);
+    for (const x of values) visit(x, d - 1);
+  };
+  visit(root, depth);
+  return bytes;
 }
 
 async function load(
   db: pg.Pool,
-  datasetId: number,
-  runId: number,
+  run: { name: string; datasetId: number; runId: number },
   engineDir: string,
   log: (err: Error) => void,
 ): Promise<LoadedEngine> {
   const t0 = performance.now();
-  const { net, source } = await loadNetworkCached(db, datasetId, engineDir, log);
+  const { net, source } = await loadNetworkCached(db, run.datasetId, engineDir, log);
   const fields = computeFields(net, await refreshRuleSets(db));
   let minLng = Infinity,
     minLat = Infinity,
@@ -84,70 +141,140 @@ async function load(
     if (nodeLat[i] < minLat) minLat = nodeLat[i];
     if (nodeLat[i] > maxLat) maxLat = nodeLat[i];
   }
+  const search = createSearch(net.graph);
   return {
-    datasetId,
-    runId,
+    ...run,
     net,
     fields,
-    search: createSearch(net.graph),
+    search,
     bbox: [minLng, minLat, maxLng, maxLat],
     loadedAt: Date.now(),
     networkSource: source,
     loadSeconds: (performance.now() - t0) / 1000,
+    bytes: typedArrayBytes({ net, fields, search }),
   };
 }
 
+interface Slot {
+  engine: LoadedEngine | null;
+  loading: Promise<LoadedEngine> | null;
+  warmingSince: number;
+  lastUsed: number;
+}
+
 /**
- * Keeps the engine of the active dataset in memory and rebuilds it when a newer dataset or
- * coverage run appears (checked at most once per `recheckMs`). Concurrent callers share one load.
+ * Keeps one engine per dataset name in memory, loaded on the first request naming it, and
+ * rebuilds a dataset's engine when a newer vintage or coverage run appears (names are resolved at
+ * most once per `recheckMs`). Concurrent callers share one load. When the engines together pass
+ * `budgetMb`, the least recently used ones are unloaded (never the one just loaded).
  */
 export const enginePlugin = fp(
-  async (app: FastifyInstance, opts: { recheckMs?: number; engineDir?: string }) => {
+  async (app: FastifyInstance, opts: { recheckMs?: number; engineDir?: string; budgetMb?: number }) => {
     const recheckMs = opts.recheckMs ?? 1000;
+    const config = readConfig();
     // The network's engine file lives beside the database cluster (README "Performance").
-    const engineDir = opts.engineDir ?? path.join(readConfig().dataDir, 'engine');
-    let warmingSince = 0;
-    let engine: LoadedEngine | null = null;
-    let loading: Promise<LoadedEngine> | null = null;
-    let checkedAt = 0;
-    let checking: Promise<{ datasetId: number; runId: number }> | null = null;
+    const engineDir = opts.engineDir ?? path.join(config.dataDir, 'engine');
+    const budgetBytes = (opts.budgetMb ?? config.engineBudgetMb) * 1048576;
+    const slots = new Map<string, Slot>();
+    const resolved = new Map<string, { at: number; run: Promise<DatasetRun> }>();
+    let defaultName: string | null = null;
 
-    const latest = async () => {
-      checking ??= currentRun(app.pg).finally(() => {
-        checking = null;
+    function resolve(dataset?: string): Promise<DatasetRun> {
+      const key = dataset ?? '';
+      const hit = resolved.get(key);
+      if (hit && Date.now() - hit.at < recheckMs) return hit.run;
+      const run = datasetRun(app.pg, dataset).then((r) => {
+        if (dataset === undefined && r.datasetId !== null) defaultName = r.name;
+        if (dataset !== undefined && r.datasetId === null) throw unknownDataset(dataset);
+        return r;
       });
-      return checking;
-    };
+      resolved.set(key, { at: Date.now(), run });
+      run.catch(() => {
+        if (resolved.get(key)?.run === run) resolved.delete(key);
+      });
+      return run;
+    }
 
-    async function current(): Promise<LoadedEngine> {
-      if (engine && Date.now() - checkedAt < recheckMs) return engine;
-      const { datasetId, runId } = await latest();
-      checkedAt = Date.now();
-      if (engine && engine.datasetId === datasetId && engine.runId === runId) return engine;
-      if (!loading) warmingSince = performance.now();
-      loading ??= load(app.pg, datasetId, runId, engineDir, (err) => app.log.warn({ err }, 'engine file not written'))
+    function evict(keep: string): void {
+      let total = 0;
+      for (const s of slots.values()) total += s.engine?.bytes ?? 0;
+      const idle = [...slots.entries()]
+        .filter(([name, s]) => name !== keep && s.engine && !s.loading)
+        .sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+      for (const [name, s] of idle) {
+        if (total <= budgetBytes) break;
+        total -= s.engine!.bytes;
+        slots.delete(name);
+        app.log.info({ dataset: name, megabytes: Math.round(s.engine!.bytes / 1048576) }, 'engine unloaded (budget)');
+      }
+    }
+
+    async function current(dataset?: string): Promise<LoadedEngine> {
+      const run = checkedRun(await resolve(dataset), dataset);
+      let slot = slots.get(run.name);
+      if (!slot) {
+        slot = { engine: null, loading: null, warmingSince: 0, lastUsed: 0 };
+        slots.set(run.name, slot);
+      }
+      slot.lastUsed = Date.now();
+      const { engine } = slot;
+      if (engine && engine.datasetId === run.datasetId && engine.runId === run.runId) return engine;
+      if (slot.loading) return slot.loading;
+      const s = slot;
+      s.warmingSince = performance.now();
+      s.loading = load(app.pg, run, engineDir, (err) => app.log.warn({ err }, 'engine file not written'))
         .then((e) => {
           app.log.info(
-            { datasetId, runId, nodes: e.net.graph.nodeCount, source: e.networkSource, seconds: e.loadSeconds },
+            {
+              dataset: run.name,
+              datasetId: run.datasetId,
+              runId: run.runId,
+              nodes: e.net.graph.nodeCount,
+              source: e.networkSource,
+              seconds: e.loadSeconds,
+              megabytes: Math.round(e.bytes / 1048576),
+            },
             'engine loaded',
           );
-          engine = e;
+          s.engine = e;
+          // a slot unloaded while this load ran is put back: it was asked for
+          slots.set(run.name, s);
+          evict(run.name);
           return e;
         })
         .finally(() => {
-          loading = null;
+          s.loading = null;
         });
-      return loading;
+      return s.loading;
     }
-    const state = (): EngineState => ({
-      state: loading ? 'warming' : engine ? 'ready' : 'cold',
-      dataset_id: engine?.datasetId ?? null,
-      run_id: engine?.runId ?? null,
-      network_source: engine?.networkSource ?? null,
-      load_seconds: engine?.loadSeconds ?? null,
-      warming_seconds: loading ? (performance.now() - warmingSince) / 1000 : null,
+
+    const slotState = (slot: Slot | undefined): EngineState => ({
+      state: slot?.loading ? 'warming' : slot?.engine ? 'ready' : 'cold',
+      dataset_id: slot?.engine?.datasetId ?? null,
+      run_id: slot?.engine?.runId ?? null,
+      network_source: slot?.engine?.networkSource ?? null,
+      load_seconds: slot?.engine?.loadSeconds ?? null,
+      warming_seconds: slot?.loading ? (performance.now() - slot.warmingSince) / 1000 : null,
     });
-    app.decorate('engine', { current, currentRun: () => currentRun(app.pg), state });
+    const state = (dataset?: string): EngineState => {
+      const name = dataset ?? defaultName;
+      return slotState(name === null ? undefined : slots.get(name));
+    };
+    const loaded = (): EngineSlotState[] =>
+      [...slots.entries()].map(([name, slot]) => ({
+        name,
+        ...slotState(slot),
+        megabytes: slot.engine ? Math.round((slot.engine.bytes / 1048576) * 10) / 10 : null,
+        last_used_at: slot.lastUsed ? new Date(slot.lastUsed).toISOString() : null,
+      }));
+    app.decorate('engine', {
+      current,
+      // not cached: an answer read right after a compute comes from the new run
+      currentRun: (dataset?: string) => currentRun(app.pg, dataset),
+      resolve,
+      state,
+      loaded,
+    });
   },
   { name: 'engine', dependencies: ['db'] },
 );

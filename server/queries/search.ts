@@ -7,7 +7,7 @@ import type { SearchHit } from '../../api/search.ts';
  * indexes of migration 0150; `%`, `_` and `\` in q are matched literally. Roads are grouped by name.
  */
 const SEARCH_SQL = `
-  WITH d AS (SELECT served_network_dataset() AS id),
+  WITH d AS (SELECT dataset_id AS id FROM dataset_run(coalesce($3::text, default_dataset_name()))),
   b AS (SELECT ds.bbox FROM datasets ds, d WHERE ds.id = d.id),
   pat AS (SELECT '%' || replace(replace(replace($1, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%' AS p),
   hits AS (
@@ -32,8 +32,11 @@ const SEARCH_SQL = `
            length(name), CASE kind WHEN 'community' THEN 0 WHEN 'residential_area' THEN 1 WHEN 'facility' THEN 2 ELSE 3 END, id
   LIMIT $2`;
 
-/** Up to `limit` names matching `q` in the served dataset and the registers and boundaries within it. */
-export async function searchNames(db: pg.Pool, q: string, limit: number): Promise<SearchHit[]> {
-  const { rows } = await db.query<SearchHit>(SEARCH_SQL, [q, limit]);
+/**
+ * Up to `limit` names matching `q` in the dataset served under `dataset` (default: the default
+ * dataset) and the registers and boundaries within it.
+ */
+export async function searchNames(db: pg.Pool, q: string, limit: number, dataset?: string): Promise<SearchHit[]> {
+  const { rows } = await db.query<SearchHit>(SEARCH_SQL, [q, limit, dataset ?? null]);
   return rows;
 }

@@ -3,6 +3,7 @@ import { CATEGORIES, TAG_CATEGORY_TABLE } from '../../geo/categories.ts';
 import { isBuiltInRuleSet, RULE_SETS, ruleMeasure, rulePopulationGroup } from '../../geo/rules/index.ts';
 import { categoriesResponse, rulesResponse } from '../../api/catalogue.ts';
 import { activeDataset } from '../queries/datasets.ts';
+import { requestedDataset } from '../http/request.ts';
 
 /** GET /api/categories and GET /api/rules: what is measured, and against which standards. */
 export async function catalogueRoutes(app: FastifyInstance): Promise<void> {
@@ -15,8 +16,13 @@ export async function catalogueRoutes(app: FastifyInstance): Promise<void> {
         response: { 200: categoriesResponse },
       },
     },
-    async () => {
-      const ds = await activeDataset(app.pg);
+    async (req) => {
+      // a named dataset: the row answering for the name (dataset_run()), as every other route
+      const name = requestedDataset(req);
+      const ds =
+        name === undefined
+          ? await activeDataset(app.pg)
+          : await activeDataset(app.pg, undefined, (await app.engine.resolve(name)).datasetId ?? -1);
       return {
         categories: CATEGORIES.map((c) => ({
           ...c,

@@ -20,7 +20,7 @@ import {
   ruleProvenanceCells,
 } from '../answers/coverage.ts';
 import { toCsv } from '../csv.ts';
-import { requireRuleSet } from '../http/request.ts';
+import { requireRuleSet, requestedDataset } from '../http/request.ts';
 import { areaCoverage, areaGeometries, emptyZones, exportProvenance } from '../queries/coverage.ts';
 
 function sendCsv(reply: FastifyReply, filename: string, csv: string) {
@@ -72,7 +72,7 @@ export async function coverageRoutes(app: FastifyInstance): Promise<void> {
     async (req, reply) => {
       const rs = requireRuleSet(req.query.rule_set);
       const { level, format } = req.query;
-      const { datasetId, runId } = await app.engine.currentRun();
+      const { datasetId, runId } = await app.engine.currentRun(requestedDataset(req));
       const filters = placeFilters(req.query);
       const all = await areaCoverage(app.pg, runId, rs.id, level);
       // not assessable is a city-wide fact (no facility of the category anywhere): judged on every area
@@ -197,7 +197,7 @@ export async function coverageRoutes(app: FastifyInstance): Promise<void> {
     async (req, reply) => {
       const rs = requireRuleSet(req.query.rule_set);
       const { level, format } = req.query;
-      const engine = await app.engine.current();
+      const engine = await app.engine.current(requestedDataset(req));
       const filters = placeFilters(req.query);
       const all = await areaCoverage(app.pg, engine.runId, rs.id, level);
       const rows = all.filter((a) => inPlace(a, filters));

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { drilldownJson, drilldownParams, drilldownQuery } from '../../api/drilldown.ts';
 import { computeDrilldown } from '../answers/drilldown.ts';
 import { ApiError, errorSchema } from '../errors.ts';
-import { requireRuleSet } from '../http/request.ts';
+import { requireRuleSet, requestedDataset } from '../http/request.ts';
 import type { DrilldownLevel } from '../queries/drilldown.ts';
 
 /** GET /api/areas/:level/:id/drilldown: why an area fails one rule, from the per-origin results. */
@@ -29,7 +29,7 @@ export async function drilldownRoutes(app: FastifyInstance): Promise<void> {
           'unknown_rule',
           `rule: no rule "${req.query.rule}" in rule set ${rs.id} (${rs.rules.map((r) => r.id).join(', ')})`,
         );
-      const { datasetId, runId } = await app.engine.currentRun();
+      const { datasetId, runId } = await app.engine.currentRun(requestedDataset(req));
       return computeDrilldown(
         app.pg,
         datasetId,

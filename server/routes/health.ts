@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { healthResponse } from '../../api/health.ts';
 import { activeDataset, servingState } from '../queries/datasets.ts';
+import { requestedDataset } from '../http/request.ts';
 
 /** GET /api/health: database reachability and the active dataset's provenance and counts. */
 export async function healthRoutes(app: FastifyInstance): Promise<void> {
@@ -13,9 +14,11 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
         response: { 200: healthResponse, 503: healthResponse },
       },
     },
-    async (_req, reply) => {
+    async (req, reply) => {
+      const name = requestedDataset(req);
       try {
-        const [dataset, state] = await Promise.all([activeDataset(app.pg), servingState(app.pg)]);
+        // dataset=: that name's newest row, as the default's is the newest of any name
+        const [dataset, state] = await Promise.all([activeDataset(app.pg, name), servingState(app.pg, name)]);
         const problems: string[] = [];
         if (!dataset) problems.push('no dataset is loaded');
         else if (state.servedRunId === null)
@@ -24,7 +27,7 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
           problems.push(
             `dataset ${state.newestDatasetId} is being computed; answers come from dataset ${state.servedDatasetId}, run ${state.servedRunId}`,
           );
-        const engine = app.engine.state();
+        const engine = app.engine.state(name);
         if (engine.state === 'warming')
           problems.push(`the engine is loading (${engine.warming_seconds!.toFixed(1)} s so far); answers wait for it`);
         return {

@@ -10,7 +10,7 @@ import {
 } from '../../api/isochrone.ts';
 import { MAX_ISOCHRONE_M, WALK_SPEED_M_PER_MIN } from '../../api/limits.ts';
 import { ApiError, errorSchema } from '../errors.ts';
-import { sourceSnaps } from '../http/request.ts';
+import { sourceSnaps, requestedDataset } from '../http/request.ts';
 import { isochronePolygon } from '../queries/isochrone.ts';
 
 /** GET /api/isochrone: the network reachable on foot within a distance, as lines and a polygon. */
@@ -36,7 +36,7 @@ export async function isochroneRoutes(app: FastifyInstance): Promise<void> {
     },
     async (req, reply) => {
       const { lng, lat, facility_id, distance_m } = req.query;
-      const engine = await app.engine.current();
+      const engine = await app.engine.current(requestedDataset(req));
       const snaps = sourceSnaps(engine, req.query);
       // the search and the cutting of reached edges run on the worker pool, which also serialises
       // the lines (hundreds of kB at 3000 m); the polygon comes back from PostGIS as text, so the
@@ -127,7 +127,7 @@ export async function isochroneBandRoutes(app: FastifyInstance): Promise<void> {
           throw new ApiError('invalid_parameter', `limits_m: ${l} is not in (0, ${MAX_ISOCHRONE_M}] m`);
         if (i > 0 && limits[i - 1] === l) throw new ApiError('invalid_parameter', `limits_m: ${l} is given twice`);
       }
-      const engine = await app.engine.current();
+      const engine = await app.engine.current(requestedDataset(req));
       const snaps = sourceSnaps(engine, req.query);
       const out = await app.heavy.run<{
         cell_m: number;

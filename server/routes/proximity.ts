@@ -15,7 +15,7 @@ import {
 import { geodesicM } from '../../geo/geodesy.ts';
 import { tierFilter } from '../../geo/rules/index.ts';
 import { ApiError } from '../errors.ts';
-import { parseCategories, requireRuleSet, snapRequestPoint } from '../http/request.ts';
+import { parseCategories, requireRuleSet, snapRequestPoint, requestedDataset } from '../http/request.ts';
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
@@ -43,7 +43,7 @@ export async function proximityRoutes(app: FastifyInstance): Promise<void> {
           'unknown_rule',
           `unknown rule "${req.query.rule}" in rule set ${ruleSet.id}; see /api/rules`,
         );
-      const engine = await app.engine.current();
+      const engine = await app.engine.current(requestedDataset(req));
       const snap = snapRequestPoint(engine, lng, lat);
       const g = engine.net.graph;
       const results = categories.map((category) => {

@@ -8,7 +8,7 @@ import { areaCoverage, type AreaCoverageRow } from '../queries/coverage.ts';
 import type { RuleSet } from '../../geo/rules/index.ts';
 import { DISTANCE_CAP_M } from '../../geo/coverage.ts';
 import { cityRuleFigures } from '../../geo/city-summary.ts';
-import { requireRuleSet } from '../http/request.ts';
+import { requestedDataset, requireRuleSet } from '../http/request.ts';
 import { computeDrilldown, ruleLimitM } from '../answers/drilldown.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -183,8 +183,9 @@ export async function reportHtml(
   rs: RuleSet,
   level: 'community' | 'city',
   id: string,
+  dataset?: string,
 ): Promise<string> {
-  const { datasetId, runId } = await app.engine.currentRun();
+  const { datasetId, runId } = await app.engine.currentRun(dataset);
   const rows: AreaCoverageRow[] = await areaCoverage(
     app.pg,
     runId,
@@ -467,7 +468,7 @@ export async function reportRoutes(app: FastifyInstance): Promise<void> {
           'invalid_parameter',
           `id: "${id}" — the city report is /report/city/all, a community's /report/community/<id>`,
         );
-      const html = await reportHtml(app, rs, level, id);
+      const html = await reportHtml(app, rs, level, id, requestedDataset(req));
       const name = `report-${rs.id}-${level}-${id}`;
       return pdf ? send(reply, name, 'pdf', await renderPdf(html)) : send(reply, name, 'html', html);
     },

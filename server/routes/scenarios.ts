@@ -26,7 +26,7 @@ import {
 import type { ScenarioPlan } from '../../geo/scenario/plan.ts';
 import { checkPlanGeometriesValid } from '../check-plan-geometry.ts';
 import { ApiError } from '../errors.ts';
-import { parseBbox, requireRule, ruleSetsOf } from '../http/request.ts';
+import { parseBbox, requireRule, ruleSetsOf, requestedDataset } from '../http/request.ts';
 import { checkBudget, evaluateCost, maxCandidatesWithin, planReachKm2, suggestCost } from '../plugins/heavy-pool.ts';
 import type { SerialisedAnswer } from '../heavy-work/tasks.ts';
 import { gridCandidates } from '../queries/grid-candidates.ts';
@@ -104,7 +104,7 @@ export async function scenarioRoutes(app: FastifyInstance): Promise<void> {
       const plans = [...ids.map((id) => byId.get(id)!), ...inlinePlans];
       const planIds = [...ids, ...inlinePlans.map(() => null)];
 
-      const engine = await app.engine.current();
+      const engine = await app.engine.current(requestedDataset(req));
       const t1 = performance.now();
       checkBudget(
         'this evaluation',
@@ -156,7 +156,7 @@ export async function scenarioRoutes(app: FastifyInstance): Promise<void> {
     async (req, reply) => {
       const q = req.query;
       const { ruleSet, rule } = requireRule(q.rule);
-      const engine = await app.engine.current();
+      const engine = await app.engine.current(requestedDataset(req));
       const t0 = performance.now();
 
       let candidates: ScenarioPlan[];

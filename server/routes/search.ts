@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { searchQuerySchema, searchResponseSchema } from '../../api/search.ts';
 import { ApiError, errorSchema } from '../errors.ts';
 import { searchNames } from '../queries/search.ts';
+import { requestedDataset } from '../http/request.ts';
 
 /** GET /api/search: find a community, residential area, facility or road by name. */
 export async function searchRoutes(app: FastifyInstance): Promise<void> {
@@ -20,7 +21,7 @@ export async function searchRoutes(app: FastifyInstance): Promise<void> {
       const q = req.query.q.trim();
       if (!q || q.includes('\0'))
         throw new ApiError('invalid_parameter', 'q must hold a name (not only spaces, no NUL)');
-      return { query: q, results: await searchNames(app.pg, q, req.query.limit ?? 20) };
+      return { query: q, results: await searchNames(app.pg, q, req.query.limit ?? 20, requestedDataset(req)) };
     },
   );
 }

@@ -3,6 +3,7 @@ import { RULE_SETS, ruleSetById } from '../../geo/rules/index.ts';
 import { tileParams, tileQuery, tileResponses, type TileParams, type TileQuery } from '../../api/tiles.ts';
 import type { TILE_LAYER_NAMES } from '../../api/enums.ts';
 import { ApiError } from '../errors.ts';
+import { requestedDataset } from '../http/request.ts';
 import {
   acceptsGzip,
   GENERALISED_CACHE_BYTES,
@@ -16,6 +17,8 @@ import {
 
 interface TileLayer {
   sql: string;
+  /** The same with the dataset name as the last parameter (migrations/0260); absent for layers not of a dataset (plans). */
+  namedSql?: string;
   /** Cache-Control of its tiles. */
   cacheControl: string;
   /** Whether `rule_set` is passed as the fourth parameter. */
@@ -36,17 +39,52 @@ const GENERALISED_SQL: Partial<Record<keyof typeof TILE_LAYERS, string>> = {
 
 // The tile functions of migrations/0005_create_tile_functions.sql.
 const TILE_LAYERS: Record<(typeof TILE_LAYER_NAMES)[number], TileLayer> = {
-  basemap: { sql: 'SELECT tile_basemap($1, $2, $3) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: false },
-  network: { sql: 'SELECT tile_network($1, $2, $3) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: false },
-  facilities: { sql: 'SELECT tile_facilities($1, $2, $3) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: false },
-  areas: { sql: 'SELECT tile_areas($1, $2, $3, $4) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: true },
+  basemap: {
+    sql: 'SELECT tile_basemap($1, $2, $3) AS mvt',
+    namedSql: 'SELECT tile_basemap($1, $2, $3, $4) AS mvt',
+    cacheControl: DATA_CACHE,
+    takesRuleSet: false,
+  },
+  network: {
+    sql: 'SELECT tile_network($1, $2, $3) AS mvt',
+    namedSql: 'SELECT tile_network($1, $2, $3, $4) AS mvt',
+    cacheControl: DATA_CACHE,
+    takesRuleSet: false,
+  },
+  facilities: {
+    sql: 'SELECT tile_facilities($1, $2, $3) AS mvt',
+    namedSql: 'SELECT tile_facilities($1, $2, $3, $4) AS mvt',
+    cacheControl: DATA_CACHE,
+    takesRuleSet: false,
+  },
+  areas: {
+    sql: 'SELECT tile_areas($1, $2, $3, $4) AS mvt',
+    namedSql: 'SELECT tile_areas($1, $2, $3, $4, $5) AS mvt',
+    cacheControl: DATA_CACHE,
+    takesRuleSet: true,
+  },
   // A plan edit must show on the next fetch; clients revalidate with the ETag instead.
   plans: { sql: 'SELECT tile_plans($1, $2, $3) AS mvt', cacheControl: 'no-cache', takesRuleSet: false },
   // migrations/0130: one label point per area; walls, gated compounds and their gates.
-  area_labels: { sql: 'SELECT tile_area_labels($1, $2, $3) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: false },
-  barriers: { sql: 'SELECT tile_barriers($1, $2, $3) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: false },
+  area_labels: {
+    sql: 'SELECT tile_area_labels($1, $2, $3) AS mvt',
+    namedSql: 'SELECT tile_area_labels($1, $2, $3, $4) AS mvt',
+    cacheControl: DATA_CACHE,
+    takesRuleSet: false,
+  },
+  barriers: {
+    sql: 'SELECT tile_barriers($1, $2, $3) AS mvt',
+    namedSql: 'SELECT tile_barriers($1, $2, $3, $4) AS mvt',
+    cacheControl: DATA_CACHE,
+    takesRuleSet: false,
+  },
   // migrations/0190: residents per coverage origin with their population source.
-  population: { sql: 'SELECT tile_population($1, $2, $3) AS mvt', cacheControl: DATA_CACHE, takesRuleSet: false },
+  population: {
+    sql: 'SELECT tile_population($1, $2, $3) AS mvt',
+    namedSql: 'SELECT tile_population($1, $2, $3, $4) AS mvt',
+    cacheControl: DATA_CACHE,
+    takesRuleSet: false,
+  },
 };
 
 /**
@@ -66,15 +104,21 @@ export async function tileRoutes(app: FastifyInstance): Promise<void> {
     x: number,
     y: number,
     ruleSet: string,
+    dataset: string | undefined,
   ): Promise<Buffer | null | undefined> {
+    const params: unknown[] = layer.takesRuleSet ? [z, x, y, ruleSet] : [z, x, y];
+    const named = dataset !== undefined && layer.namedSql !== undefined;
     const { rows } = await app.pg.query<{ mvt: Buffer | null }>(
-      layer.sql,
-      layer.takesRuleSet ? [z, x, y, ruleSet] : [z, x, y],
+      named ? layer.namedSql! : layer.sql,
+      named ? [...params, dataset] : params,
     );
     return rows[0]?.mvt;
   }
 
-  /** The served run's generalised tile; full detail before the dataset's first run (no generalised rows yet). */
+  /**
+   * The generalised tile of the run served under `dataset` (default: the default dataset), cached
+   * by dataset row and run; full detail before the dataset's first run (no generalised rows yet).
+   */
   async function generalisedTile(
     sql: string,
     name: string,
@@ -82,14 +126,16 @@ export async function tileRoutes(app: FastifyInstance): Promise<void> {
     x: number,
     y: number,
     ruleSet: string,
+    dataset: string | undefined,
   ): Promise<Buffer | null | undefined> {
     const served = (
       await app.pg.query<{ dataset_id: number | null; run_id: number | null }>(
-        'SELECT dataset_id, run_id FROM served_run()',
+        'SELECT dataset_id, run_id FROM dataset_run(coalesce($1::text, default_dataset_name()))',
+        [dataset ?? null],
       )
     ).rows[0];
     if (served?.run_id == null || served.dataset_id == null)
-      return layerTile(TILE_LAYERS[name as keyof typeof TILE_LAYERS], z, x, y, ruleSet);
+      return layerTile(TILE_LAYERS[name as keyof typeof TILE_LAYERS], z, x, y, ruleSet, dataset);
     const key = `${name}/${z}/${x}/${y}/${served.dataset_id}/${served.run_id}${name === 'areas' ? `/${ruleSet}` : ''}`;
     const hit = generalisedCache.get(key);
     if (hit) return hit;
@@ -136,9 +182,10 @@ export async function tileRoutes(app: FastifyInstance): Promise<void> {
         z >= GENERALISED_ZOOMS[0] && z <= GENERALISED_ZOOMS[1]
           ? GENERALISED_SQL[name as keyof typeof TILE_LAYERS]
           : undefined;
+      const dataset = requestedDataset(request);
       const mvt = generalised
-        ? await generalisedTile(generalised, name, z, x, y, ruleSet)
-        : await layerTile(layer, z, x, y, ruleSet);
+        ? await generalisedTile(generalised, name, z, x, y, ruleSet, dataset)
+        : await layerTile(layer, z, x, y, ruleSet, dataset);
       reply.header('cache-control', layer.cacheControl);
       if (!mvt || mvt.length === 0) return reply.status(204).send();
 

@@ -7,6 +7,7 @@ import type {
   CoverageGeoJson,
   CoverageLevel,
   Drilldown,
+  DatasetsResponse,
   Health,
   InlinePlan,
   Isochrone,
@@ -33,10 +34,21 @@ export class ApiRequestError extends Error {
   }
 }
 
+/** Routes that read no dataset (server/app.ts DATASET_FREE_ROUTES): they take no dataset=. */
+const DATASET_FREE = /^\/api\/(datasets|compare|rules|rule-sets|plans|token|saved-scenarios)(\/|$)/;
+let shownDataset: string | undefined;
+
+/** The dataset every data request and tile names from now on (`dataset=`); undefined: the server's default. */
+export function showDataset(name: string | undefined): void {
+  shownDataset = name;
+}
+
 /** Absolute URL on this origin; map tiles need it because MapLibre fetches them from a worker. */
 export function apiUrl(path: string, params: Record<string, string | number | undefined> = {}): string {
   const url = new URL(path, window.location.origin);
   for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, String(v));
+  if (shownDataset && !DATASET_FREE.test(url.pathname) && !url.searchParams.has('dataset'))
+    url.searchParams.set('dataset', shownDataset);
   return url.toString();
 }
 
@@ -114,6 +126,7 @@ function authHeaders(token: string): Record<string, string> {
 /** Typed client of the life-circle HTTP API (same origin). */
 export const api = {
   health: () => request<Health>('/api/health'),
+  datasets: () => request<DatasetsResponse>('/api/datasets').then((r) => r.datasets),
   categories: () => request<{ categories: Category[] }>('/api/categories').then((r) => r.categories),
   ruleSets: () => request<{ rule_sets: RuleSet[] }>('/api/rules').then((r) => r.rule_sets),
   proximity: (lng: number, lat: number, ruleSet: string, rule?: string | null) =>
@@ -243,6 +256,6 @@ export function reportUrl(level: 'community' | 'city', id: string, ruleSet: stri
 
 /** Tile URL template of one of the server's vector tile layers, absolute for MapLibre's workers. */
 export function tileUrl(layer: string, params: Record<string, string> = {}): string {
-  const query = new URLSearchParams(params).toString();
+  const query = new URLSearchParams({ ...params, ...(shownDataset ? { dataset: shownDataset } : {}) }).toString();
   return `${window.location.origin}/tiles/${layer}/{z}/{x}/{y}.pbf${query ? `?${query}` : ''}`;
 }

@@ -15,6 +15,7 @@ export type {
   Coverage,
   CoverageGeoJson,
   CoverageLevel,
+  DatasetsResponse,
   Drilldown,
   DrilldownHistogram,
   Health,

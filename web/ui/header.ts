@@ -87,6 +87,38 @@ export function renderHeader(el: HTMLElement, ctx: AppContext, levelsWithData: R
     }),
   );
 
+  // Several datasets served: switch between them. The page reloads on the other dataset, fitted to
+  // its data (no view, point or selection of the old city carried over).
+  const shownName = s.dataset ?? ctx.datasets.find((d) => d.is_default)?.name;
+  const datasetSelect =
+    ctx.datasets.length > 1
+      ? h(
+          'select',
+          {
+            id: 'dataset',
+            'aria-label': t('dataset'),
+            onchange: (e: Event) => {
+              const p = new URLSearchParams({
+                ds: (e.target as HTMLSelectElement).value,
+                rs: s.ruleSetId,
+                cat: s.category,
+                lvl: s.level,
+                lang: s.lang,
+              });
+              window.location.hash = p.toString();
+              window.location.reload();
+            },
+          },
+          ctx.datasets.map((d) =>
+            h(
+              'option',
+              { value: d.name, selected: d.name === shownName },
+              d.provenance.is_sample ? `${d.name} (${t('sample')})` : d.name,
+            ),
+          ),
+        )
+      : null;
+
   mount(
     el,
     h(
@@ -99,6 +131,7 @@ export function renderHeader(el: HTMLElement, ctx: AppContext, levelsWithData: R
     h(
       'div',
       { class: 'controls' },
+      datasetSelect ? h('label', {}, h('span', {}, t('dataset')), datasetSelect) : null,
       h('label', {}, h('span', {}, t('ruleSet')), ruleSetSelect),
       h('label', {}, h('span', {}, t('category')), categorySelect),
       ruleSelect ? h('label', {}, h('span', {}, t('rule')), ruleSelect) : null,
