@@ -20,7 +20,7 @@ import {
   planReachKm2,
 } from '../../server/plugins/heavy-pool.ts';
 import { extentOfCoords, gridCandidateBound, gridOver, squareAround } from '../../geo/candidate-sites.ts';
-import { GRID_MAX_NETWORK_M } from '../../api/limits.ts';
+import { DEFAULT_RULE_SET, GRID_MAX_NETWORK_M } from '../../api/limits.ts';
 import { gridCandidates, GRID_SQL } from '../../server/queries/grid-candidates.ts';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
@@ -395,6 +395,44 @@ describe('heavy work off the event loop', () => {
       for (let i = 0; i < 3; i++) expect((await iso()).statusCode, what).toBe(200);
     } finally {
       await short.close();
+    }
+  });
+
+  it("caps what a thread's own preparation adds to a request's limit: past it, 503 server_busy, and the thread is kept with its preparation", async () => {
+    // every rule set but the default: their baseline coverage is prepared on a thread's first
+    // request for them, not with the engine. Timed here in-process (a niced thread takes at least as long).
+    const others = RULE_SETS.filter((r) => r.id !== DEFAULT_RULE_SET);
+    const engine = await app.engine.current();
+    const decoded = engineFromSnapshot(await app.heavy.snapshot(engine));
+    const snaps = decoded.origins.map((o) => snapOrigin(decoded.net, o.lng, o.lat, o.compound));
+    const t0 = performance.now();
+    evaluateCoverage(decoded.net, decoded.fields, others, decoded.origins, snaps);
+    const baselineMs = performance.now() - t0;
+    // a limit the thread is sure to have started the task within, and a cap it prepares beyond
+    const timeLimitMs = Math.max(20, Math.round(baselineMs / 2));
+    const preparationLimitMs = 1;
+    const what = `baseline ${Math.round(baselineMs)} ms, limit ${timeLimitMs} ms, cap ${preparationLimitMs} ms`;
+    const capped = await buildApp({
+      databaseUrl: db.url,
+      webDist: false,
+      heavy: { timeLimitMs: 60_000, preparationLimitMs },
+    });
+    try {
+      const [before] = await capped.heavy.warm(await capped.engine.current());
+      capped.heavy.limits.timeLimitMs = timeLimitMs;
+      const first = await evaluate(capped, { plans: parks(1), rule_set: 'all', marginal: false });
+      expect(first.statusCode, `${what}: ${first.body.slice(0, 300)}`).toBe(503);
+      expect(first.json().error.code, what).toBe('server_busy');
+      expect(first.json().error.message).toContain('preparing');
+      expect(first.headers['retry-after']).toBe(String(PREPARING_RETRY_AFTER_S));
+      // not terminated (which would throw the preparation away and start it over on the next
+      // request): the same thread finishes preparing, skips the work, and takes the next task
+      capped.heavy.limits.timeLimitMs = 60_000;
+      const [after] = await capped.heavy.warm(await capped.engine.current());
+      if (before.threadId !== null) expect(after.threadId, what).toBe(before.threadId);
+      expect((await evaluate(capped, { plans: parks(1), rule_set: 'all', marginal: false })).statusCode).toBe(200);
+    } finally {
+      await capped.close();
     }
   });
 
