@@ -124,6 +124,11 @@ describe('npm run datasets', () => {
       .json()
       .datasets.filter((d: { is_default: boolean }) => d.is_default);
     expect(listedDefault.map((d: { name: string }) => d.name)).toEqual([other]);
+    // health and the catalogue describe the default too, not the newest row of any name
+    expect((await app.inject('/api/health')).json().dataset.name).toBe(other);
+    expect((await app.inject('/api/categories')).json()).toEqual(
+      (await app.inject(`/api/categories?dataset=${other}`)).json(),
+    );
 
     const unknown = cli('default', 'lisbon-2030');
     expect(unknown.status).not.toBe(0);
