@@ -472,5 +472,5 @@ describe('web app in Chromium against the real server', () => {
     } finally {
       await close();
     }
-  });
+  }, 300_000); // imports community zones and recomputes coverage: 79 s alone at load 6, over 120 s in the whole e2e run
 });
