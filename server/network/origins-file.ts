@@ -19,7 +19,7 @@ import { applyStudyArea, EDGE_MARGIN_M } from './study-area.ts';
  * own key; a register import changes none of them.
  *
  * Columns: one typed array per numeric field (elderly/children NaN where null), area memberships as
- * indexes into one dictionary of areas per level (-1: none), so the file grows by 70 bytes per
+ * indexes into one dictionary of areas per level (-1: none), so the file grows by about 80 bytes per
  * origin and reads without building an object per area.
  */
 const ORIGINS_KEY_SQL = `
