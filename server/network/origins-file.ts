@@ -31,7 +31,9 @@ const ORIGINS_KEY_SQL = `
     (SELECT md5(coalesce(string_agg(concat_ws(':', c.id, d.kind, c.name, c.street, c.district, md5(ST_AsEWKB(c.geom))), ',' ORDER BY c.id), ''))
      FROM communities c JOIN datasets d ON d.id = c.dataset_id WHERE d.kind = 'communities' OR d.id = $1) AS communities,
     (SELECT md5(coalesce(string_agg(concat_ws(':', id, name, md5(ST_AsEWKB(geom))), ',' ORDER BY id), '')) FROM districts) AS districts,
-    (SELECT concat_ws(':', md5(ST_AsEWKB(study_area)), md5(ST_AsEWKB(bbox))) FROM datasets WHERE id = $1) AS study_area`;
+    (SELECT concat_ws(':', md5(ST_AsEWKB(study_area)), md5(ST_AsEWKB(bbox))) FROM datasets WHERE id = $1) AS study_area,
+    -- the community source (loadOrigins): imported as soon as a communities dataset exists, even an empty one
+    EXISTS (SELECT 1 FROM datasets WHERE kind = 'communities') AS communities_imported`;
 
 const SOURCES = ['load-network.ts', 'study-area.ts', 'origins-file.ts'];
 let sourceHash: string | undefined;
@@ -49,7 +51,7 @@ export async function originsFileKey(
   datasetId: number,
   streetsKey: string,
 ): Promise<string> {
-  const { rows } = await db.query<Record<string, string | null>>(ORIGINS_KEY_SQL, [datasetId]);
+  const { rows } = await db.query<Record<string, string | boolean | null>>(ORIGINS_KEY_SQL, [datasetId]);
   const r = rows[0];
   return [
     'origins',
