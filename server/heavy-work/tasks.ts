@@ -70,10 +70,14 @@ export interface IsochroneBandsTask {
   includeOrigins: boolean;
 }
 
-/** Decode the snapshot and snap the origins ahead of the first real task (warm-up). */
+/**
+ * Decode the snapshot ahead of the first real task (warm-up), and compute the baseline coverage of
+ * `ruleSets` (the default rule set), so no request of theirs pays for it.
+ */
 export interface PrepareTask {
   kind: 'prepare';
   snapshot: PreparedSnapshot;
+  ruleSets?: RuleSet[];
 }
 
 /**
@@ -93,12 +97,30 @@ export type HeavyTask = (
   EvaluateTask | SuggestTask | IsochroneTask | IsochroneBandsTask | PrepareTask | SnapOriginsTask
 ) & {
   /**
-   * Where this thread says it is preparing (slot 0: 1 while preparing, else 0) and how long its
-   * preparations for this task took (slot 1, ms): decoding the snapshot and baseline coverage are
-   * per-thread work the pool does not charge to the request's time limit.
+   * The thread's preparation, shared with the pool ({@link PREPARING_SLOTS}): slot 0 is 1 while it
+   * prepares, slot 1 the milliseconds its preparations for this task took (starting the thread
+   * while the task waited, decoding the snapshot, a rule set's baseline coverage: per-thread work
+   * the pool does not charge to the request's time limit, up to a cap), and slot 2 is set by the
+   * pool when the request has been answered without this task (it waited out the cap): the thread
+   * then finishes its preparation, which later requests reuse, and skips the work itself.
    */
   preparing?: Int32Array;
+  /** When the pool submitted the task (ms since the epoch, performance.timeOrigin + now()). */
+  submittedAt?: number;
 };
+
+/** Int32 slots of {@link HeavyTask.preparing}: preparing now, milliseconds prepared, cancelled. */
+export const PREPARING_SLOTS = 3;
+
+/** The answer of a task the pool cancelled after its preparation ({@link HeavyTask.preparing}). */
+export interface TaskCancelled {
+  cancelled: true;
+}
+
+// When this thread had loaded the engine's code (ms since the epoch): a thread started for a task
+// (the first, or one replacing a thread ended at the time limit) spent that long before running it.
+const READY_AT = performance.timeOrigin + performance.now();
+let startupCharged = false;
 
 /** A domain error the route answers as 400 invalid_parameter (e.g. a plan the engine refuses). */
 export interface TaskRefusal {
@@ -160,6 +182,13 @@ export function snapOriginsShared(snapshot: EngineSnapshot): SharedArrayBuffer {
   new Uint8Array(shared).set(bytes);
   return shared;
 }
+
+/** True when the pool has answered this task's request without it ({@link HeavyTask.preparing}). */
+function cancelled(): boolean {
+  return preparingSignal !== undefined && Atomics.load(preparingSignal, 2) === 1;
+}
+
+const CANCELLED: TaskCancelled = { cancelled: true };
 
 function baselineCoverage(p: Prepared, ruleSets: readonly RuleSet[]): RuleCoverage[] {
   return ruleSets.flatMap((rs) => {
@@ -275,10 +304,11 @@ function impactJson(
 }
 
 /** The body of POST /api/scenarios/evaluate, less what the route adds (dataset and run ids). */
-export function runEvaluate(t: EvaluateTask): Record<string, unknown> | TaskRefusal {
+export function runEvaluate(t: EvaluateTask): Record<string, unknown> | TaskRefusal | TaskCancelled {
   const p = prepare(t.snapshot);
   const ruleSets = t.ruleSets;
   const before = baselineCoverage(p, ruleSets);
+  if (cancelled()) return CANCELLED;
   let ev: ScenarioEvaluation;
   try {
     ev = evaluateScenario(p.engine.net, p.engine.fields, ruleSets, p.engine.origins, p.originSnaps, t.plans, {
@@ -305,17 +335,18 @@ let stringifyEvaluate: ((body: unknown) => string) | null = null;
 /** The whole body of POST /api/scenarios/evaluate, serialised ({@link SerialisedAnswer}). */
 export function runEvaluateSerialised(
   t: EvaluateTask & { envelope: NonNullable<EvaluateTask['envelope']> },
-): SerialisedAnswer | TaskRefusal {
+): SerialisedAnswer | TaskRefusal | TaskCancelled {
   const answer = runEvaluate(t);
-  if ('refused' in answer) return answer as TaskRefusal;
+  if ('refused' in answer || 'cancelled' in answer) return answer as TaskRefusal | TaskCancelled;
   // readonly `as const` arrays are what fast-json-stringify's types reject, not the schema
   stringifyEvaluate ??= fastJson(evaluateResponse as unknown as Parameters<typeof fastJson>[0]);
   return new TextEncoder().encode(stringifyEvaluate({ ...t.envelope, ...answer }));
 }
 
 /** The picks and totals of GET /api/suggest. */
-export function runSuggest(t: SuggestTask): Record<string, unknown> | TaskRefusal {
+export function runSuggest(t: SuggestTask): Record<string, unknown> | TaskRefusal | TaskCancelled {
   const p = prepare(t.snapshot);
+  if (cancelled()) return CANCELLED;
   const ruleSet = t.ruleSet;
   const rule = ruleSet.rules.find((r) => r.id === t.ruleId);
   if (!rule) return { refused: `rule set ${t.ruleSetId} has no rule "${t.ruleId}"` };
@@ -364,6 +395,7 @@ export function runSuggest(t: SuggestTask): Record<string, unknown> | TaskRefusa
 /** The reached lines of an isochrone (the polygon is PostGIS's work, done by the route). */
 export function runIsochrone(t: IsochroneTask) {
   const p = prepare(t.snapshot);
+  if (cancelled()) return CANCELLED;
   const g = p.engine.net.graph;
   const result = p.search.run(
     seedsFromSnaps(
@@ -396,6 +428,7 @@ export function runIsochrone(t: IsochroneTask) {
  */
 export function runIsochroneBands(t: IsochroneBandsTask) {
   const p = prepare(t.snapshot);
+  if (cancelled()) return CANCELLED;
   const g = p.engine.net.graph;
   const maxL = Math.max(...t.limitsM);
   const result = p.search.run(
@@ -439,6 +472,12 @@ export function runIsochroneBands(t: IsochroneBandsTask) {
 /** The worker's entry: one task in, its plain-data answer out. */
 export function runHeavyTask(task: HeavyTask): unknown {
   preparingSignal = task.preparing;
+  if (!startupCharged) {
+    startupCharged = true;
+    // the part of this thread's start that the task waited through is preparation too
+    const waited = READY_AT - Math.max(performance.timeOrigin, task.submittedAt ?? Infinity);
+    if (preparingSignal && waited > 0) Atomics.add(preparingSignal, 1, Math.ceil(waited));
+  }
   try {
     return runTask(task);
   } finally {
@@ -456,8 +495,11 @@ function runTask(task: HeavyTask): unknown {
       return runIsochrone(task);
     case 'isochrone-bands':
       return runIsochroneBands(task);
-    case 'prepare':
-      return void prepare(task.snapshot);
+    case 'prepare': {
+      const p = prepare(task.snapshot);
+      if (task.ruleSets) baselineCoverage(p, task.ruleSets);
+      return;
+    }
     case 'snap-origins':
       return snapOriginsShared(task.snapshot);
   }

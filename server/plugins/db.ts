@@ -1,15 +1,29 @@
 import fp from 'fastify-plugin';
 import type pg from 'pg';
 import { createPool } from '../db/pool.ts';
+import { lowerBackendPriority } from '../db/backend-priority.ts';
 import type { FastifyInstance } from 'fastify';
 
 declare module 'fastify' {
   interface FastifyInstance {
     pg: pg.Pool;
+    /**
+     * Connections for heavy requests' SQL (the suggestion grid, the isochrone polygon): their
+     * backends run at a lower priority ({@link BACKEND_NICE_INCREMENT}) where the server is local.
+     */
+    pgHeavy: pg.Pool;
   }
 }
 
-/** Owns the pg.Pool for the app's lifetime and ends it on close. */
+/**
+ * Nice added to the backends of {@link FastifyInstance.pgHeavy}: the same as the worker threads'
+ * (server/plugins/heavy-pool.ts), so heavy SQL, like heavy JavaScript, takes the cores the event
+ * loop that answers proximity and tiles leaves. At nice 0 on a 2-core machine, the soak's heavy
+ * burst had a grid search or polygon running beside the worker thread at the event loop's priority.
+ */
+export const BACKEND_NICE_INCREMENT = 10;
+
+/** Owns the pg.Pools for the app's lifetime and ends them on close. */
 export const dbPlugin = fp(
   async (app: FastifyInstance, opts: { databaseUrl: string; max?: number }) => {
     const pool = createPool(opts.databaseUrl, {
@@ -24,9 +38,22 @@ export const dbPlugin = fp(
       // A transaction in progress also loses its client; its query rejects, so it answers 503.
       onError: (err) => app.log.warn({ err }, 'database connection lost'),
     });
+    const heavy = createPool(opts.databaseUrl, {
+      max: 4,
+      options: '-c jit=off',
+      // heavy requests wait for one of these behind other heavy requests, within their own limits
+      connectionTimeoutMillis: 10_000,
+      idleTimeoutMillis: 30_000,
+      onError: (err) => app.log.warn({ err }, 'database connection lost'),
+    });
+    heavy.on('connect', (client) => {
+      const nice = lowerBackendPriority(client, opts.databaseUrl, BACKEND_NICE_INCREMENT);
+      app.log.debug({ pid: (client as { processID?: number }).processID, nice }, 'heavy SQL connection');
+    });
     app.decorate('pg', pool);
+    app.decorate('pgHeavy', heavy);
     app.addHook('onClose', async () => {
-      await pool.end();
+      await Promise.all([pool.end(), heavy.end()]);
     });
   },
   { name: 'db' },

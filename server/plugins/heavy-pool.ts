@@ -5,7 +5,9 @@ import { Piscina } from 'piscina';
 import { MAX_PLAN_EXTENT_M } from '../../geo/scenario/plan.ts';
 import { loadOriginsCached } from '../network/origins-file.ts';
 import { snapshotEngine, type EngineSnapshot } from '../heavy-work/engine-snapshot.ts';
-import type { HeavyTask, PreparedSnapshot, TaskRefusal } from '../heavy-work/tasks.ts';
+import { PREPARING_SLOTS, type HeavyTask, type PreparedSnapshot, type TaskRefusal } from '../heavy-work/tasks.ts';
+import { DEFAULT_RULE_SET } from '../../api/limits.ts';
+import { ruleSetById } from '../../geo/rules/index.ts';
 import { ApiError } from '../errors.ts';
 import type { LoadedEngine } from './engine.ts';
 
@@ -31,6 +33,14 @@ export interface HeavyLimits {
    * first, then answers 503 `server_busy` with Retry-After.
    */
   timeLimitMs: number;
+  /**
+   * The most a thread's own preparation may extend a request's time limit, milliseconds: starting
+   * a thread (one replacing a thread ended at the limit), decoding the snapshot, the baseline
+   * coverage of a rule set other than the default (whose baseline is prepared with the engine). A
+   * request whose thread prepares longer answers 503 `server_busy` with Retry-After; the thread
+   * finishes preparing (later requests reuse it) and skips the request's work. 20 s: the time limit.
+   */
+  preparationLimitMs: number;
   /**
    * Milliseconds one heavy request's SQL (the grid search for suggestion candidates, the isochrone
    * polygon) may run before PostgreSQL cancels it (`statement_timeout`) and the request answers 503
@@ -58,6 +68,7 @@ export const DEFAULT_HEAVY_LIMITS: HeavyLimits = {
   threads: Math.max(1, os.availableParallelism() - 1),
   maxQueue: 32,
   timeLimitMs: 20_000,
+  preparationLimitMs: 20_000,
   sqlTimeLimitMs: 10_000,
   perClient: 2,
   evaluateBudget: 25_000,
@@ -164,7 +175,11 @@ export function checkBudget(what: string, cost: number, budget: number, hint: st
   }
 }
 
-type TaskInput = HeavyTask extends infer T ? (T extends HeavyTask ? Omit<T, 'snapshot'> : never) : never;
+type TaskInput = HeavyTask extends infer T
+  ? T extends HeavyTask
+    ? Omit<T, 'snapshot' | 'preparing' | 'submittedAt'>
+    : never
+  : never;
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -228,6 +243,12 @@ export const heavyPoolPlugin = fp(
       { promise: Promise<PreparedSnapshot>; startedAt: number; done: boolean }
     >();
     const inFlight = new Map<string, number>();
+    const defaultRuleSet = ruleSetById(DEFAULT_RULE_SET);
+    const prepareTask = (snapshot: PreparedSnapshot): HeavyTask => ({
+      kind: 'prepare',
+      snapshot,
+      ...(defaultRuleSet ? { ruleSets: [defaultRuleSet] } : {}),
+    });
 
     const snapshot = (engine: LoadedEngine): Promise<EngineSnapshot> => {
       let s = snapshots.get(engine);
@@ -262,11 +283,10 @@ export const heavyPoolPlugin = fp(
           // no signal: preparation has no time limit, and no request's limit can end it
           const originSnaps = (await pool.run({ kind: 'snap-origins', snapshot: snap })) as SharedArrayBuffer;
           const prepared: PreparedSnapshot = { ...snap, originSnaps };
-          // every thread started and decoded before the first request runs (a thread that starts
-          // later, replacing one ended at the time limit, signals its decoding instead)
-          await Promise.all(
-            Array.from({ length: limits.threads }, () => pool.run({ kind: 'prepare', snapshot: prepared })),
-          );
+          // every thread started, decoded and holding the default rule set's baseline coverage
+          // before the first request runs (a thread that starts later, replacing one ended at the
+          // time limit, signals its preparation instead)
+          await Promise.all(Array.from({ length: limits.threads }, () => pool.run(prepareTask(prepared))));
           app.log.info(
             { key: snap.key, seconds: Math.round(performance.now() - startedAt) / 1000 },
             'engine prepared for the worker threads (origins snapped once, every thread decoded)',
@@ -313,24 +333,47 @@ export const heavyPoolPlugin = fp(
       inFlight.set(client, n + 1);
       try {
         const snap = await preparedWithin(reply, engine);
-        // the time limit, less what the thread spent preparing (slot 0: preparing now; slot 1: ms)
-        const preparing = new Int32Array(new SharedArrayBuffer(8));
+        // the time limit, plus what the thread spent preparing, up to preparationLimitMs
+        // (slots: preparing now, ms prepared, cancelled: HeavyTask.preparing)
+        const preparing = new Int32Array(new SharedArrayBuffer(4 * PREPARING_SLOTS));
         const controller = new AbortController();
         const submitted = performance.now();
         let timer: NodeJS.Timeout | undefined;
+        let refuse: ((err: ApiError) => void) | undefined;
+        const refused = new Promise<never>((_, reject) => (refuse = reject));
         const check = () => {
-          if (Atomics.load(preparing, 0) === 1) timer = setTimeout(check, 50);
-          else {
-            const left = submitted + limits.timeLimitMs + Atomics.load(preparing, 1) - performance.now();
-            if (left <= 0) controller.abort();
-            else timer = setTimeout(check, left);
-          }
+          const prepared = Math.min(Atomics.load(preparing, 1), limits.preparationLimitMs);
+          const left = submitted + limits.timeLimitMs + prepared - performance.now();
+          if (Atomics.load(preparing, 0) === 1) {
+            if (performance.now() - submitted < limits.timeLimitMs + limits.preparationLimitMs) {
+              timer = setTimeout(check, 50);
+              return;
+            }
+            // the thread prepares for longer than a request may wait: answer now, and let it
+            // finish preparing (not terminated: that would throw the preparation away) and then
+            // skip this request's work
+            Atomics.store(preparing, 2, 1);
+            reply.header('retry-after', String(PREPARING_RETRY_AFTER_S));
+            refuse!(
+              new ApiError(
+                'server_busy',
+                `the worker thread is still preparing this dataset (its baseline coverage or its start) after ${Math.round((performance.now() - submitted) / 1000)} s; the preparation goes on and this request was not run: retry in a few seconds`,
+              ),
+            );
+          } else if (left <= 0) controller.abort();
+          else timer = setTimeout(check, left);
         };
         timer = setTimeout(check, limits.timeLimitMs);
         let answer: unknown;
+        const running = pool.run(
+          { ...task, snapshot: snap, preparing, submittedAt: performance.timeOrigin + submitted },
+          { signal: controller.signal },
+        );
+        running.catch(() => {}); // answered without it (refused above): its end is nobody's business
         try {
-          answer = await pool.run({ ...task, snapshot: snap, preparing }, { signal: controller.signal });
+          answer = await Promise.race([running, refused]);
         } catch (err) {
+          if (err instanceof ApiError) throw err;
           if ((err as Error).name === 'AbortError') {
             throw new ApiError(
               'work_timed_out',
@@ -360,7 +403,7 @@ export const heavyPoolPlugin = fp(
 
     const warm = async (engine: LoadedEngine): Promise<{ threadId: number | null; nice: number | null }[]> => {
       const snap = await preparation(engine).promise;
-      return Promise.all(Array.from({ length: limits.threads }, () => pool.run({ kind: 'prepare', snapshot: snap })));
+      return Promise.all(Array.from({ length: limits.threads }, () => pool.run(prepareTask(snap))));
     };
 
     app.decorate('heavy', { limits, run, snapshot, prepared: (e) => preparation(e).promise, warm });

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { JSON_SLICE_ITEMS, jsonSlices, jsonSliceStream } from '../http/json-slices.ts';
 import {
   auditJson,
   auditQuery,
@@ -30,11 +31,21 @@ function sendCsv(reply: FastifyReply, filename: string, csv: string) {
     .send(csv);
 }
 
-function sendGeoJson(reply: FastifyReply, filename: string, body: unknown) {
+function sendGeoJson(reply: FastifyReply, filename: string, body: { features: unknown[] } & Record<string, unknown>) {
   return reply
     .header('content-type', 'application/geo+json; charset=utf-8')
     .header('content-disposition', `attachment; filename="${filename}"`)
-    .send(JSON.stringify(body));
+    .send(body.features.length > JSON_SLICE_ITEMS ? jsonSliceStream(body, 'features') : JSON.stringify(body));
+}
+
+/**
+ * A JSON answer with one array of areas: as it is (fastify serialises it with the route's schema)
+ * when short, else serialised a slice at a time ({@link jsonSlices}): a whole city's areas run to
+ * tens of megabytes, which in one piece held the event loop for seconds.
+ */
+function sendAreas<T extends { areas: unknown[] }>(reply: FastifyReply, body: T): T | FastifyReply {
+  if (body.areas.length <= JSON_SLICE_ITEMS) return body;
+  return reply.type('application/json; charset=utf-8').send(jsonSliceStream(body, 'areas'));
 }
 
 /** The place filters of a query that are set, in a stable order (district before street). */
@@ -167,7 +178,7 @@ export async function coverageRoutes(app: FastifyInstance): Promise<void> {
           })),
         });
       }
-      return {
+      return sendAreas(reply, {
         rule_set: rs.id,
         level,
         ...filtered,
@@ -176,7 +187,7 @@ export async function coverageRoutes(app: FastifyInstance): Promise<void> {
         distance_cap_m: DISTANCE_CAP_M,
         not_assessable: notAssessable,
         areas: rows,
-      };
+      });
     },
   );
 
@@ -343,7 +354,7 @@ export async function coverageRoutes(app: FastifyInstance): Promise<void> {
           })),
         });
       }
-      return {
+      return sendAreas(reply, {
         rule_set: rs.id,
         level,
         ...filtered,
@@ -352,7 +363,7 @@ export async function coverageRoutes(app: FastifyInstance): Promise<void> {
         distance_cap_m: DISTANCE_CAP_M,
         not_assessable: notAssessable,
         areas,
-      };
+      });
     },
   );
 }

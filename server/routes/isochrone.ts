@@ -62,7 +62,7 @@ export async function isochroneRoutes(app: FastifyInstance): Promise<void> {
       const features: string[] = [];
       if (iso.pieces) {
         const geometry = await isochronePolygon(
-          app.pg,
+          app.pgHeavy,
           iso.geometryJson,
           ISOCHRONE_BUFFER_M,
           app.heavy.limits.sqlTimeLimitMs,

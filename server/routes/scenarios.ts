@@ -213,7 +213,7 @@ export async function scenarioRoutes(app: FastifyInstance): Promise<void> {
         const rows =
           possible === 0
             ? []
-            : await gridCandidates(app.pg, grid, engine.datasetId, GRID_MAX_NETWORK_M, grid.metresPerDegLat, {
+            : await gridCandidates(app.pgHeavy, grid, engine.datasetId, GRID_MAX_NETWORK_M, grid.metresPerDegLat, {
                 limit: possible > allowed ? allowed + 1 : undefined,
                 timeoutMs: app.heavy.limits.sqlTimeLimitMs,
               });

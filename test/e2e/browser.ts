@@ -85,6 +85,11 @@ export async function openApp(env: E2eEnv, hash: string, viewport = { width: 128
 }
 
 /** Wait until the map has loaded its style and every visible tile, and is not moving. */
+/**
+ * Wait until the map has loaded its style and tiles and stopped moving. The bound is generous (a
+ * condition, not a sleep: a quiet machine passes in well under a second): at load 17–27 on 2 cores
+ * the workbench suite's tiles took over 30 s, the bound before, and failed a good build.
+ */
 export async function mapIdle(page: Page): Promise<void> {
   await page.waitForFunction(
     () => {
@@ -92,7 +97,7 @@ export async function mapIdle(page: Page): Promise<void> {
       return Boolean(map && map.loaded() && map.areTilesLoaded() && !map.isMoving());
     },
     null,
-    { timeout: 30_000, polling: 200 },
+    { timeout: 90_000, polling: 200 },
   );
 }
 

@@ -20,11 +20,12 @@ import {
   planReachKm2,
 } from '../../server/plugins/heavy-pool.ts';
 import { extentOfCoords, gridCandidateBound, gridOver, squareAround } from '../../geo/candidate-sites.ts';
-import { GRID_MAX_NETWORK_M } from '../../api/limits.ts';
+import { DEFAULT_RULE_SET, GRID_MAX_NETWORK_M } from '../../api/limits.ts';
 import { gridCandidates, GRID_SQL } from '../../server/queries/grid-candidates.ts';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
 import { engineFromSnapshot } from '../../server/heavy-work/engine-snapshot.ts';
+import { BACKEND_NICE_INCREMENT } from '../../server/plugins/db.ts';
 
 // Heavy work (scenarios, suggestions, isochrones) runs on the worker pool: the event loop keeps
 // answering while it runs, oversized requests are refused before any work, running work ends at
@@ -290,6 +291,29 @@ describe('heavy work off the event loop', () => {
     expect(niceOf(process.pid)).toBe(mainNice);
   });
 
+  it("runs heavy SQL on PostgreSQL backends that gave up priority (nice +10), the other queries' backends keeping theirs", async () => {
+    const niceOfProcess = (pid: number) => {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    const pidOf = async (pool: pg.Pool) => {
+      const c = await pool.connect();
+      try {
+        return (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+      } finally {
+        c.release();
+      }
+    };
+    const [cheap, heavy] = await Promise.all([pidOf(app.pg), pidOf(app.pgHeavy)]);
+    // lowering another user's process (postgres) needs root, as the project's own scripts run
+    const root = process.getuid?.() === 0;
+    if (root) expect(niceOfProcess(heavy)).toBe(Math.min(19, niceOfProcess(cheap) + BACKEND_NICE_INCREMENT));
+    // and the routes' heavy SQL uses that pool: an isochrone polygon leaves a heavy backend busy no more
+    const r = await app.inject('/api/isochrone?lng=104.0679&lat=30.7029&distance_m=300');
+    expect(r.statusCode, r.body.slice(0, 200)).toBe(200);
+    expect(app.pgHeavy.totalCount).toBeGreaterThan(0);
+  });
+
   it("runs the API's queries without JIT compilation", async () => {
     expect((await app.pg.query<{ jit: string }>('SHOW jit')).rows[0].jit).toBe('off');
   });
@@ -395,6 +419,44 @@ describe('heavy work off the event loop', () => {
       for (let i = 0; i < 3; i++) expect((await iso()).statusCode, what).toBe(200);
     } finally {
       await short.close();
+    }
+  });
+
+  it("caps what a thread's own preparation adds to a request's limit: past it, 503 server_busy, and the thread is kept with its preparation", async () => {
+    // every rule set but the default: their baseline coverage is prepared on a thread's first
+    // request for them, not with the engine. Timed here in-process (a niced thread takes at least as long).
+    const others = RULE_SETS.filter((r) => r.id !== DEFAULT_RULE_SET);
+    const engine = await app.engine.current();
+    const decoded = engineFromSnapshot(await app.heavy.snapshot(engine));
+    const snaps = decoded.origins.map((o) => snapOrigin(decoded.net, o.lng, o.lat, o.compound));
+    const t0 = performance.now();
+    evaluateCoverage(decoded.net, decoded.fields, others, decoded.origins, snaps);
+    const baselineMs = performance.now() - t0;
+    // a limit the thread is sure to have started the task within, and a cap it prepares beyond
+    const timeLimitMs = Math.max(20, Math.round(baselineMs / 2));
+    const preparationLimitMs = 1;
+    const what = `baseline ${Math.round(baselineMs)} ms, limit ${timeLimitMs} ms, cap ${preparationLimitMs} ms`;
+    const capped = await buildApp({
+      databaseUrl: db.url,
+      webDist: false,
+      heavy: { timeLimitMs: 60_000, preparationLimitMs },
+    });
+    try {
+      const [before] = await capped.heavy.warm(await capped.engine.current());
+      capped.heavy.limits.timeLimitMs = timeLimitMs;
+      const first = await evaluate(capped, { plans: parks(1), rule_set: 'all', marginal: false });
+      expect(first.statusCode, `${what}: ${first.body.slice(0, 300)}`).toBe(503);
+      expect(first.json().error.code, what).toBe('server_busy');
+      expect(first.json().error.message).toContain('preparing');
+      expect(first.headers['retry-after']).toBe(String(PREPARING_RETRY_AFTER_S));
+      // not terminated (which would throw the preparation away and start it over on the next
+      // request): the same thread finishes preparing, skips the work, and takes the next task
+      capped.heavy.limits.timeLimitMs = 60_000;
+      const [after] = await capped.heavy.warm(await capped.engine.current());
+      if (before.threadId !== null) expect(after.threadId, what).toBe(before.threadId);
+      expect((await evaluate(capped, { plans: parks(1), rule_set: 'all', marginal: false })).statusCode).toBe(200);
+    } finally {
+      await capped.close();
     }
   });
 
