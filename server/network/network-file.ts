@@ -33,6 +33,8 @@ import { loadFacilities, loadStreetNetwork, type StreetNetwork } from './load-ne
  * is rebuilt; so is a file that cannot be read (truncated, other version).
  */
 export const NETWORK_FILE_FORMAT = 2;
+/** The extensions of a dataset's engine files: `<sha256>-v<format>.<part>` (origins: origins-file.ts). */
+export const ENGINE_FILE_PARTS = ['engine', 'facilities', 'origins'] as const;
 const MAGIC = Buffer.from('LCENGINE', 'latin1');
 
 export type TypedArray = Float64Array | Int32Array | Uint32Array | Uint8Array;
