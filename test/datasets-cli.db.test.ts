@@ -186,7 +186,11 @@ describe('npm run datasets', () => {
     expect(r.status, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report).toMatchObject({ name: CUT, datasetIds: cutIds, runIds: cutRuns, wasDefault: false });
-    expect(report.engineFiles).toEqual([cutFile]);
+    // every engine file of the deleted dataset (streets, facilities, origins when written), no other
+    const cutPrefix = path.basename(cutFile).replace(/\.engine$/, '.');
+    expect(report.engineFiles).toEqual(expect.arrayContaining([cutFile, cutFile.replace(/engine$/, 'facilities')]));
+    expect(report.engineFiles.every((f: string) => path.basename(f).startsWith(cutPrefix))).toBe(true);
+    expect(fs.readdirSync(engineDir).filter((f) => f.startsWith(cutPrefix))).toEqual([]);
 
     expect(await ids(CUT)).toEqual([]);
     for (const table of ['walk_edges', 'walk_nodes', 'origins', 'residential_areas', 'coverage_runs'])

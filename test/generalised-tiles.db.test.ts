@@ -281,6 +281,120 @@ describe('generalised tiles of a generated city (real PostGIS)', () => {
     }
   });
 
+  it('an incremental run recomputes only the changed categories of the lines, as a full build does (migration 0300)', async () => {
+    const client = await pool.connect();
+    const lines = async () =>
+      (
+        await client.query(
+          `SELECT band, id, run_id, highway, name, is_private, d::text AS d, edge_ids, encode(ST_AsEWKB(geom), 'hex') AS geom
+           FROM generalised_network WHERE dataset_id = $1 ORDER BY band, id`,
+          [datasetId],
+        )
+      ).rows;
+    try {
+      await client.query('BEGIN');
+      const from = (
+        await client.query<{ run_id: number }>(
+          'SELECT max(run_id) AS run_id FROM generalised_network WHERE dataset_id = $1',
+          [datasetId],
+        )
+      ).rows[0].run_id;
+      const before = await lines();
+      const later = (
+        await client.query<{ id: number }>(
+          `INSERT INTO coverage_runs (dataset_id, rule_set_versions, status, community_source)
+           SELECT dataset_id, rule_set_versions, 'running', community_source FROM coverage_runs WHERE id = $1 RETURNING id`,
+          [from],
+        )
+      ).rows[0].id;
+      // as an incremental run writes them: parks' distances changed (farther, beyond the cap, gone),
+      // every other category's copied
+      await client.query(
+        `INSERT INTO edge_distances (run_id, edge_id, d)
+         SELECT $1, edge_id,
+                CASE WHEN edge_id % 7 = 0 THEN d || '{"park": -1}'::jsonb
+                     WHEN edge_id % 5 = 0 THEN d - 'park'
+                     WHEN d ? 'park' THEN d || jsonb_build_object('park', (d->>'park')::float8 + 7.3)
+                     ELSE d END
+         FROM edge_distances WHERE run_id = $2`,
+        [later, from],
+      );
+      await client.query('SAVEPOINT s');
+      await client.query(`SELECT build_generalised_network($1, $2, '{park}')`, [later, from]);
+      const partial = await lines();
+      await client.query('ROLLBACK TO SAVEPOINT s');
+      await client.query('SELECT build_generalised_network_full($1)', [later]);
+      const full = await lines();
+      await client.query('ROLLBACK TO SAVEPOINT s');
+      expect(partial.length).toBeGreaterThan(100);
+      expect(partial).toEqual(full);
+      expect(partial.every((r) => r.run_id === later)).toBe(true);
+      expect(partial.filter((r, i) => r.d !== before[i].d).length).toBeGreaterThan(10);
+      // lines that are not the named run's: the distances of every category are recomputed
+      await client.query(`SELECT build_generalised_network($1, $2, '{park}')`, [later, from + 1000]);
+      expect(await lines()).toEqual(full);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
+
+  it('areas built from the same inputs are re-pointed at a later run; changed inputs build them again (migration 0300)', async () => {
+    const client = await pool.connect();
+    const areas = async () =>
+      (
+        await client.query(
+          `SELECT to_jsonb(g) - 'geom' AS a, encode(ST_AsEWKB(geom), 'hex') AS geom
+           FROM generalised_areas g WHERE dataset_id = $1 ORDER BY band, level, area_key`,
+          [datasetId],
+        )
+      ).rows as { a: Record<string, unknown>; geom: string }[];
+    try {
+      await client.query('BEGIN');
+      const from = (
+        await client.query<{ run_id: number }>(
+          'SELECT max(run_id) AS run_id FROM generalised_areas WHERE dataset_id = $1',
+          [datasetId],
+        )
+      ).rows[0].run_id;
+      const later = (
+        await client.query<{ id: number }>(
+          `INSERT INTO coverage_runs (dataset_id, rule_set_versions, status, community_source)
+           SELECT dataset_id, rule_set_versions, 'running', community_source FROM coverage_runs WHERE id = $1 RETURNING id`,
+          [from],
+        )
+      ).rows[0].id;
+      await client.query('SAVEPOINT s');
+      await client.query('SELECT build_generalised_areas_full($1)', [later]);
+      const full = await areas();
+      await client.query('ROLLBACK TO SAVEPOINT s');
+      // a mark on one row survives: re-pointed, not rebuilt
+      await client.query(
+        `UPDATE generalised_areas SET name = 'kept' WHERE dataset_id = $1 AND area_key = (SELECT min(area_key) FROM generalised_areas WHERE dataset_id = $1 AND level = 'residential_area')
+           AND level = 'residential_area'`,
+        [datasetId],
+      );
+      await client.query('SELECT build_generalised_areas($1)', [later]);
+      const repointed = await areas();
+      expect(repointed.filter((r) => r.a.name === 'kept')).toHaveLength(1);
+      await client.query('ROLLBACK TO SAVEPOINT s');
+      await client.query('SELECT build_generalised_areas($1)', [later]);
+      expect(full.length).toBeGreaterThan(10);
+      expect(await areas()).toEqual(full);
+      expect(full.every((r) => r.a.run_id === later)).toBe(true);
+      // a renamed residential area: the inputs differ, so the areas are built again
+      await client.query(
+        `UPDATE residential_areas SET name = 'renamed' WHERE id = (SELECT min(id) FROM generalised_areas WHERE dataset_id = $1 AND level = 'residential_area')`,
+        [datasetId],
+      );
+      await client.query('SELECT build_generalised_areas($1)', [later]);
+      expect((await areas()).some((r) => r.a.name === 'renamed')).toBe(true);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
+
   it('no tile of any layer at any zoom reaches 500 kB, and the generalised z12 network is smaller than the full-detail one', async () => {
     let largest = { bytes: 0, url: '' };
     for (let z = 0; z <= 16; z++) {

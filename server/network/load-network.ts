@@ -75,6 +75,9 @@ function wkbLineCoords(wkb: Buffer, out: number[]): number {
   return n;
 }
 
+/** The part of the engine's network that depends on the network dataset alone (not on facilities). */
+export type StreetNetwork = Omit<EngineNetwork, 'facilities'> & { nodeDbId: Float64Array };
+
 /**
  * Load the walking network of a dataset into the engine's typed arrays: graph (CSR), snap index,
  * wall index, gated compounds and facilities. O(E log E) for the indexes.
@@ -84,8 +87,18 @@ export async function loadNetwork(
   datasetId: number,
 ): Promise<EngineNetwork & { nodeDbId: Float64Array }> {
   // Sequential: `db` may be a single client inside the compute transaction.
+  const streets = await loadStreetNetwork(db, datasetId);
+  return { ...streets, facilities: await loadFacilities(db, datasetId) };
+}
+
+/**
+ * The street part of {@link loadNetwork}: graph (CSR), snap index, wall index and gated compounds,
+ * everything read from the network dataset's own rows. O(E log E) for the indexes.
+ */
+export async function loadStreetNetwork(db: pg.Pool | pg.ClientBase, datasetId: number): Promise<StreetNetwork> {
+  // Sequential: `db` may be a single client inside the compute transaction.
   const nodes = await db.query<{ id: string; lng: number; lat: number }>(NODES_SQL, [datasetId]);
-  const [edges, facilities, compounds, barriers] = [
+  const [edges, compounds, barriers] = [
     await db.query<{
       id: string;
       source: string;
@@ -96,21 +109,6 @@ export async function loadNetwork(
       is_private: boolean;
       wkb: Buffer;
     }>(EDGES_SQL, [datasetId]),
-    await db.query<{
-      id: string;
-      category: CategoryId;
-      name: string | null;
-      area_m2: number | null;
-      is_sample: boolean;
-      lng: number;
-      lat: number;
-      access_lng: number[];
-      access_lat: number[];
-      access_sampled: boolean[];
-      polygon: string | null;
-      shape_lng: number[] | null;
-      shape_lat: number[] | null;
-    }>(FACILITIES_SQL, [datasetId, OPEN_SPACE_CATEGORIES]),
     await db.query<{ id: string; gate_nodes: string[]; internal_edges: string[] }>(COMPOUNDS_SQL, [datasetId]),
     await db.query<{ wkb: Buffer }>(BARRIERS_SQL, [datasetId]),
   ] as const;
@@ -197,7 +195,39 @@ export async function loadNetwork(
       r.internal_edges.map((id) => edgeIndex.get(Number(id))).filter((e): e is number => e !== undefined),
     ),
   }));
-  const engineFacilities: EngineFacility[] = facilities.rows.map((r) => ({
+  return {
+    graph,
+    snapIndex,
+    barriers: barrierIndex,
+    edgeDbId,
+    edgeIsPrivate,
+    compounds: engineCompounds,
+    nodeDbId,
+  };
+}
+
+/**
+ * Facilities of the network dataset and every register (see FACILITIES_SQL), as the engine uses
+ * them: access points, shape points, open-space polygons. Independent of the street network (access
+ * points are snapped when a distance field is computed). O(facilities + access points).
+ */
+export async function loadFacilities(db: pg.Pool | pg.ClientBase, datasetId: number): Promise<EngineFacility[]> {
+  const facilities = await db.query<{
+    id: string;
+    category: CategoryId;
+    name: string | null;
+    area_m2: number | null;
+    is_sample: boolean;
+    lng: number;
+    lat: number;
+    access_lng: number[];
+    access_lat: number[];
+    access_sampled: boolean[];
+    polygon: string | null;
+    shape_lng: number[] | null;
+    shape_lat: number[] | null;
+  }>(FACILITIES_SQL, [datasetId, OPEN_SPACE_CATEGORIES]);
+  return facilities.rows.map((r) => ({
     id: Number(r.id),
     category: r.category,
     name: r.name,
@@ -216,16 +246,6 @@ export async function loadNetwork(
     shapeLng: Float64Array.from([...(r.shape_lng ?? [r.lng]), ...r.access_lng]),
     shapeLat: Float64Array.from([...(r.shape_lat ?? [r.lat]), ...r.access_lat]),
   }));
-  return {
-    graph,
-    snapIndex,
-    barriers: barrierIndex,
-    edgeDbId,
-    edgeIsPrivate,
-    compounds: engineCompounds,
-    facilities: engineFacilities,
-    nodeDbId,
-  };
 }
 
 /** District name of residents outside every imported district boundary. */

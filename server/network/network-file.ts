@@ -10,26 +10,34 @@ import type { EngineFacility } from '../../geo/distance-field.ts';
 import { makeLocalProjection } from '../../geo/geodesy.ts';
 import type { WalkGraph } from '../../geo/graph.ts';
 import { barrierIndexFromParts, snapIndexFromParts } from '../../geo/snap.ts';
-import { loadNetwork } from './load-network.ts';
+import { loadFacilities, loadStreetNetwork, type StreetNetwork } from './load-network.ts';
 
 /**
- * The engine's network of a dataset (CSR graph, snap index, wall index, compounds, facilities) as
- * one binary file under `.data/engine/`, so a server start or a compute reads typed arrays straight
- * from disk instead of querying PostGIS and rebuilding indexes (README "Performance").
+ * The engine's network of a dataset as two binary files under `.data/engine/`, so a server start or
+ * a compute reads typed arrays straight from disk instead of querying PostGIS and rebuilding indexes
+ * (README "Performance"):
+ * - `<sha256>-v2.engine`, the streets: CSR graph, snap index, wall index, gated compounds — what
+ *   depends on the network dataset alone;
+ * - `<sha256>-v2.facilities`, the facilities of the dataset and every register (access points,
+ *   shapes, open-space polygons), which a register import changes. Small: a register import
+ *   rewrites only this file, and the streets are read as they were.
  *
- * Layout: 8 bytes magic `LCENGINE`, u32 format version, u32 header length, the header (JSON: key,
- * array table), padding to 8 bytes, then every array at an 8-byte-aligned offset, then a v8-serialised
- * skeleton (compounds, facilities: small objects). All little-endian (the machine's order, checked).
+ * Layout of every such file (also the origins file, origins-file.ts): 8 bytes magic `LCENGINE`, u32
+ * format version, u32 header length, the header (JSON: key, array table, metadata), padding to 8
+ * bytes, then every array at an 8-byte-aligned offset, then a v8-serialised skeleton (small
+ * objects). All little-endian (the machine's order, checked).
  *
- * Named by the dataset's sha256 and the format version; the header holds the full key: dataset id,
- * a fingerprint of everything else the loader reads (facilities of every register, their access
- * points, gated compounds and gates, walls) and a hash of the loader's own source. A file whose key
- * differs is stale and is rebuilt; so is a file that cannot be read (truncated, other version).
+ * Each header holds its file's full key: dataset id and sha256, a hash of the loader's own source,
+ * and a fingerprint of the rows the part is built from (streets: gated compounds and gates, walls,
+ * edges; facilities: every facility with its access points). A file whose key differs is stale and
+ * is rebuilt; so is a file that cannot be read (truncated, other version).
  */
-export const NETWORK_FILE_FORMAT = 1;
+export const NETWORK_FILE_FORMAT = 2;
+/** The extensions of a dataset's engine files: `<sha256>-v<format>.<part>` (origins: origins-file.ts). */
+export const ENGINE_FILE_PARTS = ['engine', 'facilities', 'origins'] as const;
 const MAGIC = Buffer.from('LCENGINE', 'latin1');
 
-type TypedArray = Float64Array | Int32Array | Uint32Array | Uint8Array;
+export type TypedArray = Float64Array | Int32Array | Uint32Array | Uint8Array;
 const ARRAY_TYPES = { Float64Array, Int32Array, Uint32Array, Uint8Array } as const;
 type ArrayTypeName = keyof typeof ARRAY_TYPES;
 
@@ -41,17 +49,16 @@ interface ArrayEntry {
 }
 interface Header {
   key: string;
+  meta: Record<string, unknown>;
+  arrays: ArrayEntry[];
+  skeleton: { offset: number; length: number };
+}
+interface StreetMeta {
   datasetId: number;
   nodeCount: number;
   edgeCount: number;
   arcCount: number;
   projectionCenter: [number, number];
-  arrays: ArrayEntry[];
-  skeleton: { offset: number; length: number };
-}
-interface Skeleton {
-  compounds: readonly EngineCompound[];
-  facilities: readonly EngineFacility[];
 }
 
 export type LoadedNetwork = EngineNetwork & { nodeDbId: Float64Array };
@@ -90,9 +97,10 @@ function loaderSourceHash(): string {
 }
 
 /**
- * Everything besides the dataset's own immutable rows that loadNetwork reads: facilities (of this
- * dataset and every register) with their replacement, geometry and access points, gated compounds
- * with their gates, walls. One query, O(facilities + access points + compounds).
+ * Everything besides the dataset's own immutable rows that the loaders read: facilities (of this
+ * dataset and every register) with their replacement, geometry and access points (the facilities
+ * file's key); gated compounds with their gates, walls, edges (the streets file's key). One query,
+ * O(facilities + access points + compounds).
  */
 const FINGERPRINT_SQL = `
   SELECT d.sha256,
@@ -105,12 +113,22 @@ const FINGERPRINT_SQL = `
     (SELECT count(*) || ':' || coalesce(max(id), 0) FROM walk_edges WHERE dataset_id = d.id) AS edges
   FROM datasets d WHERE d.id = $1`;
 
-/** The key a network file of `datasetId` must carry to be current, and the file it lives in. */
+/** Keys and files of the two parts of a dataset's network. */
+export interface NetworkFileKeys {
+  /** The streets part: depends on the network dataset's rows only. */
+  key: string;
+  file: string;
+  /** The facilities part: every facility of the dataset and of every register. */
+  facilitiesKey: string;
+  facilitiesFile: string;
+}
+
+/** The keys the network files of `datasetId` must carry to be current, and the files they live in. */
 export async function networkFileKey(
   db: pg.Pool | pg.ClientBase,
   datasetId: number,
   dir: string,
-): Promise<{ key: string; file: string }> {
+): Promise<NetworkFileKeys> {
   const { rows } = await db.query<{
     sha256: string;
     facilities: string;
@@ -120,45 +138,35 @@ export async function networkFileKey(
   }>(FINGERPRINT_SQL, [datasetId]);
   if (!rows[0]) throw new Error(`dataset ${datasetId} does not exist`);
   const r = rows[0];
-  const key = [
-    `v${NETWORK_FILE_FORMAT}`,
-    r.sha256,
-    `dataset ${datasetId}`,
-    `code ${loaderSourceHash()}`,
-    `facilities ${r.facilities}`,
-    `compounds ${r.compounds}`,
-    `barriers ${r.barriers}`,
-    `edges ${r.edges}`,
-  ].join('|');
-  return { key, file: path.join(dir, `${r.sha256}-v${NETWORK_FILE_FORMAT}.engine`) };
+  const base = [`v${NETWORK_FILE_FORMAT}`, r.sha256, `dataset ${datasetId}`, `code ${loaderSourceHash()}`];
+  const name = path.join(dir, `${r.sha256}-v${NETWORK_FILE_FORMAT}`);
+  return {
+    key: ['streets', ...base, `compounds ${r.compounds}`, `barriers ${r.barriers}`, `edges ${r.edges}`].join('|'),
+    file: `${name}.engine`,
+    facilitiesKey: ['facilities', ...base, `facilities ${r.facilities}`].join('|'),
+    facilitiesFile: `${name}.facilities`,
+  };
 }
 
 function typeName(a: TypedArray): ArrayTypeName {
   const n = a.constructor.name as ArrayTypeName;
-  if (!(n in ARRAY_TYPES)) throw new Error(`network file: unsupported array type ${n}`);
+  if (!(n in ARRAY_TYPES)) throw new Error(`engine file: unsupported array type ${n}`);
   return n;
 }
 
 /**
- * Write `net` to `file` under `key`: into a temporary file first, renamed into place, so a reader
- * never sees half a file. O(size of the arrays).
+ * Write named typed arrays, small metadata and a skeleton (any v8-serialisable value) to `file`
+ * under `key`: into a temporary file first, renamed into place, so a reader never sees half a
+ * file. O(size of the arrays).
  */
-export function writeNetworkFile(file: string, key: string, datasetId: number, net: LoadedNetwork): void {
-  const g = net.graph;
-  const arrays: [string, TypedArray][] = GRAPH_ARRAYS.map((n) => [`graph.${n}`, g[n] as TypedArray]);
-  arrays.push(['nodeDbId', net.nodeDbId], ['edgeDbId', net.edgeDbId], ['edgeIsPrivate', net.edgeIsPrivate]);
-  const snap = net.snapIndex;
-  arrays.push(
-    ['snap.segmentEdge', snap.segmentEdge],
-    ['snap.segmentStart', snap.segmentStart],
-    ['snap.pointCumM', snap.pointCumM],
-  );
-  if (snap.tree) arrays.push(['snap.tree', new Uint8Array(snap.tree.data)]);
-  if (net.barriers) {
-    arrays.push(['barriers.coords', net.barriers.coords], ['barriers.segmentStart', net.barriers.segmentStart]);
-    if (net.barriers.tree) arrays.push(['barriers.tree', new Uint8Array(net.barriers.tree.data)]);
-  }
-  const skeleton = v8.serialize({ compounds: net.compounds, facilities: net.facilities } satisfies Skeleton);
+export function writeArrayFile(
+  file: string,
+  key: string,
+  meta: Record<string, unknown>,
+  arrays: readonly (readonly [string, TypedArray])[],
+  skeletonValue: unknown,
+): void {
+  const skeleton = v8.serialize(skeletonValue);
   const entries: ArrayEntry[] = [];
   let offset = 0;
   const align = (n: number) => Math.ceil(n / 8) * 8;
@@ -166,16 +174,7 @@ export function writeNetworkFile(file: string, key: string, datasetId: number, n
     entries.push({ name, type: typeName(a), offset, length: a.length });
     offset = align(offset + a.byteLength);
   }
-  const header: Header = {
-    key,
-    datasetId,
-    nodeCount: g.nodeCount,
-    edgeCount: g.edgeCount,
-    arcCount: g.arcCount,
-    projectionCenter: [snap.projection.centerLng, snap.projection.centerLat],
-    arrays: entries,
-    skeleton: { offset, length: skeleton.byteLength },
-  };
+  const header: Header = { key, meta, arrays: entries, skeleton: { offset, length: skeleton.byteLength } };
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
   const prefix = Buffer.alloc(align(16 + headerBytes.byteLength));
   MAGIC.copy(prefix, 0);
@@ -210,12 +209,21 @@ export function writeNetworkFile(file: string, key: string, datasetId: number, n
   fs.renameSync(tmp, file);
 }
 
+/** What {@link readArrayFile} gives back. */
+export interface ArrayFile {
+  meta: Record<string, unknown>;
+  arrays: Map<string, TypedArray>;
+  skeleton: unknown;
+  /** The array named `name`; throws when the file has none. */
+  need<T extends TypedArray>(name: string): T;
+}
+
 /**
- * Read a network file if it carries `key`; null when it is missing, stale (another key) or
- * unreadable. Each array is read straight into its own buffer (no whole-file copy, files past
- * 2 GiB are fine); the indexes are opened in place (Flatbush.from), not rebuilt.
+ * Read a file written by {@link writeArrayFile} if it carries `key`; null when it is missing,
+ * stale (another key) or unreadable. Each array is read straight into its own buffer (no
+ * whole-file copy, files past 2 GiB are fine).
  */
-export function readNetworkFile(file: string, key: string): LoadedNetwork | null {
+export function readArrayFile(file: string, key: string): ArrayFile | null {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -238,7 +246,7 @@ export function readNetworkFile(file: string, key: string): LoadedNetwork | null
     const readInto = (bytes: Uint8Array, position: number) => {
       for (let done = 0; done < bytes.byteLength;) {
         const n = fs.readSync(fd, bytes, done, Math.min(bytes.byteLength - done, 1 << 30), position + done);
-        if (n === 0) throw new Error(`network file ${file} is truncated`);
+        if (n === 0) throw new Error(`engine file ${file} is truncated`);
         done += n;
       }
     };
@@ -251,43 +259,15 @@ export function readNetworkFile(file: string, key: string): LoadedNetwork | null
     }
     const skeletonBytes = Buffer.alloc(header.skeleton.length);
     readInto(skeletonBytes, base + header.skeleton.offset);
-    const skeleton = v8.deserialize(skeletonBytes) as Skeleton;
-    const need = <T extends TypedArray>(name: string): T => {
-      const a = arrays.get(name);
-      if (!a) throw new Error(`network file ${file} has no ${name}`);
-      return a as T;
-    };
-    const graph = { nodeCount: header.nodeCount, edgeCount: header.edgeCount, arcCount: header.arcCount } as Record<
-      string,
-      unknown
-    >;
-    for (const n of GRAPH_ARRAYS) graph[n] = need(`graph.${n}`);
-    const walkGraph = graph as unknown as WalkGraph;
-    const tree = (name: string) => {
-      const t = arrays.get(name);
-      return t ? Flatbush.from(t.buffer as ArrayBuffer) : null;
-    };
-    const projection = makeLocalProjection(header.projectionCenter[0], header.projectionCenter[1]);
-    const snapIndex = snapIndexFromParts(
-      walkGraph,
-      projection,
-      tree('snap.tree'),
-      need('snap.segmentEdge'),
-      need('snap.segmentStart'),
-      need('snap.pointCumM'),
-    );
-    const barriers = arrays.has('barriers.coords')
-      ? barrierIndexFromParts(need('barriers.coords'), tree('barriers.tree'), need('barriers.segmentStart'))
-      : undefined;
     return {
-      graph: walkGraph,
-      snapIndex,
-      barriers,
-      edgeDbId: need('edgeDbId'),
-      edgeIsPrivate: need('edgeIsPrivate'),
-      compounds: skeleton.compounds,
-      facilities: skeleton.facilities,
-      nodeDbId: need('nodeDbId'),
+      meta: header.meta,
+      arrays,
+      skeleton: v8.deserialize(skeletonBytes),
+      need<T extends TypedArray>(name: string): T {
+        const a = arrays.get(name);
+        if (!a) throw new Error(`engine file ${file} has no ${name}`);
+        return a as T;
+      },
     };
   } catch {
     return null;
@@ -296,31 +276,143 @@ export function readNetworkFile(file: string, key: string): LoadedNetwork | null
   }
 }
 
-/** Where a network came from: read from its file, or built from the database (and then written). */
+/** Write the streets part of `net` (everything but its facilities) to `file` under `key`. */
+export function writeStreetFile(file: string, key: string, datasetId: number, net: StreetNetwork): void {
+  const g = net.graph;
+  const arrays: [string, TypedArray][] = GRAPH_ARRAYS.map((n) => [`graph.${n}`, g[n] as TypedArray]);
+  arrays.push(['nodeDbId', net.nodeDbId], ['edgeDbId', net.edgeDbId], ['edgeIsPrivate', net.edgeIsPrivate]);
+  const snap = net.snapIndex;
+  arrays.push(
+    ['snap.segmentEdge', snap.segmentEdge],
+    ['snap.segmentStart', snap.segmentStart],
+    ['snap.pointCumM', snap.pointCumM],
+  );
+  if (snap.tree) arrays.push(['snap.tree', new Uint8Array(snap.tree.data)]);
+  if (net.barriers) {
+    arrays.push(['barriers.coords', net.barriers.coords], ['barriers.segmentStart', net.barriers.segmentStart]);
+    if (net.barriers.tree) arrays.push(['barriers.tree', new Uint8Array(net.barriers.tree.data)]);
+  }
+  const meta: StreetMeta = {
+    datasetId,
+    nodeCount: g.nodeCount,
+    edgeCount: g.edgeCount,
+    arcCount: g.arcCount,
+    projectionCenter: [snap.projection.centerLng, snap.projection.centerLat],
+  };
+  writeArrayFile(file, key, { ...meta }, arrays, { compounds: net.compounds });
+}
+
+/**
+ * Read the streets part of a network if `file` carries `key`; null when it is missing, stale or
+ * unreadable. The indexes are opened in place (Flatbush.from), not rebuilt.
+ */
+export function readStreetFile(file: string, key: string): StreetNetwork | null {
+  const f = readArrayFile(file, key);
+  if (!f) return null;
+  try {
+    const meta = f.meta as unknown as StreetMeta;
+    const graph = { nodeCount: meta.nodeCount, edgeCount: meta.edgeCount, arcCount: meta.arcCount } as Record<
+      string,
+      unknown
+    >;
+    for (const n of GRAPH_ARRAYS) graph[n] = f.need(`graph.${n}`);
+    const walkGraph = graph as unknown as WalkGraph;
+    const tree = (name: string) => {
+      const t = f.arrays.get(name);
+      return t ? Flatbush.from(t.buffer as ArrayBuffer) : null;
+    };
+    const projection = makeLocalProjection(meta.projectionCenter[0], meta.projectionCenter[1]);
+    const snapIndex = snapIndexFromParts(
+      walkGraph,
+      projection,
+      tree('snap.tree'),
+      f.need('snap.segmentEdge'),
+      f.need('snap.segmentStart'),
+      f.need('snap.pointCumM'),
+    );
+    const barriers = f.arrays.has('barriers.coords')
+      ? barrierIndexFromParts(f.need('barriers.coords'), tree('barriers.tree'), f.need('barriers.segmentStart'))
+      : undefined;
+    return {
+      graph: walkGraph,
+      snapIndex,
+      barriers,
+      edgeDbId: f.need('edgeDbId'),
+      edgeIsPrivate: f.need('edgeIsPrivate'),
+      compounds: (f.skeleton as { compounds: EngineCompound[] }).compounds,
+      nodeDbId: f.need('nodeDbId'),
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** Write the facilities part of a network (small objects with typed arrays: the skeleton alone). */
+export function writeFacilitiesFile(file: string, key: string, facilities: readonly EngineFacility[]): void {
+  writeArrayFile(file, key, {}, [], { facilities });
+}
+
+/** Read the facilities part if `file` carries `key`; null when it is missing, stale or unreadable. */
+export function readFacilitiesFile(file: string, key: string): EngineFacility[] | null {
+  const f = readArrayFile(file, key);
+  return f ? (f.skeleton as { facilities: EngineFacility[] }).facilities : null;
+}
+
+/** Where a part of a network came from: read from its file, or built from the database (and then written). */
 export type NetworkSource = 'file' | 'built';
 
 /**
- * The engine's network of `datasetId`: from its file under `dir` when that is current, else built
- * from the database by {@link loadNetwork} and written for next time (a failed write is reported
- * through `onWriteError` and does not fail the load).
+ * The engine's network of `datasetId`: each part (streets, facilities) from its file under `dir`
+ * when that is current, else built from the database ({@link loadStreetNetwork},
+ * {@link loadFacilities}) and written for next time (a failed write is reported through
+ * `onWriteError` and does not fail the load). After a register import only the facilities are
+ * built again. `source` is the streets' source.
  */
 export async function loadNetworkCached(
   db: pg.Pool | pg.ClientBase,
   datasetId: number,
   dir: string,
   onWriteError: (err: Error) => void = () => {},
-): Promise<{ net: LoadedNetwork; source: NetworkSource; file: string; seconds: number }> {
+): Promise<{
+  net: LoadedNetwork;
+  source: NetworkSource;
+  facilitiesSource: NetworkSource;
+  file: string;
+  /** The streets' key (the origins file's key includes it). */
+  key: string;
+  seconds: number;
+}> {
   const t0 = performance.now();
-  const { key, file } = await networkFileKey(db, datasetId, dir);
-  const cached = readNetworkFile(file, key);
-  if (cached) return { net: cached, source: 'file', file, seconds: (performance.now() - t0) / 1000 };
-  const net = await loadNetwork(db, datasetId);
-  try {
-    writeNetworkFile(file, key, datasetId, net);
-  } catch (err) {
-    onWriteError(err as Error);
+  const keys = await networkFileKey(db, datasetId, dir);
+  const write = (f: () => void) => {
+    try {
+      f();
+    } catch (err) {
+      onWriteError(err as Error);
+    }
+  };
+  let streets = readStreetFile(keys.file, keys.key);
+  const source: NetworkSource = streets ? 'file' : 'built';
+  if (!streets) {
+    const built = await loadStreetNetwork(db, datasetId);
+    write(() => writeStreetFile(keys.file, keys.key, datasetId, built));
+    streets = built;
   }
-  return { net, source: 'built', file, seconds: (performance.now() - t0) / 1000 };
+  let facilities = readFacilitiesFile(keys.facilitiesFile, keys.facilitiesKey);
+  const facilitiesSource: NetworkSource = facilities ? 'file' : 'built';
+  if (!facilities) {
+    const built = await loadFacilities(db, datasetId);
+    write(() => writeFacilitiesFile(keys.facilitiesFile, keys.facilitiesKey, built));
+    facilities = built;
+  }
+  return {
+    net: { ...streets, facilities },
+    source,
+    facilitiesSource,
+    file: keys.file,
+    key: keys.key,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }
 
 /** SHA-256 of each array and of the skeleton of a network, by name: equal maps, equal engines. */

@@ -26,6 +26,8 @@ export interface LoadedEngine {
   loadedAt: number;
   /** Whether the network came from its engine file under `.data/engine/` or was built from the database. */
   networkSource: NetworkSource;
+  /** The engine files' directory and the streets' key: the origins file beside them (origins-file.ts) is keyed by it. */
+  files: { dir: string; streetsKey: string };
   /** Seconds to load the network (file or database) and compute the distance fields. */
   loadSeconds: number;
   /** Bytes of its typed arrays (graph, indexes, fields): what the memory budget counts. */
@@ -128,7 +130,7 @@ async function load(
   log: (err: Error) => void,
 ): Promise<LoadedEngine> {
   const t0 = performance.now();
-  const { net, source } = await loadNetworkCached(db, run.datasetId, engineDir, log);
+  const { net, source, key } = await loadNetworkCached(db, run.datasetId, engineDir, log);
   const fields = computeFields(net, await refreshRuleSets(db));
   let minLng = Infinity,
     minLat = Infinity,
@@ -150,6 +152,7 @@ async function load(
     bbox: [minLng, minLat, maxLng, maxLat],
     loadedAt: Date.now(),
     networkSource: source,
+    files: { dir: engineDir, streetsKey: key },
     loadSeconds: (performance.now() - t0) / 1000,
     bytes: typedArrayBytes({ net, fields, search }),
   };

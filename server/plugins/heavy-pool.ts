@@ -3,8 +3,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Piscina } from 'piscina';
 import { MAX_PLAN_EXTENT_M } from '../../geo/scenario/plan.ts';
-import { loadOrigins } from '../network/load-network.ts';
-import { applyStudyArea } from '../network/study-area.ts';
+import { loadOriginsCached } from '../network/origins-file.ts';
 import { snapshotEngine, type EngineSnapshot } from '../heavy-work/engine-snapshot.ts';
 import { PREPARING_SLOTS, type HeavyTask, type PreparedSnapshot, type TaskRefusal } from '../heavy-work/tasks.ts';
 import { DEFAULT_RULE_SET } from '../../api/limits.ts';
@@ -254,17 +253,22 @@ export const heavyPoolPlugin = fp(
     const snapshot = (engine: LoadedEngine): Promise<EngineSnapshot> => {
       let s = snapshots.get(engine);
       if (!s) {
-        s = loadOrigins(app.pg, engine.datasetId, engine.net.compounds)
-          // the residents the stored run evaluated: those of the study area
-          .then((l) => applyStudyArea(app.pg, engine.datasetId, l.origins))
-          .then(({ origins }) => {
-            const snap = snapshotEngine(engine, origins);
-            app.log.info(
-              { key: snap.key, sharedMB: Math.round(snap.sharedBytes / 1048576) },
-              'engine snapshot shared with workers',
-            );
-            return snap;
-          });
+        // the residents the stored run evaluated (those of the study area), from their file when current
+        s = loadOriginsCached(
+          app.pg,
+          engine.datasetId,
+          engine.files.dir,
+          engine.files.streetsKey,
+          engine.net.compounds,
+          (err) => app.log.warn({ err }, 'origins file not written'),
+        ).then(({ origins }) => {
+          const snap = snapshotEngine(engine, origins);
+          app.log.info(
+            { key: snap.key, sharedMB: Math.round(snap.sharedBytes / 1048576) },
+            'engine snapshot shared with workers',
+          );
+          return snap;
+        });
         s.catch(() => snapshots.delete(engine));
         snapshots.set(engine, s);
       }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { inTransaction } from '../db/transaction.ts';
-import { NETWORK_FILE_FORMAT } from '../network/network-file.ts';
+import { ENGINE_FILE_PARTS, NETWORK_FILE_FORMAT } from '../network/network-file.ts';
 
 /** A dataset command refused: unknown name, or the default without --force. The CLI prints it and exits non-zero. */
 export class DatasetCommandError extends Error {}
@@ -112,10 +112,13 @@ export async function deleteDataset(
   const engineFiles: string[] = [];
   if (options.engineDir)
     for (const sha of r.shas) {
-      const file = path.join(options.engineDir, `${sha}-v${NETWORK_FILE_FORMAT}.engine`);
-      if (fs.existsSync(file)) {
-        fs.rmSync(file, { force: true });
-        engineFiles.push(file);
+      // the streets, the facilities and the origins (network-file.ts, origins-file.ts)
+      for (const part of ENGINE_FILE_PARTS) {
+        const file = path.join(options.engineDir, `${sha}-v${NETWORK_FILE_FORMAT}.${part}`);
+        if (fs.existsSync(file)) {
+          fs.rmSync(file, { force: true });
+          engineFiles.push(file);
+        }
       }
     }
   const { shas: _shas, ...result } = r;

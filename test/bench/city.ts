@@ -192,7 +192,10 @@ async function phaseEngine(url: string, dir: string, mode: 'cold' | 'file'): Pro
   try {
     const ds = await activeDataset(pool);
     if (!ds) throw new Error('no dataset');
-    if (mode === 'cold') fs.rmSync((await networkFileKey(pool, ds.id, dir)).file, { force: true });
+    if (mode === 'cold') {
+      const keys = await networkFileKey(pool, ds.id, dir);
+      for (const f of [keys.file, keys.facilitiesFile]) fs.rmSync(f, { force: true });
+    }
     const r = await loadNetworkCached(pool, ds.id, dir, (err) => {
       throw err;
     });
