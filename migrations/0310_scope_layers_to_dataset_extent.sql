@@ -242,3 +242,33 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION build_generalised_areas IS 'Fills generalised_areas for a coverage run (districts at zooms 9–10, communities and residential areas at 11–12); returns the rows.';
+
+-- Importing a register (of a category), community zones or districts replaced every previous one
+-- of its kind, wherever it lay: a Porto register deleted Chengdu's. A new layer now replaces the
+-- previous ones in the same place only: those sharing a network dataset with it (both have rows
+-- that belong to it, as above), or whose rows' extents meet.
+CREATE FUNCTION layer_extent(p_layer integer) RETURNS geometry
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT ST_SetSRID(ST_Extent(g)::geometry, 4326) FROM (
+    SELECT geom AS g FROM facilities WHERE dataset_id = p_layer
+    UNION ALL SELECT geom FROM communities WHERE dataset_id = p_layer
+    UNION ALL SELECT geom FROM districts WHERE dataset_id = p_layer) t
+$$;
+COMMENT ON FUNCTION layer_extent IS 'The box of the facilities, communities or districts of layer dataset p_layer; NULL when it has none.';
+
+CREATE FUNCTION layer_belongs_to(p_layer integer, p_network integer) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT EXISTS (SELECT 1 FROM facilities f JOIN datasets d ON d.id = f.dataset_id
+                 WHERE f.dataset_id = p_layer AND d.kind = 'facility_register' AND ST_Intersects(f.geom, dataset_facility_extent(p_network)))
+      OR EXISTS (SELECT 1 FROM communities c WHERE c.dataset_id = p_layer AND ST_Intersects(c.geom, dataset_extent(p_network)))
+      OR EXISTS (SELECT 1 FROM districts dt WHERE dt.dataset_id = p_layer AND ST_Intersects(dt.geom, dataset_extent(p_network)))
+$$;
+COMMENT ON FUNCTION layer_belongs_to IS 'Whether layer dataset p_layer (register, communities, districts) has rows that belong to network dataset p_network.';
+
+CREATE FUNCTION layers_share_place(p_a integer, p_b integer) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT coalesce(ST_Intersects(layer_extent(p_a), layer_extent(p_b)), true)
+      OR EXISTS (SELECT 1 FROM datasets n WHERE n.kind IN ('osm', 'sample_city')
+                 AND layer_belongs_to(p_a, n.id) AND layer_belongs_to(p_b, n.id))
+$$;
+COMMENT ON FUNCTION layers_share_place IS 'Whether two layer datasets lie in the same place (an import of one replaces the other): their extents meet, one is empty, or both belong to one network dataset.';
