@@ -83,7 +83,8 @@ const AREA_COVERAGE_SQL = `
       WHEN 'community' THEN coalesce((SELECT c.is_approximate FROM communities c WHERE c.id::text = r.area_key), false)
       WHEN 'residential_area' THEN false
       -- a district with an imported boundary counts its residents where they live: not approximate
-      WHEN 'district' THEN NOT EXISTS (SELECT 1 FROM districts dt WHERE dt.name = r.area_key)
+      WHEN 'district' THEN NOT EXISTS (SELECT 1 FROM districts dt WHERE dt.name = r.area_key
+                                         AND ST_Intersects(dt.geom, dataset_extent((SELECT dataset_id FROM coverage_runs WHERE id = $1))))
                            AND coalesce((SELECT cr.community_source = 'approximate' FROM coverage_runs cr WHERE cr.id = $1), false)
       ELSE coalesce((SELECT cr.community_source = 'approximate' FROM coverage_runs cr WHERE cr.id = $1), false)
     END AS is_approximate,
