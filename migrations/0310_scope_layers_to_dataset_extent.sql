@@ -246,7 +246,8 @@ COMMENT ON FUNCTION build_generalised_areas IS 'Fills generalised_areas for a co
 -- Importing a register (of a category), community zones or districts replaced every previous one
 -- of its kind, wherever it lay: a Porto register deleted Chengdu's. A new layer now replaces the
 -- previous ones in the same place only: those sharing a network dataset with it (both have rows
--- that belong to it, as above), or whose rows' extents meet.
+-- that belong to it, as above), or whose rows' extents meet; two layers that belong to no network
+-- dataset at all (say, imported before any city) are in one place, as before.
 CREATE FUNCTION layer_extent(p_layer integer) RETURNS geometry
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT ST_SetSRID(ST_Extent(g)::geometry, 4326) FROM (
@@ -270,5 +271,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT coalesce(ST_Intersects(layer_extent(p_a), layer_extent(p_b)), true)
       OR EXISTS (SELECT 1 FROM datasets n WHERE n.kind IN ('osm', 'sample_city')
                  AND layer_belongs_to(p_a, n.id) AND layer_belongs_to(p_b, n.id))
+      OR NOT EXISTS (SELECT 1 FROM datasets n WHERE n.kind IN ('osm', 'sample_city')
+                     AND (layer_belongs_to(p_a, n.id) OR layer_belongs_to(p_b, n.id)))
 $$;
-COMMENT ON FUNCTION layers_share_place IS 'Whether two layer datasets lie in the same place (an import of one replaces the other): their extents meet, one is empty, or both belong to one network dataset.';
+COMMENT ON FUNCTION layers_share_place IS 'Whether two layer datasets lie in the same place (an import of one replaces the other): their extents meet, one is empty, both belong to one network dataset, or neither to any.';

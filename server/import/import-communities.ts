@@ -240,7 +240,8 @@ function readBoundaries(
  * and reported with ST_IsValidReason; a geometry with no area left, a missing name or a bad
  * value is an error: nothing is imported (an {@link ImportValidationError} lists each problem)
  * unless `skipInvalid`. In one transaction the new 'communities' dataset replaces the previous
- * ones in the same place (migration 0310 layers_share_place: of the same city, or overlapping; approximate communities derived from OSM belong to the OSM dataset and stay).
+ * ones in the same place (migration 0310 layers_share_place: of the same city, or overlapping;
+ * approximate communities derived from OSM belong to the OSM dataset and stay).
  * O(vertices) time and memory.
  */
 export async function importCommunities(

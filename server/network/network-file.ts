@@ -91,8 +91,8 @@ function loaderSourceHash(): string {
 
 /**
  * Everything besides the dataset's own immutable rows that loadNetwork reads: facilities (of this
- * dataset and the registers that belong to it) with their replacement, geometry and access points, gated compounds
- * with their gates, walls. One query, O(facilities + access points + compounds).
+ * dataset and the registers that belong to it, migration 0310) with their replacement, geometry and
+ * access points, gated compounds with their gates, walls. One query, O(facilities + access points + compounds).
  */
 const FINGERPRINT_SQL = `
   SELECT d.sha256,
