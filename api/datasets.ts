@@ -1,5 +1,6 @@
 /** GET /api/datasets and GET /api/compare: the datasets served side by side, and two runs compared. */
 
+import type { Geometry } from 'geojson';
 import type { FromSchema } from 'json-schema-to-ts';
 import { COVERAGE_LEVELS } from './enums.ts';
 import { errorSchema } from './errors.ts';
@@ -100,6 +101,13 @@ export const datasetCompareQuery = {
     to: runOrDataset,
     rule_set: { type: 'string', maxLength: MAX_RULE_SET_ID_CHARS, default: DEFAULT_RULE_SET },
     level: { type: 'string', enum: COVERAGE_LEVELS, default: 'community' },
+    format: {
+      type: 'string',
+      enum: ['json', 'geojson'],
+      default: 'json',
+      description:
+        "geojson: one feature per area present in either run, with its geometry (as the coverage export's), the rows by rule (`rules`), which side it is on (`side`: both, from_only, to_only) and whether each side's population is estimated; the map's compare view draws it",
+    },
   },
 } as const;
 export type DatasetCompareQuery = FromSchema<typeof datasetCompareQuery>;
@@ -172,6 +180,48 @@ export const datasetCompareResponse = {
   },
 } as const;
 export type DatasetCompareResponse = FromSchema<typeof datasetCompareResponse>;
+
+/** One side of a comparison: the run and the dataset it belongs to. */
+export interface CompareRunSide {
+  dataset: string;
+  dataset_id: number;
+  run_id: number;
+  finished_at?: string | null;
+}
+
+/** Which runs an area of a comparison has results in. */
+export type CompareSide = 'both' | 'from_only' | 'to_only';
+
+/** One area of GET /api/compare?format=geojson: its rows by rule, and what the map labels. */
+export interface CompareAreaProperties {
+  area_key: string;
+  area_name: string | null;
+  side: CompareSide;
+  /** Whether the residents counted on each side are estimated (floor-area estimate), as the coverage export says; null where the area is absent. */
+  population_estimated_before: boolean | null;
+  population_estimated_after: boolean | null;
+  /** An approximate community (no imported boundary), on either side. */
+  is_approximate: boolean;
+  rules: Record<string, DatasetCompareResponse['rows'][number]>;
+}
+
+/** GET /api/compare?format=geojson. */
+export interface CompareGeoJson {
+  type: 'FeatureCollection';
+  properties: {
+    from: CompareRunSide;
+    to: CompareRunSide;
+    rule_set: string;
+    level: string;
+    attribution: string;
+  };
+  features: {
+    type: 'Feature';
+    id: string;
+    geometry: Geometry | null;
+    properties: CompareAreaProperties;
+  }[];
+}
 
 export const datasetsResponses = { 200: datasetsResponse } as const;
 export const datasetCompareResponses = { 200: datasetCompareResponse, 400: errorSchema, 404: errorSchema } as const;

@@ -32,6 +32,12 @@ export interface AppContext {
    * are coloured for (null: none shown) and whether temporary sites are drawn; null when nothing.
    */
   scenario: { streetsCategory: string | null; drawnSites: boolean } | null;
+  /**
+   * What the compare tab shows on the map, for the legend: the rule's measure (residents or
+   * residential land, the unit), and whether a side is sample data or counts estimated residents;
+   * null when no comparison is shown.
+   */
+  compare: { measure: 'population' | 'residential_land_area'; sample: boolean; estimated: boolean } | null;
   /** Redraw the legend (after a panel changed what the map shows). */
   refreshLegend(): void;
 }

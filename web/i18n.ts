@@ -414,6 +414,56 @@ const STRINGS = {
   popsrc_osm: { zh: 'OSM 人口标签', en: 'OSM population tag' },
   popsrc_grid: { zh: '人口格网', en: 'population grid' },
   popsrc_estimate: { zh: '按建筑面积估算', en: 'estimated from floor area' },
+  // compare two runs (GET /api/compare)
+  tab_compare: { zh: '前后对比', en: 'Compare' },
+  compareFrom: { zh: '对比前', en: 'Before' },
+  compareTo: { zh: '对比后', en: 'After' },
+  compareGo: { zh: '对比', en: 'Compare' },
+  compareHint: {
+    zh: '数据集名称（其当前结果）或计算批次编号',
+    en: 'A dataset name (its current run) or a run id',
+  },
+  compareNeedBoth: { zh: '请填写对比前与对比后', en: 'Give both before and after' },
+  compareTitle: { zh: '覆盖率变化（对比后 − 对比前）', en: 'Change in share covered (after − before)' },
+  compareUnitPopulation: {
+    zh: '单位：百分点（步行可达居民占比）',
+    en: 'Unit: percentage points of residents within walking distance',
+  },
+  compareUnitLand: {
+    zh: '单位：百分点（步行可达居住用地占比）',
+    en: 'Unit: percentage points of residential land within walking distance',
+  },
+  compareLoss: { zh: '下降', en: 'loss' },
+  compareGain: { zh: '上升', en: 'gain' },
+  compareNoChange: { zh: '无变化（< 0.05 个百分点）', en: 'no change (< 0.05 pp)' },
+  compareNoFigure: {
+    zh: '无覆盖率（无居民，或一侧无法评估）',
+    en: 'no share (no residents, or not assessable on a side)',
+  },
+  compareFromOnly: { zh: '仅对比前有', en: 'only before' },
+  compareToOnly: { zh: '仅对比后有', en: 'only after' },
+  compareShare: { zh: '覆盖率', en: 'Share covered' },
+  compareCoveredPopulation: { zh: '步行可达居民', en: 'Residents within reach' },
+  compareCoveredLand: { zh: '步行可达居住用地', en: 'Residential land within reach' },
+  comparePopulation: { zh: '居民', en: 'Residents' },
+  compareLand: { zh: '居住用地', en: 'Residential land' },
+  compareGained: { zh: '增加', en: 'gained' },
+  compareLost: { zh: '减少', en: 'lost' },
+  compareCounts: {
+    zh: '区域：上升 {gain}，下降 {loss}，无变化 {same}，仅一侧 {side}',
+    en: 'Areas: {gain} gained, {loss} lost, {same} unchanged, {side} on one side only',
+  },
+  compareNet: { zh: '合计净变化', en: 'Net change, all areas' },
+  compareClickHint: {
+    zh: '点击地图上的区域查看前后数值',
+    en: 'Click an area on the map for its figures before and after',
+  },
+  compareKeyNote: {
+    zh: '按区域编号对应：导入的社区与区跨数据集保留编号，小区与近似社区不对应',
+    en: 'Areas are matched by key: imported communities and districts keep theirs across datasets, residential areas and approximate communities do not',
+  },
+  compareRun: { zh: '批次', en: 'run' },
+  compareEstimated: { zh: '含估算人口', en: 'includes estimated residents' },
 } as const satisfies Record<string, Bilingual>;
 
 export type StringKey = keyof typeof STRINGS;

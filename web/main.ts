@@ -25,6 +25,8 @@ import { citySummaryWithFlags } from './ui/summary-strip.ts';
 import './style.css';
 import { registerUiFont } from './map/label-font.ts';
 import { installBands } from './layers/bands.ts';
+import { installCompare } from './layers/compare.ts';
+import { ComparePanel } from './ui/compare-panel.ts';
 import { Finding, keepClearOfLegend } from './ui/finding.ts';
 import { warnIfFontMissing } from './ui/font-warning.ts';
 import { MeasureTool } from './map/measure.ts';
@@ -50,6 +52,9 @@ const SHARED_PARTS = [
   'row',
   'plans',
   'scenarioRule',
+  'compareFrom',
+  'compareTo',
+  'compareRule',
 ] as const satisfies readonly (keyof AppState)[];
 
 /** A short message over the map for failures that have no panel of their own. */
@@ -113,6 +118,7 @@ async function start(): Promise<void> {
     refreshMap: () => applyMap(),
     draw: new PlanDraw(map),
     scenario: null,
+    compare: null,
     refreshLegend: () => renderLegend($('legend'), ctx),
   };
 
@@ -131,6 +137,7 @@ async function start(): Promise<void> {
     audit: new AuditPanel(ctx),
     plans: new PlansPanel(ctx),
     scenario: new ScenarioPanel(ctx),
+    compare: new ComparePanel(ctx),
   } satisfies Record<AppState['tab'], Panel>;
 
   let styleReady = false;
@@ -140,7 +147,14 @@ async function start(): Promise<void> {
     const rs = ruleSet();
     updateNetwork(map, networkColouring(rs, s.category, ctx.emptyRules, s.rule));
     map.setLayoutProperty(NETWORK_LAYER, 'visibility', ctx.layers.network ? 'visible' : 'none');
-    updateAreas(map, areaColouring(rs, s.category, ctx.emptyRules, s.rule), s.level, rs.id, ctx.layers.areas);
+    // the compare tab draws its own areas (coloured by the change between two runs)
+    updateAreas(
+      map,
+      areaColouring(rs, s.category, ctx.emptyRules, s.rule),
+      s.level,
+      rs.id,
+      ctx.layers.areas && s.tab !== 'compare',
+    );
     // the audit's 区 / 街道 filter sets off its areas while the audit is open
     setAreaFocus(map, s.tab === 'audit' ? panels.audit.mapFocus() : null);
     updateFacilities(map, shownCategories(rs, s.category), t('sample'), ctx.layers.facilities);
@@ -223,6 +237,7 @@ async function start(): Promise<void> {
   });
   map.once('load', () => {
     installBands(map);
+    installCompare(map);
     styleReady = true;
     applyMap();
     void loadEmptyRules();

@@ -93,3 +93,30 @@ export function distanceColor(outcome: string, networkM: number | null, limitM: 
   const ratio = networkM / limitM;
   return (DISTANCE_CLASSES.find((c) => ratio <= c.upTo) ?? DISTANCE_CLASSES[DISTANCE_CLASSES.length - 1]).color;
 }
+
+/**
+ * Change in an area's covered share between two runs (after − before, as a 0–1 fraction), for the
+ * compare view: a diverging scheme, loss in reds and gain in blues around a neutral "no change"
+ * (ColorBrewer RdBu, 7 classes: colorbrewer2.org). Upper bounds of each class; |change| below
+ * NO_CHANGE_BELOW is no change (rounding between two runs of one input, not a change).
+ */
+export const CHANGE_CLASSES: readonly { below: number; color: string }[] = [
+  { below: -0.1, color: '#b2182b' },
+  { below: -0.02, color: '#ef8a62' },
+  { below: 0, color: '#fddbc7' },
+  { below: 0.02, color: '#d1e5f0' },
+  { below: 0.1, color: '#67a9cf' },
+  { below: Infinity, color: '#2166ac' },
+];
+export const NO_CHANGE_COLOR = '#f7f7f7';
+/** |share change| below this (0.05 percentage points) is shown as no change. */
+export const NO_CHANGE_BELOW = 0.0005;
+/** Areas with results in only one of the two runs: grey, hatched, labelled. */
+export const ONE_SIDE_COLOR = '#9e9e9e';
+
+/** The colour of a share change as the compare view draws it (null: no figure). */
+export function changeColor(change: number | null): string {
+  if (change === null) return NO_RESULT_COLOR;
+  if (Math.abs(change) < NO_CHANGE_BELOW) return NO_CHANGE_COLOR;
+  return (CHANGE_CLASSES.find((c) => change < c.below) ?? CHANGE_CLASSES[CHANGE_CLASSES.length - 1]).color;
+}

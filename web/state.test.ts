@@ -156,4 +156,24 @@ describe('URL hash: the shared view (point, isochrone, audit filters and row, sc
   it('plan ids are deduplicated and sorted', () => {
     expect(parseHash('#plans=9,2,9,4').plans).toEqual([2, 4, 9]);
   });
+
+  it('a comparison (cfrom, cto, crule) survives the link; malformed parts are dropped one by one', () => {
+    const state: AppState = {
+      ...DEFAULT_STATE,
+      tab: 'compare',
+      compareFrom: '41',
+      compareTo: 'chengdu-central-2018',
+      compareRule: 'elderly_care_500',
+    };
+    const hash = formatHash(state);
+    expect(hash).toContain('tab=compare&cfrom=41&cto=chengdu-central-2018&crule=elderly_care_500');
+    expect(parseHash(hash)).toEqual(state);
+    const bad = parseHash('#tab=compare&cfrom=Not%20A%20Name&cto=1234567890&crule=DROP%20TABLE');
+    expect([bad.tab, bad.compareFrom, bad.compareTo, bad.compareRule]).toEqual([
+      'compare',
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
 });

@@ -2,8 +2,8 @@ import type { CoverageLevel } from './api/types.ts';
 import { LANGS, type Lang } from './i18n.ts';
 import { DATASET_NAME } from '../api/datasets.ts';
 
-export type Tab = 'point' | 'audit' | 'plans' | 'scenario';
-export const TABS: readonly Tab[] = ['point', 'audit', 'plans', 'scenario'];
+export type Tab = 'point' | 'audit' | 'plans' | 'scenario' | 'compare';
+export const TABS: readonly Tab[] = ['point', 'audit', 'plans', 'scenario', 'compare'];
 /** Tab names of older shared links: `tab=impact` was the scenario tab's name before it had one name everywhere. */
 const TAB_ALIASES: Readonly<Record<string, Tab>> = { impact: 'scenario' };
 /** The category selector's value for "colour by the worst rule". */
@@ -43,7 +43,15 @@ export interface AppState {
   scenarioRule?: string | null;
   /** The dataset shown, by name (`ds=`; absent: the server's default dataset). */
   dataset?: string | null;
+  /** Compare tab: the run compared from and to, each a dataset name (its current run) or a run id (`cfrom=`, `cto=`). */
+  compareFrom?: string | null;
+  compareTo?: string | null;
+  /** Compare tab: the rule whose share change colours the areas (`crule=`; absent: the category's rule). */
+  compareRule?: string | null;
 }
+
+/** A dataset name or a coverage run id, as GET /api/compare takes `from` and `to`. */
+export const RUN_OR_DATASET = new RegExp(`^([0-9]{1,9}|${DATASET_NAME.source.slice(1, -1)})$`);
 
 /** Isochrone distances a link may name (the panel's 300 / 500 / 1000 m). */
 const ISO_DISTANCES: readonly number[] = [300, 500, 1000];
@@ -71,7 +79,7 @@ export function hashHasView(hash: string): boolean {
 
 /**
  * Parse `#map=zoom/lat/lng&rs=…&cat=…&lvl=…&lang=…&tab=…[&rule=…][&pt=lng/lat][&iso=m][&bands=1][&district=…]
- * [&street=…][&row=…][&plans=1,2][&srule=…]`; unknown or broken parts keep their defaults, each on its own.
+ * [&street=…][&row=…][&plans=1,2][&srule=…][&ds=…][&cfrom=…&cto=…][&crule=…]`; unknown or broken parts keep their defaults, each on its own.
  */
 export function parseHash(hash: string, base: AppState = DEFAULT_STATE): AppState {
   const p = new URLSearchParams(hash.replace(/^#/, ''));
@@ -116,6 +124,15 @@ export function parseHash(hash: string, base: AppState = DEFAULT_STATE): AppStat
   if (srule && /^[a-z0-9_]{1,64}$/.test(srule)) state.scenarioRule = srule;
   const ds = p.get('ds');
   if (ds && DATASET_NAME.test(ds)) state.dataset = ds;
+  for (const [param, key] of [
+    ['cfrom', 'compareFrom'],
+    ['cto', 'compareTo'],
+  ] as const) {
+    const v = p.get(param);
+    if (v && RUN_OR_DATASET.test(v)) state[key] = v;
+  }
+  const crule = p.get('crule');
+  if (crule && /^[a-z0-9_]{1,64}$/.test(crule)) state.compareRule = crule;
   return state;
 }
 
@@ -138,6 +155,9 @@ export function formatHash(s: AppState): string {
   if (s.plans?.length) p.set('plans', s.plans.join(','));
   if (s.scenarioRule) p.set('srule', s.scenarioRule);
   if (s.dataset) p.set('ds', s.dataset);
+  if (s.compareFrom) p.set('cfrom', s.compareFrom);
+  if (s.compareTo) p.set('cto', s.compareTo);
+  if (s.compareRule) p.set('crule', s.compareRule);
   // URLSearchParams escapes '/' and ',', which are safe but unreadable in a shared link.
   return `#${p.toString().replace(/%2F/g, '/').replace(/%2C/g, ',')}`;
 }

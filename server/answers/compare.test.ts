@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareAreaFigures, type AreaRuleFigures } from './compare.ts';
+import { compareAreaFigures, compareAreas, type AreaRuleFigures } from './compare.ts';
 
 /** mulberry32: a seeded generator, so a failure can be replayed. */
 function random(seed: number): () => number {
@@ -82,5 +82,42 @@ describe('compareAreaFigures', () => {
     });
     const rows = compareAreaFigures([one('10', 'b'), one('9', 'a')], [one('10', 'a')]);
     expect(rows.map((r) => `${r.area_key}/${r.rule_id}`)).toEqual(['9/a', '10/a', '10/b']);
+  });
+});
+
+describe('compareAreas', () => {
+  it("groups the rows by area; the side is where the area has figures, the caveats are each side's (seeded oracle)", () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const rnd = random(seed);
+      const rules = ['park', 'elderly_care'];
+      const before = figures(rnd, 30, rules, 0.7);
+      const after = figures(rnd, 30, rules, 0.7);
+      const caveats = (rows: AreaRuleFigures[]) =>
+        [...new Set(rows.map((r) => r.area_key))].map((k) => ({
+          area_key: k,
+          population_estimated: rnd() < 0.5,
+          is_approximate: rnd() < 0.3,
+        }));
+      const [cb, ca] = [caveats(before), caveats(after)];
+      const areas = compareAreas(compareAreaFigures(before, after), cb, ca);
+      const keys = new Set([...before, ...after].map((r) => r.area_key));
+      expect(areas.map((a) => a.area_key).sort()).toEqual([...keys].sort());
+      for (const a of areas) {
+        // naive: look the area up in each run directly
+        const inBefore = before.some((r) => r.area_key === a.area_key);
+        const inAfter = after.some((r) => r.area_key === a.area_key);
+        expect(a.side).toBe(inBefore && inAfter ? 'both' : inBefore ? 'from_only' : 'to_only');
+        expect(Object.keys(a.rules).sort()).toEqual([...rules].sort());
+        for (const [rule, row] of Object.entries(a.rules)) {
+          expect(row.area_key).toBe(a.area_key);
+          expect(row.rule_id).toBe(rule);
+        }
+        const b = cb.find((c) => c.area_key === a.area_key);
+        const f = ca.find((c) => c.area_key === a.area_key);
+        expect(a.population_estimated_before).toBe(b ? b.population_estimated : null);
+        expect(a.population_estimated_after).toBe(f ? f.population_estimated : null);
+        expect(a.is_approximate).toBe(Boolean(b?.is_approximate || f?.is_approximate));
+      }
+    }
   });
 });

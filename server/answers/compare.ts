@@ -1,4 +1,4 @@
-import type { DatasetCompareResponse } from '../../api/datasets.ts';
+import type { CompareAreaProperties, DatasetCompareResponse } from '../../api/datasets.ts';
 import type { AreaRuleFigures } from '../queries/datasets.ts';
 
 export type { AreaRuleFigures };
@@ -64,4 +64,45 @@ function compareKeys(a: string, b: string): number {
     nb = Number(b);
   if (Number.isInteger(na) && Number.isInteger(nb)) return na - nb;
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The rows of a comparison grouped by area (first-seen order, i.e. compareAreaFigures' order), with
+ * which runs the area has results in and the population caveats of each side's coverage rows
+ * (`population_estimated`, `is_approximate` as GET /api/coverage gives them). O(rows + areas).
+ */
+export function compareAreas(
+  rows: readonly CompareRow[],
+  before: readonly { area_key: string; population_estimated: boolean; is_approximate: boolean }[],
+  after: readonly { area_key: string; population_estimated: boolean; is_approximate: boolean }[],
+): CompareAreaProperties[] {
+  const b = new Map(before.map((a) => [a.area_key, a]));
+  const a = new Map(after.map((x) => [x.area_key, x]));
+  const areas = new Map<string, CompareAreaProperties>();
+  for (const r of rows) {
+    let area = areas.get(r.area_key);
+    if (!area) {
+      const inBefore = b.get(r.area_key);
+      const inAfter = a.get(r.area_key);
+      area = {
+        area_key: r.area_key,
+        area_name: r.area_name,
+        side: 'both',
+        population_estimated_before: inBefore ? Boolean(inBefore.population_estimated) : null,
+        population_estimated_after: inAfter ? Boolean(inAfter.population_estimated) : null,
+        is_approximate: Boolean(inBefore?.is_approximate || inAfter?.is_approximate),
+        rules: {},
+      };
+      areas.set(r.area_key, area);
+    }
+    area.rules[r.rule_id] = r;
+  }
+  // an area is on one side when none of its rules has figures on the other
+  for (const area of areas.values()) {
+    const rs = Object.values(area.rules);
+    const hasBefore = rs.some((r) => r.population_before !== null);
+    const hasAfter = rs.some((r) => r.population_after !== null);
+    area.side = hasBefore && hasAfter ? 'both' : hasBefore ? 'from_only' : 'to_only';
+  }
+  return [...areas.values()];
 }

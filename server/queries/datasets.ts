@@ -52,6 +52,11 @@ export async function activeDataset(
   return rows[0] ?? null;
 }
 
+/** The name requests without `dataset=` are answered under (default_dataset_name(), migration 0260); null when none. */
+export async function defaultDatasetName(db: pg.Pool | pg.ClientBase): Promise<string | null> {
+  return (await db.query<{ name: string | null }>('SELECT default_dataset_name() AS name')).rows[0].name;
+}
+
 /**
  * Delete the vintages of dataset `name` older than the one served under it (dataset_run(name)):
  * all of them, except the one served just before when the served row's first complete run

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { CATEGORIES, TAG_CATEGORY_TABLE } from '../../geo/categories.ts';
 import { isBuiltInRuleSet, RULE_SETS, ruleMeasure, rulePopulationGroup } from '../../geo/rules/index.ts';
 import { categoriesResponse, rulesResponse } from '../../api/catalogue.ts';
-import { activeDataset } from '../queries/datasets.ts';
+import { activeDataset, defaultDatasetName } from '../queries/datasets.ts';
 import { requestedDataset } from '../http/request.ts';
 
 /** GET /api/categories and GET /api/rules: what is measured, and against which standards. */
@@ -21,7 +21,7 @@ export async function catalogueRoutes(app: FastifyInstance): Promise<void> {
       const name = requestedDataset(req);
       const ds =
         name === undefined
-          ? await activeDataset(app.pg)
+          ? await defaultDatasetName(app.pg).then((d) => (d === null ? null : activeDataset(app.pg, d)))
           : await activeDataset(app.pg, undefined, (await app.engine.resolve(name)).datasetId ?? -1);
       return {
         categories: CATEGORIES.map((c) => ({

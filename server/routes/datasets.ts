@@ -3,9 +3,11 @@ import {
   datasetCompareQuery,
   datasetCompareResponses,
   datasetsResponses,
+  type CompareGeoJson,
   type DatasetCompareQuery,
 } from '../../api/datasets.ts';
-import { compareAreaFigures } from '../answers/compare.ts';
+import { compareAreaFigures, compareAreas } from '../answers/compare.ts';
+import { areaCoverage, areaGeometries } from '../queries/coverage.ts';
 import { ApiError, errorSchema } from '../errors.ts';
 import { requireRuleSet } from '../http/request.ts';
 import { areaRuleFigures, listDatasets, runRef } from '../queries/datasets.ts';
@@ -64,7 +66,7 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
         response: { ...datasetCompareResponses, 503: errorSchema },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const rs = requireRuleSet(req.query.rule_set);
       const level = req.query.level;
       const [from, to] = await Promise.all([runRef(app.pg, req.query.from), runRef(app.pg, req.query.to)]);
@@ -83,7 +85,31 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
         areaRuleFigures(app.pg, from!.run_id, rs.id, level),
         areaRuleFigures(app.pg, to!.run_id, rs.id, level),
       ]);
-      return { from: from!, to: to!, rule_set: rs.id, level, rows: compareAreaFigures(before, after) };
+      const rows = compareAreaFigures(before, after);
+      if (req.query.format !== 'geojson') return { from: from!, to: to!, rule_set: rs.id, level, rows };
+      // the map's compare view: the coverage export's geometries and population caveats, per area
+      const [geoms, coverageBefore, coverageAfter] = await Promise.all([
+        areaGeometries(app.pg, level, [...new Set(rows.map((r) => r.area_key))]),
+        areaCoverage(app.pg, from!.run_id, rs.id, level),
+        areaCoverage(app.pg, to!.run_id, rs.id, level),
+      ]);
+      const body: CompareGeoJson = {
+        type: 'FeatureCollection',
+        properties: { from: from!, to: to!, rule_set: rs.id, level, attribution: '© OpenStreetMap contributors' },
+        features: compareAreas(rows, coverageBefore, coverageAfter).map((a) => ({
+          type: 'Feature',
+          id: a.area_key,
+          geometry: (geoms.get(a.area_key) ?? null) as CompareGeoJson['features'][number]['geometry'],
+          properties: a,
+        })),
+      };
+      return reply
+        .header('content-type', 'application/geo+json; charset=utf-8')
+        .header(
+          'content-disposition',
+          `attachment; filename="compare-${from!.run_id}-${to!.run_id}-${rs.id}-${level}.geojson"`,
+        )
+        .send(JSON.stringify(body));
     },
   );
 }

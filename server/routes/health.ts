@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { healthResponse } from '../../api/health.ts';
-import { activeDataset, servingState } from '../queries/datasets.ts';
+import { activeDataset, defaultDatasetName, servingState } from '../queries/datasets.ts';
 import { requestedDataset } from '../http/request.ts';
 
 /** GET /api/health: database reachability and the active dataset's provenance and counts. */
@@ -17,8 +17,12 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
     async (req, reply) => {
       const name = requestedDataset(req);
       try {
-        // dataset=: that name's newest row, as the default's is the newest of any name
-        const [dataset, state] = await Promise.all([activeDataset(app.pg, name), servingState(app.pg, name)]);
+        // the newest row of the name asked for, else of the default name (not the newest of any
+        // name: `npm run datasets default` can mark an older one)
+        const [dataset, state] = await Promise.all([
+          defaultDatasetName(app.pg).then((d) => ((name ?? d) ? activeDataset(app.pg, name ?? d!) : null)),
+          servingState(app.pg, name),
+        ]);
         const problems: string[] = [];
         if (!dataset) problems.push('no dataset is loaded');
         else if (state.servedRunId === null)

@@ -3,6 +3,7 @@ import type {
   Audit,
   AuditLevel,
   Category,
+  CompareGeoJson,
   Coverage,
   CoverageGeoJson,
   CoverageLevel,
@@ -144,6 +145,9 @@ export const api = {
   coverage: (ruleSet: string, level: CoverageLevel) => request<Coverage>('/api/coverage', { rule_set: ruleSet, level }),
   coverageGeoJson: (ruleSet: string, level: CoverageLevel) =>
     request<CoverageGeoJson>('/api/coverage', { rule_set: ruleSet, level, format: 'geojson' }),
+  /** Two coverage runs per area and rule, with the areas' geometry (`from`/`to`: a dataset name or a run id). */
+  compareGeoJson: (from: string, to: string, ruleSet: string, level: CoverageLevel, signal?: AbortSignal) =>
+    request<CompareGeoJson>('/api/compare', { from, to, rule_set: ruleSet, level, format: 'geojson' }, { signal }),
   audit: (ruleSet: string, level: AuditLevel) => request<Audit>('/api/audit', { rule_set: ruleSet, level }),
   /** Why an area fails one rule: histogram, uncovered homes, nearest facility, caveats, one sentence. */
   drilldown: (

@@ -10,6 +10,8 @@ export type {
   AreaCoverage,
   Bilingual,
   Category,
+  CompareGeoJson,
+  CompareSide,
   ChangedEdgeProperties,
   ChangedEdges,
   Coverage,

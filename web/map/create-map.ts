@@ -7,6 +7,7 @@ import {
   type StyleSpecification,
 } from 'maplibre-gl';
 import { withLabelFont } from './label-font.ts';
+import { COMPARE_SOURCE, compareLabelLayers, compareLayers, compareSource } from '../layers/compare.ts';
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import type { CoverageLevel, RuleSet } from '../api/types.ts';
@@ -98,10 +99,12 @@ export function buildStyle(o: StyleOptions): StyleSpecification {
       [SCENARIO_SITES_SOURCE]: scenarioSitesSource(),
       [POPULATION_SOURCE]: populationSource(),
       [DRILLDOWN_SOURCE]: drilldownSource(),
+      [COMPARE_SOURCE]: compareSource(),
     },
     layers: [
       ...basemapGroundLayers(),
       ...areasLayers(areaColouring(o.ruleSet, o.category), o.level),
+      ...compareLayers(),
       ...basemapRoadLayers(),
       ...networkLayers(networkColouring(o.ruleSet, o.category)),
       ...barriersLayers(),
@@ -115,6 +118,7 @@ export function buildStyle(o: StyleOptions): StyleSpecification {
       ...drilldownLayers(),
       ...basemapLabelLayers(),
       ...areasLabelLayers(o.level),
+      ...compareLabelLayers(),
       ...plansLabelLayers(),
       ...facilitiesLabelLayers(categories, o.sampleWord),
       ...highlightLayers(),

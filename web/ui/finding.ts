@@ -59,7 +59,7 @@ export class Finding {
       'click',
       FACILITY_POINTS,
       (e: MapMouseEvent & { features?: { properties: Record<string, unknown> }[] }) => {
-        if (ctx.drawing || ctx.store.get().tab === 'scenario') return;
+        if (ctx.drawing || ctx.store.get().tab === 'scenario' || ctx.store.get().tab === 'compare') return;
         const f = e.features?.[0];
         const id = Number(f?.properties.id);
         if (Number.isInteger(id) && id > 0)

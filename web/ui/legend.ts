@@ -7,6 +7,9 @@ import { GATE_COLOR, GATED_COLOR, WALL_COLOR } from '../layers/barriers.ts';
 import {
   BEYOND_CAP_COLOR,
   categoryColor,
+  CHANGE_CLASSES,
+  NO_CHANGE_COLOR,
+  ONE_SIDE_COLOR,
   POPULATION_SOURCE_COLORS,
   DISTANCE_CLASSES,
   NEW_LINK_COLOR,
@@ -24,7 +27,7 @@ import { WORST } from '../state.ts';
 import { badge, h, mount } from './dom.ts';
 import { populationInView } from '../layers/population.ts';
 
-const swatch = (color: string, kind: 'line' | 'dash' | 'fill' | 'dot' | 'ring' = 'fill') =>
+const swatch = (color: string, kind: 'line' | 'dash' | 'fill' | 'dot' | 'ring' | 'hatch' = 'fill') =>
   h('span', { class: `sw sw-${kind}`, style: `--c:${color}` });
 
 /** The scenario panel's part of the legend: streets now closer by distance saved, new links, drawn sites. */
@@ -49,6 +52,58 @@ function scenarioBlock(ctx: AppContext): Node[] {
   if (sc.drawnSites)
     out.push(h('ul', { class: 'legend-list' }, h('li', {}, swatch(SCENARIO_SITE_COLOR), t('scenarioTempSites'))));
   return out;
+}
+
+/** The compare tab's part of the legend: the diverging classes of share change, its unit, one-sided areas. */
+function compareBlock(ctx: AppContext): Node[] {
+  const c = ctx.compare;
+  if (!c) return [];
+  const fmt = (x: number) => `${x > 0 ? '+' : x < 0 ? '−' : ''}${Math.abs(x * 100)}`;
+  const rows = CHANGE_CLASSES.map((cls, i) => {
+    const lo = i === 0 ? -Infinity : CHANGE_CLASSES[i - 1].below;
+    const hi = cls.below;
+    const text = lo === -Infinity ? `< ${fmt(hi)}` : hi === Infinity ? `≥ ${fmt(lo)}` : `${fmt(lo)} … ${fmt(hi)}`;
+    const kind = hi <= 0 ? t('compareLoss') : t('compareGain');
+    return h('li', { 'data-class': String(i) }, swatch(cls.color), `${kind} ${text}`);
+  });
+  // no change sits between the losses and the gains
+  rows.splice(
+    CHANGE_CLASSES.findIndex((cls) => cls.below > 0),
+    0,
+    h('li', { 'data-class': 'none' }, swatch(NO_CHANGE_COLOR), t('compareNoChange')),
+  );
+  return [
+    h('h4', { id: 'legend-compare' }, t('compareTitle')),
+    h(
+      'div',
+      { class: 'note', id: 'legend-compare-unit' },
+      c.measure === 'residential_land_area' ? t('compareUnitLand') : t('compareUnitPopulation'),
+    ),
+    h('ul', { class: 'legend-list cols', id: 'legend-compare-classes' }, rows),
+    h(
+      'ul',
+      { class: 'legend-list' },
+      h(
+        'li',
+        { 'data-class': 'one-side' },
+        swatch(ONE_SIDE_COLOR, 'hatch'),
+        `${t('compareFromOnly')} / ${t('compareToOnly')}`,
+      ),
+      h('li', { 'data-class': 'no-figure' }, swatch(NO_RESULT_COLOR), t('compareNoFigure')),
+    ),
+    c.sample
+      ? h('div', { class: 'note', id: 'legend-compare-sample' }, badge(t('sample'), 'sample'), ' ', t('sampleData'))
+      : null,
+    c.estimated
+      ? h(
+          'div',
+          { class: 'note', id: 'legend-compare-estimated' },
+          badge(t('estimate'), 'estimate'),
+          ' ',
+          t('compareEstimated'),
+        )
+      : null,
+  ].filter((x) => x !== null);
 }
 
 /**
@@ -220,20 +275,26 @@ export function renderLegend(el: HTMLElement, ctx: AppContext): void {
       'details',
       { open },
       h('summary', {}, t('legend')),
+      compareBlock(ctx),
       scenarioBlock(ctx),
       ruleBlock,
       h('h4', {}, worst ? t('worstRatio') : t('walkToNearest')),
       h('ul', { class: 'legend-list cols' }, distanceRows),
       h('div', { class: 'note' }, t('networkNote')),
-      h('h4', {}, `${t('areaShare')}${worst ? ` · ${t('worstOfAll')}` : ''}`),
-      rule || worst
-        ? h('ul', { class: 'legend-list cols' }, shareRows)
-        : h('ul', { class: 'legend-list' }, h('li', {}, swatch(NO_RESULT_COLOR), t('noRule'))),
-      h(
-        'ul',
-        { class: 'legend-list' },
-        h('li', { title: t('edgeOfDataNote') }, swatch(EDGE_OF_DATA_COLOR, 'dash'), t('edgeOfData')),
-      ),
+      // a comparison replaces the areas' share colours (compareBlock above)
+      ctx.compare ? null : h('h4', {}, `${t('areaShare')}${worst ? ` · ${t('worstOfAll')}` : ''}`),
+      ctx.compare
+        ? null
+        : rule || worst
+          ? h('ul', { class: 'legend-list cols' }, shareRows)
+          : h('ul', { class: 'legend-list' }, h('li', {}, swatch(NO_RESULT_COLOR), t('noRule'))),
+      ctx.compare
+        ? null
+        : h(
+            'ul',
+            { class: 'legend-list' },
+            h('li', { title: t('edgeOfDataNote') }, swatch(EDGE_OF_DATA_COLOR, 'dash'), t('edgeOfData')),
+          ),
       h('h4', {}, t('layer_facilities')),
       h('ul', { class: 'legend-list inline' }, facilityRows),
       h('h4', {}, t('layer_plans')),

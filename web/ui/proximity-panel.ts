@@ -46,7 +46,8 @@ export class ProximityPanel {
   constructor(private readonly ctx: AppContext) {
     ctx.map.on('click', (e: MapMouseEvent) => {
       // In the scenario tab the map shows the scenario (and its streets answer clicks).
-      if (ctx.drawing || ctx.store.get().tab === 'scenario') return;
+      // In the compare tab an area answers with its figures before and after (ComparePanel).
+      if (ctx.drawing || ctx.store.get().tab === 'scenario' || ctx.store.get().tab === 'compare') return;
       // In the audit tab an area answers with its drill-down (AuditPanel); elsewhere, a point query.
       if (ctx.store.get().tab === 'audit' && auditAreaAt(ctx, e.point) !== null) return;
       if (ctx.store.get().tab !== 'point') ctx.store.set({ tab: 'point' });
