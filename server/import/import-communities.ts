@@ -239,8 +239,9 @@ function readBoundaries(
  * Geometries PostGIS finds invalid are repaired with ST_MakeValid (keeping the polygonal part)
  * and reported with ST_IsValidReason; a geometry with no area left, a missing name or a bad
  * value is an error: nothing is imported (an {@link ImportValidationError} lists each problem)
- * unless `skipInvalid`. In one transaction the new 'communities' dataset replaces every previous
- * one (approximate communities derived from OSM belong to the OSM dataset and stay).
+ * unless `skipInvalid`. In one transaction the new 'communities' dataset replaces the previous
+ * ones in the same place (migration 0310 layers_share_place: of the same city, or overlapping;
+ * approximate communities derived from OSM belong to the OSM dataset and stay).
  * O(vertices) time and memory.
  */
 export async function importCommunities(
@@ -264,7 +265,7 @@ export async function importCommunities(
  * Import district (区) boundaries: the same file rules as {@link importCommunities}, with the
  * optional properties name_en and adcode. Areas whose communities name no district (the
  * approximate zones) take the district that holds them. The new 'districts' dataset replaces
- * every previous one, in one transaction.
+ * the previous ones in the same place (as communities do), in one transaction.
  */
 export async function importDistricts(
   pool: pg.Pool,
@@ -395,7 +396,7 @@ async function importBoundaries(
       [datasetId],
     );
     const { rows: replaced } = await client.query<{ id: number }>(
-      `DELETE FROM datasets WHERE kind = $2 AND id <> $1 RETURNING id`,
+      `DELETE FROM datasets WHERE kind = $2 AND id <> $1 AND layers_share_place(id, $1) RETURNING id`,
       [datasetId, kind],
     );
     const replacedDatasetIds = replaced.map((r) => r.id).sort((a, b) => a - b);

@@ -111,7 +111,7 @@ export function displayValue(value: unknown): string {
 }
 
 export interface ImportFacilitiesOptions {
-  /** One of CATEGORY_IDS; the register replaces the previous register of this category. */
+  /** One of CATEGORY_IDS; the register replaces the previous register of this category in the same place (of the same city, or overlapping). */
   category: string;
   /**
    * Coordinate system of the file: wgs84, gcj02, bd09, cgcs2000 or EPSG:<code>. May be left out
@@ -271,7 +271,8 @@ const isEmptyValue = (v: unknown) => v === undefined || v === null || (typeof v 
  * the facilities (geodesic area_m2 for areas), their access points by the one entry rule for OSM
  * and register facilities ({@link deriveAccessPoints}) against the active network, the OSM parks
  * and green spaces that register areas duplicate marked replaced ({@link DUPLICATE_MIN_OVERLAP}),
- * and the deletion of the category's previous register(s), so readers see the old register or
+ * and the deletion of the category's previous register(s) in the same place (migration 0310
+ * layers_share_place: a Porto register leaves Chengdu's alone), so readers see the old register or
  * the new one, never both or neither. Concurrent imports of one category are serialised by an
  * advisory lock. O(rows) plus the spatial joins.
  */
@@ -628,7 +629,7 @@ export async function importFacilities(
       }
     }
     const { rows: replaced } = await client.query<{ id: number }>(
-      `DELETE FROM datasets WHERE kind = 'facility_register' AND category = $1 AND id <> $2 RETURNING id`,
+      `DELETE FROM datasets WHERE kind = 'facility_register' AND category = $1 AND id <> $2 AND layers_share_place(id, $2) RETURNING id`,
       [category, datasetId],
     );
     const replacedDatasetIds = replaced.map((r) => r.id).sort((a, b) => a - b);

@@ -224,17 +224,18 @@ export async function importPopulationTable(
 
 /**
  * Boundaries of the table's names, into import_population_units.geom (the union of same-named
- * boundaries). Communities: imported ones when any, else the dataset's approximate zones ($1).
+ * boundaries). Only boundaries in dataset $1's extent (migration 0310);
+ * communities: imported ones when any lie there, else the dataset's approximate zones.
  */
 const BOUNDARY_OF_UNIT_SQL: Record<PopulationLevel, string> = {
   community: `UPDATE import_population_units u SET geom = (
       SELECT ST_Union(c.geom) FROM communities c JOIN datasets d ON d.id = c.dataset_id
-      WHERE c.name = u.name AND CASE WHEN EXISTS (SELECT 1 FROM datasets WHERE kind = 'communities') THEN d.kind = 'communities' ELSE d.id = $1 END)`,
+      WHERE c.name = u.name AND CASE community_source_of($1) WHEN 'imported' THEN d.kind = 'communities' AND ST_Intersects(c.geom, dataset_extent($1)) ELSE d.id = $1 END)`,
   street: `UPDATE import_population_units u SET geom = (
       SELECT ST_Union(c.geom) FROM communities c JOIN datasets d ON d.id = c.dataset_id
-      WHERE c.street = u.name AND d.kind = 'communities' AND $1::int IS NOT NULL)`,
+      WHERE c.street = u.name AND d.kind = 'communities' AND ST_Intersects(c.geom, dataset_extent($1)))`,
   district: `UPDATE import_population_units u SET geom = (
-      SELECT ST_Union(dt.geom) FROM districts dt WHERE (dt.name = u.name OR dt.adcode = u.name) AND $1::int IS NOT NULL)`,
+      SELECT ST_Union(dt.geom) FROM districts dt WHERE (dt.name = u.name OR dt.adcode = u.name) AND ST_Intersects(dt.geom, dataset_extent($1)))`,
 };
 
 export interface ImportPopulationGridOptions {

@@ -17,7 +17,8 @@ const EDGES_SQL = `
 const NODES_SQL = `SELECT id, ST_X(geom) AS lng, ST_Y(geom) AS lat FROM walk_nodes WHERE dataset_id = $1 ORDER BY id`;
 
 /**
- * Facilities of the active network dataset plus every register, with access points (and which
+ * Facilities of the network dataset plus the register facilities that belong to it (migration 0310:
+ * within register_facility_margin_m() of its bbox), with access points (and which
  * are sampled edge points), shape points (polygon boundaries densified to ${SHAPE_SPACING_M} m), and
  * the polygon of open spaces (`$2`: their categories) as GeoJSON.
  * OSM facilities a register replaced (replaced_by, see the register importer) are left out.
@@ -32,7 +33,7 @@ const FACILITIES_SQL = `
          (SELECT array_agg(ST_X(p.geom)) FROM ST_DumpPoints(ST_Segmentize((CASE WHEN ST_Dimension(f.geom) = 2 THEN ST_Boundary(f.geom) ELSE f.geom END)::geography, ${SHAPE_SPACING_M})::geometry) p) AS shape_lng,
          (SELECT array_agg(ST_Y(p.geom)) FROM ST_DumpPoints(ST_Segmentize((CASE WHEN ST_Dimension(f.geom) = 2 THEN ST_Boundary(f.geom) ELSE f.geom END)::geography, ${SHAPE_SPACING_M})::geometry) p) AS shape_lat
   FROM facilities f JOIN datasets d ON d.id = f.dataset_id
-  WHERE (d.id = $1 OR d.kind = 'facility_register') AND f.replaced_by IS NULL
+  WHERE (d.id = $1 OR d.kind = 'facility_register' AND ST_Intersects(f.geom, dataset_facility_extent($1))) AND f.replaced_by IS NULL
   ORDER BY f.id`;
 
 const COMPOUNDS_SQL = `
@@ -253,7 +254,7 @@ export const OUTSIDE_DISTRICTS = '(outside the imported districts)';
 
 const ORIGINS_SQL = `
   WITH community_source AS (
-    SELECT CASE WHEN EXISTS (SELECT 1 FROM datasets WHERE kind = 'communities') THEN 'imported' ELSE 'approximate' END AS src
+    SELECT community_source_of($1) AS src
   )
   SELECT o.id, ST_X(o.geom) AS lng, ST_Y(o.geom) AS lat, o.population, o.residential_area_id, o.elderly, o.children,
          -- residential land area per origin (the residential_land_area measure): its area's share
@@ -261,7 +262,8 @@ const ORIGINS_SQL = `
          ra.name AS ra_name, ra.is_gated, c.id AS community_id, c.name AS community_name, c.street,
          -- a community that names no district (the approximate zones): the district holding the origin
          -- residents outside every imported district boundary are counted, not dropped (README "Community zones")
-         coalesce(c.district, district_at(o.geom), CASE WHEN EXISTS (SELECT 1 FROM districts) THEN '${OUTSIDE_DISTRICTS}' END) AS district,
+         coalesce(c.district, district_at(o.geom),
+                  CASE WHEN EXISTS (SELECT 1 FROM districts dt WHERE ST_Intersects(dt.geom, dataset_extent($1))) THEN '${OUTSIDE_DISTRICTS}' END) AS district,
          (SELECT src FROM community_source) AS community_source
   FROM origins o
   JOIN residential_areas ra ON ra.id = o.residential_area_id

@@ -98,15 +98,15 @@ function loaderSourceHash(): string {
 
 /**
  * Everything besides the dataset's own immutable rows that the loaders read: facilities (of this
- * dataset and every register) with their replacement, geometry and access points (the facilities
- * file's key); gated compounds with their gates, walls, edges (the streets file's key). One query,
- * O(facilities + access points + compounds).
+ * dataset and the registers that belong to it, migration 0310) with their replacement, geometry and
+ * access points (the facilities file's key); gated compounds with their gates, walls, edges (the
+ * streets file's key). One query, O(facilities + access points + compounds).
  */
 const FINGERPRINT_SQL = `
   SELECT d.sha256,
     (SELECT md5(coalesce(string_agg(concat_ws(':', f.id, f.dataset_id, f.replaced_by, f.category, md5(ST_AsEWKB(f.geom)),
                   (SELECT md5(coalesce(string_agg(concat_ws(':', a.id, a.kind, ST_AsEWKB(a.geom)::text), ',' ORDER BY a.id), '')) FROM facility_access_points a WHERE a.facility_id = f.id)), ',' ORDER BY f.id), ''))
-     FROM facilities f JOIN datasets fd ON fd.id = f.dataset_id WHERE fd.id = d.id OR fd.kind = 'facility_register') AS facilities,
+     FROM facilities f JOIN datasets fd ON fd.id = f.dataset_id WHERE fd.id = d.id OR fd.kind = 'facility_register' AND ST_Intersects(f.geom, dataset_facility_extent(d.id))) AS facilities,
     (SELECT md5(coalesce(string_agg(concat_ws(':', ra.id, (SELECT string_agg(coalesce(g.osm_node_id::text, ''), ',' ORDER BY g.id) FROM compound_gates g WHERE g.residential_area_id = ra.id)), ',' ORDER BY ra.id), ''))
      FROM residential_areas ra WHERE ra.dataset_id = d.id AND ra.is_gated) AS compounds,
     (SELECT count(*) || ':' || coalesce(max(id), 0) FROM barriers WHERE dataset_id = d.id) AS barriers,

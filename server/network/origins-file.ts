@@ -29,11 +29,13 @@ const ORIGINS_KEY_SQL = `
     (SELECT md5(coalesce(string_agg(concat_ws(':', id, name, is_gated, area_m2), ',' ORDER BY id), ''))
      FROM residential_areas WHERE dataset_id = $1) AS residential_areas,
     (SELECT md5(coalesce(string_agg(concat_ws(':', c.id, d.kind, c.name, c.street, c.district, md5(ST_AsEWKB(c.geom))), ',' ORDER BY c.id), ''))
-     FROM communities c JOIN datasets d ON d.id = c.dataset_id WHERE d.kind = 'communities' OR d.id = $1) AS communities,
-    (SELECT md5(coalesce(string_agg(concat_ws(':', id, name, md5(ST_AsEWKB(geom))), ',' ORDER BY id), '')) FROM districts) AS districts,
+     FROM communities c JOIN datasets d ON d.id = c.dataset_id
+     WHERE (d.kind = 'communities' AND ST_Intersects(c.geom, dataset_extent($1))) OR d.id = $1) AS communities,
+    (SELECT md5(coalesce(string_agg(concat_ws(':', id, name, md5(ST_AsEWKB(geom))), ',' ORDER BY id), ''))
+     FROM districts WHERE ST_Intersects(geom, dataset_extent($1))) AS districts,
     (SELECT concat_ws(':', md5(ST_AsEWKB(study_area)), md5(ST_AsEWKB(bbox))) FROM datasets WHERE id = $1) AS study_area,
-    -- the community source (loadOrigins): imported as soon as a communities dataset exists, even an empty one
-    EXISTS (SELECT 1 FROM datasets WHERE kind = 'communities') AS communities_imported`;
+    -- the community source (loadOrigins): imported when imported zones lie in this dataset's extent (migration 0310)
+    community_source_of($1) = 'imported' AS communities_imported`;
 
 const SOURCES = ['load-network.ts', 'study-area.ts', 'origins-file.ts'];
 let sourceHash: string | undefined;

@@ -83,7 +83,8 @@ const AREA_COVERAGE_SQL = `
       WHEN 'community' THEN coalesce((SELECT c.is_approximate FROM communities c WHERE c.id::text = r.area_key), false)
       WHEN 'residential_area' THEN false
       -- a district with an imported boundary counts its residents where they live: not approximate
-      WHEN 'district' THEN NOT EXISTS (SELECT 1 FROM districts dt WHERE dt.name = r.area_key)
+      WHEN 'district' THEN NOT EXISTS (SELECT 1 FROM districts dt WHERE dt.name = r.area_key
+                                         AND ST_Intersects(dt.geom, dataset_extent((SELECT dataset_id FROM coverage_runs WHERE id = $1))))
                            AND coalesce((SELECT cr.community_source = 'approximate' FROM coverage_runs cr WHERE cr.id = $1), false)
       ELSE coalesce((SELECT cr.community_source = 'approximate' FROM coverage_runs cr WHERE cr.id = $1), false)
     END AS is_approximate,
@@ -105,7 +106,9 @@ const AREA_COVERAGE_SQL = `
     JOIN communities c ON ST_Contains(c.geom, ST_PointOnSurface(ra.geom))
     JOIN datasets d ON d.id = c.dataset_id
     WHERE $3 = 'residential_area' AND ra.id::text = r.area_key
-      AND CASE (SELECT community_source FROM coverage_runs WHERE id = $1) WHEN 'imported' THEN d.kind = 'communities' ELSE d.id = ra.dataset_id END
+      AND CASE (SELECT community_source FROM coverage_runs WHERE id = $1)
+            WHEN 'imported' THEN d.kind = 'communities' AND ST_Intersects(c.geom, dataset_extent(ra.dataset_id))
+            ELSE d.id = ra.dataset_id END
     LIMIT 1
   ) loc ON true
   ORDER BY r.area_name NULLS LAST, r.area_key`;
@@ -157,11 +160,16 @@ const EMPTY_ZONES_SQL = `
   JOIN communities c ON true
   JOIN datasets d ON d.id = c.dataset_id
   WHERE cr.id = $1
-    AND CASE cr.community_source WHEN 'imported' THEN d.kind = 'communities' ELSE d.id = cr.dataset_id END
+    AND CASE cr.community_source
+          WHEN 'imported' THEN d.kind = 'communities' AND ST_Intersects(c.geom, dataset_extent(cr.dataset_id))
+          ELSE d.id = cr.dataset_id END
     AND NOT EXISTS (SELECT 1 FROM coverage_area_results r WHERE r.run_id = $1 AND r.level = 'community' AND r.area_key = c.id::text)
   ORDER BY c.name, c.id`;
 
-/** Community zones of the run's source (imported or approximate) that no resident lives in. */
+/**
+ * Community zones of the run's source (imported ones in its dataset's extent, migration 0310, or
+ * its approximate zones) that no resident lives in.
+ */
 export async function emptyZones(db: pg.Pool, runId: number): Promise<EmptyZoneRow[]> {
   return (await db.query<EmptyZoneRow>(EMPTY_ZONES_SQL, [runId])).rows;
 }

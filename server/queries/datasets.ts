@@ -25,12 +25,13 @@ const ACTIVE_DATASET_SQL = `
     d.counts || jsonb_build_object(
       'facilities', (SELECT coalesce(jsonb_object_agg(category, n), '{}') FROM (
                        SELECT f.category, count(*)::int n FROM facilities f JOIN datasets fd ON fd.id = f.dataset_id
-                       WHERE (fd.id = d.id OR (fd.kind = 'facility_register' AND (d.bbox IS NULL OR ST_Intersects(f.geom, d.bbox)))) AND f.replaced_by IS NULL
+                       WHERE (fd.id = d.id OR (fd.kind = 'facility_register' AND ST_Intersects(f.geom, dataset_facility_extent(d.id)))) AND f.replaced_by IS NULL
                        GROUP BY f.category) c),
-      'communities', (SELECT count(*)::int FROM communities c JOIN datasets cd ON cd.id = c.dataset_id
-                      WHERE (cd.kind = 'communities' AND (d.bbox IS NULL OR ST_Intersects(c.geom, d.bbox)))
-                         OR (cd.id = d.id AND NOT EXISTS (SELECT 1 FROM datasets WHERE kind = 'communities'))),
-      'districts', (SELECT count(*)::int FROM districts dt WHERE d.bbox IS NULL OR ST_Intersects(dt.geom, d.bbox))
+      'communities', CASE community_source_of(d.id)
+                       WHEN 'imported' THEN (SELECT count(*)::int FROM communities c JOIN datasets cd ON cd.id = c.dataset_id
+                                             WHERE cd.kind = 'communities' AND ST_Intersects(c.geom, dataset_extent(d.id)))
+                       ELSE (SELECT count(*)::int FROM communities c WHERE c.dataset_id = d.id) END,
+      'districts', (SELECT count(*)::int FROM districts dt WHERE ST_Intersects(dt.geom, dataset_extent(d.id)))
     ) AS counts
   FROM datasets d
   WHERE d.kind IN ('osm', 'sample_city') AND ($1::text IS NULL OR d.name = $1) AND ($2::int IS NULL OR d.id = $2)
@@ -39,7 +40,8 @@ const ACTIVE_DATASET_SQL = `
 
 /**
  * The newest street-network dataset row (of any name, or of `name`; or the row `id`) with counts
- * (register facilities, imported communities and districts included where they lie in its bbox).
+ * (register facilities, imported communities and districts included where they belong to it: in its
+ * extent, migration 0310).
  */
 export async function activeDataset(
   db: pg.Pool | pg.ClientBase,

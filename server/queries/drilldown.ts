@@ -4,14 +4,15 @@ export type DrilldownLevel = 'residential_area' | 'community';
 
 /**
  * The origins of one area, as the engine assigns them (server/network/load-network.ts ORIGINS_SQL):
- * a residential area holds the origins made from it; a community those inside it (imported
- * communities when any are imported, else the dataset's approximate zones), first by id. Only
- * origins with a result in the run (those of the study area) are taken.
+ * a residential area holds the origins made from it; a community those inside it (the run's
+ * community source: imported communities when any lay in the dataset's extent, else the dataset's
+ * approximate zones), first by id. Only origins with a result in the run (those of the study area)
+ * are taken.
  */
 const AREA_ORIGINS_SQL = `
-  WITH run AS (SELECT id, dataset_id FROM coverage_runs WHERE id = $1),
+  WITH run AS (SELECT id, dataset_id, community_source FROM coverage_runs WHERE id = $1),
   community_source AS (
-    SELECT CASE WHEN EXISTS (SELECT 1 FROM datasets WHERE kind = 'communities') THEN 'imported' ELSE 'approximate' END AS src
+    SELECT coalesce((SELECT community_source FROM run), community_source_of((SELECT dataset_id FROM run))) AS src
   ),
   members AS (
     SELECT o.id, o.population, o.geom

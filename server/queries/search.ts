@@ -19,7 +19,7 @@ const SEARCH_SQL = `
     UNION ALL
     SELECT 'facility', f.id, f.name, f.category, f.geom FROM facilities f JOIN datasets fd ON fd.id = f.dataset_id, d, b, pat
       WHERE f.name ILIKE pat.p AND f.replaced_by IS NULL
-        AND (fd.id = d.id OR (fd.kind = 'facility_register' AND (b.bbox IS NULL OR ST_Intersects(f.geom, b.bbox))))
+        AND (fd.id = d.id OR (fd.kind = 'facility_register' AND ST_Intersects(f.geom, dataset_facility_extent(d.id))))
     UNION ALL
     SELECT 'road', min(r.id), r.name, NULL, ST_Collect(r.geom) FROM basemap_roads r, d, pat
       WHERE r.dataset_id = d.id AND r.name ILIKE pat.p GROUP BY r.name
