@@ -26,26 +26,19 @@ export const BACKEND_NICE_INCREMENT = 10;
 /** Owns the pg.Pools for the app's lifetime and ends them on close. */
 export const dbPlugin = fp(
   async (app: FastifyInstance, opts: { databaseUrl: string; max?: number }) => {
-    const pool = createPool(opts.databaseUrl, {
-      max: opts.max ?? 10,
+    const common = {
       // No JIT compilation for the API's queries: they are short, and the planner's inflated costs
       // for set-returning functions made PostgreSQL compile the grid search for 1.9 s of a 4.1 s run
       // (issue 14's probe). A connection string's own `options` still win.
       options: '-c jit=off',
-      // Fail fast while the database is down instead of queueing requests behind it.
-      connectionTimeoutMillis: 2000,
       idleTimeoutMillis: 30_000,
       // A transaction in progress also loses its client; its query rejects, so it answers 503.
-      onError: (err) => app.log.warn({ err }, 'database connection lost'),
-    });
-    const heavy = createPool(opts.databaseUrl, {
-      max: 4,
-      options: '-c jit=off',
-      // heavy requests wait for one of these behind other heavy requests, within their own limits
-      connectionTimeoutMillis: 10_000,
-      idleTimeoutMillis: 30_000,
-      onError: (err) => app.log.warn({ err }, 'database connection lost'),
-    });
+      onError: (err: Error) => app.log.warn({ err }, 'database connection lost'),
+    };
+    // Fail fast while the database is down instead of queueing requests behind it.
+    const pool = createPool(opts.databaseUrl, { ...common, max: opts.max ?? 10, connectionTimeoutMillis: 2000 });
+    // heavy requests wait for one of these behind other heavy requests, within their own limits
+    const heavy = createPool(opts.databaseUrl, { ...common, max: 4, connectionTimeoutMillis: 10_000 });
     heavy.on('connect', (client) => {
       const nice = lowerBackendPriority(client, opts.databaseUrl, BACKEND_NICE_INCREMENT);
       app.log.debug({ pid: (client as { processID?: number }).processID, nice }, 'heavy SQL connection');

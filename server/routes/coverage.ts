@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { JSON_SLICE_ITEMS, jsonSlices, jsonSliceStream } from '../http/json-slices.ts';
+import { JSON_SLICE_ITEMS, jsonSliceStream } from '../http/json-slices.ts';
 import {
   auditJson,
   auditQuery,
@@ -40,7 +40,7 @@ function sendGeoJson(reply: FastifyReply, filename: string, body: { features: un
 
 /**
  * A JSON answer with one array of areas: as it is (fastify serialises it with the route's schema)
- * when short, else serialised a slice at a time ({@link jsonSlices}): a whole city's areas run to
+ * when short, else serialised a slice at a time (`jsonSlices`): a whole city's areas run to
  * tens of megabytes, which in one piece held the event loop for seconds.
  */
 function sendAreas<T extends { areas: unknown[] }>(reply: FastifyReply, body: T): T | FastifyReply {

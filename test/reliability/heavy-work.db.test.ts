@@ -44,6 +44,12 @@ const PROBE_EVALUATE = { plans: parks(50, 4900 * 4900), rule_set: 'all', include
 const PROBE_SUGGEST =
   '/api/suggest?rule=chengdu-park-city/green_300&k=10&candidates=grid&site_m2=200000&spacing_m=50&bbox=104.0,30.65,104.1,30.74';
 
+/** The nice value in a /proc stat file: the 19th field; the 2nd, (comm), may hold spaces. */
+const niceInStat = (file: string) => {
+  const stat = fs.readFileSync(file, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+};
+
 describe('heavy work off the event loop', () => {
   let db: TestDatabase;
   let app: FastifyInstance;
@@ -273,11 +279,7 @@ describe('heavy work off the event loop', () => {
 
   it('runs heavy work on threads that gave up priority (nice 10), as /proc shows, while the event loop keeps its own', async () => {
     expect(process.platform).toBe('linux');
-    const niceOf = (tid: number) => {
-      // /proc/<pid>/task/<tid>/stat: the 19th field is nice; the 2nd, (comm), may hold spaces
-      const stat = fs.readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-    };
+    const niceOf = (tid: number) => niceInStat(`/proc/${process.pid}/task/${tid}/stat`);
     const mainNice = niceOf(process.pid);
     const threads = await app.heavy.warm(await app.engine.current());
     expect(threads.length).toBe(app.heavy.limits.threads);
@@ -292,10 +294,7 @@ describe('heavy work off the event loop', () => {
   });
 
   it("runs heavy SQL on PostgreSQL backends that gave up priority (nice +10), the other queries' backends keeping theirs", async () => {
-    const niceOfProcess = (pid: number) => {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-    };
+    const niceOfProcess = (pid: number) => niceInStat(`/proc/${pid}/stat`);
     const pidOf = async (pool: pg.Pool) => {
       const c = await pool.connect();
       try {
