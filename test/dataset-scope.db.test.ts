@@ -13,7 +13,7 @@ import { createPool } from '../server/db/pool.ts';
 import { importCommunities, importDistricts } from '../server/import/import-communities.ts';
 import { importFacilities } from '../server/import/import-facilities.ts';
 import { importOsm } from '../server/import/import-osm.ts';
-import { importPopulationGrid } from '../server/import/import-population.ts';
+import { ensureGdal, importPopulationGrid } from '../server/import/import-population.ts';
 import { networkFileKey } from '../server/network/network-file.ts';
 import { tileOf } from './bench/autocannon.ts';
 import { SHARED_DATA } from './global-setup.ts';
@@ -149,6 +149,7 @@ beforeAll(async () => {
       '\n',
   );
   const tif = path.join(tmp, 'porto-pop.tif');
+  ensureGdal(); // gdal_translate (Debian gdal-bin): installed here when missing, as the importer does
   execFileSync('gdal_translate', ['-q', '-a_srs', 'EPSG:4326', '-of', 'GTiff', asc, tif]);
   await importPopulationGrid(pool, tif);
   await computeCoverage(pool, { dataset: PORTO });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../server/db/pool.ts';
 import { computeCoverage } from '../server/coverage-run/compute-coverage.ts';
 import { ImportValidationError } from '../server/import/import-facilities.ts';
-import { importPopulationGrid, importPopulationTable } from '../server/import/import-population.ts';
+import { ensureGdal, importPopulationGrid, importPopulationTable } from '../server/import/import-population.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 
 let db: TestDatabase;
@@ -175,6 +175,7 @@ describe('population import (Chenghua 双桥子, real PostGIS)', () => {
       `ncols ${ncols}\nnrows ${nrows}\nxllcorner ${x0}\nyllcorner ${y1 - nrows * cell}\ncellsize ${cell}\nNODATA_value -9999\n${values.map((r) => r.join(' ')).join('\n')}\n`,
     );
     const tif = path.join(tmp, 'pop.tif');
+    ensureGdal(); // gdal_translate (Debian gdal-bin): installed here when missing, as the importer does
     execFileSync('gdal_translate', ['-q', '-a_srs', 'EPSG:32648', '-of', 'GTiff', asc, tif]);
     const total = values
       .flat()
